@@ -1,0 +1,88 @@
+/*
+ * common.h - what every libwalden module uses: error reporting, allocation,
+ * logging and small string helpers. Internal: not installed.
+ *
+ * Errors: a failing function sets the per-thread last error where the
+ * failure happens (wd_error_set) and returns the code; callers pass the code
+ * up without touching the message, so the message names the root cause.
+ */
+#ifndef WD_COMMON_H
+#define WD_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "walden/walden.h"
+
+#define WD_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define WD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- errors ---- */
+
+/* Sets the last error of this thread and returns `code`. */
+int wd_error_set(int code, const char *fmt, ...) WD_PRINTF(2, 3);
+/* Like wd_error_set, appending ": strerror(errnum)"; the code is derived
+ * from errnum (ENOENT: ENOTFOUND, ENOSPC: ENOSPC, EACCES/EPERM/EROFS: EPERM,
+ * ENOMEM: ENOMEM, else EIO). */
+int wd_error_set_errno(int errnum, const char *fmt, ...) WD_PRINTF(2, 3);
+/* Like wd_error_set, appending the first entry of OpenSSL's error queue
+ * (which it clears). */
+int wd_error_set_openssl(int code, const char *fmt, ...) WD_PRINTF(2, 3);
+/* Maps an errno value to a walden_error_code. */
+int wd_errno_code(int errnum);
+
+/* ---- allocation: one wrapper, so tests can make it fail ---- */
+
+void *wd_malloc(size_t size);
+void *wd_calloc(size_t n, size_t size);
+void *wd_realloc(void *p, size_t size);
+char *wd_strdup(const char *s);
+char *wd_strndup(const char *s, size_t n);
+void wd_free(void *p);
+/* Frees a buffer that held a secret after wiping it. */
+void wd_free_secret(void *p, size_t size);
+/* Test hook: after `n` more successful allocations, fail them (-1: never). */
+void wd_alloc_fail_after(long n);
+
+/* malloc'ed printf; NULL (with the error set) when out of memory. */
+char *wd_asprintf(const char *fmt, ...) WD_PRINTF(1, 2);
+
+/* ---- logging ---- */
+
+void wd_log(walden_log_level level, const char *fmt, ...) WD_PRINTF(2, 3);
+bool wd_log_enabled(walden_log_level level);
+#define wd_log_error(...) wd_log(WALDEN_LOG_ERROR, __VA_ARGS__)
+#define wd_log_warn(...) wd_log(WALDEN_LOG_WARN, __VA_ARGS__)
+#define wd_log_info(...) wd_log(WALDEN_LOG_INFO, __VA_ARGS__)
+#define wd_log_debug(...) wd_log(WALDEN_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- strings ---- */
+
+/* Writes 2*len lowercase hex digits and a NUL into out (2*len+1 bytes). */
+void wd_hex_encode(const uint8_t *in, size_t len, char *out);
+/* Decodes exactly 2*len hex digits; WALDEN_EINVAL on anything else. */
+int wd_hex_decode(const char *in, uint8_t *out, size_t len);
+/* Joins a and b with exactly one '/' between them; NULL when out of memory. */
+char *wd_path_join(const char *a, const char *b);
+bool wd_str_starts_with(const char *s, const char *prefix);
+bool wd_str_ends_with(const char *s, const char *suffix);
+/* Parses a whole decimal string into an int64 within [min, max]. */
+int wd_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parses a whole decimal or 0x-hex string into a uint64. */
+int wd_parse_uint64(const char *s, uint64_t *out);
+
+/* ---- key = value text (config files and repository metadata) ---- */
+
+/* Calls cb for each `name = value` line of text; blank lines and lines
+ * starting with '#' are skipped; surrounding blanks are trimmed; a value may
+ * be enclosed in double quotes. A line without '=' is WALDEN_EINVAL naming
+ * `origin` and the line number. cb's non-zero return stops the walk. */
+typedef int (*wd_kv_cb)(const char *name, const char *value, int line, void *ctx);
+int wd_kv_parse(const char *text, size_t len, const char *origin, wd_kv_cb cb, void *ctx);
+
+/* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
+int wd_file_read_all(const char *path, size_t max, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * crypto.h - repository keys and authenticated, chunked encryption.
+ *
+ * Keys. An encrypted repository has one X25519 key pair. The public key is
+ * stored in clear: writers (archive-push, backup, dump) encrypt to it and
+ * need no passphrase, so no memory-hard KDF runs on the hot path. The
+ * private key is stored wrapped (AES-256-GCM) under a key derived from the
+ * user's passphrase with scrypt (OpenSSL EVP_KDF); readers unwrap it once per
+ * process. Changing the passphrase re-wraps the private key only.
+ *
+ * Files. Each encrypted file starts with a header holding a fresh ephemeral
+ * X25519 public key and a random salt; the file key is
+ * HKDF-SHA256(X25519(eph, repo), salt, header). Every file thus has its own
+ * key, and chunk nonces are the chunk counter, so no (key, nonce) pair is
+ * ever used twice. The body is a sequence of records
+ *
+ *   u32 big-endian: plaintext length | 0x80000000 on the final record
+ *   ciphertext (length bytes)
+ *   16-byte GCM tag
+ *
+ * each sealed with nonce = 0^4 || u64 counter and AAD = header || counter
+ * || length word, so altering, reordering, splicing (from another file or
+ * position) or truncating (also at a record boundary: the final flag is
+ * missing) fails authentication. Bytes after the final record are an error.
+ * Decryption never releases plaintext of a record that did not verify.
+ * Format details: docs/internals/encryption.md.
+ */
+#ifndef WD_CRYPTO_H
+#define WD_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/stream.h"
+
+#define WD_KEY_LEN 32
+#define WD_CHUNK_SIZE (64 * 1024)
+
+typedef struct wd_keypair {
+    uint8_t public_key[WD_KEY_LEN];
+    uint8_t private_key[WD_KEY_LEN];
+    int has_private; /* 0 when only the public key is known */
+} wd_keypair;
+
+typedef struct wd_kdf_params {
+    uint64_t n; /* scrypt cost, a power of two */
+    uint32_t r;
+    uint32_t p;
+} wd_kdf_params;
+
+/* Defaults: N = 2^14, r = 8, p = 1 (16 MiB of memory). */
+extern const wd_kdf_params wd_kdf_default;
+
+/* A new random key pair. */
+int wd_keypair_generate(wd_keypair *out);
+/* Wipes the private key. */
+void wd_keypair_wipe(wd_keypair *k);
+
+/*
+ * The key file text ("name = value" lines, see docs/repository-format.md):
+ *   format = 1
+ *   public-key = <64 hex>
+ *   kdf = scrypt, kdf-n, kdf-r, kdf-p, kdf-salt = <32 hex>
+ *   wrapped-private-key = <hex of nonce(12) || ciphertext(32) || tag(16)>
+ * wd_key_wrap makes that text (malloc'ed) for `k` under `passphrase`.
+ */
+int wd_key_wrap(const wd_keypair *k, const char *passphrase, const wd_kdf_params *params,
+                char **out_text);
+/* Reads the public key only (no passphrase, no KDF). */
+int wd_key_load_public(const char *text, size_t len, wd_keypair *out);
+/* Reads and unwraps: WALDEN_EKEY "wrong passphrase" when it does not open. */
+int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypair *out);
+
+/* Encrypts to `k`'s public key. */
+int wd_encrypt_filter_new(wd_filter **out, const wd_keypair *k);
+/* Decrypts with `k`'s private key: WALDEN_EKEY when the file was not made for
+ * this key, WALDEN_ECORRUPT when it was altered or truncated. */
+int wd_decrypt_filter_new(wd_filter **out, const wd_keypair *k);
+
+/* Magic at the start of every encrypted file. */
+#define WD_CIPHER_MAGIC "WLDNENC1"
+
+#endif

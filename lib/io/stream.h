@@ -1,0 +1,144 @@
+/*
+ * stream.h - sources, sinks, filters and the pipeline that joins them.
+ *
+ * A source produces bytes (read), a sink consumes them and makes them
+ * visible only at commit (write, commit, abort). Between them a pipeline
+ * runs filters that all share one interface:
+ *
+ *   - a transform filter (compress, decompress, encrypt, decrypt) implements
+ *     process(): it consumes from `in` and produces into `out`, never
+ *     allocating per chunk; with `finish` set no more input will come and
+ *     it flushes, returning WD_FILTER_DONE once everything is out;
+ *   - an observe filter (hash, byte count) implements observe() and end():
+ *     it sees the bytes that pass its place in the pipeline without copying.
+ *
+ * The pipeline owns one fixed output buffer per transform filter, so memory
+ * does not depend on the size of what flows through. It is push-driven:
+ * callers write() data in, as it arrives (a file read loop, a curl callback,
+ * a pipe from pg_dump), then finish(). The first error latches: later calls
+ * return it, and the sink is aborted (temp file removed, upload aborted).
+ *
+ * Store order (see docs/internals/pipeline.md): hash+size of raw bytes,
+ * compress, encrypt, hash+size of stored bytes, sink.
+ */
+#ifndef WD_IO_STREAM_H
+#define WD_IO_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- sources and sinks ---- */
+
+typedef struct wd_source wd_source;
+struct wd_source {
+    /* Reads up to cap bytes; *n = 0 means end of stream. */
+    int (*read)(wd_source *src, uint8_t *buf, size_t cap, size_t *n);
+    /* Releases the source. */
+    void (*close)(wd_source *src);
+};
+
+typedef struct wd_sink wd_sink;
+struct wd_sink {
+    int (*write)(wd_sink *sink, const uint8_t *buf, size_t len);
+    /* Makes everything written durable and visible, then frees the sink.
+     * On failure nothing becomes visible and the sink is freed as well. */
+    int (*commit)(wd_sink *sink);
+    /* Discards everything written and frees the sink. Never fails. */
+    void (*abort)(wd_sink *sink);
+};
+
+static inline int wd_source_read(wd_source *s, uint8_t *buf, size_t cap, size_t *n)
+{
+    return s->read(s, buf, cap, n);
+}
+static inline void wd_source_close(wd_source *s)
+{
+    if (s)
+        s->close(s);
+}
+
+/* A local file read with a plain fd. */
+int wd_file_source_open(wd_source **out, const char *path);
+/* A sink writing to a temp file next to `path` (same directory), fsync'd
+ * and renamed over `path` at commit, then the directory fsync'd. */
+int wd_file_sink_open(wd_sink **out, const char *path);
+/* A sink that keeps what is written in memory (tests, small metadata).
+ * *data/*len stay valid after commit until wd_memory_sink_release(). */
+int wd_memory_sink_open(wd_sink **out, uint8_t **data, size_t *len);
+/* A sink that discards everything (verification: read, check, drop). */
+int wd_null_sink_open(wd_sink **out);
+
+/* ---- filters ---- */
+
+#define WD_FILTER_DONE 1
+
+typedef struct wd_filter wd_filter;
+typedef struct wd_filter_ops {
+    const char *name;
+    /* Transform filters. Returns 0 (call again / feed more), WD_FILTER_DONE
+     * (only with finish: fully flushed) or a negative error. Must make
+     * progress: consume something or produce something, unless it is
+     * waiting for more input and in_len was 0. */
+    int (*process)(wd_filter *f, const uint8_t *in, size_t in_len, size_t *consumed,
+                   uint8_t *out, size_t out_cap, size_t *produced, bool finish);
+    /* Observe filters (process == NULL). */
+    int (*observe)(wd_filter *f, const uint8_t *in, size_t len);
+    /* Called once after the last byte: finalize results, or detect a
+     * truncated input (e.g. a decompressor whose frame did not end). */
+    int (*end)(wd_filter *f);
+    void (*free)(wd_filter *f);
+} wd_filter_ops;
+
+struct wd_filter {
+    const wd_filter_ops *ops;
+};
+
+void wd_filter_free(wd_filter *f);
+
+/* SHA-256 and byte count of the bytes passing. */
+int wd_hash_filter_new(wd_filter **out);
+/* Results, valid after the pipeline finished. */
+void wd_hash_filter_result(const wd_filter *f, uint8_t sha256[32], uint64_t *bytes);
+
+/* zstd: level 1..19 (0: zstd's default); workers > 0 compresses in
+ * background threads. The frame carries zstd's content checksum. */
+int wd_zstd_compress_new(wd_filter **out, int level, int workers);
+int wd_zstd_decompress_new(wd_filter **out);
+/* gzip (RFC 1952) via zlib: level 1..9 (0: zlib's default). */
+int wd_gzip_compress_new(wd_filter **out, int level);
+int wd_gzip_decompress_new(wd_filter **out);
+
+/* Compression types by name: "zstd", "gzip", "none". */
+typedef enum { WD_COMPRESS_NONE = 0, WD_COMPRESS_ZSTD = 1, WD_COMPRESS_GZIP = 2 } wd_compress;
+int wd_compress_parse(const char *name, wd_compress *out);
+const char *wd_compress_name(wd_compress c);
+/* File name extension with the dot (".zst", ".gz", "" for none). */
+const char *wd_compress_ext(wd_compress c);
+/* Filter for the type; *out = NULL for none. */
+int wd_compress_filter_new(wd_filter **out, wd_compress c, int level);
+int wd_decompress_filter_new(wd_filter **out, wd_compress c);
+
+/* ---- the pipeline ---- */
+
+typedef struct wd_pipe wd_pipe;
+
+/* Size of each transform stage's output buffer. */
+#define WD_PIPE_BUFFER (256 * 1024)
+
+/* Takes ownership of `sink` (also on failure). */
+int wd_pipe_new(wd_pipe **out, wd_sink *sink);
+/* Appends a filter (in data order); takes ownership (also on failure). */
+int wd_pipe_add(wd_pipe *p, wd_filter *f);
+/* Pushes bytes through all filters into the sink. */
+int wd_pipe_write(wd_pipe *p, const uint8_t *data, size_t len);
+/* Flushes all filters, calls end() on each, then commits the sink. On any
+ * error the sink is aborted instead. Call once. */
+int wd_pipe_finish(wd_pipe *p);
+/* Reads `src` to its end into the pipe (fixed buffer), then finishes. Does
+ * not close src. */
+int wd_pipe_copy(wd_pipe *p, wd_source *src);
+/* Frees the pipe and its filters; aborts the sink if not committed. */
+void wd_pipe_free(wd_pipe *p);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * storage.h - the one storage-driver interface.
+ *
+ * A repository lives in a storage: a local directory (posix), an S3 bucket
+ * prefix or an Azure container prefix. Paths are relative to the storage
+ * root, '/'-separated, without '..'. Every driver implements the same table
+ * of functions, and one conformance test suite runs against each.
+ *
+ * Contract:
+ *   - open_read: a source of the object's bytes; WALDEN_ENOTFOUND (with the
+ *     last error set, but callers may treat it as a normal answer) when the
+ *     object does not exist.
+ *   - open_write: a sink; the object becomes visible only at commit, whole,
+ *     and commit returns 0 only once it is durable (posix: temp file, fsync,
+ *     rename, fsync of the directory). Missing parent "directories" are
+ *     created. abort leaves nothing behind.
+ *   - list: the entries directly under a directory, in no set order; a
+ *     missing directory lists nothing (not an error).
+ *   - remove: a missing object is not an error.
+ *   - exists: 0 with *exists set.
+ */
+#ifndef WD_STORAGE_H
+#define WD_STORAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/stream.h"
+
+typedef struct wd_storage wd_storage;
+
+typedef struct wd_storage_entry {
+    const char *name; /* the last path element */
+    bool is_dir;
+    uint64_t size;    /* 0 for directories */
+} wd_storage_entry;
+
+/* Non-zero return stops the listing and is returned by list(). */
+typedef int (*wd_storage_list_cb)(const wd_storage_entry *e, void *ctx);
+
+typedef struct wd_storage_driver {
+    const char *name;
+    int (*open_read)(wd_storage *st, const char *path, wd_source **out);
+    int (*open_write)(wd_storage *st, const char *path, wd_sink **out);
+    int (*list)(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx);
+    int (*remove)(wd_storage *st, const char *path);
+    int (*exists)(wd_storage *st, const char *path, bool *exists);
+    void (*free)(wd_storage *st);
+} wd_storage_driver;
+
+struct wd_storage {
+    const wd_storage_driver *driver;
+    char *location; /* for messages, e.g. "/var/lib/walden" or "s3://bucket/prefix" */
+};
+
+/* A posix storage rooted at directory `root`. The root must exist unless
+ * `create` is set (then it is created with its parents, mode 0750). */
+int wd_storage_posix_new(wd_storage **out, const char *root, bool create);
+
+static inline int wd_storage_open_read(wd_storage *st, const char *path, wd_source **out)
+{
+    return st->driver->open_read(st, path, out);
+}
+static inline int wd_storage_open_write(wd_storage *st, const char *path, wd_sink **out)
+{
+    return st->driver->open_write(st, path, out);
+}
+static inline int wd_storage_list(wd_storage *st, const char *dir, wd_storage_list_cb cb,
+                                  void *ctx)
+{
+    return st->driver->list(st, dir, cb, ctx);
+}
+static inline int wd_storage_remove(wd_storage *st, const char *path)
+{
+    return st->driver->remove(st, path);
+}
+static inline int wd_storage_exists(wd_storage *st, const char *path, bool *exists)
+{
+    return st->driver->exists(st, path, exists);
+}
+static inline void wd_storage_free(wd_storage *st)
+{
+    if (st)
+        st->driver->free(st);
+}
+
+/* Reads a whole small object (at most max bytes) into a NUL-terminated
+ * buffer. */
+int wd_storage_read_all(wd_storage *st, const char *path, size_t max, char **out, size_t *len);
+/* Writes a whole small object atomically and durably. */
+int wd_storage_write_all(wd_storage *st, const char *path, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * testutil.h - helpers shared by the unit tests: temporary directories,
+ * deterministic test data, and cmocka glue.
+ */
+#ifndef WALDEN_TESTUTIL_H
+#define WALDEN_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Asserts that a libwalden call returned `code`, printing the last error. */
+#define assert_rc(expr, code)                                                                  \
+    do {                                                                                       \
+        int rc_ = (expr);                                                                      \
+        if (rc_ != (code))                                                                     \
+            print_error("%s: got %d (%s), expected %d\n", #expr, rc_,                          \
+                        walden_error_last()->message, (int)(code));                            \
+        assert_int_equal(rc_, (code));                                                         \
+    } while (0)
+#define assert_ok(expr) assert_rc(expr, 0)
+
+/* A fresh empty directory under $WALDEN_TEST_TMP (or /tmp); malloc'ed path.
+ * tu_rmdir_r removes it again. */
+char *tu_mkdtemp(void);
+void tu_rmdir_r(const char *path);
+
+/* Fills buf with deterministic bytes: `compressible` repeats short runs,
+ * otherwise pseudo-random from the seed. */
+void tu_fill(uint8_t *buf, size_t len, uint32_t seed, int compressible);
+
+/* Writes / reads a whole file; abort the test on failure. */
+void tu_write_file(const char *path, const void *data, size_t len);
+uint8_t *tu_read_file(const char *path, size_t *len);
+
+/* Runs a shell command; returns its exit status (or -1). */
+int tu_system(const char *fmt, ...);
+
+#endif

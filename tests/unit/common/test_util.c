@@ -1,0 +1,122 @@
+/*
+ * test_util.c - common/util.c and common/error.c: hex, paths, numbers,
+ * key = value parsing, and the per-thread last error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "testutil.h"
+
+static void test_hex_round_trip(void **state)
+{
+    (void)state;
+    const uint8_t in[4] = {0x00, 0xab, 0x10, 0xff};
+    char hex[9];
+    wd_hex_encode(in, 4, hex);
+    assert_string_equal(hex, "00ab10ff");
+    uint8_t out[4];
+    assert_ok(wd_hex_decode("00AB10ff", out, 4));
+    assert_memory_equal(in, out, 4);
+    assert_rc(wd_hex_decode("00ab10f", out, 4), WALDEN_EINVAL);
+    assert_rc(wd_hex_decode("00ab10fg", out, 4), WALDEN_EINVAL);
+}
+
+static void test_path_join(void **state)
+{
+    (void)state;
+    const char *cases[][3] = {{"a", "b", "a/b"}, {"a/", "/b", "a/b"}, {"/", "b", "/b"},
+                              {"", "b", "b"},    {"a", "", "a"},      {"a//", "b/c", "a/b/c"}};
+    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
+        char *p = wd_path_join(cases[i][0], cases[i][1]);
+        assert_string_equal(p, cases[i][2]);
+        wd_free(p);
+    }
+}
+
+static void test_parse_int64(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_ok(wd_parse_int64("42", 0, 100, &v));
+    assert_int_equal(v, 42);
+    assert_rc(wd_parse_int64("101", 0, 100, &v), WALDEN_EINVAL);
+    assert_rc(wd_parse_int64("4x", 0, 100, &v), WALDEN_EINVAL);
+    assert_rc(wd_parse_int64("", 0, 100, &v), WALDEN_EINVAL);
+    uint64_t u;
+    assert_ok(wd_parse_uint64("7312345678901234567", &u));
+    assert_true(u == 7312345678901234567ull);
+    assert_rc(wd_parse_uint64("-1", &u), WALDEN_EINVAL);
+}
+
+struct kv_seen {
+    int count;
+    char names[4][32];
+    char values[4][64];
+};
+
+static int kv_collect(const char *name, const char *value, int line, void *ctx)
+{
+    (void)line;
+    struct kv_seen *s = ctx;
+    snprintf(s->names[s->count], 32, "%s", name);
+    snprintf(s->values[s->count], 64, "%s", value);
+    s->count++;
+    return 0;
+}
+
+static void test_kv_parse(void **state)
+{
+    (void)state;
+    const char *text = "# comment\n\n repo = /var/lib/walden \ncompress=zstd\r\n"
+                       "encrypt-passphrase = \"a b = c\"\nempty =\n";
+    struct kv_seen s = {0};
+    assert_ok(wd_kv_parse(text, strlen(text), "test.conf", kv_collect, &s));
+    assert_int_equal(s.count, 4);
+    assert_string_equal(s.names[0], "repo");
+    assert_string_equal(s.values[0], "/var/lib/walden");
+    assert_string_equal(s.values[1], "zstd");
+    assert_string_equal(s.values[2], "a b = c");
+    assert_string_equal(s.names[3], "empty");
+    assert_string_equal(s.values[3], "");
+
+    struct kv_seen bad = {0};
+    const char *broken = "repo = x\nnot an option line\n";
+    assert_rc(wd_kv_parse(broken, strlen(broken), "test.conf", kv_collect, &bad), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "test.conf:2"));
+}
+
+static void test_error_last_is_one_line(void **state)
+{
+    (void)state;
+    walden_error_clear();
+    assert_int_equal(walden_error_last()->code, 0);
+    assert_rc(wd_error_set(WALDEN_ECORRUPT, "line one\nline two"), WALDEN_ECORRUPT);
+    assert_string_equal(walden_error_last()->message, "line one line two");
+    assert_rc(wd_error_set_errno(ENOSPC, "cannot write '%s'", "x"), WALDEN_ENOSPC);
+    assert_non_null(strstr(walden_error_last()->message, "cannot write 'x': "));
+    assert_rc(wd_error_set_errno(ENOENT, "cannot open"), WALDEN_ENOTFOUND);
+    assert_string_equal(walden_error_name(WALDEN_ECORRUPT), "corrupt");
+}
+
+static void test_alloc_failure_is_reported(void **state)
+{
+    (void)state;
+    wd_alloc_fail_after(0);
+    char *p = wd_strdup("x");
+    wd_alloc_fail_after(-1);
+    assert_null(p);
+    assert_int_equal(walden_error_last()->code, WALDEN_ENOMEM);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hex_round_trip),      cmocka_unit_test(test_path_join),
+        cmocka_unit_test(test_parse_int64),         cmocka_unit_test(test_kv_parse),
+        cmocka_unit_test(test_error_last_is_one_line),
+        cmocka_unit_test(test_alloc_failure_is_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -30,6 +30,9 @@ int wd_error_set_errno(int errnum, const char *fmt, ...) WD_PRINTF(2, 3);
 /* Like wd_error_set, appending the first entry of OpenSSL's error queue
  * (which it clears). */
 int wd_error_set_openssl(int code, const char *fmt, ...) WD_PRINTF(2, 3);
+/* Sets "<formatted text>: <previous message>" as the last error with `code`:
+ * adds context to an error from a lower layer without losing its cause. */
+int wd_error_wrap(int code, const char *fmt, ...) WD_PRINTF(2, 3);
 /* Maps an errno value to a walden_error_code. */
 int wd_errno_code(int errnum);
 

@@ -41,6 +41,17 @@ int wd_error_set(int code, const char *fmt, ...)
     return code;
 }
 
+int wd_error_wrap(int code, const char *fmt, ...)
+{
+    char previous[WD_ERROR_MAX];
+    snprintf(previous, sizeof(previous), "%s", err_last.message ? err_last.message : "");
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(code, previous[0] ? previous : NULL, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
 int wd_errno_code(int errnum)
 {
     switch (errnum) {
@@ -104,22 +115,39 @@ void walden_error_clear(void)
 const char *walden_error_name(int code)
 {
     switch (code) {
-    case WALDEN_OK: return "ok";
-    case WALDEN_ERROR: return "error";
-    case WALDEN_ENOMEM: return "out-of-memory";
-    case WALDEN_EINVAL: return "invalid";
-    case WALDEN_ENOTFOUND: return "not-found";
-    case WALDEN_EEXISTS: return "exists";
-    case WALDEN_EIO: return "io";
-    case WALDEN_ECORRUPT: return "corrupt";
-    case WALDEN_EKEY: return "key";
-    case WALDEN_EMISMATCH: return "mismatch";
-    case WALDEN_EPG: return "postgres";
-    case WALDEN_EVERSION: return "version";
-    case WALDEN_ENOSPC: return "no-space";
-    case WALDEN_EPERM: return "permission";
-    case WALDEN_ELOCKED: return "locked";
-    case WALDEN_ENET: return "network";
-    default: return "unknown";
+    case WALDEN_OK:
+        return "ok";
+    case WALDEN_ERROR:
+        return "error";
+    case WALDEN_ENOMEM:
+        return "out-of-memory";
+    case WALDEN_EINVAL:
+        return "invalid";
+    case WALDEN_ENOTFOUND:
+        return "not-found";
+    case WALDEN_EEXISTS:
+        return "exists";
+    case WALDEN_EIO:
+        return "io";
+    case WALDEN_ECORRUPT:
+        return "corrupt";
+    case WALDEN_EKEY:
+        return "key";
+    case WALDEN_EMISMATCH:
+        return "mismatch";
+    case WALDEN_EPG:
+        return "postgres";
+    case WALDEN_EVERSION:
+        return "version";
+    case WALDEN_ENOSPC:
+        return "no-space";
+    case WALDEN_EPERM:
+        return "permission";
+    case WALDEN_ELOCKED:
+        return "locked";
+    case WALDEN_ENET:
+        return "network";
+    default:
+        return "unknown";
     }
 }

@@ -32,8 +32,8 @@ int walden_log_level_parse(const char *text, walden_log_level *out)
             return 0;
         }
     }
-    return wd_error_set(WALDEN_EINVAL, "invalid log level '%s': expected error, warn, info or debug",
-                        text);
+    return wd_error_set(WALDEN_EINVAL,
+                        "invalid log level '%s': expected error, warn, info or debug", text);
 }
 
 int walden_log_set_file(const char *path)

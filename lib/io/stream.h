@@ -64,8 +64,11 @@ int wd_file_source_open(wd_source **out, const char *path);
  * and renamed over `path` at commit, then the directory fsync'd. */
 int wd_file_sink_open(wd_sink **out, const char *path);
 /* A sink that keeps what is written in memory (tests, small metadata).
- * *data/*len stay valid after commit until wd_memory_sink_release(). */
+ * At commit the buffer is handed over: `*data` (free it with wd_free) and
+ * `*len` are set; on abort they stay untouched. */
 int wd_memory_sink_open(wd_sink **out, uint8_t **data, size_t *len);
+/* fsyncs a directory, so that a rename or a new entry in it is durable. */
+int wd_fsync_dir(const char *dir);
 /* A sink that discards everything (verification: read, check, drop). */
 int wd_null_sink_open(wd_sink **out);
 
@@ -80,8 +83,8 @@ typedef struct wd_filter_ops {
      * (only with finish: fully flushed) or a negative error. Must make
      * progress: consume something or produce something, unless it is
      * waiting for more input and in_len was 0. */
-    int (*process)(wd_filter *f, const uint8_t *in, size_t in_len, size_t *consumed,
-                   uint8_t *out, size_t out_cap, size_t *produced, bool finish);
+    int (*process)(wd_filter *f, const uint8_t *in, size_t in_len, size_t *consumed, uint8_t *out,
+                   size_t out_cap, size_t *produced, bool finish);
     /* Observe filters (process == NULL). */
     int (*observe)(wd_filter *f, const uint8_t *in, size_t len);
     /* Called once after the last byte: finalize results, or detect a
@@ -100,6 +103,10 @@ void wd_filter_free(wd_filter *f);
 int wd_hash_filter_new(wd_filter **out);
 /* Results, valid after the pipeline finished. */
 void wd_hash_filter_result(const wd_filter *f, uint8_t sha256[32], uint64_t *bytes);
+/* Makes end() fail with WALDEN_ECORRUPT (naming `what`) unless the bytes
+ * that passed have this SHA-256: the pipeline then aborts its sink, so a
+ * file that does not verify never becomes visible. `what` is copied. */
+int wd_hash_filter_expect(wd_filter *f, const uint8_t sha256[32], const char *what);
 
 /* zstd: level 1..19 (0: zstd's default); workers > 0 compresses in
  * background threads. The frame carries zstd's content checksum. */

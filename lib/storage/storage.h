@@ -32,7 +32,7 @@ typedef struct wd_storage wd_storage;
 typedef struct wd_storage_entry {
     const char *name; /* the last path element */
     bool is_dir;
-    uint64_t size;    /* 0 for directories */
+    uint64_t size; /* 0 for directories */
 } wd_storage_entry;
 
 /* Non-zero return stops the listing and is returned by list(). */
@@ -65,8 +65,7 @@ static inline int wd_storage_open_write(wd_storage *st, const char *path, wd_sin
 {
     return st->driver->open_write(st, path, out);
 }
-static inline int wd_storage_list(wd_storage *st, const char *dir, wd_storage_list_cb cb,
-                                  void *ctx)
+static inline int wd_storage_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx)
 {
     return st->driver->list(st, dir, cb, ctx);
 }

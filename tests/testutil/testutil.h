@@ -12,13 +12,13 @@
 #include <cmocka.h>
 
 /* Asserts that a libwalden call returned `code`, printing the last error. */
-#define assert_rc(expr, code)                                                                  \
-    do {                                                                                       \
-        int rc_ = (expr);                                                                      \
-        if (rc_ != (code))                                                                     \
-            print_error("%s: got %d (%s), expected %d\n", #expr, rc_,                          \
-                        walden_error_last()->message, (int)(code));                            \
-        assert_int_equal(rc_, (code));                                                         \
+#define assert_rc(expr, code)                                                                      \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != (code))                                                                         \
+            print_error("%s: got %d (%s), expected %d\n", #expr, rc_,                              \
+                        walden_error_last()->message, (int)(code));                                \
+        assert_int_equal(rc_, (code));                                                             \
     } while (0)
 #define assert_ok(expr) assert_rc(expr, 0)
 

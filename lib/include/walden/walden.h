@@ -115,7 +115,7 @@ typedef enum walden_option_type {
 } walden_option_type;
 
 typedef struct walden_option_info {
-    const char *name;          /* e.g. "compress-level" */
+    const char *name; /* e.g. "compress-level" */
     walden_option_type type;
     const char *default_value; /* NULL when there is none */
     const char *choices;       /* for enums: "zstd|gzip|none"; else NULL */
@@ -165,8 +165,8 @@ typedef struct walden_repo_info {
     int format_version;
     const char *cluster;
     uint64_t system_id;
-    int pg_version;          /* e.g. 150018, or the major * 10000 */
-    const char *compress;    /* default compression recorded at init */
+    int pg_version;       /* e.g. 150018, or the major * 10000 */
+    const char *compress; /* default compression recorded at init */
     int compress_level;
     int encrypted;
 } walden_repo_info;
@@ -202,7 +202,7 @@ WALDEN_EXTERN int walden_archive_push(walden_repo *repo, const char *path,
 WALDEN_EXTERN int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest);
 
 typedef struct walden_wal_entry {
-    const char *name;     /* e.g. "000000010000000000000003" */
+    const char *name; /* e.g. "000000010000000000000003" */
     uint64_t stored_size;
     const char *compress; /* "zstd", "gzip" or "none" */
 } walden_wal_entry;

@@ -113,8 +113,10 @@ static void test_alloc_failure_is_reported(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex_round_trip),      cmocka_unit_test(test_path_join),
-        cmocka_unit_test(test_parse_int64),         cmocka_unit_test(test_kv_parse),
+        cmocka_unit_test(test_hex_round_trip),
+        cmocka_unit_test(test_path_join),
+        cmocka_unit_test(test_parse_int64),
+        cmocka_unit_test(test_kv_parse),
         cmocka_unit_test(test_error_last_is_one_line),
         cmocka_unit_test(test_alloc_failure_is_reported),
     };

@@ -1,0 +1,276 @@
+/*
+ * config.c - option values and where they came from.
+ *
+ * Each option holds at most one value with its source; a value from a
+ * source of lower precedence never replaces one of higher precedence
+ * (flag > environment > file > default), whatever the order of the calls.
+ * Values are checked when set. Secret values are never formatted into a
+ * message and are wiped when replaced or freed.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/common.h"
+
+#define NOPTS 64
+
+struct walden_config {
+    char *values[NOPTS];
+    walden_config_source sources[NOPTS];
+};
+
+static int option_index(const char *name)
+{
+    const walden_option_info *list = walden_option_list();
+    for (int i = 0; list[i].name; i++)
+        if (strcmp(list[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int walden_config_new(walden_config **out)
+{
+    walden_config *cfg = wd_calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return WALDEN_ENOMEM;
+    *out = cfg;
+    return 0;
+}
+
+static void drop_value(walden_config *cfg, int i)
+{
+    if (!cfg->values[i])
+        return;
+    if (walden_option_list()[i].secret)
+        wd_free_secret(cfg->values[i], strlen(cfg->values[i]));
+    else
+        wd_free(cfg->values[i]);
+    cfg->values[i] = NULL;
+}
+
+void walden_config_free(walden_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (int i = 0; i < NOPTS; i++)
+        drop_value(cfg, i);
+    wd_free(cfg);
+}
+
+int walden_duration_parse(const char *text, int64_t *seconds)
+{
+    const char *p = text;
+    int64_t n = 0;
+    if (!isdigit((unsigned char)*p))
+        goto bad;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (n > (INT64_MAX - 9) / 10)
+            goto bad;
+        n = n * 10 + (*p - '0');
+    }
+    int64_t unit;
+    switch (*p) {
+    case 's':
+        unit = 1;
+        break;
+    case 'm':
+        unit = 60;
+        break;
+    case 'h':
+        unit = 3600;
+        break;
+    case 'd':
+        unit = 86400;
+        break;
+    case 'w':
+        unit = 604800;
+        break;
+    default:
+        goto bad;
+    }
+    if (p[1] != '\0' || n > INT64_MAX / unit)
+        goto bad;
+    *seconds = n * unit;
+    return 0;
+bad:
+    return wd_error_set(WALDEN_EINVAL,
+                        "invalid duration '%s': expected a whole number and a unit s, m, h, d or "
+                        "w (e.g. 90s, 15m, 1h, 30d, 2w)",
+                        text);
+}
+
+static bool enum_has(const char *choices, const char *value)
+{
+    size_t vl = strlen(value);
+    for (const char *p = choices; *p;) {
+        size_t n = strcspn(p, "|");
+        if (n == vl && strncmp(p, value, n) == 0)
+            return true;
+        p += n;
+        if (*p == '|')
+            p++;
+    }
+    return false;
+}
+
+static int check_value(const walden_option_info *o, const char *value)
+{
+    if (!*value)
+        return wd_error_set(WALDEN_EINVAL, "option '%s' needs a value", o->name);
+    int64_t v;
+    switch (o->type) {
+    case WALDEN_OPT_INT: {
+        int64_t min = 0, max = INT32_MAX;
+        if (strcmp(o->name, "pgport") == 0)
+            min = 1, max = 65535;
+        else if (strcmp(o->name, "compress-level") == 0)
+            min = 1, max = 22;
+        if (wd_parse_int64(value, min, max, &v))
+            return wd_error_set(WALDEN_EINVAL,
+                                "invalid value for option '%s': '%s' (expected a whole number "
+                                "from %lld to %lld)",
+                                o->name, value, (long long)min, (long long)max);
+        return 0;
+    }
+    case WALDEN_OPT_ENUM:
+        if (!enum_has(o->choices, value))
+            return wd_error_set(WALDEN_EINVAL,
+                                "invalid value for option '%s': '%s' (expected one of %s)", o->name,
+                                value, o->choices);
+        return 0;
+    case WALDEN_OPT_DURATION:
+        if (walden_duration_parse(value, &v))
+            return wd_error_wrap(WALDEN_EINVAL, "invalid value for option '%s'", o->name);
+        return 0;
+    case WALDEN_OPT_BOOL:
+        if (strcmp(value, "y") && strcmp(value, "n") && strcmp(value, "yes") &&
+            strcmp(value, "no") && strcmp(value, "true") && strcmp(value, "false"))
+            return wd_error_set(WALDEN_EINVAL,
+                                "invalid value for option '%s': '%s' (expected yes or no)", o->name,
+                                value);
+        return 0;
+    default:
+        break;
+    }
+    if (strcmp(o->name, "cluster") == 0) {
+        for (const char *p = value; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+                return wd_error_set(WALDEN_EINVAL,
+                                    "invalid value for option 'cluster': '%s' (letters, digits, "
+                                    "'_', '-' and '.' only)",
+                                    value);
+        if (value[0] == '.')
+            return wd_error_set(WALDEN_EINVAL,
+                                "invalid value for option 'cluster': '%s' (must not start with "
+                                "'.')",
+                                value);
+    }
+    return 0;
+}
+
+int walden_config_set(walden_config *cfg, const char *name, const char *value,
+                      walden_config_source source)
+{
+    int i = option_index(name);
+    if (i < 0)
+        return wd_error_set(WALDEN_EINVAL, "unknown option '%s'", name);
+    const walden_option_info *o = &walden_option_list()[i];
+    int rc = check_value(o, value);
+    if (rc)
+        return rc;
+    if (cfg->values[i] && cfg->sources[i] > source)
+        return 0; /* a source of higher precedence set it already */
+    char *copy = wd_strdup(value);
+    if (!copy)
+        return WALDEN_ENOMEM;
+    drop_value(cfg, i);
+    cfg->values[i] = copy;
+    cfg->sources[i] = source;
+    return 0;
+}
+
+int walden_config_load_env(walden_config *cfg, char *const *envp)
+{
+    for (; envp && *envp; envp++) {
+        const char *e = *envp;
+        if (strncmp(e, "WALDEN_", 7) != 0)
+            continue;
+        const char *eq = strchr(e, '=');
+        if (!eq || eq - e - 7 <= 0 || eq - e - 7 >= 64)
+            continue;
+        char name[64];
+        size_t n = (size_t)(eq - e - 7);
+        for (size_t k = 0; k < n; k++)
+            name[k] = e[7 + k] == '_' ? '-' : (char)tolower((unsigned char)e[7 + k]);
+        name[n] = '\0';
+        if (option_index(name) < 0) {
+            /* the environment is shared with other tools: not an error */
+            wd_log_debug("ignoring environment variable %.*s: no such option", (int)(eq - e), e);
+            continue;
+        }
+        int rc = walden_config_set(cfg, name, eq + 1, WALDEN_SOURCE_ENV);
+        if (rc)
+            return wd_error_wrap(rc, "environment variable %.*s", (int)(eq - e), e);
+    }
+    return 0;
+}
+
+struct file_ctx {
+    walden_config *cfg;
+    const char *path;
+    bool has_secret;
+};
+
+static int file_kv(const char *name, const char *value, int line, void *ctx)
+{
+    struct file_ctx *fc = ctx;
+    const walden_option_info *o = walden_option_find(name);
+    if (!o || strcmp(name, "config") == 0)
+        return wd_error_set(WALDEN_EINVAL, "%s:%d: unknown option '%s'", fc->path, line, name);
+    if (o->secret)
+        fc->has_secret = true;
+    int rc = walden_config_set(fc->cfg, name, value, WALDEN_SOURCE_FILE);
+    if (rc)
+        return wd_error_wrap(rc, "%s:%d", fc->path, line);
+    return 0;
+}
+
+int walden_config_load_file(walden_config *cfg, const char *path, int required)
+{
+    char *text;
+    size_t len;
+    int rc = wd_file_read_all(path, 1024 * 1024, &text, &len);
+    if (rc == WALDEN_ENOTFOUND && !required) {
+        walden_error_clear();
+        return 0;
+    }
+    if (rc)
+        return wd_error_wrap(rc, "cannot read config file '%s'", path);
+    struct file_ctx fc = {cfg, path, false};
+    rc = wd_kv_parse(text, len, path, file_kv, &fc);
+    wd_free_secret(text, len);
+    if (rc)
+        return rc;
+    struct stat st;
+    if (fc.has_secret && stat(path, &st) == 0 && (st.st_mode & 044))
+        wd_log_warn("config file '%s' holds a secret and is readable by others: chmod 600 it",
+                    path);
+    return 0;
+}
+
+const char *walden_config_get(const walden_config *cfg, const char *name)
+{
+    int i = option_index(name);
+    if (i < 0)
+        return NULL;
+    return cfg->values[i] ? cfg->values[i] : walden_option_list()[i].default_value;
+}
+
+walden_config_source walden_config_source_of(const walden_config *cfg, const char *name)
+{
+    int i = option_index(name);
+    return i >= 0 && cfg->values[i] ? cfg->sources[i] : WALDEN_SOURCE_DEFAULT;
+}

@@ -1,0 +1,404 @@
+/*
+ * cipher.c - chunked AES-256-GCM encryption to the repository's public key
+ * (format in crypto.h and docs/internals/encryption.md).
+ *
+ * Encryptor: emits the header, then seals plaintext in records of at most
+ * WD_CHUNK_SIZE bytes; at finish it seals the final record (possibly
+ * empty). Decryptor: reads the header, derives the file key, then for each
+ * record collects its length word, ciphertext and tag, and releases the
+ * plaintext only after the tag verified. State is one record in each
+ * direction, whatever the file size; the cipher context is reused.
+ */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+
+#include "common/common.h"
+#include "crypto/crypto.h"
+
+#define HEADER_LEN 76 /* magic 8, version 1, reserved 3, ephemeral key 32, salt 32 */
+#define SALT_LEN 32
+#define TAG_LEN 16
+#define FINAL_FLAG 0x80000000u
+#define RECORD_MAX (4 + WD_CHUNK_SIZE + TAG_LEN)
+#define FILE_KEY_INFO "walden file key v1"
+
+typedef struct cipher_filter {
+    wd_filter base;
+    EVP_CIPHER_CTX *ctx;
+    uint8_t key[32];
+    uint8_t header[HEADER_LEN];
+    size_t header_have; /* decrypt: header bytes collected */
+    uint64_t counter;   /* records sealed or opened so far */
+    bool final_done;    /* the final record was sealed / opened */
+    /* encrypt: plaintext of the record being filled */
+    uint8_t *plain;
+    size_t plain_len;
+    /* decrypt: the record being collected */
+    uint8_t *record;
+    size_t record_have, record_need;
+    /* output not yet handed out (header + sealed record, or opened plaintext) */
+    uint8_t *pending;
+    size_t pending_off, pending_len;
+} cipher_filter;
+
+static void cipher_free(wd_filter *f)
+{
+    cipher_filter *c = (cipher_filter *)f;
+    EVP_CIPHER_CTX_free(c->ctx);
+    OPENSSL_cleanse(c->key, sizeof(c->key));
+    if (c->plain)
+        wd_free_secret(c->plain, WD_CHUNK_SIZE);
+    if (c->pending)
+        wd_free_secret(c->pending, RECORD_MAX);
+    wd_free(c->record);
+    wd_free(c);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* file key = HKDF-SHA256(X25519(own, peer), salt, info || header) */
+static int derive_file_key(cipher_filter *c, EVP_PKEY *own, const uint8_t peer_pub[32])
+{
+    uint8_t shared[32];
+    size_t shared_len = sizeof(shared);
+    int rc = 0;
+    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, 32);
+    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, own, NULL);
+    if (!peer || !dctx || EVP_PKEY_derive_init(dctx) <= 0 ||
+        EVP_PKEY_derive_set_peer(dctx, peer) <= 0 ||
+        EVP_PKEY_derive(dctx, shared, &shared_len) <= 0 || shared_len != 32)
+        rc = wd_error_set_openssl(WALDEN_EKEY, "cannot derive the file key");
+    EVP_PKEY_CTX_free(dctx);
+    EVP_PKEY_free(peer);
+    if (rc)
+        return rc;
+
+    uint8_t info[sizeof(FILE_KEY_INFO) - 1 + HEADER_LEN];
+    memcpy(info, FILE_KEY_INFO, sizeof(FILE_KEY_INFO) - 1);
+    memcpy(info + sizeof(FILE_KEY_INFO) - 1, c->header, HEADER_LEN);
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared, sizeof(shared)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, c->header + 44, SALT_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info)),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!kctx || EVP_KDF_derive(kctx, c->key, sizeof(c->key), params) <= 0)
+        rc = wd_error_set_openssl(WALDEN_ERROR, "hkdf failed");
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    OPENSSL_cleanse(shared, sizeof(shared));
+    return rc;
+}
+
+/* nonce = 0^4 || counter; AAD = header || counter || length word */
+static int record_crypt(cipher_filter *c, bool seal, uint32_t word, const uint8_t *in, size_t len,
+                        uint8_t *out, uint8_t tag[TAG_LEN])
+{
+    uint8_t nonce[12] = {0}, aad[HEADER_LEN + 12];
+    put_be64(nonce + 4, c->counter);
+    memcpy(aad, c->header, HEADER_LEN);
+    put_be64(aad + HEADER_LEN, c->counter);
+    put_be32(aad + HEADER_LEN + 8, word);
+    int n, ok = EVP_CipherInit_ex(c->ctx, NULL, NULL, NULL, nonce, seal ? 1 : 0) > 0;
+    ok = ok && EVP_CipherUpdate(c->ctx, NULL, &n, aad, sizeof(aad)) > 0;
+    ok = ok && (len == 0 || EVP_CipherUpdate(c->ctx, out, &n, in, (int)len) > 0);
+    if (ok && !seal)
+        ok = EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) > 0;
+    if (!ok)
+        return wd_error_set_openssl(WALDEN_ERROR, "aes-256-gcm failed");
+    uint8_t fin[16];
+    if (EVP_CipherFinal_ex(c->ctx, fin, &n) <= 0) {
+        ERR_clear_error();
+        if (seal)
+            return wd_error_set(WALDEN_ERROR, "aes-256-gcm failed");
+        OPENSSL_cleanse(out, len);
+        if (c->counter == 0)
+            return wd_error_set(WALDEN_EKEY, "cannot decrypt: wrong key or altered data");
+        return wd_error_set(WALDEN_ECORRUPT, "encrypted data failed authentication at record %llu",
+                            (unsigned long long)c->counter);
+    }
+    if (seal && EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) <= 0)
+        return wd_error_set_openssl(WALDEN_ERROR, "aes-256-gcm failed");
+    c->counter++;
+    return 0;
+}
+
+static size_t drain(cipher_filter *c, uint8_t *out, size_t cap)
+{
+    size_t n = c->pending_len - c->pending_off;
+    if (n > cap)
+        n = cap;
+    memcpy(out, c->pending + c->pending_off, n);
+    c->pending_off += n;
+    return n;
+}
+
+/* ---- encryption ---- */
+
+static int seal_record(cipher_filter *c, bool final)
+{
+    uint32_t word = (uint32_t)c->plain_len | (final ? FINAL_FLAG : 0);
+    put_be32(c->pending, word);
+    int rc = record_crypt(c, true, word, c->plain, c->plain_len, c->pending + 4,
+                          c->pending + 4 + c->plain_len);
+    if (rc)
+        return rc;
+    c->pending_off = 0;
+    c->pending_len = 4 + c->plain_len + TAG_LEN;
+    c->plain_len = 0;
+    c->final_done = final;
+    return 0;
+}
+
+static int encrypt_process(wd_filter *f, const uint8_t *in, size_t in_len, size_t *consumed,
+                           uint8_t *out, size_t out_cap, size_t *produced, bool finish)
+{
+    cipher_filter *c = (cipher_filter *)f;
+    size_t in_pos = 0, out_pos = 0;
+    int rc;
+    for (;;) {
+        out_pos += drain(c, out + out_pos, out_cap - out_pos);
+        if (c->pending_off < c->pending_len)
+            break; /* out is full */
+        if (c->final_done)
+            break;
+        if (in_pos < in_len) {
+            size_t take = WD_CHUNK_SIZE - c->plain_len;
+            if (take > in_len - in_pos)
+                take = in_len - in_pos;
+            memcpy(c->plain + c->plain_len, in + in_pos, take);
+            c->plain_len += take;
+            in_pos += take;
+            if (c->plain_len == WD_CHUNK_SIZE && (rc = seal_record(c, false)))
+                return rc;
+            continue;
+        }
+        if (!finish)
+            break;
+        if ((rc = seal_record(c, true)))
+            return rc;
+    }
+    *consumed = in_pos;
+    *produced = out_pos;
+    return finish && c->final_done && c->pending_off == c->pending_len ? WD_FILTER_DONE : 0;
+}
+
+static const wd_filter_ops encrypt_ops = {"encrypt", encrypt_process, NULL, NULL, cipher_free};
+
+static int cipher_new(cipher_filter **out, const wd_filter_ops *ops)
+{
+    cipher_filter *c = wd_calloc(1, sizeof(*c));
+    if (!c)
+        return WALDEN_ENOMEM;
+    c->base.ops = ops;
+    c->pending = wd_malloc(RECORD_MAX);
+    c->ctx = EVP_CIPHER_CTX_new();
+    if (!c->pending || !c->ctx) {
+        cipher_free(&c->base);
+        return WALDEN_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+static int set_key(cipher_filter *c, int enc)
+{
+    if (EVP_CipherInit_ex(c->ctx, EVP_aes_256_gcm(), NULL, c->key, NULL, enc) <= 0)
+        return wd_error_set_openssl(WALDEN_ERROR, "cannot start aes-256-gcm");
+    return 0;
+}
+
+int wd_encrypt_filter_new(wd_filter **out, const wd_keypair *k)
+{
+    cipher_filter *c;
+    int rc = cipher_new(&c, &encrypt_ops);
+    if (rc)
+        return rc;
+    EVP_PKEY *eph = NULL;
+    EVP_PKEY_CTX *gctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+    size_t pub_len = 32;
+    memcpy(c->header, WD_CIPHER_MAGIC, 8);
+    c->header[8] = 1; /* version; 9..11 reserved, zero */
+    if (!(c->plain = wd_malloc(WD_CHUNK_SIZE))) {
+        rc = WALDEN_ENOMEM;
+    } else if (!gctx || EVP_PKEY_keygen_init(gctx) <= 0 || EVP_PKEY_keygen(gctx, &eph) <= 0 ||
+               EVP_PKEY_get_raw_public_key(eph, c->header + 12, &pub_len) <= 0 ||
+               RAND_bytes(c->header + 44, SALT_LEN) != 1) {
+        rc = wd_error_set_openssl(WALDEN_ERROR, "cannot create a file key");
+    } else if (!(rc = derive_file_key(c, eph, k->public_key))) {
+        rc = set_key(c, 1);
+    }
+    EVP_PKEY_free(eph); /* the ephemeral private key is never needed again */
+    EVP_PKEY_CTX_free(gctx);
+    if (rc) {
+        cipher_free(&c->base);
+        return rc;
+    }
+    memcpy(c->pending, c->header, HEADER_LEN);
+    c->pending_len = HEADER_LEN;
+    *out = &c->base;
+    return 0;
+}
+
+/* ---- decryption ---- */
+
+static int truncated(void)
+{
+    return wd_error_set(WALDEN_ECORRUPT, "encrypted stream is truncated");
+}
+
+/* Takes the header's bytes; once whole, checks it and derives the key. */
+static int take_header(cipher_filter *c, const wd_keypair *k)
+{
+    if (memcmp(c->header, WD_CIPHER_MAGIC, 8) != 0)
+        return wd_error_set(WALDEN_ECORRUPT, "not an encrypted walden file (bad magic)");
+    if (c->header[8] != 1 || c->header[9] || c->header[10] || c->header[11])
+        return wd_error_set(WALDEN_ECORRUPT, "unsupported encrypted file version %u", c->header[8]);
+    EVP_PKEY *own = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, k->private_key, 32);
+    if (!own)
+        return wd_error_set_openssl(WALDEN_EKEY, "cannot load the repository key");
+    int rc = derive_file_key(c, own, c->header + 12);
+    EVP_PKEY_free(own);
+    return rc ? rc : set_key(c, 0);
+}
+
+typedef struct decrypt_filter {
+    cipher_filter c;
+    wd_keypair key; /* copy: the filter may outlive the caller's struct */
+} decrypt_filter;
+
+static int open_record(cipher_filter *c)
+{
+    uint32_t word = get_be32(c->record);
+    size_t len = word & ~FINAL_FLAG;
+    int rc = record_crypt(c, false, word, c->record + 4, len, c->pending, c->record + 4 + len);
+    if (rc)
+        return rc;
+    c->pending_off = 0;
+    c->pending_len = len;
+    c->final_done = (word & FINAL_FLAG) != 0;
+    c->record_have = 0;
+    c->record_need = 4;
+    return 0;
+}
+
+static int decrypt_process(wd_filter *f, const uint8_t *in, size_t in_len, size_t *consumed,
+                           uint8_t *out, size_t out_cap, size_t *produced, bool finish)
+{
+    decrypt_filter *d = (decrypt_filter *)f;
+    cipher_filter *c = &d->c;
+    size_t in_pos = 0, out_pos = 0;
+    int rc = 0;
+    for (;;) {
+        out_pos += drain(c, out + out_pos, out_cap - out_pos);
+        if (c->pending_off < c->pending_len || in_pos == in_len)
+            break;
+        if (c->header_have < HEADER_LEN) {
+            size_t take = HEADER_LEN - c->header_have;
+            if (take > in_len - in_pos)
+                take = in_len - in_pos;
+            memcpy(c->header + c->header_have, in + in_pos, take);
+            c->header_have += take;
+            in_pos += take;
+            if (c->header_have == HEADER_LEN && (rc = take_header(c, &d->key)))
+                goto fail;
+            continue;
+        }
+        if (c->final_done) {
+            rc = wd_error_set(WALDEN_ECORRUPT, "unexpected data after the final encrypted record");
+            goto fail;
+        }
+        size_t take = c->record_need - c->record_have;
+        if (take > in_len - in_pos)
+            take = in_len - in_pos;
+        memcpy(c->record + c->record_have, in + in_pos, take);
+        c->record_have += take;
+        in_pos += take;
+        if (c->record_have < c->record_need)
+            continue;
+        if (c->record_need == 4) {
+            size_t len = get_be32(c->record) & ~FINAL_FLAG;
+            if (len > WD_CHUNK_SIZE) {
+                rc = wd_error_set(WALDEN_ECORRUPT, "encrypted record %llu has a bad length",
+                                  (unsigned long long)c->counter);
+                goto fail;
+            }
+            c->record_need = 4 + len + TAG_LEN;
+            continue;
+        }
+        if ((rc = open_record(c)))
+            goto fail;
+    }
+    *consumed = in_pos;
+    *produced = out_pos;
+    if (finish && c->pending_off == c->pending_len) {
+        if (c->header_have < HEADER_LEN || !c->final_done || c->record_have > 0)
+            return truncated();
+        return WD_FILTER_DONE;
+    }
+    return 0;
+fail:
+    c->pending_off = c->pending_len = 0;
+    return rc;
+}
+
+static void decrypt_free(wd_filter *f)
+{
+    decrypt_filter *d = (decrypt_filter *)f;
+    wd_keypair_wipe(&d->key);
+    EVP_CIPHER_CTX_free(d->c.ctx);
+    OPENSSL_cleanse(d->c.key, sizeof(d->c.key));
+    if (d->c.pending)
+        wd_free_secret(d->c.pending, RECORD_MAX);
+    wd_free(d->c.record);
+    wd_free(d);
+}
+
+static const wd_filter_ops decrypt_ops = {"decrypt", decrypt_process, NULL, NULL, decrypt_free};
+
+int wd_decrypt_filter_new(wd_filter **out, const wd_keypair *k)
+{
+    if (!k->has_private)
+        return wd_error_set(WALDEN_EKEY, "the repository key is not unlocked");
+    decrypt_filter *d = wd_calloc(1, sizeof(*d));
+    if (!d)
+        return WALDEN_ENOMEM;
+    d->c.base.ops = &decrypt_ops;
+    d->key = *k;
+    d->c.pending = wd_malloc(RECORD_MAX);
+    d->c.record = wd_malloc(RECORD_MAX);
+    d->c.ctx = EVP_CIPHER_CTX_new();
+    d->c.record_need = 4;
+    if (!d->c.pending || !d->c.record || !d->c.ctx) {
+        decrypt_free(&d->c.base);
+        return WALDEN_ENOMEM;
+    }
+    *out = &d->c.base;
+    return 0;
+}

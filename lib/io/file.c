@@ -1,0 +1,300 @@
+/*
+ * file.c - local file sources and sinks, and memory and null sinks.
+ *
+ * The file sink makes a file appear whole or not at all: it writes a
+ * temporary file in the target's directory (".<name>.tmp.<pid>.<random>",
+ * created exclusively), and commit fsyncs it, renames it over the target
+ * and fsyncs the directory, so a crash leaves either the old state or the
+ * complete new file. abort removes the temporary file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "io/stream.h"
+
+/* ---- file source ---- */
+
+typedef struct file_source {
+    wd_source base;
+    int fd;
+    char *path;
+} file_source;
+
+static int file_read(wd_source *s, uint8_t *buf, size_t cap, size_t *n)
+{
+    file_source *fs = (file_source *)s;
+    for (;;) {
+        ssize_t r = read(fs->fd, buf, cap);
+        if (r >= 0) {
+            *n = (size_t)r;
+            return 0;
+        }
+        if (errno != EINTR)
+            return wd_error_set_errno(errno, "cannot read '%s'", fs->path);
+    }
+}
+
+static void file_source_close(wd_source *s)
+{
+    file_source *fs = (file_source *)s;
+    close(fs->fd);
+    wd_free(fs->path);
+    wd_free(fs);
+}
+
+int wd_file_source_open(wd_source **out, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot open '%s' for reading", path);
+    file_source *fs = wd_calloc(1, sizeof(*fs));
+    if (!fs || !(fs->path = wd_strdup(path))) {
+        wd_free(fs);
+        close(fd);
+        return WALDEN_ENOMEM;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    fs->base.read = file_read;
+    fs->base.close = file_source_close;
+    fs->fd = fd;
+    *out = &fs->base;
+    return 0;
+}
+
+/* ---- file sink ---- */
+
+typedef struct file_sink {
+    wd_sink base;
+    int fd;
+    char *path;
+    char *tmp;
+} file_sink;
+
+static void file_sink_free(file_sink *fs)
+{
+    wd_free(fs->path);
+    wd_free(fs->tmp);
+    wd_free(fs);
+}
+
+static int file_write(wd_sink *s, const uint8_t *buf, size_t len)
+{
+    file_sink *fs = (file_sink *)s;
+    while (len > 0) {
+        ssize_t w = write(fs->fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return wd_error_set_errno(errno, "cannot write '%s'", fs->path);
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static void file_abort(wd_sink *s)
+{
+    file_sink *fs = (file_sink *)s;
+    close(fs->fd);
+    unlink(fs->tmp);
+    file_sink_free(fs);
+}
+
+/* The directory part of path ("." when there is none). */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return wd_strdup(".");
+    if (slash == path)
+        return wd_strdup("/");
+    return wd_strndup(path, (size_t)(slash - path));
+}
+
+int wd_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot open directory '%s'", dir);
+    int rc = 0;
+    if (fsync(fd) != 0 && errno != EINVAL)
+        rc = wd_error_set_errno(errno, "cannot fsync directory '%s'", dir);
+    close(fd);
+    return rc;
+}
+
+static int file_commit(wd_sink *s)
+{
+    file_sink *fs = (file_sink *)s;
+    int rc = 0;
+    char *dir = NULL;
+    if (fsync(fs->fd) != 0) {
+        rc = wd_error_set_errno(errno, "cannot fsync '%s'", fs->path);
+        file_abort(s);
+        return rc;
+    }
+    if (close(fs->fd) != 0) {
+        rc = wd_error_set_errno(errno, "cannot close '%s'", fs->path);
+        unlink(fs->tmp);
+        file_sink_free(fs);
+        return rc;
+    }
+    if (rename(fs->tmp, fs->path) != 0) {
+        rc = wd_error_set_errno(errno, "cannot rename '%s' to '%s'", fs->tmp, fs->path);
+        unlink(fs->tmp);
+    } else if (!(dir = dir_of(fs->path))) {
+        rc = WALDEN_ENOMEM;
+    } else {
+        rc = wd_fsync_dir(dir);
+    }
+    wd_free(dir);
+    file_sink_free(fs);
+    return rc;
+}
+
+int wd_file_sink_open(wd_sink **out, const char *path)
+{
+    file_sink *fs = wd_calloc(1, sizeof(*fs));
+    if (!fs)
+        return WALDEN_ENOMEM;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    fs->path = wd_strdup(path);
+    if (!fs->path) {
+        file_sink_free(fs);
+        return WALDEN_ENOMEM;
+    }
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint32_t rnd = 0;
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+            rnd = (uint32_t)attempt * 2654435761u;
+        wd_free(fs->tmp);
+        fs->tmp = wd_asprintf("%.*s.%s.tmp.%ld.%08x", dirlen, path, base, (long)getpid(), rnd);
+        if (!fs->tmp) {
+            file_sink_free(fs);
+            return WALDEN_ENOMEM;
+        }
+        fs->fd = open(fs->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fs->fd >= 0)
+            break;
+        if (errno != EEXIST) {
+            int rc = wd_error_set_errno(errno, "cannot create '%s'", fs->tmp);
+            file_sink_free(fs);
+            return rc;
+        }
+    }
+    if (fs->fd < 0) {
+        int rc = wd_error_set(WALDEN_EIO, "cannot create a temporary file for '%s'", path);
+        file_sink_free(fs);
+        return rc;
+    }
+    fs->base.write = file_write;
+    fs->base.commit = file_commit;
+    fs->base.abort = file_abort;
+    *out = &fs->base;
+    return 0;
+}
+
+/* ---- memory sink ---- */
+
+typedef struct memory_sink {
+    wd_sink base;
+    uint8_t *buf;
+    size_t len, cap;
+    uint8_t **data;
+    size_t *out_len;
+} memory_sink;
+
+static int memory_write(wd_sink *s, const uint8_t *buf, size_t len)
+{
+    memory_sink *m = (memory_sink *)s;
+    if (m->len + len + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        while (cap < m->len + len + 1)
+            cap *= 2;
+        uint8_t *nb = wd_realloc(m->buf, cap);
+        if (!nb)
+            return WALDEN_ENOMEM;
+        m->buf = nb;
+        m->cap = cap;
+    }
+    memcpy(m->buf + m->len, buf, len);
+    m->len += len;
+    return 0;
+}
+
+static int memory_commit(wd_sink *s)
+{
+    memory_sink *m = (memory_sink *)s;
+    if (!m->buf && !(m->buf = wd_malloc(1))) {
+        wd_free(m);
+        return WALDEN_ENOMEM;
+    }
+    m->buf[m->len] = '\0'; /* convenient for text */
+    *m->data = m->buf;
+    *m->out_len = m->len;
+    wd_free(m);
+    return 0;
+}
+
+static void memory_abort(wd_sink *s)
+{
+    memory_sink *m = (memory_sink *)s;
+    wd_free(m->buf);
+    wd_free(m);
+}
+
+int wd_memory_sink_open(wd_sink **out, uint8_t **data, size_t *len)
+{
+    memory_sink *m = wd_calloc(1, sizeof(*m));
+    if (!m)
+        return WALDEN_ENOMEM;
+    m->base.write = memory_write;
+    m->base.commit = memory_commit;
+    m->base.abort = memory_abort;
+    m->data = data;
+    m->out_len = len;
+    *out = &m->base;
+    return 0;
+}
+
+/* ---- null sink ---- */
+
+static int null_write(wd_sink *s, const uint8_t *buf, size_t len)
+{
+    (void)s;
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
+static int null_commit(wd_sink *s)
+{
+    wd_free(s);
+    return 0;
+}
+
+static void null_abort(wd_sink *s)
+{
+    wd_free(s);
+}
+
+int wd_null_sink_open(wd_sink **out)
+{
+    wd_sink *s = wd_calloc(1, sizeof(*s));
+    if (!s)
+        return WALDEN_ENOMEM;
+    s->write = null_write;
+    s->commit = null_commit;
+    s->abort = null_abort;
+    *out = s;
+    return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * libpq.h - libpq, loaded when first needed.
+ *
+ * archive-push runs once per WAL segment and never talks to the server;
+ * linking libpq (and the two dozen libraries it pulls in) would cost every
+ * run about 6 ms of dynamic loading on a 2-core machine. So libpq is opened
+ * with dlopen on first use and its functions are called through this table.
+ * The types come from libpq-fe.h, so calls are checked as usual.
+ */
+#ifndef WD_PG_LIBPQ_H
+#define WD_PG_LIBPQ_H
+
+#include <libpq-fe.h>
+
+typedef struct wd_libpq {
+    __typeof__(PQconnectdbParams) *connectdbParams;
+    __typeof__(PQstatus) *status;
+    __typeof__(PQerrorMessage) *errorMessage;
+    __typeof__(PQexec) *exec;
+    __typeof__(PQexecParams) *execParams;
+    __typeof__(PQresultStatus) *resultStatus;
+    __typeof__(PQntuples) *ntuples;
+    __typeof__(PQnfields) *nfields;
+    __typeof__(PQgetvalue) *getvalue;
+    __typeof__(PQgetisnull) *getisnull;
+    __typeof__(PQclear) *clear;
+    __typeof__(PQfinish) *finish;
+    __typeof__(PQlibVersion) *libVersion;
+    __typeof__(PQserverVersion) *serverVersion;
+} wd_libpq;
+
+/* The loaded library; NULL with WALDEN_EPG set when it cannot be loaded. */
+const wd_libpq *wd_libpq_get(void);
+
+#endif

@@ -1,0 +1,519 @@
+/*
+ * repo.c - init, open and key handling of a cluster's repository area.
+ *
+ * Metadata files are small "name = value" texts (docs/repository-format.md)
+ * written atomically through the storage driver. Opening a repository never
+ * runs the key-derivation function: the private key is unwrapped only when
+ * something has to be decrypted (wd_repo_unlock).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/common.h"
+#include "pg/pg.h"
+#include "repo/repo.h"
+
+#define META_MAX (64 * 1024)
+#define REPO_FILE "walden.repo"
+
+char *wd_repo_path(const walden_repo *repo, const char *rel)
+{
+    return wd_path_join(repo->cluster, rel);
+}
+
+static int default_level(wd_compress c)
+{
+    return c == WD_COMPRESS_GZIP ? 6 : c == WD_COMPRESS_ZSTD ? 3 : 0;
+}
+
+static int check_level(wd_compress c, int64_t level)
+{
+    int max = c == WD_COMPRESS_GZIP ? 9 : c == WD_COMPRESS_ZSTD ? 19 : 0;
+    if (c != WD_COMPRESS_NONE && (level < 1 || level > max))
+        return wd_error_set(WALDEN_EINVAL,
+                            "invalid value for option 'compress-level': %" PRId64
+                            " (expected 1 to %d for %s)",
+                            level, max, wd_compress_name(c));
+    return 0;
+}
+
+/* The compression the configuration asks for. With a fallback (the
+ * repository's recorded choice), that applies to what the configuration
+ * leaves at its default. */
+static int config_compress(const walden_config *cfg, const wd_compress *fb_c, int fb_level,
+                           wd_compress *c, int *level)
+{
+    int rc;
+    if (fb_c && walden_config_source_of(cfg, "compress") == WALDEN_SOURCE_DEFAULT)
+        *c = *fb_c;
+    else if ((rc = wd_compress_parse(walden_config_get(cfg, "compress"), c)))
+        return rc;
+    int64_t lv = fb_c && *c == *fb_c ? fb_level : default_level(*c);
+    const char *ls = walden_config_get(cfg, "compress-level");
+    if (ls && walden_config_source_of(cfg, "compress-level") != WALDEN_SOURCE_DEFAULT)
+        if ((rc = wd_parse_int64(ls, 0, 22, &lv)))
+            return wd_error_set(rc, "invalid value for option 'compress-level': '%s'", ls);
+    if ((rc = check_level(*c, lv)))
+        return rc;
+    *level = (int)lv;
+    return 0;
+}
+
+/* The configured passphrase (NULL when none), malloc'ed. */
+static int config_passphrase(const walden_config *cfg, char **out)
+{
+    *out = NULL;
+    const char *p = walden_config_get(cfg, "encrypt-passphrase");
+    const char *file = walden_config_get(cfg, "encrypt-passphrase-file");
+    if (p && *p) {
+        *out = wd_strdup(p);
+        return *out ? 0 : WALDEN_ENOMEM;
+    }
+    if (file && *file) {
+        char *text;
+        size_t len;
+        int rc = wd_file_read_all(file, 4096, &text, &len);
+        if (rc)
+            return rc;
+        size_t line = strcspn(text, "\r\n");
+        if (line == 0) {
+            wd_free_secret(text, len);
+            return wd_error_set(WALDEN_EINVAL, "passphrase file '%s' is empty", file);
+        }
+        *out = wd_strndup(text, line);
+        wd_free_secret(text, len);
+        return *out ? 0 : WALDEN_ENOMEM;
+    }
+    return 0;
+}
+
+static int open_storage(const walden_config *cfg, bool create, wd_storage **st)
+{
+    const char *repo = walden_config_get(cfg, "repo");
+    if (!repo || !*repo)
+        return wd_error_set(WALDEN_EINVAL, "option 'repo' is not set");
+    int rc = wd_storage_posix_new(st, repo, create);
+    if (rc == WALDEN_ENOTFOUND)
+        return wd_error_set(rc, "repository '%s' does not exist", repo);
+    return rc;
+}
+
+/* ---- the repository's own format file ---- */
+
+struct repo_file {
+    int64_t format;
+};
+
+static int repo_file_kv(const char *name, const char *value, int line, void *ctx)
+{
+    (void)line;
+    struct repo_file *rf = ctx;
+    if (strcmp(name, "format-version") == 0)
+        return wd_parse_int64(value, 1, INT32_MAX, &rf->format);
+    return 0;
+}
+
+/* Checks (and with create, writes) REPO/walden.repo. */
+static int repo_file_check(wd_storage *st, const char *location, bool create)
+{
+    char *text = NULL;
+    size_t len;
+    int rc = wd_storage_read_all(st, REPO_FILE, META_MAX, &text, &len);
+    if (rc == WALDEN_ENOTFOUND && create) {
+        char buf[256];
+        int n = snprintf(buf, sizeof(buf),
+                         "# walden repository: see docs/repository-format.md\n"
+                         "format-version = %d\n",
+                         WD_REPO_FORMAT_VERSION);
+        return wd_storage_write_all(st, REPO_FILE, buf, (size_t)n);
+    }
+    if (rc == WALDEN_ENOTFOUND)
+        return wd_error_set(WALDEN_ENOTFOUND,
+                            "'%s' is not a walden repository (no %s): run walden init", location,
+                            REPO_FILE);
+    if (rc)
+        return rc;
+    struct repo_file rf = {0};
+    rc = wd_kv_parse(text, len, REPO_FILE, repo_file_kv, &rf);
+    wd_free(text);
+    if (rc)
+        return wd_error_wrap(WALDEN_ECORRUPT, "repository '%s' has a damaged %s", location,
+                             REPO_FILE);
+    if (rf.format > WD_REPO_FORMAT_VERSION)
+        return wd_error_set(WALDEN_EVERSION,
+                            "repository '%s' has format version %" PRId64
+                            ", newer than this walden supports (%d): upgrade walden",
+                            location, rf.format, WD_REPO_FORMAT_VERSION);
+    if (rf.format < 1)
+        return wd_error_set(WALDEN_ECORRUPT, "repository '%s' has no format version", location);
+    return 0;
+}
+
+/* ---- init ---- */
+
+int walden_repo_init(const walden_config *cfg)
+{
+    wd_storage *st = NULL;
+    char *passphrase = NULL, *key_text = NULL, *path = NULL, *info = NULL;
+    wd_keypair key;
+    memset(&key, 0, sizeof(key));
+    const char *cluster = walden_config_get(cfg, "cluster");
+    const char *location = walden_config_get(cfg, "repo");
+    const char *pgdata = walden_config_get(cfg, "pgdata");
+    wd_compress c;
+    int level, rc;
+    uint64_t sysid;
+    int version_num;
+
+    if ((rc = config_compress(cfg, NULL, 0, &c, &level)))
+        goto done;
+    if (pgdata && *pgdata) {
+        int major;
+        if ((rc = wd_pg_control_read(pgdata, &sysid, &major)))
+            goto done;
+        version_num = major * 10000;
+    } else if ((rc = wd_pg_identity_query(cfg, &sysid, &version_num))) {
+        goto done;
+    }
+    if ((rc = config_passphrase(cfg, &passphrase)))
+        goto done;
+    if ((rc = open_storage(cfg, true, &st)) || (rc = repo_file_check(st, location, true)))
+        goto done;
+
+    path = wd_path_join(cluster, "cluster.conf");
+    if (!path) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+    bool exists;
+    if ((rc = wd_storage_exists(st, path, &exists)))
+        goto done;
+    if (exists) {
+        rc = wd_error_set(WALDEN_EEXISTS, "cluster '%s' is already initialized in repository '%s'",
+                          cluster, location);
+        goto done;
+    }
+    if (passphrase) {
+        char *kpath = wd_path_join(cluster, "key.conf");
+        if (!kpath) {
+            rc = WALDEN_ENOMEM;
+            goto done;
+        }
+        rc = wd_keypair_generate(&key);
+        if (!rc)
+            rc = wd_key_wrap(&key, passphrase, &wd_kdf_default, &key_text);
+        if (!rc)
+            rc = wd_storage_write_all(st, kpath, key_text, strlen(key_text));
+        wd_free(kpath);
+        if (rc)
+            goto done;
+    }
+    char created[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    info = wd_asprintf("# walden cluster area: see docs/repository-format.md\n"
+                       "format-version = %d\n"
+                       "cluster = %s\n"
+                       "system-identifier = %" PRIu64 "\n"
+                       "pg-version = %d\n"
+                       "compress = %s\n"
+                       "compress-level = %d\n"
+                       "encrypted = %s\n"
+                       "created = %s\n"
+                       "walden-version = %s\n",
+                       WD_REPO_FORMAT_VERSION, cluster, sysid, version_num, wd_compress_name(c),
+                       level, passphrase ? "yes" : "no", created, WALDEN_VERSION);
+    if (!info) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+    /* written last: its presence means the area is complete */
+    rc = wd_storage_write_all(st, path, info, strlen(info));
+    if (!rc)
+        wd_log_info("initialized cluster '%s' in repository '%s'", cluster, location);
+done:
+    wd_keypair_wipe(&key);
+    if (passphrase)
+        wd_free_secret(passphrase, strlen(passphrase));
+    wd_free(key_text);
+    wd_free(path);
+    wd_free(info);
+    wd_storage_free(st);
+    return rc;
+}
+
+/* ---- open ---- */
+
+struct cluster_conf {
+    walden_repo *repo;
+    int64_t format;
+    bool have_sysid;
+};
+
+static int cluster_kv(const char *name, const char *value, int line, void *ctx)
+{
+    (void)line;
+    struct cluster_conf *cc = ctx;
+    walden_repo_info *info = &cc->repo->info;
+    int64_t v;
+    int rc = 0;
+    if (strcmp(name, "format-version") == 0) {
+        rc = wd_parse_int64(value, 1, INT32_MAX, &cc->format);
+    } else if (strcmp(name, "system-identifier") == 0) {
+        rc = wd_parse_uint64(value, &info->system_id);
+        cc->have_sysid = rc == 0;
+    } else if (strcmp(name, "pg-version") == 0) {
+        if (!(rc = wd_parse_int64(value, 90000, 9999999, &v)))
+            info->pg_version = (int)v;
+    } else if (strcmp(name, "compress") == 0) {
+        wd_compress c;
+        if (!(rc = wd_compress_parse(value, &c))) {
+            wd_free(cc->repo->info_compress);
+            cc->repo->info_compress = wd_strdup(wd_compress_name(c));
+            rc = cc->repo->info_compress ? 0 : WALDEN_ENOMEM;
+        }
+    } else if (strcmp(name, "compress-level") == 0) {
+        if (!(rc = wd_parse_int64(value, 0, 22, &v)))
+            info->compress_level = (int)v;
+    } else if (strcmp(name, "encrypted") == 0) {
+        info->encrypted = strcmp(value, "yes") == 0;
+    }
+    return rc;
+}
+
+int walden_repo_open(walden_repo **out, const walden_config *cfg)
+{
+    *out = NULL;
+    walden_repo *repo = wd_calloc(1, sizeof(*repo));
+    char *text = NULL, *path = NULL;
+    size_t len;
+    int rc;
+    if (!repo)
+        return WALDEN_ENOMEM;
+    const char *location = walden_config_get(cfg, "repo");
+    repo->cluster = wd_strdup(walden_config_get(cfg, "cluster"));
+    repo->location = wd_strdup(location ? location : "");
+    if (!repo->cluster || !repo->location) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+    repo->info.cluster = repo->cluster;
+    if ((rc = open_storage(cfg, false, &repo->storage)) ||
+        (rc = repo_file_check(repo->storage, location, false)))
+        goto done;
+
+    path = wd_repo_path(repo, "cluster.conf");
+    if (!path) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+    rc = wd_storage_read_all(repo->storage, path, META_MAX, &text, &len);
+    if (rc == WALDEN_ENOTFOUND) {
+        rc = wd_error_set(rc, "cluster '%s' is not initialized in repository '%s': run walden init",
+                          repo->cluster, location);
+        goto done;
+    }
+    if (rc)
+        goto done;
+    struct cluster_conf cc = {repo, 0, false};
+    if ((rc = wd_kv_parse(text, len, path, cluster_kv, &cc))) {
+        rc = wd_error_wrap(WALDEN_ECORRUPT, "'%s' in repository '%s' is damaged", path, location);
+        goto done;
+    }
+    if (!cc.have_sysid || !cc.format || !repo->info_compress) {
+        rc = wd_error_set(WALDEN_ECORRUPT, "'%s' in repository '%s' is incomplete", path, location);
+        goto done;
+    }
+    if (cc.format > WD_REPO_FORMAT_VERSION) {
+        rc = wd_error_set(WALDEN_EVERSION,
+                          "cluster '%s' has format version %" PRId64
+                          ", newer than this walden supports (%d): upgrade walden",
+                          repo->cluster, cc.format, WD_REPO_FORMAT_VERSION);
+        goto done;
+    }
+    repo->info.format_version = (int)cc.format;
+    repo->info.compress = repo->info_compress;
+
+    wd_compress rc_c;
+    wd_compress_parse(repo->info_compress, &rc_c);
+    if ((rc = config_compress(cfg, &rc_c, repo->info.compress_level, &repo->compress,
+                              &repo->compress_level)))
+        goto done;
+    if ((rc = config_passphrase(cfg, &repo->passphrase)))
+        goto done;
+
+    if (repo->info.encrypted) {
+        char *kpath = wd_repo_path(repo, "key.conf");
+        if (!kpath) {
+            rc = WALDEN_ENOMEM;
+            goto done;
+        }
+        rc = wd_storage_read_all(repo->storage, kpath, META_MAX, &repo->key_text,
+                                 &repo->key_text_len);
+        if (rc == WALDEN_ENOTFOUND)
+            rc = wd_error_set(WALDEN_ECORRUPT,
+                              "repository '%s' is encrypted but its key file '%s' is missing",
+                              location, kpath);
+        wd_free(kpath);
+        if (rc || (rc = wd_key_load_public(repo->key_text, repo->key_text_len, &repo->key)))
+            goto done;
+    } else if (repo->passphrase) {
+        wd_log_warn("a passphrase is configured but cluster '%s' in repository '%s' is not "
+                    "encrypted",
+                    repo->cluster, location);
+    }
+done:
+    wd_free(text);
+    wd_free(path);
+    if (rc)
+        walden_repo_close(repo);
+    else
+        *out = repo;
+    return rc;
+}
+
+void walden_repo_close(walden_repo *repo)
+{
+    if (!repo)
+        return;
+    wd_storage_free(repo->storage);
+    wd_free(repo->cluster);
+    wd_free(repo->location);
+    wd_free(repo->info_compress);
+    wd_keypair_wipe(&repo->key);
+    wd_free(repo->key_text);
+    if (repo->passphrase)
+        wd_free_secret(repo->passphrase, strlen(repo->passphrase));
+    wd_free(repo);
+}
+
+const walden_repo_info *walden_repo_get_info(const walden_repo *repo)
+{
+    return &repo->info;
+}
+
+int wd_repo_unlock(walden_repo *repo)
+{
+    if (repo->key_unlocked)
+        return 0;
+    if (!repo->passphrase)
+        return wd_error_set(WALDEN_EKEY,
+                            "cluster '%s' in repository '%s' is encrypted: set "
+                            "encrypt-passphrase or encrypt-passphrase-file",
+                            repo->cluster, repo->location);
+    int rc = wd_key_unwrap(repo->key_text, repo->key_text_len, repo->passphrase, &repo->key);
+    if (rc == WALDEN_EKEY)
+        return wd_error_set(rc, "wrong passphrase for cluster '%s' in repository '%s'",
+                            repo->cluster, repo->location);
+    if (rc)
+        return rc;
+    repo->key_unlocked = true;
+    return 0;
+}
+
+int walden_repo_change_passphrase(walden_repo *repo, const char *new_passphrase)
+{
+    if (!repo->info.encrypted)
+        return wd_error_set(WALDEN_EINVAL, "cluster '%s' in repository '%s' is not encrypted",
+                            repo->cluster, repo->location);
+    if (!new_passphrase || !*new_passphrase)
+        return wd_error_set(WALDEN_EINVAL, "the new passphrase is empty");
+    int rc = wd_repo_unlock(repo);
+    if (rc)
+        return rc;
+    char *text = NULL, *kpath = wd_repo_path(repo, "key.conf");
+    if (!kpath)
+        return WALDEN_ENOMEM;
+    rc = wd_key_wrap(&repo->key, new_passphrase, &wd_kdf_default, &text);
+    if (!rc)
+        rc = wd_storage_write_all(repo->storage, kpath, text, strlen(text));
+    if (!rc) {
+        wd_free(repo->key_text);
+        repo->key_text = text;
+        repo->key_text_len = strlen(text);
+        text = NULL;
+        wd_free_secret(repo->passphrase, strlen(repo->passphrase));
+        repo->passphrase = wd_strdup(new_passphrase);
+        if (!repo->passphrase)
+            rc = WALDEN_ENOMEM;
+    }
+    wd_free(text);
+    wd_free(kpath);
+    return rc;
+}
+
+/* ---- pipelines ---- */
+
+static int add(wd_pipe *p, int rc, wd_filter *f)
+{
+    return rc ? rc : wd_pipe_add(p, f);
+}
+
+int wd_repo_store_begin(walden_repo *repo, wd_sink *sink, wd_repo_stream *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = wd_pipe_new(&out->pipe, sink);
+    if (rc)
+        return rc;
+    wd_filter *f = NULL;
+    if ((rc = wd_hash_filter_new(&out->raw_hash)) || (rc = wd_pipe_add(out->pipe, out->raw_hash)))
+        goto fail;
+    if ((rc = wd_compress_filter_new(&f, repo->compress, repo->compress_level)))
+        goto fail;
+    if (f && (rc = wd_pipe_add(out->pipe, f)))
+        goto fail;
+    if (repo->info.encrypted) {
+        rc = wd_encrypt_filter_new(&f, &repo->key);
+        if ((rc = add(out->pipe, rc, f)))
+            goto fail;
+    }
+    rc = wd_hash_filter_new(&out->stored_hash);
+    if ((rc = add(out->pipe, rc, out->stored_hash)))
+        goto fail;
+    return 0;
+fail:
+    wd_pipe_free(out->pipe);
+    memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                       wd_sink *sink, wd_repo_stream *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc;
+    if (repo->info.encrypted && (rc = wd_repo_unlock(repo))) {
+        sink->abort(sink);
+        return rc;
+    }
+    if ((rc = wd_pipe_new(&out->pipe, sink)))
+        return rc;
+    wd_filter *f = NULL;
+    rc = wd_hash_filter_new(&out->stored_hash);
+    if ((rc = add(out->pipe, rc, out->stored_hash)))
+        goto fail;
+    if (repo->info.encrypted) {
+        rc = wd_decrypt_filter_new(&f, &repo->key);
+        if ((rc = add(out->pipe, rc, f)))
+            goto fail;
+    }
+    if ((rc = wd_decompress_filter_new(&f, c)))
+        goto fail;
+    if (f && (rc = wd_pipe_add(out->pipe, f)))
+        goto fail;
+    rc = wd_hash_filter_new(&out->raw_hash);
+    if ((rc = add(out->pipe, rc, out->raw_hash)))
+        goto fail;
+    if (expect_sha256 &&
+        (rc = wd_hash_filter_expect(out->raw_hash, expect_sha256, "restored file")))
+        goto fail;
+    return 0;
+fail:
+    wd_pipe_free(out->pipe);
+    memset(out, 0, sizeof(*out));
+    return rc;
+}

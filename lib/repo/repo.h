@@ -1,0 +1,65 @@
+/*
+ * repo.h - a cluster's area in a repository (internal view of walden_repo).
+ *
+ * Layout (docs/repository-format.md):
+ *   REPO/<cluster>/cluster.conf   identity and defaults; written last at init,
+ *                                 so its presence means "initialized"
+ *   REPO/<cluster>/key.conf       the wrapped key pair (encrypted repos only)
+ *   REPO/<cluster>/wal/...        the WAL archive
+ *
+ * The repository object knows how to build the store and read pipelines,
+ * so every command stores and reads files the same way:
+ *   write: [hash raw] -> compress -> [encrypt] -> [hash stored] -> sink
+ *   read:  source -> [hash stored] -> [decrypt] -> decompress -> [hash raw] -> sink
+ */
+#ifndef WD_REPO_H
+#define WD_REPO_H
+
+#include <stdbool.h>
+
+#include "crypto/crypto.h"
+#include "io/stream.h"
+#include "storage/storage.h"
+#include "walden/walden.h"
+
+#define WD_REPO_FORMAT_VERSION 1
+
+struct walden_repo {
+    wd_storage *storage;
+    char *cluster;  /* the cluster's folder in the storage */
+    char *location; /* the repo option, for messages */
+    walden_repo_info info;
+    char *info_compress;  /* owned string behind info.compress */
+    wd_compress compress; /* what new files are written with */
+    int compress_level;
+    wd_keypair key;    /* public part loaded at open when encrypted */
+    bool key_unlocked; /* private part unwrapped */
+    char *key_text;
+    size_t key_text_len;
+    char *passphrase; /* from the configuration; wiped at close */
+};
+
+/* A path inside the cluster's area: "<cluster>/<rel>". Malloc'ed. */
+char *wd_repo_path(const walden_repo *repo, const char *rel);
+
+/* Unwraps the private key with the configured passphrase (once). */
+int wd_repo_unlock(walden_repo *repo);
+
+/* Results of a store or read pipeline. */
+typedef struct wd_repo_stream {
+    wd_pipe *pipe;
+    wd_filter *raw_hash;    /* owned by the pipe */
+    wd_filter *stored_hash; /* owned by the pipe */
+} wd_repo_stream;
+
+/* Builds the store pipeline into `sink` (taken over) with the repository's
+ * compression and encryption. */
+int wd_repo_store_begin(walden_repo *repo, wd_sink *sink, wd_repo_stream *out);
+/* Builds the read pipeline for a file stored with compression `c` into
+ * `sink` (taken over): unlocks the key when the repository is encrypted.
+ * With expect_sha256 set, finishing fails with WALDEN_ECORRUPT (and the
+ * sink is aborted) unless the raw bytes have that SHA-256. */
+int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                       wd_sink *sink, wd_repo_stream *out);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * posix.c - the local-disk storage driver.
+ *
+ * Every path is relative to the root and checked: no absolute path, no
+ * empty element, no "." or ".." element, so nothing outside the root is
+ * touched. Writes go through the file sink (temporary file, fsync, rename,
+ * fsync of the directory); directories created on the way are made
+ * durable by fsyncing their parents. Listing hides temporary files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "storage/storage.h"
+
+typedef struct posix_storage {
+    wd_storage base;
+    char *root;
+} posix_storage;
+
+static int check_path(const char *path)
+{
+    if (!*path || *path == '/')
+        return wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
+    const char *p = path;
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return 0;
+}
+
+static char *full_path(posix_storage *ps, const char *path)
+{
+    if (check_path(path))
+        return NULL;
+    return wd_path_join(ps->root, path);
+}
+
+/* For the callers: full_path's NULL is either EINVAL or ENOMEM, both set. */
+#define LAST_CODE() (walden_error_last()->code ? walden_error_last()->code : WALDEN_ENOMEM)
+
+static bool is_temp_name(const char *name)
+{
+    return name[0] == '.' && strstr(name, ".tmp.") != NULL;
+}
+
+static int posix_open_read(wd_storage *st, const char *path, wd_source **out)
+{
+    posix_storage *ps = (posix_storage *)st;
+    char *full = full_path(ps, path);
+    if (!full)
+        return LAST_CODE();
+    int rc = wd_file_source_open(out, full);
+    wd_free(full);
+    return rc;
+}
+
+/* Creates the directories of `dir` below the root that are missing, each
+ * made durable by an fsync of its parent. `dir` is modified temporarily. */
+static int make_dirs(posix_storage *ps, char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0
+                                   : wd_error_set(WALDEN_EINVAL, "'%s' is not a directory", dir);
+    if (errno != ENOENT)
+        return wd_error_set_errno(errno, "cannot access '%s'", dir);
+    char *slash = strrchr(dir, '/');
+    if (!slash || (size_t)(slash - dir) < strlen(ps->root))
+        return wd_error_set(WALDEN_ENOTFOUND, "repository '%s' does not exist", ps->root);
+    *slash = '\0';
+    int rc = make_dirs(ps, dir);
+    if (!rc) {
+        *slash = '/';
+        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+            rc = wd_error_set_errno(errno, "cannot create directory '%s'", dir);
+        } else {
+            *slash = '\0';
+            rc = wd_fsync_dir(dir);
+        }
+    }
+    *slash = '/';
+    return rc;
+}
+
+static int posix_open_write(wd_storage *st, const char *path, wd_sink **out)
+{
+    posix_storage *ps = (posix_storage *)st;
+    char *full = full_path(ps, path);
+    if (!full)
+        return LAST_CODE();
+    char *slash = strrchr(full, '/');
+    int rc = 0;
+    *slash = '\0';
+    rc = make_dirs(ps, full);
+    *slash = '/';
+    if (!rc)
+        rc = wd_file_sink_open(out, full);
+    wd_free(full);
+    return rc;
+}
+
+static int posix_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx)
+{
+    posix_storage *ps = (posix_storage *)st;
+    char *full = *dir ? full_path(ps, dir) : wd_strdup(ps->root);
+    if (!full)
+        return LAST_CODE();
+    int rc = 0;
+    DIR *d = opendir(full);
+    if (!d) {
+        if (errno != ENOENT)
+            rc = wd_error_set_errno(errno, "cannot list '%s'", full);
+        wd_free(full);
+        return rc;
+    }
+    struct dirent *e;
+    while (!rc) {
+        errno = 0;
+        if (!(e = readdir(d))) {
+            if (errno)
+                rc = wd_error_set_errno(errno, "cannot list '%s'", full);
+            break;
+        }
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || is_temp_name(e->d_name))
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) /* removed meanwhile */
+                continue;
+            rc = wd_error_set_errno(errno, "cannot stat '%s/%s'", full, e->d_name);
+            break;
+        }
+        wd_storage_entry entry = {e->d_name, S_ISDIR(sb.st_mode),
+                                  S_ISDIR(sb.st_mode) ? 0 : (uint64_t)sb.st_size};
+        rc = cb(&entry, ctx);
+    }
+    closedir(d);
+    wd_free(full);
+    return rc;
+}
+
+static int posix_remove(wd_storage *st, const char *path)
+{
+    posix_storage *ps = (posix_storage *)st;
+    char *full = full_path(ps, path);
+    if (!full)
+        return LAST_CODE();
+    int rc = 0;
+    if (unlink(full) != 0) {
+        if (errno == EISDIR || errno == EPERM) {
+            if (rmdir(full) != 0 && errno != ENOENT)
+                rc = wd_error_set_errno(errno, "cannot remove '%s'", full);
+        } else if (errno != ENOENT) {
+            rc = wd_error_set_errno(errno, "cannot remove '%s'", full);
+        }
+    }
+    wd_free(full);
+    return rc;
+}
+
+static int posix_exists(wd_storage *st, const char *path, bool *exists)
+{
+    posix_storage *ps = (posix_storage *)st;
+    char *full = full_path(ps, path);
+    if (!full)
+        return LAST_CODE();
+    struct stat sb;
+    int rc = 0;
+    *exists = stat(full, &sb) == 0;
+    if (!*exists && errno != ENOENT && errno != ENOTDIR)
+        rc = wd_error_set_errno(errno, "cannot stat '%s'", full);
+    wd_free(full);
+    return rc;
+}
+
+static void posix_free(wd_storage *st)
+{
+    posix_storage *ps = (posix_storage *)st;
+    wd_free(ps->root);
+    wd_free(ps->base.location);
+    wd_free(ps);
+}
+
+static const wd_storage_driver posix_driver = {
+    "posix", posix_open_read, posix_open_write, posix_list, posix_remove, posix_exists, posix_free,
+};
+
+static int mkdir_p(char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0
+                                   : wd_error_set(WALDEN_EINVAL, "'%s' is not a directory", path);
+    char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        *slash = '\0';
+        int rc = mkdir_p(path);
+        *slash = '/';
+        if (rc)
+            return rc;
+    }
+    if (mkdir(path, 0750) != 0 && errno != EEXIST)
+        return wd_error_set_errno(errno, "cannot create directory '%s'", path);
+    return 0;
+}
+
+int wd_storage_posix_new(wd_storage **out, const char *root, bool create)
+{
+    posix_storage *ps = wd_calloc(1, sizeof(*ps));
+    if (!ps)
+        return WALDEN_ENOMEM;
+    ps->base.driver = &posix_driver;
+    ps->root = wd_strdup(root);
+    ps->base.location = wd_strdup(root);
+    if (!ps->root || !ps->base.location) {
+        posix_free(&ps->base);
+        return WALDEN_ENOMEM;
+    }
+    size_t n = strlen(ps->root);
+    while (n > 1 && ps->root[n - 1] == '/')
+        ps->root[--n] = '\0';
+    int rc = 0;
+    struct stat st;
+    if (stat(ps->root, &st) != 0) {
+        if (errno != ENOENT)
+            rc = wd_error_set_errno(errno, "cannot access repository '%s'", root);
+        else if (!create)
+            rc = wd_error_set(WALDEN_ENOTFOUND, "repository '%s' does not exist", root);
+        else
+            rc = mkdir_p(ps->root);
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = wd_error_set(WALDEN_EINVAL, "repository '%s' is not a directory", root);
+    }
+    if (rc) {
+        posix_free(&ps->base);
+        return rc;
+    }
+    *out = &ps->base;
+    return 0;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# README command 1: installs the dependencies, builds walden, and runs its
+# main job on a throwaway PostgreSQL 15 with a local-disk repository:
+# PostgreSQL archives every WAL segment through `walden archive-push`, the
+# repository is compressed (zstd) and encrypted, and the archive is shown
+# and read back with `walden archive-get`. Everything lives in one temporary
+# folder, removed at the end (KEEP=1 keeps it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$(pwd)
+bash scripts/install-deps.sh
+BUILD_DIR=build bash scripts/build.sh >/dev/null
+walden=$src/build/src/walden
+
+bindir=$(pg_config --bindir 2>/dev/null || true)
+[[ -x $bindir/initdb ]] || bindir=/usr/lib/postgresql/15/bin
+work=$(mktemp -d /tmp/walden-demo.XXXXXX)
+chmod 0755 "$work"
+as_pg() { "$@"; }
+if [[ $(id -u) -eq 0 ]]; then
+  # PostgreSQL refuses to run as root: run it, and walden under it, as postgres
+  chown postgres: "$work"
+  as_pg() { runuser -u postgres -- "$@"; }
+fi
+cleanup() {
+  as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m fast stop >/dev/null 2>&1 || true
+  if [[ ${KEEP:-0} == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "a throwaway PostgreSQL 15 in $work/pgdata"
+as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres >/dev/null
+as_pg mkdir -p "$work/repo" "$work/sock"
+as_pg bash -c "umask 077; head -c 24 /dev/urandom | base64 > '$work/passphrase'"
+as_pg tee "$work/walden.conf" >/dev/null <<CONF
+repo = $work/repo
+cluster = demo
+compress = zstd
+compress-level = 3
+encrypt-passphrase-file = $work/passphrase
+CONF
+chmod 0600 "$work/walden.conf"
+cat >>"$work/pgdata/postgresql.auto.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$work/sock'
+port = 55432
+archive_mode = on
+archive_command = '$walden --config $work/walden.conf archive-push %p'
+CONF
+as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/postgres.log" -w start >/dev/null
+psql_() { as_pg psql -h "$work/sock" -p 55432 -U postgres -d postgres -XAtq "$@"; }
+
+step "walden init: the repository records the cluster and creates its key"
+as_pg "$walden" --config "$work/walden.conf" --pgdata "$work/pgdata" init
+
+step "pgbench generates WAL; PostgreSQL archives it through walden archive-push"
+as_pg "$bindir/pgbench" -h "$work/sock" -p 55432 -U postgres -i -s 10 -q postgres 2>&1 | tail -1
+as_pg "$bindir/pgbench" -h "$work/sock" -p 55432 -U postgres -T 5 -c 2 postgres | grep -E "^tps"
+last=$(psql_ -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
+psql_ -c "SELECT pg_switch_wal()" >/dev/null
+for _ in $(seq 1 120); do
+  done_wal=$(psql_ -c "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+  [[ "$done_wal" > "$last" || "$done_wal" == "$last" ]] && break
+  sleep 0.5
+done
+psql_ -c "SELECT 'archived: ' || archived_count || ', failed: ' || failed_count ||
+                 ', last: ' || coalesce(last_archived_wal, '-') FROM pg_stat_archiver"
+
+step "what is in the repository (walden archive-list)"
+as_pg "$walden" --config "$work/walden.conf" archive-list | tee "$work/list" | head -5
+echo "... $(wc -l <"$work/list") files; raw size in pg_wal $(du -sh "$work/pgdata/pg_wal" | cut -f1)," \
+  "stored size $(du -sh "$work/repo/demo/wal" | cut -f1) (zstd + AES-256-GCM)"
+
+step "walden archive-get restores a segment byte for byte"
+seg=$(grep -E '^[0-9A-F]{24}$' "$work/list" | tail -1)
+as_pg "$walden" --config "$work/walden.conf" archive-get "$seg" "$work/$seg.restored"
+if [[ -f $work/pgdata/pg_wal/$seg ]]; then
+  cmp "$work/pgdata/pg_wal/$seg" "$work/$seg.restored" && echo "$seg: identical to pg_wal/$seg"
+else
+  echo "$seg restored ($(stat -c %s "$work/$seg.restored") bytes; recycled from pg_wal already)"
+fi
+set +e
+as_pg "$walden" --config "$work/walden.conf" archive-get 0000000100000099000000FF "$work/x"
+echo "archive-get of a segment that was never archived: exit $? (1 = not in the archive)"
+set -e
+step "done"

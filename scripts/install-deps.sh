@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything walden needs to build, test and run on Debian 12, from
+# Debian's packages. Idempotent: installs only what is missing. Run as root.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang-format
+  libpq-dev libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
+  # tests
+  libcmocka-dev zstd gzip postgresql-15 postgresql-contrib util-linux procps
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(pgbackrest)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages ${missing[*]}: run this script as root" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's postgresql package creates and starts a default cluster; walden's
+# tests and demo start their own throwaway servers and need none of it.
+echo "install-deps: all dependencies present"

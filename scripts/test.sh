@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README command 2: installs the dependencies, builds walden with
+# AddressSanitizer and UBSan, and runs the whole test suite (unit and
+# integration tests; the integration tests start their own PostgreSQL).
+# `scripts/test.sh -L unit` passes its arguments to ctest, e.g. to run one
+# label alone (unit, integration, slow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/check-format.sh
+BUILD_DIR=build-test BUILD_TYPE=Debug WALDEN_SANITIZE=ON bash scripts/build.sh
+cd build-test
+ctest --output-on-failure --timeout 900 -j2 "$@"

@@ -1,0 +1,67 @@
+/*
+ * cmd_repo.c - init and repo-passphrase.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_init(cli_ctx *ctx)
+{
+    int rc = walden_repo_init(ctx->cfg);
+    if (rc)
+        return cli_fail(rc);
+    walden_repo *repo;
+    if ((rc = walden_repo_open(&repo, ctx->cfg)))
+        return cli_fail(rc);
+    const walden_repo_info *info = walden_repo_get_info(repo);
+    printf("initialized cluster '%s' in repository '%s': system identifier %" PRIu64
+           ", PostgreSQL %d, compress %s level %d, %s\n",
+           info->cluster, walden_config_get(ctx->cfg, "repo"), info->system_id,
+           info->pg_version / 10000, info->compress, info->compress_level,
+           info->encrypted ? "encrypted" : "not encrypted");
+    walden_repo_close(repo);
+    return EXIT_OK;
+}
+
+/* Reads the first line of `f` into buf; 0 on success. */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+    if (!fgets(buf, (int)cap, f))
+        return -1;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return buf[0] ? 0 : -1;
+}
+
+int cmd_repo_passphrase(cli_ctx *ctx)
+{
+    char pass[4096];
+    FILE *f = stdin;
+    const char *from = "standard input";
+    if (ctx->new_passphrase_file) {
+        from = ctx->new_passphrase_file;
+        if (!(f = fopen(from, "re"))) {
+            cli_error("cannot open '%s' for reading", from);
+            return EXIT_FAILURE_;
+        }
+    }
+    int bad = read_line(f, pass, sizeof(pass));
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        cli_error("no new passphrase on the first line of %s", from);
+        return EXIT_USAGE;
+    }
+    walden_repo *repo;
+    int rc = walden_repo_open(&repo, ctx->cfg);
+    if (!rc) {
+        rc = walden_repo_change_passphrase(repo, pass);
+        walden_repo_close(repo);
+    }
+    explicit_bzero(pass, sizeof(pass));
+    if (rc)
+        return cli_fail(rc);
+    printf("passphrase changed: the repository key is now wrapped under the new passphrase\n");
+    return EXIT_OK;
+}

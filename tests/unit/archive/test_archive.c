@@ -1,0 +1,513 @@
+/*
+ * test_archive.c - archive-push, archive-get and archive-list through the
+ * public API, on a real repository in a temporary directory, with
+ * synthetic 1 MiB WAL segments that carry a valid long page header.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "testutil.h"
+#include "walden/walden.h"
+
+#define SEG (1u << 20)
+static const uint64_t SYSID = 7312345678901234567ull;
+
+typedef struct fixture {
+    char *dir;
+    char repo[512];
+    char pgdata[512];
+} fixture;
+
+static void write_pgdata(const char *pgdata, uint64_t sysid)
+{
+    assert_int_equal(
+        tu_system("mkdir -p '%s/global' && printf '15\\n' > '%s/PG_VERSION'", pgdata, pgdata), 0);
+    char path[600];
+    snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
+    uint8_t control[8192] = {0};
+    memcpy(control, &sysid, 8);
+    tu_write_file(path, control, sizeof(control));
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->dir = tu_mkdtemp();
+    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
+    snprintf(f->pgdata, sizeof(f->pgdata), "%s/pgdata", f->dir);
+    write_pgdata(f->pgdata, SYSID);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmdir_r(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static walden_config *make_config(fixture *f, const char *compress, const char *passphrase)
+{
+    walden_config *cfg;
+    assert_ok(walden_config_new(&cfg));
+    assert_ok(walden_config_set(cfg, "repo", f->repo, WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(cfg, "pgdata", f->pgdata, WALDEN_SOURCE_FLAG));
+    if (compress)
+        assert_ok(walden_config_set(cfg, "compress", compress, WALDEN_SOURCE_FLAG));
+    if (passphrase)
+        assert_ok(walden_config_set(cfg, "encrypt-passphrase", passphrase, WALDEN_SOURCE_FLAG));
+    return cfg;
+}
+
+static walden_repo *init_and_open(fixture *f, const char *compress, const char *passphrase)
+{
+    walden_config *cfg = make_config(f, compress, passphrase);
+    assert_ok(walden_repo_init(cfg));
+    walden_repo *repo;
+    assert_ok(walden_repo_open(&repo, cfg));
+    walden_config_free(cfg);
+    return repo;
+}
+
+static walden_repo *open_with(fixture *f, const char *passphrase)
+{
+    walden_config *cfg = make_config(f, NULL, passphrase);
+    walden_repo *repo;
+    assert_ok(walden_repo_open(&repo, cfg));
+    walden_config_free(cfg);
+    return repo;
+}
+
+/* Writes a 1 MiB segment `name` (log 0) of cluster `sysid` into dir; returns
+ * its path (static buffer per call site is not needed: malloc'ed). */
+static char *make_segment(const char *dir, const char *name, uint64_t sysid, uint32_t seed)
+{
+    uint8_t *buf = malloc(SEG);
+    tu_fill(buf, SEG, seed, 1);
+    uint16_t magic = 0xD110, info = 2;
+    uint32_t tli = 1, seg_size = SEG, blcksz = 8192;
+    uint32_t segno = (uint32_t)strtoul(name + 16, NULL, 16);
+    uint64_t addr = (uint64_t)segno * SEG;
+    memset(buf, 0, 40);
+    memcpy(buf, &magic, 2);
+    memcpy(buf + 2, &info, 2);
+    memcpy(buf + 4, &tli, 4);
+    memcpy(buf + 8, &addr, 8);
+    memcpy(buf + 24, &sysid, 8);
+    memcpy(buf + 32, &seg_size, 4);
+    memcpy(buf + 36, &blcksz, 4);
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name); /* test code: sizes computed above */
+    tu_write_file(path, buf, SEG);
+    free(buf);
+    return path;
+}
+
+/* Path of the one stored object of `name` (segment names only). */
+static char *stored_path(fixture *f, const char *name)
+{
+    char folder[700];
+    if (strstr(name, ".history"))
+        snprintf(folder, sizeof(folder), "%s/main/wal", f->repo);
+    else
+        snprintf(folder, sizeof(folder), "%s/main/wal/%.16s", f->repo, name);
+    DIR *d = opendir(folder);
+    assert_non_null(d);
+    char *found = NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, name, strlen(name)) == 0 && e->d_name[strlen(name)] == '-') {
+            assert_null(found); /* exactly one copy */
+            found = malloc(strlen(folder) + strlen(e->d_name) + 2);
+            sprintf(found, "%s/%s", folder, e->d_name);
+        }
+    }
+    closedir(d);
+    assert_non_null(found);
+    return found;
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    uint8_t *da = tu_read_file(a, &la), *db = tu_read_file(b, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(da, db, la);
+    free(da);
+    free(db);
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+struct listed {
+    int n;
+    char names[8][64];
+};
+
+static int collect(const walden_wal_entry *e, void *ctx)
+{
+    struct listed *l = ctx;
+    if (l->n < 8)
+        snprintf(l->names[l->n], 64, "%s", e->name);
+    l->n++;
+    return 0;
+}
+
+static void round_trip(fixture *f, const char *compress, const char *passphrase)
+{
+    walden_repo *repo = init_and_open(f, compress, passphrase);
+    const char *names[] = {"000000010000000000000003", "000000010000000000000001",
+                           "000000010000000000000002"};
+    char in[600], out[600];
+    snprintf(in, sizeof(in), "%s/in", f->dir);
+    snprintf(out, sizeof(out), "%s/out", f->dir);
+    mkdir(in, 0700);
+    mkdir(out, 0700);
+    for (int i = 0; i < 3; i++) {
+        char *seg = make_segment(in, names[i], SYSID, (uint32_t)i + 1);
+        walden_push_result res;
+        assert_ok(walden_archive_push(repo, seg, &res));
+        assert_int_equal(res.already_archived, 0);
+        assert_int_equal(res.raw_size, SEG);
+        assert_true(res.stored_size > 0);
+        if (strcmp(compress, "none") != 0)
+            assert_true(res.stored_size < SEG / 2); /* compressible data shrank */
+
+        /* the stored bytes never hold the plaintext when encrypted */
+        char *stored = stored_path(f, names[i]);
+        if (passphrase) {
+            size_t raw_len, st_len;
+            uint8_t *raw = tu_read_file(seg, &raw_len);
+            uint8_t *st = tu_read_file(stored, &st_len);
+            assert_null(memmem(st, st_len, raw + 4096, 64));
+            assert_memory_equal(st, "WLDNENC1", 8);
+            free(raw);
+            free(st);
+        }
+        free(stored);
+        free(seg);
+    }
+    walden_repo_close(repo);
+
+    /* read back with a fresh handle, as PostgreSQL's restore_command would */
+    repo = open_with(f, passphrase);
+    for (int i = 0; i < 3; i++) {
+        char dest[700], src[700];
+        snprintf(dest, sizeof(dest), "%s/%s.restored", out, names[i]);
+        snprintf(src, sizeof(src), "%s/%s", in, names[i]);
+        assert_ok(walden_archive_get(repo, names[i], dest));
+        assert_same_file(src, dest);
+    }
+    struct listed l = {0};
+    assert_ok(walden_archive_list(repo, collect, &l));
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.names[0], "000000010000000000000001");
+    assert_string_equal(l.names[2], "000000010000000000000003");
+    walden_repo_close(repo);
+}
+
+static void test_round_trip_zstd_encrypted(void **state)
+{
+    round_trip(*state, "zstd", "correct horse battery staple");
+}
+static void test_round_trip_gzip_encrypted(void **state)
+{
+    round_trip(*state, "gzip", "correct horse battery staple");
+}
+static void test_round_trip_none_encrypted(void **state)
+{
+    round_trip(*state, "none", "correct horse battery staple");
+}
+static void test_round_trip_zstd_plain(void **state)
+{
+    round_trip(*state, "zstd", NULL);
+}
+static void test_round_trip_gzip_plain(void **state)
+{
+    round_trip(*state, "gzip", NULL);
+}
+static void test_round_trip_none_plain(void **state)
+{
+    round_trip(*state, "none", NULL);
+}
+
+static void test_duplicate_push(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "zstd", NULL);
+    char *seg = make_segment(f->dir, "000000010000000000000007", SYSID, 7);
+    assert_ok(walden_archive_push(repo, seg, NULL));
+    char *stored = stored_path(f, "000000010000000000000007");
+    size_t before_len;
+    uint8_t *before = tu_read_file(stored, &before_len);
+
+    walden_push_result res;
+    assert_ok(walden_archive_push(repo, seg, &res));
+    assert_int_equal(res.already_archived, 1);
+
+    free(seg);
+    seg = make_segment(f->dir, "000000010000000000000007", SYSID, 8); /* other content */
+    assert_rc(walden_archive_push(repo, seg, NULL), WALDEN_EMISMATCH);
+    assert_non_null(strstr(walden_error_last()->message, "different content"));
+    char *stored_after = stored_path(f, "000000010000000000000007"); /* still one copy */
+    assert_string_equal(stored, stored_after);
+    size_t after_len;
+    uint8_t *after = tu_read_file(stored, &after_len);
+    assert_int_equal(before_len, after_len);
+    assert_memory_equal(before, after, before_len);
+    free(before);
+    free(after);
+    free(stored);
+    free(stored_after);
+    free(seg);
+    walden_repo_close(repo);
+}
+
+static void test_get_missing_is_not_found(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "zstd", NULL);
+    char dest[600];
+    snprintf(dest, sizeof(dest), "%s/dest", f->dir);
+    assert_rc(walden_archive_get(repo, "000000010000000000000009", dest), WALDEN_ENOTFOUND);
+    assert_rc(walden_archive_get(repo, "00000005.history", dest), WALDEN_ENOTFOUND);
+    assert_int_equal(access(dest, F_OK), -1);
+    assert_rc(walden_archive_get(repo, "not-a-wal-name", dest), WALDEN_EINVAL);
+    walden_repo_close(repo);
+}
+
+/* Damages the stored copy with `how` (a shell command on $F), then expects
+ * archive-get to fail with `code`, leaving neither DEST nor a temp file. */
+static void damaged(fixture *f, const char *passphrase, const char *how, int code)
+{
+    walden_repo *repo = init_and_open(f, "zstd", passphrase);
+    char *seg = make_segment(f->dir, "000000010000000000000004", SYSID, 4);
+    assert_ok(walden_archive_push(repo, seg, NULL));
+    char *stored = stored_path(f, "000000010000000000000004");
+    assert_int_equal(tu_system("F='%s'; %s", stored, how), 0);
+    char out[600], dest[700];
+    snprintf(out, sizeof(out), "%s/out", f->dir);
+    mkdir(out, 0700);
+    snprintf(dest, sizeof(dest), "%s/RECOVERYXLOG", out);
+    walden_repo_close(repo);
+    repo = open_with(f, passphrase);
+    assert_rc(walden_archive_get(repo, "000000010000000000000004", dest), code);
+    assert_int_equal(count_entries(out), 0);
+    free(seg);
+    free(stored);
+    walden_repo_close(repo);
+}
+
+#define FLIP_MIDDLE                                                                                \
+    "n=$(stat -c %s \"$F\"); printf '\\x5a' | dd of=\"$F\" bs=1 seek=$((n/2)) conv=notrunc "       \
+    "status=none"
+#define TRUNCATE_HALF "truncate -s $(( $(stat -c %s \"$F\") / 2 )) \"$F\""
+
+static void test_corrupt_encrypted(void **state)
+{
+    damaged(*state, "pw-1", FLIP_MIDDLE, WALDEN_ECORRUPT);
+}
+static void test_truncated_encrypted(void **state)
+{
+    damaged(*state, "pw-1", TRUNCATE_HALF, WALDEN_ECORRUPT);
+}
+static void test_corrupt_plain(void **state)
+{
+    damaged(*state, NULL, FLIP_MIDDLE, WALDEN_ECORRUPT);
+}
+static void test_truncated_plain(void **state)
+{
+    damaged(*state, NULL, TRUNCATE_HALF, WALDEN_ECORRUPT);
+}
+static void test_emptied_plain(void **state)
+{
+    damaged(*state, NULL, ": > \"$F\"", WALDEN_ECORRUPT);
+}
+
+static void test_passphrases(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "zstd", "the right one");
+    walden_repo_close(repo);
+    /* writing needs no passphrase: files are encrypted to the public key */
+    repo = open_with(f, NULL);
+    char *seg = make_segment(f->dir, "000000010000000000000005", SYSID, 5);
+    assert_ok(walden_archive_push(repo, seg, NULL));
+    char dest[600];
+    snprintf(dest, sizeof(dest), "%s/dest", f->dir);
+    /* reading without one, or with a wrong one, is a key error */
+    assert_rc(walden_archive_get(repo, "000000010000000000000005", dest), WALDEN_EKEY);
+    assert_non_null(strstr(walden_error_last()->message, "encrypt-passphrase"));
+    walden_repo_close(repo);
+    repo = open_with(f, "a wrong one");
+    assert_rc(walden_archive_get(repo, "000000010000000000000005", dest), WALDEN_EKEY);
+    assert_non_null(strstr(walden_error_last()->message, "wrong passphrase"));
+    assert_int_equal(access(dest, F_OK), -1);
+    walden_repo_close(repo);
+
+    /* changing the passphrase re-wraps the key; old files stay readable */
+    repo = open_with(f, "the right one");
+    assert_ok(walden_repo_change_passphrase(repo, "the new one"));
+    walden_repo_close(repo);
+    repo = open_with(f, "the right one");
+    assert_rc(walden_archive_get(repo, "000000010000000000000005", dest), WALDEN_EKEY);
+    walden_repo_close(repo);
+    repo = open_with(f, "the new one");
+    assert_ok(walden_archive_get(repo, "000000010000000000000005", dest));
+    assert_same_file(seg, dest);
+    walden_repo_close(repo);
+    free(seg);
+}
+
+static void test_refusals(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "zstd", NULL);
+    char wal[600];
+    snprintf(wal, sizeof(wal), "%s/main/wal", f->repo);
+
+    /* a segment of another cluster */
+    char *seg = make_segment(f->dir, "000000010000000000000006", SYSID + 1, 6);
+    assert_rc(walden_archive_push(repo, seg, NULL), WALDEN_EMISMATCH);
+    assert_non_null(strstr(walden_error_last()->message, "another cluster"));
+    free(seg);
+
+    /* random bytes named like a segment */
+    char path[700];
+    snprintf(path, sizeof(path), "%s/000000010000000000000008", f->dir);
+    uint8_t *junk = malloc(SEG);
+    tu_fill(junk, SEG, 99, 0);
+    tu_write_file(path, junk, SEG);
+    assert_rc(walden_archive_push(repo, path, NULL), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "not a WAL segment"));
+
+    /* a small text file named like a segment */
+    tu_write_file(path, "hello\n", 6);
+    assert_rc(walden_archive_push(repo, path, NULL), WALDEN_EINVAL);
+
+    /* a binary file named like a history file */
+    snprintf(path, sizeof(path), "%s/00000002.history", f->dir);
+    tu_write_file(path, junk, 4096);
+    assert_rc(walden_archive_push(repo, path, NULL), WALDEN_EINVAL);
+    free(junk);
+
+    /* not a WAL name at all, and a missing file */
+    snprintf(path, sizeof(path), "%s/postgresql.conf", f->dir);
+    tu_write_file(path, "x", 1);
+    assert_rc(walden_archive_push(repo, path, NULL), WALDEN_EINVAL);
+    snprintf(path, sizeof(path), "%s/000000010000000000000010", f->dir);
+    assert_rc(walden_archive_push(repo, path, NULL), WALDEN_ENOTFOUND);
+
+    /* nothing was stored by any of these */
+    struct stat st;
+    assert_true(stat(wal, &st) != 0 || count_entries(wal) == 0);
+    walden_repo_close(repo);
+}
+
+static void test_history_backup_partial(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "gzip", "pw");
+    char hist[600], backup[600];
+    snprintf(hist, sizeof(hist), "%s/00000002.history", f->dir);
+    snprintf(backup, sizeof(backup), "%s/000000010000000000000002.00000028.backup", f->dir);
+    const char *htext = "1\t0/3000000\tno recovery target specified\n";
+    const char *btext = "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n";
+    tu_write_file(hist, htext, strlen(htext));
+    tu_write_file(backup, btext, strlen(btext));
+    char *partial = make_segment(f->dir, "000000010000000000000003", SYSID, 3);
+    char ppath[700];
+    snprintf(ppath, sizeof(ppath), "%s.partial", partial);
+    assert_int_equal(rename(partial, ppath), 0);
+
+    assert_ok(walden_archive_push(repo, hist, NULL));
+    assert_ok(walden_archive_push(repo, backup, NULL));
+    assert_ok(walden_archive_push(repo, ppath, NULL));
+    walden_repo_close(repo);
+
+    repo = open_with(f, "pw");
+    char dest[700];
+    snprintf(dest, sizeof(dest), "%s/restored", f->dir);
+    assert_ok(walden_archive_get(repo, "00000002.history", dest));
+    assert_same_file(hist, dest);
+    assert_ok(walden_archive_get(repo, "000000010000000000000002.00000028.backup", dest));
+    assert_same_file(backup, dest);
+    assert_ok(walden_archive_get(repo, "000000010000000000000003.partial", dest));
+    assert_same_file(ppath, dest);
+    /* the partial file is not the segment */
+    assert_rc(walden_archive_get(repo, "000000010000000000000003", dest), WALDEN_ENOTFOUND);
+    struct listed l = {0};
+    assert_ok(walden_archive_list(repo, collect, &l));
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.names[0], "00000002.history");
+    walden_repo_close(repo);
+    free(partial);
+}
+
+static void test_init_and_open_errors(void **state)
+{
+    fixture *f = *state;
+    walden_config *cfg = make_config(f, NULL, NULL);
+    walden_repo *repo;
+    /* missing repository, then an uninitialized cluster */
+    assert_rc(walden_repo_open(&repo, cfg), WALDEN_ENOTFOUND);
+    assert_non_null(strstr(walden_error_last()->message, "does not exist"));
+    assert_ok(walden_repo_init(cfg));
+    assert_rc(walden_repo_init(cfg), WALDEN_EEXISTS);
+    assert_ok(walden_config_set(cfg, "cluster", "other", WALDEN_SOURCE_FLAG));
+    assert_rc(walden_repo_open(&repo, cfg), WALDEN_ENOTFOUND);
+    assert_non_null(strstr(walden_error_last()->message, "not initialized"));
+
+    /* a repository written by a newer walden */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/walden.repo", f->repo);
+    tu_write_file(path, "format-version = 2\n", 19);
+    assert_rc(walden_repo_init(cfg), WALDEN_EVERSION);
+    assert_ok(walden_config_set(cfg, "cluster", "main", WALDEN_SOURCE_FLAG));
+    assert_rc(walden_repo_open(&repo, cfg), WALDEN_EVERSION);
+    assert_non_null(strstr(walden_error_last()->message, "newer"));
+    walden_config_free(cfg);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_round_trip_zstd_encrypted),
+        T(test_round_trip_gzip_encrypted),
+        T(test_round_trip_none_encrypted),
+        T(test_round_trip_zstd_plain),
+        T(test_round_trip_gzip_plain),
+        T(test_round_trip_none_plain),
+        T(test_duplicate_push),
+        T(test_get_missing_is_not_found),
+        T(test_corrupt_encrypted),
+        T(test_truncated_encrypted),
+        T(test_corrupt_plain),
+        T(test_truncated_plain),
+        T(test_emptied_plain),
+        T(test_passphrases),
+        T(test_refusals),
+        T(test_history_backup_partial),
+        T(test_init_and_open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

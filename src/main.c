@@ -29,7 +29,9 @@ int cli_fail(int rc)
 {
     const walden_error *e = walden_error_last();
     cli_error("%s", e->message[0] ? e->message : walden_error_name(rc));
-    return rc == WALDEN_EINVAL ? EXIT_USAGE : EXIT_FAILURE_;
+    /* usage and configuration errors are found (and answered with
+     * EXIT_USAGE) before a command runs; anything later is a failure */
+    return EXIT_FAILURE_;
 }
 
 /* archive-get's own statuses: only "not in the archive" may look like the
@@ -75,9 +77,10 @@ int main(int argc, char **argv)
             command = argv[i];
             break;
         }
-        if (!strchr(argv[i], '=') && walden_option_find(argv[i] + 2) &&
-            strncmp(argv[i], "--", 2) == 0)
-            i++; /* skip the option's value */
+        /* every option takes a value; an unknown one is assumed to as well */
+        if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') &&
+            strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "--version") != 0)
+            i++;
     }
 
     for (int i = 1; i < argc; i++) {

@@ -1,0 +1,158 @@
+# lib.sh - sourced by every integration test: a throwaway PostgreSQL 15 and
+# walden run for real, everything under one temporary folder that the EXIT
+# trap removes after stopping any server, also when a test fails.
+#
+# Tests run as root in CI; PostgreSQL refuses root, so the server and every
+# walden command it runs (archive_command, restore_command) run as the
+# unprivileged `postgres` user, and so do the walden commands of the tests.
+set -euo pipefail
+
+WALDEN_BIN=${WALDEN_BIN:?run through ctest, or set WALDEN_BIN}
+TEST_NAME=$(basename "$0" .sh)
+PG_BIN=$(pg_config --bindir 2>/dev/null || true)
+[[ -x $PG_BIN/initdb ]] || PG_BIN=/usr/lib/postgresql/15/bin
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/walden-$TEST_NAME.XXXXXX")
+chmod 0755 "$T"
+RUN_AS=()
+if [[ $(id -u) -eq 0 ]]; then
+  chown postgres: "$T"
+  RUN_AS=(runuser -u postgres --)
+fi
+SERVERS=()
+CHECKS=0
+
+cleanup() {
+  local rc=$?
+  for d in "${SERVERS[@]}"; do
+    as_pg "$PG_BIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true
+  done
+  if [[ $rc -ne 0 && -n ${SERVERS[*]:-} ]]; then
+    for d in "${SERVERS[@]}"; do
+      echo "--- server log of $d (last 30 lines)"
+      tail -30 "$d.log" 2>/dev/null || true
+    done
+  fi
+  rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT
+
+as_pg() { "${RUN_AS[@]}" env ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" "$@"; }
+
+fail() {
+  echo "FAIL: $TEST_NAME: $*" >&2
+  exit 1
+}
+pass() {
+  CHECKS=$((CHECKS + 1))
+  echo "ok - $*"
+}
+finish() { echo "$TEST_NAME: $CHECKS checks passed"; }
+
+# walden CONFIG ARGS...: runs walden as the server's user with a config file.
+walden() {
+  local conf=$1
+  shift
+  as_pg "$WALDEN_BIN" --config "$conf" "$@"
+}
+
+# write_conf FILE [name=value]...: a walden config file (mode 0600).
+write_conf() {
+  local f=$1
+  shift
+  : >"$f"
+  for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
+  chmod 0600 "$f"
+  [[ ${#RUN_AS[@]} -eq 0 ]] || chown postgres: "$f"
+}
+
+# new_passphrase FILE: a random passphrase readable only by the server user.
+new_passphrase() {
+  head -c 24 /dev/urandom | base64 >"$1"
+  chmod 0600 "$1"
+  [[ ${#RUN_AS[@]} -eq 0 ]] || chown postgres: "$1"
+}
+
+# next_port: a free port number (the server listens on a unix socket only,
+# but the port names the socket file).
+PORT_BASE=$((20000 + ($$ % 20000)))
+next_port() {
+  PORT_BASE=$((PORT_BASE + 1))
+  echo $PORT_BASE
+}
+
+# pg_init DIR: a new cluster in DIR.
+pg_init() {
+  as_pg "$PG_BIN/initdb" -D "$1" -A trust -U postgres --no-sync >/dev/null
+}
+
+# pg_configure DIR PORT [setting = value lines on stdin]
+pg_configure() {
+  local dir=$1 port=$2
+  as_pg mkdir -p "$T/sock"
+  {
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$T/sock'"
+    echo "port = $port"
+    echo "fsync = off"
+    cat
+  } | as_pg tee -a "$dir/postgresql.auto.conf" >/dev/null
+}
+
+pg_start() {
+  SERVERS+=("$1")
+  as_pg "$PG_BIN/pg_ctl" -D "$1" -l "$1.log" -w -t 120 start >/dev/null
+}
+
+pg_stop() {
+  as_pg "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null
+}
+
+# psql_c PORT SQL: one value per line, unaligned.
+psql_c() {
+  as_pg psql -h "$T/sock" -p "$1" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 -c "$2"
+}
+
+# wait_archived PORT SEGMENT: until pg_stat_archiver reports SEGMENT (or a
+# later one) archived; fails with the server's failures otherwise.
+wait_archived() {
+  local port=$1 seg=$2 last
+  for _ in $(seq 1 240); do
+    last=$(psql_c "$port" "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+    if [[ -n $last && ! "$last" < "$seg" ]]; then return 0; fi
+    sleep 0.25
+  done
+  psql_c "$port" "SELECT * FROM pg_stat_archiver" >&2 || true
+  fail "segment $seg was not archived in time (last archived: ${last:-none})"
+}
+
+# switch_wal PORT: forces a segment switch; prints the finished segment.
+switch_wal() {
+  psql_c "$1" "SELECT pg_walfile_name(pg_switch_wal())"
+}
+
+# expect_status WANT CMD...: runs CMD, checks its exit status; its stderr is
+# left in $T/stderr.
+expect_status() {
+  local want=$1
+  shift
+  set +e
+  "$@" >"$T/stdout" 2>"$T/stderr"
+  local got=$?
+  set -e
+  if [[ $got -ne $want ]]; then
+    echo "command: $*" >&2
+    echo "stdout: $(cat "$T/stdout")" >&2
+    echo "stderr: $(cat "$T/stderr")" >&2
+    fail "exit status $got, expected $want"
+  fi
+}
+
+# stderr_has TEXT: the last expect_status's stderr holds TEXT, on one line.
+stderr_has() {
+  grep -qF -- "$1" "$T/stderr" || fail "stderr does not mention '$1': $(cat "$T/stderr")"
+  [[ $(grep -c . "$T/stderr") -le 1 ]] || fail "error is not one line: $(cat "$T/stderr")"
+}

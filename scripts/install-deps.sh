@@ -11,7 +11,7 @@ packages=(
   libcmocka-dev zstd gzip postgresql-15 postgresql-contrib util-linux procps
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(pgbackrest)
+  packages+=(pgbackrest time bc)
 fi
 
 missing=()

@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/check-format.sh
+# the optimized build warns about things the debug build does not see
+BUILD_DIR=build-release BUILD_TYPE=Release bash scripts/build.sh >/dev/null
 BUILD_DIR=build-test BUILD_TYPE=Debug WALDEN_SANITIZE=ON bash scripts/build.sh
 cd build-test
 ctest --output-on-failure --timeout 900 -j2 "$@"

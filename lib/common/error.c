@@ -22,8 +22,14 @@ static void error_vset(int code, const char *suffix, const char *fmt, va_list ap
     int n = vsnprintf(err_message, sizeof(err_message), fmt, ap);
     if (n < 0)
         n = 0;
-    if (suffix && (size_t)n < sizeof(err_message))
-        snprintf(err_message + n, sizeof(err_message) - (size_t)n, ": %s", suffix);
+    /* append ": suffix", cut to fit (the message is truncated, never overrun) */
+    size_t used = (size_t)n < sizeof(err_message) ? (size_t)n : sizeof(err_message) - 1;
+    if (suffix && used + 2 < sizeof(err_message)) {
+        size_t room = sizeof(err_message) - used - 3, len = strlen(suffix);
+        memcpy(err_message + used, ": ", 2);
+        memcpy(err_message + used + 2, suffix, len < room ? len : room);
+        err_message[used + 2 + (len < room ? len : room)] = '\0';
+    }
     /* one line: PostgreSQL logs our stderr line by line */
     for (char *p = err_message; *p; p++)
         if (*p == '\n' || *p == '\r')

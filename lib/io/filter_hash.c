@@ -1,6 +1,10 @@
 /*
  * filter_hash.c - the SHA-256 and byte-count observe filter.
  *
+ * It sees the bytes passing its place in a pipeline (uncopied) and, at
+ * end(), finalizes the digest. wd_hash_filter_result is meaningful once the
+ * pipeline finished; before that the digest reads as zeros.
+ *
  * With an expected digest set (wd_hash_filter_expect), end() fails with
  * WALDEN_ECORRUPT on a mismatch, which makes the pipeline abort its sink:
  * bytes that do not verify never become visible.
@@ -16,11 +20,11 @@ typedef struct hash_filter {
     wd_filter base;
     EVP_MD_CTX *md;
     uint64_t bytes;
-    uint8_t digest[32];
+    uint8_t digest[32]; /* valid once ended */
     bool ended;
     bool expect;
     uint8_t expected[32];
-    char what[256];
+    char what[256]; /* names the data in the mismatch message */
 } hash_filter;
 
 static int hash_observe(wd_filter *f, const uint8_t *in, size_t len)
@@ -45,8 +49,7 @@ static int hash_end(wd_filter *f)
         wd_hex_encode(h->expected, 32, want);
         wd_hex_encode(h->digest, 32, got);
         return wd_error_set(WALDEN_ECORRUPT,
-                            "%s does not match its checksum: sha256 %.16s..., "
-                            "expected %.16s...",
+                            "%s does not match its checksum: sha256 %.16s..., expected %.16s...",
                             h->what, got, want);
     }
     return 0;
@@ -59,18 +62,21 @@ static void hash_free(wd_filter *f)
     wd_free(h);
 }
 
-static const wd_filter_ops hash_ops = {"sha256", NULL, hash_observe, hash_end, hash_free};
+static const wd_filter_ops hash_ops = {
+    .name = "sha256", .observe = hash_observe, .end = hash_end, .free = hash_free};
 
 int wd_hash_filter_new(wd_filter **out)
 {
+    *out = NULL;
     hash_filter *h = wd_calloc(1, sizeof(*h));
     if (!h)
         return WALDEN_ENOMEM;
     h->base.ops = &hash_ops;
     h->md = EVP_MD_CTX_new();
     if (!h->md || !EVP_DigestInit_ex(h->md, EVP_sha256(), NULL)) {
+        int rc = wd_error_set_openssl(WALDEN_ERROR, "cannot start sha-256");
         hash_free(&h->base);
-        return wd_error_set_openssl(WALDEN_ERROR, "cannot start sha-256");
+        return rc;
     }
     *out = &h->base;
     return 0;
@@ -90,6 +96,7 @@ int wd_hash_filter_expect(wd_filter *f, const uint8_t sha256[32], const char *wh
     hash_filter *h = (hash_filter *)f;
     h->expect = true;
     memcpy(h->expected, sha256, 32);
+    /* a longer name is cut: it only labels the error message */
     size_t n = strlen(what);
     if (n >= sizeof(h->what))
         n = sizeof(h->what) - 1;

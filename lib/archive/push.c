@@ -6,22 +6,24 @@
  *      a long page header of the repository's cluster and version and be
  *      exactly one segment long; .history and .backup files must be small
  *      text files;
- *   2. first pass: SHA-256 of the file (the stored name carries it);
- *   3. a stored copy with the same hash: done, success (PostgreSQL offers a
- *      segment again after a crash); with another hash: refused, and the
- *      archived copy is left as it is;
- *   4. second pass through the store pipeline into a sink that becomes
- *      visible only at commit; the raw hash is checked again before the
- *      commit, so a file that changed under us is never stored under a
- *      wrong name.
+ *   2. one pass through the store pipeline (SHA-256 of the raw bytes,
+ *      compression, encryption) into a sink that is not yet visible;
+ *   3. with the SHA-256 now known: a stored copy with the same hash means
+ *      the file is archived already, a success (PostgreSQL offers a segment
+ *      again after a crash), and the new copy is discarded; a copy with
+ *      another hash is a conflict, refused, and the archived copy is left as
+ *      it is; otherwise the sink is committed under NAME-SHA256.EXT.
+ *
+ * Two concurrent pushes of one name with different content (which
+ * PostgreSQL never does) could both commit; archive-get then refuses the
+ * name as ambiguous rather than pick one.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "archive/archive.h"
 #include "common/common.h"
@@ -35,81 +37,32 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* Reads the whole file once: SHA-256, and for text files a check that they
- * hold no NUL byte. */
-static int first_pass(int fd, const char *path, bool text, uint64_t size, uint8_t *buf,
-                      uint8_t sha[32])
+/* Streams the file through the store pipeline; checks that text files
+ * hold no NUL byte and that the file did not change size. */
+static int stream_file(int fd, const char *path, bool text, uint64_t size, uint8_t *buf,
+                       wd_repo_stream *s)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-        EVP_MD_CTX_free(md);
-        return wd_error_set_openssl(WALDEN_ERROR, "cannot start SHA-256");
-    }
     uint64_t total = 0;
-    int rc = 0;
     for (;;) {
-        ssize_t n = pread(fd, buf, READ_BUF, (off_t)total);
+        ssize_t n = read(fd, buf, READ_BUF);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            rc = wd_error_set_errno(errno, "cannot read '%s'", path);
-            break;
+            return wd_error_set_errno(errno, "cannot read '%s'", path);
         }
         if (n == 0)
             break;
-        if (text && memchr(buf, 0, (size_t)n)) {
-            rc = wd_error_set(WALDEN_EINVAL,
-                              "'%s' is not a WAL history or backup file: binary "
-                              "content",
-                              path);
-            break;
-        }
-        EVP_DigestUpdate(md, buf, (size_t)n);
+        if (text && memchr(buf, 0, (size_t)n))
+            return wd_error_set(WALDEN_EINVAL,
+                                "'%s' is not a WAL history or backup file: binary content", path);
+        int rc = wd_pipe_write(s->pipe, buf, (size_t)n);
+        if (rc)
+            return rc;
         total += (uint64_t)n;
     }
-    if (!rc && total != size)
-        rc = wd_error_set(WALDEN_EIO, "'%s' changed size while being archived", path);
-    if (!rc)
-        EVP_DigestFinal_ex(md, sha, NULL);
-    EVP_MD_CTX_free(md);
-    return rc;
-}
-
-static int second_pass(walden_repo *repo, int fd, const char *path, const char *object,
-                       const uint8_t sha[32], uint8_t *buf, walden_push_result *result)
-{
-    wd_sink *sink;
-    wd_repo_stream s;
-    int rc = wd_storage_open_write(repo->storage, object, &sink);
-    if (rc)
-        return rc;
-    if ((rc = wd_repo_store_begin(repo, sink, &s)))
-        return rc;
-    if ((rc = wd_hash_filter_expect(s.raw_hash, sha, path)))
-        goto done;
-    off_t off = 0;
-    for (;;) {
-        ssize_t n = pread(fd, buf, READ_BUF, off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = wd_error_set_errno(errno, "cannot read '%s'", path);
-            goto done;
-        }
-        if (n == 0)
-            break;
-        if ((rc = wd_pipe_write(s.pipe, buf, (size_t)n)))
-            goto done;
-        off += n;
-    }
-    if ((rc = wd_pipe_finish(s.pipe)))
-        goto done;
-    wd_hash_filter_result(s.raw_hash, result->raw_sha256, &result->raw_size);
-    uint8_t stored[32];
-    wd_hash_filter_result(s.stored_hash, stored, &result->stored_size);
-done:
-    wd_pipe_free(s.pipe);
-    return rc;
+    if (total != size)
+        return wd_error_set(WALDEN_EIO, "'%s' changed size while being archived", path);
+    return wd_pipe_end(s->pipe);
 }
 
 int walden_archive_push(walden_repo *repo, const char *path, walden_push_result *result)
@@ -128,6 +81,7 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
 
     uint8_t *buf = NULL;
     char *folder = NULL, *object = NULL;
+    wd_repo_stream s = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return wd_error_set_errno(errno, "cannot open '%s' for reading", path);
@@ -161,14 +115,20 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
             goto done;
     }
 
-    uint8_t sha[32];
-    if ((rc = first_pass(fd, path, text, (uint64_t)st.st_size, buf, sha)))
-        goto done;
-
-    if (!(folder = wd_wal_folder(repo, name, &parsed))) {
+    if (!(folder = wd_wal_folder(repo, name, &parsed)) || !(object = wd_path_join(folder, name))) {
         rc = WALDEN_ENOMEM;
         goto done;
     }
+    wd_sink *sink;
+    if ((rc = wd_storage_open_write(repo->storage, object, &sink)) ||
+        (rc = wd_repo_store_begin(repo, sink, &s)) ||
+        (rc = stream_file(fd, path, text, (uint64_t)st.st_size, buf, &s)))
+        goto done;
+    uint8_t sha[32], stored_sha[32];
+    wd_hash_filter_result(s.raw_hash, sha, &result->raw_size);
+    wd_hash_filter_result(s.stored_hash, stored_sha, &result->stored_size);
+    memcpy(result->raw_sha256, sha, 32);
+
     wd_wal_copy copies[4];
     size_t found;
     if ((rc = wd_wal_find(repo, folder, name, copies, WD_ARRAY_LEN(copies), &found)))
@@ -177,10 +137,8 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
         if (memcmp(copies[i].sha256, sha, 32) == 0) {
             wd_log_info("'%s' is archived already with identical content", name);
             result->already_archived = 1;
-            result->raw_size = (uint64_t)st.st_size;
             result->stored_size = copies[i].stored_size;
-            memcpy(result->raw_sha256, sha, 32);
-            goto done;
+            goto done; /* freeing the pipe discards the new copy */
         }
     }
     if (found) {
@@ -193,19 +151,15 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
                           name, have, got);
         goto done;
     }
-
-    char hex[65];
+    char hex[65], final_name[128];
     wd_hex_encode(sha, 32, hex);
-    object = wd_asprintf("%s/%s-%s%s", folder, name, hex, wd_compress_ext(repo->compress));
-    if (!object) {
-        rc = WALDEN_ENOMEM;
-        goto done;
-    }
-    if ((rc = second_pass(repo, fd, path, object, sha, buf, result)))
+    snprintf(final_name, sizeof(final_name), "%s-%s%s", name, hex, wd_compress_ext(repo->compress));
+    if ((rc = wd_pipe_commit(s.pipe, final_name)))
         goto done;
     wd_log_info("archived '%s' (%llu bytes, stored %llu)", name,
                 (unsigned long long)result->raw_size, (unsigned long long)result->stored_size);
 done:
+    wd_pipe_free(s.pipe);
     close(fd);
     wd_free(buf);
     wd_free(folder);

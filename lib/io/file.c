@@ -159,6 +159,26 @@ static int file_commit(wd_sink *s)
     return rc;
 }
 
+/* Commits under `name` in the folder of the path given at open. */
+static int file_commit_as(wd_sink *s, const char *name)
+{
+    file_sink *fs = (file_sink *)s;
+    if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        int rc = wd_error_set(WALDEN_EINVAL, "invalid file name '%s'", name);
+        file_abort(s);
+        return rc;
+    }
+    const char *slash = strrchr(fs->path, '/');
+    char *path = wd_asprintf("%.*s%s", slash ? (int)(slash - fs->path + 1) : 0, fs->path, name);
+    if (!path) {
+        file_abort(s);
+        return WALDEN_ENOMEM;
+    }
+    wd_free(fs->path);
+    fs->path = path;
+    return file_commit(s);
+}
+
 int wd_file_sink_open(wd_sink **out, const char *path)
 {
     file_sink *fs = wd_calloc(1, sizeof(*fs));
@@ -199,6 +219,7 @@ int wd_file_sink_open(wd_sink **out, const char *path)
     fs->base.write = file_write;
     fs->base.commit = file_commit;
     fs->base.abort = file_abort;
+    fs->base.commit_as = file_commit_as;
     *out = &fs->base;
     return 0;
 }

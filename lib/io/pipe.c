@@ -187,7 +187,7 @@ static int finish_stages(wd_pipe *p)
     return 0;
 }
 
-int wd_pipe_finish(wd_pipe *p)
+int wd_pipe_end(wd_pipe *p)
 {
     if (p->err)
         return p->err;
@@ -195,13 +195,35 @@ int wd_pipe_finish(wd_pipe *p)
         return fail(p, wd_error_set(WALDEN_ERROR, "the pipeline was finished twice"));
     p->finished = true;
     int rc = finish_stages(p);
-    if (rc < 0)
-        return fail(p, rc);
+    return rc < 0 ? fail(p, rc) : 0;
+}
+
+int wd_pipe_commit(wd_pipe *p, const char *name)
+{
+    if (p->err)
+        return p->err;
+    if (!p->finished || !p->sink)
+        return fail(p, wd_error_set(WALDEN_ERROR, "commit of a pipeline that has not ended"));
     wd_sink *sink = p->sink;
     p->sink = NULL; /* commit frees the sink, also when it fails */
-    if ((rc = sink->commit(sink)) < 0)
+    int rc;
+    if (!name)
+        rc = sink->commit(sink);
+    else if (sink->commit_as)
+        rc = sink->commit_as(sink, name);
+    else {
+        sink->abort(sink);
+        rc = wd_error_set(WALDEN_ERROR, "this storage cannot name a file at commit");
+    }
+    if (rc < 0)
         p->err = rc;
     return rc;
+}
+
+int wd_pipe_finish(wd_pipe *p)
+{
+    int rc = wd_pipe_end(p);
+    return rc < 0 ? rc : wd_pipe_commit(p, NULL);
 }
 
 /* Read size of wd_pipe_copy: as large as a stage buffer, so that one read

@@ -46,6 +46,11 @@ struct wd_sink {
     int (*commit)(wd_sink *sink);
     /* Discards everything written and frees the sink. Never fails. */
     void (*abort)(wd_sink *sink);
+    /* Like commit, but makes the data visible under `name`, a file name in
+     * the folder given at open, chosen only now (archive-push names a WAL
+     * file after the SHA-256 it learns while streaming). Every storage
+     * driver's sinks implement it; NULL in sinks that have no name. */
+    int (*commit_as)(wd_sink *sink, const char *name);
 };
 
 static inline int wd_source_read(wd_source *s, uint8_t *buf, size_t cap, size_t *n)
@@ -139,8 +144,14 @@ int wd_pipe_new(wd_pipe **out, wd_sink *sink);
 int wd_pipe_add(wd_pipe *p, wd_filter *f);
 /* Pushes bytes through all filters into the sink. */
 int wd_pipe_write(wd_pipe *p, const uint8_t *data, size_t len);
-/* Flushes all filters, calls end() on each, then commits the sink. On any
- * error the sink is aborted instead. Call once. */
+/* Flushes all filters and calls end() on each, leaving the sink open, so
+ * the caller can look at the filters' results before committing. On error
+ * the sink is aborted. Call once. */
+int wd_pipe_end(wd_pipe *p);
+/* After wd_pipe_end: commits the sink, under `name` when not NULL (see
+ * wd_sink.commit_as). */
+int wd_pipe_commit(wd_pipe *p, const char *name);
+/* wd_pipe_end, then wd_pipe_commit(p, NULL). Call once. */
 int wd_pipe_finish(wd_pipe *p);
 /* Reads `src` to its end into the pipe (fixed buffer), then finishes. Does
  * not close src. */

@@ -660,7 +660,7 @@ static void test_memory_is_bounded(void **state)
 
     forward_sink *fwd = calloc(1, sizeof(*fwd));
     assert_non_null(fwd);
-    fwd->base = (wd_sink){fwd_write, fwd_commit, fwd_abort};
+    fwd->base = (wd_sink){fwd_write, fwd_commit, fwd_abort, NULL};
     fwd->next = dec;
     assert_ok(wd_pipe_new(&enc, &fwd->base));
     assert_ok(wd_hash_filter_new(&h_raw));

@@ -89,5 +89,19 @@ as_pg cp "$T/copies/$first" "$T/$first"
 walden "$T/zstd.conf" archive-push "$T/$first" || fail "re-push of identical $first failed"
 pass "re-push of an archived segment with identical content succeeds"
 
+# changing the passphrase re-wraps the key only: old files stay readable
+# with the new passphrase, the old passphrase stops working
+new_passphrase "$T/pass2"
+keyfile=$T/repo-zstd/main/key.conf
+before=$(find "$T/repo-zstd/main/wal" -type f -exec sha256sum {} + | sort)
+walden "$T/zstd.conf" repo-passphrase --new-passphrase-file "$T/pass2" >/dev/null
+after=$(find "$T/repo-zstd/main/wal" -type f -exec sha256sum {} + | sort)
+[[ "$before" == "$after" ]] || fail "changing the passphrase rewrote archived files"
+expect_status 255 walden "$T/zstd.conf" archive-get "$first" "$T/out/$first"
+stderr_has "wrong passphrase"
+walden "$T/zstd.conf" --encrypt-passphrase-file "$T/pass2" archive-get "$first" "$T/out/$first"
+cmp -s "$T/copies/$first" "$T/out/$first" || fail "$first unreadable after the passphrase change"
+pass "repo-passphrase: new passphrase reads old files, old passphrase refused, no data rewritten"
+
 pg_stop "$PGDATA"
 finish

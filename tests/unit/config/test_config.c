@@ -1,0 +1,231 @@
+/*
+ * test_config.c - config/config.c and options.c: precedence, environment
+ * names, config files, validation, durations, secrets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/common.h"
+#include "testutil.h"
+
+static walden_config *cfg_new(void)
+{
+    walden_config *c;
+    assert_ok(walden_config_new(&c));
+    return c;
+}
+
+static void test_precedence_any_order(void **state)
+{
+    (void)state;
+    /* every order of the three sources gives flag > env > file > default */
+    const walden_config_source order[][3] = {
+        {WALDEN_SOURCE_FILE, WALDEN_SOURCE_ENV, WALDEN_SOURCE_FLAG},
+        {WALDEN_SOURCE_FLAG, WALDEN_SOURCE_ENV, WALDEN_SOURCE_FILE},
+        {WALDEN_SOURCE_ENV, WALDEN_SOURCE_FLAG, WALDEN_SOURCE_FILE},
+        {WALDEN_SOURCE_FILE, WALDEN_SOURCE_FLAG, WALDEN_SOURCE_ENV},
+    };
+    const char *value[] = {"", "/from-file", "/from-env", "/from-flag"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(order); i++) {
+        walden_config *c = cfg_new();
+        assert_null(walden_config_get(c, "repo"));
+        for (int j = 0; j < 3; j++)
+            assert_ok(walden_config_set(c, "repo", value[order[i][j]], order[i][j]));
+        assert_string_equal(walden_config_get(c, "repo"), "/from-flag");
+        assert_int_equal(walden_config_source_of(c, "repo"), WALDEN_SOURCE_FLAG);
+        walden_config_free(c);
+    }
+    walden_config *c = cfg_new();
+    assert_string_equal(walden_config_get(c, "cluster"), "main"); /* default */
+    assert_int_equal(walden_config_source_of(c, "cluster"), WALDEN_SOURCE_DEFAULT);
+    assert_ok(walden_config_set(c, "cluster", "a", WALDEN_SOURCE_ENV));
+    assert_ok(walden_config_set(c, "cluster", "b", WALDEN_SOURCE_FILE));
+    assert_string_equal(walden_config_get(c, "cluster"), "a");
+    walden_config_free(c);
+}
+
+static void test_env_names(void **state)
+{
+    (void)state;
+    walden_config *c = cfg_new();
+    char *env[] = {"WALDEN_COMPRESS_LEVEL=7",
+                   "WALDEN_REPO=/r",
+                   "PATH=/bin",
+                   "WALDEN_TEST_TMP=/ignored",
+                   "WALDEN_ENCRYPT_PASSPHRASE=s3cret",
+                   NULL};
+    assert_ok(walden_config_load_env(c, env));
+    assert_string_equal(walden_config_get(c, "compress-level"), "7");
+    assert_string_equal(walden_config_get(c, "repo"), "/r");
+    assert_string_equal(walden_config_get(c, "encrypt-passphrase"), "s3cret");
+    assert_int_equal(walden_config_source_of(c, "repo"), WALDEN_SOURCE_ENV);
+    char *bad[] = {"WALDEN_COMPRESS=lz4", NULL};
+    assert_rc(walden_config_load_env(c, bad), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "WALDEN_COMPRESS"));
+    walden_config_free(c);
+}
+
+static void test_values_checked(void **state)
+{
+    (void)state;
+    walden_config *c = cfg_new();
+    struct {
+        const char *name, *value;
+        int rc;
+    } cases[] = {
+        {"compress", "zstd", 0},
+        {"compress", "gzip", 0},
+        {"compress", "none", 0},
+        {"compress", "lz4", WALDEN_EINVAL},
+        {"compress-level", "3", 0},
+        {"compress-level", "0", WALDEN_EINVAL},
+        {"compress-level", "x", WALDEN_EINVAL},
+        {"pgport", "5432", 0},
+        {"pgport", "70000", WALDEN_EINVAL},
+        {"log-level", "debug", 0},
+        {"log-level", "loud", WALDEN_EINVAL},
+        {"cluster", "db-1.prod", 0},
+        {"cluster", "../x", WALDEN_EINVAL},
+        {"cluster", ".hidden", WALDEN_EINVAL},
+        {"repo", "", WALDEN_EINVAL},
+        {"no-such-option", "1", WALDEN_EINVAL},
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
+        int rc = walden_config_set(c, cases[i].name, cases[i].value, WALDEN_SOURCE_FLAG);
+        if (rc != cases[i].rc)
+            fail_msg("%s = '%s': got %d, expected %d", cases[i].name, cases[i].value, rc,
+                     cases[i].rc);
+        if (rc)
+            assert_non_null(strstr(walden_error_last()->message, cases[i].name));
+    }
+    walden_config_free(c);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    struct {
+        const char *text;
+        int64_t seconds;
+        int rc;
+    } cases[] = {
+        {"90s", 90, 0},
+        {"15m", 900, 0},
+        {"1h", 3600, 0},
+        {"30d", 2592000, 0},
+        {"2w", 1209600, 0},
+        {"0s", 0, 0},
+        {"30", 0, WALDEN_EINVAL},
+        {"-1d", 0, WALDEN_EINVAL},
+        {"1y", 0, WALDEN_EINVAL},
+        {"d", 0, WALDEN_EINVAL},
+        {"1dd", 0, WALDEN_EINVAL},
+        {"", 0, WALDEN_EINVAL},
+        {"99999999999999999999s", 0, WALDEN_EINVAL},
+        {"9999999999999999w", 0, WALDEN_EINVAL},
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
+        int64_t s = -1;
+        int rc = walden_duration_parse(cases[i].text, &s);
+        if (rc != cases[i].rc || (rc == 0 && s != cases[i].seconds))
+            fail_msg("'%s': rc %d, %lld", cases[i].text, rc, (long long)s);
+    }
+}
+
+static char *write_temp(const char *dir, const char *name, const char *text, mode_t mode)
+{
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    tu_write_file(path, text, strlen(text));
+    chmod(path, mode);
+    return path;
+}
+
+static void test_config_file(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *good = write_temp(dir, "good.conf",
+                            "# walden\nrepo = /var/lib/walden\n\ncompress = \"gzip\"\n"
+                            "compress-level=9\n",
+                            0600);
+    walden_config *c = cfg_new();
+    assert_ok(walden_config_set(c, "compress", "none", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_load_file(c, good, 1));
+    assert_string_equal(walden_config_get(c, "repo"), "/var/lib/walden");
+    assert_string_equal(walden_config_get(c, "compress"), "none"); /* the flag wins */
+    assert_string_equal(walden_config_get(c, "compress-level"), "9");
+    assert_int_equal(walden_config_source_of(c, "repo"), WALDEN_SOURCE_FILE);
+
+    /* errors name the file and line */
+    char *unknown = write_temp(dir, "unknown.conf", "repo = /x\nrepository = /y\n", 0600);
+    assert_rc(walden_config_load_file(c, unknown, 1), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "unknown.conf:2"));
+    assert_non_null(strstr(walden_error_last()->message, "repository"));
+    char *badval = write_temp(dir, "badval.conf", "\n\ncompress = lz4\n", 0600);
+    assert_rc(walden_config_load_file(c, badval, 1), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "badval.conf:3"));
+
+    /* missing: an error only when asked for */
+    char missing[600];
+    snprintf(missing, sizeof(missing), "%s/missing.conf", dir);
+    assert_ok(walden_config_load_file(c, missing, 0));
+    assert_rc(walden_config_load_file(c, missing, 1), WALDEN_ENOTFOUND);
+    walden_config_free(c);
+
+    /* a secret in a file others may read: a warning, never the secret */
+    char log[600];
+    snprintf(log, sizeof(log), "%s/log", dir);
+    assert_ok(walden_log_set_file(log));
+    char *open_secret = write_temp(dir, "open.conf", "encrypt-passphrase = hunter2-secret\n", 0644);
+    c = cfg_new();
+    assert_ok(walden_config_load_file(c, open_secret, 1));
+    char *closed_secret =
+        write_temp(dir, "closed.conf", "encrypt-passphrase = hunter2-secret\n", 0600);
+    assert_ok(walden_config_load_file(c, closed_secret, 1));
+    walden_log_set_file(NULL);
+    size_t len;
+    char *logged = (char *)tu_read_file(log, &len);
+    logged = realloc(logged, len + 1);
+    logged[len] = '\0';
+    assert_non_null(strstr(logged, "open.conf' holds a secret"));
+    assert_null(strstr(logged, "closed.conf"));
+    assert_null(strstr(logged, "hunter2"));
+    free(logged);
+    walden_config_free(c);
+
+    free(good);
+    free(unknown);
+    free(badval);
+    free(open_secret);
+    free(closed_secret);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+static void test_option_table(void **state)
+{
+    (void)state;
+    int n = 0;
+    for (const walden_option_info *o = walden_option_list(); o->name; o++, n++) {
+        assert_non_null(o->help);
+        assert_ptr_equal(walden_option_find(o->name), o);
+        if (o->type == WALDEN_OPT_ENUM)
+            assert_non_null(o->choices);
+    }
+    assert_true(n >= 14);
+    assert_true(walden_option_find("encrypt-passphrase")->secret);
+    assert_null(walden_option_find("nope"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_precedence_any_order), cmocka_unit_test(test_env_names),
+        cmocka_unit_test(test_values_checked),       cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_config_file),          cmocka_unit_test(test_option_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

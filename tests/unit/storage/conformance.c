@@ -1,0 +1,218 @@
+/*
+ * conformance.c - see conformance.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "conformance.h"
+#include "testutil.h"
+
+static storage_factory factory;
+
+static int setup(void **state)
+{
+    *state = factory();
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    wd_storage_free(*state);
+    return 0;
+}
+
+static void put(wd_storage *st, const char *path, const uint8_t *data, size_t len, size_t step)
+{
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, path, &sink));
+    for (size_t off = 0; off < len; off += step)
+        assert_ok(sink->write(sink, data + off, len - off < step ? len - off : step));
+    assert_ok(sink->commit(sink));
+}
+
+static uint8_t *get(wd_storage *st, const char *path, size_t *len)
+{
+    char *buf;
+    assert_ok(wd_storage_read_all(st, path, 64 * 1024 * 1024, &buf, len));
+    return (uint8_t *)buf;
+}
+
+static void test_write_read_sizes(void **state)
+{
+    wd_storage *st = *state;
+    const size_t sizes[] = {0, 1, 1024 * 1024 + 3};
+    uint8_t *data = malloc(sizes[2]);
+    tu_fill(data, sizes[2], 3, 0);
+    for (size_t i = 0; i < WD_ARRAY_LEN(sizes); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "dir/obj-%zu", i);
+        put(st, path, data, sizes[i], 4093);
+        size_t len;
+        uint8_t *back = get(st, path, &len);
+        assert_int_equal(len, sizes[i]);
+        assert_true(len == 0 || memcmp(back, data, len) == 0);
+        wd_free(back);
+    }
+    free(data);
+}
+
+struct listing {
+    int n, dirs;
+    char names[16][64];
+    uint64_t sizes[16];
+};
+
+static int collect(const wd_storage_entry *e, void *ctx)
+{
+    struct listing *l = ctx;
+    if (l->n < 16) {
+        snprintf(l->names[l->n], 64, "%s", e->name);
+        l->sizes[l->n] = e->size;
+    }
+    l->dirs += e->is_dir;
+    l->n++;
+    return 0;
+}
+
+static void test_visible_only_at_commit(void **state)
+{
+    wd_storage *st = *state;
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, "a/b/file", &sink));
+    assert_ok(sink->write(sink, (const uint8_t *)"hello", 5));
+    bool exists = true;
+    assert_ok(wd_storage_exists(st, "a/b/file", &exists));
+    assert_false(exists);
+    wd_source *src;
+    assert_rc(wd_storage_open_read(st, "a/b/file", &src), WALDEN_ENOTFOUND);
+    struct listing l = {0};
+    assert_ok(wd_storage_list(st, "a/b", collect, &l));
+    assert_int_equal(l.n, 0);
+    assert_ok(sink->commit(sink));
+    assert_ok(wd_storage_exists(st, "a/b/file", &exists));
+    assert_true(exists);
+}
+
+static void test_abort_leaves_nothing(void **state)
+{
+    wd_storage *st = *state;
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, "x/gone", &sink));
+    assert_ok(sink->write(sink, (const uint8_t *)"data", 4));
+    sink->abort(sink);
+    struct listing l = {0};
+    assert_ok(wd_storage_list(st, "x", collect, &l));
+    assert_int_equal(l.n, 0);
+    bool exists = true;
+    assert_ok(wd_storage_exists(st, "x/gone", &exists));
+    assert_false(exists);
+}
+
+static void test_commit_as(void **state)
+{
+    wd_storage *st = *state;
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, "w/name", &sink));
+    assert_non_null(sink->commit_as);
+    assert_ok(sink->write(sink, (const uint8_t *)"late", 4));
+    assert_ok(sink->commit_as(sink, "name-decided-late"));
+    size_t len;
+    uint8_t *back = get(st, "w/name-decided-late", &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(back, "late", 4);
+    wd_free(back);
+    bool exists = true;
+    assert_ok(wd_storage_exists(st, "w/name", &exists));
+    assert_false(exists);
+    /* a name with a folder in it is refused, and nothing is left */
+    assert_ok(wd_storage_open_write(st, "w/other", &sink));
+    assert_rc(sink->commit_as(sink, "../escape"), WALDEN_EINVAL);
+    struct listing l = {0};
+    assert_ok(wd_storage_list(st, "w", collect, &l));
+    assert_int_equal(l.n, 1);
+}
+
+static void test_overwrite_replaces_whole(void **state)
+{
+    wd_storage *st = *state;
+    uint8_t big[10000], small[3] = {1, 2, 3};
+    memset(big, 7, sizeof(big));
+    put(st, "o", big, sizeof(big), 1000);
+    put(st, "o", small, sizeof(small), 3);
+    size_t len;
+    uint8_t *back = get(st, "o", &len);
+    assert_int_equal(len, 3);
+    assert_memory_equal(back, small, 3);
+    wd_free(back);
+}
+
+static void test_list(void **state)
+{
+    wd_storage *st = *state;
+    put(st, "l/one", (const uint8_t *)"1", 1, 1);
+    put(st, "l/two", (const uint8_t *)"22", 2, 2);
+    put(st, "l/sub/three", (const uint8_t *)"333", 3, 3);
+    struct listing l = {0};
+    assert_ok(wd_storage_list(st, "l", collect, &l));
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.dirs, 1);
+    for (int i = 0; i < l.n; i++) {
+        if (strcmp(l.names[i], "one") == 0)
+            assert_int_equal(l.sizes[i], 1);
+        else if (strcmp(l.names[i], "two") == 0)
+            assert_int_equal(l.sizes[i], 2);
+        else
+            assert_string_equal(l.names[i], "sub");
+    }
+    struct listing none = {0};
+    assert_ok(wd_storage_list(st, "no/such/dir", collect, &none));
+    assert_int_equal(none.n, 0);
+}
+
+static void test_remove(void **state)
+{
+    wd_storage *st = *state;
+    put(st, "r/x", (const uint8_t *)"x", 1, 1);
+    assert_ok(wd_storage_remove(st, "r/x"));
+    assert_ok(wd_storage_remove(st, "r/x")); /* missing is fine */
+    bool exists = true;
+    assert_ok(wd_storage_exists(st, "r/x", &exists));
+    assert_false(exists);
+    wd_source *src;
+    assert_rc(wd_storage_open_read(st, "r/x", &src), WALDEN_ENOTFOUND);
+}
+
+static void test_bad_paths(void **state)
+{
+    wd_storage *st = *state;
+    const char *bad[] = {"", "/abs", "../up", "a/../../up", "a//b", "a/./b"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(bad); i++) {
+        wd_sink *sink;
+        wd_source *src;
+        bool exists;
+        if (wd_storage_open_write(st, bad[i], &sink) != WALDEN_EINVAL ||
+            wd_storage_open_read(st, bad[i], &src) != WALDEN_EINVAL ||
+            wd_storage_exists(st, bad[i], &exists) != WALDEN_EINVAL ||
+            wd_storage_remove(st, bad[i]) != WALDEN_EINVAL)
+            fail_msg("path '%s' was not refused", bad[i]);
+    }
+}
+
+int storage_conformance_run(const char *driver, storage_factory make)
+{
+    factory = make;
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_write_read_sizes),
+        T(test_visible_only_at_commit),
+        T(test_abort_leaves_nothing),
+        T(test_commit_as),
+        T(test_overwrite_replaces_whole),
+        T(test_list),
+        T(test_remove),
+        T(test_bad_paths),
+    };
+    return _cmocka_run_group_tests(driver, tests, WD_ARRAY_LEN(tests), NULL, NULL);
+}

@@ -1,0 +1,153 @@
+/*
+ * test_posix.c - storage/posix.c: the conformance suite, plus what only
+ * a local disk has: temporary files, permissions, a full disk.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "testutil.h"
+
+#include "conformance.h"
+
+static int count_entry(const wd_storage_entry *e, void *ctx)
+{
+    (void)e;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static char *roots[64];
+static int nroots;
+
+static wd_storage *make_posix(void)
+{
+    char *dir = tu_mkdtemp();
+    roots[nroots++ % 64] = dir;
+    wd_storage *st;
+    if (wd_storage_posix_new(&st, dir, false))
+        return NULL;
+    return st;
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.' || strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
+static void test_roots(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[600];
+    wd_storage *st;
+    snprintf(path, sizeof(path), "%s/missing", dir);
+    assert_rc(wd_storage_posix_new(&st, path, false), WALDEN_ENOTFOUND);
+    snprintf(path, sizeof(path), "%s/created/deep", dir);
+    assert_ok(wd_storage_posix_new(&st, path, true));
+    wd_storage_free(st);
+    snprintf(path, sizeof(path), "%s/file", dir);
+    tu_write_file(path, "x", 1);
+    assert_rc(wd_storage_posix_new(&st, path, false), WALDEN_EINVAL);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+static void test_temp_files_hidden_and_removed(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, "f/obj", &sink));
+    assert_ok(sink->write(sink, (const uint8_t *)"abc", 3));
+    char sub[600];
+    snprintf(sub, sizeof(sub), "%s/f", dir);
+    assert_int_equal(count_files(sub), 1); /* the temporary file exists... */
+    int listed = 0;
+    assert_ok(wd_storage_list(st, "f", count_entry, &listed));
+    assert_int_equal(listed, 0); /* ...but is not listed */
+    sink->abort(sink);
+    assert_int_equal(count_files(sub), 0);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+static void test_unwritable(void **state)
+{
+    (void)state;
+    if (geteuid() == 0)
+        skip(); /* root writes anywhere: the integration test covers it */
+    char *dir = tu_mkdtemp();
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    chmod(dir, 0500);
+    wd_sink *sink;
+    assert_rc(wd_storage_open_write(st, "x", &sink), WALDEN_EPERM);
+    chmod(dir, 0700);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+static void test_disk_full(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=256k") != 0) {
+        tu_rmdir_r(dir);
+        free(dir);
+        skip(); /* not root, or no mount in this sandbox */
+    }
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    uint8_t *data = malloc(1024 * 1024);
+    tu_fill(data, 1024 * 1024, 9, 0);
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, "big", &sink));
+    int rc = sink->write(sink, data, 1024 * 1024);
+    if (rc == 0)
+        rc = sink->commit(sink);
+    else
+        sink->abort(sink);
+    assert_int_equal(rc, WALDEN_ENOSPC);
+    assert_non_null(strstr(walden_error_last()->message, "big"));
+    assert_int_equal(count_files(dir), 0);
+    free(data);
+    wd_storage_free(st);
+    umount(dir);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    int failed = storage_conformance_run("posix conformance", make_posix);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roots),
+        cmocka_unit_test(test_temp_files_hidden_and_removed),
+        cmocka_unit_test(test_unwritable),
+        cmocka_unit_test(test_disk_full),
+    };
+    failed += cmocka_run_group_tests_name("posix", tests, NULL, NULL);
+    for (int i = 0; i < nroots && i < 64; i++) {
+        tu_rmdir_r(roots[i]);
+        free(roots[i]);
+    }
+    return failed;
+}

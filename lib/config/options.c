@@ -18,7 +18,7 @@ static const walden_option_info options[] = {
     {"pguser", WALDEN_OPT_STRING, NULL, NULL, 0, "PostgreSQL user"},
     {"pgdatabase", WALDEN_OPT_STRING, NULL, NULL, 0, "PostgreSQL database to connect to"},
     {"compress", WALDEN_OPT_ENUM, "zstd", "zstd|gzip|none", 0,
-     "compression of new files (default: what init recorded)"},
+     "compression of new files; init records it as the repository default"},
     {"compress-level", WALDEN_OPT_INT, NULL, NULL, 0,
      "compression level: zstd 1-19 (default 3), gzip 1-9 (default 6)"},
     {"encrypt-passphrase", WALDEN_OPT_STRING, NULL, NULL, 1,

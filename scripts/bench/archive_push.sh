@@ -101,17 +101,20 @@ declare -A cmd=(
 )
 methods=(walden pgbackrest naive cp)
 
-# one round of a method: ms per segment
+# One round of a method: us per segment. Like PostgreSQL's archiver, each
+# segment is one `sh -c COMMAND`; the loop itself runs as the postgres user
+# in one shell, so user switching is not timed.
 round() {
-  local m=$1 start end
+  local m=$1 list
   reset_targets
   sync
-  start=$(date +%s%N)
-  for s in "${segs[@]}"; do
-    as_pg sh -c "${cmd[$m]//SEG/$s}" || { echo "$m failed on $s" >&2; exit 1; }
-  done
-  end=$(date +%s%N)
-  echo $(((end - start) / 1000 / ${#segs[@]}))
+  list=$(printf '%s ' "${segs[@]}")
+  as_pg bash -c '
+    cmd=$1; shift
+    start=$(date +%s%N)
+    for s in "$@"; do sh -c "${cmd//SEG/$s}" || { echo "failed on $s" >&2; exit 1; }; done
+    end=$(date +%s%N)
+    echo $(((end - start) / 1000 / $#))' bench "${cmd[$m]}" $list
 }
 
 echo "== $ROUNDS rounds x ${#segs[@]} segments per method (PostgreSQL stopped while timing)"

@@ -28,6 +28,17 @@ wal_keep_size = '1GB'
 CONF
 pg_start "$PGDATA"
 
+# init through libpq (no pgdata): the same identity as from pg_control
+write_conf "$T/libpq.conf" "repo=$T/repo-libpq" "pghost=$T/sock" "pgport=$PORT" "pguser=postgres"
+walden "$T/libpq.conf" init >/dev/null
+id_file=$(grep '^system-identifier' "$T/repo-zstd/main/cluster.conf")
+id_pq=$(grep '^system-identifier' "$T/repo-libpq/main/cluster.conf")
+id_sql=$(psql_c "$PORT" "SELECT system_identifier FROM pg_control_system()")
+[[ "$id_pq" == "$id_file" && "$id_file" == "system-identifier = $id_sql" ]] ||
+  fail "identities differ: pg_control '$id_file', libpq '$id_pq', server $id_sql"
+grep -q '^pg-version = 15' "$T/repo-libpq/main/cluster.conf" || fail "libpq init did not record the version"
+pass "init through libpq records the server's system identifier and version"
+
 MARKER="walden-plaintext-marker-$RANDOM$RANDOM"
 as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -i -s 2 -q postgres >/dev/null 2>&1
 psql_c "$PORT" "CREATE TABLE marker(t text); INSERT INTO marker SELECT '$MARKER' FROM generate_series(1, 1000)"

@@ -7,6 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang-format
   libpq-dev libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
+  postgresql-server-dev-15 # storage/checksum_impl.h: the data page checksum
   # tests
   libcmocka-dev zstd gzip postgresql-15 postgresql-contrib util-linux procps
 )

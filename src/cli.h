@@ -14,6 +14,7 @@ enum {
     EXIT_OK = 0,
     EXIT_FAILURE_ = 1,
     EXIT_USAGE = 2,
+    EXIT_BACKUP_PAGE_ERRORS = 3, /* backup stored, but data pages are corrupt */
     EXIT_GET_NOT_FOUND = 1,
     EXIT_GET_USAGE = 254,
     EXIT_GET_ERROR = 255
@@ -54,5 +55,8 @@ int cmd_archive_push(cli_ctx *ctx);
 int cmd_archive_get(cli_ctx *ctx);
 int cmd_archive_list(cli_ctx *ctx);
 int cmd_repo_passphrase(cli_ctx *ctx);
+int cmd_backup(cli_ctx *ctx);
+int cmd_restore(cli_ctx *ctx);
+int cmd_info(cli_ctx *ctx);
 
 #endif

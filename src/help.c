@@ -28,6 +28,31 @@ static const char *const get_opts[] = {
     "repo",   "cluster",   "encrypt-passphrase", "encrypt-passphrase-file",
     "config", "log-level", "log-file",           NULL};
 
+static const char *const backup_opts[] = {
+    "repo",       "cluster",     "pgdata",     "pghost",          "pgport",   "pguser",
+    "pgdatabase", "process-max", "start-fast", "archive-timeout", "compress", "compress-level",
+    "type",       "lock-path",   "config",     "log-level",       "log-file", NULL};
+static const char *const restore_opts[] = {"repo",
+                                           "cluster",
+                                           "pgdata",
+                                           "set",
+                                           "target-time",
+                                           "target-lsn",
+                                           "target-xid",
+                                           "target-name",
+                                           "target",
+                                           "target-action",
+                                           "target-timeline",
+                                           "target-exclusive",
+                                           "tablespace-map",
+                                           "process-max",
+                                           "encrypt-passphrase",
+                                           "encrypt-passphrase-file",
+                                           "config",
+                                           "log-level",
+                                           "log-file",
+                                           NULL};
+
 const cli_command cli_commands[] = {
     {"init", 0, 0, cmd_init, "", "create the repository area of a cluster",
      "Creates REPO/CLUSTER/ and records the cluster's system identifier and\n"
@@ -71,6 +96,38 @@ const cli_command cli_commands[] = {
      "of FILE or, without --new-passphrase-file, of standard input. Nothing\n"
      "else in the repository is rewritten; update the configuration afterwards.\n",
      get_opts},
+    {"backup", 0, 0, cmd_backup, "[--type full]", "take an online physical backup",
+     "Takes a full backup of the running cluster at --pgdata through the\n"
+     "connection options (pghost, pgport, pguser, pgdatabase), with the\n"
+     "non-exclusive backup API. process-max workers copy the files through\n"
+     "compression and encryption; page checksums are verified when the\n"
+     "cluster has them. The backup then waits (archive-timeout) until the WAL\n"
+     "from its start to its stop is in the repository, and writes its manifest\n"
+     "last: a backup without a manifest does not exist. Needs archive_mode on\n"
+     "and archive_command running walden archive-push. start-fast (default\n"
+     "yes) asks for an immediate checkpoint. One backup of a cluster at a time.\n"
+     "\nExit status: 0 done; 1 failed (nothing usable stored); 2 bad usage or\n"
+     "configuration; 3 stored, but data pages failed their checksum.\n",
+     backup_opts},
+    {"restore", 0, 0, cmd_restore, "--pgdata DIR [--set ID] [--target-... VALUE]",
+     "restore a backup, ready to recover to a point in time",
+     "Restores into DIR, which must be missing or empty, the backup given by\n"
+     "--set, else the newest that ends before --target-time or --target-lsn,\n"
+     "else the newest. Every file is checked against its SHA-256. Writes\n"
+     "recovery.signal and, in postgresql.auto.conf, restore_command (this\n"
+     "walden's archive-get with the same repo, cluster and config file) and\n"
+     "the target: --target-time TS (as PostgreSQL's recovery_target_time,\n"
+     "e.g. '2026-11-22 14:03:07.123+00'), --target-lsn, --target-xid,\n"
+     "--target-name, or --target immediate; --target-action promote, pause or\n"
+     "shutdown; --target-timeline. Tablespaces go back to their locations, or\n"
+     "where --tablespace-map OID=DIR says (repeatable). Then start PostgreSQL.\n"
+     "\nExit status: 0 restored; 1 failed; 2 bad usage or configuration.\n",
+     restore_opts},
+    {"info", 0, 0, cmd_info, "", "show the cluster's backups",
+     "Prints the cluster's identity and its backups, oldest first: id, type,\n"
+     "status, start and stop time (UTC), timeline, WAL range, size and stored\n"
+     "size. Needs no passphrase.\n",
+     repo_opts},
     {NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 

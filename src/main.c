@@ -137,7 +137,22 @@ int main(int argc, char **argv)
             new_passphrase_file = value;
             continue;
         }
-        if (walden_config_set(cfg, name, value, WALDEN_SOURCE_FLAG)) {
+        char *joined = NULL;
+        if (strcmp(name, "tablespace-map") == 0 &&
+            walden_config_source_of(cfg, name) == WALDEN_SOURCE_FLAG) {
+            /* repeatable: one OID=DIR per line */
+            const char *prev = walden_config_get(cfg, name);
+            joined = malloc(strlen(prev) + strlen(value) + 2);
+            if (!joined) {
+                cli_error("out of memory");
+                goto done;
+            }
+            sprintf(joined, "%s\n%s", prev, value);
+            value = joined;
+        }
+        int set_rc = walden_config_set(cfg, name, value, WALDEN_SOURCE_FLAG);
+        free(joined);
+        if (set_rc) {
             cli_error("%s", walden_error_last()->message);
             status = usage_status(command);
             goto done;

@@ -153,6 +153,8 @@ const char *walden_error_name(int code)
         return "locked";
     case WALDEN_ENET:
         return "network";
+    case WALDEN_ETIMEOUT:
+        return "timeout";
     default:
         return "unknown";
     }

@@ -7,6 +7,7 @@
  * and fsyncs the directory, so a crash leaves either the old state or the
  * complete new file. abort removes the temporary file.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,8 +73,9 @@ int wd_file_source_open(wd_source **out, const char *path)
 typedef struct file_sink {
     wd_sink base;
     int fd;
+    unsigned flags; /* WD_FILE_* */
     char *path;
-    char *tmp;
+    char *tmp; /* NULL with WD_FILE_DIRECT: written in place */
 } file_sink;
 
 static void file_sink_free(file_sink *fs)
@@ -103,7 +105,7 @@ static void file_abort(wd_sink *s)
 {
     file_sink *fs = (file_sink *)s;
     close(fs->fd);
-    unlink(fs->tmp);
+    unlink(fs->tmp ? fs->tmp : fs->path);
     file_sink_free(fs);
 }
 
@@ -135,20 +137,25 @@ static int file_commit(wd_sink *s)
     file_sink *fs = (file_sink *)s;
     int rc = 0;
     char *dir = NULL;
-    if (fsync(fs->fd) != 0) {
+    bool sync = !(fs->flags & WD_FILE_NOSYNC);
+    if (sync && fsync(fs->fd) != 0) {
         rc = wd_error_set_errno(errno, "cannot fsync '%s'", fs->path);
         file_abort(s);
         return rc;
     }
     if (close(fs->fd) != 0) {
         rc = wd_error_set_errno(errno, "cannot close '%s'", fs->path);
-        unlink(fs->tmp);
+        unlink(fs->tmp ? fs->tmp : fs->path);
         file_sink_free(fs);
         return rc;
     }
-    if (rename(fs->tmp, fs->path) != 0) {
+    if (!fs->tmp) {
+        /* written in place: nothing to rename */
+    } else if (rename(fs->tmp, fs->path) != 0) {
         rc = wd_error_set_errno(errno, "cannot rename '%s' to '%s'", fs->tmp, fs->path);
         unlink(fs->tmp);
+    } else if (!sync) {
+        /* made durable later by the caller (syncfs) */
     } else if (!(dir = dir_of(fs->path))) {
         rc = WALDEN_ENOMEM;
     } else {
@@ -163,6 +170,7 @@ static int file_commit(wd_sink *s)
 static int file_commit_as(wd_sink *s, const char *name)
 {
     file_sink *fs = (file_sink *)s;
+    assert(fs->tmp); /* a sink written in place has its name already */
     if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
         int rc = wd_error_set(WALDEN_EINVAL, "invalid file name '%s'", name);
         file_abort(s);
@@ -181,9 +189,34 @@ static int file_commit_as(wd_sink *s, const char *name)
 
 int wd_file_sink_open(wd_sink **out, const char *path)
 {
+    return wd_file_sink_open_ex(out, path, 0, 0640);
+}
+
+int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsigned mode)
+{
     file_sink *fs = wd_calloc(1, sizeof(*fs));
     if (!fs)
         return WALDEN_ENOMEM;
+    fs->flags = flags;
+    fs->base.write = file_write;
+    fs->base.commit = file_commit;
+    fs->base.abort = file_abort;
+    fs->base.commit_as = (flags & WD_FILE_DIRECT) ? NULL : file_commit_as;
+    if (flags & WD_FILE_DIRECT) {
+        fs->path = wd_strdup(path);
+        if (!fs->path) {
+            file_sink_free(fs);
+            return WALDEN_ENOMEM;
+        }
+        fs->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fs->fd < 0) {
+            int rc = wd_error_set_errno(errno, "cannot create '%s'", path);
+            file_sink_free(fs);
+            return rc;
+        }
+        *out = &fs->base;
+        return 0;
+    }
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     int dirlen = slash ? (int)(slash - path + 1) : 0;
@@ -202,7 +235,7 @@ int wd_file_sink_open(wd_sink **out, const char *path)
             file_sink_free(fs);
             return WALDEN_ENOMEM;
         }
-        fs->fd = open(fs->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        fs->fd = open(fs->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
         if (fs->fd >= 0)
             break;
         if (errno != EEXIST) {
@@ -216,10 +249,6 @@ int wd_file_sink_open(wd_sink **out, const char *path)
         file_sink_free(fs);
         return rc;
     }
-    fs->base.write = file_write;
-    fs->base.commit = file_commit;
-    fs->base.abort = file_abort;
-    fs->base.commit_as = file_commit_as;
     *out = &fs->base;
     return 0;
 }

@@ -68,6 +68,15 @@ int wd_file_source_open(wd_source **out, const char *path);
 /* A sink writing to a temp file next to `path` (same directory), fsync'd
  * and renamed over `path` at commit, then the directory fsync'd. */
 int wd_file_sink_open(wd_sink **out, const char *path);
+/* Flags of wd_file_sink_open_ex. */
+#define WD_FILE_NOSYNC                                                                             \
+    1u /* no fsync at commit: the caller syncs the file                                            \
+        * system later (syncfs) before reporting success */
+#define WD_FILE_DIRECT                                                                             \
+    2u /* write `path` in place, created exclusively and                                           \
+        * never through a symlink; abort removes it */
+/* wd_file_sink_open with flags and the mode of the new file. */
+int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsigned mode);
 /* A sink that keeps what is written in memory (tests, small metadata).
  * At commit the buffer is handed over: `*data` (free it with wd_free) and
  * `*len` are set; on abort they stay untouched. */

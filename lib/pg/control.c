@@ -60,49 +60,18 @@ done:
 
 int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version_num)
 {
-    const char *keys[6], *vals[6];
-    int n = 0;
-    static const char *const opts[][2] = {
-        {"host", "pghost"}, {"port", "pgport"}, {"user", "pguser"}, {"dbname", "pgdatabase"}};
-    for (size_t i = 0; i < WD_ARRAY_LEN(opts); i++) {
-        const char *v = walden_config_get(cfg, opts[i][1]);
-        if (v && *v) {
-            keys[n] = opts[i][0];
-            vals[n++] = v;
-        }
-    }
-    keys[n] = "application_name";
-    vals[n++] = "walden";
-    keys[n] = NULL;
-    vals[n] = NULL;
-
-    const wd_libpq *pq = wd_libpq_get();
-    if (!pq)
-        return WALDEN_EPG;
-    PGconn *conn = pq->connectdbParams(keys, vals, 0);
-    PGresult *res = NULL;
-    int rc = 0;
-    if (!conn || pq->status(conn) != CONNECTION_OK) {
-        rc = wd_error_set(WALDEN_EPG, "cannot connect to PostgreSQL: %s",
-                          conn ? pq->errorMessage(conn) : "out of memory");
-        goto done;
-    }
-    res = pq->exec(conn, "SELECT system_identifier::text, current_setting('server_version_num') "
-                         "FROM pg_control_system()");
-    if (pq->resultStatus(res) != PGRES_TUPLES_OK || pq->ntuples(res) != 1) {
-        rc = wd_error_set(WALDEN_EPG, "cannot read the cluster's identity: %s",
-                          pq->errorMessage(conn));
-        goto done;
-    }
-    int64_t ver;
-    if (wd_parse_uint64(pq->getvalue(res, 0, 0), sysid) ||
-        wd_parse_int64(pq->getvalue(res, 0, 1), 90000, 9999999, &ver)) {
+    wd_pg_conn *c;
+    int rc = wd_pg_connect(&c, cfg);
+    if (rc)
+        return rc;
+    char *text = NULL;
+    if ((rc = wd_pg_query_one(c, "SELECT system_identifier::text FROM pg_control_system()", &text)))
+        rc = wd_error_wrap(rc, "cannot read the cluster's identity");
+    else if (wd_parse_uint64(text, sysid))
         rc = wd_error_set(WALDEN_EPG, "unexpected answer from the server identifying itself");
-        goto done;
-    }
-    *version_num = (int)ver;
-done:
-    pq->clear(res);
-    pq->finish(conn);
+    else
+        *version_num = wd_pg_server_version(c);
+    wd_free(text);
+    wd_pg_close(c);
     return rc;
 }

@@ -56,4 +56,66 @@ int wd_pg_control_read(const char *pgdata, uint64_t *sysid, int *pg_major);
  * server_version_num. */
 int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version_num);
 
+/* ---- a session with the server (session.c) ---- */
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct wd_pg_conn wd_pg_conn;
+typedef struct wd_pg_result wd_pg_result;
+
+/* Connects with the configured pghost/pgport/pguser/pgdatabase (libpq's PG*
+ * variables apply too). */
+int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg);
+void wd_pg_close(wd_pg_conn *c);
+/* server_version_num, e.g. 150018. */
+int wd_pg_server_version(const wd_pg_conn *c);
+/* Runs `sql` with text parameters $1..$n. */
+int wd_pg_query(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
+                const char *const *params);
+int wd_pg_rows(const wd_pg_result *r);
+/* The value as text; NULL for SQL NULL or out of range. Valid until the
+ * result is freed. */
+const char *wd_pg_value(const wd_pg_result *r, int row, int col);
+void wd_pg_result_free(wd_pg_result *r);
+/* The first column of the first row (or "") as a malloc'ed string. */
+int wd_pg_query_one(wd_pg_conn *c, const char *sql, char **value);
+
+/* LSNs as PostgreSQL writes them: "16/B374D848". */
+#define WD_LSN_TEXT 20
+int wd_lsn_parse(const char *text, uint64_t *lsn);
+void wd_lsn_format(uint64_t lsn, char out[WD_LSN_TEXT]);
+
+/* Non-exclusive backup in this session: start returns the start LSN and
+ * the server's clock (Unix ms). */
+int wd_pg_backup_start(wd_pg_conn *c, const char *label, bool fast, uint64_t *lsn,
+                       int64_t *time_ms);
+typedef struct wd_pg_backup_stop_info {
+    uint64_t lsn;
+    int64_t time_ms;
+    char stop_wal[25];    /* the segment holding the last byte before lsn */
+    char *label;          /* backup_label content */
+    char *tablespace_map; /* tablespace_map content, "" when none */
+} wd_pg_backup_stop_info;
+/* Stops the backup without waiting for archiving (walden waits itself). */
+int wd_pg_backup_stop(wd_pg_conn *c, wd_pg_backup_stop_info *out);
+void wd_pg_backup_stop_info_clear(wd_pg_backup_stop_info *info);
+
+/* ---- data page checksums (checksum.c) ---- */
+
+#define WD_PG_BLCKSZ 8192
+/* Result of checking one page. */
+typedef enum { WD_PAGE_OK, WD_PAGE_NEW, WD_PAGE_SKIPPED, WD_PAGE_BAD } wd_page_state;
+/* Checks the page of block `blkno` (counted from the relation's start, over
+ * all its 1 GiB segments): a page whose LSN is at or after `start_lsn` is
+ * being rewritten and skipped (WAL replay fixes it); an all-new page
+ * (never initialized) has no checksum. */
+wd_page_state wd_pg_page_check(const uint8_t *page, uint32_t blkno, uint64_t start_lsn);
+/* Whether a path relative to PGDATA (or to a tablespace's version folder)
+ * is a relation data file with page checksums: base/DB/REL[_fsm|_vm|_init][.N],
+ * global/REL..., and *segno is N. */
+bool wd_pg_is_relation_file(const char *relpath, uint32_t *segno);
+/* The block number of block `block_in_file` of segment file `segno`. */
+uint32_t wd_pg_block_number(uint32_t segno, uint32_t block_in_file);
+
 #endif

@@ -94,7 +94,7 @@ static int open_storage(const walden_config *cfg, bool create, wd_storage **st)
     const char *repo = walden_config_get(cfg, "repo");
     if (!repo || !*repo)
         return wd_error_set(WALDEN_EINVAL, "option 'repo' is not set");
-    int rc = wd_storage_posix_new(st, repo, create);
+    int rc = wd_storage_open(st, cfg, create);
     if (rc == WALDEN_ENOTFOUND)
         return wd_error_set(rc, "repository '%s' does not exist", repo);
     return rc;

@@ -66,7 +66,7 @@ static int posix_open_read(wd_storage *st, const char *path, wd_source **out)
 
 /* Creates the directories of `dir` below the root that are missing, each
  * made durable by an fsync of its parent. `dir` is modified temporarily. */
-static int make_dirs(posix_storage *ps, char *dir)
+static int make_dirs(posix_storage *ps, char *dir, bool sync)
 {
     struct stat st;
     if (stat(dir, &st) == 0)
@@ -78,12 +78,12 @@ static int make_dirs(posix_storage *ps, char *dir)
     if (!slash || (size_t)(slash - dir) < strlen(ps->root))
         return wd_error_set(WALDEN_ENOTFOUND, "repository '%s' does not exist", ps->root);
     *slash = '\0';
-    int rc = make_dirs(ps, dir);
+    int rc = make_dirs(ps, dir, sync);
     if (!rc) {
         *slash = '/';
         if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
             rc = wd_error_set_errno(errno, "cannot create directory '%s'", dir);
-        } else {
+        } else if (sync) {
             *slash = '\0';
             rc = wd_fsync_dir(dir);
         }
@@ -92,8 +92,9 @@ static int make_dirs(posix_storage *ps, char *dir)
     return rc;
 }
 
-static int posix_open_write(wd_storage *st, const char *path, wd_sink **out)
+static int posix_open_write(wd_storage *st, const char *path, unsigned flags, wd_sink **out)
 {
+    bool sync = !(flags & WD_WRITE_DEFER_SYNC);
     posix_storage *ps = (posix_storage *)st;
     char *full = full_path(ps, path);
     if (!full)
@@ -101,10 +102,10 @@ static int posix_open_write(wd_storage *st, const char *path, wd_sink **out)
     char *slash = strrchr(full, '/');
     int rc = 0;
     *slash = '\0';
-    rc = make_dirs(ps, full);
+    rc = make_dirs(ps, full, sync);
     *slash = '/';
     if (!rc)
-        rc = wd_file_sink_open(out, full);
+        rc = wd_file_sink_open_ex(out, full, sync ? 0 : WD_FILE_NOSYNC, 0640);
     wd_free(full);
     return rc;
 }
@@ -183,6 +184,21 @@ static int posix_exists(wd_storage *st, const char *path, bool *exists)
     return rc;
 }
 
+/* syncfs flushes every dirty file and directory of the file system,
+ * including the renames of deferred commits, in one call. */
+static int posix_sync(wd_storage *st)
+{
+    posix_storage *ps = (posix_storage *)st;
+    int fd = open(ps->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot open '%s'", ps->root);
+    int rc = 0;
+    if (syncfs(fd) != 0)
+        rc = wd_error_set_errno(errno, "cannot sync the file system of '%s'", ps->root);
+    close(fd);
+    return rc;
+}
+
 static void posix_free(wd_storage *st)
 {
     posix_storage *ps = (posix_storage *)st;
@@ -192,7 +208,8 @@ static void posix_free(wd_storage *st)
 }
 
 static const wd_storage_driver posix_driver = {
-    "posix", posix_open_read, posix_open_write, posix_list, posix_remove, posix_exists, posix_free,
+    "posix",      posix_open_read, posix_open_write, posix_list,
+    posix_remove, posix_exists,    posix_sync,       posix_free,
 };
 
 static int mkdir_p(char *path)

@@ -61,3 +61,55 @@ int wd_storage_write_all(wd_storage *st, const char *path, const void *data, siz
     }
     return sink->commit(sink);
 }
+
+/* The names under a directory are collected first (in batches), so the
+ * listing does not run while entries are removed under it. */
+typedef struct tree_batch {
+    char **names;
+    bool *dirs;
+    size_t n, cap;
+} tree_batch;
+
+static int collect(const wd_storage_entry *e, void *ctx)
+{
+    tree_batch *b = ctx;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        char **names = wd_realloc(b->names, cap * sizeof(*names));
+        if (!names)
+            return WALDEN_ENOMEM;
+        b->names = names;
+        bool *dirs = wd_realloc(b->dirs, cap * sizeof(*dirs));
+        if (!dirs)
+            return WALDEN_ENOMEM;
+        b->dirs = dirs;
+        b->cap = cap;
+    }
+    if (!(b->names[b->n] = wd_strdup(e->name)))
+        return WALDEN_ENOMEM;
+    b->dirs[b->n++] = e->is_dir;
+    return 0;
+}
+
+int wd_storage_remove_tree(wd_storage *st, const char *dir)
+{
+    tree_batch b = {0};
+    int rc = wd_storage_list(st, dir, collect, &b);
+    for (size_t i = 0; !rc && i < b.n; i++) {
+        char *path = wd_path_join(dir, b.names[i]);
+        if (!path)
+            rc = WALDEN_ENOMEM;
+        else if (b.dirs[i])
+            rc = wd_storage_remove_tree(st, path);
+        else
+            rc = wd_storage_remove(st, path);
+        wd_free(path);
+    }
+    for (size_t i = 0; i < b.n; i++)
+        wd_free(b.names[i]);
+    wd_free(b.names);
+    wd_free(b.dirs);
+    if (!rc)
+        rc = wd_storage_remove(st, dir);
+    return rc;
+}

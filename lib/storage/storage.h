@@ -16,7 +16,14 @@
  *     created. abort leaves nothing behind.
  *   - list: the entries directly under a directory, in no set order; a
  *     missing directory lists nothing (not an error).
- *   - remove: a missing object is not an error.
+ *     With WD_WRITE_DEFER_SYNC the commit makes the object visible but it is
+ *     durable only after the next sync() (posix: no fsync per file, one
+ *     syncfs at the end; a backup of thousands of files would otherwise
+ *     wait on thousands of fsyncs). Drivers whose commit is durable anyway
+ *     (object stores) ignore the flag.
+ *   - sync: makes every deferred write durable.
+ *   - remove: a missing object is not an error; on posix an empty
+ *     directory is removed too (object stores have no directories).
  *   - exists: 0 with *exists set.
  */
 #ifndef WD_STORAGE_H
@@ -41,10 +48,11 @@ typedef int (*wd_storage_list_cb)(const wd_storage_entry *e, void *ctx);
 typedef struct wd_storage_driver {
     const char *name;
     int (*open_read)(wd_storage *st, const char *path, wd_source **out);
-    int (*open_write)(wd_storage *st, const char *path, wd_sink **out);
+    int (*open_write)(wd_storage *st, const char *path, unsigned flags, wd_sink **out);
     int (*list)(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx);
     int (*remove)(wd_storage *st, const char *path);
     int (*exists)(wd_storage *st, const char *path, bool *exists);
+    int (*sync)(wd_storage *st);
     void (*free)(wd_storage *st);
 } wd_storage_driver;
 
@@ -57,13 +65,33 @@ struct wd_storage {
  * `create` is set (then it is created with its parents, mode 0750). */
 int wd_storage_posix_new(wd_storage **out, const char *root, bool create);
 
+/* The storage of the `repo` option: posix for a directory, s3 for
+ * "s3://BUCKET/PREFIX", azure for "azure://CONTAINER/PREFIX" (their
+ * s3-* / azure-* options, see lib/storage/http.h). With `create` a missing
+ * root (directory, bucket or container) is created. libcurl is loaded only
+ * for the object stores. */
+struct walden_config;
+int wd_storage_open(wd_storage **out, const struct walden_config *cfg, bool create);
+
 static inline int wd_storage_open_read(wd_storage *st, const char *path, wd_source **out)
 {
     return st->driver->open_read(st, path, out);
 }
+/* Flags of open_write. */
+#define WD_WRITE_DEFER_SYNC 1u
+
 static inline int wd_storage_open_write(wd_storage *st, const char *path, wd_sink **out)
 {
-    return st->driver->open_write(st, path, out);
+    return st->driver->open_write(st, path, 0, out);
+}
+static inline int wd_storage_open_write_ex(wd_storage *st, const char *path, unsigned flags,
+                                           wd_sink **out)
+{
+    return st->driver->open_write(st, path, flags, out);
+}
+static inline int wd_storage_sync(wd_storage *st)
+{
+    return st->driver->sync(st);
 }
 static inline int wd_storage_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx)
 {
@@ -86,6 +114,8 @@ static inline void wd_storage_free(wd_storage *st)
 /* Reads a whole small object (at most max bytes) into a NUL-terminated
  * buffer. */
 int wd_storage_read_all(wd_storage *st, const char *path, size_t max, char **out, size_t *len);
+/* Removes everything under `dir` (and on posix the directories). */
+int wd_storage_remove_tree(wd_storage *st, const char *dir);
 /* Writes a whole small object atomically and durably. */
 int wd_storage_write_all(wd_storage *st, const char *path, const void *data, size_t len);
 

@@ -78,10 +78,13 @@ new_passphrase() {
 
 # next_port: a free port number (the server listens on a unix socket only,
 # but the port names the socket file).
-PORT_BASE=$((20000 + ($$ % 20000)))
+# Called as $(next_port), in a subshell: the last port is kept in a file.
+echo $((20000 + ($$ % 20000))) >"$T/.last-port"
 next_port() {
-  PORT_BASE=$((PORT_BASE + 1))
-  echo $PORT_BASE
+  local p
+  p=$(($(cat "$T/.last-port") + 1))
+  echo $p >"$T/.last-port"
+  echo $p
 }
 
 # pg_init DIR: a new cluster in DIR.

@@ -52,7 +52,8 @@ typedef enum walden_error_code {
     WALDEN_ENOSPC = -12,   /* no space left on the device */
     WALDEN_EPERM = -13,    /* permission denied */
     WALDEN_ELOCKED = -14,  /* another walden process holds the lock */
-    WALDEN_ENET = -15      /* network failure (object stores) */
+    WALDEN_ENET = -15,     /* network failure (object stores) */
+    WALDEN_ETIMEOUT = -16  /* waited too long (WAL not archived in time) */
 } walden_error_code;
 
 typedef struct walden_error {
@@ -211,6 +212,82 @@ typedef int (*walden_wal_cb)(const walden_wal_entry *entry, void *ctx);
 /* Calls `cb` for every archived WAL file in name order; a non-zero return
  * of `cb` stops the walk and is returned. */
 WALDEN_EXTERN int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx);
+
+/* ---- progress ---------------------------------------------------------- */
+
+typedef struct walden_progress {
+    const char *phase;    /* "copy", "wait-wal", "restore" */
+    uint64_t bytes_done;  /* raw bytes processed so far */
+    uint64_t bytes_total; /* 0 when unknown */
+    uint64_t files_done;
+    uint64_t files_total;
+} walden_progress;
+
+/* Called from the command's own thread, at most a few times a second. */
+typedef void (*walden_progress_cb)(const walden_progress *p, void *ctx);
+
+/* ---- physical backups -------------------------------------------------- */
+
+typedef struct walden_backup_info {
+    const char *id;                      /* e.g. "20261123T101502Z" */
+    const char *type;                    /* "full" */
+    const char *status;                  /* "ok", or "errors" when page checksums failed */
+    int64_t start_time_ms, stop_time_ms; /* the server's clock, Unix ms */
+    uint64_t start_lsn, stop_lsn;
+    uint32_t timeline;
+    const char *start_wal, *stop_wal; /* first and last WAL segment needed */
+    uint64_t size;                    /* raw bytes of all files */
+    uint64_t stored_size;             /* bytes in the repository */
+    uint64_t file_count;
+    uint64_t page_errors; /* data pages whose checksum failed */
+    int pg_version;       /* server_version_num */
+    uint64_t system_id;
+    const char *compress;
+    int encrypted;
+    const char *walden_version;
+} walden_backup_info;
+
+/*
+ * Takes an online full backup of the cluster at `pgdata` through the
+ * configured connection (non-exclusive backup API) with `process-max`
+ * parallel workers, and waits until the WAL from its start to its stop is
+ * in the archive (`archive-timeout`). The manifest is written last: only
+ * then does the backup exist. Refuses another cluster (WALDEN_EMISMATCH) and
+ * a second backup of the cluster at the same time (WALDEN_ELOCKED). On
+ * success *out (free with walden_backup_info_free) describes the backup;
+ * page checksum failures are reported there (status "errors"), not as a
+ * failure. `cb` may be NULL.
+ */
+WALDEN_EXTERN int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_cb cb,
+                                void *cb_ctx, walden_backup_info **out);
+WALDEN_EXTERN void walden_backup_info_free(walden_backup_info *info);
+
+typedef int (*walden_backup_cb)(const walden_backup_info *b, void *ctx);
+/* Calls `cb` for every complete backup, oldest first. Needs no passphrase. */
+WALDEN_EXTERN int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx);
+
+/* ---- restore ------------------------------------------------------------ */
+
+typedef struct walden_restore_result {
+    char backup_id[32];
+    uint64_t files;
+    uint64_t size;
+} walden_restore_result;
+
+/*
+ * Restores a backup into the empty or missing directory `pgdata` and
+ * prepares recovery: recovery.signal and, in postgresql.auto.conf,
+ * `restore_command` (given by the caller: how to run archive-get) and the
+ * recovery target from the configuration (target-time, target-lsn,
+ * target-xid, target-name, target, target-action, target-timeline). The
+ * backup is `set`, else the newest that ends before the target, else the
+ * newest. Tablespaces go to their recorded locations or where
+ * `tablespace-map` says. Every file is verified against its SHA-256;
+ * nothing is written outside the target and tablespace directories.
+ */
+WALDEN_EXTERN int walden_restore(walden_repo *repo, const walden_config *cfg,
+                                 const char *restore_command, walden_progress_cb cb, void *cb_ctx,
+                                 walden_restore_result *result);
 
 #ifdef __cplusplus
 }

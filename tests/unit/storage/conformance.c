@@ -200,6 +200,75 @@ static void test_bad_paths(void **state)
     }
 }
 
+/* Larger than an object store's part size in the tests (5 MiB): written as
+ * a multipart upload (S3) or a block list (Azure), in uneven steps. */
+#define LARGE_SIZE (11 * 1024 * 1024 + 17)
+
+static void test_large_objects(void **state)
+{
+    wd_storage *st = *state;
+    uint8_t *data = malloc(LARGE_SIZE);
+    tu_fill(data, LARGE_SIZE, 11, 0);
+    put(st, "big/plain", data, LARGE_SIZE, 65521);
+    size_t len;
+    uint8_t *back = get(st, "big/plain", &len);
+    assert_int_equal(len, LARGE_SIZE);
+    assert_memory_equal(back, data, LARGE_SIZE);
+    wd_free(back);
+
+    /* named at commit, after parts went out under the first name */
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, "big/tmpname", &sink));
+    assert_ok(sink->write(sink, data, LARGE_SIZE));
+    assert_ok(sink->commit_as(sink, "final"));
+    back = get(st, "big/final", &len);
+    assert_int_equal(len, LARGE_SIZE);
+    assert_memory_equal(back, data, LARGE_SIZE);
+    wd_free(back);
+
+    /* aborted after parts went out: nothing visible */
+    assert_ok(wd_storage_open_write(st, "big/aborted", &sink));
+    assert_ok(sink->write(sink, data, LARGE_SIZE));
+    sink->abort(sink);
+    struct listing l = {0};
+    assert_ok(wd_storage_list(st, "big", collect, &l));
+    assert_int_equal(l.n, 2); /* plain, final */
+    for (int i = 0; i < l.n; i++) {
+        assert_true(strcmp(l.names[i], "plain") == 0 || strcmp(l.names[i], "final") == 0);
+        assert_int_equal(l.sizes[i], LARGE_SIZE);
+    }
+    /* a read in small pieces across the object */
+    wd_source *src;
+    assert_ok(wd_storage_open_read(st, "big/final", &src));
+    size_t off = 0, n;
+    uint8_t piece[3001];
+    do {
+        assert_ok(wd_source_read(src, piece, sizeof(piece), &n));
+        assert_true(off + n <= LARGE_SIZE);
+        assert_memory_equal(piece, data + off, n);
+        off += n;
+    } while (n);
+    assert_int_equal(off, LARGE_SIZE);
+    wd_source_close(src);
+    free(data);
+}
+
+/* Many entries: object stores page their listings (1000 per page on S3). */
+static void test_list_many(void **state)
+{
+    wd_storage *st = *state;
+    const int n = 1003;
+    for (int i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "many/f%04d", i);
+        put(st, path, (const uint8_t *)"x", 1, 1);
+    }
+    struct listing l = {0};
+    assert_ok(wd_storage_list(st, "many", collect, &l));
+    assert_int_equal(l.n, n);
+    assert_int_equal(l.dirs, 0);
+}
+
 int storage_conformance_run(const char *driver, storage_factory make)
 {
     factory = make;
@@ -213,6 +282,8 @@ int storage_conformance_run(const char *driver, storage_factory make)
         T(test_list),
         T(test_remove),
         T(test_bad_paths),
+        T(test_large_objects),
+        T(test_list_many),
     };
     return _cmocka_run_group_tests(driver, tests, WD_ARRAY_LEN(tests), NULL, NULL);
 }

@@ -1,0 +1,844 @@
+/*
+ * backup.c - walden backup: an online full backup through the
+ * non-exclusive backup API.
+ *
+ *   1. lock the cluster, connect, check identity and archiving settings;
+ *   2. remove leftovers of backups that never got their manifest;
+ *   3. pg_backup_start; walk PGDATA in this thread, feeding a bounded queue
+ *      that `process-max` workers drain: each stores one file through the
+ *      store pipeline (verifying page checksums on the way) and appends its
+ *      line to the manifest stream;
+ *   4. pg_backup_stop; store backup_label and tablespace_map;
+ *   5. wait until the WAL from start to stop is in the archive;
+ *   6. sync the repository, then commit the manifest (the backup exists
+ *      from this moment), then write the summary backup.info.
+ * A failure at any step leaves no manifest; the files already stored are
+ * removed at once, or by the next backup when the process died.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive/archive.h"
+#include "backup/backup.h"
+#include "backup/manifest.h"
+#include "backup/walk.h"
+#include "common/common.h"
+#include "common/queue.h"
+#include "pg/pg.h"
+#include "repo/repo.h"
+
+#define READ_CHUNK (256 * 1024) /* a multiple of the page size */
+#define QUEUE_DEPTH 64
+
+typedef struct file_job {
+    char path[PATH_MAX];
+    unsigned mode;
+    int64_t mtime;
+} file_job;
+
+typedef struct backup_run {
+    walden_repo *repo;
+    const char *pgdata;
+    char *prefix; /* <cluster>/backup/<id> */
+    uint64_t start_lsn;
+    bool checksums;
+    wd_queue *queue;
+    wd_pipe *manifest;
+
+    pthread_mutex_t mu; /* guards everything below */
+    int error;          /* the first failure of a worker */
+    char error_msg[1024];
+    uint64_t files, size, stored_size, page_errors;
+    int running;
+} backup_run;
+
+/* ---- small helpers ---- */
+
+int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out)
+{
+    const char *dir = walden_config_get(cfg, "lock-path");
+    const char *cluster = walden_config_get(cfg, "cluster");
+    if (mkdir(dir, 0770) != 0 && errno != EEXIST)
+        return wd_error_set_errno(errno, "cannot create lock folder '%s'", dir);
+    char *path = wd_asprintf("%s/%s-%s.lock", dir, cluster, what);
+    if (!path)
+        return WALDEN_ENOMEM;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+    int rc = 0;
+    if (fd < 0) {
+        rc = wd_error_set_errno(errno, "cannot open lock file '%s'", path);
+    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? wd_error_set(WALDEN_ELOCKED,
+                                "another walden %s of cluster '%s' is running (lock '%s')", what,
+                                cluster, path)
+                 : wd_error_set_errno(errno, "cannot lock '%s'", path);
+        close(fd);
+    } else {
+        char pid[32];
+        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
+            wd_log_debug("cannot write the pid into '%s'", path);
+        *fd_out = fd;
+    }
+    wd_free(path);
+    return rc;
+}
+
+void wd_lock_release(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+int wd_process_max(const walden_config *cfg, int *out)
+{
+    const char *v = walden_config_get(cfg, "process-max");
+    int64_t n = 0;
+    if (v && *v) {
+        if (wd_parse_int64(v, 1, 64, &n))
+            return wd_error_set(WALDEN_EINVAL, "process-max must be 1 to 64, not '%s'", v);
+    } else {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (cores > 64 ? 64 : cores) : 1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static void fail_run(backup_run *r, int rc)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->error) {
+        r->error = rc;
+        snprintf(r->error_msg, sizeof(r->error_msg), "%s", walden_error_last()->message);
+    }
+    pthread_mutex_unlock(&r->mu);
+    wd_queue_cancel(r->queue);
+}
+
+static int add_manifest_line(backup_run *r, const wd_manifest_entry *e)
+{
+    char line[3 * PATH_MAX_ESCAPED + 256];
+    int n = wd_manifest_entry_format(e, line, sizeof(line));
+    if (n < 0)
+        return wd_error_set(WALDEN_EINVAL, "path too long for the manifest: '%s'", e->path);
+    pthread_mutex_lock(&r->mu);
+    int rc = wd_pipe_write(r->manifest, (const uint8_t *)line, (size_t)n);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+static const uint8_t empty_sha256[32] = {
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+
+/* ---- storing one file ---- */
+
+/* Reads up to cap bytes (fewer only at the end of the file). */
+static int read_full(int fd, uint8_t *buf, size_t cap, size_t *got, const char *path)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return wd_error_set_errno(errno, "cannot read '%s'", path);
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *got = n;
+    return 0;
+}
+
+/* Verifies the whole pages of a chunk at file offset `offset`. A page that
+ * fails is read again once: the server may have been writing it. */
+static uint64_t check_pages(backup_run *r, int fd, const char *path, uint32_t segno,
+                            uint64_t offset, const uint8_t *buf, size_t len)
+{
+    uint64_t bad = 0;
+    for (size_t off = 0; off + WD_PG_BLCKSZ <= len; off += WD_PG_BLCKSZ) {
+        uint32_t blk = (uint32_t)((offset + off) / WD_PG_BLCKSZ);
+        uint32_t blkno = wd_pg_block_number(segno, blk);
+        if (wd_pg_page_check(buf + off, blkno, r->start_lsn) != WD_PAGE_BAD)
+            continue;
+        uint64_t again[WD_PG_BLCKSZ / 8];
+        if (pread(fd, again, WD_PG_BLCKSZ, (off_t)(offset + off)) == WD_PG_BLCKSZ &&
+            wd_pg_page_check((const uint8_t *)again, blkno, r->start_lsn) != WD_PAGE_BAD)
+            continue;
+        bad++;
+        wd_log_warn("invalid page checksum in '%s', block %u", path, blk);
+    }
+    return bad;
+}
+
+static int store_file(backup_run *r, const file_job *job, uint8_t *buf)
+{
+    char *full = wd_path_join(r->pgdata, job->path);
+    if (!full)
+        return WALDEN_ENOMEM;
+    int rc = 0;
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) { /* dropped meanwhile: WAL replay drops it too */
+            wd_log_debug("'%s' vanished during the backup", full);
+            wd_free(full);
+            return 0;
+        }
+        rc = wd_error_set_errno(errno, "cannot open '%s'", full);
+        wd_free(full);
+        return rc;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+    wd_manifest_entry e = {
+        .type = 'f', .mode = job->mode, .mtime = job->mtime, .path = job->path, .link = ""};
+    uint32_t segno = 0;
+    bool verify = r->checksums && wd_pg_is_relation_file(job->path, &segno);
+    size_t got = 0;
+    if ((rc = read_full(fd, buf, READ_CHUNK, &got, full)))
+        goto done;
+    if (got == 0) {
+        memcpy(e.raw_sha256, empty_sha256, 32);
+        memcpy(e.stored_sha256, empty_sha256, 32);
+        goto line;
+    }
+    char *object =
+        wd_asprintf("%s/data/%s%s", r->prefix, job->path, wd_compress_ext(r->repo->compress));
+    wd_sink *sink = NULL;
+    if (!object)
+        rc = WALDEN_ENOMEM;
+    else
+        rc = wd_storage_open_write_ex(r->repo->storage, object, WD_WRITE_DEFER_SYNC, &sink);
+    wd_free(object);
+    if (rc)
+        goto done;
+    wd_repo_stream st;
+    if ((rc = wd_repo_store_begin(r->repo, sink, &st)))
+        goto done;
+    uint64_t offset = 0;
+    while (got > 0) {
+        if (verify)
+            e.bad_pages += check_pages(r, fd, full, segno, offset, buf, got);
+        if ((rc = wd_pipe_write(st.pipe, buf, got)))
+            break;
+        offset += got;
+        if (got < READ_CHUNK)
+            break;
+        if ((rc = read_full(fd, buf, READ_CHUNK, &got, full)))
+            break;
+    }
+    if (!rc && !(rc = wd_pipe_end(st.pipe))) {
+        wd_hash_filter_result(st.raw_hash, e.raw_sha256, &e.size);
+        wd_hash_filter_result(st.stored_hash, e.stored_sha256, &e.stored_size);
+        rc = wd_pipe_commit(st.pipe, NULL);
+    }
+    wd_pipe_free(st.pipe);
+    if (rc)
+        goto done;
+line:
+    if ((rc = add_manifest_line(r, &e)))
+        goto done;
+    pthread_mutex_lock(&r->mu);
+    r->files++;
+    r->size += e.size;
+    r->stored_size += e.stored_size;
+    r->page_errors += e.bad_pages;
+    pthread_mutex_unlock(&r->mu);
+done:
+    close(fd);
+    wd_free(full);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    backup_run *r = arg;
+    uint8_t *buf = wd_malloc(READ_CHUNK);
+    file_job job;
+    if (!buf)
+        fail_run(r, WALDEN_ENOMEM);
+    while (buf && wd_queue_pop(r->queue, &job)) {
+        int rc = store_file(r, &job, buf);
+        if (rc) {
+            fail_run(r, rc);
+            break;
+        }
+    }
+    wd_free(buf);
+    pthread_mutex_lock(&r->mu);
+    r->running--;
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* ---- the steps ---- */
+
+static int check_archiving(wd_pg_conn *c)
+{
+    wd_pg_result *res;
+    int rc = wd_pg_query(c, &res,
+                         "SELECT current_setting('archive_mode'), "
+                         "current_setting('archive_command'), "
+                         "coalesce(current_setting('archive_library', true), '')",
+                         0, NULL);
+    if (rc)
+        return rc;
+    const char *mode = wd_pg_value(res, 0, 0), *cmd = wd_pg_value(res, 0, 1),
+               *lib = wd_pg_value(res, 0, 2);
+    if (!mode || strcmp(mode, "off") == 0)
+        rc = wd_error_set(WALDEN_EINVAL,
+                          "archive_mode is off: a backup without its WAL cannot be restored; "
+                          "set archive_mode = on and archive_command = 'walden archive-push %%p'");
+    else if ((!cmd || !*cmd || strcmp(cmd, "(disabled)") == 0) && (!lib || !*lib))
+        rc = wd_error_set(WALDEN_EINVAL, "archive_command is not set: set archive_command = "
+                                         "'walden archive-push %%p'");
+    wd_pg_result_free(res);
+    return rc;
+}
+
+static int check_identity(walden_repo *repo, wd_pg_conn *c, const char *pgdata, wd_backup_meta *m)
+{
+    char *text = NULL;
+    uint64_t server_sysid = 0, disk_sysid = 0;
+    int major = 0;
+    int rc = wd_pg_query_one(c, "SELECT system_identifier::text FROM pg_control_system()", &text);
+    if (!rc && wd_parse_uint64(text, &server_sysid))
+        rc = wd_error_set(WALDEN_EPG, "unexpected system identifier '%s'", text);
+    wd_free(text);
+    if (rc)
+        return rc;
+    if (server_sysid != repo->info.system_id)
+        return wd_error_set(WALDEN_EMISMATCH,
+                            "the server is cluster %" PRIu64 ", but the repository's cluster '%s' "
+                            "is %" PRIu64,
+                            server_sysid, repo->cluster, repo->info.system_id);
+    if ((rc = wd_pg_control_read(pgdata, &disk_sysid, &major)))
+        return rc;
+    if (disk_sysid != server_sysid)
+        return wd_error_set(WALDEN_EMISMATCH,
+                            "pgdata '%s' holds cluster %" PRIu64 ", not the server's %" PRIu64,
+                            pgdata, disk_sysid, server_sysid);
+    m->pub.system_id = server_sysid;
+    m->pub.pg_version = wd_pg_server_version(c);
+    if ((rc = wd_pg_query_one(c, "SELECT current_setting('data_checksums')", &text)))
+        return rc;
+    m->data_checksums = strcmp(text, "on") == 0;
+    wd_free(text);
+    return 0;
+}
+
+/* The collecting pass (listing) and the removal are separate because the
+ * listing must not run while entries go away under it. */
+typedef struct name_list {
+    char **names;
+    size_t n, cap;
+} name_list;
+
+static int names_cb(const wd_storage_entry *e, void *ctx)
+{
+    name_list *l = ctx;
+    if (!e->is_dir)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **n = wd_realloc(l->names, cap * sizeof(*n));
+        if (!n)
+            return WALDEN_ENOMEM;
+        l->names = n;
+        l->cap = cap;
+    }
+    return (l->names[l->n++] = wd_strdup(e->name)) ? 0 : WALDEN_ENOMEM;
+}
+
+static void names_free(name_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        wd_free(l->names[i]);
+    wd_free(l->names);
+}
+
+int wd_backup_remove_incomplete(walden_repo *repo)
+{
+    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
+    if (!base)
+        return WALDEN_ENOMEM;
+    name_list l = {0};
+    int rc = wd_storage_list(repo->storage, base, names_cb, &l);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        wd_compress c;
+        rc = wd_backup_manifest_find(repo, l.names[i], &c);
+        if (rc == WALDEN_ENOTFOUND) {
+            char *dir = wd_path_join(base, l.names[i]);
+            wd_log_info("removing incomplete backup '%s'", l.names[i]);
+            rc = dir ? wd_storage_remove_tree(repo->storage, dir) : WALDEN_ENOMEM;
+            wd_free(dir);
+        }
+    }
+    names_free(&l);
+    wd_free(base);
+    return rc;
+}
+
+static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_t *segno)
+{
+    wd_wal_name n;
+    if (wd_wal_name_parse(wal, &n) || n.kind != WD_WAL_SEGMENT)
+        return wd_error_set(WALDEN_EPG, "unexpected WAL file name '%s'", wal);
+    *tli = n.tli;
+    *segno = (uint64_t)n.log * (0x100000000ull / seg_size) + n.seg;
+    return 0;
+}
+
+static void segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char out[25])
+{
+    uint64_t per = 0x100000000ull / seg_size;
+    snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(segno / per), (uint32_t)(segno % per));
+}
+
+static int wal_present(walden_repo *repo, const char *name, bool *present)
+{
+    wd_wal_name parsed;
+    int rc = wd_wal_name_parse(name, &parsed);
+    if (rc)
+        return rc;
+    char *folder = wd_wal_folder(repo, name, &parsed);
+    if (!folder)
+        return WALDEN_ENOMEM;
+    wd_wal_copy copy;
+    size_t n = 0;
+    rc = wd_wal_find(repo, folder, name, &copy, 1, &n);
+    wd_free(folder);
+    *present = n > 0;
+    return rc;
+}
+
+/* Why the archive did not get a segment: what the server says. */
+static void explain_archiving(wd_pg_conn *c, char *buf, size_t cap)
+{
+    wd_pg_result *res;
+    buf[0] = '\0';
+    if (wd_pg_query(c, &res,
+                    "SELECT current_setting('archive_command'), archived_count, "
+                    "coalesce(last_archived_wal, 'none'), failed_count, "
+                    "coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, '') "
+                    "FROM pg_stat_archiver",
+                    0, NULL))
+        return;
+    const char *failed = wd_pg_value(res, 0, 3);
+    snprintf(buf, cap, "archive_command = '%s'; last archived: %s; failures: %s%s%s%s%s",
+             wd_pg_value(res, 0, 0), wd_pg_value(res, 0, 2), failed,
+             *wd_pg_value(res, 0, 4) ? ", last " : "", wd_pg_value(res, 0, 4),
+             *wd_pg_value(res, 0, 5) ? " at " : "", wd_pg_value(res, 0, 5));
+    wd_pg_result_free(res);
+}
+
+static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
+                        int64_t timeout_s, walden_progress_cb cb, void *cb_ctx)
+{
+    char *text = NULL;
+    int64_t seg_size = 0;
+    int rc = wd_pg_query_one(c, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'",
+                             &text);
+    if (!rc && wd_parse_int64(text, 1 << 20, 1ll << 30, &seg_size))
+        rc = wd_error_set(WALDEN_EPG, "unexpected wal_segment_size '%s'", text);
+    wd_free(text);
+    if (rc)
+        return rc;
+    uint32_t tli = 0, stop_tli = 0;
+    uint64_t seg = 0, last = 0;
+    if ((rc = segment_no(m->start_wal, (uint64_t)seg_size, &tli, &seg)) ||
+        (rc = segment_no(m->stop_wal, (uint64_t)seg_size, &stop_tli, &last)))
+        return rc;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    walden_progress p = {"wait-wal", 0, 0, 0, last - seg + 1};
+    for (; seg <= last; seg++) {
+        char name[25];
+        segment_name(tli, seg, (uint64_t)seg_size, name);
+        for (;;) {
+            bool present = false;
+            if ((rc = wal_present(repo, name, &present)))
+                return rc;
+            if (present)
+                break;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - t0.tv_sec >= timeout_s) {
+                char why[1024];
+                explain_archiving(c, why, sizeof(why));
+                return wd_error_set(WALDEN_ETIMEOUT,
+                                    "WAL segment %s, needed to restore this backup, did not "
+                                    "reach the repository within %" PRId64
+                                    " s (archive-timeout): %s; "
+                                    "is archive_command running walden archive-push with this "
+                                    "repository and cluster?",
+                                    name, timeout_s, why);
+            }
+            if (cb)
+                cb(&p, cb_ctx);
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        p.files_done++;
+    }
+    return 0;
+}
+
+static int store_small(backup_run *r, const char *path, const char *text)
+{
+    size_t len = strlen(text);
+    wd_manifest_entry e = {
+        .type = 'f', .mode = 0600, .mtime = (int64_t)time(NULL), .path = path, .link = ""};
+    char *object = wd_asprintf("%s/data/%s%s", r->prefix, path, wd_compress_ext(r->repo->compress));
+    if (!object)
+        return WALDEN_ENOMEM;
+    wd_sink *sink;
+    int rc = wd_storage_open_write_ex(r->repo->storage, object, WD_WRITE_DEFER_SYNC, &sink);
+    wd_free(object);
+    if (rc)
+        return rc;
+    wd_repo_stream st;
+    if ((rc = wd_repo_store_begin(r->repo, sink, &st)))
+        return rc;
+    if (!(rc = wd_pipe_write(st.pipe, (const uint8_t *)text, len)) &&
+        !(rc = wd_pipe_end(st.pipe))) {
+        wd_hash_filter_result(st.raw_hash, e.raw_sha256, &e.size);
+        wd_hash_filter_result(st.stored_hash, e.stored_sha256, &e.stored_size);
+        rc = wd_pipe_commit(st.pipe, NULL);
+    }
+    wd_pipe_free(st.pipe);
+    if (!rc && !(rc = add_manifest_line(r, &e))) {
+        r->files++;
+        r->size += e.size;
+        r->stored_size += e.stored_size;
+    }
+    return rc;
+}
+
+static int make_id(walden_repo *repo, char id[32])
+{
+    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
+    if (!base)
+        return WALDEN_ENOMEM;
+    int rc = 0;
+    for (;;) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(id, 32, "%Y%m%dT%H%M%SZ", &tm);
+        char *dir = wd_path_join(base, id);
+        bool exists = false;
+        rc = dir ? wd_storage_exists(repo->storage, dir, &exists) : WALDEN_ENOMEM;
+        wd_free(dir);
+        if (rc || !exists)
+            break;
+        sleep(1); /* one backup per second at most: ids are times */
+    }
+    wd_free(base);
+    return rc;
+}
+
+static void report(backup_run *r, walden_progress *p, walden_progress_cb cb, void *ctx)
+{
+    if (!cb)
+        return;
+    pthread_mutex_lock(&r->mu);
+    p->bytes_done = r->size;
+    p->files_done = r->files;
+    pthread_mutex_unlock(&r->mu);
+    cb(p, ctx);
+}
+
+/* The walk: directories and links go to the manifest at once (so a
+ * directory's line comes before its files'), files to the workers. */
+static int walk_and_copy(backup_run *r, int workers, walden_progress *p, walden_progress_cb cb,
+                         void *cb_ctx)
+{
+    pthread_t threads[64];
+    int started = 0, rc = 0;
+    r->running = workers;
+    for (; started < workers; started++)
+        if (pthread_create(&threads[started], NULL, worker, r) != 0)
+            break;
+    if (started < workers) {
+        pthread_mutex_lock(&r->mu);
+        r->running -= workers - started;
+        pthread_mutex_unlock(&r->mu);
+        if (started == 0) {
+            rc = wd_error_set(WALDEN_ENOMEM, "cannot start worker threads");
+            goto join;
+        }
+    }
+    wd_walk *w = NULL;
+    wd_walk_entry *e = wd_malloc(sizeof(*e));
+    if (!e) {
+        rc = WALDEN_ENOMEM;
+        goto stop;
+    }
+    if ((rc = wd_walk_open(&w, r->pgdata)))
+        goto stop;
+    struct timespec last = {0}, now;
+    while ((rc = wd_walk_next(w, e)) == 0) {
+        if (e->type != 'f') {
+            wd_manifest_entry me = {.type = e->type,
+                                    .mode = e->mode,
+                                    .mtime = e->mtime,
+                                    .path = e->path,
+                                    .link = e->link};
+            if ((rc = add_manifest_line(r, &me)))
+                break;
+            continue;
+        }
+        file_job job;
+        memcpy(job.path, e->path, strlen(e->path) + 1);
+        job.mode = e->mode;
+        job.mtime = e->mtime;
+        if (!wd_queue_push(r->queue, &job))
+            break; /* a worker failed */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec != last.tv_sec) {
+            last = now;
+            report(r, p, cb, cb_ctx);
+        }
+    }
+    if (rc == 1)
+        rc = 0;
+stop:
+    if (rc)
+        wd_queue_cancel(r->queue);
+    else
+        wd_queue_close(r->queue);
+    wd_walk_close(w);
+    wd_free(e);
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        int running = r->running;
+        pthread_mutex_unlock(&r->mu);
+        if (running == 0)
+            break;
+        report(r, p, cb, cb_ctx);
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+join:
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (!rc && r->error) {
+        rc = r->error;
+        wd_error_set(rc, "%s", r->error_msg);
+    }
+    return rc;
+}
+
+/* The size of everything the walk will copy, for progress percentages. */
+static void measure(const char *pgdata, walden_progress *p)
+{
+    wd_walk *w;
+    wd_walk_entry *e = wd_malloc(sizeof(*e));
+    if (!e || wd_walk_open(&w, pgdata)) {
+        wd_free(e);
+        return;
+    }
+    while (wd_walk_next(w, e) == 0) {
+        if (e->type == 'f') {
+            p->bytes_total += e->size;
+            p->files_total++;
+        }
+    }
+    wd_walk_close(w);
+    wd_free(e);
+}
+
+int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_cb cb, void *cb_ctx,
+                  walden_backup_info **out)
+{
+    const char *pgdata = walden_config_get(cfg, "pgdata");
+    if (!pgdata || !*pgdata)
+        return wd_error_set(WALDEN_EINVAL, "pgdata is not set: the backup needs the data "
+                                           "directory (--pgdata)");
+    const char *type = walden_config_get(cfg, "type");
+    int workers = 1, lock_fd = -1, rc;
+    int64_t timeout_s = 0;
+    if ((rc = wd_process_max(cfg, &workers)) ||
+        (rc = walden_duration_parse(walden_config_get(cfg, "archive-timeout"), &timeout_s)))
+        return rc;
+    bool fast = strcmp(walden_config_get(cfg, "start-fast"), "y") == 0;
+
+    wd_backup_meta *m = wd_calloc(1, sizeof(*m));
+    backup_run r = {.repo = repo, .pgdata = pgdata};
+    pthread_mutex_init(&r.mu, NULL);
+    wd_pg_conn *c = NULL;
+    wd_pg_backup_stop_info stop = {0};
+    bool started = false, stored_any = false;
+    if (!m) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+    if ((rc = wd_lock_acquire(cfg, "backup", &lock_fd)))
+        goto done;
+    if ((rc = wd_pg_connect(&c, cfg)) || (rc = check_identity(repo, c, pgdata, m)) ||
+        (rc = check_archiving(c)))
+        goto done;
+    if ((rc = wd_backup_remove_incomplete(repo)))
+        goto done;
+
+    if ((rc = make_id(repo, m->id)))
+        goto done;
+    snprintf(m->type, sizeof(m->type), "%s", type);
+    snprintf(m->walden_version, sizeof(m->walden_version), "%s", WALDEN_VERSION);
+    snprintf(m->compress, sizeof(m->compress), "%s", wd_compress_name(repo->compress));
+    m->pub.encrypted = repo->info.encrypted;
+    struct stat st;
+    if (stat(pgdata, &st) == 0) {
+        struct passwd *pw = getpwuid(st.st_uid);
+        m->owner = wd_strdup(pw ? pw->pw_name : "");
+    }
+    m->pgdata = wd_strdup(pgdata);
+    wd_backup_meta_link(m);
+    if (!(r.prefix = wd_asprintf("%s/%s/%s", repo->cluster, WD_BACKUP_DIR, m->id)) || !m->pgdata) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+
+    walden_progress p = {"copy", 0, 0, 0, 0};
+    if (cb)
+        measure(pgdata, &p);
+
+    char label[64];
+    snprintf(label, sizeof(label), "walden %s", m->id);
+    wd_log_info("backup %s: starting (%s checkpoint)", m->id, fast ? "immediate" : "spread");
+    if ((rc = wd_pg_backup_start(c, label, fast, &m->pub.start_lsn, &m->pub.start_time_ms)))
+        goto done;
+    started = true;
+    r.start_lsn = m->pub.start_lsn;
+    r.checksums = m->data_checksums;
+    {
+        char lsn[WD_LSN_TEXT];
+        wd_lsn_format(m->pub.start_lsn, lsn);
+        const char *params[1] = {lsn};
+        wd_pg_result *res;
+        if ((rc = wd_pg_query(c, &res,
+                              "SELECT file_name, (SELECT timeline_id FROM pg_control_checkpoint()) "
+                              "FROM pg_walfile_name_offset($1::pg_lsn)",
+                              1, params)))
+            goto done;
+        const char *f = wd_pg_value(res, 0, 0), *t = wd_pg_value(res, 0, 1);
+        uint64_t tli = 0;
+        if (!f || strlen(f) != 24 || !t || wd_parse_uint64(t, &tli))
+            rc = wd_error_set(WALDEN_EPG, "unexpected answer about the start WAL file");
+        else
+            memcpy(m->start_wal, f, 25);
+        m->pub.timeline = (uint32_t)tli;
+        wd_pg_result_free(res);
+        if (rc)
+            goto done;
+    }
+
+    char *mpath =
+        wd_asprintf("%s/%s%s", r.prefix, WD_MANIFEST_NAME, wd_compress_ext(repo->compress));
+    wd_sink *msink = NULL;
+    wd_repo_stream ms = {0};
+    rc = mpath ? wd_storage_open_write(repo->storage, mpath, &msink) : WALDEN_ENOMEM;
+    wd_free(mpath);
+    if (rc || (rc = wd_repo_store_begin(repo, msink, &ms)))
+        goto done;
+    r.manifest = ms.pipe;
+    stored_any = true;
+    if ((rc = wd_backup_meta_write_start(r.manifest, m)) ||
+        (rc = wd_pipe_write(r.manifest, (const uint8_t *)"[files]\n", 8)))
+        goto done;
+    if ((rc = wd_queue_new(&r.queue, sizeof(file_job), QUEUE_DEPTH)))
+        goto done;
+    if ((rc = walk_and_copy(&r, workers, &p, cb, cb_ctx)))
+        goto done;
+
+    if ((rc = wd_pg_backup_stop(c, &stop)))
+        goto done;
+    started = false;
+    m->pub.stop_lsn = stop.lsn;
+    m->pub.stop_time_ms = stop.time_ms;
+    memcpy(m->stop_wal, stop.stop_wal, 25);
+    if ((rc = store_small(&r, "backup_label", stop.label)) ||
+        (*stop.tablespace_map && (rc = store_small(&r, "tablespace_map", stop.tablespace_map))))
+        goto done;
+
+    wd_log_info("backup %s: copied, waiting for WAL %s to %s", m->id, m->start_wal, m->stop_wal);
+    if ((rc = wait_for_wal(repo, c, m, timeout_s, cb, cb_ctx)))
+        goto done;
+    if ((rc = wd_storage_sync(repo->storage)))
+        goto done;
+
+    m->pub.file_count = r.files;
+    m->pub.size = r.size;
+    m->pub.stored_size = r.stored_size;
+    m->pub.page_errors = r.page_errors;
+    snprintf(m->status, sizeof(m->status), "%s", r.page_errors ? "errors" : "ok");
+    wd_backup_meta_link(m);
+    if ((rc = wd_backup_meta_write_end(r.manifest, m)) || (rc = wd_pipe_end(r.manifest)) ||
+        (rc = wd_pipe_commit(r.manifest, NULL)))
+        goto done;
+    stored_any = false; /* the backup exists now: keep it */
+
+    char *text = wd_backup_meta_text(m);
+    char *ipath = wd_asprintf("%s/backup.info", r.prefix);
+    if (!text || !ipath)
+        rc = WALDEN_ENOMEM;
+    else if (wd_storage_write_all(repo->storage, ipath, text, strlen(text)))
+        wd_log_warn("backup %s: cannot write backup.info (%s); it is rebuilt from the manifest",
+                    m->id, walden_error_last()->message);
+    wd_free(text);
+    wd_free(ipath);
+    if (rc)
+        goto done;
+    if (r.page_errors)
+        wd_log_warn("backup %s: %" PRIu64 " pages failed their checksum (see the lines above)",
+                    m->id, r.page_errors);
+    *out = &m->pub;
+    m = NULL;
+done:
+    if (rc && started)
+        wd_pg_close(c), c = NULL; /* closing the session aborts the backup */
+    wd_pg_backup_stop_info_clear(&stop);
+    wd_pipe_free(r.manifest);
+    wd_queue_free(r.queue);
+    if (rc && stored_any && r.prefix) {
+        int keep = rc;
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", walden_error_last()->message);
+        if (wd_storage_remove_tree(repo->storage, r.prefix))
+            wd_log_warn("cannot remove the incomplete backup '%s'; the next backup will", r.prefix);
+        wd_error_set(keep, "%s", msg);
+    }
+    wd_free(r.prefix);
+    pthread_mutex_destroy(&r.mu);
+    wd_pg_close(c);
+    wd_lock_release(lock_fd);
+    if (m) {
+        wd_backup_meta_clear(m);
+        wd_free(m);
+    }
+    return rc;
+}
+
+void walden_backup_info_free(walden_backup_info *info)
+{
+    if (!info)
+        return;
+    wd_backup_meta *m = (wd_backup_meta *)info; /* pub is the first member */
+    wd_backup_meta_clear(m);
+    wd_free(m);
+}

@@ -1,0 +1,35 @@
+/*
+ * backup.h - physical backups and their catalogue (internal).
+ */
+#ifndef WD_BACKUP_BACKUP_H
+#define WD_BACKUP_BACKUP_H
+#include "backup/manifest.h"
+#include "repo/repo.h"
+
+/* An exclusive lock on "<lock-path>/<cluster>-<what>.lock" held while the
+ * process lives (flock: released by the kernel when it dies). */
+int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out);
+void wd_lock_release(int fd);
+/* process-max, or the number of cores when unset. */
+int wd_process_max(const walden_config *cfg, int *out);
+
+/* Whether backup `id` has its manifest, and its compression.
+ * WALDEN_ENOTFOUND when it has none (incomplete or missing). */
+int wd_backup_manifest_find(walden_repo *repo, const char *id, wd_compress *c);
+/* Removes the folders of backups that have no manifest. */
+int wd_backup_remove_incomplete(walden_repo *repo);
+/* The summary of backup `id`: from backup.info, or from the manifest when
+ * that is missing or damaged. */
+int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m);
+
+/* Every complete backup's summary, oldest first (by start time). */
+int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count);
+void wd_backup_list_free(wd_backup_meta **metas, size_t n);
+
+typedef int (*wd_manifest_entry_cb)(const wd_manifest_entry *e, void *ctx);
+/* Streams backup `id`'s manifest: fills `m` from its sections and calls
+ * `cb` (when not NULL) for every [files] line. A manifest without its
+ * final "complete = yes" is WALDEN_ECORRUPT. */
+int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m,
+                            wd_manifest_entry_cb cb, void *ctx);
+#endif

@@ -1,0 +1,252 @@
+/*
+ * catalog.c - finding backups in the repository and reading their
+ * manifests. The manifests are the truth; backup.info is a clear-text copy
+ * of a manifest's summary so that listing needs neither the key nor a read
+ * of every file list.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/backup.h"
+#include "common/common.h"
+
+static const wd_compress all_compress[] = {WD_COMPRESS_ZSTD, WD_COMPRESS_GZIP, WD_COMPRESS_NONE};
+
+int wd_backup_manifest_find(walden_repo *repo, const char *id, wd_compress *c)
+{
+    for (size_t i = 0; i < WD_ARRAY_LEN(all_compress); i++) {
+        char *path = wd_asprintf("%s/%s/%s/%s%s", repo->cluster, WD_BACKUP_DIR, id,
+                                 WD_MANIFEST_NAME, wd_compress_ext(all_compress[i]));
+        if (!path)
+            return WALDEN_ENOMEM;
+        bool exists = false;
+        int rc = wd_storage_exists(repo->storage, path, &exists);
+        wd_free(path);
+        if (rc)
+            return rc;
+        if (exists) {
+            *c = all_compress[i];
+            return 0;
+        }
+    }
+    return wd_error_set(WALDEN_ENOTFOUND, "backup '%s' does not exist in cluster '%s'", id,
+                        repo->cluster);
+}
+
+typedef struct manifest_reader {
+    wd_backup_meta *m;
+    wd_manifest_entry_cb cb;
+    void *ctx;
+    int section; /* 0 none, 1 [backup], 2 [files], 3 [end] */
+    const char *id;
+} manifest_reader;
+
+static int kv_line(wd_backup_meta *m, char *line)
+{
+    char *eq = strchr(line, '=');
+    if (!eq)
+        return wd_error_set(WALDEN_ECORRUPT, "malformed manifest line '%.60s'", line);
+    char *name = line, *value = eq + 1;
+    char *end = eq;
+    while (end > name && end[-1] == ' ')
+        end--;
+    *end = '\0';
+    while (*value == ' ')
+        value++;
+    size_t vlen = strlen(value);
+    if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+        value[vlen - 1] = '\0';
+        value++;
+    }
+    return wd_backup_meta_set(m, name, value);
+}
+
+static int manifest_line(char *line, size_t len, void *ctx)
+{
+    manifest_reader *r = ctx;
+    (void)len;
+    if (line[0] == '#' || line[0] == '\0')
+        return 0;
+    if (strcmp(line, "[backup]") == 0 || strcmp(line, "[files]") == 0 ||
+        strcmp(line, "[end]") == 0) {
+        int next = line[1] == 'b' ? 1 : line[1] == 'f' ? 2 : 3;
+        if (next != r->section + 1)
+            return wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s': sections out of order",
+                                r->id);
+        r->section = next;
+        return 0;
+    }
+    if (r->m->complete)
+        return wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s': data after its end", r->id);
+    if (r->section == 2) {
+        wd_manifest_entry e;
+        int rc = wd_manifest_entry_parse(line, &e);
+        if (rc)
+            return wd_error_wrap(rc, "manifest of backup '%s'", r->id);
+        return r->cb ? r->cb(&e, r->ctx) : 0;
+    }
+    if (r->section == 0)
+        return wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' does not start with [backup]",
+                            r->id);
+    return kv_line(r->m, line);
+}
+
+int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m,
+                            wd_manifest_entry_cb cb, void *ctx)
+{
+    wd_compress c;
+    int rc = wd_backup_manifest_find(repo, id, &c);
+    if (rc)
+        return rc;
+    char *path = wd_asprintf("%s/%s/%s/%s%s", repo->cluster, WD_BACKUP_DIR, id, WD_MANIFEST_NAME,
+                             wd_compress_ext(c));
+    if (!path)
+        return WALDEN_ENOMEM;
+    wd_source *src = NULL;
+    wd_sink *sink = NULL;
+    manifest_reader r = {m, cb, ctx, 0, id};
+    wd_repo_stream st = {0};
+    if ((rc = wd_storage_open_read(repo->storage, path, &src)))
+        goto done;
+    if ((rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, manifest_line, &r)))
+        goto done;
+    if ((rc = wd_repo_read_begin(repo, c, NULL, sink, &st)))
+        goto done;
+    if ((rc = wd_pipe_copy(st.pipe, src)))
+        goto done;
+    if (!m->complete || r.section != 3)
+        rc = wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' is incomplete", id);
+    else if (strcmp(m->id, id) != 0)
+        rc = wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' names backup '%s'", id, m->id);
+done:
+    if (rc && rc != WALDEN_EKEY && rc != WALDEN_ENOMEM &&
+        !wd_str_starts_with(walden_error_last()->message, "manifest"))
+        wd_error_wrap(rc, "cannot read the manifest of backup '%s'", id);
+    wd_pipe_free(st.pipe);
+    wd_source_close(src);
+    wd_free(path);
+    return rc;
+}
+
+static int info_kv(const char *name, const char *value, int line, void *ctx)
+{
+    (void)line;
+    return wd_backup_meta_set(ctx, name, value);
+}
+
+int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
+{
+    char *path = wd_asprintf("%s/%s/%s/backup.info", repo->cluster, WD_BACKUP_DIR, id);
+    if (!path)
+        return WALDEN_ENOMEM;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = wd_storage_read_all(repo->storage, path, 1 << 20, &text, &len);
+    wd_free(path);
+    if (!rc) {
+        rc = wd_kv_parse(text, len, "backup.info", info_kv, m);
+        wd_free(text);
+        if (!rc && m->complete && strcmp(m->id, id) == 0)
+            return 0;
+    }
+    /* missing or damaged: the manifest has the same summary */
+    wd_backup_meta_clear(m);
+    return wd_backup_read_manifest(repo, id, m, NULL, NULL);
+}
+
+typedef struct id_list {
+    char **ids;
+    size_t n, cap;
+} id_list;
+
+static int ids_cb(const wd_storage_entry *e, void *ctx)
+{
+    id_list *l = ctx;
+    if (!e->is_dir)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **n = wd_realloc(l->ids, cap * sizeof(*n));
+        if (!n)
+            return WALDEN_ENOMEM;
+        l->ids = n;
+        l->cap = cap;
+    }
+    return (l->ids[l->n++] = wd_strdup(e->name)) ? 0 : WALDEN_ENOMEM;
+}
+
+static int cmp_meta(const void *a, const void *b)
+{
+    const wd_backup_meta *x = *(wd_backup_meta *const *)a, *y = *(wd_backup_meta *const *)b;
+    if (x->pub.start_time_ms != y->pub.start_time_ms)
+        return x->pub.start_time_ms < y->pub.start_time_ms ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count)
+{
+    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
+    if (!base)
+        return WALDEN_ENOMEM;
+    id_list l = {0};
+    int rc = wd_storage_list(repo->storage, base, ids_cb, &l);
+    wd_free(base);
+    wd_backup_meta **metas = rc ? NULL : wd_calloc(l.n + 1, sizeof(*metas));
+    size_t n = 0;
+    if (!rc && !metas)
+        rc = WALDEN_ENOMEM;
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        wd_compress c;
+        int found = wd_backup_manifest_find(repo, l.ids[i], &c);
+        if (found == WALDEN_ENOTFOUND)
+            continue; /* incomplete: not a backup */
+        if ((rc = found))
+            break;
+        wd_backup_meta *m = wd_calloc(1, sizeof(*m));
+        if (!m) {
+            rc = WALDEN_ENOMEM;
+            break;
+        }
+        if ((rc = wd_backup_load_meta(repo, l.ids[i], m))) {
+            wd_backup_meta_clear(m);
+            wd_free(m);
+            break;
+        }
+        metas[n++] = m;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        wd_free(l.ids[i]);
+    wd_free(l.ids);
+    if (rc) {
+        wd_backup_list_free(metas, n);
+        return rc;
+    }
+    qsort(metas, n, sizeof(*metas), cmp_meta);
+    *out = metas;
+    *count = n;
+    return 0;
+}
+
+void wd_backup_list_free(wd_backup_meta **metas, size_t n)
+{
+    if (!metas)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        wd_backup_meta_clear(metas[i]);
+        wd_free(metas[i]);
+    }
+    wd_free(metas);
+}
+
+int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx)
+{
+    wd_backup_meta **metas;
+    size_t n;
+    int rc = wd_backup_list_meta(repo, &metas, &n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = cb(&metas[i]->pub, ctx);
+    wd_backup_list_free(metas, n);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * manifest.h - the manifest of a backup and its summary.
+ *
+ * A backup BACKUP_ID lives in <cluster>/backup/BACKUP_ID/:
+ *   data/PATH<ext>    every non-empty file, through the store pipeline
+ *   backup.manifest<ext> the list of everything, through the store pipeline
+ *                     (compressed, encrypted); written last: a backup
+ *                     without it does not exist and is removed later
+ *   backup.info       the summary in clear text (listing needs no key);
+ *                     written after the manifest, rebuilt from it if lost
+ *
+ * The manifest is text (docs/repository-format.md):
+ *   [backup]           name = value lines known at the start
+ *   [files]            one line per directory, file or tablespace link:
+ *                      TYPE MODE SIZE MTIME RAW_SHA256 STORED_SHA256
+ *                      STORED_SIZE BAD_PAGES PATH [LINK], tab-separated,
+ *                      PATH and LINK escaped (\\ \t \n)
+ *   [end]              name = value lines known at the stop,
+ *                      ending with "complete = yes"
+ * Lines are written as files finish, so memory does not depend on the
+ * number of files, and read back as a stream.
+ */
+#ifndef WD_BACKUP_MANIFEST_H
+#define WD_BACKUP_MANIFEST_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/stream.h"
+#include "walden/walden.h"
+
+#define WD_MANIFEST_FORMAT 1
+#define WD_BACKUP_DIR "backup"
+/* followed by the compression's extension */
+#define WD_MANIFEST_NAME "backup.manifest"
+/* room for an escaped path */
+#define PATH_MAX_ESCAPED 4096
+
+/* The summary: a walden_backup_info whose strings it owns. */
+typedef struct wd_backup_meta {
+    walden_backup_info pub;
+    char id[32];
+    char type[16];
+    char status[16];
+    char start_wal[25], stop_wal[25];
+    char compress[16];
+    char walden_version[32];
+    char *pgdata;
+    char *owner; /* user name owning the data directory */
+    int data_checksums;
+    int complete;
+} wd_backup_meta;
+
+/* Points the public struct's strings at the meta's buffers. */
+void wd_backup_meta_link(wd_backup_meta *m);
+void wd_backup_meta_clear(wd_backup_meta *m);
+/* Writes the [backup] (start) or [end] (stop) name = value lines. */
+int wd_backup_meta_write_start(wd_pipe *p, const wd_backup_meta *m);
+int wd_backup_meta_write_end(wd_pipe *p, const wd_backup_meta *m);
+/* Applies one name = value line of either section; unknown names are
+ * ignored (newer writers may add some). */
+int wd_backup_meta_set(wd_backup_meta *m, const char *name, const char *value);
+/* backup.info: both sections' lines as one text (malloc'ed). */
+char *wd_backup_meta_text(const wd_backup_meta *m);
+
+typedef struct wd_manifest_entry {
+    char type; /* 'f', 'd', 'l' */
+    unsigned mode;
+    uint64_t size;
+    int64_t mtime;
+    uint8_t raw_sha256[32];
+    uint8_t stored_sha256[32];
+    uint64_t stored_size;
+    uint64_t bad_pages;
+    const char *path;
+    const char *link; /* "" unless 'l' */
+} wd_manifest_entry;
+
+/* Formats one [files] line (with its newline) into buf; the length, or -1
+ * when it does not fit. */
+int wd_manifest_entry_format(const wd_manifest_entry *e, char *buf, size_t cap);
+/* Parses a [files] line (without newline) in place: path and link point
+ * into `line`. WALDEN_ECORRUPT when it is not one. */
+int wd_manifest_entry_parse(char *line, wd_manifest_entry *e);
+/* Checks a path from a manifest: relative, '/'-separated, no empty, "."
+ * or ".." element. WALDEN_ECORRUPT naming it otherwise. */
+int wd_manifest_path_check(const char *path);
+
+/* A sink that splits what is written into lines and calls `cb` for each
+ * (without the newline, NUL-terminated, writable). Lines longer than
+ * `max_line` are WALDEN_ECORRUPT. The last line must end with a newline.
+ * commit returns cb's first non-zero return, or 0. */
+typedef int (*wd_line_cb)(char *line, size_t len, void *ctx);
+int wd_line_sink_open(wd_sink **out, size_t max_line, wd_line_cb cb, void *ctx);
+#endif

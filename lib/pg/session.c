@@ -1,0 +1,222 @@
+/*
+ * session.c - a connection to the server and the queries walden runs on it,
+ * the backup API among them. Version differences sit in one place each:
+ * PG 15 renamed pg_start_backup/pg_stop_backup to pg_backup_start/stop.
+ */
+#include <string.h>
+
+#include "common/common.h"
+#include "pg/libpq.h"
+#include "pg/pg.h"
+
+struct wd_pg_conn {
+    const wd_libpq *pq;
+    PGconn *conn;
+    int server_version;
+};
+
+struct wd_pg_result {
+    const wd_libpq *pq;
+    PGresult *res;
+};
+
+/* libpq's messages end with a newline; ours are one line. */
+static const char *one_line(const char *msg, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; msg && msg[n] && n + 1 < cap; n++)
+        buf[n] = msg[n] == '\n' ? ' ' : msg[n];
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
+
+int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg)
+{
+    const char *keys[6], *vals[6];
+    int n = 0;
+    static const char *const opts[][2] = {
+        {"host", "pghost"}, {"port", "pgport"}, {"user", "pguser"}, {"dbname", "pgdatabase"}};
+    for (size_t i = 0; i < WD_ARRAY_LEN(opts); i++) {
+        const char *v = walden_config_get(cfg, opts[i][1]);
+        if (v && *v) {
+            keys[n] = opts[i][0];
+            vals[n++] = v;
+        }
+    }
+    keys[n] = "application_name";
+    vals[n++] = "walden";
+    keys[n] = NULL;
+    vals[n] = NULL;
+
+    const wd_libpq *pq = wd_libpq_get();
+    if (!pq)
+        return WALDEN_EPG;
+    PGconn *conn = pq->connectdbParams(keys, vals, 0);
+    if (!conn || pq->status(conn) != CONNECTION_OK) {
+        char buf[512];
+        int rc = wd_error_set(WALDEN_EPG, "cannot connect to PostgreSQL: %s",
+                              conn ? one_line(pq->errorMessage(conn), buf, sizeof(buf))
+                                   : "out of memory");
+        pq->finish(conn);
+        return rc;
+    }
+    wd_pg_conn *c = wd_calloc(1, sizeof(*c));
+    if (!c) {
+        pq->finish(conn);
+        return WALDEN_ENOMEM;
+    }
+    c->pq = pq;
+    c->conn = conn;
+    c->server_version = pq->serverVersion(conn);
+    *out = c;
+    return 0;
+}
+
+void wd_pg_close(wd_pg_conn *c)
+{
+    if (!c)
+        return;
+    c->pq->finish(c->conn);
+    wd_free(c);
+}
+
+int wd_pg_server_version(const wd_pg_conn *c)
+{
+    return c->server_version;
+}
+
+int wd_pg_query(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
+                const char *const *params)
+{
+    PGresult *res = c->pq->execParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = c->pq->resultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        char buf[512];
+        int rc = wd_error_set(WALDEN_EPG, "query failed: %s",
+                              one_line(c->pq->errorMessage(c->conn), buf, sizeof(buf)));
+        c->pq->clear(res);
+        return rc;
+    }
+    wd_pg_result *r = wd_calloc(1, sizeof(*r));
+    if (!r) {
+        c->pq->clear(res);
+        return WALDEN_ENOMEM;
+    }
+    r->pq = c->pq;
+    r->res = res;
+    *out = r;
+    return 0;
+}
+
+int wd_pg_rows(const wd_pg_result *r)
+{
+    return r->pq->ntuples(r->res);
+}
+
+const char *wd_pg_value(const wd_pg_result *r, int row, int col)
+{
+    if (row >= r->pq->ntuples(r->res) || col >= r->pq->nfields(r->res) ||
+        r->pq->getisnull(r->res, row, col))
+        return NULL;
+    return r->pq->getvalue(r->res, row, col);
+}
+
+void wd_pg_result_free(wd_pg_result *r)
+{
+    if (!r)
+        return;
+    r->pq->clear(r->res);
+    wd_free(r);
+}
+
+int wd_pg_query_one(wd_pg_conn *c, const char *sql, char **value)
+{
+    wd_pg_result *r;
+    int rc = wd_pg_query(c, &r, sql, 0, NULL);
+    if (rc)
+        return rc;
+    const char *v = wd_pg_value(r, 0, 0);
+    *value = wd_strdup(v ? v : "");
+    wd_pg_result_free(r);
+    return *value ? 0 : WALDEN_ENOMEM;
+}
+
+int wd_lsn_parse(const char *text, uint64_t *lsn)
+{
+    unsigned hi, lo;
+    int end = 0;
+    if (!text || sscanf(text, "%X/%X%n", &hi, &lo, &end) != 2 || text[end] != '\0')
+        return wd_error_set(WALDEN_EINVAL, "invalid LSN '%s'", text ? text : "");
+    *lsn = ((uint64_t)hi << 32) | lo;
+    return 0;
+}
+
+void wd_lsn_format(uint64_t lsn, char out[WD_LSN_TEXT])
+{
+    snprintf(out, WD_LSN_TEXT, "%X/%X", (unsigned)(lsn >> 32), (unsigned)lsn);
+}
+
+/* The server's clock, as Unix milliseconds. */
+#define NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::int8::text"
+
+int wd_pg_backup_start(wd_pg_conn *c, const char *label, bool fast, uint64_t *lsn, int64_t *time_ms)
+{
+    const char *params[2] = {label, fast ? "true" : "false"};
+    const char *sql = c->server_version >= 150000
+                          ? "SELECT pg_backup_start($1, $2)::text, " NOW_MS
+                          : "SELECT pg_start_backup($1, $2, false)::text, " NOW_MS;
+    wd_pg_result *r;
+    int rc = wd_pg_query(c, &r, sql, 2, params);
+    if (rc)
+        return wd_error_wrap(rc, "cannot start the backup");
+    int64_t t = 0;
+    if ((rc = wd_lsn_parse(wd_pg_value(r, 0, 0), lsn)) ||
+        (rc = wd_parse_int64(wd_pg_value(r, 0, 1), 0, INT64_MAX, &t)))
+        rc = wd_error_wrap(WALDEN_EPG, "unexpected answer to the backup start");
+    *time_ms = t;
+    wd_pg_result_free(r);
+    return rc;
+}
+
+int wd_pg_backup_stop(wd_pg_conn *c, wd_pg_backup_stop_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* wait_for_archive is off: walden waits for the WAL itself, with a
+     * timeout and a diagnosis, instead of hanging when archiving is broken */
+    const char *sql = c->server_version >= 150000
+                          ? "SELECT lsn::text, labelfile, spcmapfile, pg_walfile_name(lsn), " NOW_MS
+                            " FROM pg_backup_stop(false)"
+                          : "SELECT lsn::text, labelfile, spcmapfile, pg_walfile_name(lsn), " NOW_MS
+                            " FROM pg_stop_backup(false, false)";
+    wd_pg_result *r;
+    int rc = wd_pg_query(c, &r, sql, 0, NULL);
+    if (rc)
+        return wd_error_wrap(rc, "cannot stop the backup");
+    const char *label = wd_pg_value(r, 0, 1), *map = wd_pg_value(r, 0, 2),
+               *wal = wd_pg_value(r, 0, 3);
+    if ((rc = wd_lsn_parse(wd_pg_value(r, 0, 0), &out->lsn)) ||
+        (rc = wd_parse_int64(wd_pg_value(r, 0, 4), 0, INT64_MAX, &out->time_ms)) || !label ||
+        !wal || strlen(wal) != 24) {
+        rc = wd_error_set(WALDEN_EPG, "unexpected answer to the backup stop");
+        goto done;
+    }
+    memcpy(out->stop_wal, wal, 25);
+    out->label = wd_strdup(label);
+    out->tablespace_map = wd_strdup(map ? map : "");
+    if (!out->label || !out->tablespace_map)
+        rc = WALDEN_ENOMEM;
+done:
+    wd_pg_result_free(r);
+    if (rc)
+        wd_pg_backup_stop_info_clear(out);
+    return rc;
+}
+
+void wd_pg_backup_stop_info_clear(wd_pg_backup_stop_info *info)
+{
+    wd_free(info->label);
+    wd_free(info->tablespace_map);
+    info->label = info->tablespace_map = NULL;
+}

@@ -1,0 +1,571 @@
+/*
+ * restore.c - walden restore: a backup into an empty directory, ready for
+ * PostgreSQL to recover.
+ *
+ * The manifest is streamed in this thread: directories and tablespace links
+ * are created as they come (a directory's line precedes its files'), files
+ * go through a bounded queue to `process-max` workers that read them back
+ * through the read pipeline, verified against their SHA-256. Then the
+ * recovery settings are written and everything is synced.
+ *
+ * Safety: every manifest path is checked (relative, no "." or ".."
+ * element); files are created exclusively and never through a symlink, and
+ * each folder on the way is opened with O_NOFOLLOW, so whatever a manifest
+ * says nothing lands outside the target and the tablespace directories.
+ * Files under pg_tblspc/OID/ go to that tablespace's directory, which must
+ * have been declared by a link line and be absolute.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup/backup.h"
+#include "common/common.h"
+#include "common/queue.h"
+#include "restore/recovery.h"
+
+#define MAX_TABLESPACES 256
+#define QUEUE_DEPTH 64
+
+typedef struct tablespace {
+    char oid[16];
+    char *dir;
+} tablespace;
+
+typedef struct restore_job {
+    char path[PATH_MAX];
+    unsigned mode;
+    uint64_t size;
+    uint8_t sha256[32];
+} restore_job;
+
+typedef struct restore_run {
+    walden_repo *repo;
+    const char *pgdata;
+    const wd_backup_meta *meta;
+    wd_compress compress;
+    const char *map; /* tablespace-map option */
+    tablespace ts[MAX_TABLESPACES];
+    size_t n_ts;
+    uid_t uid; /* (uid_t)-1: leave ownership as it is */
+    gid_t gid;
+    wd_queue *queue;
+
+    pthread_mutex_t mu;
+    int error;
+    char error_msg[1024];
+    uint64_t files, bytes;
+    int running;
+} restore_run;
+
+static void fail_run(restore_run *r, int rc)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->error) {
+        r->error = rc;
+        snprintf(r->error_msg, sizeof(r->error_msg), "%s", walden_error_last()->message);
+    }
+    pthread_mutex_unlock(&r->mu);
+    wd_queue_cancel(r->queue);
+}
+
+/* Where a manifest path goes: the base directory and the rest of the path. */
+static int resolve(restore_run *r, const char *path, const char **base, const char **rest)
+{
+    if (wd_str_starts_with(path, "pg_tblspc/")) {
+        const char *oid = path + 10;
+        size_t n = strcspn(oid, "/");
+        if (oid[n] == '/') {
+            for (size_t i = 0; i < r->n_ts; i++) {
+                if (strlen(r->ts[i].oid) == n && strncmp(r->ts[i].oid, oid, n) == 0) {
+                    *base = r->ts[i].dir;
+                    *rest = oid + n + 1;
+                    return 0;
+                }
+            }
+            return wd_error_set(WALDEN_ECORRUPT,
+                                "manifest path '%s' is in a tablespace the backup does not have",
+                                path);
+        }
+    }
+    *base = r->pgdata;
+    *rest = path;
+    return 0;
+}
+
+/* Creates (when missing) and opens each folder of `rel` below `base`,
+ * refusing symlinks on the way; the last element is a folder too when
+ * `whole`, else the file name (not created). Returns an fd of the deepest
+ * folder. */
+static int open_folders(restore_run *r, const char *base, const char *rel, bool whole,
+                        unsigned dir_mode, int *out)
+{
+    int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot open '%s'", base);
+    const char *p = rel;
+    char name[NAME_MAX + 1];
+    for (;;) {
+        size_t n = strcspn(p, "/");
+        bool last = p[n] == '\0';
+        if (last && !whole)
+            break;
+        if (n > NAME_MAX) {
+            close(fd);
+            return wd_error_set(WALDEN_ECORRUPT, "manifest path '%s' has a too long element", rel);
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        bool created = mkdirat(fd, name, dir_mode) == 0;
+        if (!created && errno != EEXIST) {
+            int rc = wd_error_set_errno(errno, "cannot create folder '%s' in '%s'", rel, base);
+            close(fd);
+            return rc;
+        }
+        int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0) {
+            int rc = errno == ELOOP || errno == ENOTDIR
+                         ? wd_error_set(WALDEN_ECORRUPT,
+                                        "manifest path '%s' leads through a link or a file", rel)
+                         : wd_error_set_errno(errno, "cannot open folder '%s' in '%s'", rel, base);
+            close(fd);
+            return rc;
+        }
+        if (created && r->uid != (uid_t)-1 && fchown(next, r->uid, r->gid) != 0)
+            wd_log_warn("cannot change the owner of '%s/%s': %s", base, rel, strerror(errno));
+        close(fd);
+        fd = next;
+        if (last)
+            break;
+        p += n + 1;
+    }
+    *out = fd;
+    return 0;
+}
+
+static int restore_file(restore_run *r, const restore_job *job)
+{
+    const char *base, *rest;
+    int rc = resolve(r, job->path, &base, &rest);
+    if (rc)
+        return rc;
+    int dfd;
+    if ((rc = open_folders(r, base, rest, false, 0700, &dfd)))
+        return rc;
+    close(dfd);
+    char *full = wd_path_join(base, rest);
+    if (!full)
+        return WALDEN_ENOMEM;
+    unsigned mode = (job->mode & 0640) | 0600;
+    wd_sink *sink = NULL;
+    if ((rc = wd_file_sink_open_ex(&sink, full, WD_FILE_DIRECT | WD_FILE_NOSYNC, mode)))
+        goto done;
+    if (job->size == 0) {
+        rc = sink->commit(sink);
+    } else {
+        char *object = wd_asprintf("%s/%s/%s/data/%s%s", r->repo->cluster, WD_BACKUP_DIR,
+                                   r->meta->id, job->path, wd_compress_ext(r->compress));
+        wd_source *src = NULL;
+        wd_repo_stream st = {0};
+        if (!object) {
+            sink->abort(sink);
+            rc = WALDEN_ENOMEM;
+        } else if ((rc = wd_storage_open_read(r->repo->storage, object, &src))) {
+            sink->abort(sink);
+            if (rc == WALDEN_ENOTFOUND)
+                rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')",
+                                  r->meta->id, job->path, object);
+        } else if ((rc = wd_repo_read_begin(r->repo, r->compress, job->sha256, sink, &st))) {
+            /* the sink was taken over */
+        } else if ((rc = wd_pipe_copy(st.pipe, src))) {
+            if (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY)
+                wd_error_wrap(rc, "backup %s, file '%s'", r->meta->id, job->path);
+        }
+        if (!rc) {
+            uint8_t sha[32];
+            uint64_t bytes;
+            wd_hash_filter_result(st.raw_hash, sha, &bytes);
+            if (bytes != job->size)
+                rc = wd_error_set(WALDEN_ECORRUPT,
+                                  "backup %s, file '%s': %" PRIu64
+                                  " bytes restored, the manifest says %" PRIu64,
+                                  r->meta->id, job->path, bytes, job->size);
+        }
+        wd_pipe_free(st.pipe);
+        wd_source_close(src);
+        wd_free(object);
+    }
+    if (!rc && r->uid != (uid_t)-1 && lchown(full, r->uid, r->gid) != 0)
+        wd_log_warn("cannot change the owner of '%s': %s", full, strerror(errno));
+    if (!rc) {
+        pthread_mutex_lock(&r->mu);
+        r->files++;
+        r->bytes += job->size;
+        pthread_mutex_unlock(&r->mu);
+    }
+done:
+    wd_free(full);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    restore_run *r = arg;
+    restore_job *job = wd_malloc(sizeof(*job));
+    if (!job)
+        fail_run(r, WALDEN_ENOMEM);
+    while (job && wd_queue_pop(r->queue, job)) {
+        int rc = restore_file(r, job);
+        if (rc) {
+            fail_run(r, rc);
+            break;
+        }
+    }
+    wd_free(job);
+    pthread_mutex_lock(&r->mu);
+    r->running--;
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* An existing directory must be empty; a missing one is created. */
+static int prepare_dir(const char *dir, const char *what)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
+        /* mkdir -p */
+        char *copy = wd_strdup(dir);
+        if (!copy)
+            return WALDEN_ENOMEM;
+        for (char *p = copy + 1; *p; p++) {
+            if (*p != '/')
+                continue;
+            *p = '\0';
+            if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+                int rc = wd_error_set_errno(errno, "cannot create '%s'", copy);
+                wd_free(copy);
+                return rc;
+            }
+            *p = '/';
+        }
+        wd_free(copy);
+        if (mkdir(dir, 0700) != 0)
+            return wd_error_set_errno(errno, "cannot create %s '%s'", what, dir);
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return wd_error_set(WALDEN_EINVAL, "%s '%s' is not a directory", what, dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return wd_error_set_errno(errno, "cannot open %s '%s'", what, dir);
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            rc = wd_error_set(WALDEN_EEXISTS,
+                              "%s '%s' is not empty: restore only into an empty or new directory",
+                              what, dir);
+            break;
+        }
+    }
+    closedir(d);
+    if (!rc && chmod(dir, 0700) != 0)
+        rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", dir);
+    return rc;
+}
+
+/* The directory the tablespace-map option gives for `oid`, or NULL. */
+static char *mapped_dir(const char *map, const char *oid)
+{
+    if (!map)
+        return NULL;
+    size_t n = strlen(oid);
+    for (const char *p = map; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (len > n && strncmp(p, oid, n) == 0 && p[n] == '=')
+            return wd_strndup(p + n + 1, len - n - 1);
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+    return NULL;
+}
+
+static int check_map(const char *map)
+{
+    for (const char *p = map; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        size_t digits = strspn(p, "0123456789");
+        if (digits == 0 || digits >= len || p[digits] != '=' || p[digits + 1] != '/')
+            return wd_error_set(WALDEN_EINVAL,
+                                "invalid --tablespace-map '%.*s' (expected OID=/absolute/dir)",
+                                (int)len, p);
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+    return 0;
+}
+
+static int add_tablespace(restore_run *r, const wd_manifest_entry *e)
+{
+    const char *oid = e->path + 10;
+    if (!wd_str_starts_with(e->path, "pg_tblspc/") || !*oid || strchr(oid, '/') ||
+        strspn(oid, "0123456789") != strlen(oid) || strlen(oid) >= sizeof(r->ts[0].oid))
+        return wd_error_set(WALDEN_ECORRUPT, "manifest has a link '%s' outside pg_tblspc", e->path);
+    for (size_t i = 0; i < r->n_ts; i++)
+        if (strcmp(r->ts[i].oid, oid) == 0)
+            return wd_error_set(WALDEN_ECORRUPT, "manifest has tablespace %s twice", oid);
+    if (r->n_ts == MAX_TABLESPACES)
+        return wd_error_set(WALDEN_EINVAL, "more than %d tablespaces", MAX_TABLESPACES);
+    char *dir = mapped_dir(r->map, oid);
+    if (!dir && !(dir = wd_strdup(e->link)))
+        return WALDEN_ENOMEM;
+    if (dir[0] != '/') {
+        int rc =
+            wd_error_set(WALDEN_ECORRUPT, "tablespace %s has a relative location '%s'", oid, dir);
+        wd_free(dir);
+        return rc;
+    }
+    int rc = prepare_dir(dir, "tablespace directory");
+    if (rc) {
+        wd_free(dir);
+        return rc;
+    }
+    tablespace *t = &r->ts[r->n_ts++];
+    snprintf(t->oid, sizeof(t->oid), "%s", oid);
+    t->dir = dir;
+    if (r->uid != (uid_t)-1 && chown(dir, r->uid, r->gid) != 0)
+        wd_log_warn("cannot change the owner of '%s': %s", dir, strerror(errno));
+    /* the link itself, in pgdata/pg_tblspc */
+    int dfd;
+    if ((rc = open_folders(r, r->pgdata, e->path, false, 0700, &dfd)))
+        return rc;
+    if (symlinkat(dir, dfd, oid) != 0)
+        rc = wd_error_set_errno(errno, "cannot create the tablespace link '%s/%s'", r->pgdata,
+                                e->path);
+    else if (r->uid != (uid_t)-1)
+        (void)fchownat(dfd, oid, r->uid, r->gid, AT_SYMLINK_NOFOLLOW);
+    close(dfd);
+    return rc;
+}
+
+static int entry_cb(const wd_manifest_entry *e, void *ctx)
+{
+    restore_run *r = ctx;
+    if (e->type == 'l')
+        return add_tablespace(r, e);
+    if (e->type == 'd') {
+        const char *base, *rest;
+        int dfd, rc = resolve(r, e->path, &base, &rest);
+        if (!rc && !(rc = open_folders(r, base, rest, true, 0700, &dfd)))
+            close(dfd);
+        return rc;
+    }
+    /* tablespace_map: the links are made here, where --tablespace-map says;
+     * a tablespace_map file would make PostgreSQL remake them as they were */
+    if (strcmp(e->path, "tablespace_map") == 0)
+        return 0;
+    restore_job job;
+    size_t n = strlen(e->path);
+    if (n >= sizeof(job.path))
+        return wd_error_set(WALDEN_ECORRUPT, "manifest path too long");
+    memcpy(job.path, e->path, n + 1);
+    job.mode = e->mode;
+    job.size = e->size;
+    memcpy(job.sha256, e->raw_sha256, 32);
+    if (!wd_queue_push(r->queue, &job)) {
+        pthread_mutex_lock(&r->mu);
+        int err = r->error;
+        pthread_mutex_unlock(&r->mu);
+        return err ? err : WALDEN_ERROR;
+    }
+    return 0;
+}
+
+static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_target *t,
+                         wd_backup_meta *out)
+{
+    wd_backup_meta **metas;
+    size_t n;
+    int rc = wd_backup_list_meta(repo, &metas, &n);
+    if (rc)
+        return rc;
+    const char *set = walden_config_get(cfg, "set");
+    const wd_backup_meta *pick = NULL;
+    for (size_t i = n; i-- > 0;) {
+        const wd_backup_meta *m = metas[i];
+        if (set && *set) {
+            if (strcmp(m->id, set) == 0)
+                pick = m;
+        } else if (t->kind == WD_TARGET_TIME) {
+            if (m->pub.stop_time_ms <= t->time_ms)
+                pick = m;
+        } else if (t->kind == WD_TARGET_LSN) {
+            if (m->pub.stop_lsn <= t->lsn)
+                pick = m;
+        } else {
+            pick = m;
+        }
+        if (pick)
+            break;
+    }
+    if (!pick) {
+        if (set && *set)
+            rc = wd_error_set(WALDEN_ENOTFOUND, "backup '%s' does not exist in cluster '%s'", set,
+                              repo->cluster);
+        else if (n == 0)
+            rc = wd_error_set(WALDEN_ENOTFOUND, "cluster '%s' has no backup", repo->cluster);
+        else
+            rc = wd_error_set(WALDEN_ENOTFOUND, "no backup ends before the target '%s'", t->value);
+    } else {
+        memcpy(out, pick, sizeof(*out));
+        out->pgdata = pick->pgdata ? wd_strdup(pick->pgdata) : NULL;
+        out->owner = pick->owner ? wd_strdup(pick->owner) : NULL;
+        wd_backup_meta_link(out);
+    }
+    wd_backup_list_free(metas, n);
+    return rc;
+}
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot open '%s'", dir);
+    int rc = syncfs(fd) == 0 ? 0 : wd_error_set_errno(errno, "cannot sync '%s'", dir);
+    close(fd);
+    return rc;
+}
+
+int walden_restore(walden_repo *repo, const walden_config *cfg, const char *restore_command,
+                   walden_progress_cb cb, void *cb_ctx, walden_restore_result *result)
+{
+    const char *pgdata = walden_config_get(cfg, "pgdata");
+    if (!pgdata || !*pgdata)
+        return wd_error_set(WALDEN_EINVAL, "pgdata is not set: where should the backup go "
+                                           "(--pgdata)?");
+    if (pgdata[0] != '/')
+        return wd_error_set(WALDEN_EINVAL, "pgdata '%s' must be an absolute path", pgdata);
+    wd_target t;
+    int workers = 1, rc;
+    if ((rc = wd_target_from_config(cfg, &t)) || (rc = wd_process_max(cfg, &workers)))
+        return rc;
+    const char *map = walden_config_get(cfg, "tablespace-map");
+    if ((rc = check_map(map)))
+        return rc;
+
+    wd_backup_meta meta = {0};
+    restore_run r = {.repo = repo,
+                     .pgdata = pgdata,
+                     .meta = &meta,
+                     .map = map,
+                     .uid = (uid_t)-1,
+                     .gid = (gid_t)-1};
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_t threads[64];
+    int started = 0;
+    if ((rc = choose_backup(repo, cfg, &t, &meta)))
+        goto done;
+    if ((rc = wd_backup_manifest_find(repo, meta.id, &r.compress)))
+        goto done;
+    if (repo->info.encrypted && (rc = wd_repo_unlock(repo)))
+        goto done;
+    if (geteuid() == 0 && meta.owner && *meta.owner) {
+        struct passwd *pw = getpwnam(meta.owner);
+        if (pw) {
+            r.uid = pw->pw_uid;
+            r.gid = pw->pw_gid;
+        } else {
+            wd_log_warn("user '%s', owner of the backed-up data directory, does not exist "
+                        "here: the restored files belong to root",
+                        meta.owner);
+        }
+    }
+    wd_log_info("restoring backup %s into '%s'", meta.id, pgdata);
+    if ((rc = prepare_dir(pgdata, "target directory")))
+        goto done;
+    if (r.uid != (uid_t)-1 && chown(pgdata, r.uid, r.gid) != 0)
+        wd_log_warn("cannot change the owner of '%s': %s", pgdata, strerror(errno));
+    if ((rc = wd_queue_new(&r.queue, sizeof(restore_job), QUEUE_DEPTH)))
+        goto done;
+    r.running = workers;
+    for (; started < workers; started++)
+        if (pthread_create(&threads[started], NULL, worker, &r) != 0)
+            break;
+    pthread_mutex_lock(&r.mu);
+    r.running -= workers - started;
+    pthread_mutex_unlock(&r.mu);
+    if (started == 0) {
+        rc = wd_error_set(WALDEN_ENOMEM, "cannot start worker threads");
+        goto done;
+    }
+    wd_backup_meta read_meta = {0};
+    rc = wd_backup_read_manifest(repo, meta.id, &read_meta, entry_cb, &r);
+    if (!rc && read_meta.pub.system_id != repo->info.system_id)
+        rc = wd_error_set(WALDEN_EMISMATCH, "backup %s is of cluster %" PRIu64 ", not %" PRIu64,
+                          meta.id, read_meta.pub.system_id, repo->info.system_id);
+    wd_backup_meta_clear(&read_meta);
+    if (rc)
+        wd_queue_cancel(r.queue);
+    else
+        wd_queue_close(r.queue);
+    walden_progress p = {"restore", 0, meta.pub.size, 0, meta.pub.file_count};
+    for (;;) {
+        pthread_mutex_lock(&r.mu);
+        int running = r.running;
+        p.bytes_done = r.bytes;
+        p.files_done = r.files;
+        pthread_mutex_unlock(&r.mu);
+        if (running == 0)
+            break;
+        if (cb)
+            cb(&p, cb_ctx);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    started = 0;
+    if (r.error) { /* a worker's failure is the cause; the read stopped for it */
+        rc = r.error;
+        wd_error_set(rc, "%s", r.error_msg);
+    }
+    if (rc)
+        goto done;
+    if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id)))
+        goto done;
+    if ((rc = sync_dir(pgdata)))
+        goto done;
+    for (size_t i = 0; i < r.n_ts; i++)
+        if ((rc = sync_dir(r.ts[i].dir)))
+            goto done;
+    if (result) {
+        snprintf(result->backup_id, sizeof(result->backup_id), "%s", meta.id);
+        result->files = r.files;
+        result->size = r.bytes;
+    }
+done:
+    if (started) {
+        wd_queue_cancel(r.queue);
+        for (int i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+    }
+    wd_queue_free(r.queue);
+    for (size_t i = 0; i < r.n_ts; i++)
+        wd_free(r.ts[i].dir);
+    pthread_mutex_destroy(&r.mu);
+    wd_backup_meta_clear(&meta);
+    return rc;
+}

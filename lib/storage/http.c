@@ -1,0 +1,964 @@
+/*
+ * http.c - the HTTP layer of the object-store drivers (see http.h).
+ *
+ * libcurl is opened with dlopen on the first object-store request and
+ * called through a table, as lib/pg/libpq.c does with libpq. A client keeps
+ * idle easy handles in a small pool guarded by a mutex: a handle keeps its
+ * connections across curl_easy_reset, so consecutive requests reuse them,
+ * and requests from several threads each take their own handle.
+ *
+ * Retries: an attempt that fails with a connection error, a timeout (the
+ * connect timeout, or the stall timeout: less than 1 byte/s for
+ * stall_timeout seconds), 5xx, 408 or 429 is retried after a delay that
+ * doubles from 100 ms up to 5 s, with jitter (half fixed, half random), as
+ * long as the total retry time is not spent. Requests are re-prepared
+ * (re-signed) for every attempt. Every request walden makes is idempotent
+ * or safe to repeat (see docs/internals/object-storage.md).
+ */
+#include <assert.h>
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "common/common.h"
+#include "storage/http.h"
+
+/* ---- libcurl, loaded on first use ---- */
+
+typedef struct wd_libcurl {
+    __typeof__(curl_global_init) *global_init;
+    __typeof__(curl_easy_init) *easy_init;
+    __typeof__(curl_easy_setopt) *easy_setopt;
+    __typeof__(curl_easy_perform) *easy_perform;
+    __typeof__(curl_easy_getinfo) *easy_getinfo;
+    __typeof__(curl_easy_cleanup) *easy_cleanup;
+    __typeof__(curl_easy_reset) *easy_reset;
+    __typeof__(curl_easy_strerror) *easy_strerror;
+    __typeof__(curl_slist_append) *slist_append;
+    __typeof__(curl_slist_free_all) *slist_free_all;
+} wd_libcurl;
+
+static wd_libcurl cu;
+static int cu_loaded;
+static char cu_error[256];
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+
+static void load(void)
+{
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(cu_error, sizeof(cu_error), "%s", dlerror());
+        return;
+    }
+    struct {
+        void **slot;
+        const char *name;
+    } syms[] = {
+        {(void **)&cu.global_init, "curl_global_init"},
+        {(void **)&cu.easy_init, "curl_easy_init"},
+        {(void **)&cu.easy_setopt, "curl_easy_setopt"},
+        {(void **)&cu.easy_perform, "curl_easy_perform"},
+        {(void **)&cu.easy_getinfo, "curl_easy_getinfo"},
+        {(void **)&cu.easy_cleanup, "curl_easy_cleanup"},
+        {(void **)&cu.easy_reset, "curl_easy_reset"},
+        {(void **)&cu.easy_strerror, "curl_easy_strerror"},
+        {(void **)&cu.slist_append, "curl_slist_append"},
+        {(void **)&cu.slist_free_all, "curl_slist_free_all"},
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(syms); i++) {
+        *syms[i].slot = dlsym(h, syms[i].name);
+        if (!*syms[i].slot) {
+            snprintf(cu_error, sizeof(cu_error), "libcurl.so.4 has no %s", syms[i].name);
+            return;
+        }
+    }
+    if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(cu_error, sizeof(cu_error), "curl_global_init failed");
+        return;
+    }
+    cu_loaded = 1;
+}
+
+/* ---- the client ---- */
+
+#define POOL_MAX 8
+#define ERROR_BODY_MAX (64 * 1024)
+
+struct wd_http {
+    wd_http_opts opts;
+    char *ca_file;
+    pthread_mutex_t lock;
+    CURL *idle[POOL_MAX];
+    int nidle;
+};
+
+int wd_http_new(wd_http **out, const wd_http_opts *opts)
+{
+    pthread_once(&cu_once, load);
+    if (!cu_loaded)
+        return wd_error_set(WALDEN_ERROR, "cannot load libcurl: %s", cu_error);
+    wd_http *h = wd_calloc(1, sizeof(*h));
+    if (!h)
+        return WALDEN_ENOMEM;
+    h->opts = *opts;
+    if (opts->ca_file && !(h->ca_file = wd_strdup(opts->ca_file))) {
+        wd_free(h);
+        return WALDEN_ENOMEM;
+    }
+    h->opts.ca_file = h->ca_file;
+    if (h->opts.connect_timeout <= 0)
+        h->opts.connect_timeout = 30;
+    if (h->opts.stall_timeout <= 0)
+        h->opts.stall_timeout = 60;
+    pthread_mutex_init(&h->lock, NULL);
+    *out = h;
+    return 0;
+}
+
+void wd_http_free(wd_http *h)
+{
+    if (!h)
+        return;
+    for (int i = 0; i < h->nidle; i++)
+        cu.easy_cleanup(h->idle[i]);
+    pthread_mutex_destroy(&h->lock);
+    wd_free(h->ca_file);
+    wd_free(h);
+}
+
+static CURL *take_handle(wd_http *h)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&h->lock);
+    if (h->nidle)
+        c = h->idle[--h->nidle];
+    pthread_mutex_unlock(&h->lock);
+    if (!c)
+        c = cu.easy_init();
+    return c;
+}
+
+static void give_handle(wd_http *h, CURL *c)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->nidle < POOL_MAX) {
+        h->idle[h->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (c)
+        cu.easy_cleanup(c);
+}
+
+/* ---- headers ---- */
+
+int wd_http_header_add(wd_http_headers *h, const char *fmt, ...)
+{
+    assert(h->n < WD_HTTP_MAX_HEADERS);
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return wd_error_set(WALDEN_ENOMEM, "out of memory");
+    /* vasprintf's memory comes from malloc: copy it into ours */
+    char *v = wd_strdup(s);
+    free(s);
+    if (!v)
+        return WALDEN_ENOMEM;
+    h->v[h->n++] = v;
+    return 0;
+}
+
+void wd_http_headers_clear(wd_http_headers *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        wd_free_secret(h->v[i], strlen(h->v[i])); /* Authorization is one of them */
+    h->n = 0;
+}
+
+void wd_http_resp_clear(wd_http_resp *resp)
+{
+    wd_free(resp->body);
+    wd_free(resp->headers);
+    memset(resp, 0, sizeof(*resp));
+}
+
+char *wd_http_resp_header(const wd_http_resp *resp, const char *name)
+{
+    if (!resp->headers)
+        return NULL;
+    size_t nl = strlen(name);
+    const char *p = resp->headers, *end = resp->headers + resp->headers_len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1, *ve = eol;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            return wd_strndup(v, (size_t)(ve - v));
+        }
+        p = eol + 1;
+    }
+    return NULL;
+}
+
+/* ---- one attempt ---- */
+
+typedef struct xfer {
+    CURL *curl;
+    const wd_http_req *req;
+    wd_http_resp *resp;
+    size_t body_cap;
+    size_t sent;
+    bool overflow;
+} xfer;
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    xfer *x = ud;
+    size_t cap = size * nitems, left = x->req->body_len - x->sent;
+    size_t n = left < cap ? left : cap;
+    if (n)
+        memcpy(buf, x->req->body + x->sent, n);
+    x->sent += n;
+    return n;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    xfer *x = ud;
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->req->body_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    x->sent = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    xfer *x = ud;
+    size_t n = size * nitems;
+    wd_http_resp *r = x->resp;
+    /* a new status line (after 100 Continue, or a retry): start over */
+    if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+        r->headers_len = 0;
+    if (r->headers_len + n > 64 * 1024)
+        return n; /* ignore absurd header blocks beyond 64 KiB */
+    char *nh = wd_realloc(r->headers, r->headers_len + n + 1);
+    if (!nh)
+        return 0;
+    memcpy(nh + r->headers_len, buf, n);
+    r->headers = nh;
+    r->headers_len += n;
+    nh[r->headers_len] = '\0';
+    return n;
+}
+
+static size_t on_write(char *buf, size_t size, size_t nitems, void *ud)
+{
+    xfer *x = ud;
+    size_t n = size * nitems;
+    long status = 0;
+    cu.easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    wd_http_resp *r = x->resp;
+    if (x->req->out && status >= 200 && status < 300) {
+        if (r->out_len + n > x->req->out_cap) {
+            x->overflow = true;
+            return 0;
+        }
+        memcpy(x->req->out + r->out_len, buf, n);
+        r->out_len += n;
+        return n;
+    }
+    size_t max = status >= 200 && status < 300 ? x->req->body_max : ERROR_BODY_MAX;
+    if (r->len + n > max) {
+        if (status >= 200 && status < 300) {
+            x->overflow = true;
+            return 0;
+        }
+        return n; /* an error body: the start is enough */
+    }
+    if (r->len + n + 1 > x->body_cap) {
+        size_t cap = x->body_cap ? x->body_cap : 4096;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        char *nb = wd_realloc(r->body, cap);
+        if (!nb)
+            return 0;
+        r->body = nb;
+        x->body_cap = cap;
+    }
+    memcpy(r->body + r->len, buf, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+/* One attempt; 0 with resp->status set, or a curl error code (> 0). */
+static int attempt(wd_http *h, CURL *c, const wd_http_req *req, wd_http_resp *resp,
+                   struct curl_slist *hdrs, char *errbuf, bool *overflow)
+{
+    xfer x = {c, req, resp, 0, 0, false};
+    cu.easy_reset(c);
+    errbuf[0] = '\0';
+    cu.easy_setopt(c, CURLOPT_URL, req->url);
+    cu.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->opts.connect_timeout);
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.stall_timeout);
+    cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->opts.verify_tls ? 1L : 0L);
+    cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->opts.verify_tls ? 2L : 0L);
+    if (h->opts.ca_file)
+        cu.easy_setopt(c, CURLOPT_CAINFO, h->opts.ca_file);
+    cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    cu.easy_setopt(c, CURLOPT_HEADERDATA, &x);
+    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    cu.easy_setopt(c, CURLOPT_WRITEDATA, &x);
+    cu.easy_setopt(c, CURLOPT_USERAGENT, "walden/" WALDEN_VERSION);
+    const char *m = req->method;
+    if (strcmp(m, "GET") == 0) {
+        cu.easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(m, "HEAD") == 0) {
+        cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0) {
+        /* Always a known length: UPLOAD with INFILESIZE (PUT) or POST with
+         * POSTFIELDSIZE send Content-Length, never chunked encoding. */
+        cu.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        cu.easy_setopt(c, CURLOPT_READDATA, &x);
+        cu.easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+        cu.easy_setopt(c, CURLOPT_SEEKDATA, &x);
+        if (m[1] == 'U') {
+            cu.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+            cu.easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+        } else {
+            cu.easy_setopt(c, CURLOPT_POST, 1L);
+            cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        }
+    } else {
+        cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+    }
+    CURLcode cc = cu.easy_perform(c);
+    *overflow = x.overflow;
+    if (cc != CURLE_OK)
+        return (int)cc;
+    cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    return 0;
+}
+
+static bool transient_curl(int cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int wd_http_do(wd_http *h, const wd_http_req *req, wd_http_resp *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    CURL *c = take_handle(h);
+    if (!c)
+        return wd_error_set(WALDEN_ENOMEM, "cannot create a curl handle");
+    int64_t deadline = now_ms() + h->opts.retry_time_ms;
+    int64_t delay = 100;
+    char errbuf[CURL_ERROR_SIZE];
+    char last[CURL_ERROR_SIZE + 64] = "";
+    int rc = 0;
+    for (;;) {
+        resp->attempts++;
+        wd_http_headers hv = {0};
+        struct curl_slist *hdrs = NULL;
+        rc = req->prepare ? req->prepare(req->ctx, req, &hv) : 0;
+        /* curl adds "Expect: 100-continue" to large uploads and waits for
+         * an answer servers may never send; an empty value removes it */
+        if (!rc)
+            rc = wd_http_header_add(&hv, "Expect:");
+        for (size_t i = 0; !rc && i < hv.n; i++) {
+            struct curl_slist *n = cu.slist_append(hdrs, hv.v[i]);
+            if (!n)
+                rc = wd_error_set(WALDEN_ENOMEM, "out of memory");
+            else
+                hdrs = n;
+        }
+        bool overflow = false;
+        int cc = 0;
+        if (!rc) {
+            wd_free(resp->body);
+            resp->body = NULL;
+            resp->len = resp->out_len = 0;
+            resp->status = 0;
+            cc = attempt(h, c, req, resp, hdrs, errbuf, &overflow);
+        }
+        cu.slist_free_all(hdrs);
+        wd_http_headers_clear(&hv);
+        if (rc)
+            break;
+        bool retry;
+        if (cc) {
+            if (overflow) {
+                rc = wd_error_set(WALDEN_ECORRUPT, "'%s': the response is larger than expected",
+                                  req->what);
+                break;
+            }
+            retry = transient_curl(cc);
+            snprintf(last, sizeof(last), "%s", errbuf[0] ? errbuf : cu.easy_strerror(cc));
+            if (!retry) {
+                rc = wd_error_set(WALDEN_ENET, "%s '%s' failed: %s", req->method, req->what, last);
+                break;
+            }
+        } else {
+            long s = resp->status;
+            retry = s >= 500 || s == 408 || s == 429 ||
+                    (s >= 200 && s < 300 && req->transient && req->transient(resp));
+            if (!retry)
+                break; /* a final answer: the caller interprets it */
+            snprintf(last, sizeof(last), "HTTP %ld", s);
+        }
+        int64_t wait = delay / 2;
+        uint32_t rnd = 0;
+        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+            rnd = (uint32_t)now_ms();
+        wait += (int64_t)(rnd % (uint32_t)(delay / 2 + 1));
+        if (now_ms() + wait > deadline) {
+            rc = wd_error_set(WALDEN_ENET, "%s '%s' failed after %d attempts: %s", req->method,
+                              req->what, resp->attempts, last);
+            break;
+        }
+        wd_log_debug("%s '%s': %s, retrying in %lld ms (attempt %d)", req->method, req->what, last,
+                     (long long)wait, resp->attempts);
+        sleep_ms(wait);
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+    give_handle(h, c);
+    if (rc)
+        wd_free(resp->body), resp->body = NULL, resp->len = 0;
+    else
+        wd_log_debug("%s '%s': HTTP %ld (%d attempts)", req->method, req->what, resp->status,
+                     resp->attempts);
+    return rc;
+}
+
+/* ---- encodings ---- */
+
+char *wd_uri_encode(const char *in, bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(in);
+    char *out = wd_malloc(n * 3 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        unsigned char ch = *p;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~' || (keep_slash && ch == '/')) {
+            *o++ = (char)ch;
+        } else {
+            *o++ = '%';
+            *o++ = hex[ch >> 4];
+            *o++ = hex[ch & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *wd_base64_encode(const uint8_t *in, size_t len)
+{
+    char *out = wd_malloc(4 * ((len + 2) / 3) + 1);
+    if (!out)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
+}
+
+int wd_base64_decode(const char *in, uint8_t **out, size_t *len)
+{
+    size_t n = strlen(in);
+    if (n % 4)
+        return wd_error_set(WALDEN_EINVAL, "invalid base64 text");
+    uint8_t *buf = wd_malloc(n / 4 * 3 + 1);
+    if (!buf)
+        return WALDEN_ENOMEM;
+    int r = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
+    if (r < 0) {
+        wd_free(buf);
+        return wd_error_set(WALDEN_EINVAL, "invalid base64 text");
+    }
+    size_t l = (size_t)r;
+    for (size_t i = n; i > 0 && in[i - 1] == '=' && l > 0; i--)
+        l--; /* EVP_DecodeBlock counts the padding as zero bytes */
+    *out = buf;
+    *len = l;
+    return 0;
+}
+
+void wd_http_date_amz(char out[17])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+void wd_http_date_rfc1123(char out[32])
+{
+    static const char *days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void wd_sha256_hex(const void *data, size_t len, char out[65])
+{
+    uint8_t d[32];
+    EVP_Digest(data, len, d, NULL, EVP_sha256(), NULL);
+    wd_hex_encode(d, 32, out);
+}
+
+/* ---- AWS Signature Version 4 ---- */
+
+static void hmac256(const void *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &n);
+}
+
+static int cmp_hdr(const void *a, const void *b)
+{
+    return strcmp(((const wd_sigv4_header *)a)->name, ((const wd_sigv4_header *)b)->name);
+}
+
+/* A growing string. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *ns = wd_realloc(b->s, cap);
+        if (!ns) {
+            b->failed = true;
+            return;
+        }
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+/* A header value as signed: leading and trailing blanks dropped, runs of
+ * blanks as one space. */
+static void sb_trimmed(sbuf *b, const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    bool space = false;
+    for (; *v; v++) {
+        if (*v == ' ' || *v == '\t') {
+            space = true;
+            continue;
+        }
+        if (space)
+            sb_add(b, " ", 1);
+        space = false;
+        sb_add(b, v, 1);
+    }
+}
+
+int wd_sigv4_authorization(char **out, const wd_sigv4_key *key, const char *method, const char *uri,
+                           const char *query, const wd_sigv4_header *headers, size_t nheaders,
+                           const char *payload_hash, const char *amz_date, char **creq)
+{
+    wd_sigv4_header sorted[WD_HTTP_MAX_HEADERS];
+    assert(nheaders <= WD_HTTP_MAX_HEADERS);
+    if (headers)
+        memcpy(sorted, headers, nheaders * sizeof(*headers));
+    qsort(sorted, nheaders, sizeof(*sorted), cmp_hdr);
+
+    sbuf cr = {0}, sh = {0};
+    sb_str(&cr, method);
+    sb_str(&cr, "\n");
+    sb_str(&cr, uri);
+    sb_str(&cr, "\n");
+    sb_str(&cr, query ? query : "");
+    sb_str(&cr, "\n");
+    for (size_t i = 0; i < nheaders; i++) {
+        sb_str(&cr, sorted[i].name);
+        sb_str(&cr, ":");
+        sb_trimmed(&cr, sorted[i].value);
+        sb_str(&cr, "\n");
+        if (i)
+            sb_str(&sh, ";");
+        sb_str(&sh, sorted[i].name);
+    }
+    sb_str(&cr, "\n");
+    sb_str(&cr, sh.s ? sh.s : "");
+    sb_str(&cr, "\n");
+    sb_str(&cr, payload_hash);
+    if (cr.failed || sh.failed) {
+        wd_free(cr.s);
+        wd_free(sh.s);
+        return wd_error_set(WALDEN_ENOMEM, "out of memory");
+    }
+    char crhash[65];
+    wd_sha256_hex(cr.s, cr.len, crhash);
+
+    char day[9];
+    snprintf(day, sizeof(day), "%.8s", amz_date);
+    char scope[256];
+    snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", day, key->region, key->service);
+    char *sts = wd_asprintf("AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, crhash);
+    char *kinit = wd_asprintf("AWS4%s", key->secret);
+    int rc = 0;
+    if (!sts || !kinit) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+    uint8_t k[32];
+    hmac256(kinit, strlen(kinit), day, strlen(day), k);
+    hmac256(k, 32, key->region, strlen(key->region), k);
+    hmac256(k, 32, key->service, strlen(key->service), k);
+    hmac256(k, 32, "aws4_request", 12, k);
+    uint8_t sig[32];
+    hmac256(k, 32, sts, strlen(sts), sig);
+    char sighex[65];
+    wd_hex_encode(sig, 32, sighex);
+    *out = wd_asprintf("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+                       key->access_key, scope, sh.s ? sh.s : "", sighex);
+    if (!*out)
+        rc = WALDEN_ENOMEM;
+    else if (creq) {
+        *creq = cr.s;
+        cr.s = NULL;
+    }
+    memset(k, 0, sizeof(k));
+done:
+    wd_free(cr.s);
+    wd_free(sh.s);
+    wd_free(sts);
+    if (kinit)
+        wd_free_secret(kinit, strlen(kinit));
+    return rc;
+}
+
+static int cmp_param(const void *a, const void *b)
+{
+    const wd_query_param *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value ? x->value : "", y->value ? y->value : "");
+}
+
+char *wd_query_canonical(const wd_query_param *params, size_t n)
+{
+    wd_query_param sorted[16];
+    assert(n <= WD_ARRAY_LEN(sorted));
+    if (params)
+        memcpy(sorted, params, n * sizeof(*params));
+    qsort(sorted, n, sizeof(*sorted), cmp_param);
+    sbuf b = {0};
+    sb_str(&b, "");
+    for (size_t i = 0; i < n; i++) {
+        char *k = wd_uri_encode(sorted[i].name, false);
+        char *v = wd_uri_encode(sorted[i].value ? sorted[i].value : "", false);
+        if (!k || !v)
+            b.failed = true;
+        if (i)
+            sb_str(&b, "&");
+        if (k)
+            sb_str(&b, k);
+        sb_str(&b, "=");
+        if (v)
+            sb_str(&b, v);
+        wd_free(k);
+        wd_free(v);
+    }
+    if (b.failed) {
+        wd_free(b.s);
+        wd_error_set(WALDEN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return b.s;
+}
+
+/* ---- Azure SharedKey ---- */
+
+int wd_azure_sign(char **out, const uint8_t *key, size_t key_len, const char *string_to_sign)
+{
+    uint8_t sig[32];
+    hmac256(key, key_len, string_to_sign, strlen(string_to_sign), sig);
+    *out = wd_base64_encode(sig, 32);
+    return *out ? 0 : WALDEN_ENOMEM;
+}
+
+/* ---- XML ---- */
+
+/* Finds the next element <tag> (not <tagX>) in [p, end); returns its
+ * content's bounds and the position after its end tag, or NULL. An empty
+ * element <tag/> has empty content. */
+static const char *xml_next(const char *p, const char *end, const char *tag, const char **val,
+                            size_t *vlen)
+{
+    size_t tl = strlen(tag);
+    while (p < end) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (!lt || (size_t)(end - lt) < tl + 2)
+            return NULL;
+        p = lt + 1;
+        if (strncmp(p, tag, tl) != 0)
+            continue;
+        char after = p[tl];
+        if (after != '>' && after != ' ' && after != '/')
+            continue;
+        const char *gt = memchr(p, '>', (size_t)(end - p));
+        if (!gt)
+            return NULL;
+        if (gt[-1] == '/') {
+            *val = gt + 1;
+            *vlen = 0;
+            return gt + 1;
+        }
+        const char *start = gt + 1, *q = start;
+        /* the matching end tag (these documents do not nest a tag in itself) */
+        while (q < end) {
+            const char *c = memchr(q, '<', (size_t)(end - q));
+            if (!c || (size_t)(end - c) < tl + 3)
+                return NULL;
+            if (c[1] == '/' && strncmp(c + 2, tag, tl) == 0 && c[2 + tl] == '>') {
+                *val = start;
+                *vlen = (size_t)(c - start);
+                return c + tl + 3;
+            }
+            q = c + 1;
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
+/* Decodes entities; NULL when out of memory or on a bad entity. */
+static char *xml_text(const char *s, size_t n)
+{
+    char *out = wd_malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '&') {
+            *o++ = s[i];
+            continue;
+        }
+        const char *semi = memchr(s + i, ';', n - i);
+        if (!semi)
+            goto bad;
+        size_t el = (size_t)(semi - (s + i)) + 1;
+        const char *e = s + i;
+        if (el == 5 && memcmp(e, "&amp;", 5) == 0)
+            *o++ = '&';
+        else if (el == 4 && memcmp(e, "&lt;", 4) == 0)
+            *o++ = '<';
+        else if (el == 4 && memcmp(e, "&gt;", 4) == 0)
+            *o++ = '>';
+        else if (el == 6 && memcmp(e, "&quot;", 6) == 0)
+            *o++ = '"';
+        else if (el == 6 && memcmp(e, "&apos;", 6) == 0)
+            *o++ = '\'';
+        else if (el > 3 && e[1] == '#') {
+            char num[16];
+            if (el - 3 >= sizeof(num))
+                goto bad;
+            memcpy(num, e + 2, el - 3);
+            num[el - 3] = '\0';
+            char *endp;
+            unsigned long cp =
+                num[0] == 'x' ? strtoul(num + 1, &endp, 16) : strtoul(num, &endp, 10);
+            if (*endp || cp == 0 || cp > 0x10FFFF)
+                goto bad;
+            if (cp < 0x80) {
+                *o++ = (char)cp;
+            } else if (cp < 0x800) {
+                *o++ = (char)(0xC0 | (cp >> 6));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                *o++ = (char)(0xE0 | (cp >> 12));
+                *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            } else {
+                *o++ = (char)(0xF0 | (cp >> 18));
+                *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+                *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            }
+        } else {
+            goto bad;
+        }
+        i += el - 1;
+    }
+    *o = '\0';
+    return out;
+bad:
+    wd_free(out);
+    return NULL;
+}
+
+char *wd_xml_value(const char *xml, size_t len, const char *tag)
+{
+    const char *v;
+    size_t vl;
+    if (!xml || !xml_next(xml, xml + len, tag, &v, &vl))
+        return NULL;
+    return xml_text(v, vl);
+}
+
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    char buf[32];
+    if (n == 0 || n >= sizeof(buf))
+        return WALDEN_ECORRUPT;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return wd_parse_uint64(buf, out) ? WALDEN_ECORRUPT : 0;
+}
+
+/* Walks the entries of a listing in document order: `obj` elements (with
+ * `name_tag` and `size_tag` inside) and `pre` elements (with `pre_name`). */
+static int parse_list(const char *xml, size_t len, const char *obj, const char *name_tag,
+                      const char *size_tag, const char *pre, const char *pre_name,
+                      wd_xml_list_cb cb, void *ctx)
+{
+    const char *p = xml, *end = xml + len;
+    for (;;) {
+        const char *ov = NULL, *pv = NULL, *oafter, *pafter;
+        size_t ol = 0, pl = 0;
+        oafter = xml_next(p, end, obj, &ov, &ol);
+        pafter = xml_next(p, end, pre, &pv, &pl);
+        if (!oafter && !pafter)
+            return 0;
+        bool is_obj = oafter && (!pafter || ov < pv);
+        const char *v = is_obj ? ov : pv;
+        size_t vl = is_obj ? ol : pl;
+        const char *nv, *sv;
+        size_t nl, sl;
+        if (!xml_next(v, v + vl, is_obj ? name_tag : pre_name, &nv, &nl))
+            return wd_error_set(WALDEN_ECORRUPT, "listing entry without a name");
+        uint64_t size = 0;
+        if (is_obj) {
+            if (!xml_next(v, v + vl, size_tag, &sv, &sl) || parse_u64(sv, sl, &size))
+                return wd_error_set(WALDEN_ECORRUPT, "listing entry without a valid size");
+        }
+        char *name = xml_text(nv, nl);
+        if (!name)
+            return wd_error_set(WALDEN_ECORRUPT, "listing entry with a bad name");
+        int rc = cb(name, !is_obj, size, ctx);
+        wd_free(name);
+        if (rc)
+            return rc;
+        p = is_obj ? oafter : pafter;
+    }
+}
+
+int wd_xml_parse_s3_list(const char *xml, size_t len, wd_xml_list_cb cb, void *ctx, char **next)
+{
+    *next = NULL;
+    if (!xml || !strstr(xml, "<ListBucketResult"))
+        return wd_error_set(WALDEN_ECORRUPT, "not a ListObjectsV2 response");
+    int rc = parse_list(xml, len, "Contents", "Key", "Size", "CommonPrefixes", "Prefix", cb, ctx);
+    if (rc)
+        return rc;
+    char *trunc = wd_xml_value(xml, len, "IsTruncated");
+    bool truncated = trunc && strcmp(trunc, "true") == 0;
+    wd_free(trunc);
+    if (truncated) {
+        *next = wd_xml_value(xml, len, "NextContinuationToken");
+        if (!*next || !**next) {
+            wd_free(*next);
+            *next = NULL;
+            return wd_error_set(WALDEN_ECORRUPT, "truncated listing without a continuation token");
+        }
+    }
+    return 0;
+}
+
+int wd_xml_parse_azure_list(const char *xml, size_t len, wd_xml_list_cb cb, void *ctx, char **next)
+{
+    *next = NULL;
+    if (!xml || !strstr(xml, "<EnumerationResults"))
+        return wd_error_set(WALDEN_ECORRUPT, "not a List Blobs response");
+    /* the entries live in <Blobs>: a <Blob> inside <Blobs> */
+    const char *bv;
+    size_t bl;
+    if (xml_next(xml, xml + len, "Blobs", &bv, &bl)) {
+        int rc =
+            parse_list(bv, bl, "Blob", "Name", "Content-Length", "BlobPrefix", "Name", cb, ctx);
+        if (rc)
+            return rc;
+    }
+    char *m = wd_xml_value(xml, len, "NextMarker");
+    if (m && *m)
+        *next = m;
+    else
+        wd_free(m);
+    return 0;
+}

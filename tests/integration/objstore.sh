@@ -1,0 +1,357 @@
+# objstore.sh - sourced by the object-store integration tests after lib.sh:
+# starts a local S3 server (OpenStack Swift with s3api) or Azure server
+# (Azurite) on 127.0.0.1 with free ports, under $T, stopped by the EXIT trap;
+# and the fault-injecting proxy (faultproxy.py) in front of either.
+#
+# Needs (scripts/install-deps.sh --objstore): Debian's swift, swift-proxy,
+# swift-account, swift-container, swift-object and memcached; Azurite from
+# npm (found on PATH, in $WALDEN_AZURITE, or under /opt/walden-test-tools).
+
+OBJ_PIDS=()
+objstore_cleanup() {
+  for p in "${OBJ_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${OBJ_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+# chain our cleanup in front of lib.sh's (which removes $T and exits)
+trap 'objstore_cleanup; cleanup' EXIT
+
+# skip_test REASON: exits 0 with a clear line when a server is missing, so a
+# machine without the tools does not fail, but says what did not run.
+skip_test() {
+  echo "SKIP: $TEST_NAME: $*"
+  exit 0
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL EXPECTED_TEXT SECONDS
+  local url=$1 want=$2 secs=$3
+  for _ in $(seq 1 $((secs * 4))); do
+    if curl -s --max-time 2 "$url" 2>/dev/null | grep -q "$want"; then return 0; fi
+    sleep 0.25
+  done
+  return 1
+}
+
+# start_swift: sets S3_ENDPOINT, S3_KEY, S3_SECRET, S3_REGION.
+start_swift() {
+  command -v swift-proxy-server >/dev/null && command -v memcached >/dev/null ||
+    skip_test "OpenStack Swift is not installed (scripts/install-deps.sh --objstore)"
+  local d=$T/swift me
+  me=$(id -un)
+  mkdir -p "$d/etc" "$d/srv/d1" "$d/run" "$d/log"
+  local pa pc po pp pm
+  pa=$(free_port) pc=$(free_port) po=$(free_port) pp=$(free_port) pm=$(free_port)
+  cat >"$d/etc/swift.conf" <<CONF
+[swift-hash]
+swift_hash_path_prefix = walden
+swift_hash_path_suffix = tests
+[storage-policy:0]
+name = gold
+default = yes
+CONF
+  local kind port
+  for kind in account container object; do
+    case $kind in account) port=$pa ;; container) port=$pc ;; object) port=$po ;; esac
+    cat >"$d/etc/$kind-server.conf" <<CONF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $port
+devices = $d/srv
+mount_check = false
+workers = 0
+swift_dir = $d/etc
+user = $me
+log_name = $kind
+[pipeline:main]
+pipeline = $kind-server
+[app:$kind-server]
+use = egg:swift#$kind
+[${kind}-replicator]
+[${kind}-updater]
+[${kind}-auditor]
+CONF
+    (cd "$d/etc" && swift-ring-builder $kind.builder create 8 1 1 >/dev/null &&
+      swift-ring-builder $kind.builder add "r1z1-127.0.0.1:$port/d1" 100 >/dev/null &&
+      swift-ring-builder $kind.builder rebalance >/dev/null) ||
+      fail "cannot build the swift $kind ring"
+  done
+  cat >"$d/etc/proxy-server.conf" <<CONF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $pp
+workers = 0
+swift_dir = $d/etc
+user = $me
+log_name = proxy
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:$pm
+[filter:listing_formats]
+use = egg:swift#listing_formats
+[filter:bulk]
+use = egg:swift#bulk
+[filter:s3api]
+use = egg:swift#s3api
+location = us-east-1
+[filter:tempauth]
+use = egg:swift#tempauth
+user_test_tester = testing .admin
+[filter:copy]
+use = egg:swift#copy
+[filter:slo]
+use = egg:swift#slo
+[filter:dlo]
+use = egg:swift#dlo
+CONF
+  memcached -l 127.0.0.1 -p "$pm" -U 0 -u "$me" >"$d/log/memcached.log" 2>&1 &
+  OBJ_PIDS+=($!)
+  for kind in account container object proxy; do
+    swift-$kind-server "$d/etc/$kind-server.conf" -v >"$d/log/$kind.log" 2>&1 &
+    OBJ_PIDS+=($!)
+  done
+  wait_http "http://127.0.0.1:$pp/healthcheck" OK 60 || {
+    tail -20 "$d"/log/*.log >&2
+    fail "swift did not start"
+  }
+  S3_ENDPOINT=http://127.0.0.1:$pp S3_KEY=test:tester S3_SECRET=testing S3_REGION=us-east-1
+  S3_PORT=$pp
+}
+
+# start_azurite: sets AZ_ENDPOINT, AZ_ACCOUNT, AZ_KEY, AZ_PORT.
+start_azurite() {
+  local bin=${WALDEN_AZURITE:-}
+  [[ -n $bin ]] || bin=$(command -v azurite-blob || true)
+  [[ -n $bin ]] || bin=/opt/walden-test-tools/node_modules/.bin/azurite-blob
+  [[ -x $bin ]] || skip_test "Azurite is not installed (scripts/install-deps.sh --objstore)"
+  AZ_PORT=$(free_port)
+  mkdir -p "$T/azurite"
+  "$bin" --blobHost 127.0.0.1 --blobPort "$AZ_PORT" --location "$T/azurite" --disableTelemetry \
+    --skipApiVersionCheck >"$T/azurite.log" 2>&1 &
+  OBJ_PIDS+=($!)
+  wait_http "http://127.0.0.1:$AZ_PORT/devstoreaccount1?comp=list" "Error\|Enumeration" 30 || {
+    tail -20 "$T/azurite.log" >&2
+    fail "azurite did not start"
+  }
+  AZ_ACCOUNT=devstoreaccount1
+  AZ_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+  AZ_ENDPOINT=http://127.0.0.1:$AZ_PORT/$AZ_ACCOUNT
+}
+
+# azure_account_sas ACCOUNT KEY: an account SAS (blob service, all
+# permissions, valid one hour), signed like Azure's SDKs do (version 2019-12-12).
+azure_account_sas() {
+  python3 - "$1" "$2" <<'PY'
+import base64, datetime, hashlib, hmac, sys, urllib.parse
+account, key = sys.argv[1], base64.b64decode(sys.argv[2])
+now = datetime.datetime.utcnow()
+st = (now - datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+se = (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+sp, ss, srt, spr, sv = "rwdlacup", "b", "sco", "http,https", "2019-12-12"
+sts = "\n".join([account, sp, ss, srt, st, se, "", spr, sv, ""])
+sig = base64.b64encode(hmac.new(key, sts.encode(), hashlib.sha256).digest()).decode()
+q = dict(sv=sv, ss=ss, srt=srt, sp=sp, st=st, se=se, spr=spr, sig=sig)
+print(urllib.parse.urlencode(q))
+PY
+}
+
+# start_proxy UPSTREAM_PORT: sets PROXY_PORT, PROXY_CTL (queue of faults,
+# see faultproxy.py) and PROXY_LOG.
+start_proxy() {
+  PROXY_PORT=$(free_port)
+  PROXY_CTL=$T/faults.ctl PROXY_LOG=$T/faults.log
+  : >"$PROXY_CTL"
+  : >"$PROXY_LOG"
+  python3 "$WALDEN_SOURCE_DIR/tests/integration/faultproxy.py" "$PROXY_PORT" "$1" "$PROXY_CTL" \
+    "$PROXY_LOG" >"$T/proxy.out" 2>&1 &
+  OBJ_PIDS+=($!)
+  for _ in $(seq 1 40); do
+    (echo >/dev/tcp/127.0.0.1/$PROXY_PORT) 2>/dev/null && return 0
+    sleep 0.25
+  done
+  fail "the fault proxy did not start"
+}
+
+# faults LINE...: queues faults for the next requests ("" clears the queue)
+faults() {
+  printf '%s\n' "$@" >"$PROXY_CTL"
+}
+
+# check_uploads_framed: every upload through the proxy had a Content-Length
+# and none used chunked transfer encoding (AWS refuses chunked uploads).
+check_uploads_framed() {
+  local n bad
+  n=$(grep -cE '^(PUT|POST) ' "$PROXY_LOG" || true)
+  [[ $n -gt 0 ]] || fail "no upload went through the proxy"
+  bad=$(grep -E '^(PUT|POST) ' "$PROXY_LOG" | grep -E 'cl=None|te=[^N]' || true)
+  [[ -z $bad ]] || fail "uploads without Content-Length or chunked: $bad"
+  pass "all $n uploads carried Content-Length, none was chunked"
+}
+
+# store_conf KIND FILE ENDPOINT_PORT PREFIX [name=value]...: a walden
+# config for the repository KIND://walden/PREFIX served on ENDPOINT_PORT.
+store_conf() {
+  local kind=$1 f=$2 port=$3 prefix=$4
+  shift 4
+  if [[ $kind == s3 ]]; then
+    write_conf "$f" "repo=s3://walden/$prefix" "s3-endpoint=http://127.0.0.1:$port" \
+      "s3-uri-style=path" "s3-region=$S3_REGION" "s3-key=$S3_KEY" "s3-key-secret=$S3_SECRET" \
+      "encrypt-passphrase-file=$T/pass" "$@"
+  else
+    write_conf "$f" "repo=azure://walden/$prefix" \
+      "azure-endpoint=http://127.0.0.1:$port/$AZ_ACCOUNT" "azure-account=$AZ_ACCOUNT" \
+      "azure-key=$AZ_KEY" "encrypt-passphrase-file=$T/pass" "$@"
+  fi
+}
+
+# objstore_suite KIND SERVER_PORT STORAGE_DIR: what test_s3.sh and
+# test_azure.sh check against a running server: PostgreSQL archiving
+# through walden into an encrypted repository on the store, every segment
+# back byte-identical, no plaintext on the server's disk, then faults
+# injected between walden and the server.
+objstore_suite() {
+  local kind=$1 sport=$2 sdir=$3
+  new_passphrase "$T/pass"
+  store_conf "$kind" "$T/direct.conf" "$sport" repo1
+  start_proxy "$sport"
+
+  # -- a real PostgreSQL 15 archiving into the store --
+  local PGDATA=$T/pgdata PORT
+  PORT=$(next_port)
+  as_pg mkdir -p "$T/copies" "$T/out"
+  pg_init "$PGDATA"
+  walden "$T/direct.conf" --pgdata "$PGDATA" init >/dev/null
+  pass "$kind: init created the container and the encrypted repository"
+  pg_configure "$PGDATA" "$PORT" <<CONF
+archive_mode = on
+archive_command = 'cp %p $T/copies/%f && $WALDEN_BIN --config $T/direct.conf archive-push %p'
+wal_keep_size = '1GB'
+CONF
+  pg_start "$PGDATA"
+  local MARKER="walden-plaintext-marker-$RANDOM$RANDOM" last
+  psql_c "$PORT" "CREATE TABLE marker(t text); INSERT INTO marker SELECT '$MARKER' FROM generate_series(1, 2000)"
+  for _ in 1 2 3 4; do
+    psql_c "$PORT" "INSERT INTO marker SELECT '$MARKER' FROM generate_series(1, 500)"
+    last=$(switch_wal "$PORT")
+  done
+  wait_archived "$PORT" "$last"
+  local failed
+  failed=$(psql_c "$PORT" "SELECT failed_count FROM pg_stat_archiver")
+  [[ $failed -eq 0 ]] || fail "$kind: PostgreSQL saw $failed failed archive attempts"
+  pass "$kind: PostgreSQL archived up to $last through walden without failures"
+  pg_stop "$PGDATA"
+
+  ls "$T/copies" | sort >"$T/archived"
+  local n
+  n=$(wc -l <"$T/archived")
+  [[ $n -ge 5 ]] || fail "$kind: only $n files archived"
+  grep -rlqF "$MARKER" "$T/copies" || fail "the marker is not in the WAL: the plaintext check would prove nothing"
+  walden "$T/direct.conf" archive-list >"$T/listed"
+  diff -u "$T/archived" "$T/listed" || fail "$kind: archive-list differs from what PostgreSQL archived"
+  while read -r f; do
+    walden "$T/direct.conf" archive-get "$f" "$T/out/$f" || fail "$kind: archive-get $f failed"
+    cmp -s "$T/copies/$f" "$T/out/$f" || fail "$kind: $f came back different"
+    rm -f "$T/out/$f"
+  done <"$T/archived"
+  pass "$kind: all $n archived files listed and restored byte-identical"
+  ! grep -rqF "$MARKER" "$sdir" || fail "$kind: plaintext found in the server's storage"
+  pass "$kind: no plaintext in the server's storage"
+
+  # the identical/different-content rule of archive-push holds
+  local seg1
+  seg1=$(grep -v history "$T/archived" | head -1)
+  as_pg cp "$T/copies/$seg1" "$T/again"
+  expect_status 0 walden "$T/direct.conf" archive-push "$T/again"
+  as_pg mkdir -p "$T/pg_wal"
+  as_pg cp "$T/copies/$seg1" "$T/pg_wal/$seg1"
+  printf 'garbage' | as_pg dd of="$T/pg_wal/$seg1" bs=1 seek=100000 conv=notrunc status=none
+  expect_status 1 walden "$T/direct.conf" archive-push "$T/pg_wal/$seg1"
+  stderr_has "different content"
+  pass "$kind: pushing a segment again: identical content accepted, different refused"
+
+  # -- faults between walden and the server (a fresh repository) --
+  store_conf "$kind" "$T/fdirect.conf" "$sport" faults
+  store_conf "$kind" "$T/proxy.conf" "$PROXY_PORT" faults net-timeout=2s net-retry-time=30s
+  store_conf "$kind" "$T/fail.conf" "$PROXY_PORT" faults net-timeout=2s net-retry-time=3s
+  walden "$T/fdirect.conf" --pgdata "$PGDATA" init >/dev/null
+  local segs=() s
+  mapfile -t segs < <(grep -v history "$T/archived")
+  push_via_proxy() { # SEGMENT FAULT...
+    local seg=$1
+    shift
+    faults "$@"
+    as_pg cp "$T/copies/$seg" "$T/pg_wal/$seg"
+    expect_status 0 walden "$T/proxy.conf" archive-push "$T/pg_wal/$seg"
+    [[ ! -s $PROXY_CTL ]] || fail "$kind: faults left unused: $(cat "$PROXY_CTL")"
+    walden "$T/fdirect.conf" archive-get "$seg" "$T/out/$seg" || fail "$kind: $seg not stored"
+    cmp -s "$T/copies/$seg" "$T/out/$seg" || fail "$kind: $seg stored different"
+    rm -f "$T/out/$seg"
+  }
+  push_via_proxy "${segs[0]}" 503 503 PUT:503 PUT:500
+  pass "$kind: archive-push retried through bursts of 500/503 and stored the segment"
+  push_via_proxy "${segs[1]}" drop-before PUT:drop-before
+  pass "$kind: archive-push retried after connections dropped before the server saw them"
+  push_via_proxy "${segs[2]}" PUT:drop-after GET:drop-after
+  pass "$kind: archive-push retried after answers were lost once the server had done the work"
+  push_via_proxy "${segs[3]}" GET:stall
+  pass "$kind: a stalled request timed out (net-timeout 2s) and was retried"
+
+  # archive-get through a truncated and a dropped answer
+  faults GET:truncate GET:truncate GET:drop-after
+  expect_status 0 walden "$T/proxy.conf" archive-get "${segs[0]}" "$T/out/${segs[0]}"
+  cmp -s "$T/copies/${segs[0]}" "$T/out/${segs[0]}" || fail "$kind: archive-get through faults differs"
+  rm -f "$T/out/${segs[0]}"
+  pass "$kind: archive-get retried through truncated and lost answers, bytes identical"
+
+  # persistent faults: a clear failure, and nothing visible
+  faults always-503
+  as_pg cp "$T/copies/${segs[4]}" "$T/pg_wal/${segs[4]}"
+  local t0=$SECONDS
+  expect_status 1 walden "$T/fail.conf" archive-push "$T/pg_wal/${segs[4]}"
+  stderr_has "HTTP 503"
+  grep -q "failed after" "$T/stderr" || fail "$kind: no attempt count in: $(cat "$T/stderr")"
+  ((SECONDS - t0 < 30)) || fail "$kind: gave up only after $((SECONDS - t0)) s"
+  faults ""
+  walden "$T/fdirect.conf" archive-list >"$T/flisted"
+  ! grep -qF "${segs[4]}" "$T/flisted" || fail "$kind: a failed push left ${segs[4]} visible"
+  pass "$kind: persistent 503s fail archive-push with a clear error in bounded time, nothing visible"
+
+  # a failed upload itself (the PUT refused every time) leaves nothing either
+  faults PUT:always-503
+  expect_status 1 walden "$T/fail.conf" archive-push "$T/pg_wal/${segs[4]}"
+  faults ""
+  walden "$T/fdirect.conf" archive-list >"$T/flisted"
+  ! grep -qF "${segs[4]}" "$T/flisted" || fail "$kind: a failed upload left ${segs[4]} visible"
+  pass "$kind: a refused upload reports failure and leaves nothing visible"
+
+  check_uploads_framed
+
+  # wrong credentials: permission error naming the container, no secret
+  if [[ $kind == s3 ]]; then
+    store_conf s3 "$T/bad.conf" "$sport" repo1 s3-key-secret=wrong-secret-value
+  else
+    store_conf azure "$T/bad.conf" "$sport" repo1 \
+      azure-key=d3Jvbmctc2VjcmV0LXZhbHVlLXdyb25nLXNlY3JldC12YWx1ZQ==
+  fi
+  expect_status 1 walden "$T/bad.conf" archive-list
+  stderr_has "denied"
+  grep -q "'walden'" "$T/stderr" || fail "$kind: the error does not name the container: $(cat "$T/stderr")"
+  ! grep -qiE "wrong-secret-value|d3Jvbmct|$( [[ $kind == s3 ]] && echo "$S3_SECRET" || echo "${AZ_KEY:0:20}")" "$T/stderr" ||
+    fail "$kind: a secret is in the error message"
+  pass "$kind: wrong credentials fail at once with a permission error naming the container"
+}

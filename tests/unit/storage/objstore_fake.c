@@ -1,0 +1,162 @@
+/*
+ * objstore_fake.c - see objstore_test.h.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "objstore_test.h"
+
+char fake_log[1 << 16];
+int fake_requests;
+static size_t log_len;
+static fake_step script[32];
+static size_t nscript;
+static int listen_fd = -1;
+static volatile int stopping;
+static pthread_t thread;
+
+static void send_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Serves one connection until the client closes it or a step closes it. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void serve(int fd, char *buf, size_t bufsize)
+{
+    size_t have = 0;
+    for (;;) {
+        char *end;
+        while (!(end = memmem(buf, have, "\r\n\r\n", 4))) {
+            if (have == bufsize)
+                return;
+            ssize_t r = recv(fd, buf + have, bufsize - have, 0);
+            if (r <= 0)
+                return;
+            have += (size_t)r;
+        }
+        size_t head = (size_t)(end - buf) + 4;
+        size_t body = 0;
+        for (char *p = buf; p < end; p = strstr(p, "\r\n") + 2)
+            if (strncasecmp(p, "Content-Length:", 15) == 0)
+                body = strtoul(p + 15, NULL, 10);
+        pthread_mutex_lock(&lock);
+        if (log_len + head < sizeof(fake_log)) {
+            memcpy(fake_log + log_len, buf, head);
+            log_len += head;
+            fake_log[log_len] = '\0';
+        }
+        pthread_mutex_unlock(&lock);
+        /* drop the body as it comes */
+        size_t in = have - head < body ? have - head : body;
+        size_t rest = body - in;
+        memmove(buf, buf + head + in, have - head - in);
+        have -= head + in;
+        while (rest) {
+            char tmp[65536];
+            ssize_t r = recv(fd, tmp, rest < sizeof(tmp) ? rest : sizeof(tmp), 0);
+            if (r <= 0)
+                return;
+            rest -= (size_t)r;
+        }
+        fake_step st = {FAKE_RESPOND, 200, NULL};
+        pthread_mutex_lock(&lock);
+        if ((size_t)fake_requests < nscript)
+            st = script[fake_requests];
+        fake_requests++;
+        pthread_mutex_unlock(&lock);
+        const char *b = st.body ? st.body : "";
+        char hdr[256];
+        int n = snprintf(hdr, sizeof(hdr),
+                         "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nETag: \"e\"\r\n\r\n", st.status,
+                         strlen(b));
+        switch (st.action) {
+        case FAKE_CLOSE:
+            return;
+        case FAKE_STALL:
+            n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d X\r\nContent-Length: 1000\r\n\r\n",
+                         st.status);
+            send_all(fd, hdr, (size_t)n);
+            sleep(3);
+            return;
+        case FAKE_TRUNCATE:
+            send_all(fd, hdr, (size_t)n);
+            send_all(fd, b, strlen(b) / 2);
+            return;
+        case FAKE_RESPOND:
+            send_all(fd, hdr, (size_t)n);
+            send_all(fd, b, strlen(b));
+            break;
+        }
+    }
+}
+
+static void *conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    size_t size = 1 << 20;
+    char *buf = malloc(size);
+    if (buf)
+        serve(fd, buf, size);
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+/* One thread per connection: a stalled one does not hold up the next. */
+static void *run(void *arg)
+{
+    (void)arg;
+    while (!stopping) {
+        int fd = accept(listen_fd, NULL, NULL);
+        if (fd < 0)
+            break;
+        pthread_t t;
+        pthread_create(&t, NULL, conn, (void *)(intptr_t)fd);
+        pthread_detach(t);
+    }
+    return NULL;
+}
+
+int fake_start(const fake_step *steps, size_t n)
+{
+    if (steps)
+        memcpy(script, steps, n * sizeof(*steps));
+    nscript = n;
+    fake_requests = 0;
+    log_len = 0;
+    fake_log[0] = '\0';
+    stopping = 0;
+    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) || listen(listen_fd, 8))
+        abort();
+    socklen_t al = sizeof(a);
+    getsockname(listen_fd, (struct sockaddr *)&a, &al);
+    pthread_create(&thread, NULL, run, NULL);
+    return ntohs(a.sin_port);
+}
+
+void fake_stop(void)
+{
+    stopping = 1;
+    shutdown(listen_fd, SHUT_RDWR);
+    close(listen_fd);
+    pthread_join(thread, NULL);
+    listen_fd = -1;
+}

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # README command 1: installs the dependencies, builds walden, and runs its
 # main job on a throwaway PostgreSQL 15 with a local-disk repository:
-# PostgreSQL archives every WAL segment through `walden archive-push`, the
-# repository is compressed (zstd) and encrypted, and the archive is shown
-# and read back with `walden archive-get`. Everything lives in one temporary
-# folder, removed at the end (KEEP=1 keeps it).
+# PostgreSQL archives every WAL segment through `walden archive-push` into a
+# compressed (zstd) and encrypted repository, `walden backup` takes an
+# online base backup while pgbench runs, and `walden restore` brings it back
+# to a point in time into a second server, which recovers through
+# `walden archive-get`. Everything lives in one temporary folder, removed at
+# the end (KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
@@ -24,6 +26,7 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 cleanup() {
   as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m fast stop >/dev/null 2>&1 || true
+  as_pg "$bindir/pg_ctl" -D "$work/restored" -m fast stop >/dev/null 2>&1 || true
   if [[ ${KEEP:-0} == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -40,6 +43,10 @@ cluster = demo
 compress = zstd
 compress-level = 3
 encrypt-passphrase-file = $work/passphrase
+pghost = $work/sock
+pgport = 55432
+pguser = postgres
+lock-path = $work/locks
 CONF
 chmod 0600 "$work/walden.conf"
 cat >>"$work/pgdata/postgresql.auto.conf" <<CONF
@@ -85,4 +92,36 @@ set +e
 as_pg "$walden" --config "$work/walden.conf" archive-get 0000000100000099000000FF "$work/x"
 echo "archive-get of a segment that was never archived: exit $? (1 = not in the archive)"
 set -e
+
+step "walden backup: an online base backup while pgbench keeps writing"
+as_pg "$bindir/pgbench" -h "$work/sock" -p 55432 -U postgres -T 4 -c 2 postgres >/dev/null 2>&1 &
+sleep 1
+as_pg "$walden" --config "$work/walden.conf" --pgdata "$work/pgdata" backup
+wait
+as_pg "$walden" --config "$work/walden.conf" info
+
+step "point in time: a table dropped by mistake after the backup"
+psql_ -c "CREATE TABLE precious AS SELECT g AS id FROM generate_series(1, 1000) g"
+sleep 1
+target=$(psql_ -c "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
+sleep 1
+psql_ -c "DROP TABLE precious"
+echo "precious created, then dropped; recovery target: $target"
+psql_ -c "SELECT pg_walfile_name(pg_switch_wal())" >/dev/null
+sleep 2
+
+step "walden restore --target-time: the backup into a new directory, recovery prepared"
+as_pg "$walden" --config "$work/walden.conf" --pgdata "$work/restored" restore \
+  --target-time "$target" --target-action promote
+cat >>"$work/restored/postgresql.auto.conf" <<CONF
+port = 55433
+archive_mode = off
+CONF
+as_pg "$bindir/pg_ctl" -D "$work/restored" -l "$work/restored.log" -w start >/dev/null
+for _ in $(seq 1 120); do
+  [[ $(as_pg psql -h "$work/sock" -p 55433 -U postgres -XAtqc "SELECT pg_is_in_recovery()" postgres) == f ]] && break
+  sleep 0.5
+done
+echo "restored server recovered to $target: precious has" \
+  "$(as_pg psql -h "$work/sock" -p 55433 -U postgres -XAtqc "SELECT count(*) FROM precious" postgres) rows"
 step "done"

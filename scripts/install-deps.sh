@@ -9,7 +9,10 @@ packages=(
   libpq-dev libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
   postgresql-server-dev-15 # storage/checksum_impl.h: the data page checksum
   # tests
-  libcmocka-dev zstd gzip postgresql-15 postgresql-contrib util-linux procps
+  libcmocka-dev zstd gzip postgresql-15 postgresql-contrib util-linux procps time
+  # object-store tests: OpenStack Swift with s3api (a local S3 server that
+  # verifies SigV4), memcached for it, python3 for the fault proxy, curl
+  swift swift-proxy swift-account swift-container swift-object memcached python3 curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(pgbackrest time bc)
@@ -28,6 +31,23 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Azurite (the local Azure Blob server of the tests) comes from npm, into
+# /opt/walden-test-tools (tests/integration/objstore.sh looks there).
+AZURITE_DIR=/opt/walden-test-tools
+if [[ ! -x $AZURITE_DIR/node_modules/.bin/azurite-blob ]] && ! command -v azurite-blob >/dev/null; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: azurite is missing: run this script as root" >&2
+    exit 1
+  fi
+  if ! command -v npm >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "install-deps: installing azurite from npm into $AZURITE_DIR"
+  mkdir -p "$AZURITE_DIR"
+  npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error azurite@3 >/dev/null
 fi
 # Debian's postgresql package creates and starts a default cluster; walden's
 # tests and demo start their own throwaway servers and need none of it.

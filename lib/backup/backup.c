@@ -38,11 +38,17 @@
 
 #define READ_CHUNK (256 * 1024) /* a multiple of the page size */
 #define QUEUE_DEPTH 64
+/* Files larger than this are stored in parts that workers share, so one
+ * large table does not leave the other workers idle. A multiple of
+ * READ_CHUNK. */
+#define PART_SIZE (64ull << 20)
 
 typedef struct file_job {
     char path[PATH_MAX];
     unsigned mode;
     int64_t mtime;
+    int64_t part; /* -1: the whole file; else the part number */
+    bool last;    /* the last part reads to the end, however long */
 } file_job;
 
 typedef struct backup_run {
@@ -205,11 +211,24 @@ static int store_file(backup_run *r, const file_job *job, uint8_t *buf)
     }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
-    wd_manifest_entry e = {
-        .type = 'f', .mode = job->mode, .mtime = job->mtime, .path = job->path, .link = ""};
+    bool part = job->part >= 0;
+    uint64_t offset = part ? (uint64_t)job->part * PART_SIZE : 0;
+    /* a part reads PART_SIZE bytes, the last one (and a whole file) to the
+     * end: a file may grow while it is copied */
+    uint64_t limit = part && !job->last ? PART_SIZE : UINT64_MAX;
+    wd_manifest_entry e = {.type = part ? 'p' : 'f',
+                           .mode = job->mode,
+                           .mtime = job->mtime,
+                           .path = job->path,
+                           .link = "",
+                           .part = part ? (uint32_t)job->part : 0};
     uint32_t segno = 0;
     bool verify = r->checksums && wd_pg_is_relation_file(job->path, &segno);
     size_t got = 0;
+    if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+        rc = wd_error_set_errno(errno, "cannot seek in '%s'", full);
+        goto done;
+    }
     if ((rc = read_full(fd, buf, READ_CHUNK, &got, full)))
         goto done;
     if (got == 0) {
@@ -217,8 +236,10 @@ static int store_file(backup_run *r, const file_job *job, uint8_t *buf)
         memcpy(e.stored_sha256, empty_sha256, 32);
         goto line;
     }
-    char *object =
-        wd_asprintf("%s/data/%s%s", r->prefix, job->path, wd_compress_ext(r->repo->compress));
+    char *object = part ? wd_asprintf("%s/parts/%s/%" PRId64 "%s", r->prefix, job->path, job->part,
+                                      wd_compress_ext(r->repo->compress))
+                        : wd_asprintf("%s/data/%s%s", r->prefix, job->path,
+                                      wd_compress_ext(r->repo->compress));
     wd_sink *sink = NULL;
     if (!object)
         rc = WALDEN_ENOMEM;
@@ -230,14 +251,15 @@ static int store_file(backup_run *r, const file_job *job, uint8_t *buf)
     wd_repo_stream st;
     if ((rc = wd_repo_store_begin(r->repo, sink, &st)))
         goto done;
-    uint64_t offset = 0;
+    uint64_t done_bytes = 0;
     while (got > 0) {
         if (verify)
             e.bad_pages += check_pages(r, fd, full, segno, offset, buf, got);
         if ((rc = wd_pipe_write(st.pipe, buf, got)))
             break;
         offset += got;
-        if (got < READ_CHUNK)
+        done_bytes += got;
+        if (got < READ_CHUNK || done_bytes >= limit)
             break;
         if ((rc = read_full(fd, buf, READ_CHUNK, &got, full)))
             break;
@@ -254,7 +276,7 @@ line:
     if ((rc = add_manifest_line(r, &e)))
         goto done;
     pthread_mutex_lock(&r->mu);
-    r->files++;
+    r->files += !part || job->part == 0;
     r->size += e.size;
     r->stored_size += e.stored_size;
     r->page_errors += e.bad_pages;
@@ -607,7 +629,19 @@ static int walk_and_copy(backup_run *r, int workers, walden_progress *p, walden_
         memcpy(job.path, e->path, strlen(e->path) + 1);
         job.mode = e->mode;
         job.mtime = e->mtime;
-        if (!wd_queue_push(r->queue, &job))
+        uint64_t parts = e->size > PART_SIZE ? (e->size + PART_SIZE - 1) / PART_SIZE : 0;
+        bool pushed = true;
+        if (parts == 0) {
+            job.part = -1;
+            job.last = true;
+            pushed = wd_queue_push(r->queue, &job);
+        }
+        for (uint64_t i = 0; pushed && i < parts; i++) {
+            job.part = (int64_t)i;
+            job.last = i + 1 == parts;
+            pushed = wd_queue_push(r->queue, &job);
+        }
+        if (!pushed)
             break; /* a worker failed */
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec != last.tv_sec) {
@@ -702,6 +736,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     snprintf(m->walden_version, sizeof(m->walden_version), "%s", WALDEN_VERSION);
     snprintf(m->compress, sizeof(m->compress), "%s", wd_compress_name(repo->compress));
     m->pub.encrypted = repo->info.encrypted;
+    m->part_size = PART_SIZE;
     struct stat st;
     if (stat(pgdata, &st) == 0) {
         struct passwd *pw = getpwuid(st.st_uid);

@@ -44,6 +44,7 @@ static int emit_start(emit_fn emit, void *dst, const wd_backup_meta *m)
         (rc = emit(dst, "compress = %s\n", m->compress)) ||
         (rc = emit(dst, "encrypted = %s\n", m->pub.encrypted ? "yes" : "no")) ||
         (rc = emit(dst, "data-checksums = %s\n", m->data_checksums ? "yes" : "no")) ||
+        (rc = emit(dst, "part-size = %" PRIu64 "\n", m->part_size)) ||
         (rc = emit(dst, "timeline = %u\n", m->pub.timeline)) ||
         (rc = emit(dst, "start-lsn = %s\n", lsn)) ||
         (rc = emit(dst, "start-wal = %s\n", m->start_wal)) ||
@@ -198,6 +199,8 @@ int wd_backup_meta_set(wd_backup_meta *m, const char *name, const char *value)
         m->pub.encrypted = strcmp(value, "yes") == 0;
     } else if (strcmp(name, "data-checksums") == 0) {
         m->data_checksums = strcmp(value, "yes") == 0;
+    } else if (strcmp(name, "part-size") == 0) {
+        rc = set_u64(&m->part_size, value, name);
     } else if (strcmp(name, "timeline") == 0) {
         if (!(rc = set_u64(&u, value, name)))
             m->pub.timeline = (uint32_t)u;
@@ -282,20 +285,24 @@ int wd_manifest_entry_format(const wd_manifest_entry *e, char *buf, size_t cap)
 {
     char raw[65], stored[65];
     char path[2 * PATH_MAX_ESCAPED], link[2 * PATH_MAX_ESCAPED];
-    if (e->type == 'f') {
+    if (e->type == 'f' || e->type == 'p') {
         wd_hex_encode(e->raw_sha256, 32, raw);
         wd_hex_encode(e->stored_sha256, 32, stored);
     } else {
         strcpy(raw, "-");
         strcpy(stored, "-");
     }
-    if (escape(e->path, path, sizeof(path)) == (size_t)-1 ||
-        escape(e->link ? e->link : "", link, sizeof(link)) == (size_t)-1)
+    if (escape(e->path, path, sizeof(path)) == (size_t)-1)
         return -1;
+    if (e->type == 'p')
+        snprintf(link, sizeof(link), "%" PRIu32, e->part);
+    else if (escape(e->link ? e->link : "", link, sizeof(link)) == (size_t)-1)
+        return -1;
+    bool extra = e->type == 'l' || e->type == 'p';
     int n = snprintf(
         buf, cap, "%c\t%04o\t%" PRIu64 "\t%" PRId64 "\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s%s%s\n",
         e->type, e->mode, e->size, e->mtime, raw, stored, e->stored_size, e->bad_pages, path,
-        e->type == 'l' ? "\t" : "", e->type == 'l' ? link : "");
+        extra ? "\t" : "", extra ? link : "");
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -332,10 +339,10 @@ int wd_manifest_entry_parse(char *line, wd_manifest_entry *e)
         *tab = '\0';
         p = tab + 1;
     }
-    if (n < 9 || strlen(fields[0]) != 1 || !strchr("fdl", fields[0][0]))
+    if (n < 9 || strlen(fields[0]) != 1 || !strchr("fdlp", fields[0][0]))
         return BAD_LINE(line);
     e->type = fields[0][0];
-    if ((e->type == 'l') != (n == 10))
+    if ((e->type == 'l' || e->type == 'p') != (n == 10))
         return BAD_LINE(line);
     char *end;
     unsigned long mode = strtoul(fields[1], &end, 8);
@@ -346,15 +353,21 @@ int wd_manifest_entry_parse(char *line, wd_manifest_entry *e)
         wd_parse_int64(fields[3], INT64_MIN, INT64_MAX, &e->mtime) ||
         wd_parse_uint64(fields[6], &e->stored_size) || wd_parse_uint64(fields[7], &e->bad_pages))
         return BAD_LINE(line);
-    if (e->type == 'f') {
+    if (e->type == 'p') {
+        int64_t part;
+        if (wd_parse_int64(fields[9], 0, UINT32_MAX, &part))
+            return BAD_LINE(line);
+        e->part = (uint32_t)part;
+    }
+    if (e->type == 'f' || e->type == 'p') {
         if (wd_hex_decode(fields[4], e->raw_sha256, 32) ||
             wd_hex_decode(fields[5], e->stored_sha256, 32))
             return BAD_LINE(line);
     }
-    if (unescape(fields[8]) || (n == 10 && unescape(fields[9])))
+    if (unescape(fields[8]) || (e->type == 'l' && unescape(fields[9])))
         return BAD_LINE(line);
     e->path = fields[8];
-    e->link = n == 10 ? fields[9] : "";
+    e->link = e->type == 'l' ? fields[9] : "";
     return wd_manifest_path_check(e->path);
 }
 

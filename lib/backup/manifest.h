@@ -3,6 +3,8 @@
  *
  * A backup BACKUP_ID lives in <cluster>/backup/BACKUP_ID/:
  *   data/PATH<ext>    every non-empty file, through the store pipeline
+ *   parts/PATH/N<ext> part N of a file larger than part-size: large files
+ *                     are stored in parts so that workers share them
  *   backup.manifest<ext> the list of everything, through the store pipeline
  *                     (compressed, encrypted); written last: a backup
  *                     without it does not exist and is removed later
@@ -13,8 +15,9 @@
  *   [backup]           name = value lines known at the start
  *   [files]            one line per directory, file or tablespace link:
  *                      TYPE MODE SIZE MTIME RAW_SHA256 STORED_SHA256
- *                      STORED_SIZE BAD_PAGES PATH [LINK], tab-separated,
- *                      PATH and LINK escaped (\\ \t \n)
+ *                      STORED_SIZE BAD_PAGES PATH [LINK | PART], tab-
+ *                      separated, PATH and LINK escaped (\\ \t \n); a
+ *                      file in parts has one 'p' line per part
  *   [end]              name = value lines known at the stop,
  *                      ending with "complete = yes"
  * Lines are written as files finish, so memory does not depend on the
@@ -47,6 +50,7 @@ typedef struct wd_backup_meta {
     char *pgdata;
     char *owner; /* user name owning the data directory */
     int data_checksums;
+    uint64_t part_size; /* files larger than this are stored in parts */
     int complete;
 } wd_backup_meta;
 
@@ -63,7 +67,7 @@ int wd_backup_meta_set(wd_backup_meta *m, const char *name, const char *value);
 char *wd_backup_meta_text(const wd_backup_meta *m);
 
 typedef struct wd_manifest_entry {
-    char type; /* 'f', 'd', 'l' */
+    char type; /* 'f' file, 'p' part of a file, 'd' folder, 'l' tablespace link */
     unsigned mode;
     uint64_t size;
     int64_t mtime;
@@ -73,6 +77,7 @@ typedef struct wd_manifest_entry {
     uint64_t bad_pages;
     const char *path;
     const char *link; /* "" unless 'l' */
+    uint32_t part;    /* 'p': the part's number; it starts at part * part-size */
 } wd_manifest_entry;
 
 /* Formats one [files] line (with its newline) into buf; the length, or -1

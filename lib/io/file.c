@@ -73,7 +73,10 @@ int wd_file_source_open(wd_source **out, const char *path)
 typedef struct file_sink {
     wd_sink base;
     int fd;
-    unsigned flags; /* WD_FILE_* */
+    unsigned flags;   /* WD_FILE_* */
+    off_t pos;        /* next write's offset (pwrite), -1: sequential write */
+    off_t flush_from; /* WD_FILE_WRITEBACK: start of what was not handed to writeback */
+    off_t written;    /* end of what was written */
     char *path;
     char *tmp; /* NULL with WD_FILE_DIRECT: written in place */
 } file_sink;
@@ -85,11 +88,26 @@ static void file_sink_free(file_sink *fs)
     wd_free(fs);
 }
 
+/* How much is written before the kernel is asked to start writing it out
+ * (WD_FILE_WRITEBACK): the disk works while walden goes on, so the final
+ * sync has little left to do. */
+#define WRITEBACK_CHUNK (8 << 20)
+
+static void start_writeback(file_sink *fs, bool all)
+{
+    off_t len = fs->written - fs->flush_from;
+    if (len <= 0 || (!all && len < WRITEBACK_CHUNK))
+        return;
+    /* advisory: an error here shows up again at the final sync */
+    (void)sync_file_range(fs->fd, fs->flush_from, len, SYNC_FILE_RANGE_WRITE);
+    fs->flush_from = fs->written;
+}
+
 static int file_write(wd_sink *s, const uint8_t *buf, size_t len)
 {
     file_sink *fs = (file_sink *)s;
     while (len > 0) {
-        ssize_t w = write(fs->fd, buf, len);
+        ssize_t w = fs->pos >= 0 ? pwrite(fs->fd, buf, len, fs->pos) : write(fs->fd, buf, len);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -97,7 +115,12 @@ static int file_write(wd_sink *s, const uint8_t *buf, size_t len)
         }
         buf += w;
         len -= (size_t)w;
+        if (fs->pos >= 0)
+            fs->pos += w;
+        fs->written = fs->pos >= 0 ? fs->pos : fs->written + w;
     }
+    if (fs->flags & WD_FILE_WRITEBACK)
+        start_writeback(fs, false);
     return 0;
 }
 
@@ -105,7 +128,8 @@ static void file_abort(wd_sink *s)
 {
     file_sink *fs = (file_sink *)s;
     close(fs->fd);
-    unlink(fs->tmp ? fs->tmp : fs->path);
+    if (!(fs->flags & WD_FILE_PART)) /* a part's file is shared */
+        unlink(fs->tmp ? fs->tmp : fs->path);
     file_sink_free(fs);
 }
 
@@ -138,6 +162,8 @@ static int file_commit(wd_sink *s)
     int rc = 0;
     char *dir = NULL;
     bool sync = !(fs->flags & WD_FILE_NOSYNC);
+    if (fs->flags & WD_FILE_WRITEBACK)
+        start_writeback(fs, true);
     if (sync && fsync(fs->fd) != 0) {
         rc = wd_error_set_errno(errno, "cannot fsync '%s'", fs->path);
         file_abort(s);
@@ -145,7 +171,8 @@ static int file_commit(wd_sink *s)
     }
     if (close(fs->fd) != 0) {
         rc = wd_error_set_errno(errno, "cannot close '%s'", fs->path);
-        unlink(fs->tmp ? fs->tmp : fs->path);
+        if (!(fs->flags & WD_FILE_PART))
+            unlink(fs->tmp ? fs->tmp : fs->path);
         file_sink_free(fs);
         return rc;
     }
@@ -194,10 +221,18 @@ int wd_file_sink_open(wd_sink **out, const char *path)
 
 int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsigned mode)
 {
+    return wd_file_part_sink_open(out, path, flags & ~WD_FILE_PART, mode, 0);
+}
+
+int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsigned mode,
+                           uint64_t offset)
+{
+    assert(!(flags & WD_FILE_PART) || (flags & WD_FILE_DIRECT));
     file_sink *fs = wd_calloc(1, sizeof(*fs));
     if (!fs)
         return WALDEN_ENOMEM;
     fs->flags = flags;
+    fs->pos = -1;
     fs->base.write = file_write;
     fs->base.commit = file_commit;
     fs->base.abort = file_abort;
@@ -209,6 +244,17 @@ int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsign
             return WALDEN_ENOMEM;
         }
         fs->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fs->fd < 0 && errno == EEXIST && (flags & WD_FILE_PART))
+            fs->fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fs->fd >= 0 && (flags & WD_FILE_PART)) {
+            struct stat st;
+            if (fstat(fs->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                close(fs->fd);
+                fs->fd = -1;
+                errno = EINVAL;
+            }
+            fs->pos = fs->written = fs->flush_from = (off_t)offset;
+        }
         if (fs->fd < 0) {
             int rc = wd_error_set_errno(errno, "cannot create '%s'", path);
             file_sink_free(fs);

@@ -75,8 +75,19 @@ int wd_file_sink_open(wd_sink **out, const char *path);
 #define WD_FILE_DIRECT                                                                             \
     2u /* write `path` in place, created exclusively and                                           \
         * never through a symlink; abort removes it */
+#define WD_FILE_WRITEBACK                                                                          \
+    4u /* start the disk writing every few MiB (with                                               \
+        * NOSYNC: the final sync has little left) */
+#define WD_FILE_PART                                                                               \
+    8u /* with DIRECT: one part of a file written by several                                       \
+        * sinks: opened without O_EXCL, written from `offset`,                                     \
+        * never removed */
 /* wd_file_sink_open with flags and the mode of the new file. */
 int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsigned mode);
+/* A sink writing at `offset` of `path` (flags include WD_FILE_DIRECT |
+ * WD_FILE_PART). The file must be a regular file if it exists. */
+int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsigned mode,
+                           uint64_t offset);
 /* A sink that keeps what is written in memory (tests, small metadata).
  * At commit the buffer is handed over: `*data` (free it with wd_free) and
  * `*len` are set; on abort they stay untouched. */

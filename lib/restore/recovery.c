@@ -193,6 +193,11 @@ int wd_recovery_write(const char *pgdata, const char *restore_command, const wd_
         rc = WALDEN_ENOMEM;
         goto done;
     }
+    /* recovery.signal first: created exclusively, so a second run stops
+     * here instead of appending the settings twice */
+    wd_sink *s;
+    if ((rc = wd_file_sink_open_ex(&s, signal, WD_FILE_DIRECT, 0600)) || (rc = s->commit(s)))
+        goto done;
     int fd = open(conf, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 || !(f = fdopen(fd, "a"))) {
         rc = wd_error_set_errno(errno, "cannot open '%s'", conf);
@@ -224,10 +229,6 @@ int wd_recovery_write(const char *pgdata, const char *restore_command, const wd_
         rc = wd_error_set_errno(errno, "cannot write '%s'", conf);
         goto done;
     }
-    wd_sink *s;
-    if ((rc = wd_file_sink_open_ex(&s, signal, WD_FILE_DIRECT, 0600)))
-        goto done;
-    rc = s->commit(s);
 done:
     if (f && fclose(f) != 0 && !rc)
         rc = wd_error_set_errno(errno, "cannot close '%s'", conf);

@@ -44,6 +44,7 @@ typedef struct tablespace {
 typedef struct restore_job {
     char path[PATH_MAX];
     unsigned mode;
+    int64_t part; /* -1: a whole file */
     uint64_t size;
     uint8_t sha256[32];
 } restore_job;
@@ -51,7 +52,10 @@ typedef struct restore_job {
 typedef struct restore_run {
     walden_repo *repo;
     const char *pgdata;
-    const wd_backup_meta *meta;
+    const wd_backup_meta *meta; /* the summary that chose the backup */
+    /* the manifest's own header, filled as it is read: authenticated, unlike
+     * backup.info, so the layout of parts comes from here */
+    const wd_backup_meta *manifest;
     wd_compress compress;
     const char *map; /* tablespace-map option */
     tablespace ts[MAX_TABLESPACES];
@@ -167,13 +171,23 @@ static int restore_file(restore_run *r, const restore_job *job)
         return WALDEN_ENOMEM;
     unsigned mode = (job->mode & 0640) | 0600;
     wd_sink *sink = NULL;
-    if ((rc = wd_file_sink_open_ex(&sink, full, WD_FILE_DIRECT | WD_FILE_NOSYNC, mode)))
+    unsigned flags = WD_FILE_DIRECT | WD_FILE_NOSYNC | WD_FILE_WRITEBACK;
+    if (job->part >= 0)
+        rc = wd_file_part_sink_open(&sink, full, flags | WD_FILE_PART, mode,
+                                    (uint64_t)job->part * r->manifest->part_size);
+    else
+        rc = wd_file_sink_open_ex(&sink, full, flags, mode);
+    if (rc)
         goto done;
     if (job->size == 0) {
         rc = sink->commit(sink);
     } else {
-        char *object = wd_asprintf("%s/%s/%s/data/%s%s", r->repo->cluster, WD_BACKUP_DIR,
-                                   r->meta->id, job->path, wd_compress_ext(r->compress));
+        char *object =
+            job->part >= 0
+                ? wd_asprintf("%s/%s/%s/parts/%s/%" PRId64 "%s", r->repo->cluster, WD_BACKUP_DIR,
+                              r->meta->id, job->path, job->part, wd_compress_ext(r->compress))
+                : wd_asprintf("%s/%s/%s/data/%s%s", r->repo->cluster, WD_BACKUP_DIR, r->meta->id,
+                              job->path, wd_compress_ext(r->compress));
         wd_source *src = NULL;
         wd_repo_stream st = {0};
         if (!object) {
@@ -208,7 +222,7 @@ static int restore_file(restore_run *r, const restore_job *job)
         wd_log_warn("cannot change the owner of '%s': %s", full, strerror(errno));
     if (!rc) {
         pthread_mutex_lock(&r->mu);
-        r->files++;
+        r->files += job->part <= 0;
         r->bytes += job->size;
         pthread_mutex_unlock(&r->mu);
     }
@@ -383,6 +397,9 @@ static int entry_cb(const wd_manifest_entry *e, void *ctx)
         return wd_error_set(WALDEN_ECORRUPT, "manifest path too long");
     memcpy(job.path, e->path, n + 1);
     job.mode = e->mode;
+    job.part = e->type == 'p' ? (int64_t)e->part : -1;
+    if (e->type == 'p' && !r->manifest->part_size)
+        return wd_error_set(WALDEN_ECORRUPT, "manifest has parts but no part-size");
     job.size = e->size;
     memcpy(job.sha256, e->raw_sha256, 32);
     if (!wd_queue_push(r->queue, &job)) {
@@ -512,6 +529,7 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         goto done;
     }
     wd_backup_meta read_meta = {0};
+    r.manifest = &read_meta;
     rc = wd_backup_read_manifest(repo, meta.id, &read_meta, entry_cb, &r);
     if (!rc && read_meta.pub.system_id != repo->info.system_id)
         rc = wd_error_set(WALDEN_EMISMATCH, "backup %s is of cluster %" PRIu64 ", not %" PRIu64,

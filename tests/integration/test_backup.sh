@@ -31,7 +31,7 @@ psql_c "$PORT" "CREATE TABLE in_ts(id int, v text) TABLESPACE ts1"
 psql_c "$PORT" "INSERT INTO in_ts SELECT g, md5(g::text) FROM generate_series(1, 5000) g"
 psql_c "$PORT" "CREATE TABLE marker(id int primary key, at timestamptz not null)"
 psql_c "$PORT" "CREATE UNLOGGED TABLE scratch AS SELECT g FROM generate_series(1, 1000) g"
-as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -i -s 2 -q postgres >/dev/null 2>&1
+as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -i -s 6 -q postgres >/dev/null 2>&1
 
 # ---- backup, with pgbench writing all along
 as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -c 2 -T 6 postgres \
@@ -61,6 +61,10 @@ scratch=$(psql_c "$PORT" "SELECT pg_relation_filepath('scratch')")
 [[ -z $(find "$T/repo/main/backup/$id/data" -path "*/${scratch}.*" ! -name '*_init*') ]] ||
   fail "the unlogged table's main fork was backed up"
 pass "excluded pg_wal contents, postmaster.pid and the unlogged table's data"
+accounts=$(psql_c "$PORT" "SELECT pg_relation_filepath('pgbench_accounts')")
+[[ -n $(find "$T/repo/main/backup/$id/parts/$accounts" -name '1.zst') ]] ||
+  fail "pgbench_accounts ($(stat -c %s "$PRIMARY/$accounts") bytes) was not stored in parts"
+pass "a file larger than the part size is stored in parts"
 
 # ---- markers at known points after the backup
 accounts_sum() {

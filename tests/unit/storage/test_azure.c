@@ -179,9 +179,12 @@ int main(void)
     };
     int failed = cmocka_run_group_tests_name("azure", tests, NULL, NULL);
     if (getenv("WALDEN_TEST_AZURE_ENDPOINT")) {
+        printf("azure conformance (SharedKey): against %s\n", getenv("WALDEN_TEST_AZURE_ENDPOINT"));
         failed += storage_conformance_run("azure conformance (SharedKey)", make_azure);
-        if ((conf_sas = getenv("WALDEN_TEST_AZURE_SAS")))
+        if ((conf_sas = getenv("WALDEN_TEST_AZURE_SAS"))) {
+            printf("azure conformance (SAS): against %s\n", getenv("WALDEN_TEST_AZURE_ENDPOINT"));
             failed += storage_conformance_run("azure conformance (SAS)", make_azure);
+        }
     } else {
         printf("azure conformance: skipped (WALDEN_TEST_AZURE_ENDPOINT is not set; "
                "tests/integration/test_azure.sh runs it against Azurite)\n");

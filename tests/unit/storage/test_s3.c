@@ -333,10 +333,12 @@ int main(void)
         cmocka_unit_test(test_persistent_failure), cmocka_unit_test(test_driver_errors),
     };
     int failed = cmocka_run_group_tests_name("s3", tests, NULL, NULL);
-    if (getenv("WALDEN_TEST_S3_ENDPOINT"))
+    if (getenv("WALDEN_TEST_S3_ENDPOINT")) {
+        printf("s3 conformance: against %s\n", getenv("WALDEN_TEST_S3_ENDPOINT"));
         failed += storage_conformance_run("s3 conformance", make_s3);
-    else
+    } else {
         printf("s3 conformance: skipped (WALDEN_TEST_S3_ENDPOINT is not set; "
                "tests/integration/test_s3.sh runs it against a real server)\n");
+    }
     return failed;
 }

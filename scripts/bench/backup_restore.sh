@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Benchmark: full backup and restore of the same cluster, walden against
+# pgBackRest (Debian package), in one run, both at process-max 2, zstd
+# level 3, encryption on, immediate checkpoint. Two data sets:
+#   pgbench   pgbench -i -s SCALE (default 100, about 1.6 GB; compresses ~19:1)
+#   mixed     random text and numeric columns (default about 1 GB; ~3:1)
+# For each: wall time and peak RSS of each tool's backup and restore, the
+# ratios, and `zstd -3 -T2` over a tar of the data directory as the
+# compression limit of the machine. Backups and restores alternate between
+# the tools for ROUNDS rounds; medians are reported.
+# Usage (as root, Debian 12): scripts/bench/backup_restore.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SCALE=${SCALE:-100}
+MIXED_ROWS=${MIXED_ROWS:-6000000}
+ROUNDS=${ROUNDS:-3}
+DATASETS=${DATASETS:-pgbench mixed}
+
+bash scripts/install-deps.sh --bench >/dev/null
+BUILD_DIR=build-bench BUILD_TYPE=Release bash scripts/build.sh >/dev/null
+walden=$(pwd)/build-bench/src/walden
+bindir=$(pg_config --bindir 2>/dev/null || true)
+[[ -x $bindir/initdb ]] || bindir=/usr/lib/postgresql/15/bin
+
+work=$(mktemp -d /tmp/walden-bench.XXXXXX)
+chmod 0755 "$work"
+chown postgres: "$work"
+as_pg() { runuser -u postgres -- "$@"; }
+cleanup() {
+  as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+PORT=55498
+
+head -c 24 /dev/urandom | base64 >"$work/pass"
+chown postgres: "$work/pass"
+chmod 0600 "$work/pass"
+cat >"$work/walden.conf" <<CONF
+repo = $work/walden-repo
+compress = zstd
+compress-level = 3
+encrypt-passphrase-file = $work/pass
+process-max = 2
+pghost = $work/sock
+pgport = $PORT
+pguser = postgres
+lock-path = $work/locks
+CONF
+cat >"$work/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$work/pgbr-repo
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=$(cat "$work/pass")
+repo1-retention-full=100
+compress-type=zst
+compress-level=3
+process-max=2
+start-fast=y
+archive-async=n
+log-level-console=warn
+log-level-file=off
+lock-path=$work/pgbr-lock
+spool-path=$work/pgbr-spool
+
+[bench]
+pg1-path=$work/pgdata
+pg1-socket-path=$work/sock
+pg1-port=$PORT
+CONF
+chown postgres: "$work/walden.conf" "$work/pgbackrest.conf"
+chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf"
+WALDEN=("$walden" --config "$work/walden.conf" --pgdata "$work/pgdata")
+PGBR=(pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
+
+# timed NAME CMD...: runs CMD as postgres; prints "seconds maxrss_kib"
+timed() {
+  shift
+  as_pg /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/cmd.out" 2>&1 ||
+    { cat "$work/cmd.out" >&2; exit 1; }
+  cat "$work/time.out"
+}
+
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+run_dataset() {
+  local ds=$1
+  echo
+  echo "== data set: $ds"
+  rm -rf "$work/pgdata" "$work/walden-repo" "$work/pgbr-repo" "$work/restore"
+  as_pg mkdir -p "$work/sock"
+  as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres -k >/dev/null
+  cat >>"$work/pgdata/postgresql.auto.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$work/sock'
+port = $PORT
+archive_mode = on
+archive_command = '$walden --config $work/walden.conf archive-push %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p'
+max_wal_size = '4GB'
+CONF
+  as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/pg.log" -w start >/dev/null
+  as_pg "${WALDEN[@]}" init >/dev/null
+  as_pg "${PGBR[@]}" stanza-create >/dev/null
+  local psql=(as_pg psql -h "$work/sock" -p $PORT -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
+  if [[ $ds == pgbench ]]; then
+    as_pg "$bindir/pgbench" -h "$work/sock" -p $PORT -U postgres -i -s "$SCALE" -q postgres \
+      >/dev/null 2>&1
+  else
+    "${psql[@]}" -c "CREATE TABLE mixed AS SELECT g AS id,
+        md5(random()::text) || ' ' || substr(md5(random()::text), 1, (random() * 32)::int) AS label,
+        round((random() * 1000000)::numeric, 2) AS amount,
+        (random() * 100000)::int AS qty,
+        now() - random() * interval '1000 days' AS at,
+        CASE WHEN random() < 0.5 THEN 'pending' ELSE 'shipped' END AS state
+      FROM generate_series(1, $MIXED_ROWS) g"
+    "${psql[@]}" -c "CREATE INDEX ON mixed (id)"
+  fi
+  "${psql[@]}" -c "CHECKPOINT"
+  local size
+  size=$(du -sm --exclude=pg_wal "$work/pgdata" | cut -f1)
+  echo "data directory: ${size} MB (without pg_wal)"
+
+  local t0 t1
+  t0=$(date +%s.%N)
+  tar -C "$work/pgdata" --exclude=./pg_wal -cf - . 2>/dev/null | zstd -3 -T2 -q >"$work/tar.zst"
+  t1=$(date +%s.%N)
+  local zsize
+  zsize=$(du -m "$work/tar.zst" | cut -f1)
+  rm -f "$work/tar.zst"
+  printf 'tar | zstd -3 -T2: %.2f s, %s MB (ratio %s:1)\n' "$(echo "$t1 - $t0" | bc -l)" \
+    "$zsize" "$(echo "scale=1; $size / $zsize" | bc -l)"
+
+  local wb=() pb=() wr=() pr=() wbm=() pbm=() wrm=() prm=() out
+  for r in $(seq 1 "$ROUNDS"); do
+    sync
+    out=$(timed walden "${WALDEN[@]}" backup)
+    wb+=("${out% *}") wbm+=("${out#* }")
+    sync
+    out=$(timed pgbackrest "${PGBR[@]}" backup --type=full)
+    pb+=("${out% *}") pbm+=("${out#* }")
+    rm -rf "$work/restore"
+    sync
+    out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore)
+    wr+=("${out% *}") wrm+=("${out#* }")
+    rm -rf "$work/restore"
+    sync
+    out=$(timed pgbackrest "${PGBR[@]}" --pg1-path="$work/restore" restore)
+    pr+=("${out% *}") prm+=("${out#* }")
+    rm -rf "$work/restore"
+    echo "round $r: backup walden ${wb[-1]} s, pgbackrest ${pb[-1]} s; restore walden ${wr[-1]} s, pgbackrest ${pr[-1]} s"
+  done
+  local wsz psz
+  wsz=$(du -sm "$work/walden-repo/main/backup" | cut -f1)
+  psz=$(du -sm "$work/pgbr-repo/backup" | cut -f1)
+  local WB PB WR PR
+  WB=$(median "${wb[@]}") PB=$(median "${pb[@]}") WR=$(median "${wr[@]}") PR=$(median "${pr[@]}")
+  echo "backup : walden $WB s (peak RSS $(median "${wbm[@]}") KiB), pgbackrest $PB s (peak RSS $(median "${pbm[@]}") KiB): ratio $(ratio "$WB" "$PB") (target <= 0.50)"
+  echo "restore: walden $WR s (peak RSS $(median "${wrm[@]}") KiB), pgbackrest $PR s (peak RSS $(median "${prm[@]}") KiB): ratio $(ratio "$WR" "$PR") (target <= 0.70)"
+  echo "stored ($ROUNDS backups each): walden ${wsz} MB, pgbackrest ${psz} MB"
+  as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m fast stop >/dev/null
+}
+
+echo "walden $("$walden" --version | head -1), $(pgbackrest version), $(nproc) cores"
+for ds in $DATASETS; do run_dataset "$ds"; done

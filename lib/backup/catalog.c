@@ -39,6 +39,7 @@ typedef struct manifest_reader {
     void *ctx;
     int section; /* 0 none, 1 [backup], 2 [files], 3 [end] */
     const char *id;
+    bool cb_failed; /* the error is the callback's: it has its own message */
 } manifest_reader;
 
 static int kv_line(wd_backup_meta *m, char *line)
@@ -83,7 +84,9 @@ static int manifest_line(char *line, size_t len, void *ctx)
         int rc = wd_manifest_entry_parse(line, &e);
         if (rc)
             return wd_error_wrap(rc, "manifest of backup '%s'", r->id);
-        return r->cb ? r->cb(&e, r->ctx) : 0;
+        rc = r->cb ? r->cb(&e, r->ctx) : 0;
+        r->cb_failed = rc != 0;
+        return rc;
     }
     if (r->section == 0)
         return wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' does not start with [backup]",
@@ -104,7 +107,7 @@ int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m
         return WALDEN_ENOMEM;
     wd_source *src = NULL;
     wd_sink *sink = NULL;
-    manifest_reader r = {m, cb, ctx, 0, id};
+    manifest_reader r = {m, cb, ctx, 0, id, false};
     wd_repo_stream st = {0};
     if ((rc = wd_storage_open_read(repo->storage, path, &src)))
         goto done;
@@ -119,7 +122,7 @@ int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m
     else if (strcmp(m->id, id) != 0)
         rc = wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' names backup '%s'", id, m->id);
 done:
-    if (rc && rc != WALDEN_EKEY && rc != WALDEN_ENOMEM &&
+    if (rc && !r.cb_failed && rc != WALDEN_EKEY && rc != WALDEN_ENOMEM &&
         !wd_str_starts_with(walden_error_last()->message, "manifest"))
         wd_error_wrap(rc, "cannot read the manifest of backup '%s'", id);
     wd_pipe_free(st.pipe);

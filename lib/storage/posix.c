@@ -150,6 +150,20 @@ static int posix_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, vo
     return rc;
 }
 
+/* Unlinks the temporary files in `dir`: invisible to list, they would keep
+ * an otherwise empty directory from being removed. */
+static void remove_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (is_temp_name(e->d_name))
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
 static int posix_remove(wd_storage *st, const char *path)
 {
     posix_storage *ps = (posix_storage *)st;
@@ -159,6 +173,8 @@ static int posix_remove(wd_storage *st, const char *path)
     int rc = 0;
     if (unlink(full) != 0) {
         if (errno == EISDIR || errno == EPERM) {
+            if (rmdir(full) != 0 && (errno == ENOTEMPTY || errno == EEXIST))
+                remove_temp_files(full); /* left by writers that died */
             if (rmdir(full) != 0 && errno != ENOENT)
                 rc = wd_error_set_errno(errno, "cannot remove '%s'", full);
         } else if (errno != ENOENT) {

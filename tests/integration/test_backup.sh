@@ -46,6 +46,14 @@ grep -q '^backup [0-9TZ]*: .* files, .* stored' "$T/backup.out" ||
 id=$(awk '{print $2}' "$T/backup.out" | tr -d :)
 pass "backup $id taken while pgbench ran: $(cat "$T/backup.out")"
 
+# on a terminal: progress on stderr (script(1) gives it one)
+script -qec "$(printf '%q ' "${RUN_AS[@]}" "$WALDEN_BIN" --config "$T/walden.conf" \
+  --pgport "$PORT" --pgdata "$PRIMARY" backup)" /dev/null >"$T/tty.out" ||
+  fail "backup on a terminal failed: $(cat "$T/tty.out")"
+grep -q 'copy: .*%.*ETA' "$T/tty.out" || fail "no progress on a terminal: $(cat "$T/tty.out")"
+grep -q '%' "$T/backup.out" && fail "progress printed when not on a terminal"
+pass "progress (percent, bytes, rate, ETA) on a terminal only"
+
 W info >"$T/info.out"
 grep -q "$id  full  ok" "$T/info.out" || fail "info does not list $id as ok: $(cat "$T/info.out")"
 pass "info lists the backup"
@@ -82,7 +90,7 @@ sleep 0.2
 target_time=$(psql_c "$PORT" "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
 sleep 0.2
 psql_c "$PORT" "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 5 = 0"
-mark 4
+xid_4=$(psql_c "$PORT" "INSERT INTO marker VALUES (4, clock_timestamp()); SELECT txid_current()")
 sum_at_4=$(accounts_sum "$PORT")
 psql_c "$PORT" "SELECT pg_create_restore_point('after_4')" >/dev/null
 psql_c "$PORT" "UPDATE pgbench_accounts SET abalance = abalance - 3 WHERE aid % 3 = 0"
@@ -132,6 +140,8 @@ restore_and_check lsn "1,2" "$sum_at_2" --target-lsn "$lsn_after_2" --target-act
 pass "restore to an LSN: markers 1-2"
 restore_and_check name "1,2,3,4" "$sum_at_4" --target-name after_4 --target-action promote
 pass "restore to a named restore point: markers 1-4"
+restore_and_check xid "1,2,3,4" "$sum_at_4" --target-xid "$xid_4" --target-action promote
+pass "restore to a transaction id: markers 1-4"
 restore_and_check end "1,2,3,4,5" "$sum_at_5"
 pass "restore to the end of the archive: markers 1-5"
 restore_and_check immediate "" - --target immediate --target-action promote
@@ -156,11 +166,13 @@ obj=$(find "$T/repo/main/backup/$id/data/base" -type f -size +20k | head -1)
 rel=${obj#"$T/repo/main/backup/$id/data/"}
 cp "$obj" "$T/saved"
 printf '\xff' | dd of="$obj" bs=1 seek=200 conv=notrunc status=none
-expect_status 1 walden "$T/walden.conf" --pgdata "$T/r-corrupt" restore
+expect_status 1 walden "$T/walden.conf" --pgdata "$T/r-corrupt" restore --set "$id" \
+  --tablespace-map "$ts_oid=$T/ts-corrupt"
 stderr_has "${rel%.zst}"
 cp "$T/saved" "$obj"
 rm "$obj"
-expect_status 1 walden "$T/walden.conf" --pgdata "$T/r-missing" restore
+expect_status 1 walden "$T/walden.conf" --pgdata "$T/r-missing" restore --set "$id" \
+  --tablespace-map "$ts_oid=$T/ts-missing"
 stderr_has "missing its file '${rel%.zst}'"
 cp "$T/saved" "$obj"
 pass "a corrupted or missing stored file fails the restore, naming it"

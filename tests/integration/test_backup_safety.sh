@@ -31,6 +31,21 @@ grep -q "no backups" "$T/info.out" || fail "a failed backup is listed: $(cat "$T
 [[ -z $(ls "$T/repo/main/backup" 2>/dev/null) ]] || fail "the failed backup left files behind"
 pass "broken archiving: the backup fails after archive-timeout, naming archive_command"
 
+# ---- a backup killed half-way: never listed, removed by the next backup
+W backup --archive-timeout 60s >/dev/null 2>&1 &
+for _ in $(seq 1 100); do
+  [[ -n $(ls "$T/repo/main/backup" 2>/dev/null) ]] && break
+  sleep 0.1
+done
+sleep 1
+pkill -9 -f "walden --config $T/walden.conf --pgport $PORT --pgdata $PRIMARY backup" || true
+wait || true
+killed=$(ls "$T/repo/main/backup")
+[[ -n $killed ]] || fail "the killed backup left nothing to clean up (test did not work)"
+W info >"$T/info.out"
+grep -q "no backups" "$T/info.out" || fail "a killed backup is listed: $(cat "$T/info.out")"
+pass "a backup killed half-way ($killed) is not listed"
+
 psql_c "$PORT" "ALTER SYSTEM SET archive_mode = off"
 pg_stop "$PRIMARY"
 pg_start "$PRIMARY"
@@ -87,6 +102,8 @@ psql_c "$PORT" "CHECKPOINT"
 W backup >"$T/backup.out" || fail "clean backup failed: $(cat "$T/stderr")"
 id=$(awk '{print $2}' "$T/backup.out" | tr -d :)
 pass "a clean backup after the damaged table is gone: $id"
+[[ ! -e $T/repo/main/backup/$killed ]] || fail "the killed backup $killed was not cleaned up"
+pass "the next backups removed the killed backup's files"
 
 # ---- crafted manifests
 man=$(ls "$T/repo/main/backup/$id"/backup.manifest.zst)

@@ -135,6 +135,31 @@ static void test_disk_full(void **state)
     free(dir);
 }
 
+/* remove_tree removes a folder holding the temporary file of a writer that
+ * died (invisible to list), and deferred writes become durable at sync. */
+static void test_remove_tree_with_leftovers(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write_ex(st, "b/x/kept", WD_WRITE_DEFER_SYNC, &sink));
+    assert_ok(sink->write(sink, (const uint8_t *)"abc", 3));
+    assert_ok(sink->commit(sink));
+    assert_ok(wd_storage_sync(st));
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/b/x/.dead.tmp.1.00000000", dir);
+    tu_write_file(path, "partial", 7);
+    assert_ok(wd_storage_remove_tree(st, "b"));
+    bool exists = true;
+    assert_ok(wd_storage_exists(st, "b", &exists));
+    assert_false(exists);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 int main(void)
 {
     int failed = storage_conformance_run("posix conformance", make_posix);
@@ -143,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_temp_files_hidden_and_removed),
         cmocka_unit_test(test_unwritable),
         cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_remove_tree_with_leftovers),
     };
     failed += cmocka_run_group_tests_name("posix", tests, NULL, NULL);
     for (int i = 0; i < nroots && i < 64; i++) {

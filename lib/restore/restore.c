@@ -171,7 +171,9 @@ static int restore_file(restore_run *r, const restore_job *job)
         return WALDEN_ENOMEM;
     unsigned mode = (job->mode & 0640) | 0600;
     wd_sink *sink = NULL;
-    unsigned flags = WD_FILE_DIRECT | WD_FILE_NOSYNC | WD_FILE_WRITEBACK;
+    /* each file is fsynced as it is done, its writeback started early: only
+     * walden's own files are waited for, in the workers, in parallel */
+    unsigned flags = WD_FILE_DIRECT | WD_FILE_WRITEBACK;
     if (job->part >= 0)
         rc = wd_file_part_sink_open(&sink, full, flags | WD_FILE_PART, mode,
                                     (uint64_t)job->part * r->manifest->part_size);
@@ -456,13 +458,51 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
     return rc;
 }
 
-static int sync_dir(const char *dir)
+/* fsyncs `dir` and every folder below it (not through links), so that the
+ * names of the files, fsynced themselves, are durable too. */
+static int sync_dirs(int parent, const char *name, const char *display)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return wd_error_set_errno(errno, "cannot open '%s'", dir);
-    int rc = syncfs(fd) == 0 ? 0 : wd_error_set_errno(errno, "cannot sync '%s'", dir);
-    close(fd);
+        return wd_error_set_errno(errno, "cannot open '%s'", display);
+    int rc = 0;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        rc = wd_error_set_errno(errno, "cannot open '%s'", display);
+        close(fd);
+        return rc;
+    }
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (e->d_type == DT_UNKNOWN &&
+            (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)))
+            continue;
+        if (e->d_type != DT_UNKNOWN && e->d_type != DT_DIR)
+            continue;
+        rc = sync_dirs(fd, e->d_name, display);
+    }
+    if (!rc && fsync(fd) != 0)
+        rc = wd_error_set_errno(errno, "cannot fsync folders under '%s'", display);
+    closedir(d);
+    return rc;
+}
+
+/* The folder holding `dir` (which restore may have created). */
+static int sync_parent(const char *dir)
+{
+    char *parent = wd_strdup(dir);
+    if (!parent)
+        return WALDEN_ENOMEM;
+    char *slash = strrchr(parent, '/');
+    int rc = 0;
+    if (slash) {
+        *(slash == parent ? slash + 1 : slash) = '\0';
+        rc = wd_fsync_dir(parent);
+    }
+    wd_free(parent);
     return rc;
 }
 
@@ -564,10 +604,10 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         goto done;
     if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id)))
         goto done;
-    if ((rc = sync_dir(pgdata)))
+    if ((rc = sync_dirs(AT_FDCWD, pgdata, pgdata)) || (rc = sync_parent(pgdata)))
         goto done;
     for (size_t i = 0; i < r.n_ts; i++)
-        if ((rc = sync_dir(r.ts[i].dir)))
+        if ((rc = sync_dirs(AT_FDCWD, r.ts[i].dir, r.ts[i].dir)) || (rc = sync_parent(r.ts[i].dir)))
             goto done;
     if (result) {
         snprintf(result->backup_id, sizeof(result->backup_id), "%s", meta.id);

@@ -7,7 +7,8 @@
 # For each: wall time and peak RSS of each tool's backup and restore, the
 # ratios, and `zstd -3 -T2` over a tar of the data directory as the
 # compression limit of the machine. Backups and restores alternate between
-# the tools for ROUNDS rounds; medians are reported.
+# the tools for ROUNDS rounds, each from a dropped page cache; medians are
+# reported.
 # Usage (as root, Debian 12): scripts/bench/backup_restore.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -73,9 +74,14 @@ chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf"
 WALDEN=("$walden" --config "$work/walden.conf" --pgdata "$work/pgdata")
 PGBR=(pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
 
-# timed NAME CMD...: runs CMD as postgres; prints "seconds maxrss_kib"
+# timed NAME CMD...: runs CMD as postgres; prints "seconds maxrss_kib".
+# Every timed command starts from the same state: dirty data written out and
+# the page cache dropped (whichever tool ran first would otherwise pay for
+# the kernel reclaiming the cache the previous steps filled).
 timed() {
   shift
+  sync
+  echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
   as_pg /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/cmd.out" 2>&1 ||
     { cat "$work/cmd.out" >&2; exit 1; }
   cat "$work/time.out"
@@ -122,6 +128,8 @@ CONF
   echo "data directory: ${size} MB (without pg_wal)"
 
   local t0 t1
+  sync
+  echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
   t0=$(date +%s.%N)
   tar -C "$work/pgdata" --exclude=./pg_wal -cf - . 2>/dev/null | zstd -3 -T2 -q >"$work/tar.zst"
   t1=$(date +%s.%N)

@@ -6,8 +6,11 @@
  *      a long page header of the repository's cluster and version and be
  *      exactly one segment long; .history and .backup files must be small
  *      text files;
- *   2. one pass through the store pipeline (SHA-256 of the raw bytes,
- *      compression, encryption) into a sink that is not yet visible;
+ *   2. one pass through the store pipeline (compression, encryption) into a
+ *      sink that is not yet visible; for a segment, a second thread reads
+ *      the file again (from the page cache) for its SHA-256 meanwhile, so
+ *      hashing 16 MiB does not add to the time PostgreSQL waits (text files
+ *      are hashed in the pipeline);
  *   3. with the SHA-256 now known: a stored copy with the same hash means
  *      the file is archived already, a success (PostgreSQL offers a segment
  *      again after a crash), and the new copy is discarded; a copy with
@@ -20,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -65,6 +69,44 @@ static int stream_file(int fd, const char *path, bool text, uint64_t size, uint8
     return wd_pipe_end(s->pipe);
 }
 
+/* The SHA-256 of a whole file, in a thread of its own. */
+typedef struct file_hash {
+    int fd;
+    const char *path;
+    uint8_t sha256[32];
+    uint64_t bytes;
+    int rc;
+    char error[512];
+} file_hash;
+
+static void *hash_file(void *arg)
+{
+    file_hash *h = arg;
+    wd_filter *f = NULL;
+    uint8_t *buf = wd_malloc(READ_BUF);
+    int rc = buf ? wd_hash_filter_new(&f) : WALDEN_ENOMEM;
+    for (off_t off = 0; !rc;) {
+        ssize_t n = pread(h->fd, buf, READ_BUF, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = wd_error_set_errno(errno, "cannot read '%s'", h->path);
+        else if (n == 0)
+            break;
+        else
+            rc = f->ops->observe(f, buf, (size_t)n);
+        off += n > 0 ? n : 0;
+    }
+    if (!rc && !(rc = f->ops->end(f)))
+        wd_hash_filter_result(f, h->sha256, &h->bytes);
+    if (rc)
+        snprintf(h->error, sizeof(h->error), "%s", walden_error_last()->message);
+    h->rc = rc;
+    wd_filter_free(f);
+    wd_free(buf);
+    return NULL;
+}
+
 int walden_archive_push(walden_repo *repo, const char *path, walden_push_result *result)
 {
     walden_push_result local;
@@ -81,6 +123,7 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
 
     uint8_t *buf = NULL;
     char *folder = NULL, *object = NULL;
+    pthread_t hasher;
     wd_repo_stream s = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -121,11 +164,31 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     }
     wd_sink *sink;
     if ((rc = wd_storage_open_write(repo->storage, object, &sink)) ||
-        (rc = wd_repo_store_begin(repo, sink, &s)) ||
-        (rc = stream_file(fd, path, text, (uint64_t)st.st_size, buf, &s)))
+        (rc = wd_repo_store_begin_ex(repo, sink, text, &s)))
+        goto done;
+    file_hash h = {.fd = fd, .path = path};
+    bool hashing = !text && pthread_create(&hasher, NULL, hash_file, &h) == 0;
+    if (!text && !hashing) {
+        rc = wd_error_set(WALDEN_ENOMEM, "cannot start a thread");
+        goto done;
+    }
+    rc = stream_file(fd, path, text, (uint64_t)st.st_size, buf, &s);
+    if (hashing) {
+        pthread_join(hasher, NULL);
+        if (!rc && h.rc)
+            rc = wd_error_set(h.rc, "%s", h.error);
+        if (!rc && h.bytes != (uint64_t)st.st_size)
+            rc = wd_error_set(WALDEN_EIO, "'%s' changed size while being archived", path);
+    }
+    if (rc)
         goto done;
     uint8_t sha[32], stored_sha[32];
-    wd_hash_filter_result(s.raw_hash, sha, &result->raw_size);
+    if (text) {
+        wd_hash_filter_result(s.raw_hash, sha, &result->raw_size);
+    } else {
+        memcpy(sha, h.sha256, 32);
+        result->raw_size = h.bytes;
+    }
     wd_hash_filter_result(s.stored_hash, stored_sha, &result->stored_size);
     memcpy(result->raw_sha256, sha, 32);
 

@@ -455,12 +455,18 @@ static int add(wd_pipe *p, int rc, wd_filter *f)
 
 int wd_repo_store_begin(walden_repo *repo, wd_sink *sink, wd_repo_stream *out)
 {
+    return wd_repo_store_begin_ex(repo, sink, true, out);
+}
+
+int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, bool raw_hash, wd_repo_stream *out)
+{
     memset(out, 0, sizeof(*out));
     int rc = wd_pipe_new(&out->pipe, sink);
     if (rc)
         return rc;
     wd_filter *f = NULL;
-    if ((rc = wd_hash_filter_new(&out->raw_hash)) || (rc = wd_pipe_add(out->pipe, out->raw_hash)))
+    if (raw_hash &&
+        ((rc = wd_hash_filter_new(&out->raw_hash)) || (rc = wd_pipe_add(out->pipe, out->raw_hash))))
         goto fail;
     if ((rc = wd_compress_filter_new(&f, repo->compress, repo->compress_level)))
         goto fail;

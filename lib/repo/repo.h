@@ -55,6 +55,9 @@ typedef struct wd_repo_stream {
 /* Builds the store pipeline into `sink` (taken over) with the repository's
  * compression and encryption. */
 int wd_repo_store_begin(walden_repo *repo, wd_sink *sink, wd_repo_stream *out);
+/* The same, without the raw bytes' hash when `raw_hash` is false (the
+ * caller computes it elsewhere; out->raw_hash is NULL). */
+int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, bool raw_hash, wd_repo_stream *out);
 /* Builds the read pipeline for a file stored with compression `c` into
  * `sink` (taken over): unlocks the key when the repository is encrypted.
  * With expect_sha256 set, finishing fails with WALDEN_ECORRUPT (and the

@@ -154,8 +154,9 @@ static void print_option(const walden_option_info *o)
 void cli_print_usage(void)
 {
     printf("usage: walden [--option value]... COMMAND [ARGS]\n\n"
-           "walden backs up PostgreSQL: WAL archiving, compressed and encrypted,\n"
-           "into a repository.\n\nCommands:\n");
+           "walden backs up PostgreSQL: WAL archiving and online base backups,\n"
+           "compressed and encrypted, into a repository; restores to any point in time.\n"
+           "\nCommands:\n");
     for (const cli_command *c = cli_commands; c->name; c++)
         printf("  %-16s %s\n", c->name, c->summary);
     printf("  %-16s %s\n", "help [COMMAND]", "describe a command and its options");

@@ -551,6 +551,21 @@ static int store_small(backup_run *r, const char *path, const char *text)
     return rc;
 }
 
+typedef struct id_seen {
+    const char *id;
+    bool seen;
+} id_seen;
+
+static int id_seen_cb(const wd_storage_entry *e, void *ctx)
+{
+    id_seen *s = ctx;
+    if (strcmp(e->name, s->id) == 0)
+        s->seen = true;
+    return 0;
+}
+
+/* An id is taken when anything is stored under it. Found by listing: an
+ * object store has no directory that exists() could see. */
 static int make_id(walden_repo *repo, char id[32])
 {
     char *base = wd_repo_path(repo, WD_BACKUP_DIR);
@@ -562,11 +577,9 @@ static int make_id(walden_repo *repo, char id[32])
         struct tm tm;
         gmtime_r(&now, &tm);
         strftime(id, 32, "%Y%m%dT%H%M%SZ", &tm);
-        char *dir = wd_path_join(base, id);
-        bool exists = false;
-        rc = dir ? wd_storage_exists(repo->storage, dir, &exists) : WALDEN_ENOMEM;
-        wd_free(dir);
-        if (rc || !exists)
+        id_seen seen = {id, false};
+        rc = wd_storage_list(repo->storage, base, id_seen_cb, &seen);
+        if (rc || !seen.seen)
             break;
         sleep(1); /* one backup per second at most: ids are times */
     }
@@ -710,7 +723,8 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if ((rc = wd_process_max(cfg, &workers)) ||
         (rc = walden_duration_parse(walden_config_get(cfg, "archive-timeout"), &timeout_s)))
         return rc;
-    bool fast = strcmp(walden_config_get(cfg, "start-fast"), "y") == 0;
+    const char *start_fast = walden_config_get(cfg, "start-fast"); /* y|yes|true|n|no|false */
+    bool fast = start_fast[0] == 'y' || start_fast[0] == 't';
 
     wd_backup_meta *m = wd_calloc(1, sizeof(*m));
     backup_run r = {.repo = repo, .pgdata = pgdata};

@@ -4,8 +4,8 @@
  *
  *   1. lock the cluster, connect, check identity and archiving settings;
  *   2. remove leftovers of backups that never got their manifest;
- *   3. pg_backup_start; walk PGDATA in this thread, feeding a bounded queue
- *      that `process-max` workers drain: each stores one file through the
+ *   3. pg_backup_start; walk PGDATA in this thread, feeding a pool of
+ *      `process-max` workers (common/pool.h): each stores one file through the
  *      store pipeline (verifying page checksums on the way) and appends its
  *      line to the manifest stream;
  *   4. pg_backup_stop; store backup_label and tablespace_map;
@@ -32,7 +32,7 @@
 #include "backup/manifest.h"
 #include "backup/walk.h"
 #include "common/common.h"
-#include "common/queue.h"
+#include "common/pool.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
 
@@ -57,14 +57,10 @@ typedef struct backup_run {
     char *prefix; /* <cluster>/backup/<id> */
     uint64_t start_lsn;
     bool checksums;
-    wd_queue *queue;
     wd_pipe *manifest;
 
-    pthread_mutex_t mu; /* guards everything below */
-    int error;          /* the first failure of a worker */
-    char error_msg[1024];
+    pthread_mutex_t mu; /* guards the manifest stream and the counters */
     uint64_t files, size, stored_size, page_errors;
-    int running;
 } backup_run;
 
 /* ---- small helpers ---- */
@@ -119,17 +115,6 @@ int wd_process_max(const walden_config *cfg, int *out)
     }
     *out = (int)n;
     return 0;
-}
-
-static void fail_run(backup_run *r, int rc)
-{
-    pthread_mutex_lock(&r->mu);
-    if (!r->error) {
-        r->error = rc;
-        snprintf(r->error_msg, sizeof(r->error_msg), "%s", walden_error_last()->message);
-    }
-    pthread_mutex_unlock(&r->mu);
-    wd_queue_cancel(r->queue);
 }
 
 static int add_manifest_line(backup_run *r, const wd_manifest_entry *e)
@@ -287,25 +272,9 @@ done:
     return rc;
 }
 
-static void *worker(void *arg)
+static int store_job(void *item, void *scratch, void *ctx)
 {
-    backup_run *r = arg;
-    uint8_t *buf = wd_malloc(READ_CHUNK);
-    file_job job;
-    if (!buf)
-        fail_run(r, WALDEN_ENOMEM);
-    while (buf && wd_queue_pop(r->queue, &job)) {
-        int rc = store_file(r, &job, buf);
-        if (rc) {
-            fail_run(r, rc);
-            break;
-        }
-    }
-    wd_free(buf);
-    pthread_mutex_lock(&r->mu);
-    r->running--;
-    pthread_mutex_unlock(&r->mu);
-    return NULL;
+    return store_file(ctx, item, scratch);
 }
 
 /* ---- the steps ---- */
@@ -600,26 +569,29 @@ static void report(backup_run *r, walden_progress *p, walden_progress_cb cb, voi
 
 /* The walk: directories and links go to the manifest at once (so a
  * directory's line comes before its files'), files to the workers. */
+typedef struct report_ctx {
+    backup_run *r;
+    walden_progress *p;
+    walden_progress_cb cb;
+    void *cb_ctx;
+} report_ctx;
+
+static void report_tick(void *arg)
+{
+    report_ctx *t = arg;
+    report(t->r, t->p, t->cb, t->cb_ctx);
+}
+
 static int walk_and_copy(backup_run *r, int workers, walden_progress *p, walden_progress_cb cb,
                          void *cb_ctx)
 {
-    pthread_t threads[64];
-    int started = 0, rc = 0;
-    r->running = workers;
-    for (; started < workers; started++)
-        if (pthread_create(&threads[started], NULL, worker, r) != 0)
-            break;
-    if (started < workers) {
-        pthread_mutex_lock(&r->mu);
-        r->running -= workers - started;
-        pthread_mutex_unlock(&r->mu);
-        if (started == 0) {
-            rc = wd_error_set(WALDEN_ENOMEM, "cannot start worker threads");
-            goto join;
-        }
-    }
+    wd_pool *pool;
+    int rc = wd_pool_start(&pool, workers, sizeof(file_job), QUEUE_DEPTH, READ_CHUNK, store_job, r);
+    if (rc)
+        return rc;
     wd_walk *w = NULL;
     wd_walk_entry *e = wd_malloc(sizeof(*e));
+    bool stopped = false; /* a worker failed: its error is the one to report */
     if (!e) {
         rc = WALDEN_ENOMEM;
         goto stop;
@@ -627,7 +599,7 @@ static int walk_and_copy(backup_run *r, int workers, walden_progress *p, walden_
     if ((rc = wd_walk_open(&w, r->pgdata)))
         goto stop;
     struct timespec last = {0}, now;
-    while ((rc = wd_walk_next(w, e)) == 0) {
+    while (!stopped && (rc = wd_walk_next(w, e)) == 0) {
         if (e->type != 'f') {
             wd_manifest_entry me = {.type = e->type,
                                     .mode = e->mode,
@@ -643,52 +615,31 @@ static int walk_and_copy(backup_run *r, int workers, walden_progress *p, walden_
         job.mode = e->mode;
         job.mtime = e->mtime;
         uint64_t parts = e->size > PART_SIZE ? (e->size + PART_SIZE - 1) / PART_SIZE : 0;
-        bool pushed = true;
         if (parts == 0) {
             job.part = -1;
             job.last = true;
-            pushed = wd_queue_push(r->queue, &job);
+            stopped = !wd_pool_push(pool, &job);
         }
-        for (uint64_t i = 0; pushed && i < parts; i++) {
+        for (uint64_t i = 0; !stopped && i < parts; i++) {
             job.part = (int64_t)i;
             job.last = i + 1 == parts;
-            pushed = wd_queue_push(r->queue, &job);
+            stopped = !wd_pool_push(pool, &job);
         }
-        if (!pushed)
-            break; /* a worker failed */
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec != last.tv_sec) {
             last = now;
             report(r, p, cb, cb_ctx);
         }
     }
-    if (rc == 1)
+    if (rc == 1 || stopped)
         rc = 0;
 stop:
-    if (rc)
-        wd_queue_cancel(r->queue);
-    else
-        wd_queue_close(r->queue);
     wd_walk_close(w);
     wd_free(e);
-    for (;;) {
-        pthread_mutex_lock(&r->mu);
-        int running = r->running;
-        pthread_mutex_unlock(&r->mu);
-        if (running == 0)
-            break;
-        report(r, p, cb, cb_ctx);
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-join:
-    for (int i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    if (!rc && r->error) {
-        rc = r->error;
-        wd_error_set(rc, "%s", r->error_msg);
-    }
-    return rc;
+    report_ctx t = {r, p, cb, cb_ctx};
+    int prc = wd_pool_finish(pool, rc != 0, cb ? report_tick : NULL, &t);
+    wd_pool_free(pool);
+    return rc ? rc : prc;
 }
 
 /* The size of everything the walk will copy, for progress percentages. */
@@ -810,8 +761,6 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if ((rc = wd_backup_meta_write_start(r.manifest, m)) ||
         (rc = wd_pipe_write(r.manifest, (const uint8_t *)"[files]\n", 8)))
         goto done;
-    if ((rc = wd_queue_new(&r.queue, sizeof(file_job), QUEUE_DEPTH)))
-        goto done;
     if ((rc = walk_and_copy(&r, workers, &p, cb, cb_ctx)))
         goto done;
 
@@ -863,7 +812,6 @@ done:
         wd_pg_close(c), c = NULL; /* closing the session aborts the backup */
     wd_pg_backup_stop_info_clear(&stop);
     wd_pipe_free(r.manifest);
-    wd_queue_free(r.queue);
     if (rc && stored_any && r.prefix) {
         int keep = rc;
         char msg[1024];

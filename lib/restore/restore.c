@@ -30,7 +30,7 @@
 
 #include "backup/backup.h"
 #include "common/common.h"
-#include "common/queue.h"
+#include "common/pool.h"
 #include "restore/recovery.h"
 
 #define MAX_TABLESPACES 256
@@ -62,25 +62,12 @@ typedef struct restore_run {
     size_t n_ts;
     uid_t uid; /* (uid_t)-1: leave ownership as it is */
     gid_t gid;
-    wd_queue *queue;
+    wd_pool *pool;
+    bool stopped; /* a worker failed: the manifest read stopped for it */
 
-    pthread_mutex_t mu;
-    int error;
-    char error_msg[1024];
+    pthread_mutex_t mu; /* guards the counters */
     uint64_t files, bytes;
-    int running;
 } restore_run;
-
-static void fail_run(restore_run *r, int rc)
-{
-    pthread_mutex_lock(&r->mu);
-    if (!r->error) {
-        r->error = rc;
-        snprintf(r->error_msg, sizeof(r->error_msg), "%s", walden_error_last()->message);
-    }
-    pthread_mutex_unlock(&r->mu);
-    wd_queue_cancel(r->queue);
-}
 
 /* Where a manifest path goes: the base directory and the rest of the path. */
 static int resolve(restore_run *r, const char *path, const char **base, const char **rest)
@@ -233,24 +220,10 @@ done:
     return rc;
 }
 
-static void *worker(void *arg)
+static int restore_job_fn(void *item, void *scratch, void *ctx)
 {
-    restore_run *r = arg;
-    restore_job *job = wd_malloc(sizeof(*job));
-    if (!job)
-        fail_run(r, WALDEN_ENOMEM);
-    while (job && wd_queue_pop(r->queue, job)) {
-        int rc = restore_file(r, job);
-        if (rc) {
-            fail_run(r, rc);
-            break;
-        }
-    }
-    wd_free(job);
-    pthread_mutex_lock(&r->mu);
-    r->running--;
-    pthread_mutex_unlock(&r->mu);
-    return NULL;
+    (void)scratch;
+    return restore_file(ctx, item);
 }
 
 /* An existing directory must be empty; a missing one is created. */
@@ -404,11 +377,9 @@ static int entry_cb(const wd_manifest_entry *e, void *ctx)
         return wd_error_set(WALDEN_ECORRUPT, "manifest has parts but no part-size");
     job.size = e->size;
     memcpy(job.sha256, e->raw_sha256, 32);
-    if (!wd_queue_push(r->queue, &job)) {
-        pthread_mutex_lock(&r->mu);
-        int err = r->error;
-        pthread_mutex_unlock(&r->mu);
-        return err ? err : WALDEN_ERROR;
+    if (!wd_pool_push(r->pool, &job)) {
+        r->stopped = true;
+        return WALDEN_ERROR; /* replaced by the worker's error */
     }
     return 0;
 }
@@ -506,6 +477,23 @@ static int sync_parent(const char *dir)
     return rc;
 }
 
+typedef struct progress_ctx {
+    restore_run *r;
+    walden_progress *p;
+    walden_progress_cb cb;
+    void *cb_ctx;
+} progress_ctx;
+
+static void progress_tick(void *arg)
+{
+    progress_ctx *t = arg;
+    pthread_mutex_lock(&t->r->mu);
+    t->p->bytes_done = t->r->bytes;
+    t->p->files_done = t->r->files;
+    pthread_mutex_unlock(&t->r->mu);
+    t->cb(t->p, t->cb_ctx);
+}
+
 int walden_restore(walden_repo *repo, const walden_config *cfg, const char *restore_command,
                    walden_progress_cb cb, void *cb_ctx, walden_restore_result *result)
 {
@@ -531,8 +519,6 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
                      .uid = (uid_t)-1,
                      .gid = (gid_t)-1};
     pthread_mutex_init(&r.mu, NULL);
-    pthread_t threads[64];
-    int started = 0;
     if ((rc = choose_backup(repo, cfg, &t, &meta)))
         goto done;
     if ((rc = wd_backup_manifest_find(repo, meta.id, &r.compress)))
@@ -555,19 +541,9 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         goto done;
     if (r.uid != (uid_t)-1 && chown(pgdata, r.uid, r.gid) != 0)
         wd_log_warn("cannot change the owner of '%s': %s", pgdata, strerror(errno));
-    if ((rc = wd_queue_new(&r.queue, sizeof(restore_job), QUEUE_DEPTH)))
+    if ((rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH, 0, restore_job_fn,
+                            &r)))
         goto done;
-    r.running = workers;
-    for (; started < workers; started++)
-        if (pthread_create(&threads[started], NULL, worker, &r) != 0)
-            break;
-    pthread_mutex_lock(&r.mu);
-    r.running -= workers - started;
-    pthread_mutex_unlock(&r.mu);
-    if (started == 0) {
-        rc = wd_error_set(WALDEN_ENOMEM, "cannot start worker threads");
-        goto done;
-    }
     wd_backup_meta read_meta = {0};
     r.manifest = &read_meta;
     rc = wd_backup_read_manifest(repo, meta.id, &read_meta, entry_cb, &r);
@@ -575,31 +551,15 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         rc = wd_error_set(WALDEN_EMISMATCH, "backup %s is of cluster %" PRIu64 ", not %" PRIu64,
                           meta.id, read_meta.pub.system_id, repo->info.system_id);
     wd_backup_meta_clear(&read_meta);
-    if (rc)
-        wd_queue_cancel(r.queue);
-    else
-        wd_queue_close(r.queue);
     walden_progress p = {"restore", 0, meta.pub.size, 0, meta.pub.file_count};
-    for (;;) {
-        pthread_mutex_lock(&r.mu);
-        int running = r.running;
-        p.bytes_done = r.bytes;
-        p.files_done = r.files;
-        pthread_mutex_unlock(&r.mu);
-        if (running == 0)
-            break;
-        if (cb)
-            cb(&p, cb_ctx);
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    for (int i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    started = 0;
-    if (r.error) { /* a worker's failure is the cause; the read stopped for it */
-        rc = r.error;
-        wd_error_set(rc, "%s", r.error_msg);
-    }
+    progress_ctx pc = {&r, &p, cb, cb_ctx};
+    char read_error[1024];
+    snprintf(read_error, sizeof(read_error), "%s", walden_error_last()->message);
+    int prc = wd_pool_finish(r.pool, rc != 0 && !r.stopped, cb ? progress_tick : NULL, &pc);
+    if (!rc || r.stopped) /* a worker's failure is the cause */
+        rc = prc;
+    else if (prc) /* the manifest's own failure came first */
+        wd_error_set(rc, "%s", read_error);
     if (rc)
         goto done;
     if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id)))
@@ -615,12 +575,7 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         result->size = r.bytes;
     }
 done:
-    if (started) {
-        wd_queue_cancel(r.queue);
-        for (int i = 0; i < started; i++)
-            pthread_join(threads[i], NULL);
-    }
-    wd_queue_free(r.queue);
+    wd_pool_free(r.pool);
     for (size_t i = 0; i < r.n_ts; i++)
         wd_free(r.ts[i].dir);
     pthread_mutex_destroy(&r.mu);

@@ -333,58 +333,6 @@ static int check_identity(walden_repo *repo, wd_pg_conn *c, const char *pgdata, 
     return 0;
 }
 
-/* The collecting pass (listing) and the removal are separate because the
- * listing must not run while entries go away under it. */
-typedef struct name_list {
-    char **names;
-    size_t n, cap;
-} name_list;
-
-static int names_cb(const wd_storage_entry *e, void *ctx)
-{
-    name_list *l = ctx;
-    if (!e->is_dir)
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **n = wd_realloc(l->names, cap * sizeof(*n));
-        if (!n)
-            return WALDEN_ENOMEM;
-        l->names = n;
-        l->cap = cap;
-    }
-    return (l->names[l->n++] = wd_strdup(e->name)) ? 0 : WALDEN_ENOMEM;
-}
-
-static void names_free(name_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        wd_free(l->names[i]);
-    wd_free(l->names);
-}
-
-int wd_backup_remove_incomplete(walden_repo *repo)
-{
-    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
-    if (!base)
-        return WALDEN_ENOMEM;
-    name_list l = {0};
-    int rc = wd_storage_list(repo->storage, base, names_cb, &l);
-    for (size_t i = 0; !rc && i < l.n; i++) {
-        wd_compress c;
-        rc = wd_backup_manifest_find(repo, l.names[i], &c);
-        if (rc == WALDEN_ENOTFOUND) {
-            char *dir = wd_path_join(base, l.names[i]);
-            wd_log_info("removing incomplete backup '%s'", l.names[i]);
-            rc = dir ? wd_storage_remove_tree(repo->storage, dir) : WALDEN_ENOMEM;
-            wd_free(dir);
-        }
-    }
-    names_free(&l);
-    wd_free(base);
-    return rc;
-}
-
 static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_t *segno)
 {
     wd_wal_name n;

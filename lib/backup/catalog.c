@@ -230,6 +230,32 @@ int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count)
     return 0;
 }
 
+/* The ids are collected before anything is removed: a listing must not run
+ * while entries go away under it. */
+int wd_backup_remove_incomplete(walden_repo *repo)
+{
+    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
+    if (!base)
+        return WALDEN_ENOMEM;
+    id_list l = {0};
+    int rc = wd_storage_list(repo->storage, base, ids_cb, &l);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        wd_compress c;
+        rc = wd_backup_manifest_find(repo, l.ids[i], &c);
+        if (rc == WALDEN_ENOTFOUND) {
+            char *dir = wd_path_join(base, l.ids[i]);
+            wd_log_info("removing incomplete backup '%s'", l.ids[i]);
+            rc = dir ? wd_storage_remove_tree(repo->storage, dir) : WALDEN_ENOMEM;
+            wd_free(dir);
+        }
+    }
+    for (size_t i = 0; i < l.n; i++)
+        wd_free(l.ids[i]);
+    wd_free(l.ids);
+    wd_free(base);
+    return rc;
+}
+
 void wd_backup_list_free(wd_backup_meta **metas, size_t n)
 {
     if (!metas)

@@ -362,9 +362,14 @@ static int az_get(wd_objstore *os, const char *key, uint64_t offset, uint8_t *bu
     int rc = az_run(a, "GET", key, NULL, 0, h, 1, &io, &r);
     if (rc)
         goto done;
-    if (r.status == 416 && offset == 0) {
+    if (r.status == 416) {
+        /* at or past the end; the size when Content-Range tells it */
+        char *cr = wd_http_resp_header(&r, "Content-Range");
+        const char *slash = cr ? strrchr(cr, '/') : NULL;
         *n = 0;
-        *total = 0;
+        if (!slash || wd_parse_uint64(slash + 1, total) || *total > offset)
+            *total = offset;
+        wd_free(cr);
     } else if (r.status == 206) {
         char *cr = wd_http_resp_header(&r, "Content-Range");
         const char *slash = cr ? strrchr(cr, '/') : NULL;

@@ -195,14 +195,18 @@ typedef struct wd_objstore_ops {
     int (*mp_complete)(wd_objstore *os, const char *key, const char *upload, char **etags,
                        int nparts);
     void (*mp_abort)(wd_objstore *os, const char *key, const char *upload);
-    /* Reads from `offset` up to cap bytes into buf. *total is the object's
-     * size. With etag[0] set the object must still have that ETag
+    /* Reads from `offset` up to cap bytes (cap > 0) into buf. *total is the
+     * object's size. With etag[0] set the object must still have that ETag
      * (WALDEN_EMISMATCH otherwise); else etag is filled in. WALDEN_ENOTFOUND
-     * when missing. */
+     * when missing. An offset at or past the end (416) reads nothing, with
+     * *total the size when the server tells it, else `offset`. */
     int (*get)(wd_objstore *os, const char *key, uint64_t offset, uint8_t *buf, size_t cap,
                size_t *n, uint64_t *total, char etag[128]);
     int (*head)(wd_objstore *os, const char *key, bool *exists);
     int (*del)(wd_objstore *os, const char *key); /* missing is fine */
+    /* Optional (NULL: one del per key): removes n keys, at most
+     * WD_OBJSTORE_DELETE_BATCH, in one request; missing keys are fine. */
+    int (*del_many)(wd_objstore *os, const char *const *keys, size_t n);
     int (*copy)(wd_objstore *os, const char *src, const char *dst);
     /* Lists keys under prefix (which ends with '/' or is empty), one level. */
     int (*list)(wd_objstore *os, const char *prefix, wd_xml_list_cb cb, void *ctx);
@@ -222,6 +226,8 @@ struct wd_objstore {
 /* Default part size: a 16 MiB WAL segment, even stored uncompressed and
  * encrypted, fits into one PUT, so archive-push never needs multipart. */
 #define WD_OBJSTORE_PART_SIZE (32u * 1024 * 1024)
+/* Keys per batched delete (S3 DeleteObjects takes at most 1000). */
+#define WD_OBJSTORE_DELETE_BATCH 1000u
 /* Range reads: bytes fetched per request. */
 #define WD_OBJSTORE_READ_CHUNK (8u * 1024 * 1024)
 

@@ -66,12 +66,19 @@ typedef struct obj_source {
     size_t len, pos;
     uint64_t next;  /* offset of the next fetch */
     uint64_t total; /* the object's size */
+    uint64_t end;   /* where the range read ends (UINT64_MAX: the object's end) */
     char etag[128];
 } obj_source;
 
+/* The end of what the source delivers: the object's or the range's. */
+static uint64_t src_limit(const obj_source *s)
+{
+    return s->end < s->total ? s->end : s->total;
+}
+
 static int fetch(obj_source *s)
 {
-    uint64_t left = s->total - s->next;
+    uint64_t left = src_limit(s) - s->next;
     size_t cap = left < WD_OBJSTORE_READ_CHUNK ? (size_t)left : WD_OBJSTORE_READ_CHUNK;
     uint64_t total = 0;
     size_t n = 0;
@@ -91,7 +98,7 @@ static int src_read(wd_source *src, uint8_t *buf, size_t cap, size_t *n)
     obj_source *s = (obj_source *)src;
     *n = 0;
     if (s->pos == s->len) {
-        if (s->next >= s->total)
+        if (s->next >= src_limit(s))
             return 0;
         int rc = fetch(s);
         if (rc)
@@ -112,30 +119,50 @@ static void src_close(wd_source *src)
     wd_free(s);
 }
 
-static int os_open_read(wd_storage *st, const char *path, wd_source **out)
+/* A source of [offset, offset + len) (len WD_RANGE_TO_END: to the end). */
+static int open_source(wd_objstore *os, const char *path, uint64_t offset, uint64_t len,
+                       wd_source **out)
 {
-    wd_objstore *os = (wd_objstore *)st;
     obj_source *s = wd_calloc(1, sizeof(*s));
     if (!s)
         return WALDEN_ENOMEM;
     s->base.read = src_read;
     s->base.close = src_close;
     s->os = os;
+    s->end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
+    size_t cap = len < WD_OBJSTORE_READ_CHUNK ? (size_t)len : WD_OBJSTORE_READ_CHUNK;
     int rc = 0;
-    if (!(s->key = key_of(os, path)))
+    if (!(s->key = key_of(os, path))) {
         rc = LAST_CODE();
-    else if (!(s->buf = wd_malloc(WD_OBJSTORE_READ_CHUNK)))
+    } else if (cap == 0 || offset > (uint64_t)INT64_MAX) {
+        /* nothing to read (no object is that large): it must exist all the same */
+        bool exists = false;
+        if (!(rc = os->ops->head(os, s->key, &exists)) && !exists)
+            rc = wd_error_set(WALDEN_ENOTFOUND, "'%s' does not exist", path);
+        s->end = s->next = offset;
+    } else if (!(s->buf = wd_malloc(cap))) {
         rc = WALDEN_ENOMEM;
-    else
-        rc = os->ops->get(os, s->key, 0, s->buf, WD_OBJSTORE_READ_CHUNK, &s->len, &s->total,
-                          s->etag);
+    } else {
+        rc = os->ops->get(os, s->key, offset, s->buf, cap, &s->len, &s->total, s->etag);
+        s->next = offset + s->len;
+    }
     if (rc) {
         src_close(&s->base);
         return rc;
     }
-    s->next = s->len;
     *out = &s->base;
     return 0;
+}
+
+static int os_open_read(wd_storage *st, const char *path, wd_source **out)
+{
+    return open_source((wd_objstore *)st, path, 0, WD_RANGE_TO_END, out);
+}
+
+static int os_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
+                              wd_source **out)
+{
+    return open_source((wd_objstore *)st, path, offset, len, out);
 }
 
 /* ---- writing ---- */
@@ -372,6 +399,36 @@ static int os_remove(wd_storage *st, const char *path)
     return rc;
 }
 
+/* Batches of at most WD_OBJSTORE_DELETE_BATCH keys, one request each. */
+static int os_remove_many(wd_storage *st, const char *const *paths, size_t n)
+{
+    wd_objstore *os = (wd_objstore *)st;
+    char **keys =
+        wd_calloc(n < WD_OBJSTORE_DELETE_BATCH ? n : WD_OBJSTORE_DELETE_BATCH, sizeof(*keys));
+    if (!keys)
+        return WALDEN_ENOMEM;
+    int rc = 0;
+    for (size_t done = 0; !rc && done < n;) {
+        size_t k = n - done < WD_OBJSTORE_DELETE_BATCH ? n - done : WD_OBJSTORE_DELETE_BATCH;
+        size_t made = 0;
+        for (; made < k; made++) {
+            if (!(keys[made] = key_of(os, paths[done + made]))) {
+                rc = LAST_CODE();
+                break;
+            }
+        }
+        if (!rc)
+            rc = os->ops->del_many(os, (const char *const *)keys, k);
+        for (size_t i = 0; i < made; i++) {
+            wd_free(keys[i]);
+            keys[i] = NULL;
+        }
+        done += k;
+    }
+    wd_free(keys);
+    return rc;
+}
+
 static int os_exists(wd_storage *st, const char *path, bool *exists)
 {
     wd_objstore *os = (wd_objstore *)st;
@@ -405,7 +462,9 @@ void wd_objstore_init(wd_objstore *os)
          .remove = os_remove,
          .exists = os_exists,
          .sync = os_sync,
-         .free = os_free},
+         .free = os_free,
+         .remove_many = os_remove_many,
+         .open_read_range = os_open_read_range},
         {.name = "azure",
          .open_read = os_open_read,
          .open_write = os_open_write,
@@ -413,9 +472,12 @@ void wd_objstore_init(wd_objstore *os)
          .remove = os_remove,
          .exists = os_exists,
          .sync = os_sync,
-         .free = os_free},
+         .free = os_free,
+         .remove_many = NULL, /* Azure's blob batch is not used (yet) */
+         .open_read_range = os_open_read_range},
     };
     os->base.driver = wd_str_starts_with(os->base.location, "azure:") ? &drivers[1] : &drivers[0];
+    assert(os->base.driver->remove_many == NULL || os->ops->del_many != NULL);
     if (!os->part_size)
         os->part_size = WD_OBJSTORE_PART_SIZE;
 }

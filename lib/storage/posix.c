@@ -223,9 +223,85 @@ static void posix_free(wd_storage *st)
     wd_free(ps);
 }
 
+/* A range of a file, read with pread from [next, end). */
+typedef struct range_source {
+    wd_source base;
+    int fd;
+    uint64_t next, end;
+    char *path; /* for messages */
+} range_source;
+
+static int range_read(wd_source *src, uint8_t *buf, size_t cap, size_t *n)
+{
+    range_source *s = (range_source *)src;
+    *n = 0;
+    if (s->next >= s->end || cap == 0)
+        return 0;
+    if (cap > s->end - s->next)
+        cap = (size_t)(s->end - s->next);
+    for (;;) {
+        ssize_t r = pread(s->fd, buf, cap, (off_t)s->next);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return wd_error_set_errno(errno, "cannot read '%s'", s->path);
+        if (r == 0)
+            s->end = s->next; /* the end of the file */
+        s->next += (uint64_t)r;
+        *n = (size_t)r;
+        return 0;
+    }
+}
+
+static void range_close(wd_source *src)
+{
+    range_source *s = (range_source *)src;
+    if (s->fd >= 0)
+        close(s->fd);
+    wd_free(s->path);
+    wd_free(s);
+}
+
+static int posix_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
+                                 wd_source **out)
+{
+    posix_storage *ps = (posix_storage *)st;
+    char *full = full_path(ps, path);
+    if (!full)
+        return LAST_CODE();
+    range_source *s = wd_calloc(1, sizeof(*s));
+    if (!s) {
+        wd_free(full);
+        return WALDEN_ENOMEM;
+    }
+    s->base.read = range_read;
+    s->base.close = range_close;
+    s->path = full;
+    s->next = offset;
+    s->end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
+    if (offset > (uint64_t)INT64_MAX)
+        s->end = s->next; /* past any file's end */
+    s->fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (s->fd < 0) {
+        int rc = wd_error_set_errno(errno, "cannot open '%s' for reading", full);
+        range_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
 static const wd_storage_driver posix_driver = {
-    "posix",      posix_open_read, posix_open_write, posix_list,
-    posix_remove, posix_exists,    posix_sync,       posix_free,
+    .name = "posix",
+    .open_read = posix_open_read,
+    .open_write = posix_open_write,
+    .list = posix_list,
+    .remove = posix_remove,
+    .exists = posix_exists,
+    .sync = posix_sync,
+    .free = posix_free,
+    .remove_many = NULL, /* one unlink per file is what a batch would do */
+    .open_read_range = posix_open_read_range,
 };
 
 static int mkdir_p(char *path)

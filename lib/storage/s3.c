@@ -89,6 +89,8 @@ typedef struct s3_io {
     size_t out_cap;
     size_t body_max;
     bool check_200;
+    /* instead of check_200: which 2xx answers are failures to retry */
+    bool (*transient)(const wd_http_resp *resp);
 } s3_io;
 
 /* Runs one request on `key` (NULL: the bucket) with query parameters and
@@ -135,7 +137,9 @@ static int s3_run(s3_storage *s, const char *method, const char *key, const wd_q
         .out = io ? io->out : NULL,
         .out_cap = io ? io->out_cap : 0,
         .body_max = io && io->body_max ? io->body_max : 64 * 1024,
-        .transient = io && io->check_200 ? error_in_200 : NULL,
+        .transient = io && io->transient   ? io->transient
+                     : io && io->check_200 ? error_in_200
+                                           : NULL,
         .what = what,
     };
     rc = wd_http_do(s->os.http, &req, resp);
@@ -335,9 +339,14 @@ static int s3_get(wd_objstore *os, const char *key, uint64_t offset, uint8_t *bu
     int rc = s3_run(s, "GET", key, NULL, 0, h, nh, &io, &r);
     if (rc)
         goto done;
-    if (r.status == 416 && offset == 0) {
-        *n = 0; /* an empty object has no byte to range over */
-        *total = 0;
+    if (r.status == 416) {
+        /* at or past the end (an empty object has no byte to range over):
+         * "Content-Range: bytes *\/SIZE" when the server tells the size */
+        char *cr = wd_http_resp_header(&r, "Content-Range");
+        *n = 0;
+        if (content_range_total(cr, total) || *total > offset)
+            *total = offset;
+        wd_free(cr);
     } else if (r.status == 206) {
         char *cr = wd_http_resp_header(&r, "Content-Range");
         if (content_range_total(cr, total))
@@ -389,6 +398,104 @@ static int s3_del(wd_objstore *os, const char *key)
     if (!rc && r.status != 204 && r.status != 200 && r.status != 404)
         rc = s3_error(s, &r, "remove", key);
     wd_http_resp_clear(&r);
+    return rc;
+}
+
+/* DeleteObjects answers 200 with <Error> elements for the keys it could not
+ * remove; only an <Error> that is the whole answer is a transient failure. */
+static bool delete_error_in_200(const wd_http_resp *resp)
+{
+    return error_in_200(resp) && !strstr(resp->body, "<DeleteResult");
+}
+
+/* Appends `in` with XML's five special characters escaped. */
+static size_t xml_escape(char *out, const char *in)
+{
+    size_t n = 0;
+    for (; *in; in++) {
+        const char *e = *in == '&'    ? "&amp;"
+                        : *in == '<'  ? "&lt;"
+                        : *in == '>'  ? "&gt;"
+                        : *in == '"'  ? "&quot;"
+                        : *in == '\'' ? "&apos;"
+                                      : NULL;
+        if (e) {
+            memcpy(out + n, e, strlen(e));
+            n += strlen(e);
+        } else {
+            out[n++] = *in;
+        }
+    }
+    return n;
+}
+
+/* DeleteObjects: up to 1000 keys in one request, quiet (only failures are
+ * reported). S3 requires Content-MD5 on it. */
+static int s3_del_many(wd_objstore *os, const char *const *keys, size_t nkeys)
+{
+    s3_storage *s = S3(os);
+    static const char head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                               "<Delete><Quiet>true</Quiet>",
+                      tail[] = "</Delete>", obj1[] = "<Object><Key>", obj2[] = "</Key></Object>";
+    size_t cap = sizeof(head) + sizeof(tail);
+    for (size_t i = 0; i < nkeys; i++)
+        cap += sizeof(obj1) + sizeof(obj2) + 6 * strlen(keys[i]);
+    char *xml = wd_malloc(cap);
+    if (!xml)
+        return WALDEN_ENOMEM;
+    size_t len = 0;
+    memcpy(xml, head, sizeof(head) - 1);
+    len += sizeof(head) - 1;
+    for (size_t i = 0; i < nkeys; i++) {
+        memcpy(xml + len, obj1, sizeof(obj1) - 1);
+        len += sizeof(obj1) - 1;
+        len += xml_escape(xml + len, keys[i]);
+        memcpy(xml + len, obj2, sizeof(obj2) - 1);
+        len += sizeof(obj2) - 1;
+    }
+    memcpy(xml + len, tail, sizeof(tail) - 1);
+    len += sizeof(tail) - 1;
+
+    uint8_t md5[16];
+    char *md5b64 = NULL;
+    int rc = 0;
+    if (!EVP_Digest(xml, len, md5, NULL, EVP_md5(), NULL))
+        rc = wd_error_set(WALDEN_ERROR, "MD5 is not available");
+    else if (!(md5b64 = wd_base64_encode(md5, sizeof(md5))))
+        rc = WALDEN_ENOMEM;
+    wd_http_resp r = {0};
+    if (!rc) {
+        wd_query_param q[] = {{"delete", ""}};
+        wd_sigv4_header h[] = {{"content-md5", md5b64}, {"content-type", "application/xml"}};
+        s3_io io = {.body = (const uint8_t *)xml,
+                    .body_len = len,
+                    .body_max = 16 << 20,
+                    .transient = delete_error_in_200};
+        rc = s3_run(s, "POST", NULL, q, 1, h, 2, &io, &r);
+        if (!rc && (r.status != 200 || error_in_200(&r))) {
+            if (r.status == 200) {
+                /* the first key that failed names the error; count them all */
+                const char *e = strstr(r.body, "<Error>");
+                size_t failed = 0;
+                for (const char *p = e; p; p = strstr(p + 1, "<Error>"))
+                    failed++;
+                size_t rest = r.len - (size_t)(e - r.body);
+                char *k = wd_xml_value(e, rest, "Key"), *c = wd_xml_value(e, rest, "Code"),
+                     *m = wd_xml_value(e, rest, "Message");
+                rc = wd_error_set(
+                    WALDEN_EIO, "cannot remove 's3://%s/%s': %s%s%s (%zu of %zu keys failed)",
+                    s->bucket, k ? k : "?", c ? c : "", m ? ": " : "", m ? m : "", failed, nkeys);
+                wd_free(k);
+                wd_free(c);
+                wd_free(m);
+            } else {
+                rc = s3_error(s, &r, "remove objects under", keys[0]);
+            }
+        }
+    }
+    wd_http_resp_clear(&r);
+    wd_free(md5b64);
+    wd_free(xml);
     return rc;
 }
 
@@ -494,6 +601,7 @@ static const wd_objstore_ops s3_ops = {
     .get = s3_get,
     .head = s3_head,
     .del = s3_del,
+    .del_many = s3_del_many,
     .copy = s3_copy,
     .list = s3_list,
     .create = s3_create,

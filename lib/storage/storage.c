@@ -91,20 +91,56 @@ static int collect(const wd_storage_entry *e, void *ctx)
     return 0;
 }
 
+int wd_storage_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
+                               wd_source **out)
+{
+    if (!st->driver->open_read_range)
+        return wd_error_set(WALDEN_EINVAL, "storage '%s' (%s) cannot read byte ranges",
+                            st->location, st->driver->name);
+    return st->driver->open_read_range(st, path, offset, len, out);
+}
+
+int wd_storage_remove_many(wd_storage *st, const char *const *paths, size_t n)
+{
+    if (st->driver->remove_many)
+        return n ? st->driver->remove_many(st, paths, n) : 0;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = wd_storage_remove(st, paths[i]);
+    return rc;
+}
+
+/* Files are removed in batches of this many (S3's DeleteObjects limit). */
+#define REMOVE_BATCH 1000
+
 int wd_storage_remove_tree(wd_storage *st, const char *dir)
 {
     tree_batch b = {0};
     int rc = wd_storage_list(st, dir, collect, &b);
+    /* the sub-directories first, then this directory's files in batches */
     for (size_t i = 0; !rc && i < b.n; i++) {
+        if (!b.dirs[i])
+            continue;
         char *path = wd_path_join(dir, b.names[i]);
-        if (!path)
-            rc = WALDEN_ENOMEM;
-        else if (b.dirs[i])
-            rc = wd_storage_remove_tree(st, path);
-        else
-            rc = wd_storage_remove(st, path);
+        rc = path ? wd_storage_remove_tree(st, path) : WALDEN_ENOMEM;
         wd_free(path);
     }
+    char **batch = rc ? NULL : wd_calloc(REMOVE_BATCH, sizeof(*batch));
+    if (!rc && !batch)
+        rc = WALDEN_ENOMEM;
+    size_t nb = 0;
+    for (size_t i = 0; !rc && i <= b.n; i++) {
+        if (i < b.n && !b.dirs[i] && !(batch[nb++] = wd_path_join(dir, b.names[i])))
+            rc = WALDEN_ENOMEM;
+        if (!rc && nb && (nb == REMOVE_BATCH || i == b.n))
+            rc = wd_storage_remove_many(st, (const char *const *)batch, nb);
+        if (rc || nb == REMOVE_BATCH || i == b.n) {
+            for (size_t k = 0; k < nb; k++)
+                wd_free(batch[k]);
+            nb = 0;
+        }
+    }
+    wd_free(batch);
     for (size_t i = 0; i < b.n; i++)
         wd_free(b.names[i]);
     wd_free(b.names);

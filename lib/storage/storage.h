@@ -25,6 +25,15 @@
  *   - remove: a missing object is not an error; on posix an empty
  *     directory is removed too (object stores have no directories).
  *   - exists: 0 with *exists set.
+ *   - remove_many (optional, NULL when the store has no batch request):
+ *     removes n objects (not directories) like remove does each, in as few
+ *     requests as the store allows (S3 DeleteObjects: 1000 keys each).
+ *     wd_storage_remove_tree uses it; without it, remove per object.
+ *   - open_read_range (optional, NULL when unsupported): a source of the
+ *     bytes [offset, offset + len) of an object, fewer when the object
+ *     ends earlier (a range starting at or past the end is empty);
+ *     len WD_RANGE_TO_END reads to the end. WALDEN_ENOTFOUND like
+ *     open_read.
  */
 #ifndef WD_STORAGE_H
 #define WD_STORAGE_H
@@ -54,7 +63,13 @@ typedef struct wd_storage_driver {
     int (*exists)(wd_storage *st, const char *path, bool *exists);
     int (*sync)(wd_storage *st);
     void (*free)(wd_storage *st);
+    int (*remove_many)(wd_storage *st, const char *const *paths, size_t n);
+    int (*open_read_range)(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
+                           wd_source **out);
 } wd_storage_driver;
+
+/* open_read_range's len for "up to the end of the object". */
+#define WD_RANGE_TO_END UINT64_MAX
 
 struct wd_storage {
     const wd_storage_driver *driver;
@@ -105,6 +120,9 @@ static inline int wd_storage_exists(wd_storage *st, const char *path, bool *exis
 {
     return st->driver->exists(st, path, exists);
 }
+/* open_read_range; WALDEN_EINVAL when the driver cannot read ranges. */
+int wd_storage_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
+                               wd_source **out);
 static inline void wd_storage_free(wd_storage *st)
 {
     if (st)
@@ -114,6 +132,9 @@ static inline void wd_storage_free(wd_storage *st)
 /* Reads a whole small object (at most max bytes) into a NUL-terminated
  * buffer. */
 int wd_storage_read_all(wd_storage *st, const char *path, size_t max, char **out, size_t *len);
+/* Removes the objects `paths` (a missing one is fine): in batches with the
+ * driver's remove_many, else one by one. */
+int wd_storage_remove_many(wd_storage *st, const char *const *paths, size_t n);
 /* Removes everything under `dir` (and on posix the directories). */
 int wd_storage_remove_tree(wd_storage *st, const char *dir);
 /* Writes a whole small object atomically and durably. */

@@ -357,3 +357,153 @@ CONF
     fail "$kind: a secret is in the error message"
   pass "$kind: wrong credentials fail at once with a permission error naming the container"
 }
+
+# store_list KIND PREFIX: the keys under PREFIX in the container "walden",
+# one per line, read straight from the server (not through walden): Swift's
+# own API for s3 (tempauth), a List Blobs with an account SAS for azure.
+store_list() {
+  local kind=$1 prefix=$2
+  if [[ $kind == s3 ]]; then
+    local hdrs tok url
+    hdrs=$(curl -sfi "$S3_ENDPOINT/auth/v1.0" -H "X-Auth-User: $S3_KEY" -H "X-Auth-Key: $S3_SECRET") ||
+      fail "swift auth failed"
+    tok=$(sed -n 's/^X-Auth-Token: *//Ip' <<<"$hdrs" | tr -d '\r')
+    url=$(sed -n 's/^X-Storage-Url: *//Ip' <<<"$hdrs" | tr -d '\r')
+    curl -sf -H "X-Auth-Token: $tok" "$url/walden?prefix=$prefix&limit=10000" ||
+      fail "swift listing of $prefix failed"
+  else
+    local sas marker="" body
+    sas=$(azure_account_sas "$AZ_ACCOUNT" "$AZ_KEY")
+    while :; do
+      body=$(curl -sf "$AZ_ENDPOINT/walden?restype=container&comp=list&prefix=$prefix&marker=$marker&$sas") ||
+        fail "azure listing of $prefix failed"
+      grep -o '<Name>[^<]*</Name>' <<<"$body" | sed 's/<Name>\(.*\)<\/Name>/\1/' || true
+      marker=$(grep -o '<NextMarker>[^<]*</NextMarker>' <<<"$body" | sed 's/<[^>]*>//g' || true)
+      [[ -n $marker ]] || break
+    done
+  fi
+}
+
+# objstore_backup_suite KIND SERVER_PORT: walden backup and point-in-time
+# restore with the repository on the store, encrypted: PostgreSQL 15 with
+# data checksums archiving through walden, a backup taken while pgbench
+# writes (pgbench_accounts is larger than the backup part size, so it is
+# stored in parts), `walden info` listing it, marker rows after it, a
+# restore to a time between two markers into a new directory, and the
+# restored server holding exactly the markers before that time and the
+# table contents of that time. Then a backup that fails after copying
+# every file (WAL archiving broken, archive-timeout 3 s) must leave no
+# object of its own behind, and the good backup untouched.
+objstore_backup_suite() {
+  local kind=$1 sport=$2
+  local PRIMARY=$T/primary PORT PORT2 RESTORED=$T/restored
+  PORT=$(next_port)
+  PORT2=$(next_port)
+  new_passphrase "$T/pass"
+  local common=("lock-path=$T/locks" "pghost=$T/sock" "pguser=postgres" "process-max=2"
+    "start-fast=y")
+  store_conf "$kind" "$T/walden.conf" "$sport" bk "${common[@]}"
+  store_conf "$kind" "$T/short.conf" "$sport" bk "${common[@]}" archive-timeout=3s
+  as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/null
+  walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
+  pg_configure "$PRIMARY" "$PORT" <<CONF
+archive_mode = on
+archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
+CONF
+  pg_start "$PRIMARY"
+  psql_c "$PORT" "CREATE TABLE marker(id int primary key, at timestamptz not null)"
+  as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -i -s 6 -q postgres >/dev/null 2>&1
+
+  # ---- a backup while pgbench writes: pgbench runs until the backup is
+  # done, and pgbench_history grows during the backup
+  as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -c 2 -T 600 postgres \
+    >"$T/pgbench.log" 2>&1 &
+  local bg=$! h0 h1 pgbench_pids
+  sleep 1
+  h0=$(psql_c "$PORT" "SELECT count(*) FROM pgbench_history")
+  walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" backup >"$T/backup.out" 2>&1 ||
+    fail "$kind: backup failed: $(cat "$T/backup.out")"
+  h1=$(psql_c "$PORT" "SELECT count(*) FROM pgbench_history")
+  pgbench_pids=$(pgrep -f "pgbench -h $T/sock -p $PORT" || true)
+  [[ -n $pgbench_pids ]] ||
+    fail "$kind: pgbench was not running at the end of the backup: $(tail -5 "$T/pgbench.log")"
+  ((h1 > h0)) || fail "$kind: no pgbench transaction during the backup ($h0 -> $h1)"
+  kill $pgbench_pids 2>/dev/null || true
+  wait "$bg" || true
+  grep -q "ERROR" "$T/pgbench.log" && fail "$kind: pgbench failed: $(grep ERROR "$T/pgbench.log" | head -3)"
+  local id
+  id=$(sed -n 's/^backup \([0-9TZ]*\): .*/\1/p' "$T/backup.out")
+  [[ -n $id ]] || fail "$kind: no summary line: $(cat "$T/backup.out")"
+  pass "$kind: backup $id taken while pgbench committed $((h1 - h0)) transactions: $(grep '^backup' "$T/backup.out")"
+
+  walden "$T/walden.conf" info >"$T/info.out" || fail "$kind: info failed"
+  grep -q "$id  full  ok" "$T/info.out" || fail "$kind: info does not list $id: $(cat "$T/info.out")"
+  pass "$kind: walden info lists backup $id as ok"
+
+  store_list "$kind" "bk/main/backup/$id/" >"$T/objects"
+  grep -q "^bk/main/backup/$id/backup.manifest" "$T/objects" ||
+    fail "$kind: no manifest object: $(head "$T/objects")"
+  grep -q "^bk/main/backup/$id/parts/" "$T/objects" ||
+    fail "$kind: no file was stored in parts"
+  grep -q "^bk/main/backup/$id/data/base/" "$T/objects" || fail "$kind: no data object"
+  pass "$kind: the backup's $(wc -l <"$T/objects") objects are on the store, a large table in parts"
+
+  # ---- markers after the backup, a target time between 2 and 3
+  accounts_sum() {
+    psql_c "$1" "SELECT md5(string_agg(aid || ':' || abalance, ',' ORDER BY aid)) FROM pgbench_accounts"
+  }
+  psql_c "$PORT" "INSERT INTO marker VALUES (1, clock_timestamp())"
+  psql_c "$PORT" "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 7 = 0"
+  psql_c "$PORT" "INSERT INTO marker VALUES (2, clock_timestamp())"
+  local sum_at_2 target_time last
+  sum_at_2=$(accounts_sum "$PORT")
+  sleep 0.2
+  target_time=$(psql_c "$PORT" "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
+  sleep 0.2
+  psql_c "$PORT" "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 5 = 0"
+  psql_c "$PORT" "INSERT INTO marker VALUES (3, clock_timestamp())"
+  psql_c "$PORT" "INSERT INTO marker VALUES (4, clock_timestamp())"
+  last=$(switch_wal "$PORT")
+  wait_archived "$PORT" "$last"
+
+  # ---- point-in-time restore into a new directory
+  walden "$T/walden.conf" --pgdata "$RESTORED" restore --target-time "$target_time" \
+    --target-action promote >"$T/restore.out" 2>&1 ||
+    fail "$kind: restore failed: $(cat "$T/restore.out")"
+  [[ -f $RESTORED/recovery.signal ]] || fail "$kind: no recovery.signal"
+  pg_configure "$RESTORED" "$PORT2" <<<"archive_mode = off"
+  pg_start "$RESTORED" || fail "$kind: the restored server did not start"
+  for _ in $(seq 1 240); do
+    [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] && break
+    sleep 0.25
+  done
+  [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] || fail "$kind: recovery did not end"
+  local got
+  got=$(psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
+  [[ $got == "1,2" ]] || fail "$kind: restored markers '$got', expected '1,2'"
+  [[ $(accounts_sum "$PORT2") == "$sum_at_2" ]] ||
+    fail "$kind: pgbench_accounts differ from the target time's"
+  grep -q "recovery stopping before commit" "$RESTORED.log" ||
+    fail "$kind: recovery did not stop at the target: $(tail -5 "$RESTORED.log")"
+  pg_stop "$RESTORED"
+  pass "$kind: restore to a time between markers 2 and 3: exactly markers 1,2, table contents of that time"
+
+  # ---- a failed backup removes its objects (remove_tree on the store)
+  psql_c "$PORT" "ALTER SYSTEM SET archive_command = 'false'"
+  psql_c "$PORT" "SELECT pg_reload_conf()" >/dev/null
+  sleep 0.5
+  store_list "$kind" "bk/main/backup/" | cut -d/ -f4 | sort -u >"$T/ids.before"
+  expect_status 1 walden "$T/short.conf" --pgport "$PORT" --pgdata "$PRIMARY" backup
+  grep -q "did not reach the repository" "$T/stderr" ||
+    fail "$kind: the backup did not fail waiting for WAL: $(cat "$T/stderr")"
+  store_list "$kind" "bk/main/backup/" | cut -d/ -f4 | sort -u >"$T/ids.after"
+  diff -u "$T/ids.before" "$T/ids.after" || fail "$kind: the failed backup left objects behind"
+  [[ $(cat "$T/ids.after") == "$id" ]] || fail "$kind: backups on the store: $(cat "$T/ids.after")"
+  store_list "$kind" "bk/main/backup/$id/" | diff -q - "$T/objects" >/dev/null ||
+    fail "$kind: the good backup's objects changed"
+  walden "$T/walden.conf" info >"$T/info.out"
+  grep -q "$id  full  ok" "$T/info.out" || fail "$kind: $id is gone from info"
+  pass "$kind: a backup failing after the copy left no object behind; backup $id untouched"
+  psql_c "$PORT" "ALTER SYSTEM RESET archive_command"
+  psql_c "$PORT" "SELECT pg_reload_conf()" >/dev/null
+}

@@ -200,6 +200,118 @@ static void test_bad_paths(void **state)
     }
 }
 
+/* Reads the range [off, off + len) of `path` wholly, in pieces of `step`. */
+static uint8_t *get_range(wd_storage *st, const char *path, uint64_t off, uint64_t len, size_t step,
+                          size_t *got)
+{
+    wd_source *src;
+    assert_ok(wd_storage_open_read_range(st, path, off, len, &src));
+    size_t cap = 1 << 16, n = 0, k;
+    uint8_t *buf = malloc(cap);
+    do {
+        while (cap - n < step) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        assert_ok(wd_source_read(src, buf + n, step, &k));
+        n += k;
+    } while (k);
+    assert_ok(wd_source_read(src, buf, step, &k)); /* the end stays the end */
+    assert_int_equal(k, 0);
+    wd_source_close(src);
+    *got = n;
+    return buf;
+}
+
+static void check_range(wd_storage *st, const char *path, const uint8_t *data, size_t size,
+                        uint64_t off, uint64_t len, size_t step)
+{
+    size_t want = off >= size ? 0 : len > size - off ? size - off : (size_t)len, got;
+    uint8_t *back = get_range(st, path, off, len, step, &got);
+    if (got != want)
+        fail_msg("range %llu+%llu of '%s' (%zu bytes): got %zu bytes, expected %zu",
+                 (unsigned long long)off, (unsigned long long)len, path, size, got, want);
+    assert_true(want == 0 || memcmp(back, data + off, want) == 0);
+    free(back);
+}
+
+static void test_range_reads(void **state)
+{
+    wd_storage *st = *state;
+    const size_t size = 300 * 1000 + 7;
+    uint8_t *data = malloc(size);
+    tu_fill(data, size, 5, 0);
+    put(st, "rg/obj", data, size, 65536);
+    const struct {
+        uint64_t off, len;
+    } ranges[] = {
+        {0, 1},
+        {0, 10},
+        {1, 4096},
+        {100, 200000},
+        {0, size},
+        {0, WD_RANGE_TO_END},
+        {12345, WD_RANGE_TO_END},
+        {size - 5, 100},                /* cut at the end */
+        {size - 1, WD_RANGE_TO_END},    /* the last byte */
+        {size, 10},                     /* at the end: empty */
+        {size + 1000, WD_RANGE_TO_END}, /* past the end: empty */
+        {777, 0},                       /* nothing asked */
+        {UINT64_MAX - 5, 10},           /* no overflow */
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(ranges); i++)
+        check_range(st, "rg/obj", data, size, ranges[i].off, ranges[i].len, 3001);
+
+    /* an empty object has empty ranges; a missing one is not found */
+    put(st, "rg/empty", data, 0, 1);
+    check_range(st, "rg/empty", data, 0, 0, WD_RANGE_TO_END, 100);
+    check_range(st, "rg/empty", data, 0, 3, 7, 100);
+    wd_source *src;
+    assert_rc(wd_storage_open_read_range(st, "rg/missing", 0, 10, &src), WALDEN_ENOTFOUND);
+    assert_rc(wd_storage_open_read_range(st, "rg/missing", 10, 0, &src), WALDEN_ENOTFOUND);
+    assert_rc(wd_storage_open_read_range(st, "../up", 0, 10, &src), WALDEN_EINVAL);
+    free(data);
+}
+
+/* remove_tree: nested "directories", more files than one batch of a batched
+ * delete (1000 on S3), a neighbour with the same name prefix left alone. */
+static void test_remove_tree(void **state)
+{
+    wd_storage *st = *state;
+    const int n = 1005;
+    for (int i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "t/a/f%04d", i);
+        put(st, path, (const uint8_t *)"x", 1, 1);
+    }
+    put(st, "t/a/b/c/deep", (const uint8_t *)"deep", 4, 4);
+    put(st, "t/a/b/file&<'\">", (const uint8_t *)"odd", 3, 3);
+    put(st, "t/a-neighbour", (const uint8_t *)"keep", 4, 4);
+    put(st, "t/ab/keep", (const uint8_t *)"keep", 4, 4);
+    assert_ok(wd_storage_remove_tree(st, "t/a"));
+    struct listing l = {0};
+    assert_ok(wd_storage_list(st, "t/a", collect, &l));
+    assert_int_equal(l.n, 0);
+    struct listing t = {0};
+    assert_ok(wd_storage_list(st, "t", collect, &t));
+    assert_int_equal(t.n, 2); /* a-neighbour, ab */
+    for (int i = 0; i < t.n; i++)
+        assert_true(strcmp(t.names[i], "a-neighbour") == 0 || strcmp(t.names[i], "ab") == 0);
+    bool exists = true;
+    assert_ok(wd_storage_exists(st, "t/a/b/c/deep", &exists));
+    assert_false(exists);
+    assert_ok(wd_storage_exists(st, "t/ab/keep", &exists));
+    assert_true(exists);
+    /* a missing tree is fine; remove_many of missing objects too */
+    assert_ok(wd_storage_remove_tree(st, "t/a"));
+    const char *gone[] = {"t/a/f0001", "t/none"};
+    assert_ok(wd_storage_remove_many(st, gone, 2));
+    assert_ok(wd_storage_remove_many(st, gone, 0));
+    /* remove_many refuses bad paths like remove */
+    const char *bad[] = {"t/ab/keep", "../up"};
+    assert_rc(wd_storage_remove_many(st, bad, 2), WALDEN_EINVAL);
+}
+
 /* Larger than an object store's part size in the tests (5 MiB): written as
  * a multipart upload (S3) or a block list (Azure), in uneven steps. */
 #define LARGE_SIZE (11 * 1024 * 1024 + 17)
@@ -250,6 +362,10 @@ static void test_large_objects(void **state)
     } while (n);
     assert_int_equal(off, LARGE_SIZE);
     wd_source_close(src);
+    /* ranges across the 8 MiB a range-reading source fetches at a time */
+    check_range(st, "big/final", data, LARGE_SIZE, 8 * 1024 * 1024 - 10, 3 * 1024 * 1024, 65536);
+    check_range(st, "big/final", data, LARGE_SIZE, 1, WD_RANGE_TO_END, 1 << 20);
+    check_range(st, "big/final", data, LARGE_SIZE, LARGE_SIZE - 3, 10, 7);
     free(data);
 }
 
@@ -284,6 +400,8 @@ int storage_conformance_run(const char *driver, storage_factory make)
         T(test_bad_paths),
         T(test_large_objects),
         T(test_list_many),
+        T(test_range_reads),
+        T(test_remove_tree),
     };
     return _cmocka_run_group_tests(driver, tests, WD_ARRAY_LEN(tests), NULL, NULL);
 }

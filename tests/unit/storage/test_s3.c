@@ -299,6 +299,53 @@ static void test_driver_errors(void **state)
     assert_null(strstr(fake_log, secret));
 }
 
+/* DeleteObjects: batches of 1000 keys, Content-MD5, failed keys reported,
+ * a 200 that is an <Error> as a whole retried. */
+static void test_delete_many(void **state)
+{
+    (void)state;
+    const char *ok = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult "
+                     "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></DeleteResult>";
+    const fake_step steps[] = {
+        {FAKE_RESPOND, 200, ok},
+        {FAKE_RESPOND, 200, "<Error><Code>InternalError</Code></Error>"}, /* retried */
+        {FAKE_RESPOND, 200, ok},
+        {FAKE_RESPOND, 200,
+         "<DeleteResult><Error><Key>pre/x/k&amp;1</Key><Code>AccessDenied</Code><Message>Access "
+         "Denied</Message></Error></DeleteResult>"},
+        {FAKE_RESPOND, 403, "<Error><Code>AccessDenied</Code></Error>"},
+    };
+    int port = fake_start(steps, WD_ARRAY_LEN(steps));
+    wd_storage *st = fake_s3(port, "secret");
+    assert_non_null(st->driver->remove_many);
+    const size_t n = 1001;
+    char **paths = malloc(n * sizeof(*paths));
+    for (size_t i = 0; i < n; i++) {
+        paths[i] = malloc(32);
+        snprintf(paths[i], 32, "x/k%zu", i);
+    }
+    assert_ok(wd_storage_remove_many(st, (const char *const *)paths, n));
+    assert_int_equal(fake_requests, 3); /* 1000 + 1 keys, one retry */
+    snprintf(paths[1], 32, "x/k&1");
+    assert_rc(wd_storage_remove_many(st, (const char *const *)paths, 2), WALDEN_EIO);
+    const char *m = walden_error_last()->message;
+    assert_non_null(strstr(m, "s3://bucket/pre/x/k&1"));
+    assert_non_null(strstr(m, "AccessDenied"));
+    assert_non_null(strstr(m, "1 of 2 keys failed"));
+    assert_rc(wd_storage_remove_many(st, (const char *const *)paths, 2), WALDEN_EPERM);
+    assert_non_null(strstr(walden_error_last()->message, "'bucket'"));
+    assert_int_equal(fake_requests, 5);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    wd_storage_free(st);
+    fake_stop();
+    assert_non_null(strstr(fake_log, "POST /bucket?delete= HTTP/1.1\r\n"));
+    assert_non_null(strstr(fake_log, "content-md5: "));
+    assert_non_null(strstr(fake_log, "content-type: application/xml\r\n"));
+    assert_null(strcasestr(fake_log, "Transfer-Encoding"));
+}
+
 /* ---- conformance against a real server ---- */
 
 static int conf_n;
@@ -331,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_parse_list),         cmocka_unit_test(test_upload_has_content_length),
         cmocka_unit_test(test_retries_transient),  cmocka_unit_test(test_no_retry_on_403),
         cmocka_unit_test(test_persistent_failure), cmocka_unit_test(test_driver_errors),
+        cmocka_unit_test(test_delete_many),
     };
     int failed = cmocka_run_group_tests_name("s3", tests, NULL, NULL);
     if (getenv("WALDEN_TEST_S3_ENDPOINT")) {

@@ -164,7 +164,8 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     }
     wd_sink *sink;
     if ((rc = wd_storage_open_write(repo->storage, object, &sink)) ||
-        (rc = wd_repo_store_begin_ex(repo, sink, text, &s)))
+        (rc = wd_repo_store_begin_ex(
+             repo, sink, WD_STORE_COUNT_STORED | (text ? 0 : WD_STORE_NO_RAW_HASH), &s)))
         goto done;
     file_hash h = {.fd = fd, .path = path};
     bool hashing = !text && pthread_create(&hasher, NULL, hash_file, &h) == 0;
@@ -182,14 +183,14 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     }
     if (rc)
         goto done;
-    uint8_t sha[32], stored_sha[32];
+    uint8_t sha[32];
     if (text) {
         wd_hash_filter_result(s.raw_hash, sha, &result->raw_size);
     } else {
         memcpy(sha, h.sha256, 32);
         result->raw_size = h.bytes;
     }
-    wd_hash_filter_result(s.stored_hash, stored_sha, &result->stored_size);
+    wd_hash_filter_result(s.stored_hash, NULL, &result->stored_size);
     memcpy(result->raw_sha256, sha, 32);
 
     wd_wal_copy copies[4];

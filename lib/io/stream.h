@@ -126,6 +126,8 @@ void wd_filter_free(wd_filter *f);
 
 /* SHA-256 and byte count of the bytes passing. */
 int wd_hash_filter_new(wd_filter **out);
+/* Counts the bytes passing, without a digest (it reads as zeros). */
+int wd_count_filter_new(wd_filter **out);
 /* Results, valid after the pipeline finished. */
 void wd_hash_filter_result(const wd_filter *f, uint8_t sha256[32], uint64_t *bytes);
 /* Makes end() fail with WALDEN_ECORRUPT (naming `what`) unless the bytes

@@ -455,17 +455,17 @@ static int add(wd_pipe *p, int rc, wd_filter *f)
 
 int wd_repo_store_begin(walden_repo *repo, wd_sink *sink, wd_repo_stream *out)
 {
-    return wd_repo_store_begin_ex(repo, sink, true, out);
+    return wd_repo_store_begin_ex(repo, sink, 0, out);
 }
 
-int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, bool raw_hash, wd_repo_stream *out)
+int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, unsigned flags, wd_repo_stream *out)
 {
     memset(out, 0, sizeof(*out));
     int rc = wd_pipe_new(&out->pipe, sink);
     if (rc)
         return rc;
     wd_filter *f = NULL;
-    if (raw_hash &&
+    if (!(flags & WD_STORE_NO_RAW_HASH) &&
         ((rc = wd_hash_filter_new(&out->raw_hash)) || (rc = wd_pipe_add(out->pipe, out->raw_hash))))
         goto fail;
     if ((rc = wd_compress_filter_new(&f, repo->compress, repo->compress_level)))
@@ -477,7 +477,8 @@ int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, bool raw_hash, wd_r
         if ((rc = add(out->pipe, rc, f)))
             goto fail;
     }
-    rc = wd_hash_filter_new(&out->stored_hash);
+    rc = (flags & WD_STORE_COUNT_STORED) ? wd_count_filter_new(&out->stored_hash)
+                                         : wd_hash_filter_new(&out->stored_hash);
     if ((rc = add(out->pipe, rc, out->stored_hash)))
         goto fail;
     return 0;

@@ -55,9 +55,14 @@ typedef struct wd_repo_stream {
 /* Builds the store pipeline into `sink` (taken over) with the repository's
  * compression and encryption. */
 int wd_repo_store_begin(walden_repo *repo, wd_sink *sink, wd_repo_stream *out);
-/* The same, without the raw bytes' hash when `raw_hash` is false (the
- * caller computes it elsewhere; out->raw_hash is NULL). */
-int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, bool raw_hash, wd_repo_stream *out);
+/* Flags of wd_repo_store_begin_ex. */
+#define WD_STORE_NO_RAW_HASH                                                                       \
+    1u /* the caller hashes the raw bytes elsewhere;                                               \
+        * out->raw_hash is NULL */
+#define WD_STORE_COUNT_STORED                                                                      \
+    2u /* stored bytes counted, not hashed (their                                                  \
+        * SHA-256 is not recorded anywhere) */
+int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, unsigned flags, wd_repo_stream *out);
 /* Builds the read pipeline for a file stored with compression `c` into
  * `sink` (taken over): unlocks the key when the repository is encrypted.
  * With expect_sha256 set, finishing fails with WALDEN_ECORRUPT (and the

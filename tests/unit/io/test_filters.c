@@ -479,6 +479,25 @@ static void test_hash_known_values(void **state)
 }
 
 /* an expected digest: a match commits, a mismatch is ECORRUPT and aborts */
+/* The count-only variant counts every byte and computes no digest. */
+static void test_count_filter(void **state)
+{
+    (void)state;
+    wd_filter *f;
+    assert_ok(wd_count_filter_new(&f));
+    uint8_t buf[1000];
+    tu_fill(buf, sizeof(buf), 3, 0);
+    for (int i = 0; i < 7; i++)
+        assert_ok(f->ops->observe(f, buf, sizeof(buf) - (size_t)i));
+    assert_ok(f->ops->end(f));
+    uint8_t digest[32], zero[32] = {0};
+    uint64_t bytes = 0;
+    wd_hash_filter_result(f, digest, &bytes);
+    assert_int_equal(bytes, 7 * 1000 - 21);
+    assert_memory_equal(digest, zero, 32);
+    wd_filter_free(f);
+}
+
 static void test_hash_expect(void **state)
 {
     (void)state;
@@ -716,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_empty_frame_damage),
         cmocka_unit_test(test_hash_known_values),
         cmocka_unit_test(test_hash_expect),
+        cmocka_unit_test(test_count_filter),
         cmocka_unit_test(test_compress_types),
         cmocka_unit_test(test_invalid_levels),
     };

@@ -135,6 +135,46 @@ static const uint8_t empty_sha256[32] = {
 
 /* ---- storing one file ---- */
 
+/* Opens the store pipeline of a file (part < 0) or part in the backup:
+ * written without an fsync each, the backup syncs once at the end. */
+static int open_object(backup_run *r, const char *path, int64_t part, wd_repo_stream *st)
+{
+    char *object = wd_backup_object(r->prefix, path, part, r->repo->compress);
+    wd_sink *sink = NULL;
+    int rc = object ? wd_storage_open_write_ex(r->repo->storage, object, WD_WRITE_DEFER_SYNC, &sink)
+                    : WALDEN_ENOMEM;
+    wd_free(object);
+    return rc ? rc : wd_repo_store_begin(r->repo, sink, st);
+}
+
+/* Ends the pipeline (unless `rc` already failed), puts its sizes and hashes
+ * into `e`, commits the object, frees the pipeline. */
+static int close_object(wd_repo_stream *st, int rc, wd_manifest_entry *e)
+{
+    if (!rc && !(rc = wd_pipe_end(st->pipe))) {
+        wd_hash_filter_result(st->raw_hash, e->raw_sha256, &e->size);
+        wd_hash_filter_result(st->stored_hash, e->stored_sha256, &e->stored_size);
+        rc = wd_pipe_commit(st->pipe, NULL);
+    }
+    wd_pipe_free(st->pipe);
+    return rc;
+}
+
+/* The manifest line of a stored file or part, and the totals. */
+static int add_entry(backup_run *r, const wd_manifest_entry *e, bool new_file)
+{
+    int rc = add_manifest_line(r, e);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&r->mu);
+    r->files += new_file;
+    r->size += e->size;
+    r->stored_size += e->stored_size;
+    r->page_errors += e->bad_pages;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
 /* Reads up to cap bytes (fewer only at the end of the file). */
 static int read_full(int fd, uint8_t *buf, size_t cap, size_t *got, const char *path)
 {
@@ -221,20 +261,8 @@ static int store_file(backup_run *r, const file_job *job, uint8_t *buf)
         memcpy(e.stored_sha256, empty_sha256, 32);
         goto line;
     }
-    char *object = part ? wd_asprintf("%s/parts/%s/%" PRId64 "%s", r->prefix, job->path, job->part,
-                                      wd_compress_ext(r->repo->compress))
-                        : wd_asprintf("%s/data/%s%s", r->prefix, job->path,
-                                      wd_compress_ext(r->repo->compress));
-    wd_sink *sink = NULL;
-    if (!object)
-        rc = WALDEN_ENOMEM;
-    else
-        rc = wd_storage_open_write_ex(r->repo->storage, object, WD_WRITE_DEFER_SYNC, &sink);
-    wd_free(object);
-    if (rc)
-        goto done;
     wd_repo_stream st;
-    if ((rc = wd_repo_store_begin(r->repo, sink, &st)))
+    if ((rc = open_object(r, job->path, job->part, &st)))
         goto done;
     uint64_t done_bytes = 0;
     while (got > 0) {
@@ -249,23 +277,10 @@ static int store_file(backup_run *r, const file_job *job, uint8_t *buf)
         if ((rc = read_full(fd, buf, READ_CHUNK, &got, full)))
             break;
     }
-    if (!rc && !(rc = wd_pipe_end(st.pipe))) {
-        wd_hash_filter_result(st.raw_hash, e.raw_sha256, &e.size);
-        wd_hash_filter_result(st.stored_hash, e.stored_sha256, &e.stored_size);
-        rc = wd_pipe_commit(st.pipe, NULL);
-    }
-    wd_pipe_free(st.pipe);
-    if (rc)
+    if ((rc = close_object(&st, rc, &e)))
         goto done;
 line:
-    if ((rc = add_manifest_line(r, &e)))
-        goto done;
-    pthread_mutex_lock(&r->mu);
-    r->files += !part || job->part == 0;
-    r->size += e.size;
-    r->stored_size += e.stored_size;
-    r->page_errors += e.bad_pages;
-    pthread_mutex_unlock(&r->mu);
+    rc = add_entry(r, &e, !part || job->part == 0);
 done:
     close(fd);
     wd_free(full);
@@ -439,33 +454,16 @@ static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *
 
 static int store_small(backup_run *r, const char *path, const char *text)
 {
-    size_t len = strlen(text);
     wd_manifest_entry e = {
         .type = 'f', .mode = 0600, .mtime = (int64_t)time(NULL), .path = path, .link = ""};
-    char *object = wd_asprintf("%s/data/%s%s", r->prefix, path, wd_compress_ext(r->repo->compress));
-    if (!object)
-        return WALDEN_ENOMEM;
-    wd_sink *sink;
-    int rc = wd_storage_open_write_ex(r->repo->storage, object, WD_WRITE_DEFER_SYNC, &sink);
-    wd_free(object);
+    wd_repo_stream st;
+    int rc = open_object(r, path, -1, &st);
     if (rc)
         return rc;
-    wd_repo_stream st;
-    if ((rc = wd_repo_store_begin(r->repo, sink, &st)))
+    rc = wd_pipe_write(st.pipe, (const uint8_t *)text, strlen(text));
+    if ((rc = close_object(&st, rc, &e)))
         return rc;
-    if (!(rc = wd_pipe_write(st.pipe, (const uint8_t *)text, len)) &&
-        !(rc = wd_pipe_end(st.pipe))) {
-        wd_hash_filter_result(st.raw_hash, e.raw_sha256, &e.size);
-        wd_hash_filter_result(st.stored_hash, e.stored_sha256, &e.stored_size);
-        rc = wd_pipe_commit(st.pipe, NULL);
-    }
-    wd_pipe_free(st.pipe);
-    if (!rc && !(rc = add_manifest_line(r, &e))) {
-        r->files++;
-        r->size += e.size;
-        r->stored_size += e.stored_size;
-    }
-    return rc;
+    return add_entry(r, &e, true);
 }
 
 typedef struct id_seen {

@@ -281,6 +281,13 @@ static int unescape(char *s)
     return 0;
 }
 
+char *wd_backup_object(const char *backup, const char *path, int64_t part, wd_compress c)
+{
+    if (part >= 0)
+        return wd_asprintf("%s/parts/%s/%" PRId64 "%s", backup, path, part, wd_compress_ext(c));
+    return wd_asprintf("%s/data/%s%s", backup, path, wd_compress_ext(c));
+}
+
 int wd_manifest_entry_format(const wd_manifest_entry *e, char *buf, size_t cap)
 {
     char raw[65], stored[65];
@@ -310,16 +317,9 @@ int wd_manifest_path_check(const char *path)
 {
     if (!*path || *path == '/')
         return wd_error_set(WALDEN_ECORRUPT, "manifest path '%s' is not a relative path", path);
-    const char *p = path;
-    while (*p) {
-        size_t n = strcspn(p, "/");
-        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return wd_error_set(WALDEN_ECORRUPT,
-                                "manifest path '%s' has an empty, '.' or '..' element", path);
-        p += n;
-        if (*p == '/')
-            p++;
-    }
+    if (!wd_path_is_contained(path))
+        return wd_error_set(WALDEN_ECORRUPT, "manifest path '%s' has an empty, '.' or '..' element",
+                            path);
     return 0;
 }
 

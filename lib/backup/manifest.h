@@ -80,6 +80,11 @@ typedef struct wd_manifest_entry {
     uint32_t part;    /* 'p': the part's number; it starts at part * part-size */
 } wd_manifest_entry;
 
+/* Where a file (part < 0) or a part of it is stored: "<backup>/data/PATH<ext>"
+ * or "<backup>/parts/PATH/PART<ext>", `backup` being
+ * "<cluster>/backup/<id>". Malloc'ed; NULL when out of memory. */
+char *wd_backup_object(const char *backup, const char *path, int64_t part, wd_compress c);
+
 /* Formats one [files] line (with its newline) into buf; the length, or -1
  * when it does not fit. */
 int wd_manifest_entry_format(const wd_manifest_entry *e, char *buf, size_t cap);

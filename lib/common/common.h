@@ -70,6 +70,13 @@ int wd_hex_decode(const char *in, uint8_t *out, size_t len);
 /* Joins a and b with exactly one '/' between them; NULL when out of memory. */
 char *wd_path_join(const char *a, const char *b);
 bool wd_str_starts_with(const char *s, const char *prefix);
+/* Whether path is relative, '/'-separated, and has no empty, "." or ".."
+ * element: it cannot name anything outside the folder it is joined to. */
+bool wd_path_is_contained(const char *path);
+/* Creates `path` and its missing parents with `mode`; an existing folder is
+ * fine, anything else in the way is WALDEN_EINVAL. `path` is modified
+ * temporarily. */
+int wd_mkdir_p(char *path, unsigned mode);
 bool wd_str_ends_with(const char *s, const char *suffix);
 /* Parses a whole decimal string into an int64 within [min, max]. */
 int wd_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);

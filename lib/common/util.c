@@ -194,3 +194,37 @@ int wd_file_read_all(const char *path, size_t max, char **out, size_t *len)
         *len = used;
     return 0;
 }
+
+bool wd_path_is_contained(const char *path)
+{
+    if (!*path || *path == '/')
+        return false;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return true;
+}
+
+int wd_mkdir_p(char *path, unsigned mode)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0
+                                   : wd_error_set(WALDEN_EINVAL, "'%s' is not a directory", path);
+    char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        *slash = '\0';
+        int rc = wd_mkdir_p(path, mode);
+        *slash = '/';
+        if (rc)
+            return rc;
+    }
+    if (mkdir(path, mode) != 0 && errno != EEXIST)
+        return wd_error_set_errno(errno, "cannot create directory '%s'", path);
+    return 0;
+}

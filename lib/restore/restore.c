@@ -53,6 +53,7 @@ typedef struct restore_run {
     walden_repo *repo;
     const char *pgdata;
     const wd_backup_meta *meta; /* the summary that chose the backup */
+    char *backup;               /* its folder: <cluster>/backup/<id> */
     /* the manifest's own header, filled as it is read: authenticated, unlike
      * backup.info, so the layout of parts comes from here */
     const wd_backup_meta *manifest;
@@ -171,12 +172,7 @@ static int restore_file(restore_run *r, const restore_job *job)
     if (job->size == 0) {
         rc = sink->commit(sink);
     } else {
-        char *object =
-            job->part >= 0
-                ? wd_asprintf("%s/%s/%s/parts/%s/%" PRId64 "%s", r->repo->cluster, WD_BACKUP_DIR,
-                              r->meta->id, job->path, job->part, wd_compress_ext(r->compress))
-                : wd_asprintf("%s/%s/%s/data/%s%s", r->repo->cluster, WD_BACKUP_DIR, r->meta->id,
-                              job->path, wd_compress_ext(r->compress));
+        char *object = wd_backup_object(r->backup, job->path, job->part, r->compress);
         wd_source *src = NULL;
         wd_repo_stream st = {0};
         if (!object) {
@@ -233,25 +229,10 @@ static int prepare_dir(const char *dir, const char *what)
     if (lstat(dir, &st) != 0) {
         if (errno != ENOENT)
             return wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
-        /* mkdir -p */
         char *copy = wd_strdup(dir);
-        if (!copy)
-            return WALDEN_ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-            if (*p != '/')
-                continue;
-            *p = '\0';
-            if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-                int rc = wd_error_set_errno(errno, "cannot create '%s'", copy);
-                wd_free(copy);
-                return rc;
-            }
-            *p = '/';
-        }
+        int rc = copy ? wd_mkdir_p(copy, 0700) : WALDEN_ENOMEM;
         wd_free(copy);
-        if (mkdir(dir, 0700) != 0)
-            return wd_error_set_errno(errno, "cannot create %s '%s'", what, dir);
-        return 0;
+        return rc;
     }
     if (!S_ISDIR(st.st_mode))
         return wd_error_set(WALDEN_EINVAL, "%s '%s' is not a directory", what, dir);
@@ -523,6 +504,10 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         goto done;
     if ((rc = wd_backup_manifest_find(repo, meta.id, &r.compress)))
         goto done;
+    if (!(r.backup = wd_asprintf("%s/%s/%s", repo->cluster, WD_BACKUP_DIR, meta.id))) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
     if (repo->info.encrypted && (rc = wd_repo_unlock(repo)))
         goto done;
     if (geteuid() == 0 && meta.owner && *meta.owner) {
@@ -579,6 +564,7 @@ done:
     for (size_t i = 0; i < r.n_ts; i++)
         wd_free(r.ts[i].dir);
     pthread_mutex_destroy(&r.mu);
+    wd_free(r.backup);
     wd_backup_meta_clear(&meta);
     return rc;
 }

@@ -29,18 +29,9 @@
 
 static int check_path(const char *path)
 {
-    if (!*path || *path == '/')
-        return wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
-    const char *p = path;
-    while (*p) {
-        size_t n = strcspn(p, "/");
-        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
-        p += n;
-        if (*p == '/')
-            p++;
-    }
-    return 0;
+    return wd_path_is_contained(path)
+               ? 0
+               : wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
 }
 
 /* The full key of a path; NULL with the error set. */

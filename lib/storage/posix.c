@@ -24,18 +24,9 @@ typedef struct posix_storage {
 
 static int check_path(const char *path)
 {
-    if (!*path || *path == '/')
-        return wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
-    const char *p = path;
-    while (*p) {
-        size_t n = strcspn(p, "/");
-        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
-        p += n;
-        if (*p == '/')
-            p++;
-    }
-    return 0;
+    return wd_path_is_contained(path)
+               ? 0
+               : wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
 }
 
 static char *full_path(posix_storage *ps, const char *path)
@@ -304,25 +295,6 @@ static const wd_storage_driver posix_driver = {
     .open_read_range = posix_open_read_range,
 };
 
-static int mkdir_p(char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0
-                                   : wd_error_set(WALDEN_EINVAL, "'%s' is not a directory", path);
-    char *slash = strrchr(path, '/');
-    if (slash && slash != path) {
-        *slash = '\0';
-        int rc = mkdir_p(path);
-        *slash = '/';
-        if (rc)
-            return rc;
-    }
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
-        return wd_error_set_errno(errno, "cannot create directory '%s'", path);
-    return 0;
-}
-
 int wd_storage_posix_new(wd_storage **out, const char *root, bool create)
 {
     posix_storage *ps = wd_calloc(1, sizeof(*ps));
@@ -346,7 +318,7 @@ int wd_storage_posix_new(wd_storage **out, const char *root, bool create)
         else if (!create)
             rc = wd_error_set(WALDEN_ENOTFOUND, "repository '%s' does not exist", root);
         else
-            rc = mkdir_p(ps->root);
+            rc = wd_mkdir_p(ps->root, 0750);
     } else if (!S_ISDIR(st.st_mode)) {
         rc = wd_error_set(WALDEN_EINVAL, "repository '%s' is not a directory", root);
     }

@@ -34,13 +34,21 @@ psql_c "$PORT" "CREATE UNLOGGED TABLE scratch AS SELECT g FROM generate_series(1
 as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -i -s 6 -q postgres >/dev/null 2>&1
 
 # ---- backup, with pgbench writing all along
-as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -c 2 -T 6 postgres \
+# pgbench runs until the backup is done (however long that takes on a
+# loaded machine), then it is stopped
+as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -c 2 -T 600 postgres \
   >"$T/pgbench.log" 2>&1 &
 PGBENCH=$!
 sleep 1
 W backup >"$T/backup.out" || fail "backup failed: $(cat "$T/backup.out")"
 pgrep -f "pgbench.*-p $PORT" >/dev/null || fail "pgbench was not running during the backup"
-wait "$PGBENCH" || fail "pgbench failed: $(tail -3 "$T/pgbench.log")"
+pkill -INT -f "pgbench.*-p $PORT" || true
+wait "$PGBENCH" || true
+for _ in $(seq 1 100); do
+  pgrep -f "pgbench.*-p $PORT" >/dev/null || break
+  sleep 0.1
+done
+grep -q "aborted\|FATAL" "$T/pgbench.log" && fail "pgbench failed: $(tail -3 "$T/pgbench.log")"
 grep -q '^backup [0-9TZ]*: .* files, .* stored' "$T/backup.out" ||
   fail "no summary line: $(cat "$T/backup.out")"
 id=$(awk '{print $2}' "$T/backup.out" | tr -d :)

@@ -16,21 +16,7 @@ cd "$(dirname "$0")/../.."
 SEGMENTS=${SEGMENTS:-64}
 ROUNDS=${ROUNDS:-3}
 
-bash scripts/install-deps.sh --bench >/dev/null
-BUILD_DIR=build-bench BUILD_TYPE=Release bash scripts/build.sh >/dev/null
-walden=$(pwd)/build-bench/src/walden
-bindir=$(pg_config --bindir 2>/dev/null || true)
-[[ -x $bindir/initdb ]] || bindir=/usr/lib/postgresql/15/bin
-
-work=$(mktemp -d /tmp/walden-bench.XXXXXX)
-chmod 0755 "$work"
-chown postgres: "$work"
-as_pg() { runuser -u postgres -- "$@"; }
-cleanup() {
-  as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench/lib.sh
 
 echo "== collecting $SEGMENTS real WAL segments from pgbench"
 as_pg mkdir -p "$work/segs" "$work/sock"

@@ -17,21 +17,7 @@ MIXED_ROWS=${MIXED_ROWS:-6000000}
 ROUNDS=${ROUNDS:-3}
 DATASETS=${DATASETS:-pgbench mixed}
 
-bash scripts/install-deps.sh --bench >/dev/null
-BUILD_DIR=build-bench BUILD_TYPE=Release bash scripts/build.sh >/dev/null
-walden=$(pwd)/build-bench/src/walden
-bindir=$(pg_config --bindir 2>/dev/null || true)
-[[ -x $bindir/initdb ]] || bindir=/usr/lib/postgresql/15/bin
-
-work=$(mktemp -d /tmp/walden-bench.XXXXXX)
-chmod 0755 "$work"
-chown postgres: "$work"
-as_pg() { runuser -u postgres -- "$@"; }
-cleanup() {
-  as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench/lib.sh
 PORT=55498
 
 head -c 24 /dev/urandom | base64 >"$work/pass"

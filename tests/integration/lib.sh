@@ -132,6 +132,16 @@ wait_archived() {
   fail "segment $seg was not archived in time (last archived: ${last:-none})"
 }
 
+# wait_recovered PORT WHAT: until the server on PORT has left recovery (at
+# most 120 s); fails naming WHAT otherwise.
+wait_recovered() {
+  for _ in $(seq 1 480); do
+    [[ $(psql_c "$1" "SELECT pg_is_in_recovery()") == f ]] && return 0
+    sleep 0.25
+  done
+  fail "$2: recovery did not end"
+}
+
 # switch_wal PORT: forces a segment switch; prints the finished segment.
 switch_wal() {
   psql_c "$1" "SELECT pg_walfile_name(pg_switch_wal())"

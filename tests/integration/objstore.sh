@@ -473,11 +473,7 @@ CONF
   [[ -f $RESTORED/recovery.signal ]] || fail "$kind: no recovery.signal"
   pg_configure "$RESTORED" "$PORT2" <<<"archive_mode = off"
   pg_start "$RESTORED" || fail "$kind: the restored server did not start"
-  for _ in $(seq 1 240); do
-    [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] && break
-    sleep 0.25
-  done
-  [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] || fail "$kind: recovery did not end"
+  wait_recovered "$PORT2" "$kind"
   local got
   got=$(psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
   [[ $got == "1,2" ]] || fail "$kind: restored markers '$got', expected '1,2'"

@@ -123,11 +123,7 @@ restore_and_check() {
     fail "tablespace link points to $(readlink "$dir/pg_tblspc/$ts_oid")"
   pg_configure "$dir" "$PORT2" <<<"archive_mode = off"
   pg_start "$dir" || { ls -la "$dir" >&2; cat "$dir.log" >&2; tail -20 "$dir/postgresql.auto.conf" >&2; fail "$name: server did not start"; }
-  for _ in $(seq 1 240); do
-    [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] && break
-    sleep 0.25
-  done
-  [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] || fail "$name: recovery did not end"
+  wait_recovered "$PORT2" "$name"
   local got
   got=$(psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
   [[ $got == "$want" ]] || fail "$name: markers '$got', expected '$want'"

@@ -53,10 +53,7 @@ pg_stop "$PRIMARY"
 PORT2=$(next_port)
 pg_configure "$T/restored" "$PORT2" <<<"archive_mode = off"
 pg_start "$T/restored"
-for _ in $(seq 1 240); do
-  [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] && break
-  sleep 0.5
-done
+wait_recovered "$PORT2" "the restored cluster"
 n=$(psql_c "$PORT2" "SELECT count(*) FROM pg_class WHERE relname ~ '^t[0-9]+$' AND relkind = 'r'")
 [[ $n == "$TABLES" ]] || fail "restored cluster has $n tables, expected $TABLES"
 pass "the restored cluster starts with all $TABLES tables"

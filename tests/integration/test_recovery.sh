@@ -47,11 +47,7 @@ restore_command = '$WALDEN_BIN --config $T/walden.conf archive-get %f "%p"'
 recovery_target_timeline = 'latest'
 CONF
 pg_start "$RESTORED"
-for _ in $(seq 1 240); do
-  [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] && break
-  sleep 0.25
-done
-[[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == f ]] || fail "recovery did not finish"
+wait_recovered "$PORT2" "the restored cluster"
 got=$(psql_c "$PORT2" "SELECT count(*) FROM t")
 [[ $got -eq $want ]] || fail "restored cluster has $got rows, expected $want"
 note=$(psql_c "$PORT2" "SELECT note FROM t WHERE id = 999999")

@@ -132,11 +132,13 @@ craft 's|\tPG_VERSION$|\tpg_tblspc/4242/PG_VERSION|' "a file in an undeclared ta
 printf 'l\t0777\t0\t0\t-\t-\t0\t0\tpg_tblspc/4243\trelative/dir\n' >"$T/extra"
 craft "/^\[files\]\$/r $T/extra" "a relative tablespace location" "relative location 'relative/dir'"
 
-# and the untouched manifest still restores
+# and the untouched manifest still restores, into an existing empty folder
 rm -rf "$T/target"
+as_pg mkdir -m 0755 "$T/target"
 walden "$T/walden.conf" --pgdata "$T/target" restore --set "$id" >/dev/null ||
   fail "restore of the untouched backup failed: $(cat "$T/stderr")"
 [[ $(cat "$T/target/PG_VERSION") == 15 ]] || fail "PG_VERSION not restored"
-pass "the untouched manifest restores"
+[[ $(stat -c %a "$T/target") == 700 ]] || fail "the existing target was not set to mode 0700"
+pass "the untouched manifest restores into an existing empty folder (made 0700)"
 
 finish

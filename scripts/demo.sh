@@ -3,9 +3,12 @@
 # main job on a throwaway PostgreSQL 15 with a local-disk repository:
 # PostgreSQL archives every WAL segment through `walden archive-push` into a
 # compressed (zstd) and encrypted repository, `walden backup` takes an
-# online base backup while pgbench runs, and `walden restore` brings it back
-# to a point in time into a second server, which recovers through
-# `walden archive-get`. Everything lives in one temporary folder, removed at
+# online base backup while pgbench runs, `walden dump` takes logical dumps,
+# `walden restore` brings the backup back to a point in time into a second
+# server, which recovers through `walden archive-get`, `walden restore-dump`
+# brings a dump back into a new database, `walden drill` proves the latest
+# backup restores and measures RTO and RPO, and `walden expire --dry-run`
+# shows what retention keeps. Everything lives in one temporary folder, removed at
 # the end (KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -98,6 +101,11 @@ as_pg "$bindir/pgbench" -h "$work/sock" -p 55432 -U postgres -T 4 -c 2 postgres 
 sleep 1
 as_pg "$walden" --config "$work/walden.conf" --pgdata "$work/pgdata" backup
 wait
+
+step "walden dump: every database with pg_dump, streamed into the same repository"
+as_pg "$walden" --config "$work/walden.conf" dump
+
+step "walden info: backups, dumps, the WAL archive and the recovery window"
 as_pg "$walden" --config "$work/walden.conf" info
 
 step "point in time: a table dropped by mistake after the backup"
@@ -124,4 +132,19 @@ for _ in $(seq 1 120); do
 done
 echo "restored server recovered to $target: precious has" \
   "$(as_pg psql -h "$work/sock" -p 55433 -U postgres -XAtqc "SELECT count(*) FROM precious" postgres) rows"
+
+step "walden restore-dump: the dump of postgres into a new database"
+as_pg "$walden" --config "$work/walden.conf" restore-dump \
+  --dbname postgres --target-dbname postgres_copy --create
+echo "postgres_copy has" \
+  "$(as_pg psql -h "$work/sock" -p 55432 -U postgres -XAtqc "SELECT count(*) FROM pgbench_accounts" postgres_copy)" \
+  "pgbench_accounts rows"
+
+step "walden drill: the latest backup restored into a scratch server, checked, RTO and RPO measured"
+as_pg "$walden" --config "$work/walden.conf" drill --scratch-dir "$work" --report "$work/drill.json" ||
+  echo "(the drill did not pass: see above)"
+python3 -c "import json; d = json.load(open('$work/drill.json')); print('drill report:', d['status'], 'RTO', d['rto_seconds'], 's, RPO', d['rpo_seconds'], 's')"
+
+step "walden expire --dry-run: what the 30-day retention keeps, and why"
+as_pg "$walden" --config "$work/walden.conf" expire --dry-run | grep -v '^keep    wal' || true
 step "done"

@@ -15,6 +15,9 @@ enum {
     EXIT_FAILURE_ = 1,
     EXIT_USAGE = 2,
     EXIT_BACKUP_PAGE_ERRORS = 3, /* backup stored, but data pages are corrupt */
+    EXIT_VERIFY_PROBLEMS = 3,    /* verify found a damaged or missing file */
+    EXIT_DRILL_FAILED = 4,       /* drill: restore, server start, recovery or a check failed */
+    EXIT_DRILL_MISSED = 5,       /* drill: passed, but the RTO or RPO target was missed */
     EXIT_GET_NOT_FOUND = 1,
     EXIT_GET_USAGE = 254,
     EXIT_GET_ERROR = 255
@@ -47,6 +50,23 @@ int cli_fail(int rc);
 /* Prints "walden: <formatted>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* "1.5 GiB" */
+void cli_human(uint64_t bytes, char *out, size_t cap);
+/* "2026-11-29 04:15:02+00" from Unix ms */
+void cli_time(int64_t ms, char *out, size_t cap);
+/* JSON on stdout: a string, escaped (NULL: null); an ISO 8601 UTC time
+ * with milliseconds (<= 0: null). docs/json.md. */
+void cli_json_str(const char *s);
+void cli_json_time(int64_t ms);
+
+/* The restore_command of a restored server (restore, drill): this binary's
+ * archive-get with the same repo, cluster and config file, quoted for the
+ * shell. Warns when the passphrase will not reach `server` (it came from
+ * a flag or the environment). -1 (said on stderr) when it does not fit in
+ * cap bytes. */
+int cli_restore_command(const walden_config *cfg, walden_repo *repo, const char *server, char *buf,
+                        size_t cap);
+
 void cli_print_usage(void);
 int cli_print_help(const char *command);
 
@@ -58,5 +78,13 @@ int cmd_repo_passphrase(cli_ctx *ctx);
 int cmd_backup(cli_ctx *ctx);
 int cmd_restore(cli_ctx *ctx);
 int cmd_info(cli_ctx *ctx);
+int cmd_dump(cli_ctx *ctx);
+int cmd_restore_dump(cli_ctx *ctx);
+int cmd_verify(cli_ctx *ctx);
+int cmd_expire(cli_ctx *ctx);
+int cmd_drill(cli_ctx *ctx);
+/* Runs expire after a successful backup or dump when expire-auto is on:
+ * prints a summary line when something went; an exit status. */
+int cli_expire_auto(cli_ctx *ctx, walden_repo *repo);
 
 #endif

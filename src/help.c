@@ -28,10 +28,27 @@ static const char *const get_opts[] = {
     "repo",   "cluster",   "encrypt-passphrase", "encrypt-passphrase-file",
     "config", "log-level", "log-file",           NULL};
 
-static const char *const backup_opts[] = {
-    "repo",       "cluster",     "pgdata",     "pghost",          "pgport",   "pguser",
-    "pgdatabase", "process-max", "start-fast", "archive-timeout", "compress", "compress-level",
-    "type",       "lock-path",   "config",     "log-level",       "log-file", NULL};
+static const char *const backup_opts[] = {"repo",
+                                          "cluster",
+                                          "pgdata",
+                                          "pghost",
+                                          "pgport",
+                                          "pguser",
+                                          "pgdatabase",
+                                          "process-max",
+                                          "start-fast",
+                                          "archive-timeout",
+                                          "compress",
+                                          "compress-level",
+                                          "type",
+                                          "lock-path",
+                                          "expire-auto",
+                                          "retention",
+                                          "retention-full-min",
+                                          "config",
+                                          "log-level",
+                                          "log-file",
+                                          NULL};
 static const char *const restore_opts[] = {"repo",
                                            "cluster",
                                            "pgdata",
@@ -52,6 +69,90 @@ static const char *const restore_opts[] = {"repo",
                                            "log-level",
                                            "log-file",
                                            NULL};
+
+static const char *const dump_opts[] = {
+    "repo",     "cluster",        "dbname",     "all",         "pghost",
+    "pgport",   "pguser",         "pgdatabase", "pg-bin",      "process-max",
+    "compress", "compress-level", "lock-path",  "expire-auto", "retention-dump",
+    "config",   "log-level",      "log-file",   NULL};
+static const char *const restore_dump_opts[] = {"repo",
+                                                "cluster",
+                                                "set",
+                                                "dbname",
+                                                "globals",
+                                                "target-dbname",
+                                                "create",
+                                                "jobs",
+                                                "to-file",
+                                                "pghost",
+                                                "pgport",
+                                                "pguser",
+                                                "pgdatabase",
+                                                "pg-bin",
+                                                "encrypt-passphrase",
+                                                "encrypt-passphrase-file",
+                                                "config",
+                                                "log-level",
+                                                "log-file",
+                                                NULL};
+
+static const char *const info_opts[] = {"repo",      "cluster",  "output", "config",
+                                        "log-level", "log-file", NULL};
+static const char *const expire_opts[] = {"repo",
+                                          "cluster",
+                                          "retention",
+                                          "retention-full-min",
+                                          "retention-dump",
+                                          "retention-daily",
+                                          "retention-weekly",
+                                          "retention-monthly",
+                                          "dry-run",
+                                          "output",
+                                          "lock-path",
+                                          "config",
+                                          "log-level",
+                                          "log-file",
+                                          NULL};
+
+static const char *const verify_opts[] = {"repo",
+                                          "cluster",
+                                          "set",
+                                          "process-max",
+                                          "encrypt-passphrase",
+                                          "encrypt-passphrase-file",
+                                          "config",
+                                          "log-level",
+                                          "log-file",
+                                          NULL};
+
+static const char *const drill_opts[] = {"repo",
+                                         "cluster",
+                                         "set",
+                                         "pghost",
+                                         "pgport",
+                                         "pguser",
+                                         "target-time",
+                                         "rto-target",
+                                         "rpo-target",
+                                         "check-sql",
+                                         "scratch-dir",
+                                         "report",
+                                         "metrics-file",
+                                         "keep",
+                                         "history",
+                                         "dump",
+                                         "dbname",
+                                         "output",
+                                         "pg-bin",
+                                         "pguser",
+                                         "pgdatabase",
+                                         "process-max",
+                                         "encrypt-passphrase",
+                                         "encrypt-passphrase-file",
+                                         "config",
+                                         "log-level",
+                                         "log-file",
+                                         NULL};
 
 const cli_command cli_commands[] = {
     {"init", 0, 0, cmd_init, "", "create the repository area of a cluster",
@@ -106,6 +207,9 @@ const cli_command cli_commands[] = {
      "last: a backup without a manifest does not exist. Needs archive_mode on\n"
      "and archive_command running walden archive-push. start-fast (default\n"
      "yes) asks for an immediate checkpoint. One backup of a cluster at a time.\n"
+     "Then, with expire-auto (default yes), runs expire: the retention policy\n"
+     "(retention, default 30d) removes what it no longer needs (walden help\n"
+     "expire); skipped with dry-run, or while another backup or dump runs.\n"
      "\nExit status: 0 done; 1 failed (nothing usable stored); 2 bad usage or\n"
      "configuration; 3 stored, but data pages failed their checksum.\n",
      backup_opts},
@@ -123,11 +227,100 @@ const cli_command cli_commands[] = {
      "where --tablespace-map OID=DIR says (repeatable). Then start PostgreSQL.\n"
      "\nExit status: 0 restored; 1 failed; 2 bad usage or configuration.\n",
      restore_opts},
-    {"info", 0, 0, cmd_info, "", "show the cluster's backups",
-     "Prints the cluster's identity and its backups, oldest first: id, type,\n"
+    {"dump", 0, 0, cmd_dump, "[--dbname NAME]... [--all]",
+     "dump databases with pg_dump into the repository",
+     "Runs pg_dump -Fc -Z0 for each database named by --dbname (repeatable),\n"
+     "or for every database that accepts connections (--all, the default),\n"
+     "and pg_dumpall --globals-only for the roles and tablespaces. Their output\n"
+     "streams through compression and encryption straight into the repository,\n"
+     "process-max databases at a time; nothing is written to local disk. Each\n"
+     "dump gets an id (run time and database name) and a manifest. A pg_dump\n"
+     "that fails or is killed leaves a dump marked failed, never usable; its\n"
+     "stderr goes to the log. pg_dump is the server's version's (pg-bin).\n"
+     "Then, with expire-auto (default yes), runs expire (walden help expire).\n"
+     "\nExit status: 0 every dump stored; 1 at least one failed (the others\n"
+     "are kept); 2 bad usage or configuration.\n",
+     dump_opts},
+    {"restore-dump", 0, 1000, cmd_restore_dump,
+     "--set ID|--dbname NAME|--globals [--target-dbname NAME] [--create] [--jobs N] "
+     "[--to-file PATH] [-- PG_RESTORE_ARGS...]",
+     "restore a logical dump with pg_restore, or write it to a file",
+     "Restores the dump --set ID, else the newest usable dump of --dbname NAME,\n"
+     "into --target-dbname: the dump streams from the repository into\n"
+     "pg_restore, checked against its SHA-256 as it goes. --create first\n"
+     "creates the target database, empty, from template0. --jobs N runs\n"
+     "pg_restore in parallel; the dump then goes to an unnamed temporary file\n"
+     "in TMPDIR first (gone when walden exits). Arguments after -- go to\n"
+     "pg_restore (e.g. -- --table=orders --single-transaction). --to-file PATH\n"
+     "('-' for stdout) writes the dump file as pg_dump wrote it, for pg_restore -l\n"
+     "and -L. --globals restores the roles and tablespaces of the same run (or\n"
+     "the newest) with psql; errors such as an existing role are logged.\n"
+     "\nExit status: 0 restored; 1 failed (also when pg_restore reports\n"
+     "errors); 2 bad usage or configuration.\n",
+     restore_dump_opts},
+    {"info", 0, 0, cmd_info, "[--output text|json]", "show what can be restored",
+     "Prints the cluster's identity; its backups, oldest first: id, type,\n"
      "status, start and stop time (UTC), timeline, WAL range, size and stored\n"
-     "size. Needs no passphrase.\n",
-     repo_opts},
+     "size; its dumps: id, kind, status, start, duration, sizes, database; the\n"
+     "WAL archive: runs per timeline, gaps, the newest segment and its age;\n"
+     "and the recovery window, the earliest and latest time a restore can\n"
+     "reach. --output json prints every cluster of the repository as one JSON\n"
+     "document (docs/json.md). Needs no passphrase.\n",
+     info_opts},
+    {"expire", 0, 0, cmd_expire, "[--dry-run] [--output text|json]",
+     "remove what the retention policy no longer needs",
+     "Keeps every point in time of the last `retention` (default 30d)\n"
+     "restorable: every backup that ended inside the window, the newest one\n"
+     "that ended before it, at least retention-full-min full backups, and with\n"
+     "retention-daily/-weekly/-monthly also the newest backup of that many\n"
+     "days, weeks, months; all WAL from the start of the oldest kept backup;\n"
+     "dumps of the last retention-dump per database, and the newest older one.\n"
+     "Everything else goes: expired backups and dumps lose their manifest\n"
+     "first, then their files; WAL before the oldest kept backup, except\n"
+     "history files. Never the only usable backup. --dry-run prints every\n"
+     "decision with its reason and changes nothing. Takes the cluster's backup\n"
+     "and dump locks. backup and dump run it when they succeed (expire-auto).\n"
+     "\nExit status: 0 done; 1 failed (rerun finishes the job); 2 bad usage.\n",
+     expire_opts},
+    {"verify", 0, 0, cmd_verify, "[--set ID]", "check the repository's files and WAL",
+     "Re-reads every backup, dump and WAL file and checks it. Without a\n"
+     "passphrase: each backup and dump file against the SHA-256 and size of its\n"
+     "stored bytes, and each encrypted WAL file's framing (whole, not\n"
+     "truncated). With the passphrase, or in a repository that is not\n"
+     "encrypted: also decrypts and decompresses everything and checks the\n"
+     "SHA-256 of the original. Checks that each backup has every WAL segment\n"
+     "from its start to its stop, and reports gaps in the archive. --set ID\n"
+     "checks one backup (and the WAL it needs) or one dump. Each problem is one\n"
+     "line on stdout: kind (corrupt, missing, wal-gap, unreadable), the file,\n"
+     "what is wrong. process-max files are read at a time.\n"
+     "\nExit status: 0 no problem; 3 problems found; 1 verify could not run\n"
+     "(e.g. a wrong passphrase, --set not found); 2 bad usage or configuration.\n",
+     verify_opts},
+    {"drill", 0, 1, cmd_drill,
+     "[--set ID] [--target-time TS] [--rto-target D] [--rpo-target D] [--check-sql FILE] "
+     "[--report FILE] [--metrics-file FILE] [--keep] | --dump [DUMP_ID] | --history",
+     "prove that a backup restores, within the RTO and RPO targets",
+     "Restores the backup --set ID (default: the newest; with --target-time the\n"
+     "newest that ends before it) into a new scratch directory under\n"
+     "--scratch-dir (default TMPDIR, else /tmp), recovers it to the end of the\n"
+     "archive or to --target-time, and starts a PostgreSQL on it that listens\n"
+     "only on a private unix socket, without archiving or replication (as the\n"
+     "data directory's owner, else postgres, when run as root). Then checks:\n"
+     "every database accepts a connection, every table can be read, btree\n"
+     "indexes pass amcheck where it is available, and the statements of\n"
+     "--check-sql succeed (a statement returning one boolean must return true).\n"
+     "Measures restore, replay, startup and checks: their sum is the achieved\n"
+     "RTO; the achieved RPO is the drill's start minus the last recovered\n"
+     "transaction. Stops the server and removes the scratch directory (unless\n"
+     "--keep), also on failure and on SIGINT or SIGTERM. Records the drill in\n"
+     "the repository; --report writes JSON, --metrics-file Prometheus metrics.\n"
+     "--history [--output json] lists the recorded drills. --dump [DUMP_ID]\n"
+     "drills a logical dump instead (the newest of --dbname, or of any\n"
+     "database): a new cluster (initdb), its globals and the dump restored.\n"
+     "\nExit status: 0 passed and both targets met; 4 the drill failed (restore,\n"
+     "server start, recovery or a check); 5 passed, but a target was missed;\n"
+     "1 the drill could not run or was interrupted; 2 bad usage or configuration.\n",
+     drill_opts},
     {NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 

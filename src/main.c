@@ -6,7 +6,9 @@
  * Configuration precedence is the library's: flag > WALDEN_* environment >
  * config file > default.
  */
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,22 @@ static int usage_status(const char *command)
     return command && strcmp(command, "archive-get") == 0 ? EXIT_GET_USAGE : EXIT_USAGE;
 }
 
+/* A yes/no option, which may be given without a value. */
+static bool is_flag(const char *name)
+{
+    const walden_option_info *o = walden_option_find(name);
+    return o && o->type == WALDEN_OPT_BOOL;
+}
+
+static bool bool_word(const char *s)
+{
+    static const char *const words[] = {"y", "yes", "n", "no", "true", "false"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(s, words[i]) == 0)
+            return true;
+    return false;
+}
+
 static int setup_logging(walden_config *cfg)
 {
     walden_log_level level;
@@ -61,6 +79,9 @@ int main(int argc, char **argv)
     int want_help = 0, want_version = 0, flags_done = 0;
     const char *new_passphrase_file = NULL;
 
+    /* a child (pg_restore, psql) that exits early must fail a write, not
+     * kill walden; children start with SIGPIPE at its default again */
+    signal(SIGPIPE, SIG_IGN);
     if (!positional || walden_config_new(&cfg)) {
         cli_error("out of memory");
         return EXIT_FAILURE_;
@@ -77,9 +98,11 @@ int main(int argc, char **argv)
             command = argv[i];
             break;
         }
-        /* every option takes a value; an unknown one is assumed to as well */
+        /* every option takes a value (a yes/no one may stand alone); an
+         * unknown one is assumed to take one */
         if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') &&
-            strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "--version") != 0)
+            strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "--version") != 0 &&
+            (!is_flag(argv[i] + 2) || (i + 1 < argc && bool_word(argv[i + 1]))))
             i++;
     }
 
@@ -119,6 +142,9 @@ int main(int argc, char **argv)
         name[nlen] = '\0';
         if (eq) {
             value = eq + 1;
+        } else if (is_flag(name)) {
+            /* `--create` alone means yes; `--create no` works too */
+            value = i + 1 < argc && bool_word(argv[i + 1]) ? argv[++i] : "y";
         } else if (i + 1 < argc) {
             value = argv[++i];
         }
@@ -138,9 +164,9 @@ int main(int argc, char **argv)
             continue;
         }
         char *joined = NULL;
-        if (strcmp(name, "tablespace-map") == 0 &&
+        if ((strcmp(name, "tablespace-map") == 0 || strcmp(name, "dbname") == 0) &&
             walden_config_source_of(cfg, name) == WALDEN_SOURCE_FLAG) {
-            /* repeatable: one OID=DIR per line */
+            /* repeatable: one value per line */
             const char *prev = walden_config_get(cfg, name);
             joined = malloc(strlen(prev) + strlen(value) + 2);
             if (!joined) {

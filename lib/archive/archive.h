@@ -37,4 +37,21 @@ char *wd_wal_folder(const walden_repo *repo, const char *name, const wd_wal_name
 int wd_wal_find(walden_repo *repo, const char *folder, const char *name, wd_wal_copy *copies,
                 size_t cap, size_t *n);
 
+/* Every archived WAL object, history files first, then by name: `cb` gets
+ * the entry, the folder it is in and the object's name there. */
+typedef int (*wd_wal_object_cb)(const walden_wal_entry *e, const char *folder, const char *object,
+                                void *ctx);
+int wd_wal_walk(walden_repo *repo, wd_wal_object_cb cb, void *ctx);
+
+/* ---- the archive's shape (summary.c) ---- */
+
+/* Segments per "log" (the middle 8 hex digits of a segment name), when no
+ * backup proves the WAL segment size (the one size at which a backup's
+ * start LSN lies in its start segment): inferred from the names: once the archive spans two logs,
+ * the highest low part (last 8 digits) seen, plus one, rounded up to a power of two (16 MiB
+ * segments: 256; between 4 and 4096); before that 256 (16 MiB, the
+ * default), or more when a low part says so. Within one log every value
+ * at least that large numbers the segments the same. */
+uint64_t wd_wal_segments_per_log(uint32_t max_low, bool spans_logs);
+
 #endif

@@ -107,13 +107,14 @@ static int names_cb(const wd_storage_entry *e, void *ctx)
         ns->v = v;
         ns->cap = cap;
     }
-    /* keep the size after the name's NUL for objects */
+    /* keep the size and time after the name's NUL for objects */
     size_t len = strlen(e->name);
-    char *s = wd_malloc(len + 1 + sizeof(uint64_t));
+    char *s = wd_malloc(len + 1 + sizeof(uint64_t) + sizeof(int64_t));
     if (!s)
         return WALDEN_ENOMEM;
     memcpy(s, e->name, len + 1);
     memcpy(s + len + 1, &e->size, sizeof(uint64_t));
+    memcpy(s + len + 1 + sizeof(uint64_t), &e->mtime_ms, sizeof(int64_t));
     ns->v[ns->n++] = s;
     return 0;
 }
@@ -133,7 +134,7 @@ static void names_free(struct names *ns)
 
 /* Reports the WAL objects of one folder, sorted. Memory is bounded by the
  * folder: at most one segment number range (256 segments of 16 MiB). */
-static int list_folder(walden_repo *repo, const char *folder, walden_wal_cb cb, void *ctx)
+static int list_folder(walden_repo *repo, const char *folder, wd_wal_object_cb cb, void *ctx)
 {
     struct names ns = {0};
     int rc = wd_storage_list(repo->storage, folder, names_cb, &ns);
@@ -144,15 +145,17 @@ static int list_folder(walden_repo *repo, const char *folder, walden_wal_cb cb, 
         wd_wal_copy copy;
         if (wd_wal_object_parse(ns.v[i], name, sizeof(name), &copy))
             continue;
-        walden_wal_entry e = {name, 0, wd_compress_name(copy.compress)};
-        memcpy(&e.stored_size, ns.v[i] + strlen(ns.v[i]) + 1, sizeof(uint64_t));
-        rc = cb(&e, ctx);
+        walden_wal_entry e = {name, 0, wd_compress_name(copy.compress), 0};
+        const char *extra = ns.v[i] + strlen(ns.v[i]) + 1;
+        memcpy(&e.stored_size, extra, sizeof(uint64_t));
+        memcpy(&e.stored_time_ms, extra + sizeof(uint64_t), sizeof(int64_t));
+        rc = cb(&e, folder, ns.v[i], ctx);
     }
     names_free(&ns);
     return rc;
 }
 
-int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx)
+int wd_wal_walk(walden_repo *repo, wd_wal_object_cb cb, void *ctx)
 {
     char *wal = wd_repo_path(repo, "wal");
     if (!wal)
@@ -176,4 +179,24 @@ int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx)
     names_free(&dirs);
     wd_free(wal);
     return rc;
+}
+
+typedef struct list_adapter {
+    walden_wal_cb cb;
+    void *ctx;
+} list_adapter;
+
+static int list_adapter_cb(const walden_wal_entry *e, const char *folder, const char *object,
+                           void *ctx)
+{
+    list_adapter *a = ctx;
+    (void)folder;
+    (void)object;
+    return a->cb(e, a->ctx);
+}
+
+int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx)
+{
+    list_adapter a = {cb, ctx};
+    return wd_wal_walk(repo, list_adapter_cb, &a);
 }

@@ -10,8 +10,10 @@
  *      line to the manifest stream;
  *   4. pg_backup_stop; store backup_label and tablespace_map;
  *   5. wait until the WAL from start to stop is in the archive;
- *   6. sync the repository, then commit the manifest (the backup exists
- *      from this moment), then write the summary backup.info.
+ *   6. sync the repository, commit backup.stored (the stored SHA-256 of
+ *      every object, the manifest's included: verify's list when it has no
+ *      key), then commit the manifest (the backup exists from this moment),
+ *      then write the summary backup.info.
  * A failure at any step leaves no manifest; the files already stored are
  * removed at once, or by the next backup when the process died.
  */
@@ -58,8 +60,9 @@ typedef struct backup_run {
     uint64_t start_lsn;
     bool checksums;
     wd_pipe *manifest;
+    wd_pipe *stored; /* backup.stored: in clear, no filters */
 
-    pthread_mutex_t mu; /* guards the manifest stream and the counters */
+    pthread_mutex_t mu; /* guards the manifest streams and the counters */
     uint64_t files, size, stored_size, page_errors;
 } backup_run;
 
@@ -117,16 +120,71 @@ int wd_process_max(const walden_config *cfg, int *out)
     return 0;
 }
 
+/* The manifest line of `e` and, when it has an object (a non-empty file or
+ * part), its backup.stored line: written together, so both lists have the
+ * objects in the same order. */
 static int add_manifest_line(backup_run *r, const wd_manifest_entry *e)
 {
-    char line[3 * PATH_MAX_ESCAPED + 256];
-    int n = wd_manifest_entry_format(e, line, sizeof(line));
+    char line[3 * PATH_MAX_ESCAPED + 256], sline[2 * PATH_MAX_ESCAPED + 128];
+    int n = wd_manifest_entry_format(e, line, sizeof(line)), sn = 0;
     if (n < 0)
         return wd_error_set(WALDEN_EINVAL, "path too long for the manifest: '%s'", e->path);
+    if ((e->type == 'f' || e->type == 'p') && e->size > 0) {
+        char *rel = wd_backup_object_rel(e->path, e->type == 'p' ? (int64_t)e->part : -1,
+                                         r->repo->compress);
+        if (!rel)
+            return WALDEN_ENOMEM;
+        sn = wd_stored_line_format(e->stored_sha256, e->stored_size, rel, sline, sizeof(sline));
+        wd_free(rel);
+        if (sn < 0)
+            return wd_error_set(WALDEN_EINVAL, "path too long for the manifest: '%s'", e->path);
+    }
     pthread_mutex_lock(&r->mu);
     int rc = wd_pipe_write(r->manifest, (const uint8_t *)line, (size_t)n);
+    if (!rc && sn > 0)
+        rc = wd_pipe_write(r->stored, (const uint8_t *)sline, (size_t)sn);
     pthread_mutex_unlock(&r->mu);
     return rc;
+}
+
+/* Opens backup.stored and writes its head. */
+static int open_stored(backup_run *r, const wd_backup_meta *m)
+{
+    char *path = wd_asprintf("%s/%s", r->prefix, WD_STORED_NAME);
+    wd_sink *sink = NULL;
+    int rc = path ? wd_storage_open_write(r->repo->storage, path, &sink) : WALDEN_ENOMEM;
+    wd_free(path);
+    if (rc || (rc = wd_pipe_new(&r->stored, sink)))
+        return rc;
+    char *head = wd_asprintf("# walden backup stored objects: SHA-256 and size as stored\n"
+                             "format = %d\nid = %s\nencrypted = %s\n[objects]\n",
+                             WD_STORED_FORMAT, m->id, m->pub.encrypted ? "yes" : "no");
+    rc = head ? wd_pipe_write(r->stored, (const uint8_t *)head, strlen(head)) : WALDEN_ENOMEM;
+    wd_free(head);
+    return rc;
+}
+
+/* Ends the manifest stream, then adds the manifest's own line to
+ * backup.stored and commits that durably; the manifest itself is committed
+ * by the caller, last. */
+static int close_stored(backup_run *r, const wd_repo_stream *ms)
+{
+    int rc = wd_pipe_end(r->manifest);
+    if (rc)
+        return rc;
+    uint8_t sha[32];
+    uint64_t size = 0;
+    wd_hash_filter_result(ms->stored_hash, sha, &size);
+    char name[64], line[256];
+    snprintf(name, sizeof(name), "%s%s", WD_MANIFEST_NAME, wd_compress_ext(r->repo->compress));
+    int n = wd_stored_line_format(sha, size, name, line, sizeof(line));
+    if (n < 0)
+        return wd_error_set(WALDEN_EINVAL, "manifest name too long");
+    static const char end[] = "[end]\ncomplete = yes\n";
+    if ((rc = wd_pipe_write(r->stored, (const uint8_t *)line, (size_t)n)) ||
+        (rc = wd_pipe_write(r->stored, (const uint8_t *)end, sizeof(end) - 1)))
+        return rc;
+    return wd_pipe_finish(r->stored);
 }
 
 static const uint8_t empty_sha256[32] = {
@@ -466,42 +524,6 @@ static int store_small(backup_run *r, const char *path, const char *text)
     return add_entry(r, &e, true);
 }
 
-typedef struct id_seen {
-    const char *id;
-    bool seen;
-} id_seen;
-
-static int id_seen_cb(const wd_storage_entry *e, void *ctx)
-{
-    id_seen *s = ctx;
-    if (strcmp(e->name, s->id) == 0)
-        s->seen = true;
-    return 0;
-}
-
-/* An id is taken when anything is stored under it. Found by listing: an
- * object store has no directory that exists() could see. */
-static int make_id(walden_repo *repo, char id[32])
-{
-    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
-    if (!base)
-        return WALDEN_ENOMEM;
-    int rc = 0;
-    for (;;) {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(id, 32, "%Y%m%dT%H%M%SZ", &tm);
-        id_seen seen = {id, false};
-        rc = wd_storage_list(repo->storage, base, id_seen_cb, &seen);
-        if (rc || !seen.seen)
-            break;
-        sleep(1); /* one backup per second at most: ids are times */
-    }
-    wd_free(base);
-    return rc;
-}
-
 static void report(backup_run *r, walden_progress *p, walden_progress_cb cb, void *ctx)
 {
     if (!cb)
@@ -620,8 +642,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if ((rc = wd_process_max(cfg, &workers)) ||
         (rc = walden_duration_parse(walden_config_get(cfg, "archive-timeout"), &timeout_s)))
         return rc;
-    const char *start_fast = walden_config_get(cfg, "start-fast"); /* y|yes|true|n|no|false */
-    bool fast = start_fast[0] == 'y' || start_fast[0] == 't';
+    bool fast = walden_config_bool(cfg, "start-fast");
 
     wd_backup_meta *m = wd_calloc(1, sizeof(*m));
     backup_run r = {.repo = repo, .pgdata = pgdata};
@@ -641,7 +662,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if ((rc = wd_backup_remove_incomplete(repo)))
         goto done;
 
-    if ((rc = make_id(repo, m->id)))
+    if ((rc = wd_repo_time_id(repo, WD_BACKUP_DIR, m->id)))
         goto done;
     snprintf(m->type, sizeof(m->type), "%s", type);
     snprintf(m->walden_version, sizeof(m->walden_version), "%s", WALDEN_VERSION);
@@ -704,6 +725,8 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         goto done;
     r.manifest = ms.pipe;
     stored_any = true;
+    if ((rc = open_stored(&r, m)))
+        goto done;
     if ((rc = wd_backup_meta_write_start(r.manifest, m)) ||
         (rc = wd_pipe_write(r.manifest, (const uint8_t *)"[files]\n", 8)))
         goto done;
@@ -732,7 +755,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     m->pub.page_errors = r.page_errors;
     snprintf(m->status, sizeof(m->status), "%s", r.page_errors ? "errors" : "ok");
     wd_backup_meta_link(m);
-    if ((rc = wd_backup_meta_write_end(r.manifest, m)) || (rc = wd_pipe_end(r.manifest)) ||
+    if ((rc = wd_backup_meta_write_end(r.manifest, m)) || (rc = close_stored(&r, &ms)) ||
         (rc = wd_pipe_commit(r.manifest, NULL)))
         goto done;
     stored_any = false; /* the backup exists now: keep it */
@@ -758,6 +781,7 @@ done:
         wd_pg_close(c), c = NULL; /* closing the session aborts the backup */
     wd_pg_backup_stop_info_clear(&stop);
     wd_pipe_free(r.manifest);
+    wd_pipe_free(r.stored);
     if (rc && stored_any && r.prefix) {
         int keep = rc;
         char msg[1024];

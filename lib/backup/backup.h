@@ -32,4 +32,9 @@ typedef int (*wd_manifest_entry_cb)(const wd_manifest_entry *e, void *ctx);
  * final "complete = yes" is WALDEN_ECORRUPT. */
 int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m,
                             wd_manifest_entry_cb cb, void *ctx);
+/* The same, also giving the SHA-256 and size of the manifest's stored bytes
+ * (each may be NULL), as backup.stored records them. */
+int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta *m,
+                               wd_manifest_entry_cb cb, void *ctx, uint8_t stored_sha256[32],
+                               uint64_t *stored_size);
 #endif

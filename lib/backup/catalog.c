@@ -97,6 +97,13 @@ static int manifest_line(char *line, size_t len, void *ctx)
 int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m,
                             wd_manifest_entry_cb cb, void *ctx)
 {
+    return wd_backup_read_manifest_ex(repo, id, m, cb, ctx, NULL, NULL);
+}
+
+int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta *m,
+                               wd_manifest_entry_cb cb, void *ctx, uint8_t stored_sha256[32],
+                               uint64_t *stored_size)
+{
     wd_compress c;
     int rc = wd_backup_manifest_find(repo, id, &c);
     if (rc)
@@ -117,6 +124,15 @@ int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m
         goto done;
     if ((rc = wd_pipe_copy(st.pipe, src)))
         goto done;
+    if (stored_sha256 || stored_size) {
+        uint8_t sha[32];
+        uint64_t size = 0;
+        wd_hash_filter_result(st.stored_hash, sha, &size);
+        if (stored_sha256)
+            memcpy(stored_sha256, sha, 32);
+        if (stored_size)
+            *stored_size = size;
+    }
     if (!m->complete || r.section != 3)
         rc = wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' is incomplete", id);
     else if (strcmp(m->id, id) != 0)
@@ -157,27 +173,6 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
     return wd_backup_read_manifest(repo, id, m, NULL, NULL);
 }
 
-typedef struct id_list {
-    char **ids;
-    size_t n, cap;
-} id_list;
-
-static int ids_cb(const wd_storage_entry *e, void *ctx)
-{
-    id_list *l = ctx;
-    if (!e->is_dir)
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **n = wd_realloc(l->ids, cap * sizeof(*n));
-        if (!n)
-            return WALDEN_ENOMEM;
-        l->ids = n;
-        l->cap = cap;
-    }
-    return (l->ids[l->n++] = wd_strdup(e->name)) ? 0 : WALDEN_ENOMEM;
-}
-
 static int cmp_meta(const void *a, const void *b)
 {
     const wd_backup_meta *x = *(wd_backup_meta *const *)a, *y = *(wd_backup_meta *const *)b;
@@ -191,16 +186,17 @@ int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count)
     char *base = wd_repo_path(repo, WD_BACKUP_DIR);
     if (!base)
         return WALDEN_ENOMEM;
-    id_list l = {0};
-    int rc = wd_storage_list(repo->storage, base, ids_cb, &l);
+    char **ids = NULL;
+    size_t nids = 0;
+    int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
     wd_free(base);
-    wd_backup_meta **metas = rc ? NULL : wd_calloc(l.n + 1, sizeof(*metas));
+    wd_backup_meta **metas = rc ? NULL : wd_calloc(nids + 1, sizeof(*metas));
     size_t n = 0;
     if (!rc && !metas)
         rc = WALDEN_ENOMEM;
-    for (size_t i = 0; !rc && i < l.n; i++) {
+    for (size_t i = 0; !rc && i < nids; i++) {
         wd_compress c;
-        int found = wd_backup_manifest_find(repo, l.ids[i], &c);
+        int found = wd_backup_manifest_find(repo, ids[i], &c);
         if (found == WALDEN_ENOTFOUND)
             continue; /* incomplete: not a backup */
         if ((rc = found))
@@ -210,16 +206,14 @@ int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count)
             rc = WALDEN_ENOMEM;
             break;
         }
-        if ((rc = wd_backup_load_meta(repo, l.ids[i], m))) {
+        if ((rc = wd_backup_load_meta(repo, ids[i], m))) {
             wd_backup_meta_clear(m);
             wd_free(m);
             break;
         }
         metas[n++] = m;
     }
-    for (size_t i = 0; i < l.n; i++)
-        wd_free(l.ids[i]);
-    wd_free(l.ids);
+    wd_storage_names_free(ids, nids);
     if (rc) {
         wd_backup_list_free(metas, n);
         return rc;
@@ -237,21 +231,20 @@ int wd_backup_remove_incomplete(walden_repo *repo)
     char *base = wd_repo_path(repo, WD_BACKUP_DIR);
     if (!base)
         return WALDEN_ENOMEM;
-    id_list l = {0};
-    int rc = wd_storage_list(repo->storage, base, ids_cb, &l);
-    for (size_t i = 0; !rc && i < l.n; i++) {
+    char **ids = NULL;
+    size_t nids = 0;
+    int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
+    for (size_t i = 0; !rc && i < nids; i++) {
         wd_compress c;
-        rc = wd_backup_manifest_find(repo, l.ids[i], &c);
+        rc = wd_backup_manifest_find(repo, ids[i], &c);
         if (rc == WALDEN_ENOTFOUND) {
-            char *dir = wd_path_join(base, l.ids[i]);
-            wd_log_info("removing incomplete backup '%s'", l.ids[i]);
+            char *dir = wd_path_join(base, ids[i]);
+            wd_log_info("removing incomplete backup '%s'", ids[i]);
             rc = dir ? wd_storage_remove_tree(repo->storage, dir) : WALDEN_ENOMEM;
             wd_free(dir);
         }
     }
-    for (size_t i = 0; i < l.n; i++)
-        wd_free(l.ids[i]);
-    wd_free(l.ids);
+    wd_storage_names_free(ids, nids);
     wd_free(base);
     return rc;
 }

@@ -288,6 +288,42 @@ char *wd_backup_object(const char *backup, const char *path, int64_t part, wd_co
     return wd_asprintf("%s/data/%s%s", backup, path, wd_compress_ext(c));
 }
 
+char *wd_backup_object_rel(const char *path, int64_t part, wd_compress c)
+{
+    if (part >= 0)
+        return wd_asprintf("parts/%s/%" PRId64 "%s", path, part, wd_compress_ext(c));
+    return wd_asprintf("data/%s%s", path, wd_compress_ext(c));
+}
+
+int wd_stored_line_format(const uint8_t sha256[32], uint64_t size, const char *object, char *buf,
+                          size_t cap)
+{
+    char hex[65], esc[2 * PATH_MAX_ESCAPED];
+    wd_hex_encode(sha256, 32, hex);
+    if (escape(object, esc, sizeof(esc)) == (size_t)-1)
+        return -1;
+    int n = snprintf(buf, cap, "%s\t%" PRIu64 "\t%s\n", hex, size, esc);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+int wd_stored_line_parse(char *line, uint8_t sha256[32], uint64_t *size, const char **object)
+{
+    char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    if (!t1 || !t2 || strchr(t2 + 1, '\t'))
+        return wd_error_set(WALDEN_ECORRUPT, "malformed line in backup.stored");
+    *t1 = *t2 = '\0';
+    if (t1 - line != 64 || wd_hex_decode(line, sha256, 32) || wd_parse_uint64(t1 + 1, size) ||
+        unescape(t2 + 1)) {
+        walden_error_clear();
+        return wd_error_set(WALDEN_ECORRUPT, "malformed line in backup.stored");
+    }
+    if (!*(t2 + 1) || t2[1] == '/' || !wd_path_is_contained(t2 + 1))
+        return wd_error_set(WALDEN_ECORRUPT,
+                            "backup.stored names an object outside the backup: '%s'", t2 + 1);
+    *object = t2 + 1;
+    return 0;
+}
+
 int wd_manifest_entry_format(const wd_manifest_entry *e, char *buf, size_t cap)
 {
     char raw[65], stored[65];

@@ -8,6 +8,11 @@
  *   backup.manifest<ext> the list of everything, through the store pipeline
  *                     (compressed, encrypted); written last: a backup
  *                     without it does not exist and is removed later
+ *   backup.stored     in clear text, the SHA-256 and size of every object
+ *                     as stored (the manifest among them), so that verify
+ *                     checks them without the key; written before the
+ *                     manifest is committed, so every backup that has a
+ *                     manifest has it (backups of older waldens excepted)
  *   backup.info       the summary in clear text (listing needs no key);
  *                     written after the manifest, rebuilt from it if lost
  *
@@ -84,6 +89,29 @@ typedef struct wd_manifest_entry {
  * or "<backup>/parts/PATH/PART<ext>", `backup` being
  * "<cluster>/backup/<id>". Malloc'ed; NULL when out of memory. */
 char *wd_backup_object(const char *backup, const char *path, int64_t part, wd_compress c);
+
+/* The same, relative to the backup's folder: "data/PATH<ext>" or
+ * "parts/PATH/PART<ext>". Malloc'ed; NULL when out of memory. */
+char *wd_backup_object_rel(const char *path, int64_t part, wd_compress c);
+
+/* backup.stored (docs/repository-format.md):
+ *   # comment, then name = value lines (format, id, encrypted)
+ *   [objects]   STORED_SHA256 TAB STORED_SIZE TAB OBJECT, OBJECT relative to
+ *               the backup's folder and escaped like manifest paths; in the
+ *               order of the manifest's [files] lines that have an object,
+ *               then the manifest itself
+ *   [end]       complete = yes
+ */
+#define WD_STORED_NAME "backup.stored"
+#define WD_STORED_FORMAT 1
+/* Formats one [objects] line (with its newline); the length, or -1 when it
+ * does not fit. */
+int wd_stored_line_format(const uint8_t sha256[32], uint64_t size, const char *object, char *buf,
+                          size_t cap);
+/* Parses an [objects] line (without newline) in place: *object points into
+ * `line`. WALDEN_ECORRUPT when it is not one or the object leaves the
+ * backup's folder. */
+int wd_stored_line_parse(char *line, uint8_t sha256[32], uint64_t *size, const char **object);
 
 /* Formats one [files] line (with its newline) into buf; the length, or -1
  * when it does not fit. */

@@ -52,6 +52,24 @@ void wd_alloc_fail_after(long n);
 /* malloc'ed printf; NULL (with the error set) when out of memory. */
 char *wd_asprintf(const char *fmt, ...) WD_PRINTF(1, 2);
 
+/* ---- a growing text buffer (buf.c) ---- */
+
+/* The first allocation failure sticks: later calls do nothing and
+ * wd_buf_take reports it. Start from {0}. */
+typedef struct wd_buf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} wd_buf;
+void wd_buf_printf(wd_buf *b, const char *fmt, ...) WD_PRINTF(2, 3);
+/* A JSON string, escaped; NULL is null. */
+void wd_buf_json_str(wd_buf *b, const char *s);
+/* An ISO 8601 UTC time with milliseconds from Unix ms; <= 0 is null. */
+void wd_buf_json_time(wd_buf *b, int64_t ms);
+/* The text (the caller frees it), or NULL with WALDEN_ENOMEM set when an
+ * allocation failed; the buffer is empty afterwards. */
+char *wd_buf_take(wd_buf *b);
+
 /* ---- logging ---- */
 
 void wd_log(walden_log_level level, const char *fmt, ...) WD_PRINTF(2, 3);

@@ -21,7 +21,8 @@ struct wd_pool {
     int started;
     bool finished;
 
-    pthread_mutex_t mu; /* guards what follows */
+    pthread_mutex_t mu;  /* guards what follows */
+    pthread_cond_t idle; /* signalled when the last worker ends */
     int running;
     int error;
     char message[1024];
@@ -56,7 +57,8 @@ static void *work(void *arg)
     wd_free(item);
     wd_free(scratch);
     pthread_mutex_lock(&p->mu);
-    p->running--;
+    if (--p->running == 0)
+        pthread_cond_signal(&p->idle);
     pthread_mutex_unlock(&p->mu);
     return NULL;
 }
@@ -77,6 +79,7 @@ int wd_pool_start(wd_pool **out, int workers, size_t item_size, size_t queue_dep
         return rc;
     }
     pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->idle, NULL);
     p->fn = fn;
     p->ctx = ctx;
     p->item_size = item_size;
@@ -110,17 +113,24 @@ int wd_pool_finish(wd_pool *p, bool cancel, void (*tick)(void *), void *tick_ctx
             wd_queue_cancel(p->queue);
         else
             wd_queue_close(p->queue);
-        for (;;) {
-            pthread_mutex_lock(&p->mu);
-            int running = p->running;
-            pthread_mutex_unlock(&p->mu);
-            if (running == 0)
-                break;
-            if (tick)
+        /* the workers' end wakes us at once; `tick` runs about every 200 ms
+         * meanwhile */
+        pthread_mutex_lock(&p->mu);
+        while (p->running > 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000 * 1000;
+            if (until.tv_nsec >= 1000 * 1000 * 1000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000 * 1000 * 1000;
+            }
+            if (pthread_cond_timedwait(&p->idle, &p->mu, &until) != 0 && p->running > 0 && tick) {
+                pthread_mutex_unlock(&p->mu);
                 tick(tick_ctx);
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+                pthread_mutex_lock(&p->mu);
+            }
         }
+        pthread_mutex_unlock(&p->mu);
         for (int i = 0; i < p->started; i++)
             pthread_join(p->threads[i], NULL);
         p->finished = true;
@@ -137,6 +147,7 @@ void wd_pool_free(wd_pool *p)
     if (!p->finished)
         (void)wd_pool_finish(p, true, NULL, NULL);
     wd_queue_free(p->queue);
+    pthread_cond_destroy(&p->idle);
     pthread_mutex_destroy(&p->mu);
     wd_free(p);
 }

@@ -15,11 +15,11 @@
 
 #include "common/common.h"
 
-#define NOPTS 64
-
+/* one value and source per option of options.c, by its index there */
 struct walden_config {
-    char *values[NOPTS];
-    walden_config_source sources[NOPTS];
+    int n;
+    char **values;
+    walden_config_source *sources;
 };
 
 static int option_index(const char *name)
@@ -36,6 +36,14 @@ int walden_config_new(walden_config **out)
     walden_config *cfg = wd_calloc(1, sizeof(*cfg));
     if (!cfg)
         return WALDEN_ENOMEM;
+    for (const walden_option_info *o = walden_option_list(); o->name; o++)
+        cfg->n++;
+    cfg->values = wd_calloc((size_t)cfg->n, sizeof(*cfg->values));
+    cfg->sources = wd_calloc((size_t)cfg->n, sizeof(*cfg->sources));
+    if (!cfg->values || !cfg->sources) {
+        walden_config_free(cfg);
+        return WALDEN_ENOMEM;
+    }
     *out = cfg;
     return 0;
 }
@@ -55,8 +63,10 @@ void walden_config_free(walden_config *cfg)
 {
     if (!cfg)
         return;
-    for (int i = 0; i < NOPTS; i++)
+    for (int i = 0; cfg->values && i < cfg->n; i++)
         drop_value(cfg, i);
+    wd_free(cfg->values);
+    wd_free(cfg->sources);
     wd_free(cfg);
 }
 
@@ -273,4 +283,10 @@ walden_config_source walden_config_source_of(const walden_config *cfg, const cha
 {
     int i = option_index(name);
     return i >= 0 && cfg->values[i] ? cfg->sources[i] : WALDEN_SOURCE_DEFAULT;
+}
+
+int walden_config_bool(const walden_config *cfg, const char *name)
+{
+    const char *v = walden_config_get(cfg, name);
+    return v && (strcmp(v, "y") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0);
 }

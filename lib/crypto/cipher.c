@@ -402,3 +402,95 @@ int wd_decrypt_filter_new(wd_filter **out, const wd_keypair *k)
     *out = &d->c.base;
     return 0;
 }
+
+/* ---- framing check (no key) ---- */
+
+typedef struct frame_filter {
+    wd_filter base;
+    uint8_t header[12]; /* magic, version, reserved: all that can be checked */
+    size_t header_have; /* header bytes seen, up to HEADER_LEN */
+    uint8_t word[4];
+    size_t word_have;
+    uint64_t skip;   /* ciphertext and tag bytes of the current record left */
+    uint64_t record; /* records seen whole */
+    bool in_record, final_seen;
+} frame_filter;
+
+static int frame_observe(wd_filter *f, const uint8_t *in, size_t len)
+{
+    frame_filter *fr = (frame_filter *)f;
+    size_t pos = 0;
+    while (pos < len) {
+        if (fr->header_have < HEADER_LEN) {
+            size_t take = HEADER_LEN - fr->header_have;
+            if (take > len - pos)
+                take = len - pos;
+            for (size_t i = 0; i < take; i++)
+                if (fr->header_have + i < sizeof(fr->header))
+                    fr->header[fr->header_have + i] = in[pos + i];
+            fr->header_have += take;
+            pos += take;
+            if (fr->header_have >= sizeof(fr->header) &&
+                fr->header_have - take < sizeof(fr->header)) {
+                if (memcmp(fr->header, WD_CIPHER_MAGIC, 8) != 0)
+                    return wd_error_set(WALDEN_ECORRUPT,
+                                        "not an encrypted walden file (bad magic)");
+                if (fr->header[8] != 1 || fr->header[9] || fr->header[10] || fr->header[11])
+                    return wd_error_set(WALDEN_ECORRUPT, "unsupported encrypted file version %u",
+                                        fr->header[8]);
+            }
+            continue;
+        }
+        if (fr->final_seen)
+            return wd_error_set(WALDEN_ECORRUPT,
+                                "unexpected data after the final encrypted record");
+        if (fr->in_record) {
+            uint64_t take = fr->skip < len - pos ? fr->skip : len - pos;
+            fr->skip -= take;
+            pos += (size_t)take;
+            if (fr->skip == 0) {
+                fr->in_record = false;
+                fr->record++;
+                fr->final_seen = (get_be32(fr->word) & FINAL_FLAG) != 0;
+                fr->word_have = 0;
+            }
+            continue;
+        }
+        fr->word[fr->word_have++] = in[pos++];
+        if (fr->word_have < 4)
+            continue;
+        uint32_t rec_len = get_be32(fr->word) & ~FINAL_FLAG;
+        if (rec_len > WD_CHUNK_SIZE)
+            return wd_error_set(WALDEN_ECORRUPT, "encrypted record %llu has a bad length",
+                                (unsigned long long)fr->record);
+        fr->skip = (uint64_t)rec_len + TAG_LEN;
+        fr->in_record = true;
+    }
+    return 0;
+}
+
+static int frame_end(wd_filter *f)
+{
+    frame_filter *fr = (frame_filter *)f;
+    if (fr->header_have < HEADER_LEN || !fr->final_seen)
+        return truncated();
+    return 0;
+}
+
+static void frame_free(wd_filter *f)
+{
+    wd_free(f);
+}
+
+static const wd_filter_ops frame_ops = {
+    .name = "frame-check", .observe = frame_observe, .end = frame_end, .free = frame_free};
+
+int wd_cipher_frame_filter_new(wd_filter **out)
+{
+    frame_filter *fr = wd_calloc(1, sizeof(*fr));
+    if (!fr)
+        return WALDEN_ENOMEM;
+    fr->base.ops = &frame_ops;
+    *out = &fr->base;
+    return 0;
+}

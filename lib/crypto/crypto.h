@@ -77,6 +77,14 @@ int wd_encrypt_filter_new(wd_filter **out, const wd_keypair *k);
  * this key, WALDEN_ECORRUPT when it was altered or truncated. */
 int wd_decrypt_filter_new(wd_filter **out, const wd_keypair *k);
 
+/* Checks the framing of an encrypted file without any key (an observe
+ * filter, for verify): the header's magic and version, every record's
+ * length word (at most WD_CHUNK_SIZE), a final record, nothing after it.
+ * It proves that the file is whole, not that its bytes are intact: only
+ * decryption authenticates them. end() fails with WALDEN_ECORRUPT when the
+ * stream is truncated, also exactly at a record boundary. */
+int wd_cipher_frame_filter_new(wd_filter **out);
+
 /* Magic at the start of every encrypted file. */
 #define WD_CIPHER_MAGIC "WLDNENC1"
 

@@ -394,3 +394,49 @@ int wd_null_sink_open(wd_sink **out)
     *out = s;
     return 0;
 }
+
+/* ---- a sink over a descriptor the caller owns ---- */
+
+typedef struct fd_sink {
+    wd_sink base;
+    int fd;
+} fd_sink;
+
+static int fd_write(wd_sink *sink, const uint8_t *buf, size_t len)
+{
+    fd_sink *s = (fd_sink *)sink;
+    while (len > 0) {
+        ssize_t n = write(s->fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return wd_error_set_errno(errno, "cannot write the output");
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fd_commit(wd_sink *sink)
+{
+    wd_free(sink);
+    return 0;
+}
+
+static void fd_abort(wd_sink *sink)
+{
+    wd_free(sink);
+}
+
+int wd_fd_sink_open(wd_sink **out, int fd)
+{
+    fd_sink *s = wd_calloc(1, sizeof(*s));
+    if (!s)
+        return WALDEN_ENOMEM;
+    s->base.write = fd_write;
+    s->base.commit = fd_commit;
+    s->base.abort = fd_abort;
+    s->fd = fd;
+    *out = &s->base;
+    return 0;
+}

@@ -39,6 +39,11 @@ static void load(void)
         {(void **)&pq.finish, "PQfinish"},
         {(void **)&pq.libVersion, "PQlibVersion"},
         {(void **)&pq.serverVersion, "PQserverVersion"},
+        {(void **)&pq.sendQuery, "PQsendQuery"},
+        {(void **)&pq.getResult, "PQgetResult"},
+        {(void **)&pq.ftype, "PQftype"},
+        {(void **)&pq.pingParams, "PQpingParams"},
+        {(void **)&pq.resultErrorMessage, "PQresultErrorMessage"},
     };
     for (size_t i = 0; i < WD_ARRAY_LEN(syms); i++) {
         *syms[i].slot = dlsym(h, syms[i].name);

@@ -27,6 +27,11 @@ typedef struct wd_libpq {
     __typeof__(PQfinish) *finish;
     __typeof__(PQlibVersion) *libVersion;
     __typeof__(PQserverVersion) *serverVersion;
+    __typeof__(PQsendQuery) *sendQuery;
+    __typeof__(PQgetResult) *getResult;
+    __typeof__(PQftype) *ftype;
+    __typeof__(PQpingParams) *pingParams;
+    __typeof__(PQresultErrorMessage) *resultErrorMessage;
 } wd_libpq;
 
 /* The loaded library; NULL with WALDEN_EPG set when it cannot be loaded. */

@@ -118,4 +118,16 @@ bool wd_pg_is_relation_file(const char *relpath, uint32_t *segno);
 /* The block number of block `block_in_file` of segment file `segno`. */
 uint32_t wd_pg_block_number(uint32_t segno, uint32_t block_in_file);
 
+/* ---- PostgreSQL's programs (programs.c) ---- */
+
+/* The path of a PostgreSQL program (pg_dump, pg_restore, psql...): in
+ * `pg-bin` when set, else in Debian's /usr/lib/postgresql/MAJOR/bin of the
+ * server's major version when it is there, else the bare name (PATH).
+ * Malloc'ed. */
+char *wd_pg_program(const walden_config *cfg, int server_version, const char *program);
+/* Appends the configured connection to a program's argv from *argc:
+ * -h HOST, -p PORT, -U USER as set (at most 6 entries; they point into
+ * cfg). */
+void wd_pg_conn_args(const walden_config *cfg, const char **argv, int *argc);
+
 #endif

@@ -8,8 +8,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "pg/pg.h"
@@ -522,5 +524,62 @@ int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_s
 fail:
     wd_pipe_free(out->pipe);
     memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int walden_repo_list_clusters(const walden_config *cfg, int (*cb)(const char *cluster, void *ctx),
+                              void *ctx)
+{
+    walden_error_clear();
+    wd_storage *st = NULL;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = open_storage(cfg, false, &st);
+    if (!rc)
+        rc = wd_storage_list_dirs(st, "", &names, &n);
+    if (!rc && n)
+        qsort(names, n, sizeof(*names), cmp_name);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *path = wd_path_join(names[i], "cluster.conf");
+        bool exists = false;
+        rc = path ? wd_storage_exists(st, path, &exists) : WALDEN_ENOMEM;
+        wd_free(path);
+        if (!rc && exists)
+            rc = cb(names[i], ctx);
+    }
+    wd_storage_names_free(names, n);
+    wd_storage_free(st);
+    return rc;
+}
+
+int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32])
+{
+    char *base = wd_repo_path(repo, dir);
+    if (!base)
+        return WALDEN_ENOMEM;
+    int rc = 0;
+    for (;;) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(id, 32, "%Y%m%dT%H%M%SZ", &tm);
+        char **names = NULL;
+        size_t n = 0;
+        if ((rc = wd_storage_list_dirs(repo->storage, base, &names, &n)))
+            break;
+        bool taken = false;
+        for (size_t i = 0; i < n && !taken; i++)
+            taken = wd_str_starts_with(names[i], id);
+        wd_storage_names_free(names, n);
+        if (!taken)
+            break;
+        sleep(1);
+    }
+    wd_free(base);
     return rc;
 }

@@ -42,6 +42,12 @@ struct walden_repo {
 /* A path inside the cluster's area: "<cluster>/<rel>". Malloc'ed. */
 char *wd_repo_path(const walden_repo *repo, const char *rel);
 
+/* A new id for the folder `dir` of the area ("backup", "dump"): the UTC
+ * time, YYYYMMDDTHHMMSSZ, that no name in it starts with yet (waiting for
+ * the next second when one does: ids are times). Found by listing: an
+ * object store has no directory that exists() could see. */
+int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32]);
+
 /* Unwraps the private key with the configured passphrase (once). */
 int wd_repo_unlock(walden_repo *repo);
 

@@ -61,8 +61,7 @@ int wd_target_from_config(const walden_config *cfg, wd_target *t)
         return rc;
     t->action = walden_config_get(cfg, "target-action");
     t->timeline = walden_config_get(cfg, "target-timeline");
-    const char *ex = walden_config_get(cfg, "target-exclusive");
-    t->exclusive = ex && (ex[0] == 'y' || ex[0] == 't');
+    t->exclusive = walden_config_bool(cfg, "target-exclusive");
     if (t->timeline && *t->timeline && strcmp(t->timeline, "latest") &&
         strcmp(t->timeline, "current")) {
         uint64_t tli;

@@ -37,4 +37,9 @@ int wd_time_parse(const char *text, int64_t *ms);
  * PGDATA/recovery.signal. */
 int wd_recovery_write(const char *pgdata, const char *restore_command, const wd_target *t,
                       const char *backup_id);
+
+/* Asked by restore's workers before each file when set: a true answer
+ * stops the restore (WALDEN_ERROR). walden drill sets it while it runs, so
+ * that SIGINT or SIGTERM need not wait for the whole restore. */
+extern bool (*wd_restore_cancel_hook)(void);
 #endif

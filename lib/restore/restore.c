@@ -216,9 +216,13 @@ done:
     return rc;
 }
 
+bool (*wd_restore_cancel_hook)(void);
+
 static int restore_job_fn(void *item, void *scratch, void *ctx)
 {
     (void)scratch;
+    if (wd_restore_cancel_hook && wd_restore_cancel_hook())
+        return wd_error_set(WALDEN_ERROR, "the restore was interrupted");
     return restore_file(ctx, item);
 }
 

@@ -12,6 +12,7 @@
  * aborted upload cannot be deleted by a request: Azure discards them
  * after a week (docs/internals/object-storage.md).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,7 @@ typedef struct az_io {
     const char *content_type;
     const char *if_match;
     bool md5;
+    wd_objstore_stream *stream; /* a streaming GET */
 } az_io;
 
 /* The URL path of a blob (key) or of the container (key NULL), encoded. */
@@ -215,6 +217,9 @@ static int az_run(az_storage *a, const char *method, const char *key, const wd_q
         .out = io ? io->out : NULL,
         .out_cap = io ? io->out_cap : 0,
         .body_max = io && io->body_max ? io->body_max : 64 * 1024,
+        .on_data = io && io->stream ? io->stream->on_data : NULL,
+        .data_ctx = io && io->stream ? io->stream->ctx : NULL,
+        .cancel = io && io->stream ? io->stream->cancel : NULL,
         .what = what,
     };
     rc = wd_http_do(a->os.http, &req, resp);
@@ -398,6 +403,59 @@ done:
     return rc;
 }
 
+static int az_get_stream(wd_objstore *os, const char *key, uint64_t offset, uint64_t end,
+                         wd_objstore_stream *st, char etag[128])
+{
+    az_storage *a = AZ(os);
+    char range[64];
+    if (end == UINT64_MAX)
+        snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)offset);
+    else
+        snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)offset,
+                 (unsigned long long)(end - 1));
+    az_header h[] = {{"x-ms-range", range}};
+    size_t nh = offset > 0 || end != UINT64_MAX ? 1 : 0;
+    az_io io = {.if_match = etag[0] ? etag : NULL, .stream = st};
+    wd_http_resp r;
+    st->got = 0;
+    st->partial = false;
+    int rc = az_run(a, "GET", key, NULL, 0, h, nh, &io, &r);
+    if (rc)
+        goto done;
+    st->got = r.out_len;
+    st->partial = r.partial;
+    char *cr = wd_http_resp_header(&r, "Content-Range");
+    const char *slash = cr ? strrchr(cr, '/') : NULL;
+    if (r.status == 416) {
+        if (!slash || wd_parse_uint64(slash + 1, &st->total) || st->total > offset)
+            st->total = offset;
+    } else if (r.status == 206) {
+        if (!slash || wd_parse_uint64(slash + 1, &st->total))
+            rc = wd_error_set(WALDEN_EIO, "bad Content-Range for 'azure://%s/%s'", a->container,
+                              key);
+    } else if (r.status == 200 && offset == 0) {
+        char *cl = wd_http_resp_header(&r, "Content-Length");
+        if (!cl || wd_parse_uint64(cl, &st->total))
+            st->total = r.partial ? UINT64_MAX : r.out_len;
+        wd_free(cl);
+    } else if (r.status == 412) {
+        rc =
+            wd_error_set(WALDEN_EIO, "'azure://%s/%s' changed while being read", a->container, key);
+    } else {
+        rc = az_error(a, &r, "read", key);
+    }
+    wd_free(cr);
+    if (!rc && !etag[0]) {
+        char *e = wd_http_resp_header(&r, "ETag");
+        if (e)
+            snprintf(etag, 128, "%s", e);
+        wd_free(e);
+    }
+done:
+    wd_http_resp_clear(&r);
+    return rc;
+}
+
 static int az_head(wd_objstore *os, const char *key, bool *exists)
 {
     az_storage *a = AZ(os);
@@ -423,6 +481,111 @@ static int az_del(wd_objstore *os, const char *key)
     if (!rc && r.status != 202 && r.status != 200 && r.status != 404)
         rc = az_error(a, &r, "remove", key);
     wd_http_resp_clear(&r);
+    return rc;
+}
+
+/* Blob Batch: at most 256 sub-requests per batch. */
+#define AZ_BATCH_MAX 256
+
+/* One Blob Batch of Delete Blob sub-requests (SharedKey only: each
+ * sub-request is signed on its own). Keys whose sub-request did not answer
+ * 202 or 404 are removed again one by one with az_del, which retries and
+ * reports errors as usual. */
+static int az_del_batch(az_storage *a, const char *const *keys, size_t n)
+{
+    char date[32];
+    wd_http_date_rfc1123(date);
+    uint8_t rnd[12];
+    if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+        memset(rnd, 0x5a, sizeof(rnd));
+    char hex[25], boundary[40];
+    wd_hex_encode(rnd, sizeof(rnd), hex);
+    snprintf(boundary, sizeof(boundary), "batch_%s", hex);
+    wd_buf b = {0};
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *path = az_path(a, keys[i]);
+        az_header h[] = {{"x-ms-date", date}};
+        char *sts = path ? wd_azure_string_to_sign("DELETE", a->account, path, NULL, 0, 0, NULL,
+                                                   NULL, NULL, h, 1)
+                         : NULL;
+        char *sig = NULL;
+        if (!sts || wd_azure_sign(&sig, a->key, a->key_len, sts))
+            rc = wd_error_set(WALDEN_ENOMEM, "out of memory");
+        else
+            wd_buf_printf(&b,
+                          "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: "
+                          "binary\r\nContent-ID: %zu\r\n\r\nDELETE %s HTTP/1.1\r\nx-ms-date: "
+                          "%s\r\nAuthorization: SharedKey %s:%s\r\nContent-Length: 0\r\n\r\n",
+                          boundary, i, path, date, a->account, sig);
+        wd_free(sig);
+        wd_free(sts);
+        wd_free(path);
+    }
+    wd_buf_printf(&b, "--%s--\r\n", boundary);
+    if (!rc && b.failed)
+        rc = wd_error_set(WALDEN_ENOMEM, "out of memory");
+    char ctype[96];
+    snprintf(ctype, sizeof(ctype), "multipart/mixed; boundary=%s", boundary);
+    wd_http_resp r = {0};
+    bool *done = rc ? NULL : wd_calloc(n, sizeof(*done));
+    if (!rc && !done)
+        rc = WALDEN_ENOMEM;
+    if (!rc) {
+        wd_query_param q[] = {{"restype", "container"}, {"comp", "batch"}};
+        az_io io = {.body = (const uint8_t *)b.s,
+                    .body_len = b.len,
+                    .body_max = 16 << 20,
+                    .content_type = ctype};
+        rc = az_run(a, "POST", NULL, q, 2, NULL, 0, &io, &r);
+        if (!rc && r.status != 202)
+            rc = az_error(a, &r, "remove objects under", keys[0]);
+    }
+    if (!rc && r.body) {
+        /* each part: "Content-ID: N", then the sub-response's status line */
+        for (const char *p = strstr(r.body, "Content-ID:"); p; p = strstr(p + 1, "Content-ID:")) {
+            char *end;
+            unsigned long id = strtoul(p + 11, &end, 10);
+            const char *st = strstr(end, "HTTP/1.1 ");
+            if (id < n && st) {
+                long code = strtol(st + 9, NULL, 10);
+                done[id] = code == 202 || code == 404;
+            }
+        }
+    }
+    size_t again = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!done[i]) {
+            again++;
+            rc = az_del(&a->os, keys[i]);
+        }
+    }
+    if (again)
+        wd_log_debug("azure batch delete: %zu of %zu removed one by one", again, n);
+    wd_http_resp_clear(&r);
+    wd_free(done);
+    if (b.s)
+        wd_free_secret(b.s, b.len); /* the signatures */
+    return rc;
+}
+
+/* Removes keys in Blob Batches of up to 256 with SharedKey; with a SAS
+ * (whose sub-requests Azure authorizes differently) one Delete Blob per
+ * key. */
+static int az_del_many(wd_objstore *os, const char *const *keys, size_t n)
+{
+    az_storage *a = AZ(os);
+    int rc = 0;
+    for (size_t done = 0; !rc && done < n;) {
+        size_t k = n - done < AZ_BATCH_MAX ? n - done : AZ_BATCH_MAX;
+        if (a->key) {
+            rc = az_del_batch(a, keys + done, k);
+        } else {
+            for (size_t i = 0; !rc && i < k; i++)
+                rc = az_del(os, keys[done + i]);
+        }
+        done += k;
+    }
     return rc;
 }
 
@@ -527,8 +690,10 @@ static const wd_objstore_ops az_ops = {
     .mp_complete = az_mp_complete,
     .mp_abort = az_mp_abort,
     .get = az_get,
+    .get_stream = az_get_stream,
     .head = az_head,
     .del = az_del,
+    .del_many = az_del_many,
     .copy = az_copy,
     .list = az_list,
     .create = az_create,

@@ -227,7 +227,19 @@ typedef struct xfer {
     size_t body_cap;
     size_t sent;
     bool overflow;
+    int cb_rc; /* what on_data returned when it stopped the transfer */
 } xfer;
+
+static bool cancelled(const wd_http_req *req)
+{
+    return req->cancel && __atomic_load_n(req->cancel, __ATOMIC_ACQUIRE);
+}
+
+static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+    (void)dlt, (void)dln, (void)ult, (void)uln;
+    return cancelled(((xfer *)ud)->req) ? 1 : 0;
+}
 
 static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 {
@@ -276,6 +288,15 @@ static size_t on_write(char *buf, size_t size, size_t nitems, void *ud)
     long status = 0;
     cu.easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     wd_http_resp *r = x->resp;
+    if (x->req->on_data && status >= 200 && status < 300) {
+        int rc = x->req->on_data(x->req->data_ctx, status, (const uint8_t *)buf, n);
+        if (rc) {
+            x->cb_rc = rc;
+            return 0;
+        }
+        r->out_len += n;
+        return n;
+    }
     if (x->req->out && status >= 200 && status < 300) {
         if (r->out_len + n > x->req->out_cap) {
             x->overflow = true;
@@ -311,9 +332,9 @@ static size_t on_write(char *buf, size_t size, size_t nitems, void *ud)
 
 /* One attempt; 0 with resp->status set, or a curl error code (> 0). */
 static int attempt(wd_http *h, CURL *c, const wd_http_req *req, wd_http_resp *resp,
-                   struct curl_slist *hdrs, char *errbuf, bool *overflow)
+                   struct curl_slist *hdrs, char *errbuf, bool *overflow, int *cb_rc)
 {
-    xfer x = {c, req, resp, 0, 0, false};
+    xfer x = {c, req, resp, 0, 0, false, 0};
     cu.easy_reset(c);
     errbuf[0] = '\0';
     cu.easy_setopt(c, CURLOPT_URL, req->url);
@@ -334,12 +355,17 @@ static int attempt(wd_http *h, CURL *c, const wd_http_req *req, wd_http_resp *re
     cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
     cu.easy_setopt(c, CURLOPT_WRITEDATA, &x);
     cu.easy_setopt(c, CURLOPT_USERAGENT, "walden/" WALDEN_VERSION);
+    if (req->cancel) {
+        cu.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        cu.easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+        cu.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     const char *m = req->method;
     if (strcmp(m, "GET") == 0) {
         cu.easy_setopt(c, CURLOPT_HTTPGET, 1L);
-        /* 8 MiB ranges in fewer, larger reads: with curl's 16 KiB default
-         * a 1 GiB download from Azurite took 5.7-7.0 s instead of
-         * 3.8-4.5 s (docs/benchmarks.md, "Object stores") */
+        /* fewer, larger reads: with curl's 16 KiB default a 1 GiB
+         * download from Azurite took 5.7-7.0 s instead of 3.8-4.5 s
+         * (docs/benchmarks.md, "Object stores") */
         cu.easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
     } else if (strcmp(m, "HEAD") == 0) {
         cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -363,9 +389,10 @@ static int attempt(wd_http *h, CURL *c, const wd_http_req *req, wd_http_resp *re
     }
     CURLcode cc = cu.easy_perform(c);
     *overflow = x.overflow;
+    *cb_rc = x.cb_rc;
+    cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     if (cc != CURLE_OK)
         return (int)cc;
-    cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     return 0;
 }
 
@@ -396,11 +423,17 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int64_t ms)
+/* Sleeps ms milliseconds, in slices of 50 ms when the request can be
+ * cancelled. */
+static void sleep_ms(int64_t ms, const wd_http_req *req)
 {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    while (ms > 0 && !cancelled(req)) {
+        int64_t d = req->cancel && ms > 50 ? 50 : ms;
+        struct timespec ts = {(time_t)(d / 1000), (long)(d % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ms -= d;
+    }
 }
 
 int wd_http_do(wd_http *h, const wd_http_req *req, wd_http_resp *resp)
@@ -431,19 +464,37 @@ int wd_http_do(wd_http *h, const wd_http_req *req, wd_http_resp *resp)
                 hdrs = n;
         }
         bool overflow = false;
-        int cc = 0;
+        int cc = 0, cb_rc = 0;
+        if (!rc && cancelled(req))
+            rc = wd_error_set(WALDEN_ERROR, "%s '%s': cancelled", req->method, req->what);
         if (!rc) {
             wd_free(resp->body);
             resp->body = NULL;
             resp->len = resp->out_len = 0;
             resp->status = 0;
-            cc = attempt(h, c, req, resp, hdrs, errbuf, &overflow);
+            cc = attempt(h, c, req, resp, hdrs, errbuf, &overflow, &cb_rc);
         }
         cu.slist_free_all(hdrs);
         wd_http_headers_clear(&hv);
         if (rc)
             break;
+        if (cb_rc) {
+            rc = cb_rc; /* on_data stopped the transfer: its error is set */
+            break;
+        }
+        if (cc && cancelled(req)) {
+            rc = wd_error_set(WALDEN_ERROR, "%s '%s': cancelled", req->method, req->what);
+            break;
+        }
         bool retry;
+        if (cc && req->on_data && resp->out_len > 0 && transient_curl(cc)) {
+            /* bytes went to the caller already: it resumes from there */
+            wd_log_debug("%s '%s': %s after %zu bytes, to resume (attempt %d)", req->method,
+                         req->what, errbuf[0] ? errbuf : cu.easy_strerror(cc), resp->out_len,
+                         resp->attempts);
+            resp->partial = true;
+            break;
+        }
         if (cc) {
             if (overflow) {
                 rc = wd_error_set(WALDEN_ECORRUPT, "'%s': the response is larger than expected",
@@ -476,7 +527,7 @@ int wd_http_do(wd_http *h, const wd_http_req *req, wd_http_resp *resp)
         }
         wd_log_debug("%s '%s': %s, retrying in %lld ms (attempt %d)", req->method, req->what, last,
                      (long long)wait, resp->attempts);
-        sleep_ms(wait);
+        sleep_ms(wait, req);
         delay = delay * 2 > 5000 ? 5000 : delay * 2;
     }
     give_handle(h, c);
@@ -889,9 +940,41 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
 
 /* Walks the entries of a listing in document order: `obj` elements (with
  * `name_tag` and `size_tag` inside) and `pre` elements (with `pre_name`). */
+/* "2026-11-29T04:23:00.000Z" (S3) or "Sun, 29 Nov 2026 04:23:00 GMT"
+ * (Azure): Unix ms, 0 when it is neither. */
+static int64_t parse_time(const char *v, size_t len)
+{
+    char buf[64];
+    if (len >= sizeof(buf))
+        return 0;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    int ms = 0;
+    if (end && *end == '.') {
+        int digits = 0;
+        for (end++; *end >= '0' && *end <= '9'; end++)
+            if (digits++ < 3)
+                ms = ms * 10 + (*end - '0');
+        while (digits > 0 && digits < 3)
+            ms *= 10, digits++;
+    }
+    if (!end || strcmp(end, "Z") != 0) {
+        memset(&tm, 0, sizeof(tm));
+        ms = 0;
+        end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        if (!end || *end)
+            return 0;
+    }
+    time_t t = timegm(&tm);
+    return t < 0 ? 0 : (int64_t)t * 1000 + ms;
+}
+
 static int parse_list(const char *xml, size_t len, const char *obj, const char *name_tag,
-                      const char *size_tag, const char *pre, const char *pre_name,
-                      wd_xml_list_cb cb, void *ctx)
+                      const char *size_tag, const char *time_tag, const char *pre,
+                      const char *pre_name, wd_xml_list_cb cb, void *ctx)
 {
     const char *p = xml, *end = xml + len;
     for (;;) {
@@ -909,14 +992,17 @@ static int parse_list(const char *xml, size_t len, const char *obj, const char *
         if (!xml_next(v, v + vl, is_obj ? name_tag : pre_name, &nv, &nl))
             return wd_error_set(WALDEN_ECORRUPT, "listing entry without a name");
         uint64_t size = 0;
+        int64_t mtime = 0;
         if (is_obj) {
             if (!xml_next(v, v + vl, size_tag, &sv, &sl) || parse_u64(sv, sl, &size))
                 return wd_error_set(WALDEN_ECORRUPT, "listing entry without a valid size");
+            if (xml_next(v, v + vl, time_tag, &sv, &sl))
+                mtime = parse_time(sv, sl);
         }
         char *name = xml_text(nv, nl);
         if (!name)
             return wd_error_set(WALDEN_ECORRUPT, "listing entry with a bad name");
-        int rc = cb(name, !is_obj, size, ctx);
+        int rc = cb(name, !is_obj, size, mtime, ctx);
         wd_free(name);
         if (rc)
             return rc;
@@ -929,7 +1015,8 @@ int wd_xml_parse_s3_list(const char *xml, size_t len, wd_xml_list_cb cb, void *c
     *next = NULL;
     if (!xml || !strstr(xml, "<ListBucketResult"))
         return wd_error_set(WALDEN_ECORRUPT, "not a ListObjectsV2 response");
-    int rc = parse_list(xml, len, "Contents", "Key", "Size", "CommonPrefixes", "Prefix", cb, ctx);
+    int rc = parse_list(xml, len, "Contents", "Key", "Size", "LastModified", "CommonPrefixes",
+                        "Prefix", cb, ctx);
     if (rc)
         return rc;
     char *trunc = wd_xml_value(xml, len, "IsTruncated");
@@ -955,8 +1042,8 @@ int wd_xml_parse_azure_list(const char *xml, size_t len, wd_xml_list_cb cb, void
     const char *bv;
     size_t bl;
     if (xml_next(xml, xml + len, "Blobs", &bv, &bl)) {
-        int rc =
-            parse_list(bv, bl, "Blob", "Name", "Content-Length", "BlobPrefix", "Name", cb, ctx);
+        int rc = parse_list(bv, bl, "Blob", "Name", "Content-Length", "Last-Modified", "BlobPrefix",
+                            "Name", cb, ctx);
         if (rc)
             return rc;
     }

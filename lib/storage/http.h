@@ -73,6 +73,18 @@ struct wd_http_req {
     uint8_t *out;
     size_t out_cap;
     size_t body_max;
+    /* Streaming (instead of out / body_max): a 2xx body is handed to
+     * on_data(data_ctx, ...) as it arrives; a non-zero return stops the
+     * request and wd_http_do returns it. Once bytes were handed over, a
+     * failed attempt is not retried here (the bytes cannot be taken back):
+     * wd_http_do returns 0 with resp->partial set and resp->out_len the
+     * bytes delivered, and the caller resumes with a Range from there. */
+    int (*on_data)(void *ctx, long status, const uint8_t *data, size_t len);
+    void *data_ctx;
+    /* When not NULL: set to non-zero (by another thread), the request stops
+     * as soon as it can (between attempts, during a transfer or a backoff
+     * delay) and wd_http_do returns WALDEN_ERROR. */
+    const int *cancel;
     /* Optional: a 2xx response that still failed and may be retried (S3
      * answers some errors with 200 and an <Error> body). */
     bool (*transient)(const wd_http_resp *resp);
@@ -83,7 +95,8 @@ struct wd_http_resp {
     long status;
     char *body; /* NUL-terminated, malloc'ed; NULL when empty */
     size_t len;
-    size_t out_len; /* bytes written to req->out */
+    size_t out_len; /* bytes written to req->out, or handed to req->on_data */
+    bool partial;   /* on_data: the transfer broke after out_len bytes (resume) */
     char *headers;  /* the raw header block of the final response */
     size_t headers_len;
     int attempts;
@@ -167,7 +180,10 @@ char *wd_azure_string_to_sign(const char *method, const char *account, const cha
 
 /* Called for each entry of a listing: `key` is the full object key (or the
  * common prefix, with its trailing '/'), XML entities decoded. */
-typedef int (*wd_xml_list_cb)(const char *key, bool is_prefix, uint64_t size, void *ctx);
+/* mtime_ms: the object's LastModified (S3) or Last-Modified (Azure), Unix
+ * ms; 0 when absent or unreadable (a listing does not fail for it). */
+typedef int (*wd_xml_list_cb)(const char *key, bool is_prefix, uint64_t size, int64_t mtime_ms,
+                              void *ctx);
 
 /* ListObjectsV2 (S3): entries, then *next = NextContinuationToken when
  * IsTruncated (malloc'ed) or NULL. WALDEN_ECORRUPT on a malformed body. */
@@ -181,6 +197,16 @@ char *wd_xml_value(const char *xml, size_t len, const char *tag);
 /* ---- the generic object store ---- */
 
 typedef struct wd_objstore wd_objstore;
+
+/* A streaming read's callback and results (wd_objstore_ops.get_stream). */
+typedef struct wd_objstore_stream {
+    int (*on_data)(void *ctx, long status, const uint8_t *data, size_t len);
+    void *ctx;
+    const int *cancel;
+    uint64_t total;
+    size_t got;
+    bool partial;
+} wd_objstore_stream;
 
 /* What a driver implements. Keys are full object keys (prefix included),
  * raw (the driver encodes them). Every function sets the last error. */
@@ -202,6 +228,14 @@ typedef struct wd_objstore_ops {
      * *total the size when the server tells it, else `offset`. */
     int (*get)(wd_objstore *os, const char *key, uint64_t offset, uint8_t *buf, size_t cap,
                size_t *n, uint64_t *total, char etag[128]);
+    /* One streaming GET of [offset, end) (end UINT64_MAX: to the object's
+     * end; offset 0 and no end: no Range header), the body handed to
+     * st->on_data as it arrives; etag as in get. Fills st->total (the
+     * object's size), st->got (bytes handed over) and st->partial (the
+     * transfer broke: resume at offset + got). 416 hands over nothing,
+     * st->total as in get. */
+    int (*get_stream)(wd_objstore *os, const char *key, uint64_t offset, uint64_t end,
+                      struct wd_objstore_stream *st, char etag[128]);
     int (*head)(wd_objstore *os, const char *key, bool *exists);
     int (*del)(wd_objstore *os, const char *key); /* missing is fine */
     /* Optional (NULL: one del per key): removes n keys, at most
@@ -230,6 +264,14 @@ struct wd_objstore {
 #define WD_OBJSTORE_DELETE_BATCH 1000u
 /* Range reads: bytes fetched per request. */
 #define WD_OBJSTORE_READ_CHUNK (8u * 1024 * 1024)
+/* Whole-object reads: the most a source buffers ahead of its reader (the
+ * buffer starts at 64 KiB and doubles while the reader lags). */
+#define WD_OBJSTORE_STREAM_BUF (4u * 1024 * 1024)
+/* Multipart uploads: parts uploaded at the same time by one sink. Memory of
+ * a sink: at most WD_OBJSTORE_PARTS_IN_FLIGHT + 1 part buffers. */
+#ifndef WD_OBJSTORE_PARTS_IN_FLIGHT /* -D for experiments */
+#define WD_OBJSTORE_PARTS_IN_FLIGHT 4
+#endif
 
 /* Fills in the generic storage table: to call from a driver's constructor
  * once ops, http, prefix and location are set. */

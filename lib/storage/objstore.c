@@ -6,22 +6,32 @@
  * part size. An object that fits is sent in one PUT at commit, so it
  * becomes visible whole, only then, and directly under its final name, also
  * with commit_as (archive-push). A larger one is sent as a multipart upload
- * (S3) or a block list (Azure): each full buffer is one part, uploaded
- * while writing; commit completes it, which makes the object visible whole.
- * Memory stays at one part buffer whatever the size. abort (or a failure)
- * aborts the multipart upload. commit_as after a multipart upload costs a
- * server-side copy and a delete, because a multipart upload's key is fixed
- * when it starts (see docs/internals/object-storage.md).
+ * (S3) or a block list (Azure): each full buffer is one part, handed to a
+ * thread of its own that uploads it (its own curl handle, from the HTTP
+ * layer's pool) while the sink fills the next buffer; at most
+ * WD_OBJSTORE_PARTS_IN_FLIGHT parts are on their way at once, so a sink
+ * holds at most WD_OBJSTORE_PARTS_IN_FLIGHT + 1 part buffers (recycled).
+ * commit waits for every part and completes the upload, which makes the
+ * object visible whole. abort (or a failure of any part) waits for the
+ * parts on their way, then aborts the multipart upload: nothing appears.
+ * commit_as after a multipart upload costs a server-side copy and a
+ * delete, because a multipart upload's key is fixed when it starts (see
+ * docs/internals/object-storage.md).
  *
- * Reading: a source fetches ranges of WD_OBJSTORE_READ_CHUNK bytes, each
- * one request with its own retries, checking the ETag so that an object
- * replaced while being read is an error, not a mix of two versions.
+ * Reading a whole object: one streaming GET run by a thread into a ring
+ * buffer (at most WD_OBJSTORE_STREAM_BUF); a transfer cut short resumes
+ * with a Range from the byte reached and If-Match, so an object replaced
+ * while being read is an error, not a mix of two versions. Range reads
+ * (open_read_range) fetch ranges of WD_OBJSTORE_READ_CHUNK bytes, each one
+ * request with its own retries, with the same ETag check.
  *
  * Paths follow posix's rules (relative, no empty, "." or ".." element), so
  * every driver refuses the same paths. Object stores have no directories:
  * a "directory" is a common prefix in a listing.
  */
 #include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -145,9 +155,230 @@ static int open_source(wd_objstore *os, const char *path, uint64_t offset, uint6
     return 0;
 }
 
+/* ---- reading a whole object: one streaming GET ---- */
+
+/* A thread (the producer) runs the GET and puts the body into a ring
+ * buffer as it arrives; read() (the consumer) takes it from there. When a
+ * transfer breaks after bytes were delivered, the producer resumes with a
+ * Range from the byte reached and If-Match with the first answer's ETag,
+ * so an object replaced meanwhile is an error, never a mix of two
+ * versions. */
+
+#define STREAM_BUF_MIN (64u * 1024)
+/* A waiting reader is woken once this much arrived (or half the buffer, or
+ * the end): waking it for every piece curl hands over costs a context
+ * switch per 16-64 KiB, which showed in 1 GiB downloads. */
+#define STREAM_WAKE (256u * 1024)
+/* transfers broken after some bytes, each resumed: more is an error */
+#define STREAM_MAX_RESUMES 64
+
+typedef struct obj_stream {
+    wd_source base;
+    wd_objstore *os;
+    char *key;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* any change: data, space, ready, done, cancel */
+    uint8_t *ring;
+    size_t cap, head, fill; /* fill bytes from head, wrapping at cap */
+    bool ready;             /* the first answer arrived (or the producer ended) */
+    bool done;              /* the producer ended: error or end of object */
+    bool reader_waiting, writer_waiting;
+    int error;
+    char message[1024];
+    int cancel;
+    /* the producer's own */
+    uint64_t next;       /* offset of the next byte to arrive */
+    uint64_t req_offset; /* where the current request started */
+    char etag[128];
+} obj_stream;
+
+static int stream_data(void *ctx, long status, const uint8_t *data, size_t len)
+{
+    obj_stream *s = ctx;
+    if (status != 200 && status != 206)
+        return wd_error_set(WALDEN_EIO, "'%s': unexpected HTTP %ld", s->key, status);
+    if (status == 200 && s->req_offset > 0)
+        return wd_error_set(WALDEN_EIO, "'%s': the server ignored the range of a resumed read",
+                            s->key);
+    pthread_mutex_lock(&s->mu);
+    if (!s->ready) {
+        s->ready = true;
+        pthread_cond_broadcast(&s->cond);
+    }
+    while (len) {
+        while (s->fill == s->cap && !s->cancel) {
+            if (s->cap < WD_OBJSTORE_STREAM_BUF) {
+                /* the reader lags: a larger buffer, its bytes in order */
+                size_t cap = s->cap ? s->cap * 2 : STREAM_BUF_MIN;
+                uint8_t *nr = wd_malloc(cap);
+                if (!nr) {
+                    pthread_mutex_unlock(&s->mu);
+                    return WALDEN_ENOMEM;
+                }
+                size_t first = s->cap - s->head < s->fill ? s->cap - s->head : s->fill;
+                if (s->fill) {
+                    memcpy(nr, s->ring + s->head, first);
+                    memcpy(nr + first, s->ring, s->fill - first);
+                }
+                wd_free(s->ring);
+                s->ring = nr;
+                s->cap = cap;
+                s->head = 0;
+            } else {
+                s->writer_waiting = true;
+                pthread_cond_wait(&s->cond, &s->mu);
+                s->writer_waiting = false;
+            }
+        }
+        if (s->cancel) {
+            pthread_mutex_unlock(&s->mu);
+            return wd_error_set(WALDEN_ERROR, "'%s': the read was closed", s->key);
+        }
+        size_t tail = (s->head + s->fill) % s->cap;
+        size_t room = s->cap - s->fill;
+        size_t k = s->cap - tail < room ? s->cap - tail : room;
+        if (k > len)
+            k = len;
+        memcpy(s->ring + tail, data, k);
+        s->fill += k;
+        s->next += k;
+        data += k;
+        len -= k;
+        if (s->reader_waiting && (s->fill >= STREAM_WAKE || s->fill >= s->cap / 2))
+            pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static void *stream_main(void *arg)
+{
+    obj_stream *s = arg;
+    wd_objstore *os = s->os;
+    uint64_t total = 0;
+    int rc = 0;
+    for (int resumes = 0;; resumes++) {
+        s->req_offset = s->next;
+        wd_objstore_stream st = {.on_data = stream_data, .ctx = s, .cancel = &s->cancel};
+        if ((rc = os->ops->get_stream(os, s->key, s->next, UINT64_MAX, &st, s->etag)))
+            break;
+        if (resumes == 0 || total == UINT64_MAX)
+            total = st.total; /* UINT64_MAX: a 200 without Content-Length, cut */
+        else if (st.total != total) {
+            rc = wd_error_set(WALDEN_EIO, "'%s' changed while being read", s->key);
+            break;
+        }
+        if (s->next >= total)
+            break; /* all of it */
+        if (st.got == 0) {
+            rc = wd_error_set(WALDEN_EIO, "'%s': the answer ended at byte %llu of %llu", s->key,
+                              (unsigned long long)s->next, (unsigned long long)total);
+            break;
+        }
+        if (resumes == STREAM_MAX_RESUMES) {
+            rc =
+                wd_error_set(WALDEN_ENET, "'%s': the transfer broke %d times", s->key, resumes + 1);
+            break;
+        }
+        /* cut short (a dropped connection, a truncated answer): go on from
+         * the byte reached */
+        wd_log_debug("'%s': transfer cut at byte %llu of %llu, resuming", s->key,
+                     (unsigned long long)s->next, (unsigned long long)total);
+    }
+    pthread_mutex_lock(&s->mu);
+    if (rc) {
+        s->error = rc;
+        snprintf(s->message, sizeof(s->message), "%s", walden_error_last()->message);
+    }
+    s->done = s->ready = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int stream_read(wd_source *src, uint8_t *buf, size_t cap, size_t *n)
+{
+    obj_stream *s = (obj_stream *)src;
+    *n = 0;
+    pthread_mutex_lock(&s->mu);
+    while (s->fill == 0 && !s->done) {
+        s->reader_waiting = true;
+        pthread_cond_wait(&s->cond, &s->mu);
+        s->reader_waiting = false;
+    }
+    int rc = 0;
+    if (s->fill == 0) {
+        if (s->error)
+            rc = wd_error_set(s->error, "%s", s->message);
+    } else {
+        size_t k = s->cap - s->head < s->fill ? s->cap - s->head : s->fill;
+        if (k > cap)
+            k = cap;
+        memcpy(buf, s->ring + s->head, k);
+        s->head = (s->head + k) % s->cap;
+        s->fill -= k;
+        *n = k;
+        if (s->writer_waiting && s->fill <= s->cap / 2)
+            pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static void stream_close(wd_source *src)
+{
+    obj_stream *s = (obj_stream *)src;
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->thread, NULL);
+    }
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->mu);
+    wd_free(s->ring);
+    wd_free(s->key);
+    wd_free(s);
+}
+
 static int os_open_read(wd_storage *st, const char *path, wd_source **out)
 {
-    return open_source((wd_objstore *)st, path, 0, WD_RANGE_TO_END, out);
+    wd_objstore *os = (wd_objstore *)st;
+    if (!os->ops->get_stream)
+        return open_source(os, path, 0, WD_RANGE_TO_END, out);
+    obj_stream *s = wd_calloc(1, sizeof(*s));
+    if (!s)
+        return WALDEN_ENOMEM;
+    s->base.read = stream_read;
+    s->base.close = stream_close;
+    s->os = os;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    int rc = 0;
+    if (!(s->key = key_of(os, path)))
+        rc = LAST_CODE();
+    else if (pthread_create(&s->thread, NULL, stream_main, s) != 0)
+        rc = wd_error_set(WALDEN_ERROR, "cannot start a thread to read '%s'", path);
+    else
+        s->started = true;
+    if (!rc) {
+        /* the first answer tells whether the object exists */
+        pthread_mutex_lock(&s->mu);
+        while (!s->ready)
+            pthread_cond_wait(&s->cond, &s->mu);
+        if (s->done && s->error && s->fill == 0)
+            rc = wd_error_set(s->error, "%s", s->message);
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (rc) {
+        stream_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
 }
 
 static int os_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
@@ -158,54 +389,148 @@ static int os_open_read_range(wd_storage *st, const char *path, uint64_t offset,
 
 /* ---- writing ---- */
 
+/* A part on its way: uploaded by a thread of its own. */
+typedef struct part_job {
+    struct obj_sink *sink;
+    pthread_t thread;
+    int number;
+    uint8_t *buf;
+    size_t len;
+    bool busy;     /* a thread was started and is not joined yet */
+    bool finished; /* its thread is done (to join) */
+} part_job;
+
 typedef struct obj_sink {
     wd_sink base;
     wd_objstore *os;
     char *key;
-    uint8_t *buf;
+    uint8_t *buf; /* the part being filled */
     size_t len, cap;
     bool mp; /* a multipart upload is under way */
     char *upload;
-    char **etags;
-    int nparts, parts_cap;
-    int error; /* the first error latches */
+    char **etags; /* one per part (10000 slots once multipart) */
+    int nparts;   /* parts handed to threads */
+    int error;    /* the first error latches */
+    /* parts in flight; guarded by mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    part_job jobs[WD_OBJSTORE_PARTS_IN_FLIGHT];
+    uint8_t *spare[WD_OBJSTORE_PARTS_IN_FLIGHT + 1]; /* part buffers to reuse */
+    int nspare;
+    int part_error;
+    char part_message[1024];
 } obj_sink;
+
+#define MAX_PARTS 10000
+
+static void *part_main(void *arg)
+{
+    part_job *j = arg;
+    obj_sink *s = j->sink;
+    char *etag = NULL;
+    int rc = s->os->ops->mp_part(s->os, s->key, s->upload, j->number, j->buf, j->len, &etag);
+    pthread_mutex_lock(&s->mu);
+    if (rc && !s->part_error) {
+        s->part_error = rc;
+        snprintf(s->part_message, sizeof(s->part_message), "%s", walden_error_last()->message);
+    }
+    if (!rc)
+        s->etags[j->number - 1] = etag;
+    s->spare[s->nspare++] = j->buf;
+    j->buf = NULL;
+    j->finished = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Joins the finished part threads; mu held. Returns whether any still runs. */
+static bool reap_parts(obj_sink *s)
+{
+    bool running = false;
+    for (int i = 0; i < WD_OBJSTORE_PARTS_IN_FLIGHT; i++) {
+        part_job *j = &s->jobs[i];
+        if (j->busy && j->finished) {
+            pthread_join(j->thread, NULL);
+            j->busy = j->finished = false;
+        }
+        running |= j->busy;
+    }
+    return running;
+}
+
+/* Waits until no part is in flight; the first part's error, or 0. */
+static int wait_parts(obj_sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (reap_parts(s))
+        pthread_cond_wait(&s->cond, &s->mu);
+    int rc = s->part_error ? wd_error_set(s->part_error, "%s", s->part_message) : 0;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
 
 static void sink_free(obj_sink *s)
 {
+    (void)wait_parts(s);
     for (int i = 0; i < s->nparts; i++)
         wd_free(s->etags[i]);
     wd_free(s->etags);
+    for (int i = 0; i < s->nspare; i++)
+        wd_free(s->spare[i]);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->mu);
     wd_free(s->upload);
     wd_free(s->buf);
     wd_free(s->key);
     wd_free(s);
 }
 
+/* Hands the buffer to a thread as the next part, once fewer than
+ * WD_OBJSTORE_PARTS_IN_FLIGHT are on their way, and takes a free buffer. */
 static int flush_part(obj_sink *s)
 {
     int rc;
     if (!s->mp) {
+        if (!(s->etags = wd_calloc(MAX_PARTS, sizeof(*s->etags))))
+            return WALDEN_ENOMEM;
         if ((rc = s->os->ops->mp_begin(s->os, s->key, &s->upload)))
             return rc;
         s->mp = true;
     }
-    if (s->nparts == s->parts_cap) {
-        int cap = s->parts_cap ? s->parts_cap * 2 : 16;
-        char **e = wd_realloc(s->etags, (size_t)cap * sizeof(*e));
-        if (!e)
-            return WALDEN_ENOMEM;
-        s->etags = e;
-        s->parts_cap = cap;
+    if (s->nparts >= MAX_PARTS)
+        return wd_error_set(WALDEN_EINVAL, "'%s' is too large: more than %d parts of %zu bytes",
+                            s->key, MAX_PARTS, s->os->part_size);
+    pthread_mutex_lock(&s->mu);
+    part_job *j = NULL;
+    while (!s->part_error) {
+        reap_parts(s);
+        for (int i = 0; !j && i < WD_OBJSTORE_PARTS_IN_FLIGHT; i++)
+            if (!s->jobs[i].busy)
+                j = &s->jobs[i];
+        if (j)
+            break;
+        pthread_cond_wait(&s->cond, &s->mu);
     }
-    if (s->nparts >= 10000)
-        return wd_error_set(WALDEN_EINVAL, "'%s' is too large: more than 10000 parts of %zu bytes",
-                            s->key, s->os->part_size);
-    char *etag = NULL;
-    if ((rc = s->os->ops->mp_part(s->os, s->key, s->upload, s->nparts + 1, s->buf, s->len, &etag)))
+    if (s->part_error) {
+        rc = wd_error_set(s->part_error, "%s", s->part_message);
+        pthread_mutex_unlock(&s->mu);
         return rc;
-    s->etags[s->nparts++] = etag;
+    }
+    *j = (part_job){.sink = s, .number = s->nparts + 1, .buf = s->buf, .len = s->len, .busy = true};
+    s->buf = s->nspare ? s->spare[--s->nspare] : NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (pthread_create(&j->thread, NULL, part_main, j) != 0) {
+        pthread_mutex_lock(&s->mu);
+        j->busy = false;
+        s->spare[s->nspare++] = j->buf;
+        j->buf = NULL;
+        pthread_mutex_unlock(&s->mu);
+        return wd_error_set(WALDEN_ERROR, "cannot start a thread to upload '%s'", s->key);
+    }
+    s->nparts++;
     s->len = 0;
+    s->cap = s->buf ? s->os->part_size : 0;
     return 0;
 }
 
@@ -222,7 +547,9 @@ static int sink_write(wd_sink *sink, const uint8_t *data, size_t len)
                 return s->error;
         }
         if (s->len == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 64 * 1024;
+            /* the first buffer grows by doubling (small objects use little
+             * memory); after a part went out, a new one is full size */
+            size_t cap = s->cap ? s->cap * 2 : s->mp ? part : 64 * 1024;
             if (cap > part)
                 cap = part;
             uint8_t *nb = wd_realloc(s->buf, cap);
@@ -243,6 +570,7 @@ static int sink_write(wd_sink *sink, const uint8_t *data, size_t len)
 static void sink_abort(wd_sink *sink)
 {
     obj_sink *s = (obj_sink *)sink;
+    (void)wait_parts(s); /* no part may land after the abort */
     if (s->mp)
         s->os->ops->mp_abort(s->os, s->key, s->upload);
     sink_free(s);
@@ -261,7 +589,7 @@ static int commit_to(obj_sink *s, const char *final)
         sink_free(s);
         return rc;
     }
-    if ((rc = flush_part(s)) ||
+    if ((rc = flush_part(s)) || (rc = wait_parts(s)) ||
         (rc = os->ops->mp_complete(os, s->key, s->upload, s->etags, s->nparts))) {
         sink_abort(&s->base);
         return rc;
@@ -317,6 +645,8 @@ static int os_open_write(wd_storage *st, const char *path, unsigned flags, wd_si
     if (!s)
         return WALDEN_ENOMEM;
     s->os = os;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cond, NULL);
     if (!(s->key = key_of(os, path))) {
         int rc = LAST_CODE();
         sink_free(s);
@@ -338,7 +668,7 @@ typedef struct list_ctx {
     void *ctx;
 } list_ctx;
 
-static int list_entry(const char *key, bool is_prefix, uint64_t size, void *ctx)
+static int list_entry(const char *key, bool is_prefix, uint64_t size, int64_t mtime_ms, void *ctx)
 {
     list_ctx *lc = ctx;
     if (strlen(key) <= lc->skip)
@@ -351,7 +681,7 @@ static int list_entry(const char *key, bool is_prefix, uint64_t size, void *ctx)
         name[--n] = '\0';
     int rc = 0;
     if (n && !strchr(name, '/')) {
-        wd_storage_entry e = {name, is_prefix, is_prefix ? 0 : size};
+        wd_storage_entry e = {name, is_prefix, is_prefix ? 0 : size, is_prefix ? 0 : mtime_ms};
         rc = lc->cb(&e, lc->ctx);
     }
     wd_free(name);
@@ -464,7 +794,7 @@ void wd_objstore_init(wd_objstore *os)
          .exists = os_exists,
          .sync = os_sync,
          .free = os_free,
-         .remove_many = NULL, /* Azure's blob batch is not used (yet) */
+         .remove_many = os_remove_many, /* Blob Batch (SharedKey), else one by one */
          .open_read_range = os_open_read_range},
     };
     os->base.driver = wd_str_starts_with(os->base.location, "azure:") ? &drivers[1] : &drivers[0];

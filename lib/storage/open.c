@@ -26,13 +26,6 @@ static long duration(const walden_config *cfg, const char *name, long dflt)
     return s > 86400 ? 86400 : (long)s;
 }
 
-static bool yes(const char *v, bool dflt)
-{
-    if (!v)
-        return dflt;
-    return strcmp(v, "y") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0;
-}
-
 int wd_storage_open(wd_storage **out, const walden_config *cfg, bool create)
 {
     const char *repo = opt(cfg, "repo");
@@ -64,7 +57,7 @@ int wd_storage_open(wd_storage **out, const walden_config *cfg, bool create)
         .http =
             {
                 .ca_file = opt(cfg, s3 ? "s3-ca-file" : "azure-ca-file"),
-                .verify_tls = yes(opt(cfg, s3 ? "s3-verify-tls" : "azure-verify-tls"), true),
+                .verify_tls = walden_config_bool(cfg, s3 ? "s3-verify-tls" : "azure-verify-tls"),
                 .connect_timeout = timeout < 30 ? timeout : 30,
                 .stall_timeout = timeout,
                 .retry_time_ms = duration(cfg, "net-retry-time", 60) * 1000,

@@ -133,7 +133,8 @@ static int posix_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, vo
             break;
         }
         wd_storage_entry entry = {e->d_name, S_ISDIR(sb.st_mode),
-                                  S_ISDIR(sb.st_mode) ? 0 : (uint64_t)sb.st_size};
+                                  S_ISDIR(sb.st_mode) ? 0 : (uint64_t)sb.st_size,
+                                  (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000};
         rc = cb(&entry, ctx);
     }
     closedir(d);

@@ -91,6 +91,7 @@ typedef struct s3_io {
     bool check_200;
     /* instead of check_200: which 2xx answers are failures to retry */
     bool (*transient)(const wd_http_resp *resp);
+    wd_objstore_stream *stream; /* a streaming GET */
 } s3_io;
 
 /* Runs one request on `key` (NULL: the bucket) with query parameters and
@@ -137,6 +138,9 @@ static int s3_run(s3_storage *s, const char *method, const char *key, const wd_q
         .out = io ? io->out : NULL,
         .out_cap = io ? io->out_cap : 0,
         .body_max = io && io->body_max ? io->body_max : 64 * 1024,
+        .on_data = io && io->stream ? io->stream->on_data : NULL,
+        .data_ctx = io && io->stream ? io->stream->ctx : NULL,
+        .cancel = io && io->stream ? io->stream->cancel : NULL,
         .transient = io && io->transient   ? io->transient
                      : io && io->check_200 ? error_in_200
                                            : NULL,
@@ -362,6 +366,60 @@ static int s3_get(wd_objstore *os, const char *key, uint64_t offset, uint8_t *bu
             rc = wd_error_set(WALDEN_EIO, "'s3://%s/%s' changed while being read", s->bucket, key);
         goto done;
     }
+    if (!rc && !etag[0]) {
+        char *e = wd_http_resp_header(&r, "ETag");
+        if (e)
+            snprintf(etag, 128, "%s", e);
+        wd_free(e);
+    }
+done:
+    wd_http_resp_clear(&r);
+    return rc;
+}
+
+static int s3_get_stream(wd_objstore *os, const char *key, uint64_t offset, uint64_t end,
+                         wd_objstore_stream *st, char etag[128])
+{
+    s3_storage *s = S3(os);
+    char range[64];
+    if (end == UINT64_MAX)
+        snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)offset);
+    else
+        snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)offset,
+                 (unsigned long long)(end - 1));
+    wd_sigv4_header h[2];
+    size_t nh = 0;
+    if (offset > 0 || end != UINT64_MAX)
+        h[nh++] = (wd_sigv4_header){"range", range};
+    if (etag[0])
+        h[nh++] = (wd_sigv4_header){"if-match", etag};
+    wd_http_resp r;
+    s3_io io = {.stream = st};
+    st->got = 0;
+    st->partial = false;
+    int rc = s3_run(s, "GET", key, NULL, 0, h, nh, &io, &r);
+    if (rc)
+        goto done;
+    st->got = r.out_len;
+    st->partial = r.partial;
+    char *cr = wd_http_resp_header(&r, "Content-Range");
+    if (r.status == 416) {
+        if (content_range_total(cr, &st->total) || st->total > offset)
+            st->total = offset;
+    } else if (r.status == 206) {
+        if (content_range_total(cr, &st->total))
+            rc = wd_error_set(WALDEN_EIO, "bad Content-Range for 's3://%s/%s'", s->bucket, key);
+    } else if (r.status == 200 && offset == 0) {
+        char *cl = wd_http_resp_header(&r, "Content-Length");
+        if (!cl || wd_parse_uint64(cl, &st->total))
+            st->total = r.partial ? UINT64_MAX : r.out_len;
+        wd_free(cl);
+    } else {
+        rc = s3_error(s, &r, "read", key);
+        if (r.status == 412)
+            rc = wd_error_set(WALDEN_EIO, "'s3://%s/%s' changed while being read", s->bucket, key);
+    }
+    wd_free(cr);
     if (!rc && !etag[0]) {
         char *e = wd_http_resp_header(&r, "ETag");
         if (e)
@@ -599,6 +657,7 @@ static const wd_objstore_ops s3_ops = {
     .mp_complete = s3_mp_complete,
     .mp_abort = s3_mp_abort,
     .get = s3_get,
+    .get_stream = s3_get_stream,
     .head = s3_head,
     .del = s3_del,
     .del_many = s3_del_many,

@@ -149,3 +149,31 @@ int wd_storage_remove_tree(wd_storage *st, const char *dir)
         rc = wd_storage_remove(st, dir);
     return rc;
 }
+
+int wd_storage_list_dirs(wd_storage *st, const char *dir, char ***names, size_t *n)
+{
+    tree_batch b = {0};
+    int rc = wd_storage_list(st, dir, collect, &b);
+    size_t k = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (!rc && b.dirs[i])
+            b.names[k++] = b.names[i];
+        else
+            wd_free(b.names[i]);
+    }
+    wd_free(b.dirs);
+    if (rc) {
+        wd_free(b.names);
+        return rc;
+    }
+    *names = b.names;
+    *n = k;
+    return 0;
+}
+
+void wd_storage_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        wd_free(names[i]);
+    wd_free(names);
+}

@@ -48,7 +48,8 @@ typedef struct wd_storage wd_storage;
 typedef struct wd_storage_entry {
     const char *name; /* the last path element */
     bool is_dir;
-    uint64_t size; /* 0 for directories */
+    uint64_t size;    /* 0 for directories */
+    int64_t mtime_ms; /* when the object was last written, Unix ms; 0: unknown */
 } wd_storage_entry;
 
 /* Non-zero return stops the listing and is returned by list(). */
@@ -139,5 +140,9 @@ int wd_storage_remove_many(wd_storage *st, const char *const *paths, size_t n);
 int wd_storage_remove_tree(wd_storage *st, const char *dir);
 /* Writes a whole small object atomically and durably. */
 int wd_storage_write_all(wd_storage *st, const char *path, const void *data, size_t len);
+/* The names of the folders directly under `dir` (an object store's common
+ * prefixes), in no set order: *names (free with wd_storage_names_free). */
+int wd_storage_list_dirs(wd_storage *st, const char *dir, char ***names, size_t *n);
+void wd_storage_names_free(char **names, size_t n);
 
 #endif

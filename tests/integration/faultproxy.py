@@ -17,7 +17,8 @@ applies to the next PUT only (any method name works); an empty file means
     stall         accept the request, then send nothing for 30 s
     truncate      forward, then send the headers and half the body, close
     always-503    (sticky, never consumed) every request gets 503
-LOG_FILE gets one line per request: "METHOD PATH cl=N te=X fault=F"; the
+LOG_FILE gets one line per request: "METHOD PATH cl=N te=X fault=F range=R"
+(R: the Range / x-ms-range header, empty without one); the
 tests check from it that every upload had a Content-Length and none was
 chunked. The Host header and the body pass unchanged, so signatures hold.
 """
@@ -104,7 +105,9 @@ class Handler(socketserver.BaseRequestHandler):
                 buf += data
             body, buf = buf[:n], buf[n:]
             fault = next_fault(method.decode())
-            log("%s %s cl=%s te=%s fault=%s" % (method.decode(), path.decode(), cl, te, fault))
+            rng = header(head, b"range") or header(head, b"x-ms-range")
+            log("%s %s cl=%s te=%s fault=%s range=%s"
+                % (method.decode(), path.decode(), cl, te, fault, (rng or "").replace(" ", "")))
             if fault in ("503", "500"):
                 c.sendall(simple(int(fault)))
                 continue

@@ -341,6 +341,37 @@ CONF
   ! grep -qF "${segs[4]}" "$T/flisted" || fail "$kind: a failed upload left ${segs[4]} visible"
   pass "$kind: a refused upload reports failure and leaves nothing visible"
 
+  # a large object: a multipart upload / block list with parts uploaded in
+  # parallel, and a whole-object read that is one streaming GET, resumed
+  # with a Range after a truncated or lost answer
+  local bench=$WALDEN_BUILD_DIR/tests/walden_objbench
+  [[ -x $bench ]] || fail "no $bench (built with the tests)"
+  head -c $((70 << 20)) /dev/urandom >"$T/large" # 3 parts of 32 MiB
+  faults PUT:503 PUT:drop-after PUT:drop-before 503
+  "$bench" "$T/proxy.conf" put big/large "$T/large" >"$T/bench.out" 2>&1 ||
+    fail "$kind: a large upload through faults failed: $(cat "$T/bench.out")"
+  [[ ! -s $PROXY_CTL ]] || fail "$kind: faults left unused: $(cat "$PROXY_CTL")"
+  faults GET:truncate GET:drop-after GET:truncate
+  "$bench" "$T/proxy.conf" get big/large "$T/large.back" >"$T/bench.out" 2>&1 ||
+    fail "$kind: a large download through faults failed: $(cat "$T/bench.out")"
+  [[ ! -s $PROXY_CTL ]] || fail "$kind: faults left unused: $(cat "$PROXY_CTL")"
+  cmp -s "$T/large" "$T/large.back" || fail "$kind: the large object came back different"
+  grep -q "range=bytes=" "$PROXY_LOG" || fail "$kind: no read was resumed with a Range"
+  rm -f "$T/large.back"
+  pass "$kind: a 70 MiB object went up in parallel parts and came back resumed, through faults"
+  faults PUT:always-503
+  expect_status 1 "$bench" "$T/fail.conf" put big/failed "$T/large"
+  faults ""
+  ! store_list "$kind" "faults/big/" | grep -q failed ||
+    fail "$kind: a failed multipart upload left an object visible"
+  if [[ $kind == s3 ]]; then
+    # Swift keeps the parts of unfinished uploads in CONTAINER+segments
+    ! store_list_container "walden+segments" "faults/big/failed" | grep -q . ||
+      fail "$kind: the failed multipart upload was not aborted (parts left)"
+  fi
+  pass "$kind: parts refused every time: the upload fails, is aborted, nothing visible"
+  rm -f "$T/large"
+
   check_uploads_framed
 
   # wrong credentials: permission error naming the container, no secret
@@ -356,6 +387,17 @@ CONF
   ! grep -qiE "wrong-secret-value|d3Jvbmct|$( [[ $kind == s3 ]] && echo "$S3_SECRET" || echo "${AZ_KEY:0:20}")" "$T/stderr" ||
     fail "$kind: a secret is in the error message"
   pass "$kind: wrong credentials fail at once with a permission error naming the container"
+}
+
+# store_list_container CONTAINER PREFIX: object names in a Swift container
+# (no output when the container does not exist), through Swift's own API.
+store_list_container() {
+  local hdrs tok url
+  hdrs=$(curl -sfi "$S3_ENDPOINT/auth/v1.0" -H "X-Auth-User: $S3_KEY" -H "X-Auth-Key: $S3_SECRET") ||
+    fail "swift auth failed"
+  tok=$(sed -n 's/^X-Auth-Token: *//Ip' <<<"$hdrs" | tr -d '\r')
+  url=$(sed -n 's/^X-Storage-Url: *//Ip' <<<"$hdrs" | tr -d '\r')
+  curl -s -H "X-Auth-Token: $tok" "$url/$1?prefix=$2&limit=10000" | grep -v '<' || true
 }
 
 # store_list KIND PREFIX: the keys under PREFIX in the container "walden",
@@ -393,7 +435,8 @@ store_list() {
 # restored server holding exactly the markers before that time and the
 # table contents of that time. Then a backup that fails after copying
 # every file (WAL archiving broken, archive-timeout 3 s) must leave no
-# object of its own behind, and the good backup untouched.
+# object of its own behind, and the good backup untouched. Last, a
+# logical dump goes to the store and comes back through pg_restore.
 objstore_backup_suite() {
   local kind=$1 sport=$2
   local PRIMARY=$T/primary PORT PORT2 RESTORED=$T/restored
@@ -502,4 +545,32 @@ CONF
   pass "$kind: a backup failing after the copy left no object behind; backup $id untouched"
   psql_c "$PORT" "ALTER SYSTEM RESET archive_command"
   psql_c "$PORT" "SELECT pg_reload_conf()" >/dev/null
+
+  # ---- a logical dump on the store, streamed back into pg_restore
+  local did sum_now
+  sum_now=$(accounts_sum "$PORT")
+  walden "$T/walden.conf" --pgport "$PORT" dump --dbname postgres >"$T/dump.out" 2>&1 ||
+    fail "$kind: dump failed: $(cat "$T/dump.out")"
+  did=$(awk '/^dump .*: postgres,/ {sub(":", "", $2); print $2}' "$T/dump.out")
+  [[ -n $did ]] || fail "$kind: no dump summary: $(cat "$T/dump.out")"
+  store_list "$kind" "bk/main/dump/" >"$T/dump.objects"
+  grep -qx "bk/main/dump/$did/dump.pgdump.zst" "$T/dump.objects" &&
+    grep -qx "bk/main/dump/$did/dump.manifest" "$T/dump.objects" &&
+    grep -qx "bk/main/dump/${did%-postgres}-globals/globals.sql.zst" "$T/dump.objects" ||
+    fail "$kind: dump objects missing: $(cat "$T/dump.objects")"
+  walden "$T/walden.conf" --pgport "$PORT" restore-dump --set "$did" --target-dbname copy \
+    --create >"$T/rdump.out" 2>&1 || fail "$kind: restore-dump failed: $(cat "$T/rdump.out")"
+  [[ $(as_pg psql -h "$T/sock" -p "$PORT" -U postgres -d copy -XAtq -c \
+    "SELECT md5(string_agg(aid || ':' || abalance, ',' ORDER BY aid)) FROM pgbench_accounts") == \
+    "$sum_now" ]] || fail "$kind: the restored dump's pgbench_accounts differ"
+  pass "$kind: dump $did stored on the store and restored into a new database, table equal"
+
+  # ---- info: the store's own times give the archive's age
+  walden "$T/walden.conf" info --output json >"$T/info.json" || fail "$kind: info --output json failed"
+  python3 -c "import json, sys; c = json.load(sys.stdin)['clusters'][0]
+assert c['wal']['max_stored_time'] and 0 <= c['wal']['max_age_seconds'] < 3600, c['wal']
+assert c['recovery_window']['from'] and c['recovery_window']['to'], c['recovery_window']
+assert any(d['id'] == '$did' and d['status'] == 'ok' for d in c['dumps'])" <"$T/info.json" ||
+    fail "$kind: info JSON: $(cat "$T/info.json")"
+  pass "$kind: info --output json: newest WAL stored $(python3 -c "import json,sys; print(json.load(sys.stdin)['clusters'][0]['wal']['max_age_seconds'])" <"$T/info.json") s ago, recovery window known"
 }

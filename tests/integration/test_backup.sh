@@ -51,7 +51,7 @@ done
 grep -q "aborted\|FATAL" "$T/pgbench.log" && fail "pgbench failed: $(tail -3 "$T/pgbench.log")"
 grep -q '^backup [0-9TZ]*: .* files, .* stored' "$T/backup.out" ||
   fail "no summary line: $(cat "$T/backup.out")"
-id=$(awk '{print $2}' "$T/backup.out" | tr -d :)
+id=$(awk '/^backup /{print $2; exit}' "$T/backup.out" | tr -d :)
 pass "backup $id taken while pgbench ran: $(cat "$T/backup.out")"
 
 # on a terminal: progress on stderr (script(1) gives it one)

@@ -100,7 +100,7 @@ pass "a corrupt page is reported with file and block; exit 3; the backup is mark
 psql_c "$PORT" "DROP TABLE damaged"
 psql_c "$PORT" "CHECKPOINT"
 W backup >"$T/backup.out" || fail "clean backup failed: $(cat "$T/stderr")"
-id=$(awk '{print $2}' "$T/backup.out" | tr -d :)
+id=$(awk '/^backup /{print $2; exit}' "$T/backup.out" | tr -d :)
 pass "a clean backup after the damaged table is gone: $id"
 [[ ! -e $T/repo/main/backup/$killed ]] || fail "the killed backup $killed was not cleaned up"
 pass "the next backups removed the killed backup's files"

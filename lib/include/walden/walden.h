@@ -143,6 +143,9 @@ WALDEN_EXTERN int walden_config_load_file(walden_config *cfg, const char *path, 
 WALDEN_EXTERN const char *walden_config_get(const walden_config *cfg, const char *name);
 WALDEN_EXTERN walden_config_source walden_config_source_of(const walden_config *cfg,
                                                            const char *name);
+/* A yes/no option's value (y, yes, true / n, no, false): 1 or 0; 0 when
+ * unset without a default. */
+WALDEN_EXTERN int walden_config_bool(const walden_config *cfg, const char *name);
 /* Parses "90s", "15m", "1h", "30d", "2w" into seconds. */
 WALDEN_EXTERN int walden_duration_parse(const char *text, int64_t *seconds);
 
@@ -171,6 +174,11 @@ typedef struct walden_repo_info {
     int compress_level;
     int encrypted;
 } walden_repo_info;
+
+/* Calls `cb` with the name of every initialized cluster area in the
+ * configured repository, in name order. */
+WALDEN_EXTERN int walden_repo_list_clusters(const walden_config *cfg,
+                                            int (*cb)(const char *cluster, void *ctx), void *ctx);
 
 /* Information about an open repository; valid while the repo is open. */
 WALDEN_EXTERN const walden_repo_info *walden_repo_get_info(const walden_repo *repo);
@@ -205,13 +213,51 @@ WALDEN_EXTERN int walden_archive_get(walden_repo *repo, const char *walfile, con
 typedef struct walden_wal_entry {
     const char *name; /* e.g. "000000010000000000000003" */
     uint64_t stored_size;
-    const char *compress; /* "zstd", "gzip" or "none" */
+    const char *compress;   /* "zstd", "gzip" or "none" */
+    int64_t stored_time_ms; /* when it was stored, Unix ms; 0: unknown */
 } walden_wal_entry;
 
 typedef int (*walden_wal_cb)(const walden_wal_entry *entry, void *ctx);
 /* Calls `cb` for every archived WAL file in name order; a non-zero return
  * of `cb` stops the walk and is returned. */
 WALDEN_EXTERN int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx);
+
+/* A run of WAL segments of one timeline: from `first` to `last`. */
+typedef struct walden_wal_range {
+    uint32_t timeline;
+    char first[25], last[25];
+    uint64_t segments;
+} walden_wal_range;
+
+typedef struct walden_wal_summary {
+    walden_wal_range *ranges; /* contiguous runs, by timeline, then segment */
+    size_t n_ranges;
+    walden_wal_range *gaps; /* segments missing between two runs of a timeline */
+    size_t n_gaps;
+    char min[25], max[25]; /* lowest and highest segment (any timeline); "" when none */
+    int64_t max_time_ms;   /* when `max` was stored (0: unknown) */
+    uint64_t segments;     /* segment files (not .partial, .backup, .history) */
+    uint64_t history_files;
+    uint64_t stored_size;  /* bytes of every WAL object */
+    uint64_t segment_size; /* proven by a backup's start LSN, else inferred from the names */
+} walden_wal_summary;
+
+/* The shape of the WAL archive: its runs and gaps per timeline. Needs no
+ * passphrase. Free with walden_wal_summary_free. */
+WALDEN_EXTERN int walden_wal_summary_get(walden_repo *repo, walden_wal_summary **out);
+WALDEN_EXTERN void walden_wal_summary_free(walden_wal_summary *s);
+
+/*
+ * The recovery window: the earliest and latest moment a restore can reach
+ * (Unix ms; both 0 when nothing can be restored). From: the stop time of the
+ * oldest backup whose WAL, start to stop, is all in the archive. To: the
+ * newest such backup's stop time, or, when the archive goes on without a
+ * gap from that backup's stop segment to the newest segment, the time that
+ * segment was stored (its transactions are at most that recent: an
+ * approximation from above, by the archiving delay). Needs no passphrase.
+ */
+WALDEN_EXTERN int walden_recovery_window(walden_repo *repo, const walden_wal_summary *wal,
+                                         int64_t *from_ms, int64_t *to_ms);
 
 /* ---- progress ---------------------------------------------------------- */
 
@@ -288,6 +334,274 @@ typedef struct walden_restore_result {
 WALDEN_EXTERN int walden_restore(walden_repo *repo, const walden_config *cfg,
                                  const char *restore_command, walden_progress_cb cb, void *cb_ctx,
                                  walden_restore_result *result);
+
+/* ---- logical dumps ------------------------------------------------------ */
+
+typedef struct walden_dump_info {
+    const char *id;       /* e.g. "20261129T041502Z-app": the run's time, then the name */
+    const char *kind;     /* "database" (pg_dump -Fc) or "globals" (pg_dumpall -g, SQL) */
+    const char *database; /* "" for globals */
+    const char *status;   /* "ok", or "failed" (not usable; error says why) */
+    const char *error;    /* "" when ok */
+    int64_t start_time_ms, stop_time_ms; /* walden's clock, Unix ms */
+    uint64_t size;                       /* bytes pg_dump wrote */
+    uint64_t stored_size;                /* bytes in the repository */
+    int pg_version;                      /* the server's server_version_num */
+    const char *pg_dump_version;         /* e.g. "pg_dump (PostgreSQL) 15.8" */
+    uint64_t system_id;
+    const char *compress;
+    int encrypted;
+    const char *walden_version;
+} walden_dump_info;
+
+typedef int (*walden_dump_cb)(const walden_dump_info *d, void *ctx);
+
+/*
+ * Dumps databases of the configured server into the repository: the
+ * databases named by `dbname` (one per line), or, when none is named,
+ * every database that accepts connections and is not a template; and the
+ * globals (roles, tablespaces) with pg_dumpall --globals-only. pg_dump
+ * -Fc -Z0 streams through the repository's compression and encryption
+ * straight into the store; `process-max` databases at a time. pg_dump's
+ * stderr goes to the log. A dump whose pg_dump fails, is killed or whose
+ * store fails is recorded as "failed" and never usable. `cb` (may be NULL)
+ * is called as each dump ends. Returns 0 when every dump succeeded, else
+ * the first failure (its message names the database), after all ended.
+ */
+WALDEN_EXTERN int walden_dump(walden_repo *repo, const walden_config *cfg, walden_dump_cb cb,
+                              void *ctx);
+/* Calls `cb` for every recorded dump, failed ones included, oldest first.
+ * Needs no passphrase. */
+WALDEN_EXTERN int walden_dump_list(walden_repo *repo, walden_dump_cb cb, void *ctx);
+
+/*
+ * Restores a dump: `set` (else the newest usable dump of `dbname`, or of
+ * the globals with `globals`):
+ *   - with `to-file` (a path, or "-" for stdout): writes the dump file
+ *     as pg_dump wrote it (pg_restore's input) there;
+ *   - a globals dump: runs its SQL with psql in `target-dbname` (default
+ *     postgres);
+ *   - a database dump: with `create` first creates `target-dbname` empty
+ *     from template0, then streams the dump into pg_restore -d
+ *     target-dbname, adding `extra_args` (NULL-terminated, may be NULL);
+ *     with `jobs` > 1 the dump goes to an unnamed temporary file first
+ *     (pg_restore -j needs to seek), gone when walden exits.
+ * The dump is verified against its SHA-256 as it streams; pg_restore's
+ * failure is walden's. *out (may be NULL; free with walden_dump_info_free)
+ * describes the dump restored.
+ */
+WALDEN_EXTERN int walden_dump_restore(walden_repo *repo, const walden_config *cfg,
+                                      const char *const *extra_args, walden_dump_info **out);
+WALDEN_EXTERN void walden_dump_info_free(walden_dump_info *info);
+
+/* ---- retention ---------------------------------------------------------- */
+
+typedef struct walden_expire_item {
+    const char *kind;   /* "backup", "dump" or "wal" */
+    const char *id;     /* backup or dump id; for WAL "FIRST..LAST" */
+    const char *detail; /* dump: the database; WAL: the timeline; else "" */
+    int expire;         /* 1: removed (or would be, with dry_run) */
+    const char *reason; /* why, in words */
+} walden_expire_item;
+
+typedef int (*walden_expire_cb)(const walden_expire_item *item, void *ctx);
+
+typedef struct walden_expire_result {
+    uint64_t backups_kept, backups_expired;
+    uint64_t dumps_kept, dumps_expired;
+    uint64_t wal_files_removed; /* segments, .partial and .backup files */
+    uint64_t stored_bytes_removed;
+    char wal_from[25]; /* the oldest WAL segment kept ("" when all WAL stays) */
+} walden_expire_result;
+
+/*
+ * Applies the retention policy (retention, retention-full-min,
+ * retention-dump, retention-daily/-weekly/-monthly) at time `now` (Unix
+ * seconds; 0: the clock): removes expired backups and dumps and the WAL
+ * that no kept backup needs; history files stay. With dry_run nothing
+ * changes. `cb` (may be NULL) hears of every decision with its reason,
+ * backups, then dumps, then WAL ranges. Holds the cluster's backup and
+ * dump locks, so nothing is expired under a running backup or dump. A
+ * backup or dump loses its manifest first: interrupted, it is never shown
+ * as usable, and the next expire (or backup, or dump) finishes the job.
+ */
+WALDEN_EXTERN int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now,
+                                int dry_run, walden_expire_cb cb, void *ctx,
+                                walden_expire_result *result);
+
+/* ---- verify ------------------------------------------------------------ */
+
+typedef enum walden_verify_kind {
+    /* a stored file fails a check: its stored or raw SHA-256 or size, its
+     * encryption (framing, authentication) or its compression */
+    WALDEN_VERIFY_CORRUPT = 1,
+    /* a file that a manifest lists, or a WAL segment that a backup needs,
+     * is not in the repository */
+    WALDEN_VERIFY_MISSING = 2,
+    /* WAL segments missing between two archived segments of a timeline */
+    WALDEN_VERIFY_WAL_GAP = 3,
+    /* a file that could not be read (input/output, permission, network):
+     * its state is unknown */
+    WALDEN_VERIFY_UNREADABLE = 4,
+    /* not a problem: what could not be checked without the key (a backup
+     * taken by a walden that did not write backup.stored) */
+    WALDEN_VERIFY_UNCHECKED = 5
+} walden_verify_kind;
+
+typedef struct walden_verify_problem {
+    walden_verify_kind kind;
+    const char *set;     /* the backup or dump id it belongs to; "" for the WAL archive */
+    const char *object;  /* the file it concerns, relative to the repository's root,
+                          * e.g. "main/backup/20261123T092725Z/data/base/5/1259.zst" */
+    const char *message; /* one line */
+} walden_verify_problem;
+
+/* Called for each problem (and each UNCHECKED notice), possibly from a
+ * worker thread, never by two threads at once. The strings live until
+ * it returns. A non-zero return stops verify, which returns it. */
+typedef int (*walden_verify_cb)(const walden_verify_problem *p, void *ctx);
+
+typedef struct walden_verify_result {
+    uint64_t backups, dumps; /* sets verified */
+    uint64_t files;          /* backup and dump files read and checked */
+    uint64_t wal_files;      /* WAL files read and checked */
+    uint64_t bytes;          /* stored bytes read */
+    uint64_t problems;       /* reports other than WALDEN_VERIFY_UNCHECKED */
+    uint64_t unchecked;      /* WALDEN_VERIFY_UNCHECKED notices */
+    int decoded;             /* files were decrypted and decompressed and their original
+                              * SHA-256 checked: the repository is not encrypted or the
+                              * key was unlocked */
+} walden_verify_result;
+
+/*
+ * Re-reads the repository and checks it (docs/commands/verify.md):
+ *   - every backup and dump file against the SHA-256 and size of its
+ *     stored bytes (backup.stored, dump.manifest): needs no key;
+ *   - with the key (a passphrase configured), or in a repository that is
+ *     not encrypted, also decrypts and decompresses every file and checks
+ *     the SHA-256 and size of the original;
+ *   - every WAL file: without the key its encryption framing (whole, not
+ *     truncated), with it (or unencrypted) its content against the SHA-256
+ *     in its name;
+ *   - that each backup has every WAL segment from its start to its stop,
+ *     and that the archive has no gaps between its oldest and newest
+ *     segment of a timeline.
+ * With the option `set`, only that backup (and the WAL it needs) or dump.
+ * `process-max` files are read at a time. Returns 0 when the verification
+ * ran to its end, whatever it found (result->problems says); an error when
+ * it could not (a wrong passphrase, `set` not found (WALDEN_ENOTFOUND), an
+ * unreadable listing, `cb` stopping it). `cb` may be NULL; `result` too.
+ */
+WALDEN_EXTERN int walden_verify(walden_repo *repo, const walden_config *cfg, walden_verify_cb cb,
+                                void *ctx, walden_verify_result *result);
+
+/* ---- restore drills ------------------------------------------------------ */
+
+typedef enum walden_drill_status {
+    WALDEN_DRILL_PASSED = 0, /* restored, recovered, every check passed, targets met */
+    WALDEN_DRILL_FAILED = 1, /* the restore, the server's start or recovery, or a check failed */
+    WALDEN_DRILL_MISSED = 2  /* everything passed, but the RTO or the RPO target was missed */
+} walden_drill_status;
+
+typedef struct walden_drill_check {
+    const char *name;     /* "connect", "read", "amcheck" or "sql" */
+    const char *database; /* where it ran */
+    const char *result;   /* "pass", "fail" or "skip" */
+    const char *detail;   /* one line: what was checked, or why it failed or was skipped */
+    double seconds;
+} walden_drill_check;
+
+typedef struct walden_drill_result {
+    const char *id;        /* the drill's id, its start time: "20261129T045002Z" */
+    const char *cluster;   /* the cluster's name */
+    const char *kind;      /* "backup", or "dump" for a drill of a logical dump */
+    const char *backup_id; /* the backup (or dump) restored; "" when none could be chosen */
+    walden_drill_status status;
+    const char *error;                     /* why it failed, one line; "" otherwise */
+    int64_t started_at_ms, finished_at_ms; /* walden's clock, Unix ms */
+    /* the phases, in seconds: restore (choosing the backup, restoring its
+     * files), replay (from the server's start until WAL replay ended),
+     * startup (from there until it accepted connections, promoted), checks */
+    double restore_seconds, replay_seconds, startup_seconds, checks_seconds;
+    /* their sum: the achieved recovery time (of a failed drill: the time it
+     * spent until it failed) */
+    double rto_seconds;
+    /* the achieved recovery point: started_at minus recovered_to; < 0 when
+     * unknown (the server never came up) */
+    double rpo_seconds;
+    /* the point in time the restored server reached: the newer of the last
+     * replayed transaction's commit time (pg_last_xact_replay_timestamp())
+     * and the backup's stop time; 0 when unknown */
+    int64_t recovered_to_ms;
+    int64_t last_xact_ms; /* pg_last_xact_replay_timestamp(); 0: none replayed */
+    int64_t rto_target_seconds, rpo_target_seconds;
+    int rto_met, rpo_met;             /* 0 for a failed drill */
+    const walden_drill_check *checks; /* in the order they ran; NULL in the history */
+    size_t n_checks;
+    uint64_t checks_passed, checks_failed, checks_skipped;
+    const char *scratch_dir; /* the scratch directory kept (`keep`); "" once removed */
+    /* the source server's archiver (pg_stat_archiver), when it could be
+     * reached through the configured connection: */
+    int archiver_known;
+    const char *last_archived_wal; /* "" when none */
+    int64_t last_archived_ms;      /* 0: never */
+    uint64_t archive_failed_count;
+} walden_drill_result;
+
+/*
+ * Proves that a backup restores, and how long that takes: restores the
+ * backup (`set`, else the newest; with `target-time` the newest that ends
+ * before it) into a new scratch directory (0700) under `scratch-dir`
+ * (default TMPDIR, else /tmp), tablespaces inside it too; recovers to the
+ * end of the archive or to `target-time` (then promotes), with
+ * `restore_command` (how to run archive-get, as for walden_restore); starts
+ * a PostgreSQL (pg_ctl of the backup's version, see `pg-bin`) on it that
+ * listens only on a unix socket in a private folder of the scratch
+ * directory, without archiving, replication or TCP; run as root, the
+ * server runs as the owner of the backed-up data directory, else as
+ * `postgres`. Once it accepts connections the checks run: every database
+ * accepts a connection, every table (and TOAST table) can be read, btree
+ * indexes pass amcheck's bt_index_check where the extension is installed,
+ * and the statements of `check-sql` succeed (in `pgdatabase`, default
+ * postgres; a statement returning one boolean must return true). The
+ * server is then stopped (immediate) and the scratch directory removed
+ * unless `keep`. Compares the achieved RTO and RPO with `rto-target` and
+ * `rpo-target`. Records the drill in the repository (<cluster>/drill/),
+ * writes the JSON report to `report` and Prometheus metrics to
+ * `metrics-file` when set (each atomically: temporary file, rename).
+ *
+ * Returns 0 when the drill reached a verdict, whatever it is (passed,
+ * failed, missed): *out (free with walden_drill_result_free) says which.
+ * Returns an error with *out NULL when it could not run at all (a bad
+ * option, an unreadable check-sql file, walden_drill_cancel); with *out
+ * set when only writing a report or the record failed.
+ */
+/*
+ * With the option `dump`, a logical dump instead: `set` (a database dump),
+ * else the newest usable dump of `dbname`, else of any database. A new
+ * cluster is made with initdb (as the same user, in the same scratch
+ * directory, isolated the same way) and started; the globals of the
+ * dump's run (when there are) and then the dump are restored into it with
+ * walden_dump_restore (database created from template0); then the same
+ * checks. Phases: startup (initdb and start), restore (the dump's restore),
+ * replay 0, checks; the RPO counts from the dump's start (pg_dump's
+ * snapshot).
+ */
+WALDEN_EXTERN int walden_drill(walden_repo *repo, const walden_config *cfg,
+                               const char *restore_command, walden_drill_result **out);
+WALDEN_EXTERN void walden_drill_result_free(walden_drill_result *r);
+
+/* Asks a running walden_drill to stop: its restore stops at the next file,
+ * its server (when running) gets SIGQUIT; it stops the server, removes its
+ * scratch directory, records nothing and returns WALDEN_ERROR.
+ * Async-signal-safe: meant for SIGINT and SIGTERM handlers. */
+WALDEN_EXTERN void walden_drill_cancel(void);
+
+/* The recorded drills, oldest first: `checks` is NULL, the counts are set.
+ * A non-zero return of `cb` stops the walk and is returned. Needs no
+ * passphrase. */
+typedef int (*walden_drill_cb)(const walden_drill_result *d, void *ctx);
+WALDEN_EXTERN int walden_drill_history(walden_repo *repo, walden_drill_cb cb, void *ctx);
 
 #ifdef __cplusplus
 }

@@ -212,13 +212,68 @@ static void test_line_sink(void **state)
     s->abort(s);
 }
 
+/* backup.stored lines: objects named as the backup names them, escaped,
+ * and nothing that leaves the backup's folder. */
+static void test_stored_lines(void **state)
+{
+    (void)state;
+    const char *paths[] = {"base/5/16384", "tab\there", "new\nline", "back\\slash"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(paths); i++) {
+        for (int64_t part = -1; part < 2; part++) {
+            char *rel = wd_backup_object_rel(paths[i], part, WD_COMPRESS_ZSTD);
+            char *full = wd_backup_object("main/backup/X", paths[i], part, WD_COMPRESS_ZSTD);
+            assert_non_null(rel);
+            assert_non_null(full);
+            assert_true(strlen(full) > strlen(rel));
+            assert_string_equal(full + strlen(full) - strlen(rel), rel);
+            uint8_t sha[32], got_sha[32];
+            tu_fill(sha, 32, (uint32_t)i, 0);
+            char line[8192];
+            int n = wd_stored_line_format(sha, 987654321ull, rel, line, sizeof(line));
+            assert_true(n > 0);
+            assert_int_equal(line[n - 1], '\n');
+            assert_int_equal(strchr(line, '\n'), line + n - 1); /* one line */
+            line[n - 1] = '\0';
+            uint64_t size = 0;
+            const char *obj = NULL;
+            assert_ok(wd_stored_line_parse(line, got_sha, &size, &obj));
+            assert_memory_equal(got_sha, sha, 32);
+            assert_int_equal(size, 987654321ull);
+            assert_string_equal(obj, rel);
+            wd_free(rel);
+            wd_free(full);
+        }
+    }
+    char tiny[16];
+    uint8_t sha[32] = {0};
+    assert_int_equal(wd_stored_line_format(sha, 1, "data/x", tiny, sizeof(tiny)), -1);
+    const char *bad[] = {
+        "",
+        "abc\t1\tdata/x",
+        "0000000000000000000000000000000000000000000000000000000000000000\tx\tdata/x",
+        "0000000000000000000000000000000000000000000000000000000000000000\t1",
+        "0000000000000000000000000000000000000000000000000000000000000000\t1\tdata/x\textra",
+        "0000000000000000000000000000000000000000000000000000000000000000\t1\t../escape",
+        "0000000000000000000000000000000000000000000000000000000000000000\t1\t/etc/passwd",
+        "0000000000000000000000000000000000000000000000000000000000000000\t1\tdata/../../x",
+        "0000000000000000000000000000000000000000000000000000000000000000\t1\t",
+        "0000000000000000000000000000000000000000000000000000000000000000\t1\tbad\\qescape",
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(bad); i++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", bad[i]);
+        uint64_t size;
+        const char *obj;
+        assert_int_equal(wd_stored_line_parse(buf, sha, &size, &obj), WALDEN_ECORRUPT);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_entry_round_trip),
-        cmocka_unit_test(test_bad_lines),
-        cmocka_unit_test(test_summary_round_trip),
-        cmocka_unit_test(test_line_sink),
+        cmocka_unit_test(test_entry_round_trip),   cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_summary_round_trip), cmocka_unit_test(test_line_sink),
+        cmocka_unit_test(test_stored_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

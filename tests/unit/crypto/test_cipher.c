@@ -268,6 +268,79 @@ static void test_wrong_keys(void **state)
     free(plain);
 }
 
+/* ---- the framing check, without a key ---- */
+
+static int frame_check(const uint8_t *ct, size_t len, size_t step)
+{
+    wd_filter *f;
+    assert_ok(wd_cipher_frame_filter_new(&f));
+    capture c;
+    int rc = run(f, ct, len, step, &c);
+    if (rc == 0) /* an observe filter: every byte passes on */
+        assert_int_equal(c.len, len);
+    free(c.buf);
+    return rc;
+}
+
+static void test_frame_check_whole(void **state)
+{
+    (void)state;
+    const size_t lens[] = {0, 1, WD_CHUNK_SIZE, WD_CHUNK_SIZE + 1, 3 * WD_CHUNK_SIZE + 5};
+    const size_t steps[] = {1, 7, 4096, 1 << 20};
+    uint8_t *plain = malloc(3 * WD_CHUNK_SIZE + 5);
+    tu_fill(plain, 3 * WD_CHUNK_SIZE + 5, 9, 0);
+    for (size_t i = 0; i < WD_ARRAY_LEN(lens); i++) {
+        size_t ct_len;
+        uint8_t *ct = encrypt(plain, lens[i], 4096, &ct_len);
+        for (size_t j = 0; j < WD_ARRAY_LEN(steps); j++)
+            assert_ok(frame_check(ct, ct_len, steps[j]));
+        free(ct);
+    }
+    free(plain);
+}
+
+static void test_frame_check_damage(void **state)
+{
+    (void)state;
+    size_t plain_len = 2 * WD_CHUNK_SIZE + 100, ct_len;
+    uint8_t *plain = malloc(plain_len);
+    tu_fill(plain, plain_len, 11, 0);
+    uint8_t *ct = encrypt(plain, plain_len, 4096, &ct_len);
+    uint8_t *bad = malloc(ct_len + 1);
+    size_t record = 4 + WD_CHUNK_SIZE + 16;
+    /* truncated anywhere, also exactly at a record boundary or in the header */
+    const size_t cuts[] = {0, 5, 75, 76, 77, 76 + record, 76 + 2 * record, ct_len - 1};
+    for (size_t i = 0; i < WD_ARRAY_LEN(cuts); i++) /* an empty file included */
+        assert_int_equal(frame_check(ct, cuts[i], 4096), WALDEN_ECORRUPT);
+    /* a byte after the final record */
+    memcpy(bad, ct, ct_len);
+    bad[ct_len] = 0;
+    assert_int_equal(frame_check(bad, ct_len + 1, 7), WALDEN_ECORRUPT);
+    /* bad magic, bad version */
+    memcpy(bad, ct, ct_len);
+    bad[0] ^= 1;
+    assert_int_equal(frame_check(bad, ct_len, 1), WALDEN_ECORRUPT);
+    memcpy(bad, ct, ct_len);
+    bad[8] = 2;
+    assert_int_equal(frame_check(bad, ct_len, 4096), WALDEN_ECORRUPT);
+    /* a length word above the chunk size */
+    memcpy(bad, ct, ct_len);
+    bad[76 + 1] = 0x02; /* 0x00020000 > 65536 */
+    assert_int_equal(frame_check(bad, ct_len, 4096), WALDEN_ECORRUPT);
+    /* the final flag moved to the first record: data after the final record */
+    memcpy(bad, ct, ct_len);
+    bad[76] |= 0x80;
+    assert_int_equal(frame_check(bad, ct_len, 4096), WALDEN_ECORRUPT);
+    /* what framing cannot see: a flipped ciphertext byte (decryption does) */
+    memcpy(bad, ct, ct_len);
+    bad[76 + 4 + 10] ^= 0xff;
+    assert_ok(frame_check(bad, ct_len, 4096));
+    assert_int_not_equal(decrypt_check(&key, bad, ct_len, 4096, plain, plain_len), 0);
+    free(bad);
+    free(ct);
+    free(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +350,8 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_reorder_duplicate_splice_append),
         cmocka_unit_test(test_wrong_keys),
+        cmocka_unit_test(test_frame_check_whole),
+        cmocka_unit_test(test_frame_check_damage),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -22,6 +22,12 @@ static size_t nscript;
 static int listen_fd = -1;
 static volatile int stopping;
 static pthread_t thread;
+/* connection threads still running: fake_stop waits for them, so that a
+ * test may free what its script points to once fake_stop returns */
+static int live;
+static int live_fds[256]; /* their sockets, -1 when free: fake_stop shuts them */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cv = PTHREAD_COND_INITIALIZER;
 
 static void send_all(int fd, const char *s, size_t n)
 {
@@ -74,17 +80,17 @@ static void serve(int fd, char *buf, size_t bufsize)
                 return;
             rest -= (size_t)r;
         }
-        fake_step st = {FAKE_RESPOND, 200, NULL};
+        fake_step st = {FAKE_RESPOND, 200, NULL, NULL};
         pthread_mutex_lock(&lock);
         if ((size_t)fake_requests < nscript)
             st = script[fake_requests];
         fake_requests++;
         pthread_mutex_unlock(&lock);
         const char *b = st.body ? st.body : "";
-        char hdr[256];
+        char hdr[512];
         int n = snprintf(hdr, sizeof(hdr),
-                         "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nETag: \"e\"\r\n\r\n", st.status,
-                         strlen(b));
+                         "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nETag: \"e\"\r\n%s\r\n", st.status,
+                         strlen(b), st.headers ? st.headers : "");
         switch (st.action) {
         case FAKE_CLOSE:
             return;
@@ -114,7 +120,14 @@ static void *conn(void *arg)
     if (buf)
         serve(fd, buf, size);
     free(buf);
+    pthread_mutex_lock(&live_mu);
+    for (size_t i = 0; i < sizeof(live_fds) / sizeof(live_fds[0]); i++)
+        if (live_fds[i] == fd)
+            live_fds[i] = -1;
     close(fd);
+    if (--live == 0)
+        pthread_cond_broadcast(&live_cv);
+    pthread_mutex_unlock(&live_mu);
     return NULL;
 }
 
@@ -127,7 +140,24 @@ static void *run(void *arg)
         if (fd < 0)
             break;
         pthread_t t;
-        pthread_create(&t, NULL, conn, (void *)(intptr_t)fd);
+        pthread_mutex_lock(&live_mu);
+        live++;
+        for (size_t i = 0; i < sizeof(live_fds) / sizeof(live_fds[0]); i++)
+            if (live_fds[i] < 0) {
+                live_fds[i] = fd;
+                break;
+            }
+        pthread_mutex_unlock(&live_mu);
+        if (pthread_create(&t, NULL, conn, (void *)(intptr_t)fd) != 0) {
+            pthread_mutex_lock(&live_mu);
+            for (size_t i = 0; i < sizeof(live_fds) / sizeof(live_fds[0]); i++)
+                if (live_fds[i] == fd)
+                    live_fds[i] = -1;
+            live--;
+            pthread_mutex_unlock(&live_mu);
+            close(fd);
+            continue;
+        }
         pthread_detach(t);
     }
     return NULL;
@@ -142,6 +172,8 @@ int fake_start(const fake_step *steps, size_t n)
     log_len = 0;
     fake_log[0] = '\0';
     stopping = 0;
+    for (size_t i = 0; i < sizeof(live_fds) / sizeof(live_fds[0]); i++)
+        live_fds[i] = -1;
     listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) || listen(listen_fd, 8))
@@ -159,4 +191,12 @@ void fake_stop(void)
     close(listen_fd);
     pthread_join(thread, NULL);
     listen_fd = -1;
+    /* connections a client keeps open for reuse end now */
+    pthread_mutex_lock(&live_mu);
+    for (size_t i = 0; i < sizeof(live_fds) / sizeof(live_fds[0]); i++)
+        if (live_fds[i] >= 0)
+            shutdown(live_fds[i], SHUT_RDWR);
+    while (live > 0)
+        pthread_cond_wait(&live_cv, &live_mu);
+    pthread_mutex_unlock(&live_mu);
 }

@@ -20,7 +20,8 @@ enum fake_action {
 typedef struct fake_step {
     enum fake_action action;
     int status;
-    const char *body; /* NULL: empty */
+    const char *body;    /* NULL: empty */
+    const char *headers; /* extra header lines, each ended by \r\n; NULL: none */
 } fake_step;
 
 /* Starts the server with a script (copied); returns its port. Requests

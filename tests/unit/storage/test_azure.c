@@ -24,15 +24,17 @@ struct seen {
     char keys[8][64];
     bool prefix[8];
     uint64_t size[8];
+    int64_t mtime[8];
 };
 
-static int seen_cb(const char *key, bool is_prefix, uint64_t size, void *ctx)
+static int seen_cb(const char *key, bool is_prefix, uint64_t size, int64_t mtime_ms, void *ctx)
 {
     struct seen *s = ctx;
     if (s->n < 8) {
         snprintf(s->keys[s->n], 64, "%s", key);
         s->prefix[s->n] = is_prefix;
         s->size[s->n] = size;
+        s->mtime[s->n] = mtime_ms;
     }
     s->n++;
     return 0;
@@ -48,7 +50,8 @@ static void test_parse_list(void **state)
         "MaxResults>"
         "<Delimiter>/</Delimiter><Blobs>"
         "<Blob><Name>r/wal/x&lt;y</Name><Properties><Creation-Time>Mon, 01 Jan 2024 00:00:00 GMT"
-        "</Creation-Time><Content-Length>4096</Content-Length><Content-Type>application/"
+        "</Creation-Time><Last-Modified>Tue, 02 Jan 2024 03:04:05 GMT</Last-Modified>"
+        "<Content-Length>4096</Content-Length><Content-Type>application/"
         "octet-stream</Content-Type><BlobType>BlockBlob</BlobType></Properties></Blob>"
         "<BlobPrefix><Name>r/wal/sub/</Name></BlobPrefix>"
         "<Blob><Name>r/wal/z</Name><Properties><Content-Length>0</Content-Length></Properties>"
@@ -58,6 +61,8 @@ static void test_parse_list(void **state)
     assert_ok(wd_xml_parse_azure_list(xml, strlen(xml), seen_cb, &s, &next));
     assert_int_equal(s.n, 3);
     assert_string_equal(s.keys[0], "r/wal/x<y");
+    assert_true(s.mtime[0] == 1704164645000ll); /* Tue, 02 Jan 2024 03:04:05 GMT */
+    assert_true(s.mtime[2] == 0);
     assert_int_equal(s.size[0], 4096);
     assert_false(s.prefix[0]);
     assert_string_equal(s.keys[1], "r/wal/sub/");
@@ -88,11 +93,12 @@ static void test_requests_as_sent(void **state)
 {
     (void)state;
     const fake_step steps[] = {
-        {FAKE_RESPOND, 201, NULL}, /* Put Blob */
+        {FAKE_RESPOND, 201, NULL, NULL}, /* Put Blob */
         {FAKE_RESPOND, 403,
          "<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>Server failed "
-         "to authenticate the request.\nRequestId:1</Message></Error>"},
-        {FAKE_RESPOND, 404, "<Error><Code>ContainerNotFound</Code></Error>"},
+         "to authenticate the request.\nRequestId:1</Message></Error>",
+         NULL},
+        {FAKE_RESPOND, 404, "<Error><Code>ContainerNotFound</Code></Error>", NULL},
     };
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     char ep[64];
@@ -122,7 +128,7 @@ static void test_requests_as_sent(void **state)
     /* MD5("hello") in base64 */
     assert_non_null(strstr(fake_log, "Content-MD5: XUFAKrxLKna5cZ2REBfFkg==\r\n"));
     assert_non_null(strstr(fake_log, "Authorization: SharedKey devstoreaccount1:"));
-    assert_non_null(strstr(fake_log, "x-ms-range: bytes=0-"));
+    assert_null(strstr(fake_log, "x-ms-range")); /* a whole blob: one plain GET */
     assert_null(strstr(fake_log, DEV_KEY));
 
     /* a SAS goes into the URL, and no Authorization header */
@@ -145,6 +151,52 @@ static void test_requests_as_sent(void **state)
     unsetenv("AZURE_STORAGE_KEY");
     assert_rc(wd_storage_azure_new(&st, &c, false), WALDEN_EINVAL);
     assert_non_null(strstr(walden_error_last()->message, "azure-key"));
+}
+
+/* Blob Batch: one POST of signed Delete Blob sub-requests; a key whose
+ * sub-request failed is removed again on its own. */
+static void test_batch_delete(void **state)
+{
+    (void)state;
+    const char *answer =
+        "--batchresponse_1\r\nContent-Type: application/http\r\nContent-ID: 0\r\n\r\n"
+        "HTTP/1.1 202 Accepted\r\nx-ms-delete-type-permanent: true\r\n\r\n"
+        "--batchresponse_1\r\nContent-Type: application/http\r\nContent-ID: 1\r\n\r\n"
+        "HTTP/1.1 503 Server Busy\r\nx-ms-error-code: ServerBusy\r\n\r\n"
+        "--batchresponse_1\r\nContent-Type: application/http\r\nContent-ID: 2\r\n\r\n"
+        "HTTP/1.1 404 The specified blob does not exist.\r\n\r\n"
+        "--batchresponse_1--\r\n";
+    const fake_step steps[] = {
+        {FAKE_RESPOND, 202, answer, "Content-Type: multipart/mixed; boundary=batchresponse_1\r\n"},
+        {FAKE_RESPOND, 202, NULL, NULL}, /* the failed one, alone */
+        {FAKE_RESPOND, 403, "<Error><Code>AuthorizationFailure</Code></Error>", NULL},
+    };
+    int port = fake_start(steps, WD_ARRAY_LEN(steps));
+    char ep[64];
+    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d/devstoreaccount1", port);
+    wd_objstore_cfg c = {.location = "azure://cont/pre",
+                         .az_account = "devstoreaccount1",
+                         .az_key = DEV_KEY,
+                         .az_endpoint = ep,
+                         .http = {NULL, true, 5, 5, 2000}};
+    wd_storage *st;
+    assert_ok(wd_storage_azure_new(&st, &c, false));
+    assert_non_null(st->driver->remove_many);
+    const char *paths[] = {"k0", "k 1", "k2"};
+    assert_ok(wd_storage_remove_many(st, paths, 3));
+    assert_int_equal(fake_requests, 2);
+    assert_rc(wd_storage_remove_many(st, paths, 3), WALDEN_EPERM);
+    assert_non_null(strstr(walden_error_last()->message, "container 'cont'"));
+    wd_storage_free(st);
+    fake_stop();
+    assert_non_null(
+        strstr(fake_log, "POST /devstoreaccount1/cont?comp=batch&restype=container HTTP/1.1\r\n"));
+    assert_non_null(strstr(fake_log, "Content-Type: multipart/mixed; boundary=batch_"));
+    assert_non_null(strstr(fake_log, "DELETE /devstoreaccount1/cont/pre/k%201 HTTP/1.1\r\n"));
+    assert_null(strstr(fake_log, "DELETE /devstoreaccount1/cont/pre/k0 "));
+    assert_null(strstr(fake_log, "DELETE /devstoreaccount1/cont/pre/k2 "));
+    assert_null(strcasestr(fake_log, "Transfer-Encoding"));
+    assert_null(strstr(fake_log, DEV_KEY));
 }
 
 static int conf_n;
@@ -176,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_list),
         cmocka_unit_test(test_requests_as_sent),
+        cmocka_unit_test(test_batch_delete),
     };
     int failed = cmocka_run_group_tests_name("azure", tests, NULL, NULL);
     if (getenv("WALDEN_TEST_AZURE_ENDPOINT")) {

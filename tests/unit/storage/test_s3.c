@@ -28,15 +28,17 @@ struct seen {
     char keys[8][64];
     bool prefix[8];
     uint64_t size[8];
+    int64_t mtime[8];
 };
 
-static int seen_cb(const char *key, bool is_prefix, uint64_t size, void *ctx)
+static int seen_cb(const char *key, bool is_prefix, uint64_t size, int64_t mtime_ms, void *ctx)
 {
     struct seen *s = ctx;
     if (s->n < 8) {
         snprintf(s->keys[s->n], 64, "%s", key);
         s->prefix[s->n] = is_prefix;
         s->size[s->n] = size;
+        s->mtime[s->n] = mtime_ms;
     }
     s->n++;
     return 0;
@@ -66,6 +68,8 @@ static void test_parse_list(void **state)
     assert_string_equal(s.keys[0], "r/main/wal/a&b");
     assert_false(s.prefix[0]);
     assert_true(s.size[0] == 12345678901ull);
+    assert_true(s.mtime[0] == 1704067200000ll); /* 2024-01-01T00:00:00.000Z */
+    assert_true(s.mtime[2] == 0);               /* no LastModified */
     assert_string_equal(s.keys[1], "r/main/wal/0000000100000000/");
     assert_true(s.prefix[1]);
     assert_string_equal(s.keys[2], "r/main/wal/\xc3\xa9t\xc3\xa9");
@@ -166,13 +170,13 @@ static void test_retries_transient(void **state)
 {
     (void)state;
     const fake_step steps[] = {
-        {FAKE_RESPOND, 503, "<Error><Code>SlowDown</Code></Error>"},
-        {FAKE_CLOSE, 0, NULL},
-        {FAKE_RESPOND, 500, NULL},
-        {FAKE_TRUNCATE, 200, "0123456789abcdef"},
-        {FAKE_STALL, 200, NULL},
-        {FAKE_RESPOND, 429, NULL},
-        {FAKE_RESPOND, 200, "done"},
+        {FAKE_RESPOND, 503, "<Error><Code>SlowDown</Code></Error>", NULL},
+        {FAKE_CLOSE, 0, NULL, NULL},
+        {FAKE_RESPOND, 500, NULL, NULL},
+        {FAKE_TRUNCATE, 200, "0123456789abcdef", NULL},
+        {FAKE_STALL, 200, NULL, NULL},
+        {FAKE_RESPOND, 429, NULL, NULL},
+        {FAKE_RESPOND, 200, "done", NULL},
     };
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     wd_http *h = client(1, 20000);
@@ -194,7 +198,8 @@ static void test_retries_transient(void **state)
 static void test_no_retry_on_403(void **state)
 {
     (void)state;
-    const fake_step steps[] = {{FAKE_RESPOND, 403, "<Error><Code>AccessDenied</Code></Error>"}};
+    const fake_step steps[] = {
+        {FAKE_RESPOND, 403, "<Error><Code>AccessDenied</Code></Error>", NULL}};
     int port = fake_start(steps, 1);
     wd_http *h = client(5, 5000);
     char url[64];
@@ -216,7 +221,7 @@ static void test_persistent_failure(void **state)
     (void)state;
     fake_step steps[32];
     for (size_t i = 0; i < 32; i++)
-        steps[i] = (fake_step){FAKE_RESPOND, 503, NULL};
+        steps[i] = (fake_step){FAKE_RESPOND, 503, NULL, NULL};
     int port = fake_start(steps, 32);
     wd_http *h = client(5, 1000);
     char url[64];
@@ -244,7 +249,7 @@ static void test_persistent_failure(void **state)
 
 /* ---- the driver against the scripted server ---- */
 
-static wd_storage *fake_s3(int port, const char *secret)
+static wd_storage *fake_s3_parts(int port, const char *secret, size_t part_size)
 {
     char ep[64];
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
@@ -255,10 +260,133 @@ static wd_storage *fake_s3(int port, const char *secret)
                          .s3_key = "AKID",
                          .s3_secret = secret,
                          .s3_token = "session-token-secret",
-                         .http = {NULL, true, 5, 5, 2000}};
+                         .http = {NULL, true, 5, 5, 2000},
+                         .part_size = part_size};
     wd_storage *st;
     assert_ok(wd_storage_s3_new(&st, &c, false));
     return st;
+}
+
+static wd_storage *fake_s3(int port, const char *secret)
+{
+    return fake_s3_parts(port, secret, 0);
+}
+
+static char *read_source(wd_source *src, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0, k;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (cap - n < 4096)
+            buf = realloc(buf, cap *= 2);
+        assert_ok(wd_source_read(src, (uint8_t *)buf + n, cap - n - 1, &k));
+        if (!k)
+            break;
+        n += k;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* A whole-object read is one streaming GET; a transfer cut short (a
+ * truncated answer, a dropped connection) resumes with a Range from the
+ * byte reached and If-Match; an object that changed meanwhile is an error;
+ * closing a source early stops its transfer. */
+static void test_streaming_read(void **state)
+{
+    (void)state;
+    const char *body = "0123456789abcdefghij"; /* 20 bytes: the truncation sends 10 */
+    const fake_step steps[] = {
+        {FAKE_TRUNCATE, 200, "0123456789abcdefghij", NULL},
+        {FAKE_TRUNCATE, 206, "abcdefghij", "Content-Range: bytes 10-19/20\r\n"}, /* sends 5 */
+        {FAKE_CLOSE, 0, NULL, NULL}, /* nothing delivered: retried by the HTTP layer */
+        {FAKE_RESPOND, 206, "fghij", "Content-Range: bytes 15-19/20\r\n"},
+        /* the second read: cut, then the object is larger (replaced) */
+        {FAKE_TRUNCATE, 200, "0123456789abcdefghij", NULL},
+        {FAKE_RESPOND, 206, "abcdefghij", "Content-Range: bytes 10-29/30\r\n"},
+    };
+    int port = fake_start(steps, WD_ARRAY_LEN(steps));
+    wd_storage *st = fake_s3(port, "secret");
+    wd_source *src;
+    assert_ok(wd_storage_open_read(st, "obj", &src));
+    size_t len;
+    char *got = read_source(src, &len);
+    assert_int_equal(len, 20);
+    assert_string_equal(got, body);
+    free(got);
+    wd_source_close(src);
+    assert_int_equal(fake_requests, 4);
+    assert_non_null(strcasestr(fake_log, "range: bytes=10-\r\n"));
+    assert_non_null(strcasestr(fake_log, "range: bytes=15-\r\n"));
+    assert_non_null(strcasestr(fake_log, "if-match: \"e\"\r\n"));
+
+    assert_ok(wd_storage_open_read(st, "obj", &src));
+    uint8_t buf[64];
+    size_t n, total = 0;
+    int rc;
+    while (!(rc = wd_source_read(src, buf, sizeof(buf), &n)) && n)
+        total += n;
+    assert_int_equal(rc, WALDEN_EIO);
+    assert_non_null(strstr(walden_error_last()->message, "changed while being read"));
+    assert_true(total <= 20);
+    wd_source_close(src);
+    wd_storage_free(st);
+    fake_stop();
+
+    /* closing a source early stops a large transfer at once */
+    size_t big = 16u << 20;
+    char *large = malloc(big + 1);
+    memset(large, 'x', big);
+    large[big] = '\0';
+    const fake_step one[] = {{FAKE_RESPOND, 200, large, NULL}};
+    port = fake_start(one, 1);
+    st = fake_s3(port, "secret");
+    assert_ok(wd_storage_open_read(st, "big", &src));
+    assert_ok(wd_source_read(src, buf, sizeof(buf), &n));
+    assert_true(n > 0 && buf[0] == 'x');
+    wd_source_close(src);
+    wd_storage_free(st);
+    fake_stop();
+    free(large);
+}
+
+/* Parts go out in parallel; when one fails, the upload is aborted and never
+ * completed, so no object appears. */
+static void test_multipart_failure_aborts(void **state)
+{
+    (void)state;
+    fake_step steps[16];
+    steps[0] = (fake_step){FAKE_RESPOND, 200,
+                           "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
+                           "</InitiateMultipartUploadResult>",
+                           NULL};
+    for (size_t i = 1; i < WD_ARRAY_LEN(steps); i++)
+        steps[i] = (fake_step){FAKE_RESPOND, 403, "<Error><Code>AccessDenied</Code></Error>", NULL};
+    int port = fake_start(steps, WD_ARRAY_LEN(steps));
+    wd_storage *st = fake_s3_parts(port, "secret", 5u << 20);
+    size_t len = 23u << 20;
+    uint8_t *data = malloc(len);
+    tu_fill(data, len, 9, 0);
+    wd_sink *sink;
+    assert_ok(wd_storage_open_write(st, "big", &sink));
+    int rc = 0;
+    for (size_t off = 0; !rc && off < len; off += 1 << 20)
+        rc = sink->write(sink, data + off, 1 << 20);
+    if (!rc)
+        rc = sink->commit(sink);
+    else
+        sink->abort(sink);
+    assert_int_equal(rc, WALDEN_EPERM);
+    assert_non_null(strstr(walden_error_last()->message, "'bucket'"));
+    wd_storage_free(st);
+    fake_stop();
+    free(data);
+    assert_non_null(strstr(fake_log, "POST /bucket/pre/big?uploads= HTTP/1.1\r\n"));
+    assert_non_null(strstr(fake_log, "PUT /bucket/pre/big?partNumber=1&uploadId=u1 HTTP/1.1\r\n"));
+    assert_non_null(strstr(fake_log, "DELETE /bucket/pre/big?uploadId=u1 HTTP/1.1\r\n"));
+    assert_null(strstr(fake_log, "POST /bucket/pre/big?uploadId=u1"));
+    assert_null(strcasestr(fake_log, "Transfer-Encoding"));
 }
 
 static void test_driver_errors(void **state)
@@ -268,11 +396,12 @@ static void test_driver_errors(void **state)
     const fake_step steps[] = {
         {FAKE_RESPOND, 403,
          "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we "
-         "calculated does not match</Message></Error>"},
-        {FAKE_RESPOND, 404, "<Error><Code>NoSuchKey</Code></Error>"},
-        {FAKE_RESPOND, 404, "<Error><Code>NoSuchBucket</Code></Error>"},
-        {FAKE_RESPOND, 204, NULL}, /* DELETE */
-        {FAKE_RESPOND, 404, NULL}, /* DELETE of a missing object: fine */
+         "calculated does not match</Message></Error>",
+         NULL},
+        {FAKE_RESPOND, 404, "<Error><Code>NoSuchKey</Code></Error>", NULL},
+        {FAKE_RESPOND, 404, "<Error><Code>NoSuchBucket</Code></Error>", NULL},
+        {FAKE_RESPOND, 204, NULL, NULL}, /* DELETE */
+        {FAKE_RESPOND, 404, NULL, NULL}, /* DELETE of a missing object: fine */
     };
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     wd_storage *st = fake_s3(port, secret);
@@ -292,7 +421,7 @@ static void test_driver_errors(void **state)
     fake_stop();
     /* what was sent: path style, signed, the token, the key; no secret */
     assert_non_null(strstr(fake_log, "GET /bucket/pre/a/b HTTP/1.1\r\n"));
-    assert_non_null(strcasestr(fake_log, "Range: bytes=0-"));
+    assert_null(strcasestr(fake_log, "Range:")); /* a whole object: one plain GET */
     assert_non_null(strstr(fake_log, "x-amz-security-token: session-token-secret\r\n"));
     assert_non_null(strstr(fake_log, "Authorization: AWS4-HMAC-SHA256 Credential=AKID/"));
     assert_non_null(strstr(fake_log, "x-amz-content-sha256: e3b0c442"));
@@ -307,13 +436,14 @@ static void test_delete_many(void **state)
     const char *ok = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult "
                      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></DeleteResult>";
     const fake_step steps[] = {
-        {FAKE_RESPOND, 200, ok},
-        {FAKE_RESPOND, 200, "<Error><Code>InternalError</Code></Error>"}, /* retried */
-        {FAKE_RESPOND, 200, ok},
+        {FAKE_RESPOND, 200, ok, NULL},
+        {FAKE_RESPOND, 200, "<Error><Code>InternalError</Code></Error>", NULL}, /* retried */
+        {FAKE_RESPOND, 200, ok, NULL},
         {FAKE_RESPOND, 200,
          "<DeleteResult><Error><Key>pre/x/k&amp;1</Key><Code>AccessDenied</Code><Message>Access "
-         "Denied</Message></Error></DeleteResult>"},
-        {FAKE_RESPOND, 403, "<Error><Code>AccessDenied</Code></Error>"},
+         "Denied</Message></Error></DeleteResult>",
+         NULL},
+        {FAKE_RESPOND, 403, "<Error><Code>AccessDenied</Code></Error>", NULL},
     };
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     wd_storage *st = fake_s3(port, "secret");
@@ -375,10 +505,15 @@ static wd_storage *make_s3(void)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_list),         cmocka_unit_test(test_upload_has_content_length),
-        cmocka_unit_test(test_retries_transient),  cmocka_unit_test(test_no_retry_on_403),
-        cmocka_unit_test(test_persistent_failure), cmocka_unit_test(test_driver_errors),
+        cmocka_unit_test(test_parse_list),
+        cmocka_unit_test(test_upload_has_content_length),
+        cmocka_unit_test(test_retries_transient),
+        cmocka_unit_test(test_no_retry_on_403),
+        cmocka_unit_test(test_persistent_failure),
+        cmocka_unit_test(test_driver_errors),
         cmocka_unit_test(test_delete_many),
+        cmocka_unit_test(test_streaming_read),
+        cmocka_unit_test(test_multipart_failure_aborts),
     };
     int failed = cmocka_run_group_tests_name("s3", tests, NULL, NULL);
     if (getenv("WALDEN_TEST_S3_ENDPOINT")) {

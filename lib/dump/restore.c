@@ -1,0 +1,393 @@
+/*
+ * restore.c - walden restore-dump: a dump read back from the repository
+ * (decrypted, decompressed, checked against its SHA-256 as it streams)
+ * into pg_restore, psql or a file.
+ *
+ * pg_restore -j needs to seek in its input, so with `jobs` the dump goes
+ * first to a temporary file opened with O_TMPFILE: it has no name, so it
+ * is gone when walden exits, however it exits; pg_restore opens it as
+ * /proc/<walden's pid>/fd/<n>.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "common/proc.h"
+#include "dump/dump.h"
+#include "pg/pg.h"
+
+/* ---- a sink into a child's stdin ---- */
+
+typedef struct proc_sink {
+    wd_sink base;
+    wd_proc proc;
+    bool sql_errors_fail; /* psql goes on after an error: count them */
+} proc_sink;
+
+/* pg_restore with --table or --list may stop reading once it has what it
+ * needs: the rest is still read and checked, but dropped, and its exit
+ * status decides. */
+static int proc_sink_write(wd_sink *sink, const uint8_t *buf, size_t len)
+{
+    wd_proc *p = &((proc_sink *)sink)->proc;
+    if (p->input_closed)
+        return 0;
+    int rc = wd_proc_write(p, buf, len);
+    if (rc && p->input_closed) {
+        wd_log_debug("%s stopped reading its input", p->name);
+        walden_error_clear();
+        return 0;
+    }
+    return rc;
+}
+
+/* The end of input: the child's exit status decides; for psql also its
+ * errors, but for objects that exist already (role "postgres" does). */
+static int proc_sink_commit(wd_sink *sink)
+{
+    proc_sink *s = (proc_sink *)sink;
+    int rc = wd_proc_wait(&s->proc);
+    unsigned failed = s->proc.sql_errors - s->proc.sql_exists;
+    if (!rc && s->sql_errors_fail && failed)
+        rc = wd_error_set(WALDEN_EPG,
+                          "%s: %u statement(s) failed (besides objects that exist already); "
+                          "see the warnings above",
+                          s->proc.name, failed);
+    wd_free(sink);
+    return rc;
+}
+
+static void proc_sink_abort(wd_sink *sink)
+{
+    wd_proc_kill(&((proc_sink *)sink)->proc);
+    wd_free(sink);
+}
+
+static int proc_sink_open(wd_sink **out, const char *name, const char *const *argv,
+                          bool sql_errors_fail)
+{
+    proc_sink *s = wd_calloc(1, sizeof(*s));
+    if (!s)
+        return WALDEN_ENOMEM;
+    s->sql_errors_fail = sql_errors_fail;
+    int rc = wd_proc_spawn(&s->proc, name, argv, NULL, WD_PROC_STDIN);
+    if (rc) {
+        wd_free(s);
+        return rc;
+    }
+    s->base.write = proc_sink_write;
+    s->base.commit = proc_sink_commit;
+    s->base.abort = proc_sink_abort;
+    *out = &s->base;
+    return 0;
+}
+
+/* ---- choosing the dump ---- */
+
+/* The newest usable dump of `database`, or of the globals when NULL. */
+static int find_newest(walden_repo *repo, const char *database, wd_dump_meta *out)
+{
+    wd_dump_meta **metas;
+    size_t n;
+    int rc = wd_dump_list_meta(repo, &metas, &n);
+    if (rc)
+        return rc;
+    const char *id = NULL;
+    for (size_t i = n; i-- > 0 && !id;) {
+        const wd_dump_meta *m = metas[i];
+        if (strcmp(m->status, "ok") != 0)
+            continue;
+        if (database ? strcmp(m->kind, "database") == 0 && strcmp(m->pub.database, database) == 0
+                     : strcmp(m->kind, "globals") == 0)
+            id = m->id;
+    }
+    rc = id ? wd_dump_load_meta(repo, id, out)
+         : database
+             ? wd_error_set(WALDEN_ENOTFOUND, "no usable dump of database '%s' in cluster '%s'",
+                            database, repo->cluster)
+             : wd_error_set(WALDEN_ENOTFOUND, "no usable dump of the globals in cluster '%s'",
+                            repo->cluster);
+    wd_dump_list_free(metas, n);
+    return rc;
+}
+
+static int choose_dump(walden_repo *repo, const walden_config *cfg, wd_dump_meta *m)
+{
+    const char *set = walden_config_get(cfg, "set");
+    const char *dbname = walden_config_get(cfg, "dbname");
+    bool globals = walden_config_bool(cfg, "globals");
+    int rc;
+    if (set && *set) {
+        if ((rc = wd_dump_load_meta(repo, set, m)))
+            return rc;
+        if (globals && strcmp(m->kind, "globals") != 0) {
+            /* the globals of the same run */
+            char id[sizeof(m->id)];
+            snprintf(id, sizeof(id), "%.16s-globals", set);
+            wd_dump_meta_clear(m);
+            if ((rc = wd_dump_load_meta(repo, id, m)))
+                return rc == WALDEN_ENOTFOUND
+                           ? wd_error_set(WALDEN_ENOTFOUND, "dump '%s' has no globals beside it",
+                                          set)
+                           : rc;
+        }
+    } else if (globals) {
+        if ((rc = find_newest(repo, NULL, m)))
+            return rc;
+    } else if (dbname && *dbname) {
+        if (strchr(dbname, '\n'))
+            return wd_error_set(WALDEN_EINVAL, "restore-dump takes one --dbname");
+        if ((rc = find_newest(repo, dbname, m)))
+            return rc;
+    } else {
+        return wd_error_set(WALDEN_EINVAL,
+                            "restore-dump needs --set DUMP_ID, --dbname NAME or --globals");
+    }
+    if (strcmp(m->status, "ok") != 0)
+        return wd_error_set(WALDEN_EINVAL, "dump %s failed (%s): it cannot be restored", m->id,
+                            m->pub.error);
+    return 0;
+}
+
+/* ---- restoring ---- */
+
+/* Streams the dump's data into `sink` (taken over), checking it. */
+static int read_dump(walden_repo *repo, const wd_dump_meta *m, wd_sink *sink)
+{
+    wd_compress c;
+    char *path = wd_dump_object(repo, m);
+    wd_source *src = NULL;
+    wd_repo_stream st = {0};
+    int rc = !path ? WALDEN_ENOMEM : wd_compress_parse(m->compress, &c);
+    if (rc) {
+        sink->abort(sink);
+        wd_free(path);
+        return rc;
+    }
+    if ((rc = wd_storage_open_read(repo->storage, path, &src))) {
+        sink->abort(sink);
+        if (rc == WALDEN_ENOTFOUND) /* its manifest says it exists: damage */
+            rc = wd_error_set(WALDEN_ECORRUPT, "the data of dump %s is missing (%s)", m->id, path);
+        wd_free(path);
+        return rc;
+    }
+    if (!(rc = wd_repo_read_begin(repo, c, m->raw_sha256, sink, &st)))
+        rc = wd_pipe_copy(st.pipe, src);
+    if (rc && rc != WALDEN_EKEY && !wd_str_starts_with(walden_error_last()->message, "dump"))
+        wd_error_wrap(rc, "dump %s", m->id);
+    wd_pipe_free(st.pipe);
+    wd_source_close(src);
+    wd_free(path);
+    return rc;
+}
+
+static char *quote_ident(const char *name)
+{
+    size_t n = strlen(name);
+    char *out = wd_malloc(2 * n + 3);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    out[k++] = '"';
+    for (const char *s = name; *s; s++) {
+        if (*s == '"')
+            out[k++] = '"';
+        out[k++] = *s;
+    }
+    out[k++] = '"';
+    out[k] = '\0';
+    return out;
+}
+
+static int create_database(const walden_config *cfg, const char *name)
+{
+    wd_pg_conn *c = NULL;
+    char *ident = quote_ident(name);
+    char *sql = ident ? wd_asprintf("CREATE DATABASE %s TEMPLATE template0", ident) : NULL;
+    int rc = sql ? wd_pg_connect(&c, cfg) : WALDEN_ENOMEM;
+    wd_pg_result *res = NULL;
+    if (!rc && (rc = wd_pg_query(c, &res, sql, 0, NULL)))
+        wd_error_wrap(rc, "cannot create database '%s'", name);
+    if (!rc)
+        wd_log_info("created database '%s'", name);
+    wd_pg_result_free(res);
+    wd_pg_close(c);
+    wd_free(sql);
+    wd_free(ident);
+    return rc;
+}
+
+static int server_version(const walden_config *cfg, int *version)
+{
+    wd_pg_conn *c = NULL;
+    int rc = wd_pg_connect(&c, cfg);
+    if (!rc)
+        *version = wd_pg_server_version(c);
+    wd_pg_close(c);
+    return rc;
+}
+
+static int to_file(walden_repo *repo, const wd_dump_meta *m, const char *path)
+{
+    wd_sink *sink = NULL;
+    struct stat st;
+    bool to_stdout = strcmp(path, "-") == 0;
+    if (!to_stdout && lstat(path, &st) == 0)
+        return wd_error_set(WALDEN_EEXISTS, "'%s' exists already: walden does not overwrite it",
+                            path);
+    /* created exclusively, never through a symlink; removed on failure */
+    int rc = to_stdout ? wd_fd_sink_open(&sink, STDOUT_FILENO)
+                       : wd_file_sink_open_ex(&sink, path, WD_FILE_DIRECT, 0600);
+    return rc ? rc : read_dump(repo, m, sink);
+}
+
+/* argv of pg_restore or psql: program, connection, target, extras. */
+typedef struct argv_buf {
+    const char **v;
+    int n;
+    char *owned[4];
+    int nowned;
+} argv_buf;
+
+static int argv_own(argv_buf *a, char *s)
+{
+    if (!s)
+        return WALDEN_ENOMEM;
+    a->owned[a->nowned++] = s;
+    a->v[a->n++] = s;
+    return 0;
+}
+
+static void argv_free(argv_buf *a)
+{
+    for (int i = 0; i < a->nowned; i++)
+        wd_free(a->owned[i]);
+    wd_free(a->v);
+}
+
+/* "--dbname=dbname='NAME'" */
+static char *dbname_arg(const char *name)
+{
+    char *q = wd_conninfo_quote(name);
+    char *arg = q ? wd_asprintf("--dbname=dbname=%s", q) : NULL;
+    wd_free(q);
+    return arg;
+}
+
+static int restore_globals(walden_repo *repo, const walden_config *cfg, const wd_dump_meta *m,
+                           int version)
+{
+    const char *target = walden_config_get(cfg, "target-dbname");
+    argv_buf a = {wd_calloc(16, sizeof(char *)), 0, {0}, 0};
+    int rc = a.v ? argv_own(&a, wd_pg_program(cfg, version, "psql")) : WALDEN_ENOMEM;
+    if (!rc) {
+        a.v[a.n++] = "-X";
+        a.v[a.n++] = "-q";
+        rc = argv_own(&a, dbname_arg(target && *target ? target : "postgres"));
+    }
+    if (!rc) {
+        wd_pg_conn_args(cfg, a.v, &a.n);
+        a.v[a.n++] = "-f";
+        a.v[a.n++] = "-";
+        wd_sink *sink = NULL;
+        if (!(rc = proc_sink_open(&sink, "psql (globals)", a.v, true)))
+            rc = read_dump(repo, m, sink);
+    }
+    argv_free(&a);
+    return rc;
+}
+
+static int restore_database(walden_repo *repo, const walden_config *cfg, const wd_dump_meta *m,
+                            int version, const char *const *extra)
+{
+    const char *target = walden_config_get(cfg, "target-dbname");
+    if (!target || !*target)
+        return wd_error_set(WALDEN_EINVAL, "restore-dump needs --target-dbname (or --to-file)");
+    int64_t jobs = 1;
+    const char *jobs_text = walden_config_get(cfg, "jobs");
+    if (jobs_text && *jobs_text && wd_parse_int64(jobs_text, 1, 256, &jobs))
+        return wd_error_set(WALDEN_EINVAL, "invalid jobs '%s': expected 1 to 256", jobs_text);
+    size_t nextra = 0;
+    while (extra && extra[nextra])
+        nextra++;
+    int rc = 0, tmp_fd = -1;
+    argv_buf a = {wd_calloc(16 + nextra, sizeof(char *)), 0, {0}, 0};
+    if (!a.v)
+        return WALDEN_ENOMEM;
+    if (walden_config_bool(cfg, "create") && (rc = create_database(cfg, target)))
+        goto done;
+    if ((rc = argv_own(&a, wd_pg_program(cfg, version, "pg_restore"))) ||
+        (rc = argv_own(&a, dbname_arg(target))))
+        goto done;
+    wd_pg_conn_args(cfg, a.v, &a.n);
+    if (jobs > 1 && (rc = argv_own(&a, wd_asprintf("--jobs=%" PRId64, jobs))))
+        goto done;
+    for (size_t i = 0; i < nextra; i++)
+        a.v[a.n++] = extra[i];
+    char what[64];
+    snprintf(what, sizeof(what), "pg_restore into '%.36s'", target);
+    if (jobs <= 1) {
+        wd_sink *sink = NULL;
+        if (!(rc = proc_sink_open(&sink, what, a.v, false)))
+            rc = read_dump(repo, m, sink);
+        goto done;
+    }
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir)
+        tmpdir = "/tmp";
+    if ((tmp_fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0) {
+        rc = wd_error_set_errno(errno, "cannot create a temporary file in '%s' (TMPDIR)", tmpdir);
+        goto done;
+    }
+    wd_sink *sink = NULL;
+    if ((rc = wd_fd_sink_open(&sink, tmp_fd)) || (rc = read_dump(repo, m, sink)))
+        goto done;
+    wd_log_info("dump %s: %" PRIu64 " bytes in a temporary file; pg_restore with %" PRId64 " jobs",
+                m->id, m->pub.size, jobs);
+    if ((rc = argv_own(&a, wd_asprintf("/proc/%ld/fd/%d", (long)getpid(), tmp_fd))))
+        goto done;
+    wd_proc child;
+    if (!(rc = wd_proc_spawn(&child, what, a.v, NULL, 0)))
+        rc = wd_proc_wait(&child);
+done:
+    if (tmp_fd >= 0)
+        close(tmp_fd);
+    argv_free(&a);
+    return rc;
+}
+
+int walden_dump_restore(walden_repo *repo, const walden_config *cfg, const char *const *extra_args,
+                        walden_dump_info **out)
+{
+    walden_error_clear();
+    wd_dump_meta *m = wd_calloc(1, sizeof(*m));
+    if (!m)
+        return WALDEN_ENOMEM;
+    const char *file = walden_config_get(cfg, "to-file");
+    int rc = choose_dump(repo, cfg, m), version = 0;
+    if (!rc && file && *file) {
+        if (extra_args && extra_args[0])
+            rc = wd_error_set(WALDEN_EINVAL, "pg_restore arguments make no sense with --to-file");
+        else
+            rc = to_file(repo, m, file);
+    } else if (!rc && !(rc = server_version(cfg, &version))) {
+        if (strcmp(m->kind, "globals") == 0)
+            rc = extra_args && extra_args[0]
+                     ? wd_error_set(WALDEN_EINVAL, "a globals dump takes no pg_restore arguments")
+                     : restore_globals(repo, cfg, m, version);
+        else
+            rc = restore_database(repo, cfg, m, version, extra_args);
+    }
+    if (rc || !out) {
+        walden_dump_info_free(&m->pub);
+        return rc;
+    }
+    *out = &m->pub;
+    return 0;
+}

@@ -1,0 +1,296 @@
+/*
+ * expire.c - walden expire: the retention plan (retention/, a pure
+ * function of the catalogue, the policy and the time) applied to the
+ * repository.
+ *
+ *   1. take the cluster's backup and dump locks (nothing runs meanwhile),
+ *      remove unfinished backups and dumps;
+ *   2. read the catalogue: complete backups, recorded dumps, WAL runs;
+ *   3. build the plan; refuse one that would leave no usable backup when
+ *      there is one (the engine never does; this is a second guard);
+ *   4. remove each expired backup and dump: its manifest first (from then
+ *      on it is not listed), then its folder;
+ *   5. remove WAL segments (and .partial / .backup files) before the
+ *      oldest segment a kept backup needs, in batches; history stays.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive/archive.h"
+#include "backup/backup.h"
+#include "common/common.h"
+#include "dump/dump.h"
+#include "retention.h"
+
+#define REMOVE_BATCH 1000
+
+static int policy_from(const walden_config *cfg, wr_policy *p)
+{
+    wr_policy_default(p);
+    struct {
+        const char *name;
+        int64_t *dst;
+    } durations[] = {{"retention", &p->window}, {"retention-dump", &p->dump_window}};
+    for (size_t i = 0; i < WD_ARRAY_LEN(durations); i++) {
+        if (walden_duration_parse(walden_config_get(cfg, durations[i].name), durations[i].dst))
+            return wd_error_wrap(WALDEN_EINVAL, "invalid %s", durations[i].name);
+    }
+    struct {
+        const char *name;
+        uint32_t *dst;
+    } counts[] = {{"retention-full-min", &p->full_min},
+                  {"retention-daily", &p->gfs_daily},
+                  {"retention-weekly", &p->gfs_weekly},
+                  {"retention-monthly", &p->gfs_monthly}};
+    for (size_t i = 0; i < WD_ARRAY_LEN(counts); i++) {
+        int64_t v = 0;
+        const char *text = walden_config_get(cfg, counts[i].name);
+        if (wd_parse_int64(text, 0, 100000, &v))
+            return wd_error_set(WALDEN_EINVAL, "invalid %s '%s': expected 0 to 100000",
+                                counts[i].name, text);
+        *counts[i].dst = (uint32_t)v;
+    }
+    return 0;
+}
+
+typedef struct catalogue {
+    wd_backup_meta **backups;
+    size_t n_backups;
+    wd_dump_meta **dumps;
+    size_t n_dumps;
+    walden_wal_summary *wal;
+    wr_backup *wb;
+    wr_dump *wdump;
+    wr_wal_range *wr;
+} catalogue;
+
+static void catalogue_free(catalogue *c)
+{
+    wd_backup_list_free(c->backups, c->n_backups);
+    wd_dump_list_free(c->dumps, c->n_dumps);
+    walden_wal_summary_free(c->wal);
+    wd_free(c->wb);
+    wd_free(c->wdump);
+    wd_free(c->wr);
+}
+
+static int catalogue_read(walden_repo *repo, catalogue *c, wr_catalog *out)
+{
+    int rc;
+    if ((rc = wd_backup_list_meta(repo, &c->backups, &c->n_backups)) ||
+        (rc = wd_dump_list_meta(repo, &c->dumps, &c->n_dumps)) ||
+        (rc = walden_wal_summary_get(repo, &c->wal)))
+        return rc;
+    c->wb = wd_calloc(c->n_backups + 1, sizeof(*c->wb));
+    c->wdump = wd_calloc(c->n_dumps + 1, sizeof(*c->wdump));
+    c->wr = wd_calloc(c->wal->n_ranges + 1, sizeof(*c->wr));
+    if (!c->wb || !c->wdump || !c->wr)
+        return WALDEN_ENOMEM;
+    for (size_t i = 0; i < c->n_backups; i++) {
+        const walden_backup_info *b = &c->backups[i]->pub;
+        wr_backup *w = &c->wb[i];
+        w->id = b->id;
+        if (wr_backup_type_parse(b->type, &w->type) ||
+            wr_backup_status_parse(b->status, &w->status))
+            return wd_error_set(WALDEN_ECORRUPT, "backup %s: unknown type '%s' or status '%s'",
+                                b->id, b->type, b->status);
+        w->start_time = b->start_time_ms / 1000;
+        w->stop_time = b->stop_time_ms / 1000;
+        w->timeline = b->timeline;
+        w->start_wal = b->start_wal;
+        w->stop_wal = b->stop_wal;
+    }
+    for (size_t i = 0; i < c->n_dumps; i++) {
+        const walden_dump_info *d = &c->dumps[i]->pub;
+        /* the globals are judged like a database of their own */
+        c->wdump[i] = (wr_dump){d->id, strcmp(d->kind, "globals") == 0 ? "" : d->database,
+                                strcmp(d->status, "ok") == 0 ? WR_DUMP_OK : WR_DUMP_FAILED,
+                                d->start_time_ms / 1000, d->stop_time_ms / 1000};
+    }
+    for (size_t i = 0; i < c->wal->n_ranges; i++)
+        c->wr[i] = (wr_wal_range){c->wal->ranges[i].timeline, c->wal->ranges[i].first,
+                                  c->wal->ranges[i].last};
+    *out = (wr_catalog){
+        c->wb, c->n_backups, c->wdump, c->n_dumps, c->wr, c->wal->n_ranges, c->wal->segment_size};
+    return 0;
+}
+
+static int report(walden_expire_cb cb, void *ctx, const char *kind, const char *id,
+                  const char *detail, bool expire, const char *reason)
+{
+    walden_expire_item it = {kind, id, detail, expire, reason};
+    return cb ? cb(&it, ctx) : 0;
+}
+
+/* The manifest first: from then on the backup is not listed. */
+static int remove_backup(walden_repo *repo, const char *id)
+{
+    wd_compress c = WD_COMPRESS_NONE;
+    int rc = wd_backup_manifest_find(repo, id, &c);
+    char *dir = wd_asprintf("%s/%s/%s", repo->cluster, WD_BACKUP_DIR, id);
+    char *manifest = dir ? wd_asprintf("%s/%s%s", dir, WD_MANIFEST_NAME, wd_compress_ext(c)) : NULL;
+    if (rc == WALDEN_ENOTFOUND)
+        rc = 0;
+    else if (!rc)
+        rc = manifest ? wd_storage_remove(repo->storage, manifest) : WALDEN_ENOMEM;
+    if (!rc)
+        rc = dir ? wd_storage_remove_tree(repo->storage, dir) : WALDEN_ENOMEM;
+    wd_free(manifest);
+    wd_free(dir);
+    return rc;
+}
+
+static int remove_dump(walden_repo *repo, const char *id)
+{
+    char *dir = wd_asprintf("%s/%s/%s", repo->cluster, WD_DUMP_DIR, id);
+    char *manifest = dir ? wd_asprintf("%s/%s", dir, WD_DUMP_MANIFEST) : NULL;
+    int rc = manifest ? wd_storage_remove(repo->storage, manifest) : WALDEN_ENOMEM;
+    if (!rc)
+        rc = wd_storage_remove_tree(repo->storage, dir);
+    wd_free(manifest);
+    wd_free(dir);
+    return rc;
+}
+
+/* ---- WAL before the oldest kept segment ---- */
+
+typedef struct wal_sweep {
+    walden_repo *repo;
+    uint64_t per_log;
+    uint64_t keep_from; /* segment number */
+    bool dry_run;
+    char **batch;
+    size_t n;
+    walden_expire_result *res;
+} wal_sweep;
+
+static int flush(wal_sweep *w)
+{
+    int rc = w->n && !w->dry_run
+                 ? wd_storage_remove_many(w->repo->storage, (const char *const *)w->batch, w->n)
+                 : 0;
+    for (size_t i = 0; i < w->n; i++)
+        wd_free(w->batch[i]);
+    w->n = 0;
+    return rc;
+}
+
+static int sweep_cb(const walden_wal_entry *e, const char *folder, const char *object, void *ctx)
+{
+    wal_sweep *w = ctx;
+    wd_wal_name n;
+    if (wd_wal_name_parse(e->name, &n)) {
+        walden_error_clear();
+        return 0;
+    }
+    if (n.kind == WD_WAL_HISTORY || (uint64_t)n.log * w->per_log + n.seg >= w->keep_from)
+        return 0;
+    if (!(w->batch[w->n++] = wd_path_join(folder, object)))
+        return WALDEN_ENOMEM;
+    w->res->wal_files_removed++;
+    w->res->stored_bytes_removed += e->stored_size;
+    return w->n == REMOVE_BATCH ? flush(w) : 0;
+}
+
+static int sweep_wal(walden_repo *repo, const walden_wal_summary *s, const char *keep_from,
+                     bool dry_run, walden_expire_result *res)
+{
+    wd_wal_name k;
+    if (wd_wal_name_parse(keep_from, &k))
+        return wd_error_set(WALDEN_EINVAL, "bad WAL name '%s' in the plan", keep_from);
+    uint64_t per = 0x100000000ull / s->segment_size;
+    wal_sweep w = {
+        repo, per, (uint64_t)k.log * per + k.seg, dry_run, wd_calloc(REMOVE_BATCH, sizeof(char *)),
+        0,    res};
+    if (!w.batch)
+        return WALDEN_ENOMEM;
+    int rc = wd_wal_walk(repo, sweep_cb, &w);
+    int frc = flush(&w);
+    wd_free(w.batch);
+    return rc ? rc : frc;
+}
+
+int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now, int dry_run,
+                  walden_expire_cb cb, void *ctx, walden_expire_result *result)
+{
+    walden_error_clear();
+    walden_expire_result res = {0};
+    catalogue c = {0};
+    wr_catalog cat;
+    wr_policy policy;
+    wr_plan *plan = NULL;
+    int backup_lock = -1, dump_lock = -1;
+    char err[WR_ERROR_MAX];
+    int rc = policy_from(cfg, &policy);
+    if (rc || (rc = wd_lock_acquire(cfg, "backup", &backup_lock)) ||
+        (rc = wd_lock_acquire(cfg, "dump", &dump_lock)))
+        goto done;
+    if (!dry_run &&
+        ((rc = wd_backup_remove_incomplete(repo)) || (rc = wd_dump_remove_incomplete(repo))))
+        goto done;
+    if ((rc = catalogue_read(repo, &c, &cat)))
+        goto done;
+    if ((rc = wr_plan_build(&plan, &cat, &policy, now ? now : (int64_t)time(NULL), err,
+                            sizeof(err)))) {
+        rc = wd_error_set(rc, "retention: %s", err);
+        goto done;
+    }
+    size_t usable = 0, usable_kept = 0;
+    for (size_t i = 0; i < c.n_backups; i++) {
+        bool ok = c.wb[i].status == WR_BACKUP_OK || c.wb[i].status == WR_BACKUP_ERRORS;
+        usable += ok;
+        usable_kept += ok && plan->backups[i].keep;
+    }
+    if (usable && !usable_kept) { /* the engine never plans this */
+        rc = wd_error_set(WALDEN_ERROR, "retention would expire every usable backup: refused");
+        goto done;
+    }
+
+    for (size_t i = 0; !rc && i < c.n_backups; i++) {
+        const wr_decision *d = &plan->backups[i];
+        rc = report(cb, ctx, "backup", c.wb[i].id, "", !d->keep, d->reason);
+        if (!rc && !d->keep) {
+            wd_log_info("expire: backup %s: %s", c.wb[i].id, d->reason);
+            if (!dry_run && (rc = remove_backup(repo, c.wb[i].id)))
+                wd_error_wrap(rc, "cannot remove backup %s", c.wb[i].id);
+        }
+        *(d->keep ? &res.backups_kept : &res.backups_expired) += !rc;
+    }
+    for (size_t i = 0; !rc && i < c.n_dumps; i++) {
+        const wr_decision *d = &plan->dumps[i];
+        rc = report(cb, ctx, "dump", c.wdump[i].id, c.dumps[i]->pub.database, !d->keep, d->reason);
+        if (!rc && !d->keep) {
+            wd_log_info("expire: dump %s: %s", c.wdump[i].id, d->reason);
+            if (!dry_run && (rc = remove_dump(repo, c.wdump[i].id)))
+                wd_error_wrap(rc, "cannot remove dump %s", c.wdump[i].id);
+        }
+        *(d->keep ? &res.dumps_kept : &res.dumps_expired) += !rc;
+    }
+    for (size_t i = 0; !rc && i < plan->n_wal; i++) {
+        const wr_wal_decision *d = &plan->wal[i];
+        char range[64], tli[16];
+        snprintf(tli, sizeof(tli), "%u", d->timeline);
+        if (d->expire) {
+            snprintf(range, sizeof(range), "%s..%s", d->expire_first, d->expire_last);
+            rc = report(cb, ctx, "wal", range, tli, true, d->expire_reason);
+        }
+        if (!rc && d->keep) {
+            snprintf(range, sizeof(range), "%s..%s", d->keep_first, d->keep_last);
+            rc = report(cb, ctx, "wal", range, tli, false, d->keep_reason);
+        }
+    }
+    snprintf(res.wal_from, sizeof(res.wal_from), "%s", plan->wal_from);
+    if (!rc && plan->wal_from[0])
+        rc = sweep_wal(repo, c.wal, plan->wal_from, dry_run, &res);
+done:
+    wr_plan_free(plan);
+    catalogue_free(&c);
+    wd_lock_release(dump_lock);
+    wd_lock_release(backup_lock);
+    if (result)
+        *result = res;
+    return rc;
+}

@@ -1,0 +1,207 @@
+/*
+ * cmd_drill.c - walden drill: runs a restore drill (the library does the
+ * work and writes the reports) and prints its summary; --history lists the
+ * recorded drills. SIGINT and SIGTERM ask the library to stop the drill,
+ * which stops its server and removes its scratch directory.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    walden_drill_cancel();
+}
+
+/* "1h", "15m", "90s": the shortest exact form of a target. */
+static void duration_text(int64_t secs, char *out, size_t cap)
+{
+    if (secs > 0 && secs % 3600 == 0)
+        snprintf(out, cap, "%" PRId64 "h", secs / 3600);
+    else if (secs > 0 && secs % 60 == 0)
+        snprintf(out, cap, "%" PRId64 "m", secs / 60);
+    else
+        snprintf(out, cap, "%" PRId64 "s", secs);
+}
+
+static const char *status_word(walden_drill_status s)
+{
+    return s == WALDEN_DRILL_PASSED   ? "PASSED"
+           : s == WALDEN_DRILL_MISSED ? "TARGETS MISSED"
+                                      : "FAILED";
+}
+
+static void print_summary(const walden_drill_result *r)
+{
+    char rto_t[32], rpo_t[32], when[40];
+    duration_text(r->rto_target_seconds, rto_t, sizeof(rto_t));
+    duration_text(r->rpo_target_seconds, rpo_t, sizeof(rpo_t));
+    printf("drill %s of %s %s: %s\n", r->id, r->kind, *r->backup_id ? r->backup_id : "(none)",
+           status_word(r->status));
+    printf("  phases: restore %.1f s, replay %.1f s, startup %.1f s, checks %.1f s\n",
+           r->restore_seconds, r->replay_seconds, r->startup_seconds, r->checks_seconds);
+    printf("  RTO %.1f s (target %s: %s)\n", r->rto_seconds, rto_t, r->rto_met ? "met" : "missed");
+    if (r->rpo_seconds >= 0) {
+        cli_time(r->recovered_to_ms, when, sizeof(when));
+        printf("  RPO %.1f s (target %s: %s), recovered to %s\n", r->rpo_seconds, rpo_t,
+               r->rpo_met ? "met" : "missed", when);
+    } else {
+        printf("  RPO unknown (target %s: missed)\n", rpo_t);
+    }
+    printf("  checks: %" PRIu64 " passed, %" PRIu64 " failed, %" PRIu64 " skipped\n",
+           r->checks_passed, r->checks_failed, r->checks_skipped);
+    for (size_t i = 0; i < r->n_checks; i++)
+        if (strcmp(r->checks[i].result, "pass") != 0)
+            printf("  %s %s in '%s': %s\n",
+                   strcmp(r->checks[i].result, "fail") == 0 ? "FAIL" : "skip", r->checks[i].name,
+                   r->checks[i].database, r->checks[i].detail);
+    if (r->archiver_known) {
+        cli_time(r->last_archived_ms, when, sizeof(when));
+        printf("  source archiver: last archived %s at %s, %" PRIu64 " failures\n",
+               *r->last_archived_wal ? r->last_archived_wal : "nothing",
+               r->last_archived_ms ? when : "-", r->archive_failed_count);
+    }
+    if (*r->scratch_dir)
+        printf("  kept: %s\n", r->scratch_dir);
+    if (*r->error)
+        printf("  error: %s\n", r->error);
+}
+
+/* ---- history ---- */
+
+static int history_json(const walden_drill_result *r, void *ctx)
+{
+    int *n = ctx;
+    printf("%s\n {\"id\": ", (*n)++ ? "," : "");
+    cli_json_str(r->id);
+    printf(", \"kind\": ");
+    cli_json_str(r->kind);
+    printf(", \"status\": ");
+    cli_json_str(r->status == WALDEN_DRILL_PASSED   ? "passed"
+                 : r->status == WALDEN_DRILL_MISSED ? "targets-missed"
+                                                    : "failed");
+    printf(", \"backup_id\": ");
+    if (*r->backup_id)
+        cli_json_str(r->backup_id);
+    else
+        fputs("null", stdout);
+    printf(", \"started_at\": ");
+    cli_json_time(r->started_at_ms);
+    printf(", \"finished_at\": ");
+    cli_json_time(r->finished_at_ms);
+    printf(", \"rto_seconds\": %.3f, \"rto_target_seconds\": %" PRId64 ", \"rto_met\": %s",
+           r->rto_seconds, r->rto_target_seconds, r->rto_met ? "true" : "false");
+    if (r->rpo_seconds >= 0)
+        printf(", \"rpo_seconds\": %.3f", r->rpo_seconds);
+    else
+        printf(", \"rpo_seconds\": null");
+    printf(", \"rpo_target_seconds\": %" PRId64 ", \"rpo_met\": %s", r->rpo_target_seconds,
+           r->rpo_met ? "true" : "false");
+    printf(", \"phases\": {\"restore\": %.3f, \"replay\": %.3f, \"startup\": %.3f, "
+           "\"checks\": %.3f}",
+           r->restore_seconds, r->replay_seconds, r->startup_seconds, r->checks_seconds);
+    printf(", \"checks_passed\": %" PRIu64 ", \"checks_failed\": %" PRIu64
+           ", \"checks_skipped\": %" PRIu64 ", \"error\": ",
+           r->checks_passed, r->checks_failed, r->checks_skipped);
+    if (*r->error)
+        cli_json_str(r->error);
+    else
+        fputs("null", stdout);
+    putchar('}');
+    return 0;
+}
+
+static int history_text(const walden_drill_result *r, void *ctx)
+{
+    int *n = ctx;
+    if ((*n)++ == 0)
+        printf("%-17s  %-17s  %-14s  %10s  %10s  %s\n", "drill", "backup", "status", "RTO (s)",
+               "RPO (s)", "checks passed/failed");
+    char rpo[32];
+    if (r->rpo_seconds >= 0)
+        snprintf(rpo, sizeof(rpo), "%.1f", r->rpo_seconds);
+    else
+        snprintf(rpo, sizeof(rpo), "-");
+    printf("%-17s  %-17s  %-14s  %10.1f  %10s  %" PRIu64 "/%" PRIu64 "\n", r->id,
+           *r->backup_id ? r->backup_id : "-",
+           r->status == WALDEN_DRILL_PASSED   ? "passed"
+           : r->status == WALDEN_DRILL_MISSED ? "targets-missed"
+                                              : "failed",
+           r->rto_seconds, rpo, r->checks_passed, r->checks_failed);
+    return 0;
+}
+
+static int cmd_history(cli_ctx *ctx, walden_repo *repo)
+{
+    int json = strcmp(walden_config_get(ctx->cfg, "output"), "json") == 0;
+    int n = 0;
+    if (json)
+        printf("{\"cluster\": \"%s\", \"drills\": [", walden_repo_get_info(repo)->cluster);
+    int rc = walden_drill_history(repo, json ? history_json : history_text, &n);
+    if (rc)
+        return cli_fail(rc);
+    if (json)
+        printf("%s]}\n", n ? "\n" : "");
+    else if (n == 0)
+        printf("no drill recorded for cluster '%s'\n", walden_repo_get_info(repo)->cluster);
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_;
+}
+
+int cmd_drill(cli_ctx *ctx)
+{
+    walden_repo *repo;
+    int rc = walden_repo_open(&repo, ctx->cfg);
+    if (rc)
+        return cli_fail(rc);
+    if (walden_config_bool(ctx->cfg, "history")) {
+        int status = cmd_history(ctx, repo);
+        walden_repo_close(repo);
+        return status;
+    }
+    if (ctx->argc == 1) {
+        if (!walden_config_bool(ctx->cfg, "dump")) {
+            walden_repo_close(repo);
+            cli_error("usage: walden drill --dump DUMP_ID (a backup is chosen with --set ID)");
+            return EXIT_USAGE;
+        }
+        if (walden_config_set(ctx->cfg, "set", ctx->argv[0], WALDEN_SOURCE_FLAG)) {
+            walden_repo_close(repo);
+            cli_error("%s", walden_error_last()->message);
+            return EXIT_USAGE;
+        }
+    }
+    char command[8192];
+    if (cli_restore_command(ctx->cfg, repo, "drill server", command, sizeof(command))) {
+        walden_repo_close(repo);
+        return EXIT_FAILURE_;
+    }
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    walden_drill_result *res = NULL;
+    rc = walden_drill(repo, ctx->cfg, command, &res);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    walden_repo_close(repo);
+    if (res)
+        print_summary(res);
+    fflush(stdout);
+    int status;
+    if (rc)
+        status = cli_fail(rc);
+    else
+        status = res->status == WALDEN_DRILL_PASSED   ? EXIT_OK
+                 : res->status == WALDEN_DRILL_MISSED ? EXIT_DRILL_MISSED
+                                                      : EXIT_DRILL_FAILED;
+    if (!rc && res->status == WALDEN_DRILL_FAILED)
+        cli_error("drill failed: %s", res->error);
+    walden_drill_result_free(res);
+    return status;
+}

@@ -1,0 +1,178 @@
+/*
+ * test_proc.c - common/proc.c: children behind pipes, their exit
+ * statuses and signals, their stderr, a child that stops reading.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "common/proc.h"
+#include "testutil.h"
+
+static void test_read_stdout(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x", NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "generator", argv, NULL, WD_PROC_STDOUT));
+    uint8_t buf[4096];
+    size_t n, total = 0;
+    int bad = 0;
+    while (wd_proc_read(&p, buf, sizeof(buf), &n) == 0 && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            bad += buf[i] != 'x';
+        total += n;
+    }
+    assert_int_equal(total, 300000);
+    assert_int_equal(bad, 0);
+    assert_ok(wd_proc_wait(&p));
+}
+
+static void test_write_stdin(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "wc -c > %s/count", dir);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "counter", argv, NULL, WD_PROC_STDIN));
+    uint8_t buf[65536];
+    memset(buf, 'a', sizeof(buf));
+    for (int i = 0; i < 20; i++)
+        assert_ok(wd_proc_write(&p, buf, sizeof(buf)));
+    assert_ok(wd_proc_wait(&p));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/count", dir);
+    size_t len;
+    char *count = (char *)tu_read_file(path, &len);
+    assert_int_equal(atol(count), 20 * 65536);
+    free(count);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+/* The first line saying "error" names the cause, not a later detail. */
+static void test_exit_status_and_stderr(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c",
+                          "echo 'tool: error: query failed: permission denied' >&2; "
+                          "echo 'tool: detail: Query was: LOCK TABLE t' >&2; exit 3",
+                          NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "tool of 'db'", argv, NULL, 0));
+    assert_rc(wd_proc_wait(&p), WALDEN_EIO);
+    const char *msg = walden_error_last()->message;
+    assert_non_null(strstr(msg, "tool of 'db' failed with exit status 3"));
+    assert_non_null(strstr(msg, "permission denied"));
+    assert_null(strstr(msg, "LOCK TABLE"));
+    assert_string_equal(p.last_err, "tool: detail: Query was: LOCK TABLE t");
+}
+
+static void test_killed_by_signal(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sh", "-c", "echo partial; kill -9 $$", NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "victim", argv, NULL, WD_PROC_STDOUT));
+    assert_rc(wd_proc_wait(&p), WALDEN_EIO);
+    assert_non_null(strstr(walden_error_last()->message, "victim was killed by signal 9"));
+}
+
+static void test_missing_program(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/nonexistent/pg_dump", NULL};
+    wd_proc p;
+    /* glibc's posix_spawn reports the failed exec itself */
+    assert_rc(wd_proc_spawn(&p, "pg_dump", argv, NULL, WD_PROC_STDOUT), WALDEN_ENOTFOUND);
+    assert_non_null(
+        strstr(walden_error_last()->message, "cannot start pg_dump ('/nonexistent/pg_dump')"));
+    assert_int_equal(p.pid, -1);
+    assert_int_equal(p.out_fd, -1);
+    assert_int_equal(p.err_fd, -1);
+}
+
+/* A child that exits without reading: the write fails with EPIPE, not a
+ * SIGPIPE, and says so. */
+static void test_child_stops_reading(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    const char *argv[] = {"/bin/sh", "-c", "head -c 10 >/dev/null", NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "reader", argv, NULL, WD_PROC_STDIN));
+    uint8_t buf[65536] = {0};
+    int rc = 0;
+    for (int i = 0; i < 100 && rc == 0; i++)
+        rc = wd_proc_write(&p, buf, sizeof(buf));
+    assert_rc(rc, WALDEN_EIO);
+    assert_true(p.input_closed);
+    assert_non_null(strstr(walden_error_last()->message, "reader stopped reading"));
+    assert_ok(wd_proc_wait(&p));
+}
+
+static void test_env_and_output_line(void **state)
+{
+    (void)state;
+    const char *env[] = {"WALDEN_TEST_VALUE=hello world", NULL};
+    const char *argv[] = {"/bin/sh", "-c", "echo \"$WALDEN_TEST_VALUE\"; echo second", NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "env", argv, env, WD_PROC_STDOUT));
+    char buf[64];
+    size_t n;
+    assert_ok(wd_proc_read(&p, (uint8_t *)buf, sizeof(buf) - 1, &n));
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "hello world"));
+    assert_ok(wd_proc_wait(&p));
+
+    const char *ver[] = {"/bin/sh", "-c", "echo 'pg_dump (PostgreSQL) 15.8'; echo more", NULL};
+    char *line = NULL;
+    assert_ok(wd_proc_output_line(ver, &line));
+    assert_string_equal(line, "pg_dump (PostgreSQL) 15.8");
+    wd_free(line);
+}
+
+static void test_kill(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/bin/sleep", "60", NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "sleeper", argv, NULL, WD_PROC_STDIN));
+    pid_t pid = p.pid;
+    wd_proc_kill(&p);
+    assert_int_equal(p.pid, -1);
+    assert_int_equal(kill(pid, 0), -1); /* reaped: gone */
+}
+
+static void test_conninfo_quote(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"app", "'app'"}, {"other db", "'other db'"}, {"it's", "'it\\'s'"}, {"a\\b", "'a\\\\b'"}};
+    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
+        char *q = wd_conninfo_quote(cases[i][0]);
+        assert_string_equal(q, cases[i][1]);
+        wd_free(q);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_stdout),
+        cmocka_unit_test(test_write_stdin),
+        cmocka_unit_test(test_exit_status_and_stderr),
+        cmocka_unit_test(test_killed_by_signal),
+        cmocka_unit_test(test_missing_program),
+        cmocka_unit_test(test_child_stops_reading),
+        cmocka_unit_test(test_env_and_output_line),
+        cmocka_unit_test(test_kill),
+        cmocka_unit_test(test_conninfo_quote),
+    };
+    walden_log_set_level(WALDEN_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -347,8 +347,9 @@ static void print_option(const walden_option_info *o)
 void cli_print_usage(void)
 {
     printf("usage: walden [--option value]... COMMAND [ARGS]\n\n"
-           "walden backs up PostgreSQL: WAL archiving and online base backups,\n"
-           "compressed and encrypted, into a repository; restores to any point in time.\n"
+           "walden backs up PostgreSQL: WAL archiving, online base backups and\n"
+           "pg_dump dumps, compressed and encrypted, into a repository; restores to\n"
+           "any point in time, keeps a recovery window, and proves restores by drills.\n"
            "\nCommands:\n");
     for (const cli_command *c = cli_commands; c->name; c++)
         printf("  %-16s %s\n", c->name, c->summary);

@@ -78,6 +78,9 @@ done
 psql_ -c "SELECT 'archived: ' || archived_count || ', failed: ' || failed_count ||
                  ', last: ' || coalesce(last_archived_wal, '-') FROM pg_stat_archiver"
 
+step "walden check: repository, passphrase, server, archive_command, a forced segment arriving"
+as_pg "$walden" --config "$work/walden.conf" check
+
 step "what is in the repository (walden archive-list)"
 as_pg "$walden" --config "$work/walden.conf" archive-list | tee "$work/list" | head -5
 echo "... $(wc -l <"$work/list") files; raw size in pg_wal $(du -sh "$work/pgdata/pg_wal" | cut -f1)," \
@@ -144,6 +147,9 @@ step "walden drill: the latest backup restored into a scratch server, checked, R
 as_pg "$walden" --config "$work/walden.conf" drill --scratch-dir "$work" --report "$work/drill.json" ||
   echo "(the drill did not pass: see above)"
 python3 -c "import json; d = json.load(open('$work/drill.json')); print('drill report:', d['status'], 'RTO', d['rto_seconds'], 's, RPO', d['rpo_seconds'], 's')"
+
+step "walden metrics: the state for Prometheus (a few of the lines)"
+as_pg "$walden" --config "$work/walden.conf" metrics | grep -E '^walden_(backup_last_age|wal_newest_age|drill_last_status|archiver_failed)'
 
 step "walden expire --dry-run: what the 30-day retention keeps, and why"
 as_pg "$walden" --config "$work/walden.conf" expire --dry-run | grep -v '^keep    wal' || true

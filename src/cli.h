@@ -82,6 +82,8 @@ int cmd_dump(cli_ctx *ctx);
 int cmd_restore_dump(cli_ctx *ctx);
 int cmd_verify(cli_ctx *ctx);
 int cmd_expire(cli_ctx *ctx);
+int cmd_check(cli_ctx *ctx);
+int cmd_metrics(cli_ctx *ctx);
 int cmd_drill(cli_ctx *ctx);
 /* Runs expire after a successful backup or dump when expire-auto is on:
  * prints a summary line when something went; an exit status. */

@@ -96,6 +96,21 @@ static const char *const restore_dump_opts[] = {"repo",
                                                 "log-file",
                                                 NULL};
 
+static const char *const check_opts[] = {"repo",
+                                         "cluster",
+                                         "pghost",
+                                         "pgport",
+                                         "pguser",
+                                         "pgdatabase",
+                                         "encrypt-passphrase",
+                                         "encrypt-passphrase-file",
+                                         "archive-timeout",
+                                         "config",
+                                         "log-level",
+                                         NULL};
+static const char *const metrics_opts[] = {"repo",      "cluster", "metrics-file", "pghost",
+                                           "pgport",    "pguser",  "pgdatabase",   "config",
+                                           "log-level", NULL};
 static const char *const info_opts[] = {"repo",      "cluster",  "output", "config",
                                         "log-level", "log-file", NULL};
 static const char *const expire_opts[] = {"repo",
@@ -258,6 +273,28 @@ const cli_command cli_commands[] = {
      "\nExit status: 0 restored; 1 failed (also when pg_restore reports\n"
      "errors); 2 bad usage or configuration.\n",
      restore_dump_opts},
+    {"check", 0, 0, cmd_check, "", "check that backups and WAL archiving work",
+     "Checks, one line each: the repository opens and takes a write; the\n"
+     "passphrase opens it (encrypted repositories); the server is reachable\n"
+     "and is the repository's cluster; archive_mode is on and archive_command\n"
+     "runs walden archive-push %p; and, when all that is fine, a segment forced\n"
+     "out with pg_switch_wal() reaches this repository within archive-timeout\n"
+     "(the proof that archive_command uses this repository). Each problem says\n"
+     "what to fix.\n"
+     "\nExit status: 0 every check passed; 1 a problem; 2 bad usage.\n",
+     check_opts},
+    {"metrics", 0, 0, cmd_metrics, "[--metrics-file FILE]",
+     "Prometheus metrics: backup and WAL age, dumps, drills",
+     "Prints the cluster's state in Prometheus' text format, or writes it\n"
+     "atomically to --metrics-file (for node_exporter's textfile collector,\n"
+     "e.g. from the backup timer): the newest backup's time, age, size and\n"
+     "duration; the newest dump of each database; the newest WAL segment's\n"
+     "age (the data at risk now) and gaps; the repository's stored bytes; the\n"
+     "recovery window; the server's archiver counters when it answers; the\n"
+     "newest drill's status, RTO and RPO. Names in docs/commands/metrics.md.\n"
+     "Needs no passphrase.\n"
+     "\nExit status: 0 written; 1 failed; 2 bad usage.\n",
+     metrics_opts},
     {"info", 0, 0, cmd_info, "[--output text|json]", "show what can be restored",
      "Prints the cluster's identity; its backups, oldest first: id, type,\n"
      "status, start and stop time (UTC), timeline, WAL range, size and stored\n"

@@ -37,6 +37,9 @@ char *wd_wal_folder(const walden_repo *repo, const char *name, const wd_wal_name
 int wd_wal_find(walden_repo *repo, const char *folder, const char *name, wd_wal_copy *copies,
                 size_t cap, size_t *n);
 
+/* Whether WAL file `name` is in the archive (any copy). */
+int wd_wal_present(walden_repo *repo, const char *name, bool *present);
+
 /* Every archived WAL object, history files first, then by name: `cb` gets
  * the entry, the folder it is in and the object's name there. */
 typedef int (*wd_wal_object_cb)(const walden_wal_entry *e, const char *folder, const char *object,

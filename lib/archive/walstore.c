@@ -200,3 +200,20 @@ int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx)
     list_adapter a = {cb, ctx};
     return wd_wal_walk(repo, list_adapter_cb, &a);
 }
+
+int wd_wal_present(walden_repo *repo, const char *name, bool *present)
+{
+    wd_wal_name parsed;
+    int rc = wd_wal_name_parse(name, &parsed);
+    if (rc)
+        return rc;
+    char *folder = wd_wal_folder(repo, name, &parsed);
+    if (!folder)
+        return WALDEN_ENOMEM;
+    wd_wal_copy copy;
+    size_t n = 0;
+    rc = wd_wal_find(repo, folder, name, &copy, 1, &n);
+    wd_free(folder);
+    *present = n > 0;
+    return rc;
+}

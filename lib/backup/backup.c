@@ -422,43 +422,6 @@ static void segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char o
     snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(segno / per), (uint32_t)(segno % per));
 }
 
-static int wal_present(walden_repo *repo, const char *name, bool *present)
-{
-    wd_wal_name parsed;
-    int rc = wd_wal_name_parse(name, &parsed);
-    if (rc)
-        return rc;
-    char *folder = wd_wal_folder(repo, name, &parsed);
-    if (!folder)
-        return WALDEN_ENOMEM;
-    wd_wal_copy copy;
-    size_t n = 0;
-    rc = wd_wal_find(repo, folder, name, &copy, 1, &n);
-    wd_free(folder);
-    *present = n > 0;
-    return rc;
-}
-
-/* Why the archive did not get a segment: what the server says. */
-static void explain_archiving(wd_pg_conn *c, char *buf, size_t cap)
-{
-    wd_pg_result *res;
-    buf[0] = '\0';
-    if (wd_pg_query(c, &res,
-                    "SELECT current_setting('archive_command'), archived_count, "
-                    "coalesce(last_archived_wal, 'none'), failed_count, "
-                    "coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, '') "
-                    "FROM pg_stat_archiver",
-                    0, NULL))
-        return;
-    const char *failed = wd_pg_value(res, 0, 3);
-    snprintf(buf, cap, "archive_command = '%s'; last archived: %s; failures: %s%s%s%s%s",
-             wd_pg_value(res, 0, 0), wd_pg_value(res, 0, 2), failed,
-             *wd_pg_value(res, 0, 4) ? ", last " : "", wd_pg_value(res, 0, 4),
-             *wd_pg_value(res, 0, 5) ? " at " : "", wd_pg_value(res, 0, 5));
-    wd_pg_result_free(res);
-}
-
 static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
                         int64_t timeout_s, walden_progress_cb cb, void *cb_ctx)
 {
@@ -484,14 +447,14 @@ static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *
         segment_name(tli, seg, (uint64_t)seg_size, name);
         for (;;) {
             bool present = false;
-            if ((rc = wal_present(repo, name, &present)))
+            if ((rc = wd_wal_present(repo, name, &present)))
                 return rc;
             if (present)
                 break;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (now.tv_sec - t0.tv_sec >= timeout_s) {
                 char why[1024];
-                explain_archiving(c, why, sizeof(why));
+                wd_pg_archiver_state(c, why, sizeof(why));
                 return wd_error_set(WALDEN_ETIMEOUT,
                                     "WAL segment %s, needed to restore this backup, did not "
                                     "reach the repository within %" PRId64

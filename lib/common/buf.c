@@ -85,3 +85,15 @@ char *wd_buf_take(wd_buf *b)
     b->s = NULL;
     return s;
 }
+
+void wd_buf_prom_label(wd_buf *b, const char *v)
+{
+    for (const char *p = v; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            wd_buf_printf(b, "\\%c", *p);
+        else if (*p == '\n')
+            wd_buf_printf(b, "\\n");
+        else
+            wd_buf_printf(b, "%c", *p);
+    }
+}

@@ -66,6 +66,8 @@ void wd_buf_printf(wd_buf *b, const char *fmt, ...) WD_PRINTF(2, 3);
 void wd_buf_json_str(wd_buf *b, const char *s);
 /* An ISO 8601 UTC time with milliseconds from Unix ms; <= 0 is null. */
 void wd_buf_json_time(wd_buf *b, int64_t ms);
+/* A Prometheus label value, escaped (\\, \", \n), without the quotes. */
+void wd_buf_prom_label(wd_buf *b, const char *v);
 /* The text (the caller frees it), or NULL with WALDEN_ENOMEM set when an
  * allocation failed; the buffer is empty afterwards. */
 char *wd_buf_take(wd_buf *b);

@@ -121,7 +121,7 @@ static const walden_option_info options[] = {
      "drill: folder in which the scratch directory is made (default: TMPDIR, else /tmp)"},
     {"report", WALDEN_OPT_PATH, NULL, NULL, 0, "drill: write the report as JSON to this file"},
     {"metrics-file", WALDEN_OPT_PATH, NULL, NULL, 0,
-     "drill: write Prometheus metrics (textfile collector format) to this file"},
+     "drill, metrics: write Prometheus metrics (textfile collector format) to this file"},
     {"keep", WALDEN_OPT_BOOL, "n", NULL, 0,
      "drill: keep the scratch directory (the server is stopped all the same)"},
     {"dump", WALDEN_OPT_BOOL, "n", NULL, 0,

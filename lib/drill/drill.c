@@ -317,20 +317,6 @@ static void sb_conf(wd_buf *b, const char *name, const char *value)
     wd_buf_printf(b, "'\n");
 }
 
-/* Writes a file atomically (temporary name, fsync, rename). */
-static int write_atomic(const char *path, const char *text, unsigned mode)
-{
-    wd_sink *s;
-    int rc = wd_file_sink_open_ex(&s, path, 0, mode);
-    if (rc)
-        return rc;
-    if ((rc = s->write(s, (const uint8_t *)text, strlen(text)))) {
-        s->abort(s);
-        return rc;
-    }
-    return s->commit(s);
-}
-
 /* ---- the server ---- */
 
 /* Whether a process lives (a zombie does not). */
@@ -1316,18 +1302,6 @@ char *wd_drill_report_json(const walden_drill_result *r)
 }
 
 /* A Prometheus label value: \\, \" and \n escaped. */
-static void sb_label(wd_buf *b, const char *v)
-{
-    for (const char *p = v; *p; p++) {
-        if (*p == '\\' || *p == '"')
-            wd_buf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            wd_buf_printf(b, "\\n");
-        else
-            wd_buf_printf(b, "%c", *p);
-    }
-}
-
 static void metric_head(wd_buf *b, const char *name, const char *help)
 {
     wd_buf_printf(b, "# HELP walden_drill_%s %s\n# TYPE walden_drill_%s gauge\n", name, help, name);
@@ -1337,11 +1311,11 @@ static void metric(wd_buf *b, const walden_drill_result *r, const char *name, co
                    const char *extra_value, double v)
 {
     wd_buf_printf(b, "walden_drill_%s{cluster=\"", name);
-    sb_label(b, r->cluster);
+    wd_buf_prom_label(b, r->cluster);
     wd_buf_printf(b, "\"");
     if (extra) {
         wd_buf_printf(b, ",%s=\"", extra);
-        sb_label(b, extra_value);
+        wd_buf_prom_label(b, extra_value);
         wd_buf_printf(b, "\"");
     }
     wd_buf_printf(b, "} %.3f\n", v);
@@ -1515,7 +1489,7 @@ static int write_reports(drill *d, const walden_drill_result *p)
     const char *report = walden_config_get(d->cfg, "report");
     if (report && *report) {
         char *json = wd_drill_report_json(p);
-        int wrc = json ? write_atomic(report, json, 0640) : WALDEN_ENOMEM;
+        int wrc = json ? wd_file_write_atomic(report, json, 0640) : WALDEN_ENOMEM;
         if (wrc && !rc)
             rc = wd_error_wrap(wrc, "cannot write the report");
         wd_free(json);
@@ -1523,7 +1497,7 @@ static int write_reports(drill *d, const walden_drill_result *p)
     const char *metrics = walden_config_get(d->cfg, "metrics-file");
     if (metrics && *metrics) {
         char *text = wd_drill_metrics_text(p);
-        int wrc = text ? write_atomic(metrics, text, 0644) : WALDEN_ENOMEM;
+        int wrc = text ? wd_file_write_atomic(metrics, text, 0644) : WALDEN_ENOMEM;
         if (wrc && !rc)
             rc = wd_error_wrap(wrc, "cannot write the metrics file");
         wd_free(text);

@@ -440,3 +440,16 @@ int wd_fd_sink_open(wd_sink **out, int fd)
     *out = &s->base;
     return 0;
 }
+
+int wd_file_write_atomic(const char *path, const char *text, unsigned mode)
+{
+    wd_sink *s;
+    int rc = wd_file_sink_open_ex(&s, path, 0, mode);
+    if (rc)
+        return rc;
+    if ((rc = s->write(s, (const uint8_t *)text, strlen(text)))) {
+        s->abort(s);
+        return rc;
+    }
+    return s->commit(s);
+}

@@ -96,6 +96,9 @@ int wd_memory_sink_open(wd_sink **out, uint8_t **data, size_t *len);
 int wd_fsync_dir(const char *dir);
 /* A sink that discards everything (verification: read, check, drop). */
 int wd_null_sink_open(wd_sink **out);
+/* Writes a whole text file atomically: temporary name, fsync, rename,
+ * fsync of the folder (reports, metrics files). */
+int wd_file_write_atomic(const char *path, const char *text, unsigned mode);
 /* A sink writing to a descriptor the caller owns and closes (stdout, an
  * unnamed temporary file): commit and abort only free the sink. */
 int wd_fd_sink_open(wd_sink **out, int fd);

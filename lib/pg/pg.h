@@ -97,6 +97,10 @@ typedef struct wd_pg_backup_stop_info {
     char *label;          /* backup_label content */
     char *tablespace_map; /* tablespace_map content, "" when none */
 } wd_pg_backup_stop_info;
+/* The server's archiving, one line: archive_command, the last archived
+ * segment, the failure count and the last failure ("" when it cannot be
+ * read). */
+void wd_pg_archiver_state(wd_pg_conn *c, char *buf, size_t cap);
 /* Stops the backup without waiting for archiving (walden waits itself). */
 int wd_pg_backup_stop(wd_pg_conn *c, wd_pg_backup_stop_info *out);
 void wd_pg_backup_stop_info_clear(wd_pg_backup_stop_info *info);

@@ -3,6 +3,7 @@
  * the backup API among them. Version differences sit in one place each:
  * PG 15 renamed pg_start_backup/pg_stop_backup to pg_backup_start/stop.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -34,7 +35,7 @@ static const char *one_line(const char *msg, char *buf, size_t cap)
 
 int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg)
 {
-    const char *keys[6], *vals[6];
+    const char *keys[8], *vals[8];
     int n = 0;
     static const char *const opts[][2] = {
         {"host", "pghost"}, {"port", "pgport"}, {"user", "pguser"}, {"dbname", "pgdatabase"}};
@@ -47,6 +48,13 @@ int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg)
     }
     keys[n] = "application_name";
     vals[n++] = "walden";
+    /* an unreachable host must not hang a timer's job (libpq waits for
+     * ever by default); PGCONNECT_TIMEOUT still wins */
+    const char *env_timeout = getenv("PGCONNECT_TIMEOUT");
+    if (!env_timeout || !*env_timeout) {
+        keys[n] = "connect_timeout";
+        vals[n++] = "30";
+    }
     keys[n] = NULL;
     vals[n] = NULL;
 
@@ -219,4 +227,23 @@ void wd_pg_backup_stop_info_clear(wd_pg_backup_stop_info *info)
     wd_free(info->label);
     wd_free(info->tablespace_map);
     info->label = info->tablespace_map = NULL;
+}
+
+void wd_pg_archiver_state(wd_pg_conn *c, char *buf, size_t cap)
+{
+    wd_pg_result *res;
+    buf[0] = '\0';
+    if (wd_pg_query(c, &res,
+                    "SELECT current_setting('archive_command'), archived_count, "
+                    "coalesce(last_archived_wal, 'none'), failed_count, "
+                    "coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, '') "
+                    "FROM pg_stat_archiver",
+                    0, NULL))
+        return;
+    const char *failed = wd_pg_value(res, 0, 3);
+    snprintf(buf, cap, "archive_command = '%s'; last archived: %s; failures: %s%s%s%s%s",
+             wd_pg_value(res, 0, 0), wd_pg_value(res, 0, 2), failed,
+             *wd_pg_value(res, 0, 4) ? ", last " : "", wd_pg_value(res, 0, 4),
+             *wd_pg_value(res, 0, 5) ? " at " : "", wd_pg_value(res, 0, 5));
+    wd_pg_result_free(res);
 }

@@ -394,6 +394,59 @@ WALDEN_EXTERN int walden_dump_restore(walden_repo *repo, const walden_config *cf
                                       const char *const *extra_args, walden_dump_info **out);
 WALDEN_EXTERN void walden_dump_info_free(walden_dump_info *info);
 
+/* ---- check ------------------------------------------------------------------ */
+
+typedef struct walden_check_item {
+    const char *name;    /* "repository", "repository-writable", "encryption", "postgresql",
+                          * "archive-command", "archive-arrival" */
+    int ok;              /* 1: fine; 0: a problem */
+    const char *message; /* one line: what was found, or what to fix */
+} walden_check_item;
+
+typedef int (*walden_check_cb)(const walden_check_item *item, void *ctx);
+
+/*
+ * Checks the set-up: the repository opens (initialized, format known),
+ * takes a write (an object written, read back, removed), and opens with
+ * the configured passphrase when encrypted; the server is reachable and is
+ * the repository's cluster; archive_mode is on and archive_command runs
+ * walden archive-push %p (no archive_library); and, when all that is fine,
+ * a transaction and pg_switch_wal() produce a segment that reaches this
+ * repository within `archive-timeout`. `cb` hears each check in turn.
+ * *problems counts the checks that failed; the return is an error only
+ * when checking itself could not go on (the callback's non-zero return,
+ * out of memory, a bad archive-timeout).
+ */
+WALDEN_EXTERN int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx,
+                               int *problems);
+
+typedef struct walden_archiver_state {
+    uint64_t archived_count, failed_count;
+    char last_archived_wal[64], last_failed_wal[64]; /* "" when none */
+    int64_t last_archived_ms, last_failed_ms;        /* 0 when none */
+} walden_archiver_state;
+
+/* The server's pg_stat_archiver through the configured connection. */
+WALDEN_EXTERN int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *out);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+/*
+ * The cluster's state in Prometheus' text format (*out, malloc'ed; free
+ * with walden_free): the newest backup's age, size and duration, the
+ * newest dump of each database, the WAL archive's newest segment and its
+ * age, gaps, the repository's stored bytes, the recovery window, the
+ * server's archiver counters (when it answers), the newest drill. Every
+ * metric has HELP and TYPE lines and a `cluster` label
+ * (docs/commands/metrics.md). Needs no passphrase.
+ */
+WALDEN_EXTERN int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out);
+/* Writes text to path atomically (temporary file, fsync, rename), mode
+ * 0644: for node_exporter's textfile collector. */
+WALDEN_EXTERN int walden_metrics_write(const char *path, const char *text);
+/* Frees memory walden handed to the caller. */
+WALDEN_EXTERN void walden_free(void *p);
+
 /* ---- retention ---------------------------------------------------------- */
 
 typedef struct walden_expire_item {

@@ -1,0 +1,222 @@
+/*
+ * metrics.c - walden metrics: the state of a cluster's backups, dumps, WAL
+ * archive and drills in Prometheus' text format (for node_exporter's
+ * textfile collector), every metric with its HELP and TYPE lines and a
+ * `cluster` label. Names and meanings: docs/commands/metrics.md.
+ *
+ * Everything comes from the repository (no passphrase needed); the
+ * archiver's counters come from the server when it answers, and
+ * walden_archiver_up says whether it did.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "backup/backup.h"
+#include "common/common.h"
+#include "dump/dump.h"
+#include "repo/repo.h"
+
+typedef struct mset {
+    wd_buf b;
+    const char *cluster;
+} mset;
+
+static void head(mset *m, const char *name, const char *help)
+{
+    wd_buf_printf(&m->b, "# HELP walden_%s %s\n# TYPE walden_%s gauge\n", name, help, name);
+}
+
+/* One sample; `label`/`value` an extra label, or NULL. */
+static void sample(mset *m, const char *name, const char *label, const char *value, double v)
+{
+    wd_buf_printf(&m->b, "walden_%s{cluster=\"", name);
+    wd_buf_prom_label(&m->b, m->cluster);
+    if (label) {
+        wd_buf_printf(&m->b, "\",%s=\"", label);
+        wd_buf_prom_label(&m->b, value);
+    }
+    wd_buf_printf(&m->b, "\"} %.17g\n", v);
+}
+
+static void gauge(mset *m, const char *name, const char *help, double v)
+{
+    head(m, name, help);
+    sample(m, name, NULL, NULL, v);
+}
+
+static double secs(int64_t ms)
+{
+    return (double)ms / 1000.0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The newest dump of each database (ok or not), by stop time. */
+static void dump_metrics(mset *m, wd_dump_meta **d, size_t n, int64_t now)
+{
+    static const struct {
+        const char *name, *help;
+    } heads[] = {
+        {"dump_last_timestamp_seconds", "When the newest dump of the database ended (Unix time)."},
+        {"dump_last_age_seconds", "Seconds since the newest dump of the database ended."},
+        {"dump_last_ok", "1 when the newest dump of the database is usable, 0 when it failed."},
+        {"dump_last_size_bytes", "Bytes pg_dump wrote for the newest dump of the database."},
+        {"dump_last_stored_bytes",
+         "Bytes the newest dump of the database takes in the repository."},
+        {"dump_last_duration_seconds", "How long the newest dump of the database took."},
+    };
+    for (size_t h = 0; h < WD_ARRAY_LEN(heads); h++) {
+        head(m, heads[h].name, heads[h].help);
+        for (size_t i = 0; i < n; i++) {
+            const walden_dump_info *x = &d[i]->pub;
+            const char *db = strcmp(x->kind, "globals") == 0 ? "(globals)" : x->database;
+            bool newest = true; /* no later dump of the same database */
+            for (size_t j = i + 1; j < n && newest; j++) {
+                const walden_dump_info *y = &d[j]->pub;
+                newest = strcmp(y->kind, x->kind) != 0 || strcmp(y->database, x->database) != 0;
+            }
+            if (!newest)
+                continue;
+            double v = h == 0   ? secs(x->stop_time_ms)
+                       : h == 1 ? secs(now - x->stop_time_ms)
+                       : h == 2 ? (strcmp(x->status, "ok") == 0)
+                       : h == 3 ? (double)x->size
+                       : h == 4 ? (double)x->stored_size
+                                : secs(x->stop_time_ms - x->start_time_ms);
+            sample(m, heads[h].name, "database", db, v);
+        }
+    }
+}
+
+typedef struct drill_last {
+    int found;
+    walden_drill_result r;
+} drill_last;
+
+static int keep_last(const walden_drill_result *r, void *ctx)
+{
+    drill_last *d = ctx;
+    d->found = 1;
+    d->r = *r; /* numbers only are used: the strings die with the callback */
+    return 0;
+}
+
+int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
+{
+    walden_error_clear();
+    mset m = {{0}, repo->cluster};
+    wd_backup_meta **backups = NULL;
+    wd_dump_meta **dumps = NULL;
+    size_t nb = 0, nd = 0;
+    walden_wal_summary *wal = NULL;
+    int64_t from_ms = 0, to_ms = 0, now = now_ms();
+    drill_last dl = {0};
+    int rc;
+    if ((rc = wd_backup_list_meta(repo, &backups, &nb)) ||
+        (rc = wd_dump_list_meta(repo, &dumps, &nd)) || (rc = walden_wal_summary_get(repo, &wal)) ||
+        (rc = walden_recovery_window(repo, wal, &from_ms, &to_ms)) ||
+        (rc = walden_drill_history(repo, keep_last, &dl)))
+        goto done;
+
+    gauge(&m, "up", "1: walden read the repository (this file is current).", 1);
+    gauge(&m, "metrics_timestamp_seconds", "When these metrics were taken (Unix time).", secs(now));
+
+    /* backups: the newest (listed oldest first) */
+    uint64_t stored = wal->stored_size;
+    for (size_t i = 0; i < nb; i++)
+        stored += backups[i]->pub.stored_size;
+    for (size_t i = 0; i < nd; i++)
+        stored += dumps[i]->pub.stored_size;
+    gauge(&m, "backups", "Complete backups in the repository.", (double)nb);
+    if (nb) {
+        const walden_backup_info *b = &backups[nb - 1]->pub;
+        gauge(&m, "backup_last_timestamp_seconds", "When the newest backup ended (Unix time).",
+              secs(b->stop_time_ms));
+        gauge(&m, "backup_last_age_seconds", "Seconds since the newest backup ended.",
+              secs(now - b->stop_time_ms));
+        gauge(&m, "backup_last_size_bytes", "Bytes of the newest backup's files.", (double)b->size);
+        gauge(&m, "backup_last_stored_bytes", "Bytes the newest backup takes in the repository.",
+              (double)b->stored_size);
+        gauge(&m, "backup_last_duration_seconds", "How long the newest backup took.",
+              secs(b->stop_time_ms - b->start_time_ms));
+        gauge(&m, "backup_last_page_errors",
+              "Data pages of the newest backup that failed their checksum.",
+              (double)b->page_errors);
+    }
+    gauge(&m, "dumps", "Recorded dumps, failed ones included.", (double)nd);
+    if (nd)
+        dump_metrics(&m, dumps, nd, now);
+
+    gauge(&m, "wal_segments", "WAL segments in the archive.", (double)wal->segments);
+    gauge(&m, "wal_gaps", "Runs of segments missing between two runs of a timeline.",
+          (double)wal->n_gaps);
+    if (wal->max_time_ms) {
+        gauge(&m, "wal_newest_timestamp_seconds",
+              "When the newest WAL segment was stored (Unix time).", secs(wal->max_time_ms));
+        gauge(&m, "wal_newest_age_seconds",
+              "Seconds since the newest WAL segment was stored: the data at risk now.",
+              secs(now - wal->max_time_ms));
+    }
+    gauge(&m, "repository_stored_bytes", "Bytes of backups, dumps and WAL in the repository.",
+          (double)stored);
+    if (from_ms) {
+        gauge(&m, "recovery_window_start_timestamp_seconds",
+              "The earliest time a restore can reach (Unix time).", secs(from_ms));
+        gauge(&m, "recovery_window_end_timestamp_seconds",
+              "The latest time a restore can reach, approximately (Unix time).", secs(to_ms));
+    }
+
+    /* the server's archiver, when it answers */
+    walden_archiver_state as;
+    int up = walden_archiver_state_get(cfg, &as) == 0;
+    if (!up)
+        wd_log_info("metrics: no archiver counters: %s", walden_error_last()->message);
+    walden_error_clear();
+    gauge(&m, "archiver_up", "1 when the server answered for pg_stat_archiver.", up);
+    if (up) {
+        gauge(&m, "archiver_archived_count", "WAL files the server archived (pg_stat_archiver).",
+              (double)as.archived_count);
+        gauge(&m, "archiver_failed_count",
+              "Failed archive attempts the server counted (pg_stat_archiver).",
+              (double)as.failed_count);
+        if (as.last_failed_ms)
+            gauge(&m, "archiver_last_failed_timestamp_seconds",
+                  "When archiving last failed (Unix time).", secs(as.last_failed_ms));
+    }
+
+    if (dl.found) {
+        gauge(&m, "drill_last_status", "The newest drill: 0 passed, 1 failed, 2 targets missed.",
+              (double)dl.r.status);
+        gauge(&m, "drill_last_timestamp_seconds", "When the newest drill ended (Unix time).",
+              secs(dl.r.finished_at_ms));
+        gauge(&m, "drill_last_rto_seconds", "The newest drill's achieved recovery time.",
+              dl.r.rto_seconds);
+        if (dl.r.rpo_seconds >= 0)
+            gauge(&m, "drill_last_rpo_seconds", "The newest drill's achieved recovery point.",
+                  dl.r.rpo_seconds);
+    }
+    if (!(*out = wd_buf_take(&m.b)))
+        rc = WALDEN_ENOMEM;
+done:
+    wd_free(m.b.s);
+    wd_backup_list_free(backups, nb);
+    wd_dump_list_free(dumps, nd);
+    walden_wal_summary_free(wal);
+    return rc;
+}
+
+int walden_metrics_write(const char *path, const char *text)
+{
+    return wd_file_write_atomic(path, text, 0644);
+}
+
+void walden_free(void *p)
+{
+    wd_free(p);
+}

@@ -36,7 +36,7 @@ static void sample(mset *m, const char *name, const char *label, const char *val
         wd_buf_printf(&m->b, "\",%s=\"", label);
         wd_buf_prom_label(&m->b, value);
     }
-    wd_buf_printf(&m->b, "\"} %.17g\n", v);
+    wd_buf_printf(&m->b, "\"} %.15g\n", v);
 }
 
 static void gauge(mset *m, const char *name, const char *help, double v)

@@ -220,12 +220,57 @@ static void test_option_table(void **state)
     assert_null(walden_option_find("nope"));
 }
 
+/* packaging/walden.conf.sample names every option, and its example values
+ * are valid: uncommented, the file loads. */
+static void test_sample_config(void **state)
+{
+    (void)state;
+    size_t len;
+    char *text = (char *)tu_read_file(WALDEN_SOURCE_DIR "/packaging/walden.conf.sample", &len);
+    for (const walden_option_info *o = walden_option_list(); o->name; o++) {
+        char want[160];
+        snprintf(want, sizeof(want), "\n#%s =", o->name);
+        if (!strstr(text, want))
+            print_error("the sample config lacks option '%s'\n", o->name);
+        assert_non_null(strstr(text, want));
+    }
+    /* every "#name = value" line with a value, uncommented */
+    char *dir = tu_mkdtemp(), path[600], *out = malloc(len + 1);
+    size_t k = 0;
+    for (char *line = text; *line;) {
+        char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line + 1) : strlen(line);
+        char *eq = memchr(line, '=', n);
+        bool setting = line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' && eq &&
+                       eq + 2 < line + n && eq[1] == ' ' && eq[2] != '\n' &&
+                       strncmp(line, "#config ", 8) != 0;
+        if (setting) {
+            memcpy(out + k, line + 1, n - 1);
+            k += n - 1;
+        }
+        line += n;
+    }
+    out[k] = '\0';
+    snprintf(path, sizeof(path), "%s/walden.conf", dir);
+    tu_write_file(path, out, k);
+    walden_config *cfg;
+    assert_ok(walden_config_new(&cfg));
+    assert_ok(walden_config_load_file(cfg, path, 1));
+    assert_string_equal(walden_config_get(cfg, "repo"), "/var/lib/walden");
+    walden_config_free(cfg);
+    free(out);
+    free(text);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_precedence_any_order), cmocka_unit_test(test_env_names),
         cmocka_unit_test(test_values_checked),       cmocka_unit_test(test_durations),
         cmocka_unit_test(test_config_file),          cmocka_unit_test(test_option_table),
+        cmocka_unit_test(test_sample_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

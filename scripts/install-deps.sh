@@ -13,6 +13,8 @@ packages=(
   # object-store tests: OpenStack Swift with s3api (a local S3 server that
   # verifies SigV4), memcached for it, python3 for the fault proxy, curl
   swift swift-proxy swift-account swift-container swift-object memcached python3 curl
+  # the Debian package (scripts/build-deb.sh) and the man page check
+  debhelper dpkg-dev fakeroot groff-base
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(pgbackrest time bc)

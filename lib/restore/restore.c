@@ -329,8 +329,9 @@ static int add_tablespace(restore_run *r, const wd_manifest_entry *e)
     if (symlinkat(dir, dfd, oid) != 0)
         rc = wd_error_set_errno(errno, "cannot create the tablespace link '%s/%s'", r->pgdata,
                                 e->path);
-    else if (r->uid != (uid_t)-1)
-        (void)fchownat(dfd, oid, r->uid, r->gid, AT_SYMLINK_NOFOLLOW);
+    else if (r->uid != (uid_t)-1 && fchownat(dfd, oid, r->uid, r->gid, AT_SYMLINK_NOFOLLOW) != 0)
+        rc = wd_error_set_errno(errno, "cannot give the tablespace link '%s/%s' to its owner",
+                                r->pgdata, e->path);
     close(dfd);
     return rc;
 }

@@ -163,7 +163,7 @@ grep -q "^expired [1-9] backups" "$T/backup5.out" || fail "backup did not expire
 pass "backup with expire-auto expired the older backups: $(grep '^expired' "$T/backup5.out")"
 
 # ---- a gap in the archive is reported
-for _ in 1 2 3; do switch_wal "$PORT" >/dev/null; psql_c "$PORT" "SELECT 1" >/dev/null; done
+for i in 1 2 3; do psql_c "$PORT" "INSERT INTO marker VALUES ($((100 + i)), now())"; switch_wal "$PORT" >/dev/null; done
 psql_c "$PORT" "INSERT INTO marker VALUES (99, now())"
 last=$(switch_wal "$PORT")
 wait_archived "$PORT" "$last"

@@ -6,6 +6,8 @@
 #ifndef WALDEN_CLI_H
 #define WALDEN_CLI_H
 
+#include <time.h>
+
 #include "walden/walden.h"
 
 /* Exit statuses (docs/exit-codes.md). archive-get has its own table so
@@ -66,6 +68,18 @@ void cli_json_time(int64_t ms);
  * cap bytes. */
 int cli_restore_command(const walden_config *cfg, walden_repo *repo, const char *server, char *buf,
                         size_t cap);
+
+/* Progress on stderr for walden_progress_cb (pass a cli_progress as ctx):
+ * at most twice a second, on one line that cli_progress_end clears. Only
+ * for a terminal: callers pass it when isatty(STDERR_FILENO). */
+typedef struct cli_progress {
+    struct timespec start, last;
+    int shown;
+} cli_progress;
+void cli_progress_start(cli_progress *s);
+void cli_progress_show(const walden_progress *p, void *ctx);
+void cli_progress_end(cli_progress *s);
+double cli_progress_seconds(const cli_progress *s);
 
 void cli_print_usage(void);
 int cli_print_help(const char *command);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -186,7 +187,11 @@ int cmd_drill(cli_ctx *ctx)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     walden_drill_result *res = NULL;
-    rc = walden_drill(repo, ctx->cfg, command, &res);
+    cli_progress ps;
+    cli_progress_start(&ps);
+    rc = walden_drill(repo, ctx->cfg, command, isatty(STDERR_FILENO) ? cli_progress_show : NULL,
+                      &ps, &res);
+    cli_progress_end(&ps);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     walden_repo_close(repo);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -35,7 +36,11 @@ int cmd_dump(cli_ctx *ctx)
     int rc = walden_repo_open(&repo, ctx->cfg);
     if (rc)
         return cli_fail(rc);
-    rc = walden_dump(repo, ctx->cfg, print_dump, NULL);
+    cli_progress ps;
+    cli_progress_start(&ps);
+    rc = walden_dump(repo, ctx->cfg, isatty(STDERR_FILENO) ? cli_progress_show : NULL, &ps,
+                     print_dump, NULL);
+    cli_progress_end(&ps);
     fflush(stdout);
     int status = rc ? cli_fail(rc) : cli_expire_auto(ctx, repo);
     walden_repo_close(repo);

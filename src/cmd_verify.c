@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -27,7 +28,7 @@ static const char *kind_name(walden_verify_kind kind)
 
 static int print_problem(const walden_verify_problem *p, void *ctx)
 {
-    (void)ctx;
+    cli_progress_end(ctx); /* the progress line, if any, gives way */
     printf("%s: %s: %s\n", kind_name(p->kind), p->object, p->message);
     fflush(stdout);
     return 0;
@@ -40,7 +41,11 @@ int cmd_verify(cli_ctx *ctx)
     if (rc)
         return cli_fail(rc);
     walden_verify_result res;
-    rc = walden_verify(repo, ctx->cfg, print_problem, NULL, &res);
+    cli_progress ps;
+    cli_progress_start(&ps);
+    rc = walden_verify(repo, ctx->cfg, isatty(STDERR_FILENO) ? cli_progress_show : NULL, &ps,
+                       print_problem, &ps, &res);
+    cli_progress_end(&ps);
     walden_repo_close(repo);
     if (rc)
         return cli_fail(rc);

@@ -1,7 +1,9 @@
 /*
  * output.c - how the CLI writes sizes and times for people.
  */
+#include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli.h"
@@ -56,4 +58,67 @@ void cli_json_time(int64_t ms)
     gmtime_r(&t, &tm);
     strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
     printf("\"%s.%03dZ\"", buf, (int)(ms % 1000));
+}
+
+void cli_progress_start(cli_progress *s)
+{
+    memset(s, 0, sizeof(*s));
+    clock_gettime(CLOCK_MONOTONIC, &s->start);
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+double cli_progress_seconds(const cli_progress *s)
+{
+    return since(&s->start);
+}
+
+void cli_progress_show(const walden_progress *p, void *ctx)
+{
+    cli_progress *s = ctx;
+    if (since(&s->last) < 0.5 && s->shown)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &s->last);
+    double secs = since(&s->start);
+    char done[32], total[32], rate[32];
+    cli_human(p->bytes_done, done, sizeof(done));
+    cli_human(p->bytes_total, total, sizeof(total));
+    cli_human(secs > 0 ? (uint64_t)((double)p->bytes_done / secs) : 0, rate, sizeof(rate));
+    if (strcmp(p->phase, "wait-wal") == 0) {
+        fprintf(stderr, "\r\033[Kwaiting for WAL: %" PRIu64 " of %" PRIu64 " segments archived",
+                p->files_done, p->files_total);
+    } else if (p->bytes_total > 0) {
+        double pct = 100.0 * (double)p->bytes_done / (double)p->bytes_total;
+        if (pct > 100)
+            pct = 100;
+        double eta =
+            p->bytes_done > 0
+                ? secs *
+                      (double)(p->bytes_total -
+                               (p->bytes_done < p->bytes_total ? p->bytes_done : p->bytes_total)) /
+                      (double)p->bytes_done
+                : 0;
+        fprintf(stderr, "\r\033[K%s: %5.1f%%  %s of %s  %s/s  ETA %d:%02d", p->phase, pct, done,
+                total, rate, (int)eta / 60, (int)eta % 60);
+    } else if (p->files_total > 0) {
+        fprintf(stderr, "\r\033[K%s: %" PRIu64 " of %" PRIu64 " done  %s  %s/s", p->phase,
+                p->files_done, p->files_total, done, rate);
+    } else if (p->bytes_done > 0) {
+        fprintf(stderr, "\r\033[K%s: %s  %s/s", p->phase, done, rate);
+    } else {
+        fprintf(stderr, "\r\033[K%s ... %.0f s", p->phase, secs);
+    }
+    s->shown = 1;
+}
+
+void cli_progress_end(cli_progress *s)
+{
+    if (s->shown)
+        fputs("\r\033[K", stderr);
+    s->shown = 0;
 }

@@ -113,8 +113,10 @@ int wd_pool_finish(wd_pool *p, bool cancel, void (*tick)(void *), void *tick_ctx
             wd_queue_cancel(p->queue);
         else
             wd_queue_close(p->queue);
-        /* the workers' end wakes us at once; `tick` runs about every 200 ms
-         * meanwhile */
+        /* the workers' end wakes us at once; `tick` runs now and about
+         * every 200 ms meanwhile */
+        if (tick)
+            tick(tick_ctx);
         pthread_mutex_lock(&p->mu);
         while (p->running > 0) {
             struct timespec until;

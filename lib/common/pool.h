@@ -22,8 +22,8 @@ int wd_pool_start(wd_pool **out, int workers, size_t item_size, size_t queue_dep
 /* Copies item into the queue; false once a worker failed (or cancel). */
 bool wd_pool_push(wd_pool *p, const void *item);
 /* Stops taking items: without `cancel` the workers drain the queue first.
- * Waits for them, calling `tick` (when not NULL) about every 200 ms
- * meanwhile, then returns the first failure (message set in this thread)
+ * Waits for them, calling `tick` (when not NULL) at once and about every
+ * 200 ms meanwhile, then returns the first failure (message set in this thread)
  * or 0. */
 int wd_pool_finish(wd_pool *p, bool cancel, void (*tick)(void *), void *tick_ctx);
 /* Frees a finished pool (finishing it with cancel first if needed). */

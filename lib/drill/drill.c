@@ -168,6 +168,8 @@ int64_t wd_drill_recovered_to(int64_t last_xact_ms, int64_t backup_stop_ms)
 typedef struct drill {
     walden_repo *repo;
     const walden_config *cfg;
+    walden_progress_cb progress; /* or NULL */
+    void *progress_ctx;
     drill_res *res;
     wd_backup_meta meta;
     bool have_meta;
@@ -544,6 +546,14 @@ static pid_t read_pidfile(drill *d)
 }
 
 /* Waits until the server accepts connections. */
+/* Tells the caller's progress which step runs (it limits its own rate). */
+static void phase(drill *d, const char *name)
+{
+    walden_progress p = {name, 0, 0, 0, 0};
+    if (d->progress)
+        d->progress(&p, d->progress_ctx);
+}
+
 static int wait_ready(drill *d)
 {
     const wd_libpq *pq = wd_libpq_get();
@@ -583,6 +593,7 @@ static int wait_ready(drill *d)
         } else if (pq->pingParams(keys, vals, 0) == PQPING_OK) {
             return 0;
         }
+        phase(d, "recovery");
         nap_ms(100);
     }
 }
@@ -1535,7 +1546,7 @@ static int drill_run(drill *d, const wd_target *t, const char *restore_command)
         return drill_fail(d, rc, "restore failed");
     wd_log_info("drill %s: restoring backup %s into '%s'", p->id, d->meta.id, d->pgdata);
     walden_restore_result rr;
-    rc = walden_restore(d->repo, rcfg, restore_command, NULL, NULL, &rr);
+    rc = walden_restore(d->repo, rcfg, restore_command, d->progress, d->progress_ctx, &rr);
     walden_config_free(rcfg);
     if (rc)
         return drill_fail(d, rc, "restore failed");
@@ -1568,6 +1579,7 @@ static int drill_run(drill *d, const wd_target *t, const char *restore_command)
         return cancelled() ? rc : drill_fail(d, rc, "recovery failed");
     wd_log_info("drill %s: recovered to %" PRId64 ", running the checks", p->id,
                 p->recovered_to_ms);
+    phase(d, "checks");
     rc = run_checks(d);
     p->checks_seconds = mono() - t_ready;
     if (rc && cancelled())
@@ -1681,6 +1693,7 @@ static int drill_run_dump(drill *d)
     wd_log_info("drill %s: restoring the globals of dump %s", p->id, pick.id);
     if ((rc = dump_config(d, pick.id, true, NULL, &c)))
         return drill_fail(d, rc, "restore failed");
+    phase(d, "restore-dump");
     rc = walden_dump_restore(d->repo, c, NULL, NULL);
     walden_config_free(c);
     if (rc == WALDEN_ENOTFOUND)
@@ -1705,6 +1718,7 @@ static int drill_run_dump(drill *d)
     p->recovered_to_ms = pick.start_ms;
     p->last_xact_ms = 0;
     p->rpo_seconds = pick.start_ms > 0 ? (double)(p->started_at_ms - pick.start_ms) / 1000.0 : -1;
+    phase(d, "checks");
     rc = run_checks(d);
     p->checks_seconds = mono() - t_restored;
     if (rc)
@@ -1713,7 +1727,7 @@ static int drill_run_dump(drill *d)
 }
 
 int walden_drill(walden_repo *repo, const walden_config *cfg, const char *restore_command,
-                 walden_drill_result **out)
+                 walden_progress_cb progress, void *progress_ctx, walden_drill_result **out)
 {
     *out = NULL;
     int64_t rto_target, rpo_target;
@@ -1730,7 +1744,7 @@ int walden_drill(walden_repo *repo, const walden_config *cfg, const char *restor
     if (t.kind != WD_TARGET_END && t.kind != WD_TARGET_TIME)
         return wd_error_set(WALDEN_EINVAL, "a drill recovers to the end of the archive or to "
                                            "--target-time, not to another kind of target");
-    drill d = {.repo = repo, .cfg = cfg};
+    drill d = {.repo = repo, .cfg = cfg, .progress = progress, .progress_ctx = progress_ctx};
     const char *sql_file = walden_config_get(cfg, "check-sql");
     if (sql_file && *sql_file) {
         size_t len;

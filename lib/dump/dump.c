@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,23 @@ typedef struct dump_run {
     char *pg_dump, *pg_dumpall;
     dump_target *targets;
     size_t n;
+    pthread_mutex_t mu; /* guards the counters */
+    uint64_t bytes, done;
+    walden_progress_cb progress;
+    void *progress_ctx;
 } dump_run;
+
+/* The pool's tick, in the calling thread: how far the dumps are. */
+static void tick(void *arg)
+{
+    dump_run *r = arg;
+    walden_progress p = {"dump", 0, 0, 0, r->n};
+    pthread_mutex_lock(&r->mu);
+    p.bytes_done = r->bytes;
+    p.files_done = r->done;
+    pthread_mutex_unlock(&r->mu);
+    r->progress(&p, r->progress_ctx);
+}
 
 static int64_t now_ms(void)
 {
@@ -112,6 +129,9 @@ static int stream_child(dump_run *r, dump_target *t, wd_pipe *pipe, uint8_t *buf
         total += n;
         if ((rc = wd_pipe_write(pipe, buf, n)))
             break;
+        pthread_mutex_lock(&r->mu);
+        r->bytes += n;
+        pthread_mutex_unlock(&r->mu);
     }
     if (rc) {
         wd_proc_kill(&child);
@@ -184,6 +204,9 @@ static int dump_one(void *item, void *scratch, void *ctx)
         m->error = wd_strdup(walden_error_last()->message);
     }
     wd_dump_meta_link(m);
+    pthread_mutex_lock(&r->mu);
+    r->done++;
+    pthread_mutex_unlock(&r->mu);
     if (!t->rc)
         wd_log_info("dump %s: %" PRIu64 " bytes, %" PRIu64 " stored", m->id, m->pub.size,
                     m->pub.stored_size);
@@ -336,10 +359,12 @@ static int failure_message(const dump_run *r, size_t nfailed)
     return wd_error_set(code, "%s", msg);
 }
 
-int walden_dump(walden_repo *repo, const walden_config *cfg, walden_dump_cb cb, void *ctx)
+int walden_dump(walden_repo *repo, const walden_config *cfg, walden_progress_cb progress,
+                void *progress_ctx, walden_dump_cb cb, void *ctx)
 {
     walden_error_clear();
-    dump_run r = {.repo = repo, .cfg = cfg};
+    dump_run r = {.repo = repo, .cfg = cfg, .progress = progress, .progress_ctx = progress_ctx};
+    pthread_mutex_init(&r.mu, NULL);
     wd_pg_conn *c = NULL;
     wd_pool *pool = NULL;
     char *version = NULL;
@@ -374,7 +399,7 @@ int walden_dump(walden_repo *repo, const walden_config *cfg, walden_dump_cb cb, 
         goto done;
     for (size_t i = 0; i < r.n; i++)
         wd_pool_push(pool, &i);
-    if ((rc = wd_pool_finish(pool, false, NULL, NULL)))
+    if ((rc = wd_pool_finish(pool, false, progress ? tick : NULL, &r)))
         goto done;
     size_t nfailed = 0;
     for (size_t i = 0; i < r.n; i++) {
@@ -394,5 +419,6 @@ done:
     wd_free(r.pg_dumpall);
     wd_free(version);
     wd_lock_release(lock_fd);
+    pthread_mutex_destroy(&r.mu);
     return rc;
 }

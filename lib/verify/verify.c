@@ -91,7 +91,23 @@ typedef struct verify_run {
     size_t n_needs, cap_needs;
     char prev_wal[64]; /* the walk's previous WAL name, for duplicates */
     uint8_t prev_sha[32];
+    walden_progress_cb progress; /* or NULL */
+    void *progress_ctx;
 } verify_run;
+
+/* How far verify is, for the caller's progress (from its own thread). */
+static void tick(void *arg)
+{
+    verify_run *v = arg;
+    if (!v->progress)
+        return;
+    walden_progress p = {"verify", 0, 0, 0, 0};
+    pthread_mutex_lock(&v->mu);
+    p.bytes_done = v->res->bytes;
+    p.files_done = v->res->files + v->res->wal_files;
+    pthread_mutex_unlock(&v->mu);
+    v->progress(&p, v->progress_ctx);
+}
 
 /* ---- reporting ---- */
 
@@ -220,6 +236,7 @@ done:
 
 static int push(verify_run *v, const vjob *j)
 {
+    tick(v); /* the caller's progress limits its own rate */
     return wd_pool_push(v->pool, j) ? 0 : STOPPED;
 }
 
@@ -879,8 +896,8 @@ static int verify_dumps(verify_run *v)
     return rc;
 }
 
-int walden_verify(walden_repo *repo, const walden_config *cfg, walden_verify_cb cb, void *ctx,
-                  walden_verify_result *result)
+int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_cb progress,
+                  void *progress_ctx, walden_verify_cb cb, void *ctx, walden_verify_result *result)
 {
     walden_verify_result local;
     if (!result)
@@ -895,7 +912,13 @@ int walden_verify(walden_repo *repo, const walden_config *cfg, walden_verify_cb 
     if (set && (strchr(set, '/') || strcmp(set, ".") == 0 || strcmp(set, "..") == 0))
         return wd_error_set(WALDEN_EINVAL, "invalid backup or dump id '%s'", set);
 
-    verify_run v = {.repo = repo, .cb = cb, .cb_ctx = ctx, .res = result, .set = set};
+    verify_run v = {.repo = repo,
+                    .cb = cb,
+                    .cb_ctx = ctx,
+                    .res = result,
+                    .set = set,
+                    .progress = progress,
+                    .progress_ctx = progress_ctx};
     if (!repo->info.encrypted) {
         v.decode = true;
     } else if (repo->passphrase) {
@@ -941,7 +964,7 @@ int walden_verify(walden_repo *repo, const walden_config *cfg, walden_verify_cb 
         rc = set ? verify_dump(&v, set, true) : verify_dumps(&v);
     if (!rc && backups)
         rc = verify_wal(&v, sum);
-    int prc = wd_pool_finish(v.pool, rc != 0 && rc != STOPPED, NULL, NULL);
+    int prc = wd_pool_finish(v.pool, rc != 0 && rc != STOPPED, tick, &v);
     if (!rc || rc == STOPPED)
         rc = prc;
     wd_pool_free(v.pool);

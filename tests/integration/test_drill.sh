@@ -90,6 +90,14 @@ grep -qx "backup_id=\"$id\"" "$T/report.kv" || fail "report backup_id: $(cat "$T
 grep -qx 'scratch_dir=null' "$T/report.kv" || fail "report scratch_dir: $(cat "$T/report.kv")"
 grep -qx 'archiver.failed_count=0' "$T/report.kv" || fail "no archiver state: $(cat "$T/report.kv")"
 pass "drill passed; the JSON report parses and has every key"
+grep -q 'recovery \.\.\.\|restore: ' "$T/stdout" "$T/stderr" &&
+  fail "drill progress printed when not on a terminal"
+script -qec "$(printf '%q ' "${RUN_AS[@]}" "$WALDEN_BIN" --config "$T/walden.conf" \
+  --pgport "$PORT" --scratch-dir "$T/scr" drill)" /dev/null >"$T/tty.out" ||
+  fail "drill on a terminal failed: $(cat "$T/tty.out")"
+grep -q 'restore: .*%\|recovery \.\.\. [0-9]* s' "$T/tty.out" ||
+  fail "no drill progress on a terminal: $(cat "$T/tty.out")"
+pass "drill shows its steps on a terminal only"
 
 python3 - "$T/report.json" "$last_commit" <<'PY' || fail "report contents: $(cat "$T/report.json")"
 import json, sys, datetime

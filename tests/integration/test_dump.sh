@@ -93,6 +93,14 @@ if grep -rqa "plaintext-marker\|owner-secret\|large object 3" "$T/repo"; then
 fi
 pass "nothing readable in the encrypted repository"
 
+# on a terminal: progress on stderr (script(1) gives it one), else none
+script -qec "$(printf '%q ' "${RUN_AS[@]}" "$WALDEN_BIN" --config "$T/walden.conf" \
+  --pgport "$PORT" --expire-auto no dump --dbname postgres)" /dev/null >"$T/tty.out" ||
+  fail "dump on a terminal failed: $(cat "$T/tty.out")"
+grep -q 'dump: [0-9] of 2 done' "$T/tty.out" || fail "no progress on a terminal: $(cat "$T/tty.out")"
+grep -q ' done ' "$T/dump.out" && fail "progress printed when not on a terminal"
+pass "dump shows progress on a terminal only"
+
 W info >"$T/info.out"
 grep -q "$APP_ID  database  ok" "$T/info.out" || fail "info does not list the dump: $(cat "$T/info.out")"
 pass "info lists the dumps"

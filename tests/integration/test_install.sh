@@ -38,7 +38,10 @@ pass "installed: binary, libraries, header, pkg-config, walden(1) with every com
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 # the test build's library carries the sanitizers: so must the program
 san=()
-ldd "$libdir/libwalden.so" | grep -q libasan && san=(-fsanitize=address,undefined)
+# (ldd's output read whole: grep -q leaving early would make pipefail see
+# ldd's SIGPIPE)
+deps=$(ldd "$libdir/libwalden.so")
+[[ $deps == *libasan* ]] && san=(-fsanitize=address,undefined)
 cc -Wall -Wextra -Werror "${san[@]}" "$WALDEN_SOURCE_DIR/docs/examples/archive_push.c" \
   $(pkg-config --cflags --libs walden) -o "$T/archive_push" 2>"$T/cc.err" ||
   fail "the example does not build: $(cat "$T/cc.err")"

@@ -108,6 +108,14 @@ stdout_has ": 0 problems"
 stdout_has "stored checksums only (no passphrase)"
 stdout_lacks "unchecked"
 pass "an intact repository verifies with and without the passphrase"
+# on a terminal: progress on stderr (script(1) gives it one), else none
+script -qec "$(printf '%q ' "${RUN_AS[@]}" "$WALDEN_BIN" --config "$T/walden.conf" verify)" \
+  /dev/null >"$T/tty.out" || fail "verify on a terminal failed: $(cat "$T/tty.out")"
+# (a quick run may show only its first line, before any byte is read)
+grep -q 'verify: .*/s\|verify \.\.\. [0-9]* s' "$T/tty.out" ||
+  fail "no progress on a terminal: $(cat "$T/tty.out")"
+grep -q 'verify: ' "$T/stdout" && fail "progress printed when not on a terminal"
+pass "verify shows progress on a terminal only"
 
 # ---- a flipped byte in a backup data file
 copy

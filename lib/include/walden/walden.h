@@ -364,11 +364,14 @@ typedef int (*walden_dump_cb)(const walden_dump_info *d, void *ctx);
  * -Fc -Z0 streams through the repository's compression and encryption
  * straight into the store; `process-max` databases at a time. pg_dump's
  * stderr goes to the log. A dump whose pg_dump fails, is killed or whose
- * store fails is recorded as "failed" and never usable. `cb` (may be NULL)
- * is called as each dump ends. Returns 0 when every dump succeeded, else
+ * store fails is recorded as "failed" and never usable. `progress` (may be
+ * NULL; phase "dump": bytes pg_dump wrote so far, dumps done of all) is
+ * called about every 200 ms; `cb` (may be NULL) for each dump once all
+ * ended. Returns 0 when every dump succeeded, else
  * the first failure (its message names the database), after all ended.
  */
-WALDEN_EXTERN int walden_dump(walden_repo *repo, const walden_config *cfg, walden_dump_cb cb,
+WALDEN_EXTERN int walden_dump(walden_repo *repo, const walden_config *cfg,
+                              walden_progress_cb progress, void *progress_ctx, walden_dump_cb cb,
                               void *ctx);
 /* Calls `cb` for every recorded dump, failed ones included, oldest first.
  * Needs no passphrase. */
@@ -544,9 +547,12 @@ typedef struct walden_verify_result {
  * ran to its end, whatever it found (result->problems says); an error when
  * it could not (a wrong passphrase, `set` not found (WALDEN_ENOTFOUND), an
  * unreadable listing, `cb` stopping it). `cb` may be NULL; `result` too.
+ * `progress` (may be NULL; phase "verify": stored bytes and files read so
+ * far) is called from the calling thread, often: it limits its own rate.
  */
-WALDEN_EXTERN int walden_verify(walden_repo *repo, const walden_config *cfg, walden_verify_cb cb,
-                                void *ctx, walden_verify_result *result);
+WALDEN_EXTERN int walden_verify(walden_repo *repo, const walden_config *cfg,
+                                walden_progress_cb progress, void *progress_ctx,
+                                walden_verify_cb cb, void *ctx, walden_verify_result *result);
 
 /* ---- restore drills ------------------------------------------------------ */
 
@@ -623,6 +629,11 @@ typedef struct walden_drill_result {
  * writes the JSON report to `report` and Prometheus metrics to
  * `metrics-file` when set (each atomically: temporary file, rename).
  *
+ * `progress` (may be NULL) hears the steps from the calling thread: the
+ * restore's bytes (phase "restore"), then "recovery" while the server
+ * replays WAL, "checks" (dump drills: "restore-dump"); it limits its own
+ * rate.
+ *
  * Returns 0 when the drill reached a verdict, whatever it is (passed,
  * failed, missed): *out (free with walden_drill_result_free) says which.
  * Returns an error with *out NULL when it could not run at all (a bad
@@ -641,7 +652,8 @@ typedef struct walden_drill_result {
  * snapshot).
  */
 WALDEN_EXTERN int walden_drill(walden_repo *repo, const walden_config *cfg,
-                               const char *restore_command, walden_drill_result **out);
+                               const char *restore_command, walden_progress_cb progress,
+                               void *progress_ctx, walden_drill_result **out);
 WALDEN_EXTERN void walden_drill_result_free(walden_drill_result *r);
 
 /* Asks a running walden_drill to stop: its restore stops at the next file,

@@ -252,7 +252,7 @@ static int run_verify(fixture *f, const char *passphrase, const char *set, seen 
     walden_repo *repo;
     assert_ok(walden_repo_open(&repo, cfg));
     memset(s, 0, sizeof(*s));
-    int rc = walden_verify(repo, cfg, collect, s, res);
+    int rc = walden_verify(repo, cfg, NULL, NULL, collect, s, res);
     walden_repo_close(repo);
     walden_config_free(cfg);
     return rc;

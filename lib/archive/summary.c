@@ -100,23 +100,25 @@ static int cmp_seg(const void *a, const void *b)
  * falls in its start segment. 0 when no backup tells. */
 static uint64_t segment_size_of_backups(walden_repo *repo)
 {
-    wd_backup_meta **metas;
-    size_t n;
+    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
+    char **ids = NULL;
+    size_t n = 0;
     uint64_t found = 0;
-    if (wd_backup_list_meta(repo, &metas, &n)) {
-        walden_error_clear();
-        return 0;
-    }
+    if (!base || wd_storage_list_dirs(repo->storage, base, &ids, &n))
+        n = 0;
+    /* one summary that tells is enough: read them until one does */
     for (size_t i = 0; i < n && !found; i++) {
+        wd_backup_meta m = {0};
         wd_wal_name w;
-        if (wd_wal_name_parse(metas[i]->pub.start_wal, &w) || w.kind != WD_WAL_SEGMENT) {
-            walden_error_clear();
+        if (wd_backup_load_meta(repo, ids[i], &m) || wd_wal_name_parse(m.start_wal, &w) ||
+            w.kind != WD_WAL_SEGMENT) {
+            wd_backup_meta_clear(&m);
             continue;
         }
         uint64_t match = 0;
         int matches = 0;
         for (uint64_t size = 1u << 20; size <= 1u << 30; size <<= 1) {
-            uint64_t per = 0x100000000ull / size, segno = metas[i]->pub.start_lsn / size;
+            uint64_t per = 0x100000000ull / size, segno = m.pub.start_lsn / size;
             if (segno / per == w.log && segno % per == w.seg) {
                 match = size;
                 matches++;
@@ -124,8 +126,11 @@ static uint64_t segment_size_of_backups(walden_repo *repo)
         }
         if (matches == 1)
             found = match;
+        wd_backup_meta_clear(&m);
     }
-    wd_backup_list_free(metas, n);
+    wd_storage_names_free(ids, n);
+    wd_free(base);
+    walden_error_clear();
     return found;
 }
 

@@ -224,29 +224,17 @@ int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count)
     return 0;
 }
 
-/* The ids are collected before anything is removed: a listing must not run
- * while entries go away under it. */
+static int backup_complete(walden_repo *repo, const char *id, bool *yes)
+{
+    wd_compress c;
+    int rc = wd_backup_manifest_find(repo, id, &c);
+    *yes = rc != WALDEN_ENOTFOUND;
+    return rc == WALDEN_ENOTFOUND ? 0 : rc;
+}
+
 int wd_backup_remove_incomplete(walden_repo *repo)
 {
-    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
-    if (!base)
-        return WALDEN_ENOMEM;
-    char **ids = NULL;
-    size_t nids = 0;
-    int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
-    for (size_t i = 0; !rc && i < nids; i++) {
-        wd_compress c;
-        rc = wd_backup_manifest_find(repo, ids[i], &c);
-        if (rc == WALDEN_ENOTFOUND) {
-            char *dir = wd_path_join(base, ids[i]);
-            wd_log_info("removing incomplete backup '%s'", ids[i]);
-            rc = dir ? wd_storage_remove_tree(repo->storage, dir) : WALDEN_ENOMEM;
-            wd_free(dir);
-        }
-    }
-    wd_storage_names_free(ids, nids);
-    wd_free(base);
-    return rc;
+    return wd_repo_remove_unfinished(repo, WD_BACKUP_DIR, "backup", backup_complete);
 }
 
 void wd_backup_list_free(wd_backup_meta **metas, size_t n)

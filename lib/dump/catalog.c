@@ -263,29 +263,17 @@ void wd_dump_list_free(wd_dump_meta **metas, size_t n)
     wd_free(metas);
 }
 
+static int dump_complete(walden_repo *repo, const char *id, bool *yes)
+{
+    char *path = wd_asprintf("%s/%s/%s/%s", repo->cluster, WD_DUMP_DIR, id, WD_DUMP_MANIFEST);
+    int rc = path ? wd_storage_exists(repo->storage, path, yes) : WALDEN_ENOMEM;
+    wd_free(path);
+    return rc;
+}
+
 int wd_dump_remove_incomplete(walden_repo *repo)
 {
-    char *base = wd_repo_path(repo, WD_DUMP_DIR);
-    if (!base)
-        return WALDEN_ENOMEM;
-    char **ids = NULL;
-    size_t nids = 0;
-    int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
-    for (size_t i = 0; !rc && i < nids; i++) {
-        char *path = wd_asprintf("%s/%s/%s", base, ids[i], WD_DUMP_MANIFEST);
-        bool exists = true;
-        rc = path ? wd_storage_exists(repo->storage, path, &exists) : WALDEN_ENOMEM;
-        wd_free(path);
-        if (!rc && !exists) {
-            char *dir = wd_path_join(base, ids[i]);
-            wd_log_info("removing unfinished dump '%s'", ids[i]);
-            rc = dir ? wd_storage_remove_tree(repo->storage, dir) : WALDEN_ENOMEM;
-            wd_free(dir);
-        }
-    }
-    wd_storage_names_free(ids, nids);
-    wd_free(base);
-    return rc;
+    return wd_repo_remove_unfinished(repo, WD_DUMP_DIR, "dump", dump_complete);
 }
 
 int walden_dump_list(walden_repo *repo, walden_dump_cb cb, void *ctx)

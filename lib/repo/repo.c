@@ -583,3 +583,26 @@ int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32])
     wd_free(base);
     return rc;
 }
+
+int wd_repo_remove_unfinished(walden_repo *repo, const char *dir, const char *what,
+                              int (*complete)(walden_repo *repo, const char *id, bool *yes))
+{
+    char *base = wd_repo_path(repo, dir);
+    if (!base)
+        return WALDEN_ENOMEM;
+    char **ids = NULL;
+    size_t nids = 0;
+    int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
+    for (size_t i = 0; !rc && i < nids; i++) {
+        bool yes = true;
+        if ((rc = complete(repo, ids[i], &yes)) || yes)
+            continue;
+        char *path = wd_path_join(base, ids[i]);
+        wd_log_info("removing unfinished %s '%s'", what, ids[i]);
+        rc = path ? wd_storage_remove_tree(repo->storage, path) : WALDEN_ENOMEM;
+        wd_free(path);
+    }
+    wd_storage_names_free(ids, nids);
+    wd_free(base);
+    return rc;
+}

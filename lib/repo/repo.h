@@ -48,6 +48,13 @@ char *wd_repo_path(const walden_repo *repo, const char *rel);
  * object store has no directory that exists() could see. */
 int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32]);
 
+/* Removes the sets (backups, dumps) under the area's folder `dir` that
+ * have no manifest: unfinished, never listed. `complete` says whether set
+ * `id` has one. The ids are collected before anything is removed: a
+ * listing must not run while entries go away under it. */
+int wd_repo_remove_unfinished(walden_repo *repo, const char *dir, const char *what,
+                              int (*complete)(walden_repo *repo, const char *id, bool *yes));
+
 /* Unwraps the private key with the configured passphrase (once). */
 int wd_repo_unlock(walden_repo *repo);
 

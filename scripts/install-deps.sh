@@ -15,6 +15,8 @@ packages=(
   swift swift-proxy swift-account swift-container swift-object memcached python3 curl
   # the Debian package (scripts/build-deb.sh) and the man page check
   debhelper dpkg-dev fakeroot groff-base
+  # promtool (checks the metrics files)
+  prometheus
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(pgbackrest time bc)

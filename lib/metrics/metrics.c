@@ -180,9 +180,9 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     walden_error_clear();
     gauge(&m, "archiver_up", "1 when the server answered for pg_stat_archiver.", up);
     if (up) {
-        gauge(&m, "archiver_archived_count", "WAL files the server archived (pg_stat_archiver).",
+        gauge(&m, "archiver_archived", "WAL files the server archived (pg_stat_archiver).",
               (double)as.archived_count);
-        gauge(&m, "archiver_failed_count",
+        gauge(&m, "archiver_failed",
               "Failed archive attempts the server counted (pg_stat_archiver).",
               (double)as.failed_count);
         if (as.last_failed_ms)

@@ -50,6 +50,8 @@ W dump --dbname postgres >/dev/null || fail "dump failed"
 W metrics --metrics-file "$T/walden.prom" || fail "metrics failed"
 python3 "$(dirname "$0")/drill_check.py" metrics "$T/walden.prom" >"$T/samples" ||
   fail "the metrics file does not parse: $(cat "$T/walden.prom")"
+promtool check metrics <"$T/walden.prom" >"$T/promtool.out" 2>&1 ||
+  fail "promtool check metrics: $(cat "$T/promtool.out")"
 value() { awk -v k="$1" '$1 == k {print $2}' "$T/samples"; }
 is() { awk -v v="$(value "$1")" -v want="$2" 'BEGIN { exit !(v != "" && v + 0 == want + 0) }'; }
 is 'walden_backups{cluster="main"}' 1 || fail "walden_backups: $(cat "$T/samples")"

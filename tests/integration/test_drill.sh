@@ -132,6 +132,7 @@ PY
 pass "report: RPO from the last replayed commit, phases sum to the RTO, every database checked"
 
 $CHECK metrics "$T/drill.prom" >"$T/metrics.txt" || fail "metrics: $(cat "$T/drill.prom")"
+promtool check metrics <"$T/drill.prom" >"$T/promtool.out" 2>&1 || fail "promtool check metrics: $(cat "$T/promtool.out")"
 grep -qx 'walden_drill_success{cluster="main"} 1.0' "$T/metrics.txt" ||
   fail "metrics: $(cat "$T/metrics.txt")"
 grep -q '^walden_drill_phase_seconds{cluster="main",phase="replay"} ' "$T/metrics.txt" ||

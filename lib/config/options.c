@@ -96,6 +96,8 @@ static const walden_option_info options[] = {
     {"s3-token", WALDEN_OPT_STRING, NULL, NULL, 1, "S3 session token (default: AWS_SESSION_TOKEN)"},
     {"s3-ca-file", WALDEN_OPT_PATH, NULL, NULL, 0, "CA certificates to verify the S3 endpoint"},
     {"s3-verify-tls", WALDEN_OPT_BOOL, "yes", NULL, 0, "verify the S3 endpoint's certificate"},
+    {"s3-max-parts", WALDEN_OPT_INT, "10000", NULL, 0,
+     "most parts per multipart upload the S3 store accepts (Swift's s3api: 1000)"},
     {"azure-account", WALDEN_OPT_STRING, NULL, NULL, 0,
      "Azure storage account (default: AZURE_STORAGE_ACCOUNT)"},
     {"azure-key", WALDEN_OPT_STRING, NULL, NULL, 1,

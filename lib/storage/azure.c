@@ -707,6 +707,8 @@ int wd_storage_azure_new(wd_storage **out, const wd_objstore_cfg *cfg, bool crea
         return WALDEN_ENOMEM;
     a->os.ops = &az_ops;
     a->os.part_size = cfg->part_size;
+    a->os.max_parts = cfg->max_parts > 0 ? cfg->max_parts : WD_AZURE_MAX_BLOCKS;
+    a->os.max_part_size = WD_AZURE_MAX_BLOCK_SIZE;
     int rc = 0;
     if (!(a->os.base.location = wd_strdup(cfg->location))) {
         rc = WALDEN_ENOMEM;

@@ -253,8 +253,10 @@ struct wd_objstore {
     wd_storage base;
     const wd_objstore_ops *ops;
     wd_http *http;
-    char *prefix;     /* "" or "a/b" without slashes at either end */
-    size_t part_size; /* parts of multipart uploads; also the single-PUT limit */
+    char *prefix;         /* "" or "a/b" without slashes at either end */
+    size_t part_size;     /* first parts of multipart uploads; also the single-PUT limit */
+    int max_parts;        /* the store's most parts (blocks) per object */
+    size_t max_part_size; /* the store's largest part (block) */
 };
 
 /* Default part size: a 16 MiB WAL segment, even stored uncompressed and
@@ -267,11 +269,35 @@ struct wd_objstore {
 /* Whole-object reads: the most a source buffers ahead of its reader (the
  * buffer starts at 64 KiB and doubles while the reader lags). */
 #define WD_OBJSTORE_STREAM_BUF (4u * 1024 * 1024)
-/* Multipart uploads: parts uploaded at the same time by one sink. Memory of
- * a sink: at most WD_OBJSTORE_PARTS_IN_FLIGHT + 1 part buffers. */
+/* Multipart uploads: parts uploaded at the same time by one sink while its
+ * parts have the first part size (fewer once parts grow, see
+ * wd_objstore_parts_in_flight). */
 #ifndef WD_OBJSTORE_PARTS_IN_FLIGHT /* -D for experiments */
 #define WD_OBJSTORE_PARTS_IN_FLIGHT 4
 #endif
+/* The stores' limits: S3 takes 10,000 parts of at most 5 GiB (an object of
+ * at most 5 TiB; walden's parts stop growing at 4 GiB, which suffices),
+ * Azure 50,000 blocks of at most 4,000 MiB. */
+#define WD_S3_MAX_PARTS 10000
+#define WD_S3_MAX_PART_SIZE ((size_t)4 << 30)
+#define WD_AZURE_MAX_BLOCKS 50000
+#define WD_AZURE_MAX_BLOCK_SIZE ((size_t)4000 << 20)
+
+/* The size of part `index` (0-based) of a multipart upload. A stream's
+ * length is unknown when its upload starts, so parts grow as it goes: the
+ * first tenth of the store's part count has part_size each, and every
+ * further tenth twice the size of the one before, up to max_part_size. With
+ * 32 MiB first parts an S3 object reaches 5 TiB (parts of 4 GiB from part
+ * 7,001 on) and an Azure blob about 77 TiB, while objects up to 31 GiB
+ * (S3) or 156 GiB (Azure) keep 32 MiB parts. */
+size_t wd_objstore_part_size(const wd_objstore *os, int index);
+/* How many parts of `size` a sink uploads at once: WD_OBJSTORE_PARTS_IN_FLIGHT
+ * while parts have the first size, then fewer, so that the parts in flight
+ * hold about as much as at first, at least one. A sink holds that many
+ * part buffers plus the one it fills: with 32 MiB first parts 160 MiB, 192
+ * MiB for 64 MiB parts, then twice the part size (2 GiB for the 1 GiB parts
+ * of S3 objects beyond 968 GiB, 8 GiB at most). */
+int wd_objstore_parts_in_flight(const wd_objstore *os, size_t size);
 
 /* Fills in the generic storage table: to call from a driver's constructor
  * once ops, http, prefix and location are set. */
@@ -288,6 +314,7 @@ typedef struct wd_objstore_cfg {
     const char *az_account, *az_key, *az_sas, *az_endpoint;
     wd_http_opts http;
     size_t part_size; /* 0: WD_OBJSTORE_PART_SIZE */
+    int max_parts;    /* 0: the store's own limit (s3-max-parts for S3) */
 } wd_objstore_cfg;
 
 /* Splits "scheme://host[:port][/path]" (http or https) into malloc'ed

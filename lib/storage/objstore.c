@@ -389,12 +389,18 @@ static int os_open_read_range(wd_storage *st, const char *path, uint64_t offset,
 
 /* ---- writing ---- */
 
+/* A part buffer and its size. */
+typedef struct part_buf {
+    uint8_t *p;
+    size_t cap;
+} part_buf;
+
 /* A part on its way: uploaded by a thread of its own. */
 typedef struct part_job {
     struct obj_sink *sink;
     pthread_t thread;
     int number;
-    uint8_t *buf;
+    part_buf buf;
     size_t len;
     bool busy;     /* a thread was started and is not joined yet */
     bool finished; /* its thread is done (to join) */
@@ -408,27 +414,26 @@ typedef struct obj_sink {
     size_t len, cap;
     bool mp; /* a multipart upload is under way */
     char *upload;
-    char **etags; /* one per part (10000 slots once multipart) */
+    char **etags; /* one per part (max_parts slots once multipart) */
     int nparts;   /* parts handed to threads */
+    size_t part;  /* the size of the part being filled */
     int error;    /* the first error latches */
     /* parts in flight; guarded by mu */
     pthread_mutex_t mu;
     pthread_cond_t cond;
     part_job jobs[WD_OBJSTORE_PARTS_IN_FLIGHT];
-    uint8_t *spare[WD_OBJSTORE_PARTS_IN_FLIGHT + 1]; /* part buffers to reuse */
+    part_buf spare[WD_OBJSTORE_PARTS_IN_FLIGHT + 1]; /* part buffers to reuse */
     int nspare;
     int part_error;
     char part_message[1024];
 } obj_sink;
-
-#define MAX_PARTS 10000
 
 static void *part_main(void *arg)
 {
     part_job *j = arg;
     obj_sink *s = j->sink;
     char *etag = NULL;
-    int rc = s->os->ops->mp_part(s->os, s->key, s->upload, j->number, j->buf, j->len, &etag);
+    int rc = s->os->ops->mp_part(s->os, s->key, s->upload, j->number, j->buf.p, j->len, &etag);
     pthread_mutex_lock(&s->mu);
     if (rc && !s->part_error) {
         s->part_error = rc;
@@ -437,24 +442,24 @@ static void *part_main(void *arg)
     if (!rc)
         s->etags[j->number - 1] = etag;
     s->spare[s->nspare++] = j->buf;
-    j->buf = NULL;
+    j->buf = (part_buf){0};
     j->finished = true;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->mu);
     return NULL;
 }
 
-/* Joins the finished part threads; mu held. Returns whether any still runs. */
-static bool reap_parts(obj_sink *s)
+/* Joins the finished part threads; mu held. Returns how many still run. */
+static int reap_parts(obj_sink *s)
 {
-    bool running = false;
+    int running = 0;
     for (int i = 0; i < WD_OBJSTORE_PARTS_IN_FLIGHT; i++) {
         part_job *j = &s->jobs[i];
         if (j->busy && j->finished) {
             pthread_join(j->thread, NULL);
             j->busy = j->finished = false;
         }
-        running |= j->busy;
+        running += j->busy;
     }
     return running;
 }
@@ -477,7 +482,7 @@ static void sink_free(obj_sink *s)
         wd_free(s->etags[i]);
     wd_free(s->etags);
     for (int i = 0; i < s->nspare; i++)
-        wd_free(s->spare[i]);
+        wd_free(s->spare[i].p);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);
     wd_free(s->upload);
@@ -486,28 +491,50 @@ static void sink_free(obj_sink *s)
     wd_free(s);
 }
 
-/* Hands the buffer to a thread as the next part, once fewer than
- * WD_OBJSTORE_PARTS_IN_FLIGHT are on their way, and takes a free buffer. */
+/* A buffer of at least `size` bytes for the next part: a spare one when it
+ * is large enough (smaller ones are freed: parts only grow); mu held. */
+static void take_buffer(obj_sink *s, size_t size)
+{
+    while (s->nspare) {
+        part_buf b = s->spare[--s->nspare];
+        if (b.cap >= size) {
+            s->buf = b.p;
+            s->cap = b.cap;
+            return;
+        }
+        wd_free(b.p);
+    }
+    s->buf = NULL;
+    s->cap = 0;
+}
+
+/* Hands the buffer to a thread as the next part, once fewer parts than
+ * wd_objstore_parts_in_flight allows are on their way, and takes a free
+ * buffer. */
 static int flush_part(obj_sink *s)
 {
     int rc;
+    wd_objstore *os = s->os;
     if (!s->mp) {
-        if (!(s->etags = wd_calloc(MAX_PARTS, sizeof(*s->etags))))
+        if (!(s->etags = wd_calloc((size_t)os->max_parts, sizeof(*s->etags))))
             return WALDEN_ENOMEM;
-        if ((rc = s->os->ops->mp_begin(s->os, s->key, &s->upload)))
+        if ((rc = os->ops->mp_begin(os, s->key, &s->upload)))
             return rc;
         s->mp = true;
     }
-    if (s->nparts >= MAX_PARTS)
-        return wd_error_set(WALDEN_EINVAL, "'%s' is too large: more than %d parts of %zu bytes",
-                            s->key, MAX_PARTS, s->os->part_size);
+    if (s->nparts >= os->max_parts)
+        return wd_error_set(WALDEN_EINVAL,
+                            "'%s' is too large for the store: more than %d parts, the last ones "
+                            "of %zu MiB",
+                            s->key, os->max_parts, s->part >> 20);
+    int limit = wd_objstore_parts_in_flight(os, s->part);
     pthread_mutex_lock(&s->mu);
     part_job *j = NULL;
     while (!s->part_error) {
-        reap_parts(s);
-        for (int i = 0; !j && i < WD_OBJSTORE_PARTS_IN_FLIGHT; i++)
-            if (!s->jobs[i].busy)
-                j = &s->jobs[i];
+        if (reap_parts(s) < limit)
+            for (int i = 0; !j && i < WD_OBJSTORE_PARTS_IN_FLIGHT; i++)
+                if (!s->jobs[i].busy)
+                    j = &s->jobs[i];
         if (j)
             break;
         pthread_cond_wait(&s->cond, &s->mu);
@@ -517,20 +544,22 @@ static int flush_part(obj_sink *s)
         pthread_mutex_unlock(&s->mu);
         return rc;
     }
-    *j = (part_job){.sink = s, .number = s->nparts + 1, .buf = s->buf, .len = s->len, .busy = true};
-    s->buf = s->nspare ? s->spare[--s->nspare] : NULL;
+    *j = (part_job){
+        .sink = s, .number = s->nparts + 1, .buf = {s->buf, s->cap}, .len = s->len, .busy = true};
+    size_t next = wd_objstore_part_size(os, s->nparts + 1);
+    take_buffer(s, next);
     pthread_mutex_unlock(&s->mu);
     if (pthread_create(&j->thread, NULL, part_main, j) != 0) {
         pthread_mutex_lock(&s->mu);
         j->busy = false;
         s->spare[s->nspare++] = j->buf;
-        j->buf = NULL;
+        j->buf = (part_buf){0};
         pthread_mutex_unlock(&s->mu);
         return wd_error_set(WALDEN_ERROR, "cannot start a thread to upload '%s'", s->key);
     }
     s->nparts++;
     s->len = 0;
-    s->cap = s->buf ? s->os->part_size : 0;
+    s->part = next;
     return 0;
 }
 
@@ -539,9 +568,8 @@ static int sink_write(wd_sink *sink, const uint8_t *data, size_t len)
     obj_sink *s = (obj_sink *)sink;
     if (s->error)
         return s->error;
-    size_t part = s->os->part_size;
     while (len) {
-        if (s->len == part) {
+        if (s->len == s->part) {
             /* a full part and more to come: send it */
             if ((s->error = flush_part(s)))
                 return s->error;
@@ -549,16 +577,17 @@ static int sink_write(wd_sink *sink, const uint8_t *data, size_t len)
         if (s->len == s->cap) {
             /* the first buffer grows by doubling (small objects use little
              * memory); after a part went out, a new one is full size */
-            size_t cap = s->cap ? s->cap * 2 : s->mp ? part : 64 * 1024;
-            if (cap > part)
-                cap = part;
+            size_t cap = s->cap ? s->cap * 2 : s->mp ? s->part : 64 * 1024;
+            if (cap > s->part)
+                cap = s->part;
             uint8_t *nb = wd_realloc(s->buf, cap);
             if (!nb)
                 return s->error = WALDEN_ENOMEM;
             s->buf = nb;
             s->cap = cap;
         }
-        size_t k = s->cap - s->len < len ? s->cap - s->len : len;
+        size_t room = (s->cap < s->part ? s->cap : s->part) - s->len;
+        size_t k = room < len ? room : len;
         memcpy(s->buf + s->len, data, k);
         s->len += k;
         data += k;
@@ -645,6 +674,7 @@ static int os_open_write(wd_storage *st, const char *path, unsigned flags, wd_si
     if (!s)
         return WALDEN_ENOMEM;
     s->os = os;
+    s->part = wd_objstore_part_size(os, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     if (!(s->key = key_of(os, path))) {
@@ -801,6 +831,22 @@ void wd_objstore_init(wd_objstore *os)
     assert(os->base.driver->remove_many == NULL || os->ops->del_many != NULL);
     if (!os->part_size)
         os->part_size = WD_OBJSTORE_PART_SIZE;
+    assert(os->max_parts > 0 && os->max_part_size >= os->part_size);
+}
+
+size_t wd_objstore_part_size(const wd_objstore *os, int index)
+{
+    int step = os->max_parts >= 10 ? os->max_parts / 10 : 1;
+    size_t size = os->part_size;
+    for (int tier = index / step; tier > 0 && size < os->max_part_size; tier--)
+        size = size > os->max_part_size / 2 ? os->max_part_size : size * 2;
+    return size;
+}
+
+int wd_objstore_parts_in_flight(const wd_objstore *os, size_t size)
+{
+    size_t n = (size_t)WD_OBJSTORE_PARTS_IN_FLIGHT * os->part_size / size;
+    return n ? (int)n : 1;
 }
 
 void wd_objstore_free_base(wd_objstore *os)

@@ -42,6 +42,11 @@ int wd_storage_open(wd_storage **out, const walden_config *cfg, bool create)
         return wd_storage_posix_new(out, repo, create);
     }
     long timeout = duration(cfg, "net-timeout", 60);
+    int64_t max_parts = 0;
+    const char *mp = s3 ? opt(cfg, "s3-max-parts") : NULL;
+    if (mp && wd_parse_int64(mp, 1, WD_S3_MAX_PARTS, &max_parts))
+        return wd_error_set(WALDEN_EINVAL, "s3-max-parts must be 1 to %d, not '%s'",
+                            WD_S3_MAX_PARTS, mp);
     wd_objstore_cfg oc = {
         .location = repo,
         .s3_endpoint = opt(cfg, "s3-endpoint"),
@@ -62,6 +67,7 @@ int wd_storage_open(wd_storage **out, const walden_config *cfg, bool create)
                 .stall_timeout = timeout,
                 .retry_time_ms = duration(cfg, "net-retry-time", 60) * 1000,
             },
+        .max_parts = (int)max_parts,
     };
     return s3 ? wd_storage_s3_new(out, &oc, create) : wd_storage_azure_new(out, &oc, create);
 }

@@ -126,10 +126,9 @@ for m in "${methods[@]}"; do
   printf '%-11s %7.1f ms/segment   (rounds:%s us)\n' "$m" "$(echo "$median / 1000" | bc -l)" "${times[$m]}"
 done
 
-ratio() { echo "scale=2; ${result[$1]} / ${result[$2]}" | bc -l; }
 echo
-echo "walden / pgbackrest = $(ratio walden pgbackrest)   (target <= 0.75)"
-echo "walden / naive      = $(ratio walden naive)   (target <= 1.10)"
+echo "walden / pgbackrest = $(ratio "${result[walden]}" "${result[pgbackrest]}")   (target <= 0.75)"
+echo "walden / naive      = $(ratio "${result[walden]}" "${result[naive]}")   (target <= 1.10)"
 
 echo
 echo "== peak memory of one push (max RSS)"

@@ -74,7 +74,6 @@ timed() {
 }
 
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
 run_dataset() {
   local ds=$1

@@ -57,7 +57,6 @@ timed() {
   cat "$work/time.out"
 }
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
 conn="-h $work/sock -p $PORT -U postgres"
 declare -a t_fc t_gz t_w s_fc s_gz s_w r_w

@@ -441,6 +441,7 @@ objstore_backup_suite() {
   local kind=$1 sport=$2
   local PRIMARY=$T/primary PORT PORT2 RESTORED=$T/restored
   PORT=$(next_port)
+  SUITE_PORT=$PORT # the primary stays up for the caller's own checks
   PORT2=$(next_port)
   new_passphrase "$T/pass"
   local common=("lock-path=$T/locks" "pghost=$T/sock" "pguser=postgres" "process-max=2"

@@ -199,6 +199,32 @@ static void test_batch_delete(void **state)
     assert_null(strstr(fake_log, DEV_KEY));
 }
 
+/* Blocks grow by tenths of Azure's 50,000, up to its largest block. */
+static void test_block_sizes(void **state)
+{
+    (void)state;
+    wd_objstore_cfg c = {.location = "azure://cont/pre",
+                         .az_account = "devstoreaccount1",
+                         .az_key = DEV_KEY,
+                         .az_endpoint = "http://127.0.0.1:1/devstoreaccount1",
+                         .http = {NULL, true, 5, 5, 2000}};
+    wd_storage *st;
+    assert_ok(wd_storage_azure_new(&st, &c, false));
+    wd_objstore *os = (wd_objstore *)st;
+    const uint64_t mib = 1 << 20, tib = mib << 20;
+    assert_int_equal(os->max_parts, WD_AZURE_MAX_BLOCKS);
+    assert_int_equal(wd_objstore_part_size(os, 4999), 32 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 5000), 64 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 34999), 2048 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 35000), 4000 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 49999), 4000 * mib);
+    uint64_t total = 0;
+    for (int i = 0; i < os->max_parts; i++)
+        total += wd_objstore_part_size(os, i);
+    assert_true(total > 76 * tib && total < 77 * tib); /* 76.6 TiB: "about 77 TiB" */
+    wd_storage_free(st);
+}
+
 static int conf_n;
 static const char *conf_sas;
 
@@ -213,7 +239,11 @@ static wd_storage *make_azure(void)
                          .az_sas = conf_sas,
                          .az_endpoint = getenv("WALDEN_TEST_AZURE_ENDPOINT"),
                          .http = {NULL, true, 10, 30, 30000},
-                         .part_size = 5 * 1024 * 1024};
+                         /* 5 MiB first parts, and a part count so small that
+                          * each part doubles: the conformance suite's large
+                          * object goes up as parts of 5 and 6 MiB */
+                         .part_size = 5 * 1024 * 1024,
+                         .max_parts = 3};
     wd_storage *st;
     int rc = wd_storage_azure_new(&st, &c, conf_n == 1);
     if (rc) {
@@ -229,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_parse_list),
         cmocka_unit_test(test_requests_as_sent),
         cmocka_unit_test(test_batch_delete),
+        cmocka_unit_test(test_block_sizes),
     };
     int failed = cmocka_run_group_tests_name("azure", tests, NULL, NULL);
     if (getenv("WALDEN_TEST_AZURE_ENDPOINT")) {

@@ -389,6 +389,123 @@ static void test_multipart_failure_aborts(void **state)
     assert_null(strcasestr(fake_log, "Transfer-Encoding"));
 }
 
+/* Streams of unknown length: parts grow by tenths of the store's part
+ * count, and the parts in flight shrink as they grow. */
+static void test_part_sizes(void **state)
+{
+    (void)state;
+    wd_storage *st = fake_s3_parts(1, "secret", 0);
+    wd_objstore *os = (wd_objstore *)st;
+    const uint64_t mib = 1 << 20, gib = mib << 10, tib = gib << 10;
+    assert_int_equal(os->max_parts, 10000);
+    assert_int_equal(wd_objstore_part_size(os, 0), 32 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 999), 32 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 1000), 64 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 6999), 2 * gib);
+    assert_int_equal(wd_objstore_part_size(os, 7000), 4 * gib);
+    assert_int_equal(wd_objstore_part_size(os, 9999), 4 * gib);
+    uint64_t total = 0;
+    int reached = -1;
+    for (int i = 0; i < os->max_parts; i++) {
+        total += wd_objstore_part_size(os, i);
+        if (reached < 0 && total >= 5 * tib)
+            reached = i + 1;
+        assert_true(wd_objstore_part_size(os, i) <= WD_S3_MAX_PART_SIZE);
+    }
+    assert_int_equal(reached, 7288); /* S3's largest object, as documented */
+    assert_int_equal(wd_objstore_parts_in_flight(os, 32 * mib), 4);
+    assert_int_equal(wd_objstore_parts_in_flight(os, 64 * mib), 2);
+    assert_int_equal(wd_objstore_parts_in_flight(os, 128 * mib), 1);
+    assert_int_equal(wd_objstore_parts_in_flight(os, 4 * gib), 1);
+    wd_storage_free(st);
+
+    /* a store of 1000 parts: parts double every 100 */
+    char ep[64];
+    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", 1);
+    wd_objstore_cfg c = {.location = "s3://bucket/pre",
+                         .s3_endpoint = ep,
+                         .s3_region = "us-east-1",
+                         .s3_uri_style = "path",
+                         .s3_key = "AKID",
+                         .s3_secret = "secret",
+                         .http = {NULL, true, 5, 5, 2000},
+                         .max_parts = 1000};
+    assert_ok(wd_storage_s3_new(&st, &c, false));
+    os = (wd_objstore *)st;
+    assert_int_equal(wd_objstore_part_size(os, 99), 32 * mib);
+    assert_int_equal(wd_objstore_part_size(os, 100), 64 * mib);
+    total = 0;
+    for (int i = 0; i < os->max_parts; i++)
+        total += wd_objstore_part_size(os, i);
+    assert_true(total >= 3 * tib / 2 && total < 2 * tib); /* "1.5 TiB" */
+    wd_storage_free(st);
+}
+
+/* A multipart upload sends parts of the growing sizes, in order, and a
+ * stream longer than the store's parts can hold fails and is aborted. */
+static void test_multipart_parts_grow(void **state)
+{
+    (void)state;
+    const size_t mib = 1 << 20;
+    const fake_step steps[] = {{FAKE_RESPOND, 200,
+                                "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
+                                "</InitiateMultipartUploadResult>",
+                                NULL}};
+    char ep[64];
+    wd_objstore_cfg c = {.location = "s3://bucket/pre",
+                         .s3_endpoint = ep,
+                         .s3_region = "us-east-1",
+                         .s3_uri_style = "path",
+                         .s3_key = "AKID",
+                         .s3_secret = "secret",
+                         .http = {NULL, true, 5, 5, 2000},
+                         .part_size = 5 * mib,
+                         .max_parts = 4}; /* fewer than 10: each part doubles */
+    size_t len = 76 * mib;                /* 5 + 10 + 20 + 40 MiB hold 75 MiB */
+    uint8_t *data = malloc(len);
+    tu_fill(data, len, 3, 0);
+    for (int round = 0; round < 2; round++) {
+        size_t want = round == 0 ? 38 * mib : len; /* 38: 5 + 10 + 20 + 3 */
+        snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fake_start(steps, 1));
+        wd_storage *st;
+        assert_ok(wd_storage_s3_new(&st, &c, false));
+        wd_sink *sink;
+        assert_ok(wd_storage_open_write(st, "big", &sink));
+        int rc = 0;
+        for (size_t off = 0; !rc && off < want; off += mib)
+            rc = sink->write(sink, data + off, mib);
+        if (!rc)
+            rc = sink->commit(sink);
+        else
+            sink->abort(sink);
+        wd_storage_free(st);
+        fake_stop();
+        const char *part_lengths[] = {"5242880", "10485760", "20971520",
+                                      round == 0 ? "3145728" : "41943040"};
+        for (int i = 0; i < 4; i++) {
+            char line[128];
+            snprintf(line, sizeof(line), "PUT /bucket/pre/big?partNumber=%d&uploadId=u1 ", i + 1);
+            const char *req = strstr(fake_log, line);
+            assert_non_null(req);
+            const char *cl = strcasestr(req, "Content-Length: ");
+            assert_non_null(cl);
+            assert_int_equal(strtoull(cl + 16, NULL, 10), strtoull(part_lengths[i], NULL, 10));
+        }
+        assert_null(strstr(fake_log, "partNumber=5&"));
+        if (round == 0) {
+            assert_ok(rc);
+            assert_non_null(strstr(fake_log, "POST /bucket/pre/big?uploadId=u1 "));
+            assert_null(strstr(fake_log, "DELETE /bucket/pre/big?uploadId=u1 "));
+        } else {
+            assert_int_equal(rc, WALDEN_EINVAL);
+            assert_non_null(strstr(walden_error_last()->message, "too large for the store"));
+            assert_null(strstr(fake_log, "POST /bucket/pre/big?uploadId=u1 "));
+            assert_non_null(strstr(fake_log, "DELETE /bucket/pre/big?uploadId=u1 "));
+        }
+    }
+    free(data);
+}
+
 static void test_driver_errors(void **state)
 {
     (void)state;
@@ -492,7 +609,11 @@ static wd_storage *make_s3(void)
                          .s3_key = getenv("WALDEN_TEST_S3_KEY"),
                          .s3_secret = getenv("WALDEN_TEST_S3_SECRET"),
                          .http = {NULL, true, 10, 30, 30000},
-                         .part_size = 5 * 1024 * 1024};
+                         /* 5 MiB first parts, and a part count so small that
+                          * each part doubles: the conformance suite's large
+                          * object goes up as parts of 5 and 6 MiB */
+                         .part_size = 5 * 1024 * 1024,
+                         .max_parts = 3};
     wd_storage *st;
     int rc = wd_storage_s3_new(&st, &c, conf_n == 1);
     if (rc) {
@@ -514,6 +635,8 @@ int main(void)
         cmocka_unit_test(test_delete_many),
         cmocka_unit_test(test_streaming_read),
         cmocka_unit_test(test_multipart_failure_aborts),
+        cmocka_unit_test(test_part_sizes),
+        cmocka_unit_test(test_multipart_parts_grow),
     };
     int failed = cmocka_run_group_tests_name("s3", tests, NULL, NULL);
     if (getenv("WALDEN_TEST_S3_ENDPOINT")) {

@@ -61,12 +61,6 @@ static int collect(const walden_wal_entry *e, const char *folder, const char *ob
     return 0;
 }
 
-static void seg_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25])
-{
-    snprintf(out, 25, "%08X%08X%08X", tli, (unsigned)(segno / per_log),
-             (unsigned)(segno % per_log));
-}
-
 static int push_range(walden_wal_range **v, size_t *n, size_t *cap, uint32_t tli, uint64_t first,
                       uint64_t last, uint64_t per_log)
 {
@@ -80,8 +74,8 @@ static int push_range(walden_wal_range **v, size_t *n, size_t *cap, uint32_t tli
     }
     walden_wal_range *r = &(*v)[(*n)++];
     r->timeline = tli;
-    seg_name(tli, first, per_log, r->first);
-    seg_name(tli, last, per_log, r->last);
+    wd_wal_segment_name(tli, first, per_log, r->first);
+    wd_wal_segment_name(tli, last, per_log, r->last);
     r->segments = last - first + 1;
     return 0;
 }
@@ -118,7 +112,7 @@ static uint64_t segment_size_of_backups(walden_repo *repo)
         uint64_t match = 0;
         int matches = 0;
         for (uint64_t size = 1u << 20; size <= 1u << 30; size <<= 1) {
-            uint64_t per = 0x100000000ull / size, segno = m.pub.start_lsn / size;
+            uint64_t per = wd_wal_per_log(size), segno = m.pub.start_lsn / size;
             if (segno / per == w.log && segno % per == w.seg) {
                 match = size;
                 matches++;
@@ -153,8 +147,8 @@ int walden_wal_summary_get(walden_repo *repo, walden_wal_summary **out)
         }
         /* a backup knows the real size; the names only suggest it */
         uint64_t known = segment_size_of_backups(repo);
-        uint64_t per = known && max_low < 0x100000000ull / known
-                           ? 0x100000000ull / known
+        uint64_t per = known && max_low < wd_wal_per_log(known)
+                           ? wd_wal_per_log(known)
                            : wd_wal_segments_per_log(max_low, spans);
         s->segment_size = 0x100000000ull / per;
         s->segments = w.n;
@@ -166,7 +160,7 @@ int walden_wal_summary_get(walden_repo *repo, walden_wal_summary **out)
              * (sorted by timeline first, so the last one seen) */
             if (i == 0 || no >= best) {
                 best = no;
-                seg_name(w.segs[i].tli, no, per, s->max);
+                wd_wal_segment_name(w.segs[i].tli, no, per, s->max);
                 s->max_time_ms = w.segs[i].time_ms;
             }
             uint64_t first_no = (uint64_t)w.segs[start].log * per + w.segs[start].low;
@@ -186,7 +180,7 @@ int walden_wal_summary_get(walden_repo *repo, walden_wal_summary **out)
             uint64_t no = (uint64_t)w.segs[i].log * per + w.segs[i].low;
             if (no < low) {
                 low = no;
-                seg_name(w.segs[i].tli, no, per, s->min);
+                wd_wal_segment_name(w.segs[i].tli, no, per, s->min);
             }
         }
     } else if (!rc) {
@@ -218,7 +212,7 @@ static const walden_wal_range *run_of(const walden_wal_summary *s, const char *n
         walden_error_clear();
         return NULL;
     }
-    uint64_t per = 0x100000000ull / s->segment_size;
+    uint64_t per = wd_wal_per_log(s->segment_size);
     uint64_t no = (uint64_t)n.log * per + n.seg;
     for (size_t i = 0; i < s->n_ranges; i++) {
         const walden_wal_range *r = &s->ranges[i];

@@ -412,14 +412,8 @@ static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_
     if (wd_wal_name_parse(wal, &n) || n.kind != WD_WAL_SEGMENT)
         return wd_error_set(WALDEN_EPG, "unexpected WAL file name '%s'", wal);
     *tli = n.tli;
-    *segno = (uint64_t)n.log * (0x100000000ull / seg_size) + n.seg;
+    *segno = (uint64_t)n.log * wd_wal_per_log(seg_size) + n.seg;
     return 0;
-}
-
-static void segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char out[25])
-{
-    uint64_t per = 0x100000000ull / seg_size;
-    snprintf(out, 25, "%08X%08X%08X", tli, (uint32_t)(segno / per), (uint32_t)(segno % per));
 }
 
 static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
@@ -444,7 +438,7 @@ static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *
     walden_progress p = {"wait-wal", 0, 0, 0, last - seg + 1};
     for (; seg <= last; seg++) {
         char name[25];
-        segment_name(tli, seg, (uint64_t)seg_size, name);
+        wd_wal_segment_name(tli, seg, wd_wal_per_log((uint64_t)seg_size), name);
         for (;;) {
             bool present = false;
             if ((rc = wd_wal_present(repo, name, &present)))

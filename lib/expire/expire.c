@@ -201,7 +201,7 @@ static int sweep_wal(walden_repo *repo, const walden_wal_summary *s, const char 
     wd_wal_name k;
     if (wd_wal_name_parse(keep_from, &k))
         return wd_error_set(WALDEN_EINVAL, "bad WAL name '%s' in the plan", keep_from);
-    uint64_t per = 0x100000000ull / s->segment_size;
+    uint64_t per = wd_wal_per_log(s->segment_size);
     wal_sweep w = {
         repo, per, (uint64_t)k.log * per + k.seg, dry_run, wd_calloc(REMOVE_BATCH, sizeof(char *)),
         0,    res};

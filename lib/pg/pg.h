@@ -28,6 +28,16 @@ typedef struct wd_wal_name {
 /* Parses a WAL file name (no directory). WALDEN_EINVAL when it is not one. */
 int wd_wal_name_parse(const char *name, wd_wal_name *out);
 
+/* Segments per "log", the middle eight hex digits of a segment name: 256
+ * for 16 MiB segments. */
+static inline uint64_t wd_wal_per_log(uint64_t seg_size)
+{
+    return 0x100000000ull / seg_size;
+}
+
+/* The name of segment number `segno` (LSN / segment size) on timeline tli. */
+void wd_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25]);
+
 /* The repository folder of a WAL file, relative to the WAL root: the first
  * 16 hex digits of segment-like names, "" for history files. Writes at most
  * 17 bytes into dir. */

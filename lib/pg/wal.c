@@ -148,7 +148,7 @@ int wd_wal_check_segment(const uint8_t *page, size_t len, uint64_t file_size,
         return wd_error_set(WALDEN_EINVAL,
                             "'%s' is not a complete WAL segment: %llu bytes, header says %u",
                             display, (unsigned long long)file_size, seg_size);
-    uint64_t per_log = 0x100000000ull / seg_size;
+    uint64_t per_log = wd_wal_per_log(seg_size);
     if (name->seg >= per_log)
         return wd_error_set(WALDEN_EINVAL, "'%s' is not a valid segment name for %u-byte segments",
                             display, seg_size);
@@ -163,4 +163,10 @@ int wd_wal_check_segment(const uint8_t *page, size_t len, uint64_t file_size,
                             "repository has %llu",
                             display, (unsigned long long)hdr_sysid, (unsigned long long)sysid);
     return 0;
+}
+
+void wd_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25])
+{
+    snprintf(out, 25, "%08X%08X%08X", tli, (unsigned)(segno / per_log),
+             (unsigned)(segno % per_log));
 }

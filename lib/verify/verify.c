@@ -732,20 +732,14 @@ done:
 
 /* ---- WAL ---- */
 
-static void segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25])
-{
-    snprintf(out, 25, "%08X%08X%08X", tli, (unsigned)(segno / per_log),
-             (unsigned)(segno % per_log));
-}
-
 /* Reports segments first..last of `tli` as missing: for backup `need`, or
  * (need NULL) as a gap in the archive. */
 static int report_missing(verify_run *v, const wal_need *need, uint32_t tli, uint64_t first,
                           uint64_t last)
 {
     char a[25], z[25];
-    segment_name(tli, first, v->per_log, a);
-    segment_name(tli, last, v->per_log, z);
+    wd_wal_segment_name(tli, first, v->per_log, a);
+    wd_wal_segment_name(tli, last, v->per_log, z);
     wd_wal_name parsed;
     char *folder = NULL, *object = NULL;
     if (!wd_wal_name_parse(a, &parsed))
@@ -954,7 +948,7 @@ int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_c
     walden_wal_summary *sum = NULL;
     if (backups && (rc = walden_wal_summary_get(repo, &sum)))
         return rc;
-    v.per_log = sum && sum->segment_size ? 0x100000000ull / sum->segment_size : 256;
+    v.per_log = sum && sum->segment_size ? wd_wal_per_log(sum->segment_size) : 256;
     pthread_mutex_init(&v.mu, NULL);
     if ((rc = wd_pool_start(&v.pool, workers, sizeof(vjob), QUEUE_DEPTH, 0, check_object, &v)))
         goto done;

@@ -91,6 +91,56 @@ curl_s3() {
     curl -sSf "${h[@]}" -o "$file" "$S3_ENDPOINT/walden/$key"
   fi
 }
+# curl_s3_mp KEY PARTDIR: the same requests as walden's sink, by curl:
+# CreateMultipartUpload, one UploadPart per file of PARTDIR (sorted; 32 MiB
+# parts of the object, split before timing), 4 at a time, each signed with
+# its real SHA-256 (computed here, inside the timing, as walden does), then
+# CompleteMultipartUpload. One python3 process signs and runs the curls.
+curl_s3_mp() {
+  python3 - "$1" "$2" "${S3_ENDPOINT}" "$S3_KEY" "$S3_SECRET" "$S3_REGION" <<'PY2'
+import datetime, hashlib, hmac, os, re, subprocess, sys, urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+key, pdir, ep, akey, secret, region = sys.argv[1:7]
+host, path = ep[len("http://"):], "/walden/" + key
+def q(s): return urllib.parse.quote(s, safe="-_.~")
+def curl(method, query, ph, data_file=None, body=None):
+    t = datetime.datetime.utcnow()
+    amz, day = t.strftime("%Y%m%dT%H%M%SZ"), t.strftime("%Y%m%d")
+    h = {"host": host, "x-amz-content-sha256": ph, "x-amz-date": amz}
+    cq = "&".join(f"{q(k)}={q(v)}" for k, v in sorted(query))
+    creq = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), cq,
+                      "".join(f"{n}:{h[n]}\n" for n in sorted(h)), ";".join(sorted(h)), ph])
+    scope = f"{day}/{region}/s3/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for m in (day, region, "s3", "aws4_request"):
+        k = hmac.new(k, m.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    cmd = ["curl", "-sSf", "-X", method, "-H", "Expect:", "-H", "Content-Type:", "-H",
+           f"Authorization: AWS4-HMAC-SHA256 Credential={akey}/{scope}, "
+           f"SignedHeaders={';'.join(sorted(h))}, Signature={sig}",
+           "-H", f"x-amz-content-sha256: {ph}", "-H", f"x-amz-date: {amz}", "-D", "-"]
+    cmd += ["-T", data_file, "-o", "/dev/null"] if data_file else ["--data-binary", body]
+    cmd.append(ep + urllib.parse.quote(path, safe="/-_.~") + ("?" + cq if cq else ""))
+    return subprocess.run(cmd, check=True, capture_output=True).stdout.decode()
+def sha(data): return hashlib.sha256(data).hexdigest()
+up = re.search(r"<UploadId>(.*?)</UploadId>", curl("POST", [("uploads", "")], sha(b""), body="")).group(1)
+parts = sorted(os.listdir(pdir))
+def one(i):
+    f = os.path.join(pdir, parts[i])
+    with open(f, "rb") as fh:
+        ph = sha(fh.read())
+    out = curl("PUT", [("partNumber", str(i + 1)), ("uploadId", up)], ph, data_file=f)
+    return re.search(r"(?im)^etag:\s*(\S+)", out).group(1)
+with ThreadPoolExecutor(4) as ex:
+    etags = list(ex.map(one, range(len(parts))))
+xml = "<CompleteMultipartUpload>" + "".join(f"<Part><PartNumber>{i + 1}</PartNumber><ETag>{e}</ETag></Part>"
+                                            for i, e in enumerate(etags)) + "</CompleteMultipartUpload>"
+out = curl("POST", [("uploadId", up)], sha(xml.encode()), body=xml)
+if "<Error>" in out:
+    sys.exit("CompleteMultipartUpload failed: " + out)
+PY2
+}
 curl_az() {
   local op=$1 key=$2 file=$3
   if [[ $op == put ]]; then
@@ -110,7 +160,8 @@ store_conf azure "$T/az.conf" "$AZ_PORT" bench
 if section object; then
 echo "== 1 GiB object, $ROUNDS rounds (seconds; MiB/s)"
 head -c $((1 << 30)) /dev/urandom >"$T/obj"
-cat "$T/obj" >/dev/null # page-cached for every method alike
+mkdir "$T/parts" && (cd "$T/parts" && split -b 32M -d -a 4 ../obj p) # curl's multipart
+cat "$T/obj" "$T/parts"/* >/dev/null # page-cached for every method alike
 SIZE=$(stat -c %s "$T/obj")
 declare -A best all
 timed() { # NAME CMD...: runs CMD, keeps the best time of NAME and all times
@@ -144,6 +195,10 @@ for r in $(seq 1 "$ROUNDS"); do
     timed "$kind walden put" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" put "obj-$r" "$T/obj"
     keep_rss "$kind walden put"
     timed "$kind curl put" "curl_$kind" put "bench/curl-obj-$r" "$T/obj"
+    if [[ $kind == s3 ]]; then
+      cat "$T/parts"/* >/dev/null
+      timed "s3 curl multipart put" curl_s3_mp "bench/curl-mp-$r" "$T/parts"
+    fi
     timed "$kind walden get" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" get "obj-$r" "$T/back"
     keep_rss "$kind walden get"
     check_size "$T/back"
@@ -174,11 +229,20 @@ for kind in s3 az; do
       "$(echo "$SIZE / 1048576 / $c" | bc -l)" "$(echo "$w / $c" | bc -l)"
   done
 done
+# like with like: walden's upload against curl sending the same requests
+# (multipart, 32 MiB parts, 4 at a time, real payload SHA-256 signed)
+# shellcheck disable=SC2086
+w=$(median ${all[s3 walden put]}) c=$(median ${all[s3 curl multipart put]})
+printf '  s3  put  walden %6.2f s  curl multipart (same requests) %6.2f s  ratio %.2f (median)\n' \
+  "$w" "$c" "$(echo "$w / $c" | bc -l)"
+w=${best[s3 walden put]} c=${best[s3 curl multipart put]}
+printf '  s3  put  walden %6.2f s  curl multipart (same requests) %6.2f s  ratio %.2f (best)\n' \
+  "$w" "$c" "$(echo "$w / $c" | bc -l)"
 for kind in s3 az; do
   printf '  %-3s peak RSS of walden_objbench: put %d MiB, get %d MiB\n' "$kind" \
     $((${rss[$kind walden put]} / 1024)) $((${rss[$kind walden get]} / 1024))
 done
-rm -f "$T/obj"
+rm -rf "$T/obj" "$T/parts"
 fi
 
 if section push; then

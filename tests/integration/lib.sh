@@ -24,8 +24,9 @@ fi
 SERVERS=()
 CHECKS=0
 
+# cleanup [STATUS]: the EXIT trap; STATUS (default $?) is the exit status
 cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   for d in "${SERVERS[@]}"; do
     as_pg "$PG_BIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true
   done

@@ -12,8 +12,10 @@ objstore_cleanup() {
   for p in "${OBJ_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${OBJ_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 }
-# chain our cleanup in front of lib.sh's (which removes $T and exits)
-trap 'rc=$?; objstore_cleanup; (exit $rc); cleanup' EXIT
+# chain our cleanup in front of lib.sh's (which stops the servers, removes
+# $T and exits with the status given: under errexit a trap must not run a
+# failing command before it, or it ends there)
+trap 'rc=$?; objstore_cleanup; cleanup $rc' EXIT
 
 # skip_test REASON: exits 0 with a clear line when a server is missing, so a
 # machine without the tools does not fail, but says what did not run. The

@@ -73,6 +73,22 @@ static void make_header(uint8_t *page, uint16_t magic, uint16_t info, uint64_t p
     memcpy(page + 36, &blcksz, 4);
 }
 
+/* Segment numbers to names and back, for 16 MiB and 1 GiB segments. */
+static void test_segment_name(void **state)
+{
+    (void)state;
+    char out[25];
+    assert_int_equal(wd_wal_per_log(16u << 20), 256);
+    assert_int_equal(wd_wal_per_log(1u << 30), 4);
+    wd_wal_segment_name(1, 511, wd_wal_per_log(16u << 20), out);
+    assert_string_equal(out, "0000000100000001000000FF");
+    wd_wal_segment_name(0x2A, 9, wd_wal_per_log(1u << 30), out);
+    assert_string_equal(out, "0000002A0000000200000001");
+    wd_wal_name n;
+    assert_int_equal(wd_wal_name_parse(out, &n), 0);
+    assert_int_equal((uint64_t)n.log * 4 + n.seg, 9);
+}
+
 static void test_segment_check(void **state)
 {
     (void)state;
@@ -152,9 +168,8 @@ static void test_pg_control(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_name_parse),
-        cmocka_unit_test(test_segment_check),
-        cmocka_unit_test(test_magic_table),
+        cmocka_unit_test(test_name_parse),    cmocka_unit_test(test_segment_name),
+        cmocka_unit_test(test_segment_check), cmocka_unit_test(test_magic_table),
         cmocka_unit_test(test_pg_control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

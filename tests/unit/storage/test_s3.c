@@ -249,7 +249,9 @@ static void test_persistent_failure(void **state)
 
 /* ---- the driver against the scripted server ---- */
 
-static wd_storage *fake_s3_parts(int port, const char *secret, size_t part_size)
+/* A driver for the scripted server on `port`; part_size and max_parts 0:
+ * the defaults. */
+static wd_storage *fake_s3_ex(int port, const char *secret, size_t part_size, int max_parts)
 {
     char ep[64];
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
@@ -261,10 +263,16 @@ static wd_storage *fake_s3_parts(int port, const char *secret, size_t part_size)
                          .s3_secret = secret,
                          .s3_token = "session-token-secret",
                          .http = {NULL, true, 5, 5, 2000},
-                         .part_size = part_size};
+                         .part_size = part_size,
+                         .max_parts = max_parts};
     wd_storage *st;
     assert_ok(wd_storage_s3_new(&st, &c, false));
     return st;
+}
+
+static wd_storage *fake_s3_parts(int port, const char *secret, size_t part_size)
+{
+    return fake_s3_ex(port, secret, part_size, 0);
 }
 
 static wd_storage *fake_s3(int port, const char *secret)
@@ -420,17 +428,7 @@ static void test_part_sizes(void **state)
     wd_storage_free(st);
 
     /* a store of 1000 parts: parts double every 100 */
-    char ep[64];
-    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", 1);
-    wd_objstore_cfg c = {.location = "s3://bucket/pre",
-                         .s3_endpoint = ep,
-                         .s3_region = "us-east-1",
-                         .s3_uri_style = "path",
-                         .s3_key = "AKID",
-                         .s3_secret = "secret",
-                         .http = {NULL, true, 5, 5, 2000},
-                         .max_parts = 1000};
-    assert_ok(wd_storage_s3_new(&st, &c, false));
+    st = fake_s3_ex(1, "secret", 0, 1000);
     os = (wd_objstore *)st;
     assert_int_equal(wd_objstore_part_size(os, 99), 32 * mib);
     assert_int_equal(wd_objstore_part_size(os, 100), 64 * mib);
@@ -451,24 +449,13 @@ static void test_multipart_parts_grow(void **state)
                                 "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
                                 "</InitiateMultipartUploadResult>",
                                 NULL}};
-    char ep[64];
-    wd_objstore_cfg c = {.location = "s3://bucket/pre",
-                         .s3_endpoint = ep,
-                         .s3_region = "us-east-1",
-                         .s3_uri_style = "path",
-                         .s3_key = "AKID",
-                         .s3_secret = "secret",
-                         .http = {NULL, true, 5, 5, 2000},
-                         .part_size = 5 * mib,
-                         .max_parts = 4}; /* fewer than 10: each part doubles */
-    size_t len = 76 * mib;                /* 5 + 10 + 20 + 40 MiB hold 75 MiB */
+    size_t len = 76 * mib; /* parts of 5 + 10 + 20 + 40 MiB hold 75 MiB */
     uint8_t *data = malloc(len);
     tu_fill(data, len, 3, 0);
     for (int round = 0; round < 2; round++) {
         size_t want = round == 0 ? 38 * mib : len; /* 38: 5 + 10 + 20 + 3 */
-        snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fake_start(steps, 1));
-        wd_storage *st;
-        assert_ok(wd_storage_s3_new(&st, &c, false));
+        /* 5 MiB first parts, and fewer than 10 parts: each part doubles */
+        wd_storage *st = fake_s3_ex(fake_start(steps, 1), "secret", 5 * mib, 4);
         wd_sink *sink;
         assert_ok(wd_storage_open_write(st, "big", &sink));
         int rc = 0;

@@ -28,10 +28,22 @@
 #ifndef WD_CRYPTO_H
 #define WD_CRYPTO_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "io/stream.h"
+
+/* Starts building OpenSSL's algorithm tables in a thread (see preload.c);
+ * join before the process ends. A thread that cannot start costs nothing
+ * but the overlap. */
+typedef struct wd_crypto_preload {
+    pthread_t thread;
+    bool started;
+} wd_crypto_preload;
+void wd_crypto_preload_start(wd_crypto_preload *p);
+void wd_crypto_preload_join(wd_crypto_preload *p);
 
 #define WD_KEY_LEN 32
 #define WD_CHUNK_SIZE (64 * 1024)

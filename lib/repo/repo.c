@@ -296,6 +296,7 @@ int walden_repo_open(walden_repo **out, const walden_config *cfg)
     int rc;
     if (!repo)
         return WALDEN_ENOMEM;
+    wd_crypto_preload_start(&repo->preload); /* overlaps the reads below */
     const char *location = walden_config_get(cfg, "repo");
     repo->cluster = wd_strdup(walden_config_get(cfg, "cluster"));
     repo->location = wd_strdup(location ? location : "");
@@ -382,6 +383,7 @@ void walden_repo_close(walden_repo *repo)
 {
     if (!repo)
         return;
+    wd_crypto_preload_join(&repo->preload);
     wd_storage_free(repo->storage);
     wd_free(repo->cluster);
     wd_free(repo->location);

@@ -25,6 +25,7 @@
 #define WD_REPO_FORMAT_VERSION 1
 
 struct walden_repo {
+    wd_crypto_preload preload; /* joined at close */
     wd_storage *storage;
     char *cluster;  /* the cluster's folder in the storage */
     char *location; /* the repo option, for messages */

@@ -442,8 +442,13 @@ int wd_http_do(wd_http *h, const wd_http_req *req, wd_http_resp *resp)
     CURL *c = take_handle(h);
     if (!c)
         return wd_error_set(WALDEN_ENOMEM, "cannot create a curl handle");
+    /* net-retry-time bounds the time lost to failures: an attempt that
+     * moved at least WD_HTTP_PROGRESS bytes before it failed (a large part
+     * cut short after a minute of uploading) extends the deadline by its
+     * own duration, at most WD_HTTP_PROGRESS_RETRIES times */
     int64_t deadline = now_ms() + h->opts.retry_time_ms;
     int64_t delay = 100;
+    int progress_retries = 0;
     char errbuf[CURL_ERROR_SIZE];
     char last[CURL_ERROR_SIZE + 64] = "";
     int rc = 0;
@@ -472,7 +477,16 @@ int wd_http_do(wd_http *h, const wd_http_req *req, wd_http_resp *resp)
             resp->body = NULL;
             resp->len = resp->out_len = 0;
             resp->status = 0;
+            int64_t started = now_ms();
             cc = attempt(h, c, req, resp, hdrs, errbuf, &overflow, &cb_rc);
+            curl_off_t up = 0, down = 0;
+            cu.easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &up);
+            cu.easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &down);
+            if (up + down >= WD_HTTP_PROGRESS && progress_retries < WD_HTTP_PROGRESS_RETRIES &&
+                (cc || resp->status >= 400)) {
+                deadline += now_ms() - started;
+                progress_retries++;
+            }
         }
         cu.slist_free_all(hdrs);
         wd_http_headers_clear(&hv);

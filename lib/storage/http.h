@@ -256,12 +256,18 @@ struct wd_objstore {
     char *prefix;         /* "" or "a/b" without slashes at either end */
     size_t part_size;     /* first parts of multipart uploads; also the single-PUT limit */
     int max_parts;        /* the store's most parts (blocks) per object */
-    size_t max_part_size; /* the store's largest part (block) */
+    size_t max_part_size; /* the largest part (block) walden sends */
+    uint64_t max_object;  /* the store's largest object; 0: what the parts hold */
 };
 
 /* Default part size: a 16 MiB WAL segment, even stored uncompressed and
  * encrypted, fits into one PUT, so archive-push never needs multipart. */
 #define WD_OBJSTORE_PART_SIZE (32u * 1024 * 1024)
+/* Retries (see wd_http_do): an attempt that moved this many bytes before
+ * it failed does not count against net-retry-time, up to
+ * WD_HTTP_PROGRESS_RETRIES such attempts per request. */
+#define WD_HTTP_PROGRESS (1u << 20)
+#define WD_HTTP_PROGRESS_RETRIES 3
 /* Keys per batched delete (S3 DeleteObjects takes at most 1000). */
 #define WD_OBJSTORE_DELETE_BATCH 1000u
 /* Range reads: bytes fetched per request. */
@@ -280,6 +286,8 @@ struct wd_objstore {
  * Azure 50,000 blocks of at most 4,000 MiB. */
 #define WD_S3_MAX_PARTS 10000
 #define WD_S3_MAX_PART_SIZE ((size_t)4 << 30)
+#define WD_S3_MAX_OBJECT ((uint64_t)5 << 40)
+_Static_assert(SIZE_MAX > 0xFFFFFFFFu, "object-store parts of 4 GiB need a 64-bit size_t");
 #define WD_AZURE_MAX_BLOCKS 50000
 #define WD_AZURE_MAX_BLOCK_SIZE ((size_t)4000 << 20)
 

@@ -3,14 +3,18 @@
  * (wd_objstore_ops, see http.h), shared by the s3 and azure drivers.
  *
  * Writing: a sink buffers what is written, growing its buffer up to the
- * part size. An object that fits is sent in one PUT at commit, so it
+ * first part size. An object that fits is sent in one PUT at commit, so it
  * becomes visible whole, only then, and directly under its final name, also
  * with commit_as (archive-push). A larger one is sent as a multipart upload
  * (S3) or a block list (Azure): each full buffer is one part, handed to a
  * thread of its own that uploads it (its own curl handle, from the HTTP
- * layer's pool) while the sink fills the next buffer; at most
- * WD_OBJSTORE_PARTS_IN_FLIGHT parts are on their way at once, so a sink
- * holds at most WD_OBJSTORE_PARTS_IN_FLIGHT + 1 part buffers (recycled).
+ * layer's pool) while the sink fills the next buffer. Parts grow as the
+ * stream goes on (wd_objstore_part_size) and fewer of them are on their
+ * way at once as they grow (wd_objstore_parts_in_flight), so a sink holds
+ * at most that many part buffers plus the one it fills (recycled; smaller
+ * ones freed once parts outgrow them). A stream longer than the store's
+ * parts or its largest object can hold fails as soon as it is, and its
+ * upload is aborted.
  * commit waits for every part and completes the upload, which makes the
  * object visible whole. abort (or a failure of any part) waits for the
  * parts on their way, then aborts the multipart upload: nothing appears.
@@ -30,6 +34,7 @@
  * a "directory" is a common prefix in a listing.
  */
 #include <assert.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -414,10 +419,11 @@ typedef struct obj_sink {
     size_t len, cap;
     bool mp; /* a multipart upload is under way */
     char *upload;
-    char **etags; /* one per part (max_parts slots once multipart) */
-    int nparts;   /* parts handed to threads */
-    size_t part;  /* the size of the part being filled */
-    int error;    /* the first error latches */
+    char **etags;   /* one per part (max_parts slots once multipart) */
+    int nparts;     /* parts handed to threads */
+    size_t part;    /* the size of the part being filled */
+    uint64_t total; /* bytes written */
+    int error;      /* the first error latches */
     /* parts in flight; guarded by mu */
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -491,21 +497,40 @@ static void sink_free(obj_sink *s)
     wd_free(s);
 }
 
-/* A buffer of at least `size` bytes for the next part: a spare one when it
- * is large enough (smaller ones are freed: parts only grow); mu held. */
+/* A buffer of at least `size` bytes for the next part: a spare one when
+ * one is large enough; spares smaller than `size` are freed (parts only
+ * grow). Sets s->buf (NULL: none yet) and s->cap; mu held. */
 static void take_buffer(obj_sink *s, size_t size)
 {
-    while (s->nspare) {
-        part_buf b = s->spare[--s->nspare];
-        if (b.cap >= size) {
-            s->buf = b.p;
-            s->cap = b.cap;
-            return;
-        }
-        wd_free(b.p);
-    }
     s->buf = NULL;
     s->cap = 0;
+    int kept = 0;
+    for (int i = 0; i < s->nspare; i++) {
+        part_buf b = s->spare[i];
+        if (b.cap < size)
+            wd_free(b.p);
+        else if (!s->buf) {
+            s->buf = b.p;
+            s->cap = b.cap;
+        } else
+            s->spare[kept++] = b;
+    }
+    s->nspare = kept;
+}
+
+/* The error of a stream longer than the store can take. */
+static int too_large(obj_sink *s)
+{
+    wd_objstore *os = s->os;
+    if (os->max_object && s->total > os->max_object)
+        return wd_error_set(WALDEN_EINVAL,
+                            "'%s' is too large for the store: more than its largest object "
+                            "(%" PRIu64 " GiB)",
+                            s->key, os->max_object >> 30);
+    return wd_error_set(WALDEN_EINVAL,
+                        "'%s' is too large for the store: more than %d parts, the last ones "
+                        "of %zu MiB",
+                        s->key, os->max_parts, wd_objstore_part_size(os, os->max_parts - 1) >> 20);
 }
 
 /* Hands the buffer to a thread as the next part, once fewer parts than
@@ -523,10 +548,7 @@ static int flush_part(obj_sink *s)
         s->mp = true;
     }
     if (s->nparts >= os->max_parts)
-        return wd_error_set(WALDEN_EINVAL,
-                            "'%s' is too large for the store: more than %d parts, the last ones "
-                            "of %zu MiB",
-                            s->key, os->max_parts, s->part >> 20);
+        return too_large(s);
     int limit = wd_objstore_parts_in_flight(os, s->part);
     pthread_mutex_lock(&s->mu);
     part_job *j = NULL;
@@ -546,8 +568,12 @@ static int flush_part(obj_sink *s)
     }
     *j = (part_job){
         .sink = s, .number = s->nparts + 1, .buf = {s->buf, s->cap}, .len = s->len, .busy = true};
-    size_t next = wd_objstore_part_size(os, s->nparts + 1);
-    take_buffer(s, next);
+    /* after the last part there is no next one: no buffer either */
+    size_t next = s->nparts + 1 < os->max_parts ? wd_objstore_part_size(os, s->nparts + 1) : 0;
+    if (next)
+        take_buffer(s, next);
+    else
+        s->buf = NULL, s->cap = 0;
     pthread_mutex_unlock(&s->mu);
     if (pthread_create(&j->thread, NULL, part_main, j) != 0) {
         pthread_mutex_lock(&s->mu);
@@ -573,6 +599,8 @@ static int sink_write(wd_sink *sink, const uint8_t *data, size_t len)
             /* a full part and more to come: send it */
             if ((s->error = flush_part(s)))
                 return s->error;
+            if (s->nparts >= s->os->max_parts) /* more to come, no part left */
+                return s->error = too_large(s);
         }
         if (s->len == s->cap) {
             /* the first buffer grows by doubling (small objects use little
@@ -590,6 +618,9 @@ static int sink_write(wd_sink *sink, const uint8_t *data, size_t len)
         size_t k = room < len ? room : len;
         memcpy(s->buf + s->len, data, k);
         s->len += k;
+        s->total += k;
+        if (s->os->max_object && s->total > s->os->max_object)
+            return s->error = too_large(s);
         data += k;
         len -= k;
     }

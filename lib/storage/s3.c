@@ -742,6 +742,7 @@ int wd_storage_s3_new(wd_storage **out, const wd_objstore_cfg *cfg, bool create)
     s->os.part_size = cfg->part_size;
     s->os.max_parts = cfg->max_parts > 0 ? cfg->max_parts : WD_S3_MAX_PARTS;
     s->os.max_part_size = WD_S3_MAX_PART_SIZE;
+    s->os.max_object = WD_S3_MAX_OBJECT;
     int rc = 0;
     char *path = NULL;
     if (!(s->os.base.location = wd_strdup(cfg->location))) {

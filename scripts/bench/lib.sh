@@ -21,4 +21,4 @@ trap cleanup EXIT
 
 # ratio A B: A / B with three decimals, rounded (bc's scale would truncate:
 # 0.759 must not print as .75)
-ratio() { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
+ratio() { LC_ALL=C printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }

@@ -43,7 +43,11 @@ BUILD=${BUILD_DIR:-$SRC/build-s3-release}
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target walden_cli walden_objbench >/dev/null
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }
-median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+# median X...: the middle value; for an even count the mean of the two
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 export WALDEN_BIN=$BUILD/src/walden WALDEN_SOURCE_DIR=$SRC WALDEN_BUILD_DIR=$BUILD
 BENCH=$BUILD/tests/walden_objbench
 export WALDEN_REQUIRE_SERVERS=1
@@ -186,24 +190,48 @@ check_size() { # FILE
   [[ $(stat -c %s "$1") == "$SIZE" ]] || fail "$1 has $(stat -c %s "$1") bytes, not $SIZE"
   rm -f "$1"
 }
+walden_put() {
+  timed "$kind walden put" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" put "obj-$r" "$T/obj"
+  keep_rss "$kind walden put"
+}
+curl_put() {
+  timed "$kind curl put" "curl_$kind" put "bench/curl-obj-$r" "$T/obj"
+}
+curl_mp_put() {
+  [[ $kind == s3 ]] || return 0
+  cat "$T/parts"/* >/dev/null
+  timed "s3 curl multipart put" curl_s3_mp "bench/curl-mp-$r" "$T/parts"
+}
+walden_get() {
+  timed "$kind walden get" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" get "obj-$r" "$T/back"
+  keep_rss "$kind walden get"
+  check_size "$T/back"
+}
+curl_get() {
+  timed "$kind curl get" "curl_$kind" get "bench/curl-obj-$r" "$T/back"
+  check_size "$T/back"
+}
 for r in $(seq 1 "$ROUNDS"); do
   echo " round $r"
   # new names every round: no overwrite (whose clean-up, e.g. Azurite's
-  # extent garbage collection, could run during a later step)
+  # extent garbage collection, could run during a later step); the order
+  # reverses every round: a server still busy with the step before
+  # (Azurite after a 1 GiB upload) slows whoever comes next
   for kind in s3 az; do
     conf=$T/$kind.conf
-    timed "$kind walden put" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" put "obj-$r" "$T/obj"
-    keep_rss "$kind walden put"
-    timed "$kind curl put" "curl_$kind" put "bench/curl-obj-$r" "$T/obj"
-    if [[ $kind == s3 ]]; then
-      cat "$T/parts"/* >/dev/null
-      timed "s3 curl multipart put" curl_s3_mp "bench/curl-mp-$r" "$T/parts"
+    if ((r % 2)); then
+      walden_put
+      curl_put
+      curl_mp_put
+      walden_get
+      curl_get
+    else
+      curl_mp_put
+      curl_put
+      walden_put
+      curl_get
+      walden_get
     fi
-    timed "$kind walden get" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" get "obj-$r" "$T/back"
-    keep_rss "$kind walden get"
-    check_size "$T/back"
-    timed "$kind curl get" "curl_$kind" get "bench/curl-obj-$r" "$T/back"
-    check_size "$T/back"
   done
 done
 # the bytes walden stored are the bytes sent (checked once, not timed)

@@ -49,9 +49,21 @@ python3 -c "import json, sys; c = json.load(sys.stdin)['clusters'][0]
 bad = [d for d in c['dumps'] if d['database'] == 'noise' and d['id'] != '$nid']
 assert bad and all(d['status'] == 'failed' for d in bad), c['dumps']" <"$T/info2.json" ||
   fail "s3: the failed dump is not catalogued as failed: $(cat "$T/info2.json")"
-store_list s3 "bk/main/dump/" | grep -v "^bk/main/dump/$nid/" | grep 'noise/dump.pgdump' &&
+objects=$(store_list s3 "bk/main/dump/")
+[[ $objects == *"bk/main/dump/$nid/dump.pgdump.zst"* ]] || fail "s3: listing without the good dump: $objects"
+grep -v "^bk/main/dump/$nid/" <<<"$objects" | grep -q 'noise/dump.pgdump' &&
   fail "s3: the failed dump left its object"
 grep -q "DELETE /walden/bk/main/dump/[^ ]*noise/dump.pgdump.zst%3FuploadId%3D[^ ]* HTTP/[0-9.]* 204 " \
   "$T/swift/log/proxy.log" || fail "s3: the failed dump's upload was not aborted"
 pass "s3: a dump too large for s3-max-parts 1 fails, is catalogued failed, its upload aborted"
+
+for bad in 0 10001; do
+  expect_status 1 walden "$T/walden.conf" --s3-max-parts "$bad" info
+  grep -q "s3-max-parts must be 1 to 10000, not '$bad'" "$T/stderr" ||
+    fail "s3: s3-max-parts $bad: $(cat "$T/stderr")"
+done
+expect_status 2 walden "$T/walden.conf" --s3-max-parts abc info
+grep -q "invalid value for option 's3-max-parts': 'abc'" "$T/stderr" ||
+  fail "s3: s3-max-parts abc: $(cat "$T/stderr")"
+pass "s3: s3-max-parts 0, 10001 and abc are refused with a message naming the option"
 finish

@@ -312,9 +312,10 @@ static void test_remove_tree(void **state)
     assert_rc(wd_storage_remove_many(st, bad, 2), WALDEN_EINVAL);
 }
 
-/* Larger than an object store's part size in the tests (5 MiB): written as
- * a multipart upload (S3) or a block list (Azure), in uneven steps. */
-#define LARGE_SIZE (11 * 1024 * 1024 + 17)
+/* Larger than an object store's first part size in the tests (5 MiB, with
+ * parts doubling every second part): written as a multipart upload (S3) or
+ * a block list (Azure) of parts of 5, 5, 10 and 1 MiB, in uneven steps. */
+#define LARGE_SIZE (21 * 1024 * 1024 + 17)
 
 static void test_large_objects(void **state)
 {

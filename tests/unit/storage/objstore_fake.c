@@ -104,6 +104,9 @@ static void serve(int fd, char *buf, size_t bufsize)
             send_all(fd, hdr, (size_t)n);
             send_all(fd, b, strlen(b) / 2);
             return;
+        case FAKE_SLOW:
+            sleep(1);
+            /* fall through */
         case FAKE_RESPOND:
             send_all(fd, hdr, (size_t)n);
             send_all(fd, b, strlen(b));

@@ -10,11 +10,12 @@
 #include <stddef.h>
 
 enum fake_action {
-    FAKE_RESPOND, /* status + body */
-    FAKE_CLOSE,   /* read the request, close without answering */
-    FAKE_STALL,   /* send the status line and headers (1000 bytes announced), then
-                   * nothing for 3 s */
-    FAKE_TRUNCATE /* announce the body's length, send half, close */
+    FAKE_RESPOND,  /* status + body */
+    FAKE_CLOSE,    /* read the request, close without answering */
+    FAKE_STALL,    /* send the status line and headers (1000 bytes announced), then
+                    * nothing for 3 s */
+    FAKE_TRUNCATE, /* announce the body's length, send half, close */
+    FAKE_SLOW      /* status + body after 1 s (the request read whole first) */
 };
 
 typedef struct fake_step {

@@ -239,11 +239,11 @@ static wd_storage *make_azure(void)
                          .az_sas = conf_sas,
                          .az_endpoint = getenv("WALDEN_TEST_AZURE_ENDPOINT"),
                          .http = {NULL, true, 10, 30, 30000},
-                         /* 5 MiB first parts, and a part count so small that
-                          * each part doubles: the conformance suite's large
-                          * object goes up as parts of 5 and 6 MiB */
+                         /* 5 MiB first parts, doubling every second part:
+                          * the conformance suite's large object goes up as
+                          * parts of 5, 5 (a buffer reused), 10 and 1 MiB */
                          .part_size = 5 * 1024 * 1024,
-                         .max_parts = 3};
+                         .max_parts = 20};
     wd_storage *st;
     int rc = wd_storage_azure_new(&st, &c, conf_n == 1);
     if (rc) {

@@ -195,6 +195,43 @@ static void test_retries_transient(void **state)
     wd_http_free(h);
 }
 
+/* net-retry-time bounds the time lost to failures, not to transfers: a
+ * request that moved 1 MiB or more before a 500 is retried even when that
+ * attempt took longer than net-retry-time; a small one is not. */
+static void test_retry_after_long_transfer(void **state)
+{
+    (void)state;
+    const fake_step steps[] = {{FAKE_SLOW, 500, "<Error><Code>InternalError</Code></Error>", NULL},
+                               {FAKE_RESPOND, 200, NULL, NULL}};
+    const size_t sizes[] = {2u << 20, 100u << 10};
+    for (int i = 0; i < 2; i++) {
+        int port = fake_start(steps, 2);
+        char ep[64];
+        snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
+        wd_objstore_cfg c = {.location = "s3://bucket/pre",
+                             .s3_endpoint = ep,
+                             .s3_region = "us-east-1",
+                             .s3_uri_style = "path",
+                             .s3_key = "AKID",
+                             .s3_secret = "secret",
+                             .http = {NULL, true, 5, 5, 300}}; /* net-retry-time 0.3 s */
+        wd_storage *st;
+        assert_ok(wd_storage_s3_new(&st, &c, false));
+        uint8_t *data = calloc(1, sizes[i]);
+        int rc = wd_storage_write_all(st, "obj", data, sizes[i]);
+        wd_storage_free(st);
+        fake_stop();
+        free(data);
+        if (i == 0) {
+            assert_ok(rc);
+            assert_int_equal(fake_requests, 2);
+        } else {
+            assert_int_equal(rc, WALDEN_ENET);
+            assert_int_equal(fake_requests, 1);
+        }
+    }
+}
+
 static void test_no_retry_on_403(void **state)
 {
     (void)state;
@@ -467,16 +504,23 @@ static void test_multipart_parts_grow(void **state)
             sink->abort(sink);
         wd_storage_free(st);
         fake_stop();
-        const char *part_lengths[] = {"5242880", "10485760", "20971520",
-                                      round == 0 ? "3145728" : "41943040"};
+        /* each part has its size and carries the SHA-256 of its own slice
+         * of the stream (a buffer mixed up on reuse would not) */
+        const size_t part_len[] = {5 * mib, 10 * mib, 20 * mib, round == 0 ? 3 * mib : 40 * mib};
+        size_t off = 0;
         for (int i = 0; i < 4; i++) {
-            char line[128];
+            char line[128], sha[65];
             snprintf(line, sizeof(line), "PUT /bucket/pre/big?partNumber=%d&uploadId=u1 ", i + 1);
             const char *req = strstr(fake_log, line);
             assert_non_null(req);
             const char *cl = strcasestr(req, "Content-Length: ");
             assert_non_null(cl);
-            assert_int_equal(strtoull(cl + 16, NULL, 10), strtoull(part_lengths[i], NULL, 10));
+            assert_int_equal(strtoull(cl + 16, NULL, 10), part_len[i]);
+            const char *h = strcasestr(req, "x-amz-content-sha256: ");
+            assert_non_null(h);
+            wd_sha256_hex(data + off, part_len[i], sha);
+            assert_memory_equal(h + 22, sha, 64);
+            off += part_len[i];
         }
         assert_null(strstr(fake_log, "partNumber=5&"));
         if (round == 0) {
@@ -596,11 +640,11 @@ static wd_storage *make_s3(void)
                          .s3_key = getenv("WALDEN_TEST_S3_KEY"),
                          .s3_secret = getenv("WALDEN_TEST_S3_SECRET"),
                          .http = {NULL, true, 10, 30, 30000},
-                         /* 5 MiB first parts, and a part count so small that
-                          * each part doubles: the conformance suite's large
-                          * object goes up as parts of 5 and 6 MiB */
+                         /* 5 MiB first parts, doubling every second part:
+                          * the conformance suite's large object goes up as
+                          * parts of 5, 5 (a buffer reused), 10 and 1 MiB */
                          .part_size = 5 * 1024 * 1024,
-                         .max_parts = 3};
+                         .max_parts = 20};
     wd_storage *st;
     int rc = wd_storage_s3_new(&st, &c, conf_n == 1);
     if (rc) {
@@ -613,17 +657,12 @@ static wd_storage *make_s3(void)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_list),
-        cmocka_unit_test(test_upload_has_content_length),
-        cmocka_unit_test(test_retries_transient),
-        cmocka_unit_test(test_no_retry_on_403),
-        cmocka_unit_test(test_persistent_failure),
-        cmocka_unit_test(test_driver_errors),
-        cmocka_unit_test(test_delete_many),
-        cmocka_unit_test(test_streaming_read),
-        cmocka_unit_test(test_multipart_failure_aborts),
-        cmocka_unit_test(test_part_sizes),
-        cmocka_unit_test(test_multipart_parts_grow),
+        cmocka_unit_test(test_parse_list),        cmocka_unit_test(test_upload_has_content_length),
+        cmocka_unit_test(test_retries_transient), cmocka_unit_test(test_retry_after_long_transfer),
+        cmocka_unit_test(test_no_retry_on_403),   cmocka_unit_test(test_persistent_failure),
+        cmocka_unit_test(test_driver_errors),     cmocka_unit_test(test_delete_many),
+        cmocka_unit_test(test_streaming_read),    cmocka_unit_test(test_multipart_failure_aborts),
+        cmocka_unit_test(test_part_sizes),        cmocka_unit_test(test_multipart_parts_grow),
     };
     int failed = cmocka_run_group_tests_name("s3", tests, NULL, NULL);
     if (getenv("WALDEN_TEST_S3_ENDPOINT")) {

@@ -60,29 +60,10 @@ start_azurite
 SAS=$(azure_account_sas "$AZ_ACCOUNT" "$AZ_KEY")
 new_passphrase "$T/pass"
 
-# s3_headers METHOD PATH: SigV4 headers (UNSIGNED-PAYLOAD) for curl, one
-# per line; the key has a ':' (test:tester), which curl --aws-sigv4 cannot take.
-s3_headers() {
-  python3 - "$1" "${S3_ENDPOINT#http://}" "$2" "$S3_KEY" "$S3_SECRET" "$S3_REGION" <<'PY'
-import datetime, hashlib, hmac, sys, urllib.parse
-method, host, path, key, secret, region = sys.argv[1:7]
-t = datetime.datetime.utcnow()
-amz, day = t.strftime("%Y%m%dT%H%M%SZ"), t.strftime("%Y%m%d")
-ph = "UNSIGNED-PAYLOAD"
-sh = "host;x-amz-content-sha256;x-amz-date"
-creq = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), "",
-                  f"host:{host}\nx-amz-content-sha256:{ph}\nx-amz-date:{amz}\n", sh, ph])
-scope = f"{day}/{region}/s3/aws4_request"
-sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
-k = ("AWS4" + secret).encode()
-for m in (day, region, "s3", "aws4_request"):
-    k = hmac.new(k, m.encode(), hashlib.sha256).digest()
-sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-print(f"Authorization: AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={sh}, Signature={sig}")
-print(f"x-amz-content-sha256: {ph}")
-print(f"x-amz-date: {amz}")
-PY
-}
+# SigV4 for curl: scripts/bench/s3curl.py (the test key holds a ':', which
+# curl --aws-sigv4 cannot take)
+export S3_ENDPOINT S3_KEY S3_SECRET S3_REGION
+s3_headers() { python3 "$SRC/scripts/bench/s3curl.py" headers "$@"; }
 
 # curl_s3 put|get KEY FILE, curl_az put|get KEY FILE
 curl_s3() {
@@ -95,56 +76,11 @@ curl_s3() {
     curl -sSf "${h[@]}" -o "$file" "$S3_ENDPOINT/walden/$key"
   fi
 }
-# curl_s3_mp KEY PARTDIR: the same requests as walden's sink, by curl:
-# CreateMultipartUpload, one UploadPart per file of PARTDIR (sorted; 32 MiB
-# parts of the object, split before timing), 4 at a time, each signed with
-# its real SHA-256 (computed here, inside the timing, as walden does), then
-# CompleteMultipartUpload. One python3 process signs and runs the curls.
-curl_s3_mp() {
-  python3 - "$1" "$2" "${S3_ENDPOINT}" "$S3_KEY" "$S3_SECRET" "$S3_REGION" <<'PY2'
-import datetime, hashlib, hmac, os, re, subprocess, sys, urllib.parse
-from concurrent.futures import ThreadPoolExecutor
-key, pdir, ep, akey, secret, region = sys.argv[1:7]
-host, path = ep[len("http://"):], "/walden/" + key
-def q(s): return urllib.parse.quote(s, safe="-_.~")
-def curl(method, query, ph, data_file=None, body=None):
-    t = datetime.datetime.utcnow()
-    amz, day = t.strftime("%Y%m%dT%H%M%SZ"), t.strftime("%Y%m%d")
-    h = {"host": host, "x-amz-content-sha256": ph, "x-amz-date": amz}
-    cq = "&".join(f"{q(k)}={q(v)}" for k, v in sorted(query))
-    creq = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), cq,
-                      "".join(f"{n}:{h[n]}\n" for n in sorted(h)), ";".join(sorted(h)), ph])
-    scope = f"{day}/{region}/s3/aws4_request"
-    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
-    k = ("AWS4" + secret).encode()
-    for m in (day, region, "s3", "aws4_request"):
-        k = hmac.new(k, m.encode(), hashlib.sha256).digest()
-    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-    cmd = ["curl", "-sSf", "-X", method, "-H", "Expect:", "-H", "Content-Type:", "-H",
-           f"Authorization: AWS4-HMAC-SHA256 Credential={akey}/{scope}, "
-           f"SignedHeaders={';'.join(sorted(h))}, Signature={sig}",
-           "-H", f"x-amz-content-sha256: {ph}", "-H", f"x-amz-date: {amz}", "-D", "-"]
-    cmd += ["-T", data_file, "-o", "/dev/null"] if data_file else ["--data-binary", body]
-    cmd.append(ep + urllib.parse.quote(path, safe="/-_.~") + ("?" + cq if cq else ""))
-    return subprocess.run(cmd, check=True, capture_output=True).stdout.decode()
-def sha(data): return hashlib.sha256(data).hexdigest()
-up = re.search(r"<UploadId>(.*?)</UploadId>", curl("POST", [("uploads", "")], sha(b""), body="")).group(1)
-parts = sorted(os.listdir(pdir))
-def one(i):
-    f = os.path.join(pdir, parts[i])
-    with open(f, "rb") as fh:
-        ph = sha(fh.read())
-    out = curl("PUT", [("partNumber", str(i + 1)), ("uploadId", up)], ph, data_file=f)
-    return re.search(r"(?im)^etag:\s*(\S+)", out).group(1)
-with ThreadPoolExecutor(4) as ex:
-    etags = list(ex.map(one, range(len(parts))))
-xml = "<CompleteMultipartUpload>" + "".join(f"<Part><PartNumber>{i + 1}</PartNumber><ETag>{e}</ETag></Part>"
-                                            for i, e in enumerate(etags)) + "</CompleteMultipartUpload>"
-out = curl("POST", [("uploadId", up)], sha(xml.encode()), body=xml)
-if "<Error>" in out:
-    sys.exit("CompleteMultipartUpload failed: " + out)
-PY2
-}
+# curl_s3_mp KEY PARTDIR: the same requests as walden's sink, by curl
+# (CreateMultipartUpload, one UploadPart per file of PARTDIR, 32 MiB parts
+# split before timing, 4 at a time, each signed with its real SHA-256
+# computed inside the timing, CompleteMultipartUpload)
+curl_s3_mp() { python3 "$SRC/scripts/bench/s3curl.py" multipart "$@"; }
 curl_az() {
   local op=$1 key=$2 file=$3
   if [[ $op == put ]]; then

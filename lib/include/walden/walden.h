@@ -161,8 +161,13 @@ typedef struct walden_repo walden_repo;
 WALDEN_EXTERN int walden_repo_init(const walden_config *cfg);
 
 /* Opens the configured cluster's area. Checks its format version. The
- * passphrase is only needed (and only checked) when something is read back. */
+ * passphrase is only needed (and only checked) when something is read back.
+ * The handle may start a short-lived thread (it prepares OpenSSL's
+ * algorithm tables while the repository's files are read): close it before
+ * the process exits. */
 WALDEN_EXTERN int walden_repo_open(walden_repo **out, const walden_config *cfg);
+/* Releases the handle, after waiting for the thread walden_repo_open may
+ * have started. */
 WALDEN_EXTERN void walden_repo_close(walden_repo *repo);
 
 typedef struct walden_repo_info {

@@ -224,7 +224,8 @@ const cli_command cli_commands[] = {
      "yes) asks for an immediate checkpoint. One backup of a cluster at a time.\n"
      "Then, with expire-auto (default yes), runs expire: the retention policy\n"
      "(retention, default 30d) removes what it no longer needs (walden help\n"
-     "expire); skipped with dry-run, or while another backup or dump runs.\n"
+     "expire); skipped with dry-run, or while another backup, dump, drill or\n"
+     "verify of the cluster runs.\n"
      "\nExit status: 0 done; 1 failed (nothing usable stored); 2 bad usage or\n"
      "configuration; 3 stored, but data pages failed their checksum.\n",
      backup_opts},
@@ -316,7 +317,9 @@ const cli_command cli_commands[] = {
      "first, then their files; WAL before the oldest kept backup, except\n"
      "history files. Never the only usable backup. --dry-run prints every\n"
      "decision with its reason and changes nothing. Takes the cluster's backup\n"
-     "and dump locks. backup and dump run it when they succeed (expire-auto).\n"
+     "and dump locks and its readers' lock: fails while a backup, dump, drill\n"
+     "or verify of the cluster runs on this machine (lock-path). backup and\n"
+     "dump run it when they succeed (expire-auto).\n"
      "\nExit status: 0 done; 1 failed (rerun finishes the job); 2 bad usage.\n",
      expire_opts},
     {"verify", 0, 0, cmd_verify, "[--set ID]", "check the repository's files and WAL",
@@ -329,7 +332,8 @@ const cli_command cli_commands[] = {
      "from its start to its stop, and reports gaps in the archive. --set ID\n"
      "checks one backup (and the WAL it needs) or one dump. Each problem is one\n"
      "line on stdout: kind (corrupt, missing, wal-gap, unreadable), the file,\n"
-     "what is wrong. process-max files are read at a time.\n"
+     "what is wrong. process-max files are read at a time. Holds the readers'\n"
+     "lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 no problem; 3 problems found; 1 verify could not run\n"
      "(e.g. a wrong passphrase, --set not found); 2 bad usage or configuration.\n",
      verify_opts},
@@ -354,6 +358,7 @@ const cli_command cli_commands[] = {
      "--history [--output json] lists the recorded drills. --dump [DUMP_ID]\n"
      "drills a logical dump instead (the newest of --dbname, or of any\n"
      "database): a new cluster (initdb), its globals and the dump restored.\n"
+     "Holds the readers' lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 passed and both targets met; 4 the drill failed (restore,\n"
      "server start, recovery or a check); 5 passed, but a target was missed;\n"
      "1 the drill could not run or was interrupted; 2 bad usage or configuration.\n",

@@ -68,7 +68,13 @@ typedef struct backup_run {
 
 /* ---- small helpers ---- */
 
-int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out)
+/* What holds the lock `what`, for messages. */
+static const char *lock_holder(const char *what)
+{
+    return strcmp(what, WD_LOCK_READ) == 0 ? "drill or verify" : what;
+}
+
+int wd_lock_acquire_mode(const walden_config *cfg, const char *what, bool shared, int *fd_out)
 {
     const char *dir = walden_config_get(cfg, "lock-path");
     const char *cluster = walden_config_get(cfg, "cluster");
@@ -77,26 +83,59 @@ int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out)
     char *path = wd_asprintf("%s/%s-%s.lock", dir, cluster, what);
     if (!path)
         return WALDEN_ENOMEM;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+    /* the readers' lock is shared by users that may differ (a drill run as
+     * root, expire as postgres): flock needs only a read-only descriptor */
+    bool readers = strcmp(what, WD_LOCK_READ) == 0;
+    int fd = open(path, (readers ? O_RDONLY : O_RDWR) | O_CREAT | O_CLOEXEC, readers ? 0644 : 0660);
     int rc = 0;
     if (fd < 0) {
         rc = wd_error_set_errno(errno, "cannot open lock file '%s'", path);
-    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = errno == EWOULDBLOCK
-                 ? wd_error_set(WALDEN_ELOCKED,
-                                "another walden %s of cluster '%s' is running (lock '%s')", what,
-                                cluster, path)
-                 : wd_error_set_errno(errno, "cannot lock '%s'", path);
+        wd_free(path);
+        return rc;
+    }
+    /* a shared lock waits for an exclusive holder (an expire: seconds) */
+    int waited_ms = 0;
+    while (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK && shared && waited_ms < WD_LOCK_SHARED_WAIT_MS) {
+            if (waited_ms == 0)
+                wd_log_info("waiting for a walden expire of cluster '%s' to finish (lock '%s')",
+                            cluster, path);
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            waited_ms += 100;
+            continue;
+        }
+        if (errno != EWOULDBLOCK)
+            rc = wd_error_set_errno(errno, "cannot lock '%s'", path);
+        else if (shared)
+            rc = wd_error_set(WALDEN_ELOCKED,
+                              "a walden expire of cluster '%s' is still running after %d s "
+                              "(lock '%s')",
+                              cluster, WD_LOCK_SHARED_WAIT_MS / 1000, path);
+        else
+            rc = wd_error_set(WALDEN_ELOCKED,
+                              "another walden %s of cluster '%s' is running (lock '%s')",
+                              lock_holder(what), cluster, path);
         close(fd);
-    } else {
+        wd_free(path);
+        return rc;
+    }
+    if (!readers) {
         char pid[32];
         int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
         if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
             wd_log_debug("cannot write the pid into '%s'", path);
-        *fd_out = fd;
     }
+    *fd_out = fd;
     wd_free(path);
-    return rc;
+    return 0;
+}
+
+int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out)
+{
+    return wd_lock_acquire_mode(cfg, what, false, fd_out);
 }
 
 void wd_lock_release(int fd)

@@ -1726,8 +1726,8 @@ static int drill_run_dump(drill *d)
     return 0;
 }
 
-int walden_drill(walden_repo *repo, const walden_config *cfg, const char *restore_command,
-                 walden_progress_cb progress, void *progress_ctx, walden_drill_result **out)
+static int drill_locked(walden_repo *repo, const walden_config *cfg, const char *restore_command,
+                        walden_progress_cb progress, void *progress_ctx, walden_drill_result **out)
 {
     *out = NULL;
     int64_t rto_target, rpo_target;
@@ -1824,6 +1824,19 @@ done:
     wd_free(d.ctl_log);
     wd_free(d.ts_map);
     wd_free(d.check_sql);
+    return rc;
+}
+
+int walden_drill(walden_repo *repo, const walden_config *cfg, const char *restore_command,
+                 walden_progress_cb progress, void *progress_ctx, walden_drill_result **out)
+{
+    /* expire must not remove the backup or dump being restored */
+    *out = NULL;
+    int lock = -1;
+    int rc = wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &lock);
+    if (!rc)
+        rc = drill_locked(repo, cfg, restore_command, progress, progress_ctx, out);
+    wd_lock_release(lock);
     return rc;
 }
 

@@ -222,11 +222,12 @@ int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now, int 
     wr_catalog cat;
     wr_policy policy;
     wr_plan *plan = NULL;
-    int backup_lock = -1, dump_lock = -1;
+    int backup_lock = -1, dump_lock = -1, read_lock = -1;
     char err[WR_ERROR_MAX];
     int rc = policy_from(cfg, &policy);
     if (rc || (rc = wd_lock_acquire(cfg, "backup", &backup_lock)) ||
-        (rc = wd_lock_acquire(cfg, "dump", &dump_lock)))
+        (rc = wd_lock_acquire(cfg, "dump", &dump_lock)) ||
+        (rc = wd_lock_acquire(cfg, WD_LOCK_READ, &read_lock)))
         goto done;
     if (!dry_run &&
         ((rc = wd_backup_remove_incomplete(repo)) || (rc = wd_dump_remove_incomplete(repo))))
@@ -288,6 +289,7 @@ int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now, int 
 done:
     wr_plan_free(plan);
     catalogue_free(&c);
+    wd_lock_release(read_lock);
     wd_lock_release(dump_lock);
     wd_lock_release(backup_lock);
     if (result)

@@ -890,8 +890,9 @@ static int verify_dumps(verify_run *v)
     return rc;
 }
 
-int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_cb progress,
-                  void *progress_ctx, walden_verify_cb cb, void *ctx, walden_verify_result *result)
+static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_progress_cb progress,
+                         void *progress_ctx, walden_verify_cb cb, void *ctx,
+                         walden_verify_result *result)
 {
     walden_verify_result local;
     if (!result)
@@ -966,5 +967,19 @@ done:
     pthread_mutex_destroy(&v.mu);
     walden_wal_summary_free(sum);
     wd_free(v.needs);
+    return rc;
+}
+
+int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_cb progress,
+                  void *progress_ctx, walden_verify_cb cb, void *ctx, walden_verify_result *result)
+{
+    /* expire must not remove what is being checked: it waits, or skips */
+    if (result)
+        memset(result, 0, sizeof(*result));
+    int lock = -1;
+    int rc = wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &lock);
+    if (!rc)
+        rc = verify_locked(repo, cfg, progress, progress_ctx, cb, ctx, result);
+    wd_lock_release(lock);
     return rc;
 }

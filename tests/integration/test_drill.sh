@@ -236,6 +236,11 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 [[ $sleeping == 1 ]] || fail "the drill never reached its check: $(cat "$T/term.err")"
+# a running drill holds the readers' lock: expire does not remove what it reads
+expect_status 1 walden "$T/walden.conf" expire
+grep -q "another walden drill or verify of cluster 'main' is running" "$T/stderr" ||
+  fail "expire during a drill: $(cat "$T/stderr")"
+pass "expire while a drill runs: refused (exit status 1), naming the drill"
 # as root, runuser's command line matches too: the walden process is postgres's
 owner=$(id -u)
 [[ ${#RUN_AS[@]} -eq 0 ]] || owner=$(id -u postgres)

@@ -78,8 +78,14 @@ int wd_lock_acquire_mode(const walden_config *cfg, const char *what, bool shared
 {
     const char *dir = walden_config_get(cfg, "lock-path");
     const char *cluster = walden_config_get(cfg, "cluster");
-    if (mkdir(dir, 0770) != 0 && errno != EEXIST)
+    if (mkdir(dir, 0770) == 0) {
+        /* created by root (a drill run as root, say): the commands run as
+         * postgres must still make their locks here; sticky, as /tmp */
+        if (geteuid() == 0 && chmod(dir, 01777) != 0)
+            wd_log_warn("cannot open lock folder '%s' to other users: %s", dir, strerror(errno));
+    } else if (errno != EEXIST) {
         return wd_error_set_errno(errno, "cannot create lock folder '%s'", dir);
+    }
     char *path = wd_asprintf("%s/%s-%s.lock", dir, cluster, what);
     if (!path)
         return WALDEN_ENOMEM;

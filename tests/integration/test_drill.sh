@@ -147,7 +147,8 @@ pass "after the drill: no scratch directory, no server"
 if [[ $(id -u) -eq 0 ]]; then
   mkdir "$T/scr-root"
   chmod 0755 "$T/scr-root"
-  expect_status 0 "$WALDEN_BIN" --config "$T/walden.conf" --scratch-dir "$T/scr-root" --keep drill
+  expect_status 0 "$WALDEN_BIN" --config "$T/walden.conf" --scratch-dir "$T/scr-root" \
+    --lock-path "$T/locks-root" --keep drill
   kept=$(ls -d "$T"/scr-root/walden-drill-main-*)
   [[ $(stat -c %U "$kept/pgdata") == postgres && $(stat -c %U "$kept/pgdata/PG_VERSION") == postgres ]] ||
     fail "the restored files do not belong to postgres"
@@ -157,6 +158,10 @@ if [[ $(id -u) -eq 0 ]]; then
   rm -rf "$kept"
   chown -R postgres: "$T/repo"
   pass "as root: the server ran as postgres; --keep keeps the directory, not the server"
+  # the lock folder root created stays usable by postgres (sticky, like /tmp)
+  [[ $(stat -c %a "$T/locks-root") == 1777 ]] || fail "lock folder mode $(stat -c %a "$T/locks-root")"
+  expect_status 0 walden "$T/walden.conf" --lock-path "$T/locks-root" expire --dry-run
+  pass "as root: the lock folder a drill created is sticky and open: expire as postgres takes its locks"
 fi
 
 # ---- a tiny RTO target is missed: its own status

@@ -49,14 +49,10 @@ static int collect(const walden_wal_entry *e, const char *folder, const char *ob
         w->s->history_files++;
     if (n.kind != WD_WAL_SEGMENT)
         return 0;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 1024;
-        seg *v = wd_realloc(w->segs, cap * sizeof(*v));
-        if (!v)
-            return WALDEN_ENOMEM;
-        w->segs = v;
-        w->cap = cap;
-    }
+    seg *v = wd_array_grow(w->segs, &w->cap, w->n, sizeof(*v), 1024);
+    if (!v)
+        return WALDEN_ENOMEM;
+    w->segs = v;
     w->segs[w->n++] = (seg){n.tli, n.log, n.seg, e->stored_time_ms};
     return 0;
 }
@@ -64,14 +60,10 @@ static int collect(const walden_wal_entry *e, const char *folder, const char *ob
 static int push_range(walden_wal_range **v, size_t *n, size_t *cap, uint32_t tli, uint64_t first,
                       uint64_t last, uint64_t per_log)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 8;
-        walden_wal_range *nv = wd_realloc(*v, c * sizeof(*nv));
-        if (!nv)
-            return WALDEN_ENOMEM;
-        *v = nv;
-        *cap = c;
-    }
+    walden_wal_range *nv = wd_array_grow(*v, cap, *n, sizeof(*nv), 8);
+    if (!nv)
+        return WALDEN_ENOMEM;
+    *v = nv;
     walden_wal_range *r = &(*v)[(*n)++];
     r->timeline = tli;
     wd_wal_segment_name(tli, first, per_log, r->first);

@@ -99,14 +99,10 @@ static int names_cb(const wd_storage_entry *e, void *ctx)
     struct names *ns = ctx;
     if (e->is_dir != ns->dirs)
         return 0;
-    if (ns->n == ns->cap) {
-        size_t cap = ns->cap ? ns->cap * 2 : 64;
-        char **v = wd_realloc(ns->v, cap * sizeof(*v));
-        if (!v)
-            return WALDEN_ENOMEM;
-        ns->v = v;
-        ns->cap = cap;
-    }
+    char **v = wd_array_grow(ns->v, &ns->cap, ns->n, sizeof(*v), 64);
+    if (!v)
+        return WALDEN_ENOMEM;
+    ns->v = v;
     /* keep the size and time after the name's NUL for objects */
     size_t len = strlen(e->name);
     char *s = wd_malloc(len + 1 + sizeof(uint64_t) + sizeof(int64_t));

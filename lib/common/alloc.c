@@ -101,3 +101,14 @@ char *wd_asprintf(const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+void *wd_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t c = *cap ? *cap * 2 : first;
+    void *nv = wd_realloc(v, c * elem);
+    if (nv)
+        *cap = c;
+    return nv;
+}

@@ -49,6 +49,12 @@ void wd_free_secret(void *p, size_t size);
 /* Test hook: after `n` more successful allocations, fail them (-1: never). */
 void wd_alloc_fail_after(long n);
 
+/* Room for element `n` of an array of `cap` elements of `elem` bytes:
+ * returns `v` when n < *cap, else the array grown to twice its size (at
+ * least `first` elements) with *cap updated; NULL when out of memory (`v`
+ * is then unchanged and still the caller's). */
+void *wd_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* malloc'ed printf; NULL (with the error set) when out of memory. */
 char *wd_asprintf(const char *fmt, ...) WD_PRINTF(1, 2);
 

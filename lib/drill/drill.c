@@ -209,15 +209,12 @@ static int add_check(drill *d, const char *name, const char *db, const char *res
                      const char *detail, double seconds)
 {
     drill_res *r = d->res;
-    if (r->pub.n_checks == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        walden_drill_check *c = wd_realloc(r->checks, cap * sizeof(*c));
-        if (!c)
-            return WALDEN_ENOMEM;
-        r->checks = c;
-        r->cap = cap;
-        r->pub.checks = c;
-    }
+    walden_drill_check *grown =
+        wd_array_grow(r->checks, &r->cap, r->pub.n_checks, sizeof(*grown), 16);
+    if (!grown)
+        return WALDEN_ENOMEM;
+    r->checks = grown;
+    r->pub.checks = grown;
     walden_drill_check *c = &r->checks[r->pub.n_checks];
     c->name = name;
     c->result = result;
@@ -1852,14 +1849,10 @@ static int hist_entry(const wd_storage_entry *e, void *ctx)
     hist_ctx *h = ctx;
     if (e->is_dir || !wd_str_ends_with(e->name, ".info"))
         return 0;
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 32;
-        char **names = wd_realloc(h->names, cap * sizeof(*names));
-        if (!names)
-            return WALDEN_ENOMEM;
-        h->names = names;
-        h->cap = cap;
-    }
+    char **names = wd_array_grow(h->names, &h->cap, h->n, sizeof(*names), 32);
+    if (!names)
+        return WALDEN_ENOMEM;
+    h->names = names;
     if (!(h->names[h->n] = wd_strdup(e->name)))
         return WALDEN_ENOMEM;
     h->n++;

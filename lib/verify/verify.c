@@ -632,14 +632,10 @@ static int add_need(verify_run *v, const wd_backup_meta *m)
                       "backup %s records no valid WAL range ('%s' to '%s')", m->id, m->start_wal,
                       m->stop_wal);
     }
-    if (v->n_needs == v->cap_needs) {
-        size_t cap = v->cap_needs ? v->cap_needs * 2 : 16;
-        wal_need *n = wd_realloc(v->needs, cap * sizeof(*n));
-        if (!n)
-            return WALDEN_ENOMEM;
-        v->needs = n;
-        v->cap_needs = cap;
-    }
+    wal_need *grown = wd_array_grow(v->needs, &v->cap_needs, v->n_needs, sizeof(*grown), 16);
+    if (!grown)
+        return WALDEN_ENOMEM;
+    v->needs = grown;
     wal_need *n = &v->needs[v->n_needs++];
     memset(n, 0, sizeof(*n));
     snprintf(n->id, sizeof(n->id), "%s", m->id);
@@ -847,17 +843,26 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int verify_backups(verify_run *v)
+/* The ids under the area's folder `dir` (backup, dump), sorted. */
+static int list_ids(verify_run *v, const char *dir, char ***ids, size_t *n)
 {
-    char *base = wd_repo_path(v->repo, WD_BACKUP_DIR);
+    char *base = wd_repo_path(v->repo, dir);
     if (!base)
         return WALDEN_ENOMEM;
-    char **ids = NULL;
-    size_t n = 0;
-    int rc = wd_storage_list_dirs(v->repo->storage, base, &ids, &n);
+    *ids = NULL;
+    *n = 0;
+    int rc = wd_storage_list_dirs(v->repo->storage, base, ids, n);
     wd_free(base);
-    if (!rc && n)
-        qsort(ids, n, sizeof(*ids), cmp_str);
+    if (!rc && *n)
+        qsort(*ids, *n, sizeof(**ids), cmp_str);
+    return rc;
+}
+
+static int verify_backups(verify_run *v)
+{
+    char **ids;
+    size_t n;
+    int rc = list_ids(v, WD_BACKUP_DIR, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++) {
         wd_compress c;
         rc = wd_backup_manifest_find(v->repo, ids[i], &c);
@@ -875,15 +880,9 @@ static int verify_backups(verify_run *v)
 
 static int verify_dumps(verify_run *v)
 {
-    char *base = wd_repo_path(v->repo, WD_DUMP_DIR);
-    if (!base)
-        return WALDEN_ENOMEM;
-    char **ids = NULL;
-    size_t n = 0;
-    int rc = wd_storage_list_dirs(v->repo->storage, base, &ids, &n);
-    wd_free(base);
-    if (!rc && n)
-        qsort(ids, n, sizeof(*ids), cmp_str);
+    char **ids;
+    size_t n;
+    int rc = list_ids(v, WD_DUMP_DIR, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++)
         rc = verify_dump(v, ids[i], false);
     wd_storage_names_free(ids, n);

@@ -110,6 +110,31 @@ static void test_alloc_failure_is_reported(void **state)
     assert_int_equal(walden_error_last()->code, WALDEN_ENOMEM);
 }
 
+/* An array grows to `first`, then doubles; a failed growth leaves the
+ * array and its capacity as they were. */
+static void test_array_grow(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t cap = 0;
+    for (size_t n = 0; n < 100; n++) {
+        int *g = wd_array_grow(v, &cap, n, sizeof(*g), 8);
+        assert_non_null(g);
+        v = g;
+        v[n] = (int)n;
+        assert_true(cap > n && (cap == 8 || cap % 16 == 0));
+    }
+    assert_int_equal(cap, 128);
+    assert_ptr_equal(wd_array_grow(v, &cap, 127, sizeof(*v), 8), v); /* room left */
+    wd_alloc_fail_after(0);
+    assert_null(wd_array_grow(v, &cap, 128, sizeof(*v), 8));
+    wd_alloc_fail_after(-1);
+    assert_int_equal(cap, 128);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(v[i], i);
+    wd_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_kv_parse),
         cmocka_unit_test(test_error_last_is_one_line),
         cmocka_unit_test(test_alloc_failure_is_reported),
+        cmocka_unit_test(test_array_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,13 +115,20 @@ pass "missing repository: push exits 1, get exits 255 (not 1)"
 # unwritable repository (the server user may not write into it)
 if [[ ${#RUN_AS[@]} -gt 0 ]]; then
   cp -a "$T/repo" "$T/repo-ro"
+  # SEG2 is not in this copy: pushing it must write, and cannot
+  find "$T/repo-ro/main/wal" -name "$SEG2-*" -type f -delete
   chown -R root: "$T/repo-ro"
   chmod -R go-w "$T/repo-ro"
   write_conf "$T/ro.conf" "repo=$T/repo-ro" "encrypt-passphrase-file=$T/pass"
-  as_pg cp "$T/copies/$SEG1" "$T/000000010000000000000003"
-  expect_status 1 walden "$T/ro.conf" archive-push "$T/copies/000000010000000000000003"
+  expect_status 1 walden "$T/ro.conf" archive-push "$T/copies/$SEG2"
   stderr_has "Permission denied"
-  pass "unwritable repository: push fails with a permission error"
+  [[ -z $(find "$T/repo-ro/main/wal" -name "$SEG2-*") ]] || fail "a copy of $SEG2 appeared"
+  # archive-get from a repository it may not read: 255, never "not found"
+  chmod -R go-rx "$T/repo-ro/main/wal"
+  expect_status 255 walden "$T/ro.conf" archive-get "$SEG1" "$T/out/$SEG1"
+  stderr_has "Permission denied"
+  [[ ! -e $T/out/$SEG1 ]] || fail "DEST created from an unreadable repository"
+  pass "unwritable repository: push fails with a permission error; unreadable: get exits 255"
 else
   echo "skip - unwritable repository (needs root to set up)"
 fi
@@ -141,6 +148,26 @@ if [[ $(id -u) -eq 0 ]] && mkdir -p "$T/full" && mount -t tmpfs -o size=2m,mode=
 else
   echo "skip - disk full (cannot mount a tmpfs here)"
 fi
+
+# secrets never printed: a wrong passphrase, even at debug level
+expect_status 255 walden "$T/nopass.conf" --encrypt-passphrase "not-this-secret-42" \
+  --log-level debug archive-get "$SEG1" "$T/out/$SEG1"
+stderr_has "wrong passphrase"
+grep -qF "not-this-secret-42" "$T/stderr" && fail "a wrong passphrase was printed: $(cat "$T/stderr")"
+pass "secrets: a wrong passphrase given on the command line is not printed, even at debug level"
+
+# configuration end to end: environment, WALDEN_CONFIG, options after the
+# command; a flag beats the environment, which beats the file
+write_conf "$T/bogus.conf" "repo=$T/no-such-repo" "encrypt-passphrase-file=$T/pass"
+rm -f "$T/out/$SEG1"
+as_pg env WALDEN_CONFIG="$T/bogus.conf" WALDEN_REPO="$T/repo" "$WALDEN_BIN" \
+  archive-get "$SEG1" "$T/out/$SEG1" || fail "WALDEN_REPO did not beat the config file"
+cmp -s "$T/copies/$SEG1" "$T/out/$SEG1" || fail "archive-get through the environment differs"
+rm -f "$T/out/$SEG1"
+expect_status 255 as_pg env WALDEN_CONFIG="$T/walden.conf" WALDEN_REPO="$T/repo" "$WALDEN_BIN" \
+  archive-get "$SEG1" "$T/out/$SEG1" --repo "$T/no-such-repo"
+stderr_has "no-such-repo"
+pass "configuration: WALDEN_CONFIG and WALDEN_REPO apply; a flag after the command wins"
 
 # bad options: exit 2 naming the option (254 for archive-get)
 expect_status 2 walden "$T/walden.conf" --compress lz4 archive-push "$T/copies/$SEG1"

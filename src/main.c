@@ -52,11 +52,7 @@ static bool is_flag(const char *name)
 
 static bool bool_word(const char *s)
 {
-    static const char *const words[] = {"y", "yes", "n", "no", "true", "false"};
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strcmp(s, words[i]) == 0)
-            return true;
-    return false;
+    return walden_bool_parse(s) >= 0;
 }
 
 static int setup_logging(walden_config *cfg)

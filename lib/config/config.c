@@ -156,8 +156,7 @@ static int check_value(const walden_option_info *o, const char *value)
             return wd_error_wrap(WALDEN_EINVAL, "invalid value for option '%s'", o->name);
         return 0;
     case WALDEN_OPT_BOOL:
-        if (strcmp(value, "y") && strcmp(value, "n") && strcmp(value, "yes") &&
-            strcmp(value, "no") && strcmp(value, "true") && strcmp(value, "false"))
+        if (walden_bool_parse(value) < 0)
             return wd_error_set(WALDEN_EINVAL,
                                 "invalid value for option '%s': '%s' (expected yes or no)", o->name,
                                 value);
@@ -285,8 +284,19 @@ walden_config_source walden_config_source_of(const walden_config *cfg, const cha
     return i >= 0 && cfg->values[i] ? cfg->sources[i] : WALDEN_SOURCE_DEFAULT;
 }
 
+int walden_bool_parse(const char *text)
+{
+    static const char *const yes[] = {"y", "yes", "true"}, *const no[] = {"n", "no", "false"};
+    for (size_t i = 0; text && i < WD_ARRAY_LEN(yes); i++) {
+        if (strcmp(text, yes[i]) == 0)
+            return 1;
+        if (strcmp(text, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 int walden_config_bool(const walden_config *cfg, const char *name)
 {
-    const char *v = walden_config_get(cfg, name);
-    return v && (strcmp(v, "y") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0);
+    return walden_bool_parse(walden_config_get(cfg, name)) == 1;
 }

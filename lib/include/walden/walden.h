@@ -148,6 +148,9 @@ WALDEN_EXTERN walden_config_source walden_config_source_of(const walden_config *
 WALDEN_EXTERN int walden_config_bool(const walden_config *cfg, const char *name);
 /* Parses "90s", "15m", "1h", "30d", "2w" into seconds. */
 WALDEN_EXTERN int walden_duration_parse(const char *text, int64_t *seconds);
+/* A yes/no value: y, yes, true (1) or n, no, false (0); -1 for anything
+ * else. */
+WALDEN_EXTERN int walden_bool_parse(const char *text);
 
 /* ---- repository ------------------------------------------------------- */
 

@@ -103,6 +103,21 @@ static void test_values_checked(void **state)
     walden_config_free(c);
 }
 
+static void test_bool_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(walden_bool_parse("y"), 1);
+    assert_int_equal(walden_bool_parse("yes"), 1);
+    assert_int_equal(walden_bool_parse("true"), 1);
+    assert_int_equal(walden_bool_parse("n"), 0);
+    assert_int_equal(walden_bool_parse("no"), 0);
+    assert_int_equal(walden_bool_parse("false"), 0);
+    assert_int_equal(walden_bool_parse("1"), -1);
+    assert_int_equal(walden_bool_parse("Yes"), -1);
+    assert_int_equal(walden_bool_parse(""), -1);
+    assert_int_equal(walden_bool_parse(NULL), -1);
+}
+
 static void test_durations(void **state)
 {
     (void)state;
@@ -270,7 +285,7 @@ int main(void)
         cmocka_unit_test(test_precedence_any_order), cmocka_unit_test(test_env_names),
         cmocka_unit_test(test_values_checked),       cmocka_unit_test(test_durations),
         cmocka_unit_test(test_config_file),          cmocka_unit_test(test_option_table),
-        cmocka_unit_test(test_sample_config),
+        cmocka_unit_test(test_sample_config),        cmocka_unit_test(test_bool_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

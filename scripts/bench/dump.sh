@@ -6,6 +6,9 @@
 # repository; its time includes the globals dump it takes as well. Each
 # tool runs ROUNDS times, alternating, each from a dropped page cache;
 # medians of wall time and output size are reported, with walden's ratios.
+# A fourth arm, `pg_dump -Fc -Z0 | cat >/dev/null`, is the stream walden
+# reads with nothing done to it: the floor of any tool built on pg_dump,
+# printed as a ratio to pg_dump -Fc beside walden's.
 # Usage (as root, Debian 12): scripts/bench/dump.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,7 +62,7 @@ timed() {
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 
 conn="-h $work/sock -p $PORT -U postgres"
-declare -a t_fc t_gz t_w s_fc s_gz s_w r_w
+declare -a t_fc t_gz t_w t_z0 s_fc s_gz s_w r_w
 for round in $(seq 1 "$ROUNDS"); do
   read -r t _ < <(timed "$bindir/pg_dump $conn -Fc -f $work/bench.fc bench")
   t_fc+=("$t")
@@ -69,23 +72,28 @@ for round in $(seq 1 "$ROUNDS"); do
   t_gz+=("$t")
   s_gz+=("$(stat -c %s "$work/bench.sql.gz")")
   rm -f "$work/bench.sql.gz"
+  read -r t _ < <(timed "$bindir/pg_dump $conn -Fc -Z0 bench | cat >/dev/null")
+  t_z0+=("$t")
   read -r t rss < <(timed "$walden --config $work/walden.conf dump --dbname bench")
   t_w+=("$t")
   r_w+=("$rss")
   f=$(ls -t "$work"/walden-repo/main/dump/*-bench/dump.pgdump.zst | head -1)
   s_w+=("$(stat -c %s "$f")")
   echo "round $round: pg_dump -Fc ${t_fc[-1]} s ${s_fc[-1]} B; pg_dump|gzip ${t_gz[-1]} s" \
-    "${s_gz[-1]} B; walden ${t_w[-1]} s ${s_w[-1]} B (RSS ${rss} KiB)"
+    "${s_gz[-1]} B; pg_dump -Z0|cat ${t_z0[-1]} s; walden ${t_w[-1]} s ${s_w[-1]} B (RSS ${rss} KiB)"
 done
 
 mfc=$(median "${t_fc[@]}") mgz=$(median "${t_gz[@]}") mw=$(median "${t_w[@]}")
+mz0=$(median "${t_z0[@]}")
 sfc=$(median "${s_fc[@]}") sgz=$(median "${s_gz[@]}") sw=$(median "${s_w[@]}")
 echo
 echo "pgbench scale $SCALE, database $((dbsize / 1000000)) MB, medians of $ROUNDS rounds"
 printf '%-34s %8s %12s\n' "" "time s" "size MB"
 printf '%-34s %8s %12s\n' "pg_dump -Fc" "$mfc" "$(echo "scale=1; $sfc / 1000000" | bc)"
 printf '%-34s %8s %12s\n' "pg_dump -Fp | gzip" "$mgz" "$(echo "scale=1; $sgz / 1000000" | bc)"
+printf '%-34s %8s %12s\n' "pg_dump -Fc -Z0 | cat (floor)" "$mz0" "-"
 printf '%-34s %8s %12s\n' "walden dump (zstd $LEVEL, encrypted)" "$mw" "$(echo "scale=1; $sw / 1000000" | bc)"
 echo "walden / pg_dump -Fc: time $(ratio "$mw" "$mfc"), size $(ratio "$sw" "$sfc")"
+echo "floor / pg_dump -Fc: time $(ratio "$mz0" "$mfc")"
 echo "walden / pg_dump | gzip: time $(ratio "$mw" "$mgz"), size $(ratio "$sw" "$sgz")"
 echo "walden peak RSS: $(median "${r_w[@]}") KiB"

@@ -11,8 +11,10 @@
 #      bytes in the same run (one PUT with UNSIGNED-PAYLOAD / a SAS, one
 #      GET), ROUNDS times interleaved, each after a sync (Azurite does not
 #      fsync: without it a download ran during the writeback of the two
-#      uploads before it); prints every time, the median and the best of
-#      each, walden/curl ratios of both, and walden's peak RSS.
+#      uploads before it); all uploads first, then, on idle servers, the
+#      downloads, both clients reading the object walden uploaded first;
+#      prints every time, the median and the best of each, walden/curl
+#      ratios of both, and walden's peak RSS.
 #   2. archive-push of real 16 MiB WAL segments (encrypted, zstd) into each
 #      store: one process at a time (as PostgreSQL's archiver does) and two
 #      at a time ("process-max 2"), in MiB/s of WAL.
@@ -73,7 +75,7 @@ curl_s3() {
   if [[ $op == put ]]; then
     curl -sSf -H "Expect:" "${h[@]}" -T "$file" -o /dev/null "$S3_ENDPOINT/walden/$key"
   else
-    curl -sSf "${h[@]}" -o "$file" "$S3_ENDPOINT/walden/$key"
+    curl -sSf "${h[@]}" -o "$file" -w '%{size_download}\n' "$S3_ENDPOINT/walden/$key"
   fi
 }
 # curl_s3_mp KEY PARTDIR: the same requests as walden's sink, by curl
@@ -87,7 +89,8 @@ curl_az() {
     curl -sSf -H "Expect:" -H "x-ms-blob-type: BlockBlob" -H "x-ms-version: 2021-12-02" \
       -T "$file" -o /dev/null "$AZ_ENDPOINT/walden/$key?$SAS"
   else
-    curl -sSf -H "x-ms-version: 2021-12-02" -o "$file" "$AZ_ENDPOINT/walden/$key?$SAS"
+    curl -sSf -H "x-ms-version: 2021-12-02" -o "$file" -w '%{size_download}\n' \
+      "$AZ_ENDPOINT/walden/$key?$SAS"
   fi
 }
 
@@ -109,7 +112,7 @@ timed() { # NAME CMD...: runs CMD, keeps the best time of NAME and all times
   shift
   sync # the previous step's writes are on disk: no writeback during this one
   t0=$(date +%s.%N)
-  "$@" >/dev/null
+  "$@" >"$T/out"
   t1=$(date +%s.%N)
   s=$(echo "$t1 - $t0" | bc -l)
   printf '  %-22s %7.2f s %7.1f MiB/s\n' "$name" "$s" "$(echo "$SIZE / 1048576 / $s" | bc -l)"
@@ -122,9 +125,10 @@ keep_rss() { # NAME: the largest peak RSS (KiB) of NAME's runs, from $T/rss
   k=$(tail -1 "$T/rss")
   if [[ -z ${rss[$1]:-} ]] || ((k > ${rss[$1]})); then rss[$1]=$k; fi
 }
-check_size() { # FILE
-  [[ $(stat -c %s "$1") == "$SIZE" ]] || fail "$1 has $(stat -c %s "$1") bytes, not $SIZE"
-  rm -f "$1"
+check_size() { # the byte count the download printed last (objbench: "get BYTES ...")
+  local n
+  n=$(awk 'END { print ($1 == "get" ? $2 : $1) }' "$T/out")
+  [[ $n == "$SIZE" ]] || fail "a download moved $n bytes, not $SIZE"
 }
 walden_put() {
   timed "$kind walden put" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" put "obj-$r" "$T/obj"
@@ -138,17 +142,23 @@ curl_mp_put() {
   cat "$T/parts"/* >/dev/null
   timed "s3 curl multipart put" curl_s3_mp "bench/curl-mp-$r" "$T/parts"
 }
-walden_get() {
-  timed "$kind walden get" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" get "obj-$r" "$T/back"
+# Downloads go to /dev/null, for both clients: writing 1 GiB into a file
+# on the benchmark machine (a VM) cost up to 2 s of kernel time in the
+# write calls (perf: copy_folio_from_iter_atomic), varying from run to run
+# and with the size of the writes (1 MiB pieces: 1.3-2.2 s in most runs;
+# 256 KiB: 0.4 s in 3 of 4 runs); curl writes 4-16 KiB at a time. The
+# bytes themselves are compared once, untimed, after the rounds.
+walden_get() { # both clients read the same object: walden's obj-1
+  timed "$kind walden get" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" get obj-1 /dev/null
   keep_rss "$kind walden get"
-  check_size "$T/back"
+  check_size
 }
 curl_get() {
-  timed "$kind curl get" "curl_$kind" get "bench/curl-obj-$r" "$T/back"
-  check_size "$T/back"
+  timed "$kind curl get" "curl_$kind" get "bench/obj-1" /dev/null
+  check_size
 }
 for r in $(seq 1 "$ROUNDS"); do
-  echo " round $r"
+  echo " upload round $r"
   # new names every round: no overwrite (whose clean-up, e.g. Azurite's
   # extent garbage collection, could run during a later step); the order
   # reverses every round: a server still busy with the step before
@@ -159,12 +169,27 @@ for r in $(seq 1 "$ROUNDS"); do
       walden_put
       curl_put
       curl_mp_put
-      walden_get
-      curl_get
     else
       curl_mp_put
       curl_put
       walden_put
+    fi
+  done
+done
+# downloads after all uploads, once the servers are idle again: a download
+# right after two 1 GiB uploads ran 1.3-2x slower than the same download
+# later, whichever client made it (the servers still writing out and
+# indexing what they received)
+sync
+sleep 10
+for r in $(seq 1 "$ROUNDS"); do
+  echo " download round $r"
+  for kind in s3 az; do
+    conf=$T/$kind.conf
+    if ((r % 2)); then
+      walden_get
+      curl_get
+    else
       curl_get
       walden_get
     fi

@@ -11,8 +11,9 @@ packages=(
   # tests
   libcmocka-dev zstd gzip postgresql-15 postgresql-contrib util-linux procps time
   # object-store tests: OpenStack Swift with s3api (a local S3 server that
-  # verifies SigV4), memcached for it, python3 for the fault proxy, curl
-  swift swift-proxy swift-account swift-container swift-object memcached python3 curl
+  # verifies SigV4), memcached for it, python3 for the fault proxy, curl;
+  # openssl makes the TLS test's certificates
+  swift swift-proxy swift-account swift-container swift-object memcached python3 curl openssl
   # the Debian package (scripts/build-deb.sh) and the man page check
   debhelper dpkg-dev fakeroot groff-base
   # promtool (checks the metrics files)

@@ -2,6 +2,7 @@
  * help.c - the command table and the texts of `walden --help` and
  * `walden help COMMAND`. docs/commands/ says the same at more length.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -416,13 +417,18 @@ int cli_print_help(const char *command)
         return EXIT_USAGE;
     }
     printf("usage: walden %s %s\n\n%s.\n\n%s", c->name, c->usage, c->summary, c->help);
+    bool repo = false;
     if (c->options) {
         printf("\nOptions:\n");
         for (const char *const *n = c->options; *n; n++) {
             const walden_option_info *o = walden_option_find(*n);
             if (o)
                 print_option(o);
+            repo = repo || strcmp(*n, "repo") == 0;
         }
     }
+    if (repo)
+        printf("\nWith repo = s3://... or azure://..., the s3-*, azure-* and net-* options apply\n"
+               "too (walden --help; docs/storage-s3.md, docs/storage-azure.md).\n");
     return EXIT_OK;
 }

@@ -546,7 +546,9 @@ CONF
   walden "$T/walden.conf" info >"$T/info.out"
   grep -q "$id  full  ok" "$T/info.out" || fail "$kind: $id is gone from info"
   pass "$kind: a backup failing after the copy left no object behind; backup $id untouched"
-  psql_c "$PORT" "ALTER SYSTEM RESET archive_command"
+  # back to archiving into the store (a RESET would leave none: ALTER
+  # SYSTEM rewrites postgresql.auto.conf, where pg_configure put it)
+  psql_c "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'"
   psql_c "$PORT" "SELECT pg_reload_conf()" >/dev/null
 
   # ---- a logical dump on the store, streamed back into pg_restore
@@ -576,4 +578,101 @@ assert c['recovery_window']['from'] and c['recovery_window']['to'], c['recovery_
 assert any(d['id'] == '$did' and d['status'] == 'ok' for d in c['dumps'])" <"$T/info.json" ||
     fail "$kind: info JSON: $(cat "$T/info.json")"
   pass "$kind: info --output json: newest WAL stored $(python3 -c "import json,sys; print(json.load(sys.stdin)['clusters'][0]['wal']['max_age_seconds'])" <"$T/info.json") s ago, recovery window known"
+
+  objstore_commands_suite "$kind" "$id"
+}
+
+# objstore_commands_suite KIND BACKUP_ID: the commands not run above,
+# against the same store, repository and primary ($SUITE_PORT): check,
+# metrics, verify (clean, then a damaged object), a second backup and expire
+# (the first backup and the WAL before the second go), drill (restores from
+# the store), repo-passphrase, and no secret in a debug-level log.
+objstore_commands_suite() {
+  local kind=$1 id=$2 PORT=$SUITE_PORT PRIMARY=$T/primary
+  W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+
+  expect_status 0 W check
+  grep -q "^ok      archive-arrival .* reached the repository in" "$T/stdout" ||
+    fail "$kind: check: $(cat "$T/stdout")"
+  [[ -z $(store_list "$kind" "bk/main/check/") ]] || fail "$kind: check left its probe on the store"
+  pass "$kind: check passes ($(grep -c '^ok ' "$T/stdout") checks), its probe removed from the store"
+
+  expect_status 0 W metrics
+  grep -q '^walden_backup_last_timestamp_seconds\({[^}]*}\)\? [1-9]' "$T/stdout" &&
+    grep -q '^walden_repository_stored_bytes\({[^}]*}\)\? [1-9]' "$T/stdout" ||
+    fail "$kind: metrics: $(grep -v '^#' "$T/stdout" | head -20)"
+  pass "$kind: metrics read from the store: $(grep -c '^walden_' "$T/stdout") samples"
+
+  expect_status 0 W verify
+  pass "$kind: verify reads every backup, dump and WAL file back from the store: no problem"
+
+  # ---- a second backup; expire with a 1 s window keeps only it (and the
+  # WAL from its start), on the store
+  local id2 start2
+  W backup >"$T/backup2.out" 2>&1 || fail "$kind: second backup failed: $(cat "$T/backup2.out")"
+  id2=$(sed -n 's/^backup \([0-9TZ]*\): .*/\1/p' "$T/backup2.out")
+  [[ -n $id2 && $id2 != "$id" ]] || fail "$kind: no second backup: $(cat "$T/backup2.out")"
+  sleep 1.1
+  expect_status 0 W expire --retention 1s
+  store_list "$kind" "bk/main/backup/" | cut -d/ -f4 | sort -u >"$T/ids.expired"
+  [[ $(cat "$T/ids.expired") == "$id2" ]] ||
+    fail "$kind: after expire the store holds backups: $(cat "$T/ids.expired")"
+  W info --output json >"$T/info3.json" || fail "$kind: info after expire failed"
+  start2=$(python3 -c "import json, sys; c = json.load(sys.stdin)['clusters'][0]
+b = [b for b in c['backups'] if b['id'] == '$id2']
+assert len(c['backups']) == 1 and b, c['backups']
+print(b[0]['start_wal'])" <"$T/info3.json") ||
+    fail "$kind: info after expire: $(cat "$T/info3.json")"
+  store_list "$kind" "bk/main/wal/" | sed 's|.*/||' | grep -E '^[0-9A-F]{24}' | cut -c1-24 |
+    sort | head -1 >"$T/wal.first"
+  [[ ! $(cat "$T/wal.first") < ${start2:0:24} ]] ||
+    fail "$kind: WAL $(cat "$T/wal.first") before the kept backup's start $start2 is still stored"
+  pass "$kind: expire removed backup $id and the WAL before $id2 (first stored segment $(cat "$T/wal.first"))"
+
+  # ---- a drill restores the newest backup from the store
+  as_pg mkdir -p "$T/scr"
+  expect_status 0 W --scratch-dir "$T/scr" drill
+  grep -q "^drill .* of backup $id2: PASSED" "$T/stdout" || fail "$kind: drill: $(cat "$T/stdout")"
+  [[ -z $(ls -A "$T/scr") ]] || fail "$kind: drill left its scratch directory"
+  expect_status 0 W drill --history
+  grep -q "$id2" "$T/stdout" || fail "$kind: the drill is not recorded: $(cat "$T/stdout")"
+  pass "$kind: drill restored backup $id2 from the store, passed, and is recorded there"
+
+  # ---- no secret in a debug-level log, whatever the command
+  local secret
+  secret=$([[ $kind == s3 ]] && echo "$S3_SECRET" || echo "${AZ_KEY:0:20}")
+  : >"$T/debug.log"
+  for cmd in info "archive-list" "verify --set $id2"; do
+    # shellcheck disable=SC2086
+    walden "$T/walden.conf" --log-level debug $cmd >/dev/null 2>>"$T/debug.log" ||
+      fail "$kind: $cmd at log-level debug failed: $(tail -3 "$T/debug.log")"
+  done
+  [[ $(grep -c . "$T/debug.log") -gt 10 ]] || fail "$kind: debug log too short: $(cat "$T/debug.log")"
+  ! grep -qwF -e "$secret" -e "$(cat "$T/pass")" "$T/debug.log" &&
+    ! grep -qiE 'authorization|signature=|sig=' "$T/debug.log" ||
+    fail "$kind: a secret in the debug log: $(grep -iwF -e "$secret" -e authorization "$T/debug.log" | head -3)"
+  pass "$kind: $(wc -l <"$T/debug.log") debug log lines (info, archive-list, verify): no key, passphrase or signature"
+
+  # ---- repo-passphrase: the key is re-wrapped on the store; the old
+  # passphrase no longer opens it, the new one does
+  local newpass=$T/pass.new
+  new_passphrase "$newpass"
+  expect_status 0 W repo-passphrase --new-passphrase-file "$newpass"
+  expect_status 1 W verify --set "$id2"
+  cp "$newpass" "$T/pass"
+  expect_status 0 W verify --set "$id2"
+  pass "$kind: repo-passphrase on the store: the old passphrase is refused, the new one reads backup $id2"
+
+  # ---- a damaged object on the store: verify names it (exit 3)
+  local victim
+  victim=$(store_list "$kind" "bk/main/backup/$id2/data/base/" | head -1)
+  [[ -n $victim ]] || fail "$kind: no data object to damage"
+  head -c 100 /dev/urandom >"$T/garbage"
+  chmod 0644 "$T/garbage"
+  "$WALDEN_BUILD_DIR/tests/walden_objbench" "$T/walden.conf" put "${victim#bk/}" "$T/garbage" \
+    >/dev/null || fail "$kind: could not overwrite $victim"
+  expect_status 3 W verify --set "$id2"
+  grep -qF "${victim#bk/main/backup/$id2/}" "$T/stdout" ||
+    fail "$kind: verify does not name $victim: $(cat "$T/stdout")"
+  pass "$kind: verify finds the damaged object on the store: $(head -1 "$T/stdout")"
 }

@@ -69,6 +69,14 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Seconds since `then_ms`, never negative (a store's clock may run ahead
+ * of this host's, and Swift rounds its times up to the second). */
+static double age_s(int64_t then_ms)
+{
+    int64_t now = now_ms();
+    return now > then_ms ? (double)(now - then_ms) / 1000.0 : 0.0;
+}
+
 /* ---- text ---- */
 
 static int text_backup(const walden_backup_info *b, void *ctx)
@@ -115,7 +123,7 @@ static void text_wal(const cluster_view *v)
     if (w->max_time_ms) {
         char at[40];
         cli_time(w->max_time_ms, at, sizeof(at));
-        printf(", newest stored %s (%.0f s ago)", at, (double)(now_ms() - w->max_time_ms) / 1000.0);
+        printf(", newest stored %s (%.0f s ago)", at, age_s(w->max_time_ms));
     }
     printf("\n");
     for (size_t i = 0; i < w->n_ranges; i++)
@@ -284,7 +292,7 @@ static int json_cluster(const char *name, void *ctx)
     cli_json_time(w->max_time_ms);
     printf(", \"max_age_seconds\": ");
     if (w->max_time_ms)
-        printf("%.3f", (double)(now_ms() - w->max_time_ms) / 1000.0);
+        printf("%.3f", age_s(w->max_time_ms));
     else
         printf("null");
     printf(", \"segments\": %" PRIu64 ", \"history_files\": %" PRIu64 ", \"stored_size\": %" PRIu64

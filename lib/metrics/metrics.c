@@ -50,6 +50,14 @@ static double secs(int64_t ms)
     return (double)ms / 1000.0;
 }
 
+/* Seconds from `then` to `now`, never negative: a store whose clock runs
+ * ahead of this host's (or that rounds its times up to the second, as
+ * Swift does) would otherwise report an age below zero. */
+static double age(int64_t now, int64_t then)
+{
+    return now > then ? secs(now - then) : 0.0;
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -84,7 +92,7 @@ static void dump_metrics(mset *m, wd_dump_meta **d, size_t n, int64_t now)
             if (!newest)
                 continue;
             double v = h == 0   ? secs(x->stop_time_ms)
-                       : h == 1 ? secs(now - x->stop_time_ms)
+                       : h == 1 ? age(now, x->stop_time_ms)
                        : h == 2 ? (strcmp(x->status, "ok") == 0)
                        : h == 3 ? (double)x->size
                        : h == 4 ? (double)x->stored_size
@@ -139,7 +147,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
         gauge(&m, "backup_last_timestamp_seconds", "When the newest backup ended (Unix time).",
               secs(b->stop_time_ms));
         gauge(&m, "backup_last_age_seconds", "Seconds since the newest backup ended.",
-              secs(now - b->stop_time_ms));
+              age(now, b->stop_time_ms));
         gauge(&m, "backup_last_size_bytes", "Bytes of the newest backup's files.", (double)b->size);
         gauge(&m, "backup_last_stored_bytes", "Bytes the newest backup takes in the repository.",
               (double)b->stored_size);
@@ -161,7 +169,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
               "When the newest WAL segment was stored (Unix time).", secs(wal->max_time_ms));
         gauge(&m, "wal_newest_age_seconds",
               "Seconds since the newest WAL segment was stored: the data at risk now.",
-              secs(now - wal->max_time_ms));
+              age(now, wal->max_time_ms));
     }
     gauge(&m, "repository_stored_bytes", "Bytes of backups, dumps and WAL in the repository.",
           (double)stored);

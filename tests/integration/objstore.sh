@@ -450,6 +450,10 @@ objstore_backup_suite() {
     "start-fast=y")
   store_conf "$kind" "$T/walden.conf" "$sport" bk "${common[@]}"
   store_conf "$kind" "$T/short.conf" "$sport" bk "${common[@]}" archive-timeout=3s
+  # the same repository through the fault proxy (objstore_commands_suite)
+  start_proxy "$sport"
+  store_conf "$kind" "$T/proxy.conf" "$PROXY_PORT" bk "${common[@]}" net-timeout=2s \
+    net-retry-time=60s
   as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/null
   walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
   pg_configure "$PRIMARY" "$PORT" <<CONF
@@ -584,9 +588,11 @@ assert any(d['id'] == '$did' and d['status'] == 'ok' for d in c['dumps'])" <"$T/
 
 # objstore_commands_suite KIND BACKUP_ID: the commands not run above,
 # against the same store, repository and primary ($SUITE_PORT): check,
-# metrics, verify (clean, then a damaged object), a second backup and expire
-# (the first backup and the WAL before the second go), drill (restores from
-# the store), repo-passphrase, and no secret in a debug-level log.
+# metrics, verify (clean, then a damaged object), a second backup through
+# the fault proxy with upload faults, expire (the first backup and the WAL
+# before the second go), a drill through the proxy with download faults
+# (restores from the store, starts and checks the server),
+# repo-passphrase, and no secret in a debug-level log.
 objstore_commands_suite() {
   local kind=$1 id=$2 PORT=$SUITE_PORT PRIMARY=$T/primary
   W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
@@ -608,10 +614,28 @@ objstore_commands_suite() {
 
   # ---- a second backup; expire with a 1 s window keeps only it (and the
   # WAL from its start), on the store
+  # the second backup goes through the proxy, which fails some of its
+  # uploads: refused (503, 500), cut before and after the server stored
+  # the object, and one that stalls past net-timeout; walden retries them
   local id2 start2
-  W backup >"$T/backup2.out" 2>&1 || fail "$kind: second backup failed: $(cat "$T/backup2.out")"
+  : >"$PROXY_LOG"
+  # (each object of this backup is one PUT: compressed, none reaches the
+  # multipart threshold)
+  faults "PUT:503" "PUT:drop-before" "PUT:drop-after" "PUT:500" "PUT:503" "PUT:stall" \
+    "PUT:drop-after"
+  walden "$T/proxy.conf" --pgport "$PORT" --pgdata "$PRIMARY" backup >"$T/backup2.out" 2>&1 ||
+    fail "$kind: second backup (through faults) failed: $(cat "$T/backup2.out")"
   id2=$(sed -n 's/^backup \([0-9TZ]*\): .*/\1/p' "$T/backup2.out")
   [[ -n $id2 && $id2 != "$id" ]] || fail "$kind: no second backup: $(cat "$T/backup2.out")"
+  [[ ! -s $PROXY_CTL ]] || fail "$kind: faults not consumed by the backup: $(cat "$PROXY_CTL")"
+  local nfault npass
+  nfault=$(grep ' fault=' "$PROXY_LOG" | grep -vc ' fault=pass ' || true)
+  npass=$(grep -c ' fault=pass ' "$PROXY_LOG" || true)
+  ((nfault == 7 && npass > 100)) ||
+    fail "$kind: the proxy saw $nfault faults and $npass clean requests: $(grep -v fault=pass "$PROXY_LOG" | head)"
+  check_uploads_framed
+  expect_status 0 W verify --set "$id2"
+  pass "$kind: backup $id2 went up through 7 injected faults (503, 500, drops before and after, a stall) and verifies"
   sleep 1.1
   expect_status 0 W expire --retention 1s
   store_list "$kind" "bk/main/backup/" | cut -d/ -f4 | sort -u >"$T/ids.expired"
@@ -629,14 +653,18 @@ print(b[0]['start_wal'])" <"$T/info3.json") ||
     fail "$kind: WAL $(cat "$T/wal.first") before the kept backup's start $start2 is still stored"
   pass "$kind: expire removed backup $id and the WAL before $id2 (first stored segment $(cat "$T/wal.first"))"
 
-  # ---- a drill restores the newest backup from the store
+  # ---- a drill restores the newest backup from the store, through the
+  # proxy, which fails some of its reads: refused, cut, truncated, stalled
   as_pg mkdir -p "$T/scr"
-  expect_status 0 W --scratch-dir "$T/scr" drill
+  : >"$PROXY_LOG"
+  faults "GET:503" "GET:truncate" "GET:drop-before" "GET:drop-after" "GET:stall" "GET:truncate"
+  expect_status 0 walden "$T/proxy.conf" --pgport "$PORT" --scratch-dir "$T/scr" drill
   grep -q "^drill .* of backup $id2: PASSED" "$T/stdout" || fail "$kind: drill: $(cat "$T/stdout")"
+  [[ ! -s $PROXY_CTL ]] || fail "$kind: faults not consumed by the drill: $(cat "$PROXY_CTL")"
   [[ -z $(ls -A "$T/scr") ]] || fail "$kind: drill left its scratch directory"
   expect_status 0 W drill --history
   grep -q "$id2" "$T/stdout" || fail "$kind: the drill is not recorded: $(cat "$T/stdout")"
-  pass "$kind: drill restored backup $id2 from the store, passed, and is recorded there"
+  pass "$kind: drill restored backup $id2 through 6 injected read faults, recovered, passed its checks, and is recorded"
 
   # ---- no secret in a debug-level log, whatever the command
   local secret

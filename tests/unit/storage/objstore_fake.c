@@ -3,7 +3,9 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,13 +89,23 @@ static void serve(int fd, char *buf, size_t bufsize)
         fake_requests++;
         pthread_mutex_unlock(&lock);
         const char *b = st.body ? st.body : "";
+        const char *extra = st.headers ? st.headers : "";
+        /* the step's own ETag replaces the default one */
+        bool etag = strncasecmp(extra, "ETag:", 5) == 0 || strcasestr(extra, "\nETag:");
         char hdr[512];
-        int n = snprintf(hdr, sizeof(hdr),
-                         "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nETag: \"e\"\r\n%s\r\n", st.status,
-                         strlen(b), st.headers ? st.headers : "");
+        int n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s%s\r\n",
+                         st.status, strlen(b), etag ? "" : "ETag: \"e\"\r\n", extra);
         switch (st.action) {
         case FAKE_CLOSE:
             return;
+        case FAKE_HANG: {
+            /* wait for the client to give up (EOF) or fake_stop (shutdown) */
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            char tmp[4096];
+            while (poll(&p, 1, 10000) > 0 && recv(fd, tmp, sizeof(tmp), 0) > 0)
+                ;
+            return;
+        }
         case FAKE_STALL:
             n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d X\r\nContent-Length: 1000\r\n\r\n",
                          st.status);
@@ -168,6 +180,11 @@ static void *run(void *arg)
 
 int fake_start(const fake_step *steps, size_t n)
 {
+    /* a test that failed before its fake_stop left the server running
+     * (and maybe a client's connection open): stop it, or the next
+     * fake_stop would wait for that connection forever */
+    if (listen_fd >= 0)
+        fake_stop();
     if (steps)
         memcpy(script, steps, n * sizeof(*steps));
     nscript = n;
@@ -202,4 +219,51 @@ void fake_stop(void)
     while (live > 0)
         pthread_cond_wait(&live_cv, &live_mu);
     pthread_mutex_unlock(&live_mu);
+}
+
+bool fake_header(const char *req, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    const char *end = strstr(req, "\r\n\r\n");
+    const char *p = strstr(req, "\r\n");
+    for (; end && p && p < end; p = strstr(p, "\r\n")) {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, cap, "%.*s", (int)(strstr(v, "\r\n") - v), v);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* the variables fake_env_clear unset, and their values before */
+static const char *const *env_names;
+static char *env_saved[WD_FAKE_ENV_MAX];
+static size_t env_n;
+
+void fake_env_clear(const char *const *names, size_t n)
+{
+    env_names = names;
+    env_n = n < WD_FAKE_ENV_MAX ? n : WD_FAKE_ENV_MAX;
+    for (size_t i = 0; i < env_n; i++) {
+        const char *v = getenv(names[i]);
+        env_saved[i] = v ? strdup(v) : NULL;
+        unsetenv(names[i]);
+    }
+}
+
+void fake_env_restore(void)
+{
+    for (size_t i = 0; i < env_n; i++) {
+        if (env_saved[i])
+            setenv(env_names[i], env_saved[i], 1);
+        else
+            unsetenv(env_names[i]);
+        free(env_saved[i]);
+        env_saved[i] = NULL;
+    }
+    env_n = 0;
 }

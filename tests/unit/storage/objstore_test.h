@@ -7,6 +7,7 @@
 #ifndef WALDEN_TEST_OBJSTORE_H
 #define WALDEN_TEST_OBJSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum fake_action {
@@ -15,18 +16,22 @@ enum fake_action {
     FAKE_STALL,    /* send the status line and headers (1000 bytes announced), then
                     * nothing for 3 s */
     FAKE_TRUNCATE, /* announce the body's length, send half, close */
-    FAKE_SLOW      /* status + body after 1 s (the request read whole first) */
+    FAKE_SLOW,     /* status + body after 1 s (the request read whole first) */
+    FAKE_HANG      /* read the request, answer nothing; close when the client does
+                    * (or after 10 s) */
 };
 
 typedef struct fake_step {
     enum fake_action action;
     int status;
     const char *body;    /* NULL: empty */
-    const char *headers; /* extra header lines, each ended by \r\n; NULL: none */
+    const char *headers; /* extra header lines, each ended by \r\n; NULL: none. Every
+                          * answer has ETag: "e" unless these hold an ETag */
 } fake_step;
 
 /* Starts the server with a script (copied); returns its port. Requests
- * past the script's end get 200 with an empty body. */
+ * past the script's end get 200 with an empty body. A server still running
+ * (a failed test) is stopped first. */
 int fake_start(const fake_step *steps, size_t n);
 /* Stops it; the recorded request heads ("METHOD /path HTTP/1.1\r\n"
  * headers, each request ended by an empty line) stay in fake_log until the
@@ -34,5 +39,15 @@ int fake_start(const fake_step *steps, size_t n);
 void fake_stop(void);
 extern char fake_log[1 << 16];
 extern int fake_requests;
+/* The value of header `name` (any case) in the request head that starts
+ * at `req` (a pointer into fake_log), copied into out; false: no such
+ * header. */
+bool fake_header(const char *req, const char *name, char *out, size_t cap);
+
+/* Unsets the environment variables `names` (at most WD_FAKE_ENV_MAX) for
+ * tests that set their own; fake_env_restore puts back what they held. */
+#define WD_FAKE_ENV_MAX 16
+void fake_env_clear(const char *const *names, size_t n);
+void fake_env_restore(void);
 
 #endif

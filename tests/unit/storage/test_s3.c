@@ -3,8 +3,11 @@
  * it shares with azure (storage/http.c):
  *   - ListObjectsV2 parsing (entries, common prefixes, entities, paging);
  *   - against a scripted local server: uploads carry Content-Length and are
- *     never chunked, retries on 503 / dropped connections / stalls, no
- *     retry on 403, clear errors that name the bucket and hold no secret;
+ *     never chunked, retries on 503 / 408 / dropped connections / stalls
+ *     (of a GET's answer, of a PUT never answered), no retry on 403, clear
+ *     errors that name the bucket and hold no secret, a multipart upload
+ *     whose completion answer was lost, credentials and region from the
+ *     AWS_* environment variables when the configuration has none;
  *   - the storage conformance suite against a real S3 server when
  *     WALDEN_TEST_S3_ENDPOINT is set (tests/integration/test_s3.sh starts
  *     OpenStack Swift with s3api and sets it), with a 5 MiB part size so
@@ -19,7 +22,10 @@
 #include "conformance.h"
 #include "objstore_test.h"
 #include "storage/http.h"
+#include "storage/storage.h"
 #include "testutil.h"
+
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* ---- ListObjectsV2 ---- */
 
@@ -244,6 +250,86 @@ static void test_persistent_failure(void **state)
     /* nobody listening: connection refused is retried, then ENET */
     assert_rc(wd_http_do(h, &req, &r), WALDEN_ENET);
     wd_http_resp_clear(&r);
+    wd_http_free(h);
+}
+
+/* 408 Request Timeout is retried like 5xx and 429: the server gave up
+ * waiting for the request, which can be sent again whole. */
+static void test_retry_on_408(void **state)
+{
+    (void)state;
+    const fake_step steps[] = {
+        {FAKE_RESPOND, 408, "<Error><Code>RequestTimeout</Code></Error>", NULL},
+        {FAKE_RESPOND, 200, NULL, NULL},
+    };
+    int port = fake_start(steps, WD_ARRAY_LEN(steps));
+    wd_http *h = client(5, 20000);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/b/k", port);
+    wd_http_req req = {.method = "PUT",
+                       .url = url,
+                       .body = (const uint8_t *)"hello",
+                       .body_len = 5,
+                       .what = "s3://b/k"};
+    wd_http_resp r;
+    assert_ok(wd_http_do(h, &req, &r));
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.attempts, 2);
+    wd_http_resp_clear(&r);
+    fake_stop();
+    assert_int_equal(fake_requests, 2);
+    /* the body went out whole both times */
+    const char *second = strstr(fake_log, "PUT /b/k HTTP/1.1\r\n");
+    assert_non_null(second);
+    second = strstr(second + 1, "PUT /b/k HTTP/1.1\r\n");
+    assert_non_null(second);
+    assert_non_null(strstr(second, "Content-Length: 5\r\n"));
+    wd_http_free(h);
+}
+
+/* A PUT that the server reads whole and never answers fails once the
+ * stall timeout passes without a byte moving, and is retried like any
+ * stall; when that lasts past net-retry-time, the request fails with
+ * curl's timeout instead of hanging. */
+static void test_stalled_put(void **state)
+{
+    (void)state;
+    const fake_step steps[] = {{FAKE_HANG, 0, NULL, NULL}, {FAKE_RESPOND, 200, NULL, NULL}};
+    int port = fake_start(steps, WD_ARRAY_LEN(steps));
+    /* stall timeout 1 s; a 1-byte body, since curl averages the speed over
+     * its last seconds: 10 bytes just sent would hold it above 1 byte/s
+     * for about 5 s more */
+    wd_http *h = client(1, 20000);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/b/k", port);
+    wd_http_req req = {.method = "PUT",
+                       .url = url,
+                       .body = (const uint8_t *)"x",
+                       .body_len = 1,
+                       .what = "s3://b/k"};
+    wd_http_resp r;
+    assert_ok(wd_http_do(h, &req, &r));
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.attempts, 2);
+    wd_http_resp_clear(&r);
+    fake_stop();
+    assert_int_equal(fake_requests, 2);
+    wd_http_free(h);
+
+    /* never answered: net-retry-time (0.3 s) is spent after the first stall */
+    fake_step hang[4];
+    for (size_t i = 0; i < WD_ARRAY_LEN(hang); i++)
+        hang[i] = (fake_step){FAKE_HANG, 0, NULL, NULL};
+    port = fake_start(hang, WD_ARRAY_LEN(hang));
+    h = client(1, 300);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/b/k", port);
+    assert_rc(wd_http_do(h, &req, &r), WALDEN_ENET);
+    const char *m = walden_error_last()->message;
+    assert_non_null(strstr(m, "PUT 's3://b/k'"));
+    assert_non_null(strstr(m, "too slow")); /* curl's stall timeout, not a dropped connection */
+    wd_http_resp_clear(&r);
+    fake_stop();
+    assert_int_equal(fake_requests, 1);
     wd_http_free(h);
 }
 
@@ -615,6 +701,201 @@ static void test_delete_many(void **state)
     assert_null(strcasestr(fake_log, "Transfer-Encoding"));
 }
 
+/* CompleteMultipartUpload whose answer is lost: S3 completed the upload
+ * but the connection dropped before the answer, and the retry finds no
+ * upload any more (404 NoSuchUpload). The driver then looks at the object
+ * (HEAD): the commit succeeds when its ETag is the one S3 gives an upload
+ * of these parts (the MD5 of the parts' binary MD5s, "-" and the number
+ * of parts), and fails when the object is another one or is missing. */
+static void test_complete_lost(void **state)
+{
+    (void)state;
+    const size_t mib = 1 << 20;
+    /* MD5(0x0123456789abcdef0123456789abcdef twice, as 32 bytes) */
+    const char *head_etags[] = {
+        "ETag: \"5775d833b6f80e83231f82899ce76c00-2\"\r\n", /* ours: committed */
+        "ETag: \"5775d833b6f80e83231f82899ce76c00-3\"\r\n", /* another upload's */
+        NULL,                                               /* no object */
+    };
+    size_t len = 6 * mib; /* parts of 5 and 1 MiB */
+    uint8_t *data = malloc(len);
+    tu_fill(data, len, 5, 0);
+    for (int round = 0; round < 3; round++) {
+        const fake_step steps[] = {
+            {FAKE_RESPOND, 200,
+             "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
+             "</InitiateMultipartUploadResult>",
+             NULL},
+            {FAKE_RESPOND, 200, NULL, "ETag: \"0123456789abcdef0123456789abcdef\"\r\n"},
+            {FAKE_RESPOND, 200, NULL, "ETag: \"0123456789abcdef0123456789abcdef\"\r\n"},
+            {FAKE_CLOSE, 0, NULL, NULL}, /* the complete POST: no answer */
+            {FAKE_RESPOND, 404,
+             "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not "
+             "exist.</Message></Error>",
+             NULL},
+            round < 2 ? (fake_step){FAKE_RESPOND, 200, NULL, head_etags[round]}
+                      : (fake_step){FAKE_RESPOND, 404, NULL, NULL},                /* HEAD */
+            {FAKE_RESPOND, 404, "<Error><Code>NoSuchUpload</Code></Error>", NULL}, /* abort */
+        };
+        wd_storage *st = fake_s3_parts(fake_start(steps, WD_ARRAY_LEN(steps)), "secret", 5 * mib);
+        wd_sink *sink;
+        assert_ok(wd_storage_open_write(st, "big", &sink));
+        int rc = 0;
+        for (size_t off = 0; !rc && off < len; off += mib)
+            rc = sink->write(sink, data + off, mib);
+        assert_ok(rc);
+        rc = sink->commit(sink);
+        wd_storage_free(st);
+        fake_stop();
+        const char *post = strstr(fake_log, "POST /bucket/pre/big?uploadId=u1 HTTP/1.1\r\n");
+        assert_non_null(post);
+        assert_non_null(strstr(post + 1, "POST /bucket/pre/big?uploadId=u1 HTTP/1.1\r\n"));
+        assert_non_null(strstr(fake_log, "HEAD /bucket/pre/big HTTP/1.1\r\n"));
+        if (round == 0) {
+            assert_ok(rc);
+            assert_int_equal(fake_requests, 6);
+            assert_null(strstr(fake_log, "DELETE "));
+        } else {
+            assert_int_equal(rc, WALDEN_EIO);
+            assert_non_null(
+                strstr(walden_error_last()->message,
+                       "cannot complete the multipart upload of 's3://bucket/pre/big'"));
+            assert_non_null(strstr(fake_log, "DELETE /bucket/pre/big?uploadId=u1 HTTP/1.1\r\n"));
+        }
+    }
+    free(data);
+}
+
+/* ---- credentials and region from the environment ---- */
+
+static const char *const aws_env[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                      "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"};
+static int aws_env_save(void **state)
+{
+    (void)state;
+    fake_env_clear(aws_env, WD_ARRAY_LEN(aws_env));
+    return 0;
+}
+
+/* the group's teardown: runs even when a test failed */
+static int aws_env_restore(void **state)
+{
+    (void)state;
+    fake_env_restore();
+    return 0;
+}
+
+/* Opens s3://bucket/pre as the CLI does (wd_storage_open and the
+ * configuration, plus the settings in `opts`: name, value, ...), makes one
+ * request (HEAD pre/x) to the scripted server and checks that it was
+ * signed with key id `key`, secret `secret` and region `region`, and
+ * carries `token` (NULL: no token). */
+static void check_s3_signed(const char *const *opts, size_t nopts, const char *key,
+                            const char *secret, const char *token, const char *region)
+{
+    int port = fake_start(NULL, 0);
+    char ep[64];
+    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
+    walden_config *cfg;
+    assert_ok(walden_config_new(&cfg));
+    assert_ok(walden_config_set(cfg, "repo", "s3://bucket/pre", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(cfg, "s3-endpoint", ep, WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(cfg, "s3-uri-style", "path", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(cfg, "net-timeout", "5s", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(cfg, "net-retry-time", "2s", WALDEN_SOURCE_FLAG));
+    for (size_t i = 0; i + 1 < nopts; i += 2)
+        assert_ok(walden_config_set(cfg, opts[i], opts[i + 1], WALDEN_SOURCE_FILE));
+    wd_storage *st;
+    assert_ok(wd_storage_open(&st, cfg, false));
+    bool exists;
+    assert_ok(wd_storage_exists(st, "x", &exists));
+    assert_true(exists);
+    wd_storage_free(st);
+    walden_config_free(cfg);
+    fake_stop();
+
+    assert_int_equal(fake_requests, 1);
+    const char *req = strstr(fake_log, "HEAD /bucket/pre/x HTTP/1.1\r\n");
+    assert_non_null(req);
+    char date[32], auth[512], host[64], got_token[128] = "";
+    assert_true(fake_header(req, "x-amz-date", date, sizeof(date)));
+    assert_true(fake_header(req, "Authorization", auth, sizeof(auth)));
+    assert_true(fake_header(req, "Host", host, sizeof(host)));
+    char want[256];
+    snprintf(want, sizeof(want), "AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/s3/aws4_request,", key,
+             date, region);
+    if (strncmp(auth, want, strlen(want)) != 0)
+        fail_msg("Authorization '%s' does not start with '%s'", auth, want);
+    if (token) {
+        assert_true(fake_header(req, "x-amz-security-token", got_token, sizeof(got_token)));
+        assert_string_equal(got_token, token);
+    } else {
+        assert_null(strcasestr(req, "x-amz-security-token"));
+    }
+    /* the signature is made with `secret`: the same request signed here */
+    wd_sigv4_header h[] = {{"host", host},
+                           {"x-amz-content-sha256", EMPTY_SHA256},
+                           {"x-amz-date", date},
+                           {"x-amz-security-token", got_token}};
+    wd_sigv4_key k = {key, secret, region, "s3"};
+    char *expect;
+    assert_ok(wd_sigv4_authorization(&expect, &k, "HEAD", "/bucket/pre/x", "", h, token ? 4 : 3,
+                                     EMPTY_SHA256, date, NULL));
+    assert_string_equal(auth, expect);
+    wd_free(expect);
+}
+
+/* With no s3-key, s3-key-secret, s3-token or s3-region in the
+ * configuration, the S3 driver takes AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION (else
+ * AWS_DEFAULT_REGION, else us-east-1), as AWS's own tools do; a value in
+ * the configuration beats the environment's. */
+static void test_credentials_from_env(void **state)
+{
+    (void)state;
+    setenv("AWS_ACCESS_KEY_ID", "ENVKEYID", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "env-secret", 1);
+    setenv("AWS_SESSION_TOKEN", "env-token", 1);
+    setenv("AWS_REGION", "eu-west-3", 1);
+    setenv("AWS_DEFAULT_REGION", "ap-south-1", 1);
+    check_s3_signed(NULL, 0, "ENVKEYID", "env-secret", "env-token", "eu-west-3");
+
+    /* AWS_DEFAULT_REGION when AWS_REGION is unset; no token */
+    unsetenv("AWS_REGION");
+    unsetenv("AWS_SESSION_TOKEN");
+    check_s3_signed(NULL, 0, "ENVKEYID", "env-secret", NULL, "ap-south-1");
+    unsetenv("AWS_DEFAULT_REGION");
+    check_s3_signed(NULL, 0, "ENVKEYID", "env-secret", NULL, "us-east-1");
+
+    /* the configuration beats the environment, each setting on its own */
+    setenv("AWS_SESSION_TOKEN", "env-token", 1);
+    setenv("AWS_REGION", "eu-west-3", 1);
+    const char *const all[] = {"s3-key",   "CFGKEYID",  "s3-key-secret", "cfg-secret",
+                               "s3-token", "cfg-token", "s3-region",     "us-west-2"};
+    check_s3_signed(all, WD_ARRAY_LEN(all), "CFGKEYID", "cfg-secret", "cfg-token", "us-west-2");
+    assert_null(strstr(fake_log, "ENVKEYID"));
+    assert_null(strstr(fake_log, "env-token"));
+    const char *const region[] = {"s3-region", "us-west-2"};
+    check_s3_signed(region, 2, "ENVKEYID", "env-secret", "env-token", "us-west-2");
+
+    /* a key in the configuration never goes out with the environment's
+     * session token (it belongs to the environment's key) */
+    const char *const keys[] = {"s3-key", "CFGKEYID", "s3-key-secret", "cfg-secret"};
+    check_s3_signed(keys, WD_ARRAY_LEN(keys), "CFGKEYID", "cfg-secret", NULL, "eu-west-3");
+    assert_null(strstr(fake_log, "env-token"));
+
+    /* no key anywhere: a clear error that names both ways */
+    unsetenv("AWS_ACCESS_KEY_ID");
+    walden_config *cfg;
+    wd_storage *st;
+    assert_ok(walden_config_new(&cfg));
+    assert_ok(walden_config_set(cfg, "repo", "s3://bucket/pre", WALDEN_SOURCE_FLAG));
+    assert_rc(wd_storage_open(&st, cfg, false), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "s3-key"));
+    assert_non_null(strstr(walden_error_last()->message, "AWS_ACCESS_KEY_ID"));
+    walden_config_free(cfg);
+}
+
 /* ---- conformance against a real server ---- */
 
 static int conf_n;
@@ -654,8 +935,11 @@ int main(void)
         cmocka_unit_test(test_driver_errors),     cmocka_unit_test(test_delete_many),
         cmocka_unit_test(test_streaming_read),    cmocka_unit_test(test_multipart_failure_aborts),
         cmocka_unit_test(test_part_sizes),        cmocka_unit_test(test_multipart_parts_grow),
+        cmocka_unit_test(test_retry_on_408),      cmocka_unit_test(test_stalled_put),
+        cmocka_unit_test(test_complete_lost),     cmocka_unit_test(test_credentials_from_env),
     };
-    int failed = cmocka_run_group_tests_name("s3", tests, NULL, NULL);
+    /* the AWS_* variables are unset for the group and restored after it */
+    int failed = cmocka_run_group_tests_name("s3", tests, aws_env_save, aws_env_restore);
     if (getenv("WALDEN_TEST_S3_ENDPOINT")) {
         printf("s3 conformance: against %s\n", getenv("WALDEN_TEST_S3_ENDPOINT"));
         failed += storage_conformance_run("s3 conformance", make_s3);

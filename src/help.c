@@ -429,6 +429,7 @@ int cli_print_help(const char *command)
     }
     if (repo)
         printf("\nWith repo = s3://... or azure://..., the s3-*, azure-* and net-* options apply\n"
-               "too (walden --help; docs/storage-s3.md, docs/storage-azure.md).\n");
+               "too: see walden --help, and storage-s3.md and storage-azure.md in walden's\n"
+               "documentation.\n");
     return EXIT_OK;
 }

@@ -285,24 +285,25 @@ static int s3_mp_complete(wd_objstore *os, const char *key, const char *upload, 
     int rc = s3_run(s, "POST", key, q, 1, ct, 1, &io, &r);
     bool completed = false;
     if (!rc && r.status == 404) {
-        /* an earlier attempt may have completed the upload before its
-         * answer was lost: accept the object if its ETag is ours. Not only
-         * when r.attempts > 1: curl itself resends a request whose reused
-         * connection closed unanswered, and that is one attempt here */
+        /* Any 404 (curl may resend on its own when a reused connection
+         * closes unanswered, so even a first attempt can be a resend): an
+         * earlier send may have completed the upload before its answer
+         * was lost, so the object is accepted if its ETag is the one these
+         * parts make. r keeps the 404's <Error> body, hence the flag. */
         char want[64];
         multipart_etag(etags, nparts, want);
         wd_http_resp h;
         int hrc = s3_run(s, "HEAD", key, NULL, 0, NULL, 0, NULL, &h);
         char *got = hrc ? NULL : wd_http_resp_header(&h, "ETag");
-        /* (r keeps the 404's <Error> body: a flag, not r.status = 200) */
         completed = !hrc && h.status == 200 && got && strcmp(got, want) == 0;
         wd_free(got);
         wd_http_resp_clear(&h);
-        if (!completed)
+        if (hrc)
+            rc = hrc; /* the HEAD's own error (network, permission) */
+        else if (!completed)
             rc = wd_error_set(WALDEN_EIO,
                               "cannot complete the multipart upload of 's3://%s/%s': the store "
-                              "no longer knows the upload, and the object is not the one "
-                              "uploaded",
+                              "answered 404 and the object there is not the one uploaded",
                               s->bucket, key);
     }
     if (!rc && !completed && (r.status != 200 || error_in_200(&r)))
@@ -765,13 +766,15 @@ int wd_storage_s3_new(wd_storage **out, const wd_objstore_cfg *cfg, bool create)
         region = pick(NULL, "AWS_DEFAULT_REGION");
     s->region = wd_strdup(region ? region : "us-east-1");
     const char *key = pick(cfg->s3_key, "AWS_ACCESS_KEY_ID");
-    const char *secret = pick(cfg->s3_secret, "AWS_SECRET_ACCESS_KEY");
-    /* a session token belongs to its key: the environment's only with the
-     * environment's key (a static s3-key must not go out with a stale role
-     * token left in AWS_SESSION_TOKEN) */
-    const char *token = cfg->s3_key && *cfg->s3_key
-                            ? (cfg->s3_token && *cfg->s3_token ? cfg->s3_token : NULL)
-                            : pick(cfg->s3_token, "AWS_SESSION_TOKEN");
+    /* The secret and session token belong to their key: with s3-key set
+     * they come from the configuration only (a static s3-key must not go
+     * out with a secret or a stale role token left in AWS_*); without it,
+     * from the configuration or else the environment. */
+    bool key_in_cfg = cfg->s3_key && *cfg->s3_key;
+    const char *secret =
+        key_in_cfg ? pick(cfg->s3_secret, NULL) : pick(cfg->s3_secret, "AWS_SECRET_ACCESS_KEY");
+    const char *token =
+        key_in_cfg ? pick(cfg->s3_token, NULL) : pick(cfg->s3_token, "AWS_SESSION_TOKEN");
     if (!key || !secret) {
         rc = wd_error_set(WALDEN_EINVAL,
                           "repository '%s' needs S3 credentials: set s3-key and s3-key-secret "

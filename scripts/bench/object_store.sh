@@ -142,12 +142,10 @@ curl_mp_put() {
   cat "$T/parts"/* >/dev/null
   timed "s3 curl multipart put" curl_s3_mp "bench/curl-mp-$r" "$T/parts"
 }
-# Downloads go to /dev/null, for both clients: writing 1 GiB into a file
-# on the benchmark machine (a VM) cost up to 2 s of kernel time in the
-# write calls (perf: copy_folio_from_iter_atomic), varying from run to run
-# and with the size of the writes (1 MiB pieces: 1.3-2.2 s in most runs;
-# 256 KiB: 0.4 s in 3 of 4 runs); curl writes 4-16 KiB at a time. The
-# bytes themselves are compared once, untimed, after the rounds.
+# Downloads go to /dev/null, for both clients: what is timed is the
+# download, not the kernel's writing of 1 GiB into a file (which varied by
+# seconds from run to run here, see docs/benchmarks.md). The bytes are
+# compared with the source once, untimed, after the rounds.
 walden_get() { # both clients read the same object: walden's obj-1
   timed "$kind walden get" /usr/bin/time -f %M -o "$T/rss" "$BENCH" "$conf" get obj-1 /dev/null
   keep_rss "$kind walden get"
@@ -176,10 +174,9 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
   done
 done
-# downloads after all uploads, once the servers are idle again: a download
-# right after two 1 GiB uploads ran 1.3-2x slower than the same download
-# later, whichever client made it (the servers still writing out and
-# indexing what they received)
+# downloads after all uploads, once the servers are idle again (right after
+# a 1 GiB upload a server is still writing out and indexing it, which slows
+# whichever client comes next)
 sync
 sleep 10
 for r in $(seq 1 "$ROUNDS"); do

@@ -23,12 +23,8 @@
 #include "walden/walden.h"
 
 /* Pieces of the size walden's pipelines move (WD_PIPE_BUFFER), read from
- * the source and written to the output file as they are. Writing 1 MiB
- * at a time made the kernel's copy into the page cache take 1.3-2.2 s of
- * system time per GiB in most runs on the benchmark machine (a VM; perf:
- * copy_folio_from_iter_atomic), against 0.4 s with 256 KiB or 128 KiB
- * writes; curl writes 4-16 KiB at a time (strace): the download, not
- * the output file, is what is measured. */
+ * the source and written to the output as they are (docs/benchmarks.md,
+ * "1 GiB object", on why not larger writes into a file). */
 #define CHUNK WD_PIPE_BUFFER
 
 static double now_s(void)

@@ -65,6 +65,18 @@ W metrics >"$T/stdout.prom"
 python3 "$(dirname "$0")/drill_check.py" metrics "$T/stdout.prom" >/dev/null || fail "stdout metrics do not parse"
 pass "metrics: $(wc -l <"$T/samples") samples parse strictly; backups 1, the dump ok, archiver up, ages sane"
 
+# a store whose clock runs ahead (here: the WAL files' times an hour ahead):
+# ages are 0, never negative
+find "$T/repo/main/wal" -type f -exec touch -d '+1 hour' {} +
+W metrics >"$T/ahead.prom"
+grep -qx 'walden_wal_newest_age_seconds{cluster="main"} 0' "$T/ahead.prom" ||
+  fail "a WAL time ahead: $(grep wal_newest "$T/ahead.prom")"
+W info --output json | python3 -c "import json, sys
+assert json.load(sys.stdin)['clusters'][0]['wal']['max_age_seconds'] == 0" ||
+  fail "info: a WAL time ahead gives a negative age"
+find "$T/repo/main/wal" -type f -exec touch {} +
+pass "a WAL time ahead of the clock: age 0 in metrics and info, not negative"
+
 expect_status 1 W check --repo "$T/nowhere"
 problem repository "repository '$T/nowhere' does not exist"
 pass "a wrong repository is named"

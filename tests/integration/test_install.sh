@@ -28,6 +28,12 @@ for cmd in $("$P/bin/walden" --help | awk '/^Commands:/ {on = 1; next} on && /^ 
   [[ $cmd == help || $cmd == version ]] && continue
   grep -q "^\.SS $cmd$" "$P/share/man/man1/walden.1" || fail "walden(1) lacks $cmd"
 done
+# every command that takes --repo points to the object-store options, which
+# its own option list leaves out
+for cmd in archive-push backup restore verify; do
+  "$P/bin/walden" help "$cmd" | grep -q "the s3-\*, azure-\* and net-\* options apply" ||
+    fail "walden help $cmd does not point to the object-store options"
+done
 if command -v groff >/dev/null; then
   groff -man -Tutf8 -ww -z "$P/share/man/man1/walden.1" 2>"$T/groff.err"
   [[ ! -s $T/groff.err ]] || fail "groff warns: $(head -3 "$T/groff.err")"

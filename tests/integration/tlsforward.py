@@ -44,7 +44,11 @@ class Handler(socketserver.BaseRequestHandler):
             c = ctx.wrap_socket(self.request, server_side=True)
         except OSError:  # the client refused the certificate, or probed the port
             return
-        u = socket.create_connection(("127.0.0.1", UPSTREAM))
+        try:
+            u = socket.create_connection(("127.0.0.1", UPSTREAM))
+        except OSError:  # the server is gone: end the client's connection
+            c.close()
+            return
         done = threading.Event()
         back = threading.Thread(target=pipe, args=(u, c, done), daemon=True)
         back.start()

@@ -884,6 +884,17 @@ static void test_credentials_from_env(void **state)
     check_s3_signed(keys, WD_ARRAY_LEN(keys), "CFGKEYID", "cfg-secret", NULL, "eu-west-3");
     assert_null(strstr(fake_log, "env-token"));
 
+    /* nor with the environment's secret: s3-key without s3-key-secret is
+     * an error, whatever AWS_SECRET_ACCESS_KEY holds */
+    walden_config *kc;
+    wd_storage *kst;
+    assert_ok(walden_config_new(&kc));
+    assert_ok(walden_config_set(kc, "repo", "s3://bucket/pre", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(kc, "s3-key", "CFGKEYID", WALDEN_SOURCE_FLAG));
+    assert_rc(wd_storage_open(&kst, kc, false), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "s3-key-secret"));
+    walden_config_free(kc);
+
     /* no key anywhere: a clear error that names both ways */
     unsetenv("AWS_ACCESS_KEY_ID");
     walden_config *cfg;

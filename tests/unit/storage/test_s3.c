@@ -845,6 +845,55 @@ static void check_s3_signed(const char *const *opts, size_t nopts, const char *k
     wd_free(expect);
 }
 
+/* s3-uri-style = host: the bucket goes into the host name
+ * (bucket.ENDPOINT), the key alone into the path, and the signature covers
+ * that host. curl resolves *.localhost to the loopback address itself, so
+ * the scripted server on 127.0.0.1 receives it. */
+static void test_host_style(void **state)
+{
+    (void)state;
+    int port = fake_start(NULL, 0);
+    char ep[64], want_host[64];
+    snprintf(ep, sizeof(ep), "http://localhost:%d", port);
+    snprintf(want_host, sizeof(want_host), "bucket.localhost:%d", port);
+    walden_config *cfg;
+    assert_ok(walden_config_new(&cfg));
+    const char *const opts[] = {"repo",           "s3://bucket/pre",
+                                "s3-endpoint",    ep,
+                                "s3-uri-style",   "host",
+                                "s3-key",         "AKID",
+                                "s3-key-secret",  "secret",
+                                "s3-region",      "eu-west-1",
+                                "net-timeout",    "5s",
+                                "net-retry-time", "2s"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(opts); i += 2)
+        assert_ok(walden_config_set(cfg, opts[i], opts[i + 1], WALDEN_SOURCE_FLAG));
+    wd_storage *st;
+    assert_ok(wd_storage_open(&st, cfg, false));
+    bool exists;
+    assert_ok(wd_storage_exists(st, "x", &exists));
+    assert_true(exists);
+    wd_storage_free(st);
+    walden_config_free(cfg);
+    fake_stop();
+
+    const char *req = strstr(fake_log, "HEAD /pre/x HTTP/1.1\r\n");
+    assert_non_null(req);
+    char host[64], date[32], auth[512];
+    assert_true(fake_header(req, "Host", host, sizeof(host)));
+    assert_string_equal(host, want_host);
+    assert_true(fake_header(req, "x-amz-date", date, sizeof(date)));
+    assert_true(fake_header(req, "Authorization", auth, sizeof(auth)));
+    wd_sigv4_header h[] = {
+        {"host", host}, {"x-amz-content-sha256", EMPTY_SHA256}, {"x-amz-date", date}};
+    wd_sigv4_key k = {"AKID", "secret", "eu-west-1", "s3"};
+    char *expect;
+    assert_ok(
+        wd_sigv4_authorization(&expect, &k, "HEAD", "/pre/x", "", h, 3, EMPTY_SHA256, date, NULL));
+    assert_string_equal(auth, expect);
+    wd_free(expect);
+}
+
 /* With no s3-key, s3-key-secret, s3-token or s3-region in the
  * configuration, the S3 driver takes AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION (else
@@ -940,14 +989,23 @@ static wd_storage *make_s3(void)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_list),        cmocka_unit_test(test_upload_has_content_length),
-        cmocka_unit_test(test_retries_transient), cmocka_unit_test(test_retry_after_long_transfer),
-        cmocka_unit_test(test_no_retry_on_403),   cmocka_unit_test(test_persistent_failure),
-        cmocka_unit_test(test_driver_errors),     cmocka_unit_test(test_delete_many),
-        cmocka_unit_test(test_streaming_read),    cmocka_unit_test(test_multipart_failure_aborts),
-        cmocka_unit_test(test_part_sizes),        cmocka_unit_test(test_multipart_parts_grow),
-        cmocka_unit_test(test_retry_on_408),      cmocka_unit_test(test_stalled_put),
-        cmocka_unit_test(test_complete_lost),     cmocka_unit_test(test_credentials_from_env),
+        cmocka_unit_test(test_parse_list),
+        cmocka_unit_test(test_upload_has_content_length),
+        cmocka_unit_test(test_retries_transient),
+        cmocka_unit_test(test_retry_after_long_transfer),
+        cmocka_unit_test(test_no_retry_on_403),
+        cmocka_unit_test(test_persistent_failure),
+        cmocka_unit_test(test_driver_errors),
+        cmocka_unit_test(test_delete_many),
+        cmocka_unit_test(test_streaming_read),
+        cmocka_unit_test(test_multipart_failure_aborts),
+        cmocka_unit_test(test_part_sizes),
+        cmocka_unit_test(test_multipart_parts_grow),
+        cmocka_unit_test(test_retry_on_408),
+        cmocka_unit_test(test_stalled_put),
+        cmocka_unit_test(test_complete_lost),
+        cmocka_unit_test(test_host_style),
+        cmocka_unit_test(test_credentials_from_env),
     };
     /* the AWS_* variables are unset for the group and restored after it */
     int failed = cmocka_run_group_tests_name("s3", tests, aws_env_save, aws_env_restore);

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "objstore_test.h"
+#include "storage/storage.h"
+#include "testutil.h"
 
 char fake_log[1 << 16];
 int fake_requests;
@@ -266,4 +268,16 @@ void fake_env_restore(void)
         env_saved[i] = NULL;
     }
     env_n = 0;
+}
+
+void fake_head_x(walden_config *cfg)
+{
+    wd_storage *st;
+    assert_ok(wd_storage_open(&st, cfg, false));
+    bool exists;
+    assert_ok(wd_storage_exists(st, "x", &exists));
+    assert_true(exists);
+    wd_storage_free(st);
+    walden_config_free(cfg);
+    fake_stop();
 }

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "walden/walden.h"
+
 enum fake_action {
     FAKE_RESPOND,  /* status + body */
     FAKE_CLOSE,    /* read the request, close without answering */
@@ -49,5 +51,10 @@ bool fake_header(const char *req, const char *name, char *out, size_t cap);
 #define WD_FAKE_ENV_MAX 16
 void fake_env_clear(const char *const *names, size_t n);
 void fake_env_restore(void);
+
+/* Opens the storage of `cfg` as the CLI does (wd_storage_open), asks
+ * whether "x" exists (one HEAD to the scripted server, which answers 200),
+ * then frees the storage and cfg and stops the server. */
+void fake_head_x(walden_config *cfg);
 
 #endif

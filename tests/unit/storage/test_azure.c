@@ -355,14 +355,7 @@ static void check_az_signed(const char *const *opts, size_t nopts, const char *a
     assert_ok(walden_config_set(cfg, "net-retry-time", "2s", WALDEN_SOURCE_FLAG));
     for (size_t i = 0; i + 1 < nopts; i += 2)
         assert_ok(walden_config_set(cfg, opts[i], opts[i + 1], WALDEN_SOURCE_FILE));
-    wd_storage *st;
-    assert_ok(wd_storage_open(&st, cfg, false));
-    bool exists;
-    assert_ok(wd_storage_exists(st, "x", &exists));
-    assert_true(exists);
-    wd_storage_free(st);
-    walden_config_free(cfg);
-    fake_stop();
+    fake_head_x(cfg);
 
     assert_int_equal(fake_requests, 1);
     const char *req = strstr(fake_log, "HEAD /cont/pre/x HTTP/1.1\r\n");

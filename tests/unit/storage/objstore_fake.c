@@ -20,6 +20,7 @@
 
 char fake_log[1 << 16];
 int fake_requests;
+int fake_connections;
 static size_t log_len;
 static fake_step script[32];
 static size_t nscript;
@@ -159,6 +160,7 @@ static void *run(void *arg)
         pthread_t t;
         pthread_mutex_lock(&live_mu);
         live++;
+        fake_connections++;
         for (size_t i = 0; i < sizeof(live_fds) / sizeof(live_fds[0]); i++)
             if (live_fds[i] < 0) {
                 live_fds[i] = fd;
@@ -191,6 +193,7 @@ int fake_start(const fake_step *steps, size_t n)
         memcpy(script, steps, n * sizeof(*steps));
     nscript = n;
     fake_requests = 0;
+    fake_connections = 0;
     log_len = 0;
     fake_log[0] = '\0';
     stopping = 0;

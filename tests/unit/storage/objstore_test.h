@@ -41,6 +41,7 @@ int fake_start(const fake_step *steps, size_t n);
 void fake_stop(void);
 extern char fake_log[1 << 16];
 extern int fake_requests;
+extern int fake_connections; /* accepted since fake_start */
 /* The value of header `name` (any case) in the request head that starts
  * at `req` (a pointer into fake_log), copied into out; false: no such
  * header. */

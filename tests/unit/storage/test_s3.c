@@ -838,6 +838,24 @@ static void check_s3_signed(const char *const *opts, size_t nopts, const char *k
     wd_free(expect);
 }
 
+/* Requests one after the other share one connection (the HTTP layer keeps
+ * its curl handles, and curl its connections): a new TCP connection per
+ * WAL segment or backup file would cost a handshake each (and a TLS one on
+ * real stores). */
+static void test_connection_reuse(void **state)
+{
+    (void)state;
+    wd_storage *st = fake_s3(fake_start(NULL, 0), "secret");
+    bool exists;
+    assert_ok(wd_storage_write_all(st, "a", "one", 3));
+    assert_ok(wd_storage_exists(st, "a", &exists));
+    assert_ok(wd_storage_write_all(st, "b", "two", 3));
+    wd_storage_free(st);
+    fake_stop();
+    assert_int_equal(fake_requests, 3);
+    assert_int_equal(fake_connections, 1);
+}
+
 /* s3-uri-style = host: the bucket goes into the host name
  * (bucket.ENDPOINT), the key alone into the path, and the signature covers
  * that host. curl resolves *.localhost to the loopback address itself, so
@@ -975,23 +993,15 @@ static wd_storage *make_s3(void)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_list),
-        cmocka_unit_test(test_upload_has_content_length),
-        cmocka_unit_test(test_retries_transient),
-        cmocka_unit_test(test_retry_after_long_transfer),
-        cmocka_unit_test(test_no_retry_on_403),
-        cmocka_unit_test(test_persistent_failure),
-        cmocka_unit_test(test_driver_errors),
-        cmocka_unit_test(test_delete_many),
-        cmocka_unit_test(test_streaming_read),
-        cmocka_unit_test(test_multipart_failure_aborts),
-        cmocka_unit_test(test_part_sizes),
-        cmocka_unit_test(test_multipart_parts_grow),
-        cmocka_unit_test(test_retry_on_408),
-        cmocka_unit_test(test_stalled_put),
-        cmocka_unit_test(test_complete_lost),
-        cmocka_unit_test(test_host_style),
-        cmocka_unit_test(test_credentials_from_env),
+        cmocka_unit_test(test_parse_list),        cmocka_unit_test(test_upload_has_content_length),
+        cmocka_unit_test(test_retries_transient), cmocka_unit_test(test_retry_after_long_transfer),
+        cmocka_unit_test(test_no_retry_on_403),   cmocka_unit_test(test_persistent_failure),
+        cmocka_unit_test(test_driver_errors),     cmocka_unit_test(test_delete_many),
+        cmocka_unit_test(test_streaming_read),    cmocka_unit_test(test_multipart_failure_aborts),
+        cmocka_unit_test(test_part_sizes),        cmocka_unit_test(test_multipart_parts_grow),
+        cmocka_unit_test(test_retry_on_408),      cmocka_unit_test(test_stalled_put),
+        cmocka_unit_test(test_complete_lost),     cmocka_unit_test(test_host_style),
+        cmocka_unit_test(test_connection_reuse),  cmocka_unit_test(test_credentials_from_env),
     };
     /* the AWS_* variables are unset for the group and restored after it */
     int failed = cmocka_run_group_tests_name("s3", tests, aws_env_save, aws_env_restore);

@@ -771,10 +771,8 @@ int wd_storage_s3_new(wd_storage **out, const wd_objstore_cfg *cfg, bool create)
      * out with a secret or a stale role token left in AWS_*); without it,
      * from the configuration or else the environment. */
     bool key_in_cfg = cfg->s3_key && *cfg->s3_key;
-    const char *secret =
-        key_in_cfg ? pick(cfg->s3_secret, NULL) : pick(cfg->s3_secret, "AWS_SECRET_ACCESS_KEY");
-    const char *token =
-        key_in_cfg ? pick(cfg->s3_token, NULL) : pick(cfg->s3_token, "AWS_SESSION_TOKEN");
+    const char *secret = pick(cfg->s3_secret, key_in_cfg ? NULL : "AWS_SECRET_ACCESS_KEY");
+    const char *token = pick(cfg->s3_token, key_in_cfg ? NULL : "AWS_SESSION_TOKEN");
     if (!key || !secret) {
         rc = wd_error_set(WALDEN_EINVAL,
                           "repository '%s' needs S3 credentials: set s3-key and s3-key-secret "

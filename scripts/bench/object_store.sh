@@ -155,43 +155,35 @@ curl_get() {
   timed "$kind curl get" "curl_$kind" get "bench/obj-1" /dev/null
   check_size
 }
-for r in $(seq 1 "$ROUNDS"); do
-  echo " upload round $r"
-  # new names every round: no overwrite (whose clean-up, e.g. Azurite's
-  # extent garbage collection, could run during a later step); the order
-  # reverses every round: a server still busy with the step before
-  # (Azurite after a 1 GiB upload) slows whoever comes next
-  for kind in s3 az; do
-    conf=$T/$kind.conf
-    if ((r % 2)); then
-      walden_put
-      curl_put
-      curl_mp_put
-    else
-      curl_mp_put
-      curl_put
-      walden_put
-    fi
+# rounds PHASE STEP...: ROUNDS rounds of the STEPs for each store, in the
+# order given in odd rounds and reversed in even ones (a server still busy
+# with the step before, Azurite after a 1 GiB upload, slows whoever comes
+# next)
+rounds() {
+  local phase=$1 r i
+  shift
+  local steps=("$@")
+  for r in $(seq 1 "$ROUNDS"); do
+    echo " $phase round $r"
+    for kind in s3 az; do
+      conf=$T/$kind.conf
+      if ((r % 2)); then
+        for ((i = 0; i < ${#steps[@]}; i++)); do "${steps[i]}"; done
+      else
+        for ((i = ${#steps[@]} - 1; i >= 0; i--)); do "${steps[i]}"; done
+      fi
+    done
   done
-done
+}
+# new object names every upload round: no overwrite (whose clean-up, e.g.
+# Azurite's extent garbage collection, could run during a later step)
+rounds upload walden_put curl_put curl_mp_put
 # downloads after all uploads, once the servers are idle again (right after
 # a 1 GiB upload a server is still writing out and indexing it, which slows
 # whichever client comes next)
 sync
 sleep 10
-for r in $(seq 1 "$ROUNDS"); do
-  echo " download round $r"
-  for kind in s3 az; do
-    conf=$T/$kind.conf
-    if ((r % 2)); then
-      walden_get
-      curl_get
-    else
-      curl_get
-      walden_get
-    fi
-  done
-done
+rounds download walden_get curl_get
 # the bytes walden stored are the bytes sent (checked once, not timed)
 "$BENCH" "$T/s3.conf" get obj-1 "$T/back" >/dev/null && cmp "$T/obj" "$T/back" || fail "s3 copy differs"
 "$BENCH" "$T/az.conf" get obj-1 "$T/back" >/dev/null && cmp "$T/obj" "$T/back" || fail "azure copy differs"

@@ -273,8 +273,16 @@ void fake_env_restore(void)
     env_n = 0;
 }
 
-void fake_head_x(walden_config *cfg)
+void fake_head_x(const char *const *flags, size_t nflags, const char *const *opts, size_t nopts)
 {
+    walden_config *cfg;
+    assert_ok(walden_config_new(&cfg));
+    assert_ok(walden_config_set(cfg, "net-timeout", "5s", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(cfg, "net-retry-time", "2s", WALDEN_SOURCE_FLAG));
+    for (size_t i = 0; i + 1 < nflags; i += 2)
+        assert_ok(walden_config_set(cfg, flags[i], flags[i + 1], WALDEN_SOURCE_FLAG));
+    for (size_t i = 0; i + 1 < nopts; i += 2)
+        assert_ok(walden_config_set(cfg, opts[i], opts[i + 1], WALDEN_SOURCE_FILE));
     wd_storage *st;
     assert_ok(wd_storage_open(&st, cfg, false));
     bool exists;

@@ -53,9 +53,11 @@ bool fake_header(const char *req, const char *name, char *out, size_t cap);
 void fake_env_clear(const char *const *names, size_t n);
 void fake_env_restore(void);
 
-/* Opens the storage of `cfg` as the CLI does (wd_storage_open), asks
- * whether "x" exists (one HEAD to the scripted server, which answers 200),
- * then frees the storage and cfg and stops the server. */
-void fake_head_x(walden_config *cfg);
+/* Opens a storage as the CLI does (wd_storage_open) from a configuration of
+ * `flags` (name, value, ...: command-line flags) and `opts` (the same, from
+ * a file, so flags beat them), with net-timeout 5s and net-retry-time 2s;
+ * asks whether "x" exists (one HEAD to the scripted server, which answers
+ * 200), then frees the storage and stops the server. */
+void fake_head_x(const char *const *flags, size_t nflags, const char *const *opts, size_t nopts);
 
 #endif

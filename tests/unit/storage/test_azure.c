@@ -92,6 +92,18 @@ static void test_parse_list(void **state)
 #define DEV_KEY                                                                                    \
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
+/* SharedKey settings (Azurite's development account) for the scripted
+ * server on `port` at `location`; `ep` is the buffer of the endpoint URL. */
+static wd_objstore_cfg fake_az_cfg(char ep[64], int port, const char *location)
+{
+    snprintf(ep, 64, "http://127.0.0.1:%d/devstoreaccount1", port);
+    return (wd_objstore_cfg){.location = location,
+                             .az_account = "devstoreaccount1",
+                             .az_key = DEV_KEY,
+                             .az_endpoint = ep,
+                             .http = {NULL, true, 5, 5, 2000}};
+}
+
 static void test_requests_as_sent(void **state)
 {
     (void)state;
@@ -105,12 +117,7 @@ static void test_requests_as_sent(void **state)
     };
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     char ep[64];
-    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d/devstoreaccount1", port);
-    wd_objstore_cfg c = {.location = "azure://cont/pre/",
-                         .az_account = "devstoreaccount1",
-                         .az_key = DEV_KEY,
-                         .az_endpoint = ep,
-                         .http = {NULL, true, 5, 5, 2000}};
+    wd_objstore_cfg c = fake_az_cfg(ep, port, "azure://cont/pre/");
     wd_storage *st;
     assert_ok(wd_storage_azure_new(&st, &c, false));
     assert_ok(wd_storage_write_all(st, "w/a b", "hello", 5));
@@ -176,12 +183,7 @@ static void test_batch_delete(void **state)
     };
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     char ep[64];
-    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d/devstoreaccount1", port);
-    wd_objstore_cfg c = {.location = "azure://cont/pre",
-                         .az_account = "devstoreaccount1",
-                         .az_key = DEV_KEY,
-                         .az_endpoint = ep,
-                         .http = {NULL, true, 5, 5, 2000}};
+    wd_objstore_cfg c = fake_az_cfg(ep, port, "azure://cont/pre");
     wd_storage *st;
     assert_ok(wd_storage_azure_new(&st, &c, false));
     assert_non_null(st->driver->remove_many);
@@ -276,12 +278,7 @@ static void test_list_pages(void **state)
     };
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     char ep[64];
-    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d/devstoreaccount1", port);
-    wd_objstore_cfg c = {.location = "azure://cont/pre",
-                         .az_account = "devstoreaccount1",
-                         .az_key = DEV_KEY,
-                         .az_endpoint = ep,
-                         .http = {NULL, true, 5, 5, 2000}};
+    wd_objstore_cfg c = fake_az_cfg(ep, port, "azure://cont/pre");
     wd_storage *st;
     assert_ok(wd_storage_azure_new(&st, &c, false));
     struct listed l = {0};
@@ -347,15 +344,8 @@ static void check_az_signed(const char *const *opts, size_t nopts, const char *a
     int port = fake_start(NULL, 0);
     char ep[64];
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
-    walden_config *cfg;
-    assert_ok(walden_config_new(&cfg));
-    assert_ok(walden_config_set(cfg, "repo", "azure://cont/pre", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "azure-endpoint", ep, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "net-timeout", "5s", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "net-retry-time", "2s", WALDEN_SOURCE_FLAG));
-    for (size_t i = 0; i + 1 < nopts; i += 2)
-        assert_ok(walden_config_set(cfg, opts[i], opts[i + 1], WALDEN_SOURCE_FILE));
-    fake_head_x(cfg);
+    const char *const flags[] = {"repo", "azure://cont/pre", "azure-endpoint", ep};
+    fake_head_x(flags, WD_ARRAY_LEN(flags), opts, nopts);
 
     assert_int_equal(fake_requests, 1);
     const char *req = strstr(fake_log, "HEAD /cont/pre/x HTTP/1.1\r\n");

@@ -253,6 +253,18 @@ static void test_persistent_failure(void **state)
     wd_http_free(h);
 }
 
+/* A PUT of `body` to /b/k on the scripted server at `port`; `url` is the
+ * buffer its URL is written into. */
+static wd_http_req put_req(char url[64], int port, const char *body)
+{
+    snprintf(url, 64, "http://127.0.0.1:%d/b/k", port);
+    return (wd_http_req){.method = "PUT",
+                         .url = url,
+                         .body = (const uint8_t *)body,
+                         .body_len = strlen(body),
+                         .what = "s3://b/k"};
+}
+
 /* 408 Request Timeout is retried like 5xx and 429: the server gave up
  * waiting for the request, which can be sent again whole. */
 static void test_retry_on_408(void **state)
@@ -265,12 +277,7 @@ static void test_retry_on_408(void **state)
     int port = fake_start(steps, WD_ARRAY_LEN(steps));
     wd_http *h = client(5, 20000);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/b/k", port);
-    wd_http_req req = {.method = "PUT",
-                       .url = url,
-                       .body = (const uint8_t *)"hello",
-                       .body_len = 5,
-                       .what = "s3://b/k"};
+    wd_http_req req = put_req(url, port, "hello");
     wd_http_resp r;
     assert_ok(wd_http_do(h, &req, &r));
     assert_int_equal(r.status, 200);
@@ -301,12 +308,7 @@ static void test_stalled_put(void **state)
      * for about 5 s more */
     wd_http *h = client(1, 20000);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/b/k", port);
-    wd_http_req req = {.method = "PUT",
-                       .url = url,
-                       .body = (const uint8_t *)"x",
-                       .body_len = 1,
-                       .what = "s3://b/k"};
+    wd_http_req req = put_req(url, port, "x");
     wd_http_resp r;
     assert_ok(wd_http_do(h, &req, &r));
     assert_int_equal(r.status, 200);
@@ -322,7 +324,7 @@ static void test_stalled_put(void **state)
         hang[i] = (fake_step){FAKE_HANG, 0, NULL, NULL};
     port = fake_start(hang, WD_ARRAY_LEN(hang));
     h = client(1, 300);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/b/k", port);
+    req = put_req(url, port, "x");
     assert_rc(wd_http_do(h, &req, &r), WALDEN_ENET);
     const char *m = walden_error_last()->message;
     assert_non_null(strstr(m, "PUT 's3://b/k'"));
@@ -796,16 +798,9 @@ static void check_s3_signed(const char *const *opts, size_t nopts, const char *k
     int port = fake_start(NULL, 0);
     char ep[64];
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
-    walden_config *cfg;
-    assert_ok(walden_config_new(&cfg));
-    assert_ok(walden_config_set(cfg, "repo", "s3://bucket/pre", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "s3-endpoint", ep, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "s3-uri-style", "path", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "net-timeout", "5s", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "net-retry-time", "2s", WALDEN_SOURCE_FLAG));
-    for (size_t i = 0; i + 1 < nopts; i += 2)
-        assert_ok(walden_config_set(cfg, opts[i], opts[i + 1], WALDEN_SOURCE_FILE));
-    fake_head_x(cfg);
+    const char *const flags[] = {"repo", "s3://bucket/pre", "s3-endpoint",
+                                 ep,     "s3-uri-style",    "path"};
+    fake_head_x(flags, WD_ARRAY_LEN(flags), opts, nopts);
 
     assert_int_equal(fake_requests, 1);
     const char *req = strstr(fake_log, "HEAD /bucket/pre/x HTTP/1.1\r\n");
@@ -867,19 +862,10 @@ static void test_host_style(void **state)
     char ep[64], want_host[64];
     snprintf(ep, sizeof(ep), "http://localhost:%d", port);
     snprintf(want_host, sizeof(want_host), "bucket.localhost:%d", port);
-    walden_config *cfg;
-    assert_ok(walden_config_new(&cfg));
-    const char *const opts[] = {"repo",           "s3://bucket/pre",
-                                "s3-endpoint",    ep,
-                                "s3-uri-style",   "host",
-                                "s3-key",         "AKID",
-                                "s3-key-secret",  "secret",
-                                "s3-region",      "eu-west-1",
-                                "net-timeout",    "5s",
-                                "net-retry-time", "2s"};
-    for (size_t i = 0; i < WD_ARRAY_LEN(opts); i += 2)
-        assert_ok(walden_config_set(cfg, opts[i], opts[i + 1], WALDEN_SOURCE_FLAG));
-    fake_head_x(cfg);
+    const char *const flags[] = {
+        "repo", "s3://bucket/pre", "s3-endpoint", ep,          "s3-uri-style", "host", "s3-key",
+        "AKID", "s3-key-secret",   "secret",      "s3-region", "eu-west-1"};
+    fake_head_x(flags, WD_ARRAY_LEN(flags), NULL, 0);
 
     const char *req = strstr(fake_log, "HEAD /pre/x HTTP/1.1\r\n");
     assert_non_null(req);

@@ -114,6 +114,9 @@ int wd_kv_parse(const char *text, size_t len, const char *origin, wd_kv_cb cb, v
     char *copy = wd_strndup(text, len);
     if (!copy)
         return WALDEN_ENOMEM;
+    /* the copy's allocation: it ends at a NUL in the text, and the parse
+     * below writes NULs into it */
+    size_t copy_size = strlen(copy) + 1;
     int rc = 0, line = 0;
     char *p = copy;
     while (*p && rc == 0) {
@@ -142,7 +145,7 @@ int wd_kv_parse(const char *text, size_t len, const char *origin, wd_kv_cb cb, v
         }
         p = next;
     }
-    wd_free_secret(copy, len + 1);
+    wd_free_secret(copy, copy_size);
     return rc;
 }
 

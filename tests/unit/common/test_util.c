@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -87,6 +88,27 @@ static void test_kv_parse(void **state)
     assert_non_null(strstr(walden_error_last()->message, "test.conf:2"));
 }
 
+/* A NUL ends the text: the copy the parser makes (and wipes, as it may hold
+ * a secret) is no longer than that, whatever `len` says (found by
+ * tests/fuzz/fuzz_kv.c: the wipe ran over the copy's end). */
+static void test_kv_parse_stops_at_nul(void **state)
+{
+    (void)state;
+    size_t len = 16u << 20;
+    char *text = malloc(len);
+    assert_non_null(text);
+    memset(text, 'x', len);
+    memcpy(text, "a = b\0", 6);
+    text[len - 2] = '\n';
+    text[len - 1] = '=';
+    struct kv_seen s = {0};
+    assert_ok(wd_kv_parse(text, len, "test.conf", kv_collect, &s));
+    assert_int_equal(s.count, 1);
+    assert_string_equal(s.names[0], "a");
+    assert_string_equal(s.values[0], "b");
+    free(text);
+}
+
 static void test_error_last_is_one_line(void **state)
 {
     (void)state;
@@ -142,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_path_join),
         cmocka_unit_test(test_parse_int64),
         cmocka_unit_test(test_kv_parse),
+        cmocka_unit_test(test_kv_parse_stops_at_nul),
         cmocka_unit_test(test_error_last_is_one_line),
         cmocka_unit_test(test_alloc_failure_is_reported),
         cmocka_unit_test(test_array_grow),

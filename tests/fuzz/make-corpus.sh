@@ -78,6 +78,7 @@ seed dump_manifest dump.manifest "$(first "$T/plain/main/dump" -name dump.manife
 seed drill_record drill.info "$(first "$T/plain/main/drill" -name '*.info')"
 seed keyfile key.conf "$T/enc/main/key.conf"
 seed kv cluster.conf "$T/plain/main/cluster.conf"
+seed cluster_conf cluster.conf "$T/enc/main/cluster.conf"
 seed config walden.conf "$T/enc.conf"
 cp "$T/enc/main/key.conf" "$FUZZ_DIR/decrypt-key.conf"
 seed decrypt manifest "$(first "$T/enc/main/backup" -name 'backup.manifest*')"

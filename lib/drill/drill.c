@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1440,7 +1441,9 @@ static int record_kv(const char *name, const char *value, int line, void *ctx)
         if (strcmp(name, dbl[k].name) == 0) {
             char *end;
             double v = strtod(value, &end);
-            if (end == value || *end)
+            /* strtod also takes "nan" and "inf", which the JSON of the
+             * report and of drill --history cannot carry */
+            if (end == value || *end || !isfinite(v))
                 return wd_error_set(WALDEN_ECORRUPT, "drill record: bad %s '%s'", name, value);
             memcpy((char *)r + dbl[k].off, &v, sizeof(v));
             return 0;

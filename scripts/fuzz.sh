@@ -23,7 +23,8 @@ cmake --build "$build_dir" -j2 >/dev/null
 if (($# > 0)); then
   targets=("$@")
 else
-  mapfile -t targets < <(cd tests/fuzz && ls fuzz_*.c | sed -e 's/^fuzz_//' -e 's/\.c$//' | grep -vx util)
+  mapfile -t targets < <(find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' ! -name fuzz_util.c |
+    sed -e 's|.*/fuzz_||' -e 's/\.c$//' | sort)
 fi
 out=$build_dir/fuzz-out
 mkdir -p "$out"
@@ -49,9 +50,10 @@ run_one() {
       "${ft:-?}" >"$dir.result"
   else
     local found
-    found=$(cd "$dir" && ls crash-* leak-* timeout-* oom-* slow-unit-* 2>/dev/null | head -1 || true)
+    found=$(find "$dir" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+      -o -name 'oom-*' \) | head -1)
     printf '%-14s FAILED  %10s execs  cov %5s  ft %6s  input %s  log %s\n' "$name" \
-      "${execs:-?}" "${cov:-?}" "${ft:-?}" "${found:+$dir/$found}" "$dir/log" >"$dir.result"
+      "${execs:-?}" "${cov:-?}" "${ft:-?}" "$found" "$dir/log" >"$dir.result"
     grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' "$dir/log" \
       >>"$dir.result" || true
     return 1

@@ -42,9 +42,10 @@ run_one() {
     "$bin" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout=25 \
     -print_final_stats=1 -artifact_prefix="$dir/" "$dir/corpus" >"$dir/log" 2>&1 || rc=$?
   local execs cov ft
+  # (a target that fails on a seed has printed no coverage yet)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -o 'ft: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2)
+  cov=$(grep -o 'cov: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -o 'ft: [0-9]*' "$dir/log" | tail -1 | cut -d' ' -f2 || true)
   if ((rc == 0)); then
     printf '%-14s ok      %10s execs  cov %5s  ft %6s\n' "$name" "${execs:-?}" "${cov:-?}" \
       "${ft:-?}" >"$dir.result"
@@ -75,7 +76,9 @@ while ((running > 0)); do
   wait -n || failed=1
   running=$((running - 1))
 done
-for t in "${targets[@]}"; do cat "$out/$t.result"; done
+for t in "${targets[@]}"; do
+  cat "$out/$t.result" 2>/dev/null || { echo "$t: no result (see $out/$t/log)"; failed=1; }
+done
 if ((failed)); then
   echo "fuzz: FAILED (the inputs are kept under $out)" >&2
   exit 1

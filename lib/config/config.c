@@ -192,6 +192,8 @@ int walden_config_set(walden_config *cfg, const char *name, const char *value,
         return rc;
     if (cfg->values[i] && cfg->sources[i] > source)
         return 0; /* a source of higher precedence set it already */
+    if (o->secret)
+        wd_secret_held();
     char *copy = wd_strdup(value);
     if (!copy)
         return WALDEN_ENOMEM;

@@ -51,13 +51,12 @@
 
 #include "backup/backup.h"
 #include "common/common.h"
+#include "common/proc.h"
 #include "drill/drill.h"
 #include "pg/libpq.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
 #include "restore/recovery.h"
-
-extern char **environ;
 
 #define SOCKET_PORT "5432" /* only names the socket, in a private folder */
 #define BOOLOID 16
@@ -390,6 +389,13 @@ static int run_program(drill *d, const char *const *argv, const char *what)
         close(out);
         return rc;
     }
+    /* made before the fork (it allocates): the server gets no secret of
+     * walden's (its restore_command reads them from the config file) */
+    char **envp = wd_proc_env(NULL);
+    if (!envp) {
+        close(out);
+        return WALDEN_ENOMEM;
+    }
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pid_t pid = nul < 0 ? -1 : fork();
     if (pid == 0) {
@@ -407,10 +413,11 @@ static int run_program(drill *d, const char *const *argv, const char *what)
         setsid();
         if (chdir(d->scratch) != 0)
             _exit(126);
-        execve(argv[0], (char *const *)argv, environ);
+        execve(argv[0], (char *const *)argv, envp);
         _exit(127);
     }
     int e = errno;
+    wd_free(envp);
     close(out);
     if (nul >= 0)
         close(nul);
@@ -1497,7 +1504,7 @@ static int write_reports(drill *d, const walden_drill_result *p)
     const char *report = walden_config_get(d->cfg, "report");
     if (report && *report) {
         char *json = wd_drill_report_json(p);
-        int wrc = json ? wd_file_write_atomic(report, json, 0640) : WALDEN_ENOMEM;
+        int wrc = json ? wd_file_write_atomic(report, json, WD_MODE_REPORT_FILE) : WALDEN_ENOMEM;
         if (wrc && !rc)
             rc = wd_error_wrap(wrc, "cannot write the report");
         wd_free(json);
@@ -1505,7 +1512,7 @@ static int write_reports(drill *d, const walden_drill_result *p)
     const char *metrics = walden_config_get(d->cfg, "metrics-file");
     if (metrics && *metrics) {
         char *text = wd_drill_metrics_text(p);
-        int wrc = text ? wd_file_write_atomic(metrics, text, 0644) : WALDEN_ENOMEM;
+        int wrc = text ? wd_file_write_atomic(metrics, text, WD_MODE_METRICS_FILE) : WALDEN_ENOMEM;
         if (wrc && !rc)
             rc = wd_error_wrap(wrc, "cannot write the metrics file");
         wd_free(text);

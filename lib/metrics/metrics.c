@@ -221,7 +221,7 @@ done:
 
 int walden_metrics_write(const char *path, const char *text)
 {
-    return wd_file_write_atomic(path, text, 0644);
+    return wd_file_write_atomic(path, text, WD_MODE_METRICS_FILE);
 }
 
 void walden_free(void *p)

@@ -69,6 +69,8 @@ static int config_passphrase(const walden_config *cfg, char **out)
     *out = NULL;
     const char *p = walden_config_get(cfg, "encrypt-passphrase");
     const char *file = walden_config_get(cfg, "encrypt-passphrase-file");
+    if ((p && *p) || (file && *file))
+        wd_secret_held();
     if (p && *p) {
         *out = wd_strdup(p);
         return *out ? 0 : WALDEN_ENOMEM;

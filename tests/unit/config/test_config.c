@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "testutil.h"
@@ -279,13 +282,47 @@ static void test_sample_config(void **state)
     free(dir);
 }
 
+/* A secret option's value makes the process non-dumpable (no core file
+ * with it, no ptrace by the same user); other options do not. In a child
+ * process: the flag stays for the rest of the process's life. */
+static void test_secret_makes_non_dumpable(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        walden_config *cfg;
+        int bad = 0;
+        /* earlier tests of this process loaded secrets: start dumpable */
+        if (walden_config_new(&cfg) != 0 || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+            _exit(10);
+        bad |= walden_config_set(cfg, "repo", "/srv/repo", WALDEN_SOURCE_FLAG) != 0;
+        bad |= walden_config_set(cfg, "encrypt-passphrase-file", "/p", WALDEN_SOURCE_FILE) != 0;
+        if (bad || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+            _exit(11);
+        bad |= walden_config_set(cfg, "s3-key-secret", "secret", WALDEN_SOURCE_ENV) != 0;
+        int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        walden_config_free(cfg);
+        _exit(bad ? 12 : dumpable == 0 ? 0 : 13);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_precedence_any_order), cmocka_unit_test(test_env_names),
-        cmocka_unit_test(test_values_checked),       cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_config_file),          cmocka_unit_test(test_option_table),
-        cmocka_unit_test(test_sample_config),        cmocka_unit_test(test_bool_parse),
+        cmocka_unit_test(test_precedence_any_order),
+        cmocka_unit_test(test_env_names),
+        cmocka_unit_test(test_values_checked),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_option_table),
+        cmocka_unit_test(test_sample_config),
+        cmocka_unit_test(test_bool_parse),
+        cmocka_unit_test(test_secret_makes_non_dumpable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,12 @@ archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
 W() { walden "$T/walden.conf" --pgport "$PORT" "$@"; }
+# umask_run MASK CMD...: CMD as postgres under umask MASK
+umask_run() {
+  local mask=$1
+  shift
+  as_pg sh -c 'umask "$0"; exec "$@"' "$mask" "$@"
+}
 # no_crash WHAT: the last expect_status-like run left no sanitizer report
 no_crash() {
   ! grep -q "Sanitizer\|runtime error" "$T/stderr" || fail "$1: $(cat "$T/stderr")"
@@ -91,11 +97,6 @@ pass "pg_dump and pg_dumpall: no secret variable, PGAPPNAME, PGCONNECT_TIMEOUT a
 rm -f "$T"/env/*
 
 as_pg mkdir "$T/scr"
-umask_run() { # umask_run MASK CMD...: CMD as postgres under umask MASK
-  local mask=$1
-  shift
-  as_pg sh -c 'umask "$0"; exec "$@"' "$mask" "$@"
-}
 expect_status 0 umask_run 077 env "${SECRETS[@]}" "${KEPT[@]}" "$WALDEN_BIN" \
   --config "$T/walden.conf" --pgport "$PORT" --pg-bin "$WRAP" --scratch-dir "$T/scr" \
   --report "$T/report.json" --metrics-file "$T/drill.prom" drill

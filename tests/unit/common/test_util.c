@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -89,11 +90,23 @@ static void test_kv_parse(void **state)
 }
 
 /* A NUL byte in a metadata or config file: one error naming the file, and
- * no write past the parser's copy (it was wiped with the length of the
- * text, longer than a copy that stopped at the NUL: ASan saw it). */
+ * no write past the parser's copy (a copy that stopped at the NUL was wiped
+ * with the whole text's length: with a NUL early in a long text, a heap
+ * overwrite that crashed info, verify, expire and drill --history). */
 static void test_kv_parse_nul_byte(void **state)
 {
     (void)state;
+    size_t big_len = 1 << 20;
+    char *big = malloc(big_len);
+    assert_non_null(big);
+    memset(big, 'a', big_len);
+    memcpy(big, "repo = /x\n\0", 11);
+    big[big_len - 1] = '\n';
+    struct kv_seen b = {0};
+    assert_rc(wd_kv_parse(big, big_len, "cluster.conf", kv_collect, &b), WALDEN_EINVAL);
+    assert_string_equal(walden_error_last()->message,
+                        "cluster.conf: contains a NUL byte (a damaged file?)");
+    free(big);
     const char text[] = "repo = /x\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
                         "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0compress = zstd\n";
     struct kv_seen s = {0};

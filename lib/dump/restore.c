@@ -350,10 +350,23 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
         goto done;
     wd_log_info("dump %s: %" PRIu64 " bytes in a temporary file; pg_restore with %" PRId64 " jobs",
                 m->id, m->pub.size, jobs);
-    if ((rc = argv_own(&a, wd_asprintf("/proc/%ld/fd/%d", (long)getpid(), tmp_fd))))
+    /* pg_restore opens the file by name (each of its jobs again): through
+     * a descriptor it inherits, as /proc/self/fd/N. walden's own /proc/PID
+     * would not do: it belongs to root while walden holds a secret (not
+     * dumpable, common.h). Nothing else is spawned meanwhile. */
+    int child_fd = fcntl(tmp_fd, F_DUPFD, 3); /* without FD_CLOEXEC */
+    if (child_fd < 0) {
+        rc = wd_error_set_errno(errno, "cannot pass the temporary file to %s", what);
         goto done;
+    }
+    if ((rc = argv_own(&a, wd_asprintf("/proc/self/fd/%d", child_fd)))) {
+        close(child_fd);
+        goto done;
+    }
     wd_proc child;
-    if (!(rc = wd_proc_spawn(&child, what, a.v, NULL, 0)))
+    rc = wd_proc_spawn(&child, what, a.v, NULL, 0);
+    close(child_fd);
+    if (!rc)
         rc = wd_proc_wait(&child);
 done:
     if (tmp_fd >= 0)

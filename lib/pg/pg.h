@@ -54,8 +54,16 @@ int wd_wal_check_segment(const uint8_t *page, size_t len, uint64_t file_size,
                          const wd_wal_name *name, const char *display, uint64_t sysid,
                          int pg_major);
 
-/* The page magic of a major version; 0 when unknown. */
+/* The page magic of a major version; 0 when unknown. Versions 10-12 are
+ * known only to name them in errors. */
 uint16_t wd_wal_page_magic(int pg_major);
+
+/* The PostgreSQL major versions walden supports. */
+#define WD_PG_MAJOR_MIN 13
+#define WD_PG_MAJOR_MAX 18
+/* 0 when walden supports PostgreSQL `pg_major`; else WALDEN_EVERSION with
+ * "PostgreSQL 19 is not supported by walden X.Y.Z; supported: 13-18". */
+int wd_pg_major_check(int pg_major);
 
 /* Reads the system identifier from PGDATA/global/pg_control and the major
  * version from PGDATA/PG_VERSION. */

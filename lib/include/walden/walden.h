@@ -143,13 +143,13 @@ WALDEN_EXTERN int walden_config_load_file(walden_config *cfg, const char *path, 
 WALDEN_EXTERN const char *walden_config_get(const walden_config *cfg, const char *name);
 WALDEN_EXTERN walden_config_source walden_config_source_of(const walden_config *cfg,
                                                            const char *name);
-/* A yes/no option's value (y, yes, true / n, no, false): 1 or 0; 0 when
+/* A yes/no option's value (walden_bool_parse): 1 or 0; 0 when
  * unset without a default. */
 WALDEN_EXTERN int walden_config_bool(const walden_config *cfg, const char *name);
 /* Parses "90s", "15m", "1h", "30d", "2w" into seconds. */
 WALDEN_EXTERN int walden_duration_parse(const char *text, int64_t *seconds);
-/* A yes/no value: y, yes, true (1) or n, no, false (0); -1 for anything
- * else. */
+/* A yes/no value, in any case: y, yes, true, on, 1 (1) or n, no, false,
+ * off, 0 (0); -1 for anything else. */
 WALDEN_EXTERN int walden_bool_parse(const char *text);
 
 /* ---- repository ------------------------------------------------------- */

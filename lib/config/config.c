@@ -158,10 +158,11 @@ static int check_value(const walden_option_info *o, const char *value)
         return 0;
     case WALDEN_OPT_BOOL:
         if (walden_bool_parse(value) < 0)
-            return wd_error_set(WALDEN_EINVAL,
-                                "invalid value for option '%s': '%s' (expected yes or no, on or off, "
-                                "true or false, 1 or 0)", o->name,
-                                value);
+            return wd_error_set(
+                WALDEN_EINVAL,
+                "invalid value for option '%s': '%s' (expected yes or no, on or off, "
+                "true or false, 1 or 0)",
+                o->name, value);
         return 0;
     default:
         break;
@@ -289,8 +290,9 @@ walden_config_source walden_config_source_of(const walden_config *cfg, const cha
 int walden_bool_parse(const char *text)
 {
     /* the words PostgreSQL's own configuration accepts, in any case */
-    static const char *const yes[] = {"y", "yes", "true", "on", "1"},
-                             *const no[] = {"n", "no", "false", "off", "0"};
+    static const char *const yes[] = {"y", "yes", "true", "on", "1"}, *const no[] = {"n", "no",
+                                                                                     "false", "off",
+                                                                                     "0"};
     for (size_t i = 0; text && i < WD_ARRAY_LEN(yes); i++) {
         if (strcasecmp(text, yes[i]) == 0)
             return 1;

@@ -1605,6 +1605,12 @@ static int dump_cb(const walden_dump_info *di, void *ctx)
                            (!p->dbname || !*p->dbname || strcmp(di->database, p->dbname) == 0);
     if (!match)
         return 0; /* the list is oldest first: the last match is the newest */
+    /* without a name, the postgres database (often empty) is drilled only
+     * when its run dumped no other database */
+    if (!(p->set && *p->set) && !(p->dbname && *p->dbname) && p->found &&
+        strcmp(di->database, "postgres") == 0 && strcmp(p->database, "postgres") != 0 &&
+        strncmp(di->id, p->id, 16) == 0)
+        return 0;
     p->found = true;
     p->usable = strcmp(di->kind, "database") == 0 && strcmp(di->status, "ok") == 0;
     snprintf(p->id, sizeof(p->id), "%s", di->id);
@@ -1626,7 +1632,11 @@ static int dump_config(drill *d, const char *id, bool globals, const char *datab
                                  {"pgdatabase", "postgres"},
                                  {"set", id},
                                  {"globals", globals ? "y" : "n"},
-                                 {"create", "y"},
+                                 /* initdb made these two, empty */
+                                 {"create", database && (strcmp(database, "postgres") == 0 ||
+                                                         strcmp(database, "template1") == 0)
+                                                ? "n"
+                                                : "y"},
                                  {"jobs", "1"}};
     for (size_t i = 0; !rc && i < WD_ARRAY_LEN(kv); i++)
         rc = walden_config_set(c, kv[i][0], kv[i][1], WALDEN_SOURCE_FLAG);

@@ -28,7 +28,7 @@ static void write_pgdata_v(const char *pgdata, uint64_t sysid, int major)
     assert_int_equal(tu_system("mkdir -p '%s/global' && printf '%d\\n' > '%s/PG_VERSION'", pgdata,
                                major, pgdata),
                      0);
-    char path[600];
+    char path[700];
     snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
     uint8_t control[8192] = {0};
     memcpy(control, &sysid, 8);

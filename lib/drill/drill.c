@@ -488,31 +488,15 @@ done:
     return rc;
 }
 
-/* The path of a PostgreSQL program (wd_pg_program, a bare name searched
- * in PATH here: the child switches users before it execs); NULL with the
- * error set when there is none. */
+/* The path of a PostgreSQL program of the backup's version
+ * (wd_pg_program: always a full path, since the child switches users
+ * before it execs); NULL with the error set when there is none. */
 static char *pg_program(drill *d, const char *name)
 {
-    char *prog = wd_pg_program(d->cfg, d->meta.pub.pg_version, name);
-    if (!prog || strchr(prog, '/'))
-        return prog;
-    const char *path = getenv("PATH");
-    for (const char *p = path ? path : ""; *p;) {
-        size_t n = strcspn(p, ":");
-        char *full = n ? wd_asprintf("%.*s/%s", (int)n, p, prog) : NULL;
-        if (full && access(full, X_OK) == 0) {
-            wd_free(prog);
-            return full;
-        }
-        wd_free(full);
-        p += n;
-        if (*p)
-            p++;
-    }
-    wd_free(prog);
-    wd_error_set(WALDEN_ENOTFOUND, "cannot find %s of PostgreSQL %d: set pg-bin to its folder",
-                 name, d->meta.pub.pg_version / 10000);
-    return NULL;
+    char *prog = NULL;
+    if (wd_pg_program(d->cfg, d->meta.pub.pg_version, name, &prog))
+        return NULL;
+    return prog;
 }
 
 static int start_server(drill *d)

@@ -267,6 +267,14 @@ static int argv_own(argv_buf *a, char *s)
     return 0;
 }
 
+/* Appends PostgreSQL's `program` for a server of `version`. */
+static int argv_program(argv_buf *a, const walden_config *cfg, int version, const char *program)
+{
+    char *s = NULL;
+    int rc = wd_pg_program(cfg, version, program, &s);
+    return rc ? rc : argv_own(a, s);
+}
+
 static void argv_free(argv_buf *a)
 {
     for (int i = 0; i < a->nowned; i++)
@@ -307,7 +315,7 @@ static int restore_globals(walden_repo *repo, const walden_config *cfg, const wd
     const char *target = walden_config_get(cfg, "target-dbname");
     argv_buf a = {wd_calloc(16, sizeof(char *)), 0, {0}, 0};
     char *expected = expected_globals_error(cfg);
-    int rc = a.v ? argv_own(&a, wd_pg_program(cfg, version, "psql")) : WALDEN_ENOMEM;
+    int rc = a.v ? argv_program(&a, cfg, version, "psql") : WALDEN_ENOMEM;
     if (!rc) {
         a.v[a.n++] = "-X";
         a.v[a.n++] = "-q";
@@ -345,7 +353,7 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
         return WALDEN_ENOMEM;
     if (walden_config_bool(cfg, "create") && (rc = create_database(cfg, target)))
         goto done;
-    if ((rc = argv_own(&a, wd_pg_program(cfg, version, "pg_restore"))) ||
+    if ((rc = argv_program(&a, cfg, version, "pg_restore")) ||
         (rc = argv_own(&a, dbname_arg(target))))
         goto done;
     wd_pg_conn_args(cfg, a.v, &a.n);

@@ -142,11 +142,21 @@ uint32_t wd_pg_block_number(uint32_t segno, uint32_t block_in_file);
 
 /* ---- PostgreSQL's programs (programs.c) ---- */
 
-/* The path of a PostgreSQL program (pg_dump, pg_restore, psql...): in
- * `pg-bin` when set, else in Debian's /usr/lib/postgresql/MAJOR/bin of the
- * server's major version when it is there, else the bare name (PATH).
- * Malloc'ed. */
-char *wd_pg_program(const walden_config *cfg, int server_version, const char *program);
+/* The path of PostgreSQL's `program` (pg_dump, pg_restore, psql, pg_ctl,
+ * initdb...) for a server of `server_version` (server_version_num, or
+ * MAJOR * 10000; 0: unknown, no check): in `pg-bin` when set, else in
+ * /usr/lib/postgresql/MAJOR/bin or /usr/pgsql-MAJOR/bin, else in PATH. One
+ * from pg-bin or PATH is run with --version: server programs must be of
+ * the server's major version, clients (pg_dump, pg_dumpall, pg_restore,
+ * psql) of it or newer. WALDEN_EPG names the version found and the one
+ * needed; WALDEN_ENOTFOUND when there is none. *out is malloc'ed. */
+int wd_pg_program(const walden_config *cfg, int server_version, const char *program, char **out);
+/* The same with other folder templates than the distributions' ("%d" is
+ * the major version; NULL-terminated): for tests. */
+int wd_pg_program_in(const walden_config *cfg, int server_version, const char *program,
+                     const char *const *dirs, char **out);
+/* The major version a program says it is (`PATH --version`). */
+int wd_pg_program_version(const char *path, int *major);
 /* Appends the configured connection to a program's argv from *argc:
  * -h HOST, -p PORT, -U USER as set (at most 6 entries; they point into
  * cfg). */

@@ -100,11 +100,17 @@ fi
 W --pgdata "$PRIMARY" init >/dev/null
 grep -qx "pg-version = ${PGV}0000" "$T/repo/main/cluster.conf" ||
   fail "init recorded $(grep pg-version "$T/repo/main/cluster.conf")"
-pass "init records PostgreSQL $PGV"
+# walden reads the system identifier from pg_control itself
+sysid=$(as_pg "$PG_BIN/pg_controldata" "$PRIMARY" | awk -F': *' '/^Database system identifier/ {print $2}')
+grep -qx "system-identifier = $sysid" "$T/repo/main/cluster.conf" ||
+  fail "init read $(grep system-identifier "$T/repo/main/cluster.conf"), pg_controldata says $sysid"
+pass "init records PostgreSQL $PGV and the system identifier pg_controldata shows"
 pg_configure "$PRIMARY" "$PORT" <<CONF
 archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
+# 17+: WAL summaries in pg_wal/summaries while the backup runs
+[[ $PGV -lt 17 ]] || pg_configure "$PRIMARY" "$PORT" <<<"summarize_wal = on"
 pg_start "$PRIMARY"
 [[ $(sql "$PORT" "SHOW data_checksums") == on ]] || fail "data checksums are off"
 sql "$PORT" "CREATE TABLE marker(id int primary key, at timestamptz not null)"
@@ -125,11 +131,14 @@ W --pgdata "$PRIMARY" backup >"$T/backup.out" 2>&1 || fail "backup failed: $(cat
 wait $bench || fail "pgbench failed: $(cat "$T/pgbench.out")"
 id=$(awk '/^backup /{print $2; exit}' "$T/backup.out" | tr -d :)
 [[ -n $id ]] || fail "no backup id: $(cat "$T/backup.out")"
-grep -qx "data-checksums = yes" "$T/repo/main/backup/$id/backup.manifest" 2>/dev/null ||
-  grep -rqx "data-checksums = yes" "$T/repo/main/backup/$id/" ||
-  fail "the backup did not check data checksums"
+manifest() { zstd -dc "$T/repo/main/backup/$id/backup.manifest.zst"; }
+manifest | grep -qx "data-checksums = yes" || fail "the backup did not check data checksums"
 W info >"$T/info.out" || fail "info failed"
 grep -q "$id" "$T/info.out" || fail "info does not list $id: $(cat "$T/info.out")"
+if [[ $PGV -ge 17 ]]; then
+  [[ -n $(ls "$PRIMARY/pg_wal/summaries") ]] || fail "the server wrote no WAL summaries"
+  manifest | grep -q "pg_wal/." && fail "the backup holds files of pg_wal: $(manifest | grep pg_wal/)"
+fi
 pass "backup $id under pgbench, checksums verified; info lists it"
 
 sql "$PORT" "INSERT INTO marker VALUES (2, clock_timestamp())"
@@ -155,6 +164,9 @@ restored() { # NAME WANT_ROWS [restore options]
   got=$(sql "$port" "SELECT string_agg(id::text, ',' ORDER BY id) FROM marker")
   [[ $got == "$want" ]] || fail "restore $*: marker rows $got, expected $want"
   [[ $(sql "$port" "SHOW server_version_num") == "$PGV"* ]] || fail "restored server version"
+  # the backup leaves pg_wal out, summaries included: the server makes the
+  # folders again
+  [[ $PGV -lt 17 || -d $dir/pg_wal/summaries ]] || fail "no pg_wal/summaries after the start"
   pg_stop "$dir"
 }
 restored end 1,2,3
@@ -216,4 +228,27 @@ W --retention 1s --retention-full-min 1 expire >"$T/expire.out" 2>&1 ||
   fail "expire failed: $(cat "$T/expire.out")"
 W check >"$T/check.out" 2>&1 || fail "check after expire failed: $(cat "$T/check.out")"
 pass "verify and expire pass"
+
+# ---- why WAL does not arrive: the server archives into the area of another
+# cluster, archive-push refuses its segments, check and metrics quote why
+as_pg "$PG_BIN/initdb" -D "$T/other" -A trust -U postgres --no-sync >/dev/null
+W --cluster other --pgdata "$T/other" init >/dev/null
+sql "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $T/walden.conf --cluster other archive-push %p'"
+sql "$PORT" "SELECT pg_reload_conf()" >/dev/null
+expect_status 1 W --cluster other --archive-timeout 5s check
+grep -q "walden archive-push last failed at .* on 0000.*: .*belongs to another cluster" "$T/stdout" "$T/stderr" ||
+  fail "check does not quote archive-push's failure: $(cat "$T/stdout" "$T/stderr")"
+W --cluster other metrics >"$T/metrics.out" 2>&1 || fail "metrics failed: $(cat "$T/metrics.out")"
+grep -q '^walden_archive_push_last_failure_timestamp_seconds{cluster="other",segment="0000[0-9A-F]*",reason=".*belongs to another cluster.*"} [0-9]' "$T/metrics.out" ||
+  fail "metrics has no archive-push failure: $(grep archive_push "$T/metrics.out")"
+pass "archive-push's failure (a segment of another cluster) quoted by check and metrics"
+# the server archives into its own area again; a success of the other
+# cluster's clears its record
+sql "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'"
+sql "$PORT" "SELECT pg_reload_conf()" >/dev/null
+[[ -e $T/locks/other-archive-push.failure ]] || fail "the failure record is not in the lock folder"
+as_pg "$WALDEN_BIN" --config "$T/walden.conf" --cluster other archive-push "$T/other/pg_wal/000000010000000000000001" ||
+  fail "a segment of the other cluster was refused"
+[[ -e $T/locks/other-archive-push.failure ]] && fail "a successful push left the failure record"
+pass "a successful push clears the record"
 finish

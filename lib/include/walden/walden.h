@@ -440,6 +440,29 @@ typedef struct walden_archiver_state {
 /* The server's pg_stat_archiver through the configured connection. */
 WALDEN_EXTERN int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *out);
 
+/* ---- archive-push's last failure ----------------------------------------- */
+
+/*
+ * archive-push keeps its last failure in a local state file,
+ * <lock-path>/<cluster>-archive-push.failure (not in the repository, not
+ * in the data directory), removed by its next success; check, backup and
+ * metrics quote it.
+ */
+typedef struct walden_push_failure {
+    char segment[64]; /* the file's name */
+    int64_t time;     /* Unix seconds */
+    char reason[512]; /* one line */
+} walden_push_failure;
+
+/* Records that pushing `path` failed for `reason` (best effort: a record
+ * that cannot be written is logged). */
+WALDEN_EXTERN void walden_push_failure_record(const walden_config *cfg, const char *path,
+                                              const char *reason);
+/* Forgets the failure (a push succeeded). */
+WALDEN_EXTERN void walden_push_failure_clear(const walden_config *cfg);
+/* The recorded failure; WALDEN_ENOTFOUND when there is none. */
+WALDEN_EXTERN int walden_push_failure_get(const walden_config *cfg, walden_push_failure *out);
+
 /* ---- metrics ------------------------------------------------------------ */
 
 /*

@@ -3,6 +3,10 @@
 # version, for the version matrix of the integration tests, and prints its path.
 #
 #   scripts/pg-rootfs.sh SUITE      SUITE: bullseye (13), trixie (17), sid (18)
+#   scripts/pg-rootfs.sh --available
+#                                   which postgresql-NN packages Debian's
+#                                   suites carry (apt, in a temporary folder:
+#                                   the host's apt sources are not touched)
 #
 # The roots live outside the checkout, in $WALDEN_ROOTFS_CACHE
 # (default /var/cache/walden-test/rootfs/SUITE), and are reused by later runs
@@ -22,6 +26,38 @@ die() {
   echo "pg-rootfs: $*" >&2
   exit 1
 }
+
+# the Debian mirror the host uses (deb822 .sources or one-line sources.list)
+find_mirror() {
+  local m=${WALDEN_DEBIAN_MIRROR:-}
+  if [[ -z $m ]]; then
+    m=$(awk '/^URIs:/ && $2 ~ /debian\/?$/ && $2 !~ /security/ {print $2; exit}' \
+      /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  fi
+  if [[ -z $m && -f /etc/apt/sources.list ]]; then
+    m=$(awk '$1 == "deb" && $2 !~ /security/ && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list)
+  fi
+  [[ -n $m ]] || die "no Debian mirror found in /etc/apt/sources.list*: set WALDEN_DEBIAN_MIRROR"
+  echo "$m"
+}
+
+if [[ ${1:-} == --available ]]; then
+  mirror=$(find_mirror)
+  d=$(mktemp -d)
+  trap 'rm -rf "$d"' EXIT
+  mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+  for s in bullseye bookworm trixie sid; do
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $s main"
+  done >"$d/sources.list"
+  opts=(-o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o APT::Sandbox::User=root)
+  apt-get "${opts[@]}" -qq update >&2
+  for v in 13 14 15 16 17 18 19; do
+    printf 'postgresql-%s:%s\n' "$v" \
+      "$(apt-cache "${opts[@]}" madison "postgresql-$v" | awk -F' [|] ' '{printf " %s (%s)", $2, $3}')"
+  done
+  exit 0
+fi
 
 suite=${1:-}
 case "$suite" in
@@ -44,16 +80,7 @@ if [[ -f $root/.walden-rootfs ]]; then
   exit 0
 fi
 
-# the Debian mirror the host uses (deb822 .sources or one-line sources.list)
-mirror=${WALDEN_DEBIAN_MIRROR:-}
-if [[ -z $mirror ]]; then
-  mirror=$(awk '/^URIs:/ && $2 ~ /debian\/?$/ && $2 !~ /security/ {print $2; exit}' \
-    /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-fi
-if [[ -z $mirror && -f /etc/apt/sources.list ]]; then
-  mirror=$(awk '$1 == "deb" && $2 !~ /security/ && $2 ~ /debian\/?$/ {print $2; exit}' /etc/apt/sources.list)
-fi
-[[ -n $mirror ]] || die "no Debian mirror found in /etc/apt/sources.list*: set WALDEN_DEBIAN_MIRROR"
+mirror=$(find_mirror)
 
 # a stale half-built root of a run that was killed
 rm -rf --one-file-system "$cache/.$suite."*

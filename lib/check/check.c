@@ -225,8 +225,14 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
         rc = check_settings(&k, c, &archiving);
     if (!rc && c && archiving && repo && k.problems == 0)
         rc = check_arrival(&k, repo, c, timeout_s);
-    else if (!rc && c && archiving)
-        rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first");
+    else if (!rc && c && archiving) {
+        /* what archive-push met may be the problem above (segments of
+         * another cluster, say) seen from the other side */
+        char pushed[700];
+        wd_push_failure_describe(cfg, pushed, sizeof(pushed));
+        rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s",
+                 pushed);
+    }
 done:
     wd_pg_close(c);
     walden_repo_close(repo);

@@ -131,13 +131,13 @@ W --pgdata "$PRIMARY" backup >"$T/backup.out" 2>&1 || fail "backup failed: $(cat
 wait $bench || fail "pgbench failed: $(cat "$T/pgbench.out")"
 id=$(awk '/^backup /{print $2; exit}' "$T/backup.out" | tr -d :)
 [[ -n $id ]] || fail "no backup id: $(cat "$T/backup.out")"
-manifest() { zstd -dc "$T/repo/main/backup/$id/backup.manifest.zst"; }
-manifest | grep -qx "data-checksums = yes" || fail "the backup did not check data checksums"
+zstd -dcq "$T/repo/main/backup/$id/backup.manifest.zst" >"$T/manifest"
+grep -qx "data-checksums = yes" "$T/manifest" || fail "the backup did not check data checksums"
 W info >"$T/info.out" || fail "info failed"
 grep -q "$id" "$T/info.out" || fail "info does not list $id: $(cat "$T/info.out")"
 if [[ $PGV -ge 17 ]]; then
   [[ -n $(ls "$PRIMARY/pg_wal/summaries") ]] || fail "the server wrote no WAL summaries"
-  manifest | grep -q "pg_wal/." && fail "the backup holds files of pg_wal: $(manifest | grep pg_wal/)"
+  grep -q "pg_wal/." "$T/manifest" && fail "the backup holds files of pg_wal: $(grep pg_wal/ "$T/manifest")"
 fi
 pass "backup $id under pgbench, checksums verified; info lists it"
 

@@ -235,6 +235,15 @@ as_pg "$PG_BIN/initdb" -D "$T/other" -A trust -U postgres --no-sync >/dev/null
 W --cluster other --pgdata "$T/other" init >/dev/null
 sql "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $T/walden.conf --cluster other archive-push %p'"
 sql "$PORT" "SELECT pg_reload_conf()" >/dev/null
+failed0=$(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver")
+sql "$PORT" "INSERT INTO marker VALUES (4, clock_timestamp())"
+sql "$PORT" "SELECT pg_switch_wal()" >/dev/null
+for _ in $(seq 1 240); do
+  [[ $(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver") -gt $failed0 ]] && break
+  sleep 0.25
+done
+[[ $(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver") -gt $failed0 ]] ||
+  fail "the server's archive_command did not fail"
 expect_status 1 W --cluster other --archive-timeout 5s check
 grep -q "walden archive-push last failed at .* on 0000.*: .*belongs to another cluster" "$T/stdout" "$T/stderr" ||
   fail "check does not quote archive-push's failure: $(cat "$T/stdout" "$T/stderr")"

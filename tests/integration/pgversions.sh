@@ -187,6 +187,17 @@ W restore-dump --set "$app_id" --target-dbname app_copy --create >"$T/rd.out" 2>
   $(sql "$PORT" "SELECT count(*) || ' ' || md5(string_agg(v, ',' ORDER BY id)) FROM t" app) ]] ||
   fail "app_copy differs from app"
 pass "dump and restore-dump --create: equal rows"
+# without pg-bin: PATH's pg_dump is the host's 15 (Debian's pg_wrapper),
+# too old for 16+, and walden says so instead of running it
+if [[ $PGV -gt 15 ]]; then
+  grep -v '^pg-bin' "$T/walden.conf" >"$T/nobin.conf"
+  chown --reference="$T/walden.conf" "$T/nobin.conf"
+  chmod 0600 "$T/nobin.conf"
+  expect_status 1 walden "$T/nobin.conf" --pgport "$PORT" --expire-auto off dump --dbname app
+  stderr_has "is PostgreSQL 15, the cluster is PostgreSQL $PGV"
+  stderr_has "pg-bin"
+  pass "without pg-bin, PATH's pg_dump of 15 is refused for a $PGV cluster, naming pg-bin"
+fi
 sql "$PORT" "DROP DATABASE app_copy"
 sql "$PORT" "REASSIGN OWNED BY app_owner TO postgres" app
 sql "$PORT" "ALTER DATABASE app OWNER TO postgres"

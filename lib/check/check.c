@@ -230,8 +230,7 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
          * another cluster, say) seen from the other side */
         char pushed[700];
         wd_push_failure_describe(cfg, pushed, sizeof(pushed));
-        rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s",
-                 pushed);
+        rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s", pushed);
     }
 done:
     wd_pg_close(c);

@@ -379,8 +379,9 @@ static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_
     return 0;
 }
 
-static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
-                        int64_t timeout_s, walden_progress_cb cb, void *cb_ctx)
+static int wait_for_wal(walden_repo *repo, const walden_config *cfg, wd_pg_conn *c,
+                        const wd_backup_meta *m, int64_t timeout_s, walden_progress_cb cb,
+                        void *cb_ctx)
 {
     char *text = NULL;
     int64_t seg_size = 0;
@@ -410,15 +411,16 @@ static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *
                 break;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (now.tv_sec - t0.tv_sec >= timeout_s) {
-                char why[1024];
+                char why[1024], pushed[700];
                 wd_pg_archiver_state(c, why, sizeof(why));
+                wd_push_failure_describe(cfg, pushed, sizeof(pushed));
                 return wd_error_set(WALDEN_ETIMEOUT,
                                     "WAL segment %s, needed to restore this backup, did not "
                                     "reach the repository within %" PRId64
-                                    " s (archive-timeout): %s; "
+                                    " s (archive-timeout): %s%s; "
                                     "is archive_command running walden archive-push with this "
                                     "repository and cluster?",
-                                    name, timeout_s, why);
+                                    name, timeout_s, why, pushed);
             }
             if (cb)
                 cb(&p, cb_ctx);
@@ -664,7 +666,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         goto done;
 
     wd_log_info("backup %s: copied, waiting for WAL %s to %s", m->id, m->start_wal, m->stop_wal);
-    if ((rc = wait_for_wal(repo, c, m, timeout_s, cb, cb_ctx)))
+    if ((rc = wait_for_wal(repo, cfg, c, m, timeout_s, cb, cb_ctx)))
         goto done;
     if ((rc = wd_storage_sync(repo->storage)))
         goto done;

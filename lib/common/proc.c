@@ -177,7 +177,9 @@ static void err_consume(wd_proc *p, const char *buf, size_t n)
         if (c != '\n')
             continue; /* an over-long line: the rest of it is dropped */
         p->err_line[p->err_len] = '\0';
-        if (p->err_len > 0) {
+        if (p->err_len > 0 && p->expected[0] && strstr(p->err_line, p->expected)) {
+            wd_log_debug("%s (expected): %s", p->name, p->err_line);
+        } else if (p->err_len > 0) {
             wd_log_warn("%s: %s", p->name, p->err_line);
             memcpy(p->last_err, p->err_line, p->err_len + 1);
             if (!p->first_error[0] && strcasestr(p->err_line, "error"))

@@ -32,6 +32,8 @@ typedef struct wd_proc {
     char first_error[512];     /* its first line saying "error" */
     unsigned sql_errors;       /* stderr lines with "ERROR:" (psql, pg_restore) */
     unsigned sql_exists;       /* ... of them about an object that exists already */
+    char expected[160];        /* an error the caller expects: a stderr line holding
+                                  it is logged at debug level only, and not counted */
     size_t err_len;            /* bytes of an unfinished stderr line */
     char err_line[512];
 } wd_proc;

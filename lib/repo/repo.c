@@ -181,6 +181,8 @@ int walden_repo_init(const walden_config *cfg)
     } else if ((rc = wd_pg_identity_query(cfg, &sysid, &version_num))) {
         goto done;
     }
+    if ((rc = wd_pg_major_check(version_num / 10000)))
+        goto done;
     if ((rc = config_passphrase(cfg, &passphrase)))
         goto done;
     if ((rc = open_storage(cfg, true, &st)) || (rc = repo_file_check(st, location, true)))

@@ -115,8 +115,14 @@ static void test_bool_parse(void **state)
     assert_int_equal(walden_bool_parse("n"), 0);
     assert_int_equal(walden_bool_parse("no"), 0);
     assert_int_equal(walden_bool_parse("false"), 0);
-    assert_int_equal(walden_bool_parse("1"), -1);
-    assert_int_equal(walden_bool_parse("Yes"), -1);
+    assert_int_equal(walden_bool_parse("on"), 1);
+    assert_int_equal(walden_bool_parse("off"), 0);
+    assert_int_equal(walden_bool_parse("1"), 1);
+    assert_int_equal(walden_bool_parse("0"), 0);
+    assert_int_equal(walden_bool_parse("Yes"), 1);
+    assert_int_equal(walden_bool_parse("OFF"), 0);
+    assert_int_equal(walden_bool_parse("2"), -1);
+    assert_int_equal(walden_bool_parse("onn"), -1);
     assert_int_equal(walden_bool_parse(""), -1);
     assert_int_equal(walden_bool_parse(NULL), -1);
 }
@@ -176,6 +182,21 @@ static void test_config_file(void **state)
     assert_string_equal(walden_config_get(c, "compress"), "none"); /* the flag wins */
     assert_string_equal(walden_config_get(c, "compress-level"), "9");
     assert_int_equal(walden_config_source_of(c, "repo"), WALDEN_SOURCE_FILE);
+
+    /* booleans in PostgreSQL's words too */
+    assert_int_equal(walden_config_bool(c, "expire-auto"), 1); /* the default */
+    char *off = write_temp(dir, "off.conf", "expire-auto = off\n", 0600);
+    assert_ok(walden_config_load_file(c, off, 1));
+    assert_int_equal(walden_config_bool(c, "expire-auto"), 0);
+    char *on = write_temp(dir, "on.conf", "expire-auto = 1\n", 0600);
+    assert_ok(walden_config_load_file(c, on, 1));
+    assert_int_equal(walden_config_bool(c, "expire-auto"), 1);
+    char *maybe = write_temp(dir, "maybe.conf", "expire-auto = maybe\n", 0600);
+    assert_rc(walden_config_load_file(c, maybe, 1), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "on or off"));
+    free(off);
+    free(on);
+    free(maybe);
 
     /* errors name the file and line */
     char *unknown = write_temp(dir, "unknown.conf", "repo = /x\nrepository = /y\n", 0600);

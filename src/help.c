@@ -192,7 +192,7 @@ const cli_command cli_commands[] = {
      "and the archived copy is kept. Writing needs no passphrase: files are\n"
      "encrypted to the repository's public key. A repository of a PostgreSQL\n"
      "version other than 13 to 18 is refused. A failure (file, time, error) is\n"
-     "recorded in LOCK-PATH/CLUSTER-archive-push.failure until the next\n"
+     "recorded in a state file beside the locks until the next\n"
      "success; check, backup and metrics quote it.\n"
      "\nExit status: 0 archived (or archived before, identical); 1 failed\n"
      "(PostgreSQL retries); 2 bad usage or configuration.\n",

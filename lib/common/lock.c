@@ -28,7 +28,8 @@ static const char *lock_holder(const char *what)
     return strcmp(what, WD_LOCK_READ) == 0 ? "drill or verify" : what;
 }
 
-int wd_lock_name(const char *cluster, const char *repo, const char *what, char *out, size_t cap)
+static int state_name(const char *cluster, const char *repo, const char *what, const char *ext,
+                      char *out, size_t cap)
 {
     size_t len = strlen(repo);
     while (len > 1 && repo[len - 1] == '/')
@@ -39,10 +40,20 @@ int wd_lock_name(const char *cluster, const char *repo, const char *what, char *
         return wd_error_set_openssl(WALDEN_ERROR, "cannot hash the repository location");
     char hex[9];
     wd_hex_encode(md, 4, hex);
-    int n = snprintf(out, cap, "%s-%s-%s.lock", cluster, hex, what);
+    int n = snprintf(out, cap, "%s-%s-%s.%s", cluster, hex, what, ext);
     if (n < 0 || (size_t)n >= cap)
         return wd_error_set(WALDEN_EINVAL, "lock file name too long for cluster '%s'", cluster);
     return 0;
+}
+
+int wd_lock_name(const char *cluster, const char *repo, const char *what, char *out, size_t cap)
+{
+    return state_name(cluster, repo, what, "lock", out, cap);
+}
+
+int wd_state_name(const char *cluster, const char *repo, const char *what, char *out, size_t cap)
+{
+    return state_name(cluster, repo, what, "state", out, cap);
 }
 
 /* Opens folder `dir` (creating it when missing) and checks that it is a
@@ -132,6 +143,11 @@ static int lock_dir(const walden_config *cfg, int *dfd, char **name)
     wd_log_debug("lock folder '%s' is missing: locking in '%s'", dir, own);
     *name = own;
     return 0;
+}
+
+int wd_lock_dir_open(const walden_config *cfg, int *dfd, char **name)
+{
+    return lock_dir(cfg, dfd, name);
 }
 
 /* Opens lock file `name` in folder `dfd` and checks it: a regular file;

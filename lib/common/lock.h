@@ -44,6 +44,13 @@ void wd_lock_release(int fd);
  * "<cluster>-<8 hex>-<what>.lock" into out (at least 256 bytes). */
 int wd_lock_name(const char *cluster, const char *repo, const char *what, char *out, size_t cap);
 
+/* The name of a small state file kept beside the locks (archive-push's
+ * last failure): "<cluster>-<8 hex>-<what>.state". */
+int wd_state_name(const char *cluster, const char *repo, const char *what, char *out, size_t cap);
+/* The lock folder, opened and checked as for a lock (*dfd: its descriptor,
+ * *name: its path, malloc'ed): state files are made in it with openat. */
+int wd_lock_dir_open(const walden_config *cfg, int *dfd, char **name);
+
 /* Mode of the lock files (they hold a pid: nothing secret). */
 #define WD_LOCK_FILE_MODE 0644
 #endif

@@ -444,7 +444,7 @@ WALDEN_EXTERN int walden_archiver_state_get(const walden_config *cfg, walden_arc
 
 /*
  * archive-push keeps its last failure in a local state file,
- * <lock-path>/<cluster>-archive-push.failure (not in the repository, not
+ * <lock folder>/<cluster>-<repo hash>-archive-push-failure.state (not in the repository, not
  * in the data directory), removed by its next success; check, backup and
  * metrics quote it.
  */

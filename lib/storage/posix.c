@@ -6,6 +6,8 @@
  * touched. Writes go through the file sink (temporary file, fsync, rename,
  * fsync of the directory); directories created on the way are made
  * durable by fsyncing their parents. Listing hides temporary files.
+ * Reads accept regular files only: a fifo, device or folder where an
+ * object belongs is refused at once (a fifo would block forever).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -50,7 +52,7 @@ static int posix_open_read(wd_storage *st, const char *path, wd_source **out)
     char *full = full_path(ps, path);
     if (!full)
         return LAST_CODE();
-    int rc = wd_file_source_open(out, full);
+    int rc = wd_file_source_open_regular(out, full);
     wd_free(full);
     return rc;
 }
@@ -273,9 +275,9 @@ static int posix_open_read_range(wd_storage *st, const char *path, uint64_t offs
     s->end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
     if (offset > (uint64_t)INT64_MAX)
         s->end = s->next; /* past any file's end */
-    s->fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (s->fd < 0) {
-        int rc = wd_error_set_errno(errno, "cannot open '%s' for reading", full);
+    s->fd = -1;
+    int rc = wd_file_open_regular(full, &s->fd);
+    if (rc) {
         range_close(&s->base);
         return rc;
     }

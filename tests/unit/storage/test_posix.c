@@ -88,6 +88,46 @@ static void test_temp_files_hidden_and_removed(void **state)
     free(dir);
 }
 
+/* A fifo or folder where an object belongs: refused at once (a fifo
+ * without a writer would block open() and read() forever), naming it. */
+static void test_non_regular_refused(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    char path[600];
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(path, sizeof(path), "%s/folder", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    const char *names[] = {"fifo", "folder"};
+    const char *kinds[] = {"is a fifo", "is a folder"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(names); i++) {
+        wd_source *src = NULL;
+        assert_rc(wd_storage_open_read(st, names[i], &src), WALDEN_ECORRUPT);
+        assert_null(src);
+        assert_non_null(strstr(walden_error_last()->message, names[i]));
+        assert_non_null(strstr(walden_error_last()->message, kinds[i]));
+        assert_rc(wd_storage_open_read_range(st, names[i], 0, 10, &src), WALDEN_ECORRUPT);
+        assert_null(src);
+        char *text;
+        size_t len;
+        assert_rc(wd_storage_read_all(st, names[i], 1024, &text, &len), WALDEN_ECORRUPT);
+    }
+    /* a regular file still reads, through a blocking fd */
+    snprintf(path, sizeof(path), "%s/obj", dir);
+    tu_write_file(path, "abc", 3);
+    char *text;
+    size_t len;
+    assert_ok(wd_storage_read_all(st, "obj", 1024, &text, &len));
+    assert_int_equal(len, 3);
+    wd_free(text);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 static void test_unwritable(void **state)
 {
     (void)state;
@@ -166,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roots),
         cmocka_unit_test(test_temp_files_hidden_and_removed),
+        cmocka_unit_test(test_non_regular_refused),
         cmocka_unit_test(test_unwritable),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_remove_tree_with_leftovers),

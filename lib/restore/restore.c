@@ -552,7 +552,9 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         wd_error_set(rc, "%s", read_error);
     if (rc)
         goto done;
-    if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id)))
+    const char *archive_mode = walden_config_get(cfg, "archive-mode");
+    if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id,
+                                !archive_mode || strcmp(archive_mode, "preserve") != 0)))
         goto done;
     if ((rc = sync_dirs(AT_FDCWD, pgdata, pgdata)) || (rc = sync_parent(pgdata)))
         goto done;

@@ -167,6 +167,9 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
         wd_free(text);
         if (!rc && m->complete && strcmp(m->id, id) == 0)
             return 0;
+    } else if (rc != WALDEN_ENOTFOUND) {
+        /* a fifo, a folder, unreadable: said, then the manifest answers */
+        wd_log_warn("%s; reading backup %s's manifest instead", walden_error_last()->message, id);
     }
     /* missing or damaged: the manifest has the same summary */
     wd_backup_meta_clear(m);

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -128,6 +130,69 @@ static void test_non_regular_refused(void **state)
     free(dir);
 }
 
+static void put_aged(const char *dir, const char *name, time_t age)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    tu_write_file(path, "12345", 5);
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= age;
+    t[1] = t[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static bool present(const char *dir, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Abandoned: a temporary name, last written an hour ago or more, its pid
+ * not alive here. Everything else stays. */
+static void test_abandoned_temps(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char sub[600], alive[128];
+    snprintf(sub, sizeof(sub), "%s/wal", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    /* 999999999 is above any pid_max: no such process */
+    put_aged(dir, ".a.tmp.999999999.0000abcd", 2 * 3600); /* abandoned */
+    put_aged(sub, ".b.tmp.999999999.0000abcd", 2 * 3600); /* abandoned, below */
+    put_aged(dir, ".c.tmp.999999999.0000abcd", 30 * 60);  /* too fresh */
+    snprintf(alive, sizeof(alive), ".d.tmp.%ld.0000abcd", (long)getpid());
+    put_aged(dir, alive, 2 * 3600);        /* its writer lives */
+    put_aged(dir, "e-0000.zst", 2 * 3600); /* an object */
+    put_aged(dir, ".f", 2 * 3600);         /* not a temporary name */
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    uint64_t n, bytes;
+    assert_ok(wd_storage_abandoned(st, "", true, false, &n, &bytes)); /* count only */
+    assert_int_equal(n, 2);
+    assert_int_equal(bytes, 10);
+    assert_true(present(dir, ".a.tmp.999999999.0000abcd"));
+    assert_ok(wd_storage_abandoned(st, "", false, true, &n, &bytes)); /* this folder */
+    assert_int_equal(n, 1);
+    assert_false(present(dir, ".a.tmp.999999999.0000abcd"));
+    assert_true(present(sub, ".b.tmp.999999999.0000abcd"));
+    assert_ok(wd_storage_abandoned(st, "wal", false, true, &n, &bytes));
+    assert_int_equal(n, 1);
+    assert_false(present(sub, ".b.tmp.999999999.0000abcd"));
+    assert_ok(wd_storage_abandoned(st, "", true, true, &n, &bytes));
+    assert_int_equal(n, 0);
+    assert_true(present(dir, ".c.tmp.999999999.0000abcd"));
+    assert_true(present(dir, alive));
+    assert_true(present(dir, "e-0000.zst"));
+    assert_true(present(dir, ".f"));
+    assert_ok(wd_storage_abandoned(st, "missing", true, true, &n, &bytes));
+    assert_int_equal(n, 0);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 static void test_unwritable(void **state)
 {
     (void)state;
@@ -207,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_roots),
         cmocka_unit_test(test_temp_files_hidden_and_removed),
         cmocka_unit_test(test_non_regular_refused),
+        cmocka_unit_test(test_abandoned_temps),
         cmocka_unit_test(test_unwritable),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_remove_tree_with_leftovers),

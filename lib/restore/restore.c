@@ -398,21 +398,42 @@ static int check_empty(const char *dir, const char *what)
     return rc;
 }
 
-/* Every place the restore writes to, checked before anything is written:
- * missing or empty, no symlink on the way, and no place inside another. */
-static int check_targets(restore_run *r)
+/* `dir` with its longest existing ancestor resolved (realpath) and the
+ * rest as given: where it really is, for the overlap checks. */
+static char *canonical(const char *dir)
+{
+    char *copy = wd_strdup(dir);
+    if (!copy)
+        return NULL;
+    for (;;) {
+        char *real = realpath(copy, NULL);
+        if (real) {
+            char *out = wd_asprintf("%s%s", strcmp(real, "/") ? real : "", dir + strlen(copy));
+            free(real);
+            wd_free(copy);
+            return out;
+        }
+        char *slash = strrchr(copy, '/');
+        if (!slash || slash == copy) {
+            wd_free(copy);
+            return wd_strdup(dir);
+        }
+        *slash = '\0';
+    }
+}
+
+/* The tablespace directories: missing or empty, no symlink on the way,
+ * none inside the data directory (`pgdata`, canonical) or another. */
+static int check_tablespaces(restore_run *r, const char *pgdata)
 {
     int rc;
-    if ((rc = check_no_links(r->pgdata, "target directory")) ||
-        (rc = check_empty(r->pgdata, "target directory")))
-        return rc;
     for (size_t i = 0; i < r->n_ts; i++) {
         const tablespace *t = &r->ts[i];
         char what[64];
         snprintf(what, sizeof(what), "tablespace %s directory", t->oid);
         if ((rc = check_no_links(t->dir, what)) || (rc = check_empty(t->dir, what)))
             return rc;
-        if (path_within(t->dir, r->pgdata) || path_within(r->pgdata, t->dir))
+        if (path_within(t->dir, pgdata) || path_within(pgdata, t->dir))
             return wd_error_set(WALDEN_EINVAL,
                                 "%s '%s' and the target directory '%s' overlap: give it a place "
                                 "of its own (--tablespace-map %s=DIR)",
@@ -425,6 +446,22 @@ static int check_targets(restore_run *r)
                                     what, t->dir, r->ts[k].oid, r->ts[k].dir);
     }
     return 0;
+}
+
+/* Every place the restore writes to, checked before anything is written.
+ * The data directory may lie behind a symlink (a data volume mounted
+ * elsewhere is common): it is compared where it really is. */
+static int check_targets(restore_run *r)
+{
+    int rc = check_empty(r->pgdata, "target directory");
+    if (rc)
+        return rc;
+    char *pgdata = canonical(r->pgdata);
+    if (!pgdata)
+        return WALDEN_ENOMEM;
+    rc = check_tablespaces(r, pgdata);
+    wd_free(pgdata);
+    return rc;
 }
 
 /* Second pass: the tablespace's link in pgdata/pg_tblspc. */

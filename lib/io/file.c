@@ -92,7 +92,7 @@ static int source_from_fd(wd_source **out, int fd, const char *path);
 
 int wd_file_source_open_regular(wd_source **out, const char *path)
 {
-    int fd, rc = wd_file_open_regular(path, &fd);
+    int fd = -1, rc = wd_file_open_regular(path, &fd);
     return rc ? rc : source_from_fd(out, fd, path);
 }
 

@@ -120,6 +120,10 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     if (rc)
         return rc;
     bool text = parsed.kind == WD_WAL_HISTORY || parsed.kind == WD_WAL_BACKUP;
+    /* a repository of a version this walden does not know: its segments
+     * cannot be checked, and the version, not the file, is the reason */
+    if ((rc = wd_pg_major_check(repo->info.pg_version / 10000)))
+        return rc;
 
     uint8_t *buf = NULL;
     char *folder = NULL, *object = NULL;

@@ -5,6 +5,7 @@
  * of every file list.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backup/backup.h"
@@ -163,10 +164,14 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
     int rc = wd_storage_read_all(repo->storage, path, 1 << 20, &text, &len);
     wd_free(path);
     if (!rc) {
-        rc = wd_kv_parse(text, len, "backup.info", info_kv, m);
+        char origin[128];
+        snprintf(origin, sizeof(origin), "backup.info of backup '%s'", id);
+        rc = wd_kv_parse(text, len, origin, info_kv, m);
         wd_free(text);
         if (!rc && m->complete && strcmp(m->id, id) == 0)
             return 0;
+        if (rc)
+            wd_log_warn("%s: reading the backup's manifest instead", walden_error_last()->message);
     } else if (rc != WALDEN_ENOTFOUND) {
         /* a fifo, a folder, unreadable: said, then the manifest answers */
         wd_log_warn("%s; reading backup %s's manifest instead", walden_error_last()->message, id);

@@ -1030,6 +1030,16 @@ static int make_scratch(drill *d)
         wd_free(tmpl);
         return rc;
     }
+    /* its real path: restore refuses tablespace directories reached
+     * through a symlink, and TMPDIR may be one */
+    char *real = realpath(tmpl, NULL);
+    if (real) {
+        wd_free(tmpl);
+        tmpl = wd_strdup(real);
+        free(real);
+        if (!tmpl)
+            return WALDEN_ENOMEM;
+    }
     d->scratch = tmpl;
     if (!(d->pgdata = wd_path_join(d->scratch, "pgdata")) ||
         !(d->sock = wd_path_join(d->scratch, "socket")) ||

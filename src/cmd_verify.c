@@ -22,6 +22,8 @@ static const char *kind_name(walden_verify_kind kind)
         return "unreadable";
     case WALDEN_VERIFY_UNCHECKED:
         return "unchecked";
+    case WALDEN_VERIFY_FORGED:
+        return "unauthenticated";
     }
     return "problem";
 }

@@ -60,12 +60,27 @@ walden() {
   as_pg "$WALDEN_BIN" --config "$conf" "$@"
 }
 
-# write_conf FILE [name=value]...: a walden config file (mode 0600).
+# write_conf FILE [name=value]...: a walden config file (mode 0600). Unless
+# it names one, it gets a sign-key-file under $T/sign-keys, one per
+# repository and cluster (%c), so that every config of one area shares the key
+# that its walden init made.
 write_conf() {
   local f=$1
   shift
   : >"$f"
-  for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
+  local repo='' skf=''
+  for kv in "$@"; do
+    echo "${kv%%=*} = ${kv#*=}" >>"$f"
+    case ${kv%%=*} in
+      repo) repo=${kv#*=} ;;
+      sign-key-file) skf=${kv#*=} ;;
+    esac
+  done
+  if [[ -z $skf ]]; then
+    mkdir -p "$T/sign-keys"
+    [[ ${#RUN_AS[@]} -eq 0 ]] || chown postgres: "$T/sign-keys"
+    echo "sign-key-file = $T/sign-keys/$(printf '%s' "$repo" | md5sum | cut -c1-16)-%c.key" >>"$f"
+  fi
   chmod 0600 "$f"
   [[ ${#RUN_AS[@]} -eq 0 ]] || chown postgres: "$f"
 }

@@ -60,6 +60,9 @@ static walden_config *make_config(fixture *f, const char *compress, const char *
     assert_ok(walden_config_new(&cfg));
     assert_ok(walden_config_set(cfg, "repo", f->repo, WALDEN_SOURCE_FLAG));
     assert_ok(walden_config_set(cfg, "pgdata", f->pgdata, WALDEN_SOURCE_FLAG));
+    char skf[700];
+    snprintf(skf, sizeof(skf), "%s/%%c.sign-key", f->dir);
+    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
     if (compress)
         assert_ok(walden_config_set(cfg, "compress", compress, WALDEN_SOURCE_FLAG));
     if (passphrase)
@@ -479,7 +482,7 @@ static void test_init_and_open_errors(void **state)
     /* a repository written by a newer walden */
     char path[600];
     snprintf(path, sizeof(path), "%s/walden.repo", f->repo);
-    tu_write_file(path, "format-version = 2\n", 19);
+    tu_write_file(path, "format-version = 3\n", 19);
     assert_rc(walden_repo_init(cfg), WALDEN_EVERSION);
     assert_ok(walden_config_set(cfg, "cluster", "main", WALDEN_SOURCE_FLAG));
     assert_rc(walden_repo_open(&repo, cfg), WALDEN_EVERSION);

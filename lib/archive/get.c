@@ -93,6 +93,13 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
 failed:
     if (rc == WALDEN_ECORRUPT)
         rc = wd_error_wrap(rc, "archived '%s' is damaged", walfile);
+    else if (rc == WALDEN_EKEY && repo->key_unlocked)
+        /* the key opened key.conf: a file it cannot open was encrypted to
+         * another key, so not written for this area */
+        rc = wd_error_wrap(WALDEN_EAUTH,
+                           "archived '%s' (object '%s') failed authentication: not encrypted to "
+                           "this area's key",
+                           walfile, copy->object);
     else if (rc == WALDEN_EKEY)
         rc = wd_error_wrap(rc, "cannot decrypt archived '%s'", walfile);
     else if (rc == WALDEN_ENOTFOUND) /* e.g. DEST's folder: never "not in the archive" */

@@ -18,6 +18,9 @@ packages=(
   debhelper dpkg-dev fakeroot groff-base
   # promtool (checks the metrics files)
   prometheus
+  # the PostgreSQL version matrix: a Debian root per suite
+  # (scripts/pg-rootfs.sh); unshare comes with util-linux
+  debootstrap
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(pgbackrest time bc)

@@ -3,14 +3,28 @@
 # AddressSanitizer and UBSan, and runs the whole test suite (unit and
 # integration tests; the integration tests start their own PostgreSQL).
 # `scripts/test.sh -L unit` passes its arguments to ctest, e.g. to run one
-# label alone (unit, integration, slow).
+# label alone (unit, integration, slow, versions: the PostgreSQL version
+# matrix, docs/postgresql-versions.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# the version matrix's Debian roots (PostgreSQL 13, 17, 18), built once per
+# machine into /var/cache/walden-test/rootfs while walden builds; reused
+# when present
+rootfs_pids=()
+if [[ $(id -u) -eq 0 ]]; then
+  for suite in bullseye trixie sid; do
+    bash scripts/pg-rootfs.sh "$suite" >/dev/null &
+    rootfs_pids+=($!)
+  done
+fi
 bash scripts/check-format.sh
 # the optimized build warns about things the debug build does not see
 BUILD_DIR=build-release BUILD_TYPE=Release bash scripts/build.sh >/dev/null
 BUILD_DIR=build-test BUILD_TYPE=Debug WALDEN_SANITIZE=ON bash scripts/build.sh
+for pid in "${rootfs_pids[@]}"; do
+  wait "$pid" || echo "test.sh: a Debian root for the version matrix failed to build" >&2
+done
 cd build-test
 # install-deps put every test server here: none may be skipped
 export WALDEN_REQUIRE_SERVERS=1

@@ -9,14 +9,19 @@
 int cmd_archive_push(cli_ctx *ctx)
 {
     walden_repo *repo;
-    int rc = walden_repo_open(&repo, ctx->cfg);
-    if (rc)
-        return cli_fail(rc);
     walden_push_result res;
-    rc = walden_archive_push(repo, ctx->argv[0], &res);
-    walden_repo_close(repo);
-    if (rc)
+    int rc = walden_repo_open(&repo, ctx->cfg);
+    if (!rc) {
+        rc = walden_archive_push(repo, ctx->argv[0], &res);
+        walden_repo_close(repo);
+    }
+    /* kept for check, backup and metrics: the server log is not where
+     * people look when WAL does not arrive */
+    if (rc) {
+        walden_push_failure_record(ctx->cfg, ctx->argv[0], walden_error_last()->message);
         return cli_fail(rc);
+    }
+    walden_push_failure_clear(ctx->cfg);
     return EXIT_OK;
 }
 

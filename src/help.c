@@ -26,10 +26,18 @@ static const char *const init_opts[] = {"repo",
                                         "config",
                                         "log-level",
                                         NULL};
-static const char *const push_opts[] = {
-    "repo",     "cluster",        "sign-key-file", "verify-key", "allow-unauthenticated",
-    "compress", "compress-level", "config",        "log-level",  "log-file",
-    NULL};
+static const char *const push_opts[] = {"repo",
+                                        "cluster",
+                                        "sign-key-file",
+                                        "verify-key",
+                                        "allow-unauthenticated",
+                                        "compress",
+                                        "compress-level",
+                                        "lock-path",
+                                        "config",
+                                        "log-level",
+                                        "log-file",
+                                        NULL};
 static const char *const get_opts[] = {"repo",
                                        "cluster",
                                        "sign-key-file",
@@ -210,8 +218,9 @@ const cli_command cli_commands[] = {
      "/etc/walden/CLUSTER.sign-key, mode 0600, never overwritten): every\n"
      "command that writes signs with it, and readers check the signatures\n"
      "(docs/security.md). Prints the verification key, for option verify-key\n"
-     "on hosts that only read. Refuses a cluster that is initialized already\n"
-     "and a repository of a newer format.\n",
+     "on hosts that only read. Refuses a cluster that is initialized already, a\n"
+     "repository of a newer format, and a PostgreSQL version other than 13 to\n"
+     "18.\n",
      init_opts},
     {"archive-push", 1, 1, cmd_archive_push, "PATH", "archive one WAL file (archive_command)",
      "Use as archive_command = 'walden archive-push %p'. Checks that PATH is a\n"
@@ -222,7 +231,10 @@ const cli_command cli_commands[] = {
      "and the archived copy is kept; copies whose signature does not verify\n"
      "are ignored with a warning. Writing needs no passphrase: files are\n"
      "encrypted to the public key pinned in sign-key-file, and the stored\n"
-     "name carries the SHA-256 and the signature.\n"
+     "name carries the SHA-256 and the signature. A repository of a PostgreSQL\n"
+     "version other than 13 to 18 is refused. A failure (file, time, error) is\n"
+     "recorded in a state file beside the locks until the next\n"
+     "success; check, backup and metrics quote it.\n"
      "\nExit status: 0 archived (or archived before, identical); 1 failed\n"
      "(PostgreSQL retries); 2 bad usage or configuration.\n",
      push_opts},
@@ -307,7 +319,8 @@ const cli_command cli_commands[] = {
      "pg_restore (e.g. -- --table=orders --single-transaction). --to-file PATH\n"
      "('-' for stdout) writes the dump file as pg_dump wrote it, for pg_restore -l\n"
      "and -L. --globals restores the roles and tablespaces of the same run (or\n"
-     "the newest) with psql; errors such as an existing role are logged.\n"
+     "the newest) with psql; the role psql connects as exists already (not\n"
+     "shown), other errors such as another existing role are logged.\n"
      "\nExit status: 0 restored; 1 failed (also when pg_restore reports\n"
      "errors); 2 bad usage or configuration.\n",
      restore_dump_opts},
@@ -394,7 +407,8 @@ const cli_command cli_commands[] = {
      "the repository; --report writes JSON, --metrics-file Prometheus metrics.\n"
      "--history [--output json] lists the recorded drills. --dump [DUMP_ID]\n"
      "drills a logical dump instead (the newest of --dbname, or of any\n"
-     "database): a new cluster (initdb), its globals and the dump restored.\n"
+     "database, postgres last): a new cluster (initdb), its globals and the\n"
+     "dump restored.\n"
      "Holds the readers' lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 passed and both targets met; 4 the drill failed (restore,\n"
      "server start, recovery or a check); 5 passed, but a target was missed;\n"

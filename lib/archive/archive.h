@@ -74,4 +74,9 @@ int wd_wal_walk(walden_repo *repo, wd_wal_object_cb cb, void *ctx);
  * at least that large numbers the segments the same. */
 uint64_t wd_wal_segments_per_log(uint32_t max_low, bool spans_logs);
 
+/* "; walden archive-push last failed at TIME on SEGMENT: REASON" from the
+ * recorded failure (failure.c), or "" when there is none: for messages
+ * about WAL that did not arrive. */
+void wd_push_failure_describe(const walden_config *cfg, char *buf, size_t cap);
+
 #endif

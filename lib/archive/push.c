@@ -129,6 +129,10 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     bool text = parsed.kind == WD_WAL_HISTORY || parsed.kind == WD_WAL_BACKUP;
     if ((rc = wd_repo_signer(repo)))
         return rc;
+    /* a repository of a version this walden does not know: its segments
+     * cannot be checked, and the version, not the file, is the reason */
+    if ((rc = wd_pg_major_check(repo->info.pg_version / 10000)))
+        return rc;
 
     uint8_t *buf = NULL;
     char *folder = NULL, *object = NULL;

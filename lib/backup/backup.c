@@ -70,88 +70,6 @@ typedef struct backup_run {
 
 /* ---- small helpers ---- */
 
-/* What holds the lock `what`, for messages. */
-static const char *lock_holder(const char *what)
-{
-    return strcmp(what, WD_LOCK_READ) == 0 ? "drill or verify" : what;
-}
-
-int wd_lock_acquire_mode(const walden_config *cfg, const char *what, bool shared, int *fd_out)
-{
-    const char *dir = walden_config_get(cfg, "lock-path");
-    const char *cluster = walden_config_get(cfg, "cluster");
-    if (mkdir(dir, 0770) == 0) {
-        /* created by root (a drill run as root, say): the commands run as
-         * postgres must still make their locks here; sticky, as /tmp */
-        if (geteuid() == 0 && chmod(dir, 01777) != 0)
-            wd_log_warn("cannot open lock folder '%s' to other users: %s", dir, strerror(errno));
-    } else if (errno != EEXIST) {
-        return wd_error_set_errno(errno, "cannot create lock folder '%s'", dir);
-    }
-    char *path = wd_asprintf("%s/%s-%s.lock", dir, cluster, what);
-    if (!path)
-        return WALDEN_ENOMEM;
-    /* the readers' lock is shared by users that may differ (a drill run as
-     * root, expire as postgres): flock needs only a read-only descriptor */
-    bool readers = strcmp(what, WD_LOCK_READ) == 0;
-    int fd = open(path, (readers ? O_RDONLY : O_RDWR) | O_CREAT | O_CLOEXEC, readers ? 0644 : 0660);
-    int rc = 0;
-    if (fd < 0) {
-        rc = wd_error_set_errno(errno, "cannot open lock file '%s'", path);
-        wd_free(path);
-        return rc;
-    }
-    /* a shared lock waits for an exclusive holder (an expire: seconds) */
-    int waited_ms = 0;
-    while (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-        if (errno == EINTR)
-            continue;
-        if (errno == EWOULDBLOCK && shared && waited_ms < WD_LOCK_SHARED_WAIT_MS) {
-            if (waited_ms == 0)
-                wd_log_info("waiting for a walden expire of cluster '%s' to finish (lock '%s')",
-                            cluster, path);
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-            waited_ms += 100;
-            continue;
-        }
-        if (errno != EWOULDBLOCK)
-            rc = wd_error_set_errno(errno, "cannot lock '%s'", path);
-        else if (shared)
-            rc = wd_error_set(WALDEN_ELOCKED,
-                              "a walden expire of cluster '%s' is still running after %d s "
-                              "(lock '%s')",
-                              cluster, WD_LOCK_SHARED_WAIT_MS / 1000, path);
-        else
-            rc = wd_error_set(WALDEN_ELOCKED,
-                              "another walden %s of cluster '%s' is running (lock '%s')",
-                              lock_holder(what), cluster, path);
-        close(fd);
-        wd_free(path);
-        return rc;
-    }
-    if (!readers) {
-        char pid[32];
-        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
-            wd_log_debug("cannot write the pid into '%s'", path);
-    }
-    *fd_out = fd;
-    wd_free(path);
-    return 0;
-}
-
-int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out)
-{
-    return wd_lock_acquire_mode(cfg, what, false, fd_out);
-}
-
-void wd_lock_release(int fd)
-{
-    if (fd >= 0)
-        close(fd);
-}
-
 int wd_process_max(const walden_config *cfg, int *out)
 {
     const char *v = walden_config_get(cfg, "process-max");
@@ -481,8 +399,9 @@ static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_
     return 0;
 }
 
-static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
-                        int64_t timeout_s, walden_progress_cb cb, void *cb_ctx)
+static int wait_for_wal(walden_repo *repo, const walden_config *cfg, wd_pg_conn *c,
+                        const wd_backup_meta *m, int64_t timeout_s, walden_progress_cb cb,
+                        void *cb_ctx)
 {
     char *text = NULL;
     int64_t seg_size = 0;
@@ -512,15 +431,16 @@ static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *
                 break;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (now.tv_sec - t0.tv_sec >= timeout_s) {
-                char why[1024];
+                char why[1024], pushed[700];
                 wd_pg_archiver_state(c, why, sizeof(why));
+                wd_push_failure_describe(cfg, pushed, sizeof(pushed));
                 return wd_error_set(WALDEN_ETIMEOUT,
                                     "WAL segment %s, needed to restore this backup, did not "
                                     "reach the repository within %" PRId64
-                                    " s (archive-timeout): %s; "
+                                    " s (archive-timeout): %s%s; "
                                     "is archive_command running walden archive-push with this "
                                     "repository and cluster?",
-                                    name, timeout_s, why);
+                                    name, timeout_s, why, pushed);
             }
             if (cb)
                 cb(&p, cb_ctx);
@@ -766,7 +686,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         goto done;
 
     wd_log_info("backup %s: copied, waiting for WAL %s to %s", m->id, m->start_wal, m->stop_wal);
-    if ((rc = wait_for_wal(repo, c, m, timeout_s, cb, cb_ctx)))
+    if ((rc = wait_for_wal(repo, cfg, c, m, timeout_s, cb, cb_ctx)))
         goto done;
     if ((rc = wd_storage_sync(repo->storage)))
         goto done;

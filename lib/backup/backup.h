@@ -4,19 +4,9 @@
 #ifndef WD_BACKUP_BACKUP_H
 #define WD_BACKUP_BACKUP_H
 #include "backup/manifest.h"
+#include "common/lock.h"
 #include "repo/repo.h"
 
-/* An exclusive lock on "<lock-path>/<cluster>-<what>.lock" held while the
- * process lives (flock: released by the kernel when it dies). */
-int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out);
-/* The same, shared when `shared`: a shared lock waits up to
- * WD_LOCK_SHARED_WAIT_MS for an exclusive holder to finish. */
-int wd_lock_acquire_mode(const walden_config *cfg, const char *what, bool shared, int *fd_out);
-/* The lock of the readers of backups and dumps that expire must not pull
- * the rug from under: drill and verify hold it shared, expire exclusive. */
-#define WD_LOCK_READ "read"
-#define WD_LOCK_SHARED_WAIT_MS (10 * 60 * 1000)
-void wd_lock_release(int fd);
 /* process-max, or the number of cores when unset. */
 int wd_process_max(const walden_config *cfg, int *out);
 

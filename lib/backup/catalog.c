@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -264,7 +265,9 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
     if (rc == WALDEN_EAUTH || rc == WALDEN_ENOMEM)
         return rc; /* altered or forged: refused, never replaced by a guess */
     if (!rc) {
-        rc = wd_kv_parse(text, len, "backup.info", info_kv, m);
+        char origin[128];
+        snprintf(origin, sizeof(origin), "backup.info of backup '%s'", id);
+        rc = wd_kv_parse(text, len, origin, info_kv, m);
         wd_free(text);
         if (!rc && m->complete && strcmp(m->id, id) == 0)
             return 0;
@@ -273,6 +276,7 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
                                 "backup.info of backup '%s' failed authentication: it names "
                                 "another backup",
                                 id);
+        wd_log_warn("%s: reading the backup's manifest instead", walden_error_last()->message);
     }
     /* missing or damaged: the manifest has the same summary */
     wd_backup_meta_clear(m);

@@ -23,6 +23,7 @@ typedef struct checker {
     walden_check_cb cb;
     void *ctx;
     int problems;
+    const walden_config *cfg;
 } checker;
 
 static int say(checker *k, const char *name, bool ok, const char *fmt, ...) WD_PRINTF(4, 5);
@@ -156,13 +157,14 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
         rc = say(k, "archive-arrival", true, "segment %s reached the repository in %.1f s", seg,
                  secs);
     else {
-        char why[1024];
+        char why[1024], pushed[700];
         wd_pg_archiver_state(c, why, sizeof(why));
+        wd_push_failure_describe(k->cfg, pushed, sizeof(pushed));
         rc = say(k, "archive-arrival", false,
                  "segment %s did not reach repository '%s' (cluster '%s') within %" PRId64
-                 " s: %s; does archive_command use this repository (its config file, repo "
+                 " s: %s%s; does archive_command use this repository (its config file, repo "
                  "and cluster)?",
-                 seg, repo->location, repo->cluster, timeout_s, why);
+                 seg, repo->location, repo->cluster, timeout_s, why, pushed);
     }
     wd_free(seg);
     return rc;
@@ -171,7 +173,7 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
 int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *problems)
 {
     walden_error_clear();
-    checker k = {cb, ctx, 0};
+    checker k = {cb, ctx, 0, cfg};
     walden_repo *repo = NULL;
     wd_pg_conn *c = NULL;
     int64_t timeout_s = 60;
@@ -223,8 +225,13 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
         rc = check_settings(&k, c, &archiving);
     if (!rc && c && archiving && repo && k.problems == 0)
         rc = check_arrival(&k, repo, c, timeout_s);
-    else if (!rc && c && archiving)
-        rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first");
+    else if (!rc && c && archiving) {
+        /* what archive-push met may be the problem above (segments of
+         * another cluster, say) seen from the other side */
+        char pushed[700];
+        wd_push_failure_describe(cfg, pushed, sizeof(pushed));
+        rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s", pushed);
+    }
 done:
     wd_pg_close(c);
     walden_repo_close(repo);

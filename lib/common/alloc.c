@@ -5,10 +5,12 @@
  * fail (wd_alloc_fail_after) and check that out-of-memory is reported, not
  * crashed on. A failed allocation sets WALDEN_ENOMEM as the last error.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <openssl/crypto.h>
 
@@ -74,6 +76,15 @@ char *wd_strndup(const char *s, size_t n)
 void wd_free(void *p)
 {
     free(p);
+}
+
+void wd_secret_held(void)
+{
+    /* not restored when the secret is wiped: copies may linger (OpenSSL's,
+     * libcurl's), and the children are not concerned: execve makes a
+     * program dumpable again (pg_dump, the drill's server) */
+    if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        wd_log_warn("cannot keep secrets out of core dumps: prctl: %s", strerror(errno));
 }
 
 void wd_free_secret(void *p, size_t size)

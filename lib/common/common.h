@@ -46,6 +46,12 @@ char *wd_strndup(const char *s, size_t n);
 void wd_free(void *p);
 /* Frees a buffer that held a secret after wiping it. */
 void wd_free_secret(void *p, size_t size);
+/* Called whenever a secret (a passphrase, a private key, a secret option)
+ * comes into memory: makes the process non-dumpable for the rest of its
+ * life (prctl PR_SET_DUMPABLE 0), so a crash writes no core file with the
+ * secret and other processes of the same user cannot ptrace it or read its
+ * /proc/PID/mem and environ. */
+void wd_secret_held(void);
 /* Test hook: after `n` more successful allocations, fail them (-1: never). */
 void wd_alloc_fail_after(long n);
 
@@ -77,6 +83,14 @@ void wd_buf_prom_label(wd_buf *b, const char *v);
 /* The text (the caller frees it), or NULL with WALDEN_ENOMEM set when an
  * allocation failed; the buffer is empty afterwards. */
 char *wd_buf_take(wd_buf *b);
+
+/* ---- modes of the files walden creates (docs/security-local.md) ----
+ * Set exactly, whatever the umask: a file created is fchmod'ed to its mode. */
+#define WD_MODE_REPO_FILE 0640    /* repository objects (posix storage) */
+#define WD_MODE_REPO_DIR 0750     /* repository folders (posix storage) */
+#define WD_MODE_LOG_FILE 0640     /* log-file, when walden creates it */
+#define WD_MODE_METRICS_FILE 0644 /* for node_exporter's textfile collector */
+#define WD_MODE_REPORT_FILE 0640  /* the drill's JSON report */
 
 /* ---- logging ---- */
 

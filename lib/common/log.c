@@ -6,8 +6,10 @@
  * option values of secret options.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,9 +46,22 @@ int walden_log_set_file(const char *path)
     }
     if (!path || !*path)
         return 0;
-    log_file = fopen(path, "ae");
-    if (!log_file)
-        return wd_error_set_errno(errno, "cannot open log file '%s'", path);
+    /* a new log file gets WD_MODE_LOG_FILE whatever the umask; an existing
+     * one keeps the mode it has (the operator's, logrotate's "create") */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, WD_MODE_LOG_FILE);
+    if (fd >= 0 && fchmod(fd, WD_MODE_LOG_FILE) != 0) {
+        int rc = wd_error_set_errno(errno, "cannot set the mode of log file '%s'", path);
+        close(fd);
+        return rc;
+    }
+    if (fd < 0 && errno == EEXIST)
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 || !(log_file = fdopen(fd, "a"))) {
+        int rc = wd_error_set_errno(errno, "cannot open log file '%s'", path);
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
     setvbuf(log_file, NULL, _IOLBF, 0);
     return 0;
 }

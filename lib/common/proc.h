@@ -15,6 +15,7 @@
  */
 #ifndef WD_COMMON_PROC_H
 #define WD_COMMON_PROC_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,15 +32,30 @@ typedef struct wd_proc {
     char first_error[512];     /* its first line saying "error" */
     unsigned sql_errors;       /* stderr lines with "ERROR:" (psql, pg_restore) */
     unsigned sql_exists;       /* ... of them about an object that exists already */
+    char expected[160];        /* an error the caller expects: a stderr line holding
+                                  it is logged at debug level only, and not counted */
     size_t err_len;            /* bytes of an unfinished stderr line */
     char err_line[512];
 } wd_proc;
 
 /* Starts argv[0] (searched in PATH when it has no '/') with the caller's
- * environment plus `env` ("NAME=value" entries replacing those of the same
- * name; may be NULL). */
+ * environment less walden's secrets (wd_env_is_secret) plus `env`
+ * ("NAME=value" entries replacing those of the same name; may be NULL). */
 int wd_proc_spawn(wd_proc *p, const char *name, const char *const *argv, const char *const *env,
                   unsigned flags);
+/* Whether environment entry "NAME=value" (or a bare NAME) holds one of
+ * walden's secrets: WALDEN_<OPTION> of every option the option table marks
+ * secret (WALDEN_ENCRYPT_PASSPHRASE, WALDEN_S3_KEY_SECRET, ...) and the cloud
+ * credentials walden reads (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+ * AZURE_STORAGE_KEY, ...). No child of walden (pg_dump, psql, the drill's
+ * server) gets them. */
+bool wd_env_is_secret(const char *entry);
+/* The environment of a child: the caller's entries (not copied) less the
+ * secrets, plus `env` replacing entries of the same name. A malloc'ed
+ * NULL-terminated array (only the array is the caller's to free); NULL when
+ * out of memory. */
+char **wd_proc_env(const char *const *env);
+
 /* Reads the child's stdout (logging its stderr meanwhile); *n = 0 at the
  * end of it. */
 int wd_proc_read(wd_proc *p, uint8_t *buf, size_t cap, size_t *n);

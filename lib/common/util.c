@@ -111,9 +111,15 @@ static char *trim(char *s, char *end)
 
 int wd_kv_parse(const char *text, size_t len, const char *origin, wd_kv_cb cb, void *ctx)
 {
-    char *copy = wd_strndup(text, len);
+    /* text is parsed as C strings: a NUL byte would end it early, and the
+     * copy would be shorter than len (it is wiped with its full size) */
+    if (memchr(text, '\0', len))
+        return wd_error_set(WALDEN_EINVAL, "%s: contains a NUL byte (a damaged file?)", origin);
+    char *copy = wd_malloc(len + 1);
     if (!copy)
         return WALDEN_ENOMEM;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
     int rc = 0, line = 0;
     char *p = copy;
     while (*p && rc == 0) {
@@ -224,7 +230,12 @@ int wd_mkdir_p(char *path, unsigned mode)
         if (rc)
             return rc;
     }
-    if (mkdir(path, mode) != 0 && errno != EEXIST)
+    if (mkdir(path, mode) == 0) {
+        /* the mode asked for, whatever the umask */
+        if (chmod(path, mode) != 0)
+            return wd_error_set_errno(errno, "cannot set the mode of directory '%s'", path);
+    } else if (errno != EEXIST) {
         return wd_error_set_errno(errno, "cannot create directory '%s'", path);
+    }
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/common.h"
@@ -157,9 +158,11 @@ static int check_value(const walden_option_info *o, const char *value)
         return 0;
     case WALDEN_OPT_BOOL:
         if (walden_bool_parse(value) < 0)
-            return wd_error_set(WALDEN_EINVAL,
-                                "invalid value for option '%s': '%s' (expected yes or no)", o->name,
-                                value);
+            return wd_error_set(
+                WALDEN_EINVAL,
+                "invalid value for option '%s': '%s' (expected yes or no, on or off, "
+                "true or false, 1 or 0)",
+                o->name, value);
         return 0;
     default:
         break;
@@ -192,6 +195,8 @@ int walden_config_set(walden_config *cfg, const char *name, const char *value,
         return rc;
     if (cfg->values[i] && cfg->sources[i] > source)
         return 0; /* a source of higher precedence set it already */
+    if (o->secret)
+        wd_secret_held();
     char *copy = wd_strdup(value);
     if (!copy)
         return WALDEN_ENOMEM;
@@ -286,11 +291,14 @@ walden_config_source walden_config_source_of(const walden_config *cfg, const cha
 
 int walden_bool_parse(const char *text)
 {
-    static const char *const yes[] = {"y", "yes", "true"}, *const no[] = {"n", "no", "false"};
+    /* the words PostgreSQL's own configuration accepts, in any case */
+    static const char *const yes[] = {"y", "yes", "true", "on", "1"}, *const no[] = {"n", "no",
+                                                                                     "false", "off",
+                                                                                     "0"};
     for (size_t i = 0; text && i < WD_ARRAY_LEN(yes); i++) {
-        if (strcmp(text, yes[i]) == 0)
+        if (strcasecmp(text, yes[i]) == 0)
             return 1;
-        if (strcmp(text, no[i]) == 0)
+        if (strcasecmp(text, no[i]) == 0)
             return 0;
     }
     return -1;

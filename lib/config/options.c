@@ -40,8 +40,9 @@ static const walden_option_info options[] = {
      "backup: ask for an immediate checkpoint instead of a spread one"},
     {"archive-timeout", WALDEN_OPT_DURATION, "60s", NULL, 0,
      "backup: how long to wait for its WAL to reach the repository"},
-    {"lock-path", WALDEN_OPT_PATH, "/tmp/walden", NULL, 0,
-     "folder of the lock files that keep two backups of a cluster apart"},
+    {"lock-path", WALDEN_OPT_PATH, "/run/walden", NULL, 0,
+     "folder of the lock files that keep two backups of a cluster apart (when the default is "
+     "missing: /tmp/walden-UID)"},
     {"set", WALDEN_OPT_STRING, NULL, NULL, 0, "restore: the backup to restore (default: chosen)"},
     {"target-time", WALDEN_OPT_STRING, NULL, NULL, 0,
      "restore: recover up to this time (as recovery_target_time)"},

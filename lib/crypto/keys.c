@@ -37,6 +37,7 @@ int wd_keypair_generate(wd_keypair *out)
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
     int rc = 0;
     size_t pub_len = WD_KEY_LEN, priv_len = WD_KEY_LEN;
+    wd_secret_held();
     if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_keygen(ctx, &pkey) <= 0 ||
         EVP_PKEY_get_raw_public_key(pkey, out->public_key, &pub_len) <= 0 ||
         EVP_PKEY_get_raw_private_key(pkey, out->private_key, &priv_len) <= 0)
@@ -276,18 +277,24 @@ int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypa
     int rc = key_parse(text, len, &kf);
     if (rc)
         return rc;
+    wd_secret_held();
     uint8_t kek[WD_KEY_LEN], priv[WD_KEY_LEN], derived_pub[WD_KEY_LEN];
-    if ((rc = derive_kek(passphrase, kf.salt, &kf.kp, kek)))
+    if ((rc = derive_kek(passphrase, kf.salt, &kf.kp, kek))) {
+        OPENSSL_cleanse(kek, sizeof(kek));
         return rc;
+    }
     uint8_t aad[AAD_MAX];
     size_t aad_len = key_aad((int)kf.format, &kf.meta, kf.pub, kf.salt, &kf.kp, aad);
     rc = gcm(false, kek, kf.wrapped, aad, aad_len, kf.wrapped + NONCE_LEN, WD_KEY_LEN, priv,
              kf.wrapped + NONCE_LEN + WD_KEY_LEN);
     OPENSSL_cleanse(kek, sizeof(kek));
-    if (rc == WALDEN_EKEY)
-        return wd_error_set(WALDEN_EKEY, "wrong passphrase for the repository key");
-    if (rc)
-        return rc;
+    if (rc) {
+        /* GCM writes the plaintext before it checks the tag */
+        OPENSSL_cleanse(priv, sizeof(priv));
+        return rc == WALDEN_EKEY
+                   ? wd_error_set(WALDEN_EKEY, "wrong passphrase for the repository key")
+                   : rc;
+    }
     /* the private key must belong to the stored public key */
     size_t plen = WD_KEY_LEN;
     EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, WD_KEY_LEN);

@@ -51,13 +51,12 @@
 
 #include "backup/backup.h"
 #include "common/common.h"
+#include "common/proc.h"
 #include "drill/drill.h"
 #include "pg/libpq.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
 #include "restore/recovery.h"
-
-extern char **environ;
 
 #define SOCKET_PORT "5432" /* only names the socket, in a private folder */
 #define BOOLOID 16
@@ -390,6 +389,13 @@ static int run_program(drill *d, const char *const *argv, const char *what)
         close(out);
         return rc;
     }
+    /* made before the fork (it allocates): the server gets no secret of
+     * walden's (its restore_command reads them from the config file) */
+    char **envp = wd_proc_env(NULL);
+    if (!envp) {
+        close(out);
+        return WALDEN_ENOMEM;
+    }
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pid_t pid = nul < 0 ? -1 : fork();
     if (pid == 0) {
@@ -407,10 +413,11 @@ static int run_program(drill *d, const char *const *argv, const char *what)
         setsid();
         if (chdir(d->scratch) != 0)
             _exit(126);
-        execve(argv[0], (char *const *)argv, environ);
+        execve(argv[0], (char *const *)argv, envp);
         _exit(127);
     }
     int e = errno;
+    wd_free(envp);
     close(out);
     if (nul >= 0)
         close(nul);
@@ -488,31 +495,15 @@ done:
     return rc;
 }
 
-/* The path of a PostgreSQL program (wd_pg_program, a bare name searched
- * in PATH here: the child switches users before it execs); NULL with the
- * error set when there is none. */
+/* The path of a PostgreSQL program of the backup's version
+ * (wd_pg_program: always a full path, since the child switches users
+ * before it execs); NULL with the error set when there is none. */
 static char *pg_program(drill *d, const char *name)
 {
-    char *prog = wd_pg_program(d->cfg, d->meta.pub.pg_version, name);
-    if (!prog || strchr(prog, '/'))
-        return prog;
-    const char *path = getenv("PATH");
-    for (const char *p = path ? path : ""; *p;) {
-        size_t n = strcspn(p, ":");
-        char *full = n ? wd_asprintf("%.*s/%s", (int)n, p, prog) : NULL;
-        if (full && access(full, X_OK) == 0) {
-            wd_free(prog);
-            return full;
-        }
-        wd_free(full);
-        p += n;
-        if (*p)
-            p++;
-    }
-    wd_free(prog);
-    wd_error_set(WALDEN_ENOTFOUND, "cannot find %s of PostgreSQL %d: set pg-bin to its folder",
-                 name, d->meta.pub.pg_version / 10000);
-    return NULL;
+    char *prog = NULL;
+    if (wd_pg_program(d->cfg, d->meta.pub.pg_version, name, &prog))
+        return NULL;
+    return prog;
 }
 
 static int start_server(drill *d)
@@ -1497,7 +1488,7 @@ static int write_reports(drill *d, const walden_drill_result *p)
     const char *report = walden_config_get(d->cfg, "report");
     if (report && *report) {
         char *json = wd_drill_report_json(p);
-        int wrc = json ? wd_file_write_atomic(report, json, 0640) : WALDEN_ENOMEM;
+        int wrc = json ? wd_file_write_atomic(report, json, WD_MODE_REPORT_FILE) : WALDEN_ENOMEM;
         if (wrc && !rc)
             rc = wd_error_wrap(wrc, "cannot write the report");
         wd_free(json);
@@ -1505,7 +1496,7 @@ static int write_reports(drill *d, const walden_drill_result *p)
     const char *metrics = walden_config_get(d->cfg, "metrics-file");
     if (metrics && *metrics) {
         char *text = wd_drill_metrics_text(p);
-        int wrc = text ? wd_file_write_atomic(metrics, text, 0644) : WALDEN_ENOMEM;
+        int wrc = text ? wd_file_write_atomic(metrics, text, WD_MODE_METRICS_FILE) : WALDEN_ENOMEM;
         if (wrc && !rc)
             rc = wd_error_wrap(wrc, "cannot write the metrics file");
         wd_free(text);
@@ -1605,6 +1596,12 @@ static int dump_cb(const walden_dump_info *di, void *ctx)
                            (!p->dbname || !*p->dbname || strcmp(di->database, p->dbname) == 0);
     if (!match)
         return 0; /* the list is oldest first: the last match is the newest */
+    /* without a name, the postgres database (often empty) is drilled only
+     * when its run dumped no other database */
+    if (!(p->set && *p->set) && !(p->dbname && *p->dbname) && p->found &&
+        strcmp(di->database, "postgres") == 0 && strcmp(p->database, "postgres") != 0 &&
+        strncmp(di->id, p->id, 16) == 0)
+        return 0;
     p->found = true;
     p->usable = strcmp(di->kind, "database") == 0 && strcmp(di->status, "ok") == 0;
     snprintf(p->id, sizeof(p->id), "%s", di->id);
@@ -1626,7 +1623,11 @@ static int dump_config(drill *d, const char *id, bool globals, const char *datab
                                  {"pgdatabase", "postgres"},
                                  {"set", id},
                                  {"globals", globals ? "y" : "n"},
-                                 {"create", "y"},
+                                 /* initdb made these two, empty */
+                                 {"create", database && (strcmp(database, "postgres") == 0 ||
+                                                         strcmp(database, "template1") == 0)
+                                                ? "n"
+                                                : "y"},
                                  {"jobs", "1"}};
     for (size_t i = 0; !rc && i < WD_ARRAY_LEN(kv); i++)
         rc = walden_config_set(c, kv[i][0], kv[i][1], WALDEN_SOURCE_FLAG);

@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -163,7 +164,9 @@ static int meta_kv(const char *name, const char *value, int line, void *ctx)
 
 int wd_dump_meta_parse(wd_dump_meta *m, const char *text, size_t len, const char *id)
 {
-    int rc = wd_kv_parse(text, len, "dump manifest", meta_kv, m);
+    char origin[128];
+    snprintf(origin, sizeof(origin), "%s of dump '%s'", WD_DUMP_MANIFEST, id);
+    int rc = wd_kv_parse(text, len, origin, meta_kv, m);
     if (!rc && (!m->complete || !m->kind[0] || !m->status[0]))
         rc = wd_error_set(WALDEN_ECORRUPT, "the manifest of dump '%s' is incomplete", id);
     else if (!rc && strcmp(m->id, id) != 0)

@@ -381,11 +381,9 @@ int walden_dump(walden_repo *repo, const walden_config *cfg, walden_progress_cb 
     int pg_version = wd_pg_server_version(c);
     wd_pg_close(c);
     c = NULL;
-    if (!(r.pg_dump = wd_pg_program(cfg, pg_version, "pg_dump")) ||
-        !(r.pg_dumpall = wd_pg_program(cfg, pg_version, "pg_dumpall"))) {
-        rc = WALDEN_ENOMEM;
+    if ((rc = wd_pg_program(cfg, pg_version, "pg_dump", &r.pg_dump)) ||
+        (rc = wd_pg_program(cfg, pg_version, "pg_dumpall", &r.pg_dumpall)))
         goto done;
-    }
     {
         const char *argv[] = {r.pg_dump, "--version", NULL};
         if ((rc = wd_proc_output_line(argv, &version)))

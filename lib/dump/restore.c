@@ -70,7 +70,7 @@ static void proc_sink_abort(wd_sink *sink)
 }
 
 static int proc_sink_open(wd_sink **out, const char *name, const char *const *argv,
-                          bool sql_errors_fail)
+                          bool sql_errors_fail, const char *expected)
 {
     proc_sink *s = wd_calloc(1, sizeof(*s));
     if (!s)
@@ -81,6 +81,9 @@ static int proc_sink_open(wd_sink **out, const char *name, const char *const *ar
         wd_free(s);
         return rc;
     }
+    /* set before the first write: stderr is read only while writing */
+    if (expected)
+        snprintf(s->proc.expected, sizeof(s->proc.expected), "%s", expected);
     s->base.write = proc_sink_write;
     s->base.commit = proc_sink_commit;
     s->base.abort = proc_sink_abort;
@@ -312,6 +315,14 @@ static int argv_own(argv_buf *a, char *s)
     return 0;
 }
 
+/* Appends PostgreSQL's `program` for a server of `version`. */
+static int argv_program(argv_buf *a, const walden_config *cfg, int version, const char *program)
+{
+    char *s = NULL;
+    int rc = wd_pg_program(cfg, version, program, &s);
+    return rc ? rc : argv_own(a, s);
+}
+
 static void argv_free(argv_buf *a)
 {
     for (int i = 0; i < a->nowned; i++)
@@ -328,12 +339,31 @@ static char *dbname_arg(const char *name)
     return arg;
 }
 
+/* The error every globals restore meets: pg_dumpall writes CREATE ROLE for
+ * every role, the one psql connects as among them, and that one exists (it
+ * is connected). Any other existing role or tablespace is worth a warning:
+ * the ALTER that follows changes it. Malloc'ed; NULL when the connecting
+ * role cannot be asked (then nothing is hidden). */
+static char *expected_globals_error(const walden_config *cfg)
+{
+    wd_pg_conn *c = NULL;
+    char *user = NULL, *out = NULL;
+    if (wd_pg_connect(&c, cfg) == 0 && wd_pg_query_one(c, "SELECT current_user", &user) == 0)
+        out = wd_asprintf("ERROR:  role \"%s\" already exists", user);
+    else
+        walden_error_clear();
+    wd_pg_close(c);
+    wd_free(user);
+    return out;
+}
+
 static int restore_globals(walden_repo *repo, const walden_config *cfg, const wd_dump_meta *m,
                            int version)
 {
     const char *target = walden_config_get(cfg, "target-dbname");
     argv_buf a = {wd_calloc(16, sizeof(char *)), 0, {0}, 0};
-    int rc = a.v ? argv_own(&a, wd_pg_program(cfg, version, "psql")) : WALDEN_ENOMEM;
+    char *expected = expected_globals_error(cfg);
+    int rc = a.v ? argv_program(&a, cfg, version, "psql") : WALDEN_ENOMEM;
     if (!rc) {
         a.v[a.n++] = "-X";
         a.v[a.n++] = "-q";
@@ -344,9 +374,10 @@ static int restore_globals(walden_repo *repo, const walden_config *cfg, const wd
         a.v[a.n++] = "-f";
         a.v[a.n++] = "-";
         wd_sink *sink = NULL;
-        if (!(rc = proc_sink_open(&sink, "psql (globals)", a.v, true)))
+        if (!(rc = proc_sink_open(&sink, "psql (globals)", a.v, true, expected)))
             rc = read_dump(repo, m, sink);
     }
+    wd_free(expected);
     argv_free(&a);
     return rc;
 }
@@ -370,7 +401,7 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
         return WALDEN_ENOMEM;
     if (walden_config_bool(cfg, "create") && (rc = create_database(cfg, target)))
         goto done;
-    if ((rc = argv_own(&a, wd_pg_program(cfg, version, "pg_restore"))) ||
+    if ((rc = argv_program(&a, cfg, version, "pg_restore")) ||
         (rc = argv_own(&a, dbname_arg(target))))
         goto done;
     wd_pg_conn_args(cfg, a.v, &a.n);
@@ -382,7 +413,7 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
     snprintf(what, sizeof(what), "pg_restore into '%.36s'", target);
     if (jobs <= 1) {
         wd_sink *sink = NULL;
-        if (!(rc = proc_sink_open(&sink, what, a.v, false)))
+        if (!(rc = proc_sink_open(&sink, what, a.v, false, NULL)))
             rc = read_dump(repo, m, sink);
         goto done;
     }
@@ -398,10 +429,23 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
         goto done;
     wd_log_info("dump %s: %" PRIu64 " bytes in a temporary file; pg_restore with %" PRId64 " jobs",
                 m->id, m->pub.size, jobs);
-    if ((rc = argv_own(&a, wd_asprintf("/proc/%ld/fd/%d", (long)getpid(), tmp_fd))))
+    /* pg_restore opens the file by name (each of its jobs again): through
+     * a descriptor it inherits, as /proc/self/fd/N. walden's own /proc/PID
+     * would not do: it belongs to root while walden holds a secret (not
+     * dumpable, common.h). Nothing else is spawned meanwhile. */
+    int child_fd = fcntl(tmp_fd, F_DUPFD, 3); /* without FD_CLOEXEC */
+    if (child_fd < 0) {
+        rc = wd_error_set_errno(errno, "cannot pass the temporary file to %s", what);
         goto done;
+    }
+    if ((rc = argv_own(&a, wd_asprintf("/proc/self/fd/%d", child_fd)))) {
+        close(child_fd);
+        goto done;
+    }
     wd_proc child;
-    if (!(rc = wd_proc_spawn(&child, what, a.v, NULL, 0)))
+    rc = wd_proc_spawn(&child, what, a.v, NULL, 0);
+    close(child_fd);
+    if (!rc)
         rc = wd_proc_wait(&child);
 done:
     if (tmp_fd >= 0)

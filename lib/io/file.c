@@ -216,7 +216,7 @@ static int file_commit_as(wd_sink *s, const char *name)
 
 int wd_file_sink_open(wd_sink **out, const char *path)
 {
-    return wd_file_sink_open_ex(out, path, 0, 0640);
+    return wd_file_sink_open_ex(out, path, 0, WD_MODE_REPO_FILE);
 }
 
 int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsigned mode)
@@ -244,6 +244,14 @@ int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsi
             return WALDEN_ENOMEM;
         }
         fs->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        /* the mode asked for, whatever the umask */
+        if (fs->fd >= 0 && fchmod(fs->fd, mode) != 0) {
+            int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", path);
+            close(fs->fd);
+            unlink(path);
+            file_sink_free(fs);
+            return rc;
+        }
         if (fs->fd < 0 && errno == EEXIST && (flags & WD_FILE_PART))
             fs->fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fs->fd >= 0 && (flags & WD_FILE_PART)) {
@@ -282,6 +290,13 @@ int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsi
             return WALDEN_ENOMEM;
         }
         fs->fd = open(fs->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fs->fd >= 0 && fchmod(fs->fd, mode) != 0) {
+            int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", fs->tmp);
+            close(fs->fd);
+            unlink(fs->tmp);
+            file_sink_free(fs);
+            return rc;
+        }
         if (fs->fd >= 0)
             break;
         if (errno != EEXIST) {

@@ -198,6 +198,22 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
                   "When archiving last failed (Unix time).", secs(as.last_failed_ms));
     }
 
+    /* walden's own record of why archive-push last failed */
+    walden_push_failure pf;
+    if (walden_push_failure_get(cfg, &pf) == 0) {
+        head(&m, "archive_push_last_failure_timestamp_seconds",
+             "When walden archive-push last failed (Unix time), with the segment and the "
+             "reason; absent after a success.");
+        wd_buf_printf(&m.b, "walden_archive_push_last_failure_timestamp_seconds{cluster=\"");
+        wd_buf_prom_label(&m.b, m.cluster);
+        wd_buf_printf(&m.b, "\",segment=\"");
+        wd_buf_prom_label(&m.b, pf.segment);
+        wd_buf_printf(&m.b, "\",reason=\"");
+        wd_buf_prom_label(&m.b, pf.reason);
+        wd_buf_printf(&m.b, "\"} %lld\n", (long long)pf.time);
+    }
+    walden_error_clear();
+
     if (dl.found) {
         gauge(&m, "drill_last_status", "The newest drill: 0 passed, 1 failed, 2 targets missed.",
               (double)dl.r.status);
@@ -221,7 +237,7 @@ done:
 
 int walden_metrics_write(const char *path, const char *text)
 {
-    return wd_file_write_atomic(path, text, 0644);
+    return wd_file_write_atomic(path, text, WD_MODE_METRICS_FILE);
 }
 
 void walden_free(void *p)

@@ -54,8 +54,16 @@ int wd_wal_check_segment(const uint8_t *page, size_t len, uint64_t file_size,
                          const wd_wal_name *name, const char *display, uint64_t sysid,
                          int pg_major);
 
-/* The page magic of a major version; 0 when unknown. */
+/* The page magic of a major version; 0 when unknown. Versions 10-12 are
+ * known only to name them in errors. */
 uint16_t wd_wal_page_magic(int pg_major);
+
+/* The PostgreSQL major versions walden supports. */
+#define WD_PG_MAJOR_MIN 13
+#define WD_PG_MAJOR_MAX 18
+/* 0 when walden supports PostgreSQL `pg_major`; else WALDEN_EVERSION with
+ * "PostgreSQL 19 is not supported by walden X.Y.Z; supported: 13-18". */
+int wd_pg_major_check(int pg_major);
 
 /* Reads the system identifier from PGDATA/global/pg_control and the major
  * version from PGDATA/PG_VERSION. */
@@ -134,11 +142,21 @@ uint32_t wd_pg_block_number(uint32_t segno, uint32_t block_in_file);
 
 /* ---- PostgreSQL's programs (programs.c) ---- */
 
-/* The path of a PostgreSQL program (pg_dump, pg_restore, psql...): in
- * `pg-bin` when set, else in Debian's /usr/lib/postgresql/MAJOR/bin of the
- * server's major version when it is there, else the bare name (PATH).
- * Malloc'ed. */
-char *wd_pg_program(const walden_config *cfg, int server_version, const char *program);
+/* The path of PostgreSQL's `program` (pg_dump, pg_restore, psql, pg_ctl,
+ * initdb...) for a server of `server_version` (server_version_num, or
+ * MAJOR * 10000; 0: unknown, no check): in `pg-bin` when set, else in
+ * /usr/lib/postgresql/MAJOR/bin or /usr/pgsql-MAJOR/bin, else in PATH. One
+ * from pg-bin or PATH is run with --version: server programs must be of
+ * the server's major version, clients (pg_dump, pg_dumpall, pg_restore,
+ * psql) of it or newer. WALDEN_EPG names the version found and the one
+ * needed; WALDEN_ENOTFOUND when there is none. *out is malloc'ed. */
+int wd_pg_program(const walden_config *cfg, int server_version, const char *program, char **out);
+/* The same with other folder templates than the distributions' ("%d" is
+ * the major version; NULL-terminated): for tests. */
+int wd_pg_program_in(const walden_config *cfg, int server_version, const char *program,
+                     const char *const *dirs, char **out);
+/* The major version a program says it is (`PATH --version`). */
+int wd_pg_program_version(const char *path, int *major);
 /* Appends the configured connection to a program's argv from *argc:
  * -h HOST, -p PORT, -U USER as set (at most 6 entries; they point into
  * cfg). */

@@ -94,6 +94,8 @@ uint16_t wd_wal_page_magic(int pg_major)
         return 0xD113;
     case 17:
         return 0xD116;
+    case 18:
+        return 0xD118;
     default:
         return 0;
     }
@@ -101,7 +103,7 @@ uint16_t wd_wal_page_magic(int pg_major)
 
 static bool magic_known(uint16_t magic)
 {
-    for (int v = 10; v <= 17; v++)
+    for (int v = 10; v <= 18; v++)
         if (wd_wal_page_magic(v) == magic)
             return true;
     return false;
@@ -163,6 +165,15 @@ int wd_wal_check_segment(const uint8_t *page, size_t len, uint64_t file_size,
                             "repository has %llu",
                             display, (unsigned long long)hdr_sysid, (unsigned long long)sysid);
     return 0;
+}
+
+int wd_pg_major_check(int pg_major)
+{
+    if (pg_major >= WD_PG_MAJOR_MIN && pg_major <= WD_PG_MAJOR_MAX && wd_wal_page_magic(pg_major))
+        return 0;
+    return wd_error_set(WALDEN_EVERSION,
+                        "PostgreSQL %d is not supported by walden %s; supported: %d-%d", pg_major,
+                        WALDEN_VERSION, WD_PG_MAJOR_MIN, WD_PG_MAJOR_MAX);
 }
 
 void wd_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t per_log, char out[25])

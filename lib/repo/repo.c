@@ -71,6 +71,8 @@ static int config_passphrase(const walden_config *cfg, char **out)
     *out = NULL;
     const char *p = walden_config_get(cfg, "encrypt-passphrase");
     const char *file = walden_config_get(cfg, "encrypt-passphrase-file");
+    if ((p && *p) || (file && *file))
+        wd_secret_held();
     if (p && *p) {
         *out = wd_strdup(p);
         return *out ? 0 : WALDEN_ENOMEM;
@@ -185,6 +187,8 @@ int walden_repo_init(const walden_config *cfg)
     } else if ((rc = wd_pg_identity_query(cfg, &sysid, &version_num))) {
         goto done;
     }
+    if ((rc = wd_pg_major_check(version_num / 10000)))
+        goto done;
     if ((rc = config_passphrase(cfg, &passphrase)))
         goto done;
     if ((rc = open_storage(cfg, true, &st)) || (rc = repo_file_check(st, location, true)))

@@ -72,9 +72,14 @@ static int make_dirs(posix_storage *ps, char *dir, bool sync)
     int rc = make_dirs(ps, dir, sync);
     if (!rc) {
         *slash = '/';
-        if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        if (mkdir(dir, WD_MODE_REPO_DIR) == 0) {
+            /* the mode asked for, whatever the umask */
+            if (chmod(dir, WD_MODE_REPO_DIR) != 0)
+                rc = wd_error_set_errno(errno, "cannot set the mode of directory '%s'", dir);
+        } else if (errno != EEXIST) {
             rc = wd_error_set_errno(errno, "cannot create directory '%s'", dir);
-        } else if (sync) {
+        }
+        if (!rc && sync) {
             *slash = '\0';
             rc = wd_fsync_dir(dir);
         }
@@ -96,7 +101,7 @@ static int posix_open_write(wd_storage *st, const char *path, unsigned flags, wd
     rc = make_dirs(ps, full, sync);
     *slash = '/';
     if (!rc)
-        rc = wd_file_sink_open_ex(out, full, sync ? 0 : WD_FILE_NOSYNC, 0640);
+        rc = wd_file_sink_open_ex(out, full, sync ? 0 : WD_FILE_NOSYNC, WD_MODE_REPO_FILE);
     wd_free(full);
     return rc;
 }
@@ -319,7 +324,7 @@ int wd_storage_posix_new(wd_storage **out, const char *root, bool create)
         else if (!create)
             rc = wd_error_set(WALDEN_ENOTFOUND, "repository '%s' does not exist", root);
         else
-            rc = wd_mkdir_p(ps->root, 0750);
+            rc = wd_mkdir_p(ps->root, WD_MODE_REPO_DIR);
     } else if (!S_ISDIR(st.st_mode)) {
         rc = wd_error_set(WALDEN_EINVAL, "repository '%s' is not a directory", root);
     }

@@ -210,3 +210,12 @@ stderr_has() {
   grep -qF -- "$1" "$T/stderr" || fail "stderr does not mention '$1': $(cat "$T/stderr")"
   [[ $(grep -c . "$T/stderr") -le 1 ]] || fail "error is not one line: $(cat "$T/stderr")"
 }
+
+# lock_file LOCKDIR REPO CLUSTER WHAT: the path of walden's lock WHAT
+# (backup, dump, read) of CLUSTER in repository REPO:
+# <cluster>-<first 8 hex digits of the SHA-256 of REPO>-<what>.lock.
+lock_file() {
+  local repo=$2
+  while [[ $repo == */ && $repo != / ]]; do repo=${repo%/}; done
+  echo "$1/$3-$(printf %s "$repo" | sha256sum | cut -c1-8)-$4.lock"
+}

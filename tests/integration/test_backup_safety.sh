@@ -68,10 +68,11 @@ pass "a server of another cluster is refused"
 
 # ---- one backup of a cluster at a time
 as_pg mkdir -p "$T/locks"
-as_pg flock "$T/locks/main-backup.lock" sleep 20 &
+BACKUP_LOCK=$(lock_file "$T/locks" "$T/repo" main backup)
+as_pg flock "$BACKUP_LOCK" sleep 20 &
 HOLDER=$!
 for _ in $(seq 1 50); do
-  as_pg flock -n "$T/locks/main-backup.lock" true 2>/dev/null || break
+  as_pg flock -n "$BACKUP_LOCK" true 2>/dev/null || break
   sleep 0.1
 done
 expect_status 1 W backup

@@ -118,7 +118,7 @@ pass "restore to just after the window start ($target) from $B2: markers $got"
 
 # ---- the lock: no expire while a backup runs
 mkdir -p "$T/locks"
-flock -o "$T/locks/main-backup.lock" sleep 10 &
+flock -o "$(lock_file "$T/locks" "$T/repo" main backup)" sleep 10 &
 holder=$!
 sleep 0.5
 expect_status 1 W expire "${EXP[@]}"
@@ -143,7 +143,7 @@ W backup >/dev/null || fail "backup 4 failed"
 sleep 2
 # not while a dump holds its lock (the backup itself succeeds), not with
 # dry-run
-flock -o "$T/locks/main-dump.lock" sleep 30 &
+flock -o "$(lock_file "$T/locks" "$T/repo" main dump)" sleep 30 &
 holder=$!
 sleep 0.5
 expect_status 0 W backup --expire-auto yes --retention 1s

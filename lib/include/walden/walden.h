@@ -144,13 +144,13 @@ WALDEN_EXTERN int walden_config_load_file(walden_config *cfg, const char *path, 
 WALDEN_EXTERN const char *walden_config_get(const walden_config *cfg, const char *name);
 WALDEN_EXTERN walden_config_source walden_config_source_of(const walden_config *cfg,
                                                            const char *name);
-/* A yes/no option's value (y, yes, true / n, no, false): 1 or 0; 0 when
+/* A yes/no option's value (walden_bool_parse): 1 or 0; 0 when
  * unset without a default. */
 WALDEN_EXTERN int walden_config_bool(const walden_config *cfg, const char *name);
 /* Parses "90s", "15m", "1h", "30d", "2w" into seconds. */
 WALDEN_EXTERN int walden_duration_parse(const char *text, int64_t *seconds);
-/* A yes/no value: y, yes, true (1) or n, no, false (0); -1 for anything
- * else. */
+/* A yes/no value, in any case: y, yes, true, on, 1 (1) or n, no, false,
+ * off, 0 (0); -1 for anything else. */
 WALDEN_EXTERN int walden_bool_parse(const char *text);
 
 /* ---- repository ------------------------------------------------------- */
@@ -445,6 +445,29 @@ typedef struct walden_archiver_state {
 
 /* The server's pg_stat_archiver through the configured connection. */
 WALDEN_EXTERN int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *out);
+
+/* ---- archive-push's last failure ----------------------------------------- */
+
+/*
+ * archive-push keeps its last failure in a local state file,
+ * <lock folder>/<cluster>-<repo hash>-archive-push-failure.state (not in the repository, not
+ * in the data directory), removed by its next success; check, backup and
+ * metrics quote it.
+ */
+typedef struct walden_push_failure {
+    char segment[64]; /* the file's name */
+    int64_t time;     /* Unix seconds */
+    char reason[512]; /* one line */
+} walden_push_failure;
+
+/* Records that pushing `path` failed for `reason` (best effort: a record
+ * that cannot be written is logged). */
+WALDEN_EXTERN void walden_push_failure_record(const walden_config *cfg, const char *path,
+                                              const char *reason);
+/* Forgets the failure (a push succeeded). */
+WALDEN_EXTERN void walden_push_failure_clear(const walden_config *cfg);
+/* The recorded failure; WALDEN_ENOTFOUND when there is none. */
+WALDEN_EXTERN int walden_push_failure_get(const walden_config *cfg, walden_push_failure *out);
 
 /* ---- metrics ------------------------------------------------------------ */
 

@@ -24,15 +24,21 @@ typedef struct fixture {
     char pgdata[512];
 } fixture;
 
-static void write_pgdata(const char *pgdata, uint64_t sysid)
+static void write_pgdata_v(const char *pgdata, uint64_t sysid, int major)
 {
-    assert_int_equal(
-        tu_system("mkdir -p '%s/global' && printf '15\\n' > '%s/PG_VERSION'", pgdata, pgdata), 0);
-    char path[600];
+    assert_int_equal(tu_system("mkdir -p '%s/global' && printf '%d\\n' > '%s/PG_VERSION'", pgdata,
+                               major, pgdata),
+                     0);
+    char path[700];
     snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
     uint8_t control[8192] = {0};
     memcpy(control, &sysid, 8);
     tu_write_file(path, control, sizeof(control));
+}
+
+static void write_pgdata(const char *pgdata, uint64_t sysid)
+{
+    write_pgdata_v(pgdata, sysid, 15);
 }
 
 static int setup(void **state)
@@ -92,11 +98,12 @@ static walden_repo *open_with(fixture *f, const char *passphrase)
 
 /* Writes a 1 MiB segment `name` (log 0) of cluster `sysid` into dir; returns
  * its path (static buffer per call site is not needed: malloc'ed). */
-static char *make_segment(const char *dir, const char *name, uint64_t sysid, uint32_t seed)
+static char *make_segment_magic(const char *dir, const char *name, uint64_t sysid, uint32_t seed,
+                                uint16_t magic)
 {
     uint8_t *buf = malloc(SEG);
     tu_fill(buf, SEG, seed, 1);
-    uint16_t magic = 0xD110, info = 2;
+    uint16_t info = 2;
     uint32_t tli = 1, seg_size = SEG, blcksz = 8192;
     uint32_t segno = (uint32_t)strtoul(name + 16, NULL, 16);
     uint64_t addr = (uint64_t)segno * SEG;
@@ -113,6 +120,11 @@ static char *make_segment(const char *dir, const char *name, uint64_t sysid, uin
     tu_write_file(path, buf, SEG);
     free(buf);
     return path;
+}
+
+static char *make_segment(const char *dir, const char *name, uint64_t sysid, uint32_t seed)
+{
+    return make_segment_magic(dir, name, sysid, seed, 0xD110);
 }
 
 /* Path of the one stored object of `name` (segment names only). */
@@ -381,6 +393,30 @@ static void test_forged_encrypted(void **state)
     forged(*state, "pw-forge");
 }
 
+/* Signs the text file `path` (without its signature line) again with the
+ * signing key of area `cluster`, as that area's writer would. */
+static void resign(fixture *f, const char *cluster, const char *path, const char *rel)
+{
+    char keyfile[700], *key;
+    snprintf(keyfile, sizeof(keyfile), "%s/%s.sign-key", f->dir, cluster);
+    size_t klen, blen;
+    key = (char *)tu_read_file(keyfile, &klen);
+    const char *hex = strstr(key, "sign-private-key = ");
+    assert_non_null(hex);
+    char buf[65];
+    memcpy(buf, hex + 19, 64);
+    buf[64] = '\0';
+    uint8_t priv[32];
+    assert_ok(wd_hex_decode(buf, priv, 32));
+    char *body = (char *)tu_read_file(path, &blen), *text = NULL;
+    wd_area_id area = {cluster, SYSID};
+    assert_ok(wd_sign_text(priv, &area, rel, body, blen, &text));
+    tu_write_file(path, text, strlen(text));
+    free(text);
+    free(body);
+    free(key);
+}
+
 static void test_get_missing_is_not_found(void **state)
 {
     fixture *f = *state;
@@ -587,6 +623,77 @@ static void test_init_and_open_errors(void **state)
     walden_config_free(cfg);
 }
 
+/* Every supported major version archives its own segments and refuses
+ * another version's; versions outside 13-18 are refused at init, and a
+ * repository of such a version at archive-push, with the version named. */
+static void test_versions(void **state)
+{
+    fixture *f = *state;
+    static const uint16_t magic[] = {0xD106, 0xD10D, 0xD110, 0xD113, 0xD116, 0xD118};
+    for (int major = 13; major <= 18; major++) {
+        char pgdata[600], cluster[16];
+        snprintf(pgdata, sizeof(pgdata), "%s/pg%d", f->dir, major);
+        snprintf(cluster, sizeof(cluster), "pg%d", major);
+        write_pgdata_v(pgdata, SYSID, major);
+        walden_config *cfg = make_config(f, NULL, NULL);
+        assert_ok(walden_config_set(cfg, "pgdata", pgdata, WALDEN_SOURCE_FLAG));
+        assert_ok(walden_config_set(cfg, "cluster", cluster, WALDEN_SOURCE_FLAG));
+        assert_ok(walden_repo_init(cfg));
+        walden_repo *repo;
+        assert_ok(walden_repo_open(&repo, cfg));
+        char *own = make_segment_magic(f->dir, "000000010000000000000001", SYSID, (uint32_t)major,
+                                       magic[major - 13]);
+        if (walden_archive_push(repo, own, NULL))
+            fail_msg("PostgreSQL %d: %s", major, walden_error_last()->message);
+        free(own);
+        /* the next version's magic (17's for 18) */
+        char *other = make_segment_magic(f->dir, "000000010000000000000002", SYSID, 1,
+                                         magic[major == 18 ? 4 : major - 12]);
+        assert_rc(walden_archive_push(repo, other, NULL), WALDEN_EMISMATCH);
+        assert_non_null(strstr(walden_error_last()->message, "another PostgreSQL version"));
+        free(other);
+        walden_repo_close(repo);
+        walden_config_free(cfg);
+    }
+
+    /* 12 and 19: refused at init, naming the version and what is supported */
+    static const int refused[] = {12, 19};
+    for (size_t i = 0; i < 2; i++) {
+        char pgdata[600], want[128];
+        snprintf(pgdata, sizeof(pgdata), "%s/pg%d", f->dir, refused[i]);
+        write_pgdata_v(pgdata, SYSID, refused[i]);
+        walden_config *cfg = make_config(f, NULL, NULL);
+        assert_ok(walden_config_set(cfg, "pgdata", pgdata, WALDEN_SOURCE_FLAG));
+        assert_ok(walden_config_set(cfg, "cluster", "refused", WALDEN_SOURCE_FLAG));
+        assert_rc(walden_repo_init(cfg), WALDEN_EVERSION);
+        snprintf(want, sizeof(want),
+                 "PostgreSQL %d is not supported by walden " WALDEN_VERSION "; supported: 13-18",
+                 refused[i]);
+        assert_string_equal(walden_error_last()->message, want);
+        walden_config_free(cfg);
+    }
+
+    /* a repository that names 19 (written by hand or by another walden):
+     * archive-push refuses for the version, not for the segment */
+    char conf[700];
+    snprintf(conf, sizeof(conf), "%s/pg18/cluster.conf", f->repo);
+    assert_int_equal(tu_system("sed -i -e 's/^pg-version = .*/pg-version = 190000/' -e "
+                               "'/^signature = /d' '%s'",
+                               conf),
+                     0);
+    resign(f, "pg18", conf, "cluster.conf"); /* by its writer: authentic */
+    walden_config *cfg = make_config(f, NULL, NULL);
+    assert_ok(walden_config_set(cfg, "cluster", "pg18", WALDEN_SOURCE_FLAG));
+    walden_repo *repo;
+    assert_ok(walden_repo_open(&repo, cfg));
+    char *seg = make_segment_magic(f->dir, "000000010000000000000003", SYSID, 3, 0xD118);
+    assert_rc(walden_archive_push(repo, seg, NULL), WALDEN_EVERSION);
+    assert_non_null(strstr(walden_error_last()->message, "PostgreSQL 19 is not supported"));
+    free(seg);
+    walden_repo_close(repo);
+    walden_config_free(cfg);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -598,6 +705,7 @@ int main(void)
         T(test_round_trip_gzip_plain),
         T(test_round_trip_none_plain),
         T(test_duplicate_push),
+        T(test_versions),
         T(test_get_missing_is_not_found),
         cmocka_unit_test(test_wal_object_names),
         T(test_forged_plain),

@@ -136,6 +136,51 @@ static void test_env_and_output_line(void **state)
     wd_free(line);
 }
 
+/* A child gets none of walden's secrets: the secret options' WALDEN_*
+ * variables and the cloud credentials; the rest (PG*, PATH, WALDEN_ options
+ * that are not secret) it gets. */
+static void test_child_env_has_no_secrets(void **state)
+{
+    (void)state;
+    static const char *const secrets[] = {
+        "WALDEN_ENCRYPT_PASSPHRASE", "WALDEN_S3_KEY_SECRET", "WALDEN_S3_TOKEN",
+        "WALDEN_AZURE_KEY",          "WALDEN_AZURE_SAS",     "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",         "AZURE_STORAGE_KEY",    "AZURE_STORAGE_CONNECTION_STRING",
+    };
+    static const char *const kept[] = {"PGHOST", "PGPASSFILE", "WALDEN_REPO",
+                                       "WALDEN_ENCRYPT_PASSPHRASE_FILE", "AWS_REGION"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(secrets); i++)
+        assert_int_equal(setenv(secrets[i], "s3cr3t-value", 1), 0);
+    for (size_t i = 0; i < WD_ARRAY_LEN(kept); i++)
+        assert_int_equal(setenv(kept[i], "kept-value", 1), 0);
+    const char *argv[] = {"/usr/bin/env", NULL};
+    wd_proc p;
+    assert_ok(wd_proc_spawn(&p, "env", argv, NULL, WD_PROC_STDOUT));
+    char buf[65536];
+    size_t len = 0, n;
+    while (wd_proc_read(&p, (uint8_t *)buf + len, sizeof(buf) - 1 - len, &n) == 0 && n > 0)
+        len += n;
+    buf[len] = '\0';
+    assert_ok(wd_proc_wait(&p));
+    assert_null(strstr(buf, "s3cr3t-value"));
+    for (size_t i = 0; i < WD_ARRAY_LEN(kept); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "%s=kept-value\n", kept[i]);
+        assert_non_null(strstr(buf, want));
+    }
+    for (size_t i = 0; i < WD_ARRAY_LEN(secrets); i++) {
+        assert_true(wd_env_is_secret(secrets[i]));
+        unsetenv(secrets[i]);
+    }
+    for (size_t i = 0; i < WD_ARRAY_LEN(kept); i++) {
+        assert_false(wd_env_is_secret(kept[i]));
+        unsetenv(kept[i]);
+    }
+    /* a name that only starts like a secret's is not one */
+    assert_false(wd_env_is_secret("WALDEN_AZURE_KEYS=x"));
+    assert_false(wd_env_is_secret("AWS_SECRET_ACCESS_KEY_ID=x"));
+}
+
 static void test_kill(void **state)
 {
     (void)state;
@@ -170,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_missing_program),
         cmocka_unit_test(test_child_stops_reading),
         cmocka_unit_test(test_env_and_output_line),
+        cmocka_unit_test(test_child_env_has_no_secrets),
         cmocka_unit_test(test_kill),
         cmocka_unit_test(test_conninfo_quote),
     };

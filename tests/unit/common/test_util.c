@@ -4,7 +4,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/common.h"
 #include "testutil.h"
@@ -87,6 +89,62 @@ static void test_kv_parse(void **state)
     assert_non_null(strstr(walden_error_last()->message, "test.conf:2"));
 }
 
+/* A NUL byte in a metadata or config file: one error naming the file, and
+ * no write past the parser's copy (a copy that stopped at the NUL was wiped
+ * with the whole text's length: with a NUL early in a long text, a heap
+ * overwrite that crashed info, verify, expire and drill --history). */
+static void test_kv_parse_nul_byte(void **state)
+{
+    (void)state;
+    size_t big_len = 1 << 20;
+    char *big = malloc(big_len);
+    assert_non_null(big);
+    memset(big, 'a', big_len);
+    memcpy(big, "repo = /x\n\0", 11);
+    big[big_len - 1] = '\n';
+    struct kv_seen b = {0};
+    assert_rc(wd_kv_parse(big, big_len, "cluster.conf", kv_collect, &b), WALDEN_EINVAL);
+    assert_string_equal(walden_error_last()->message,
+                        "cluster.conf: contains a NUL byte (a damaged file?)");
+    free(big);
+    const char text[] = "repo = /x\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+                        "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0compress = zstd\n";
+    struct kv_seen s = {0};
+    assert_rc(wd_kv_parse(text, sizeof(text) - 1, "backup.info of backup 'X'", kv_collect, &s),
+              WALDEN_EINVAL);
+    assert_int_equal(s.count, 0); /* nothing half-read */
+    assert_string_equal(walden_error_last()->message,
+                        "backup.info of backup 'X': contains a NUL byte (a damaged file?)");
+    /* a NUL as the last byte too */
+    const char tail[] = "repo = /x\n\0";
+    assert_rc(wd_kv_parse(tail, sizeof(tail) - 1, "c.conf", kv_collect, &s), WALDEN_EINVAL);
+    /* the text without the NUL still parses */
+    assert_ok(wd_kv_parse(tail, sizeof(tail) - 2, "c.conf", kv_collect, &s));
+    assert_int_equal(s.count, 1);
+}
+
+/* wd_mkdir_p gives a folder it makes the mode asked for, whatever the
+ * umask. */
+static void test_mkdir_p_mode(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    const mode_t masks[] = {0, 077};
+    for (size_t i = 0; i < WD_ARRAY_LEN(masks); i++) {
+        char *path = wd_asprintf("%s/m%zu/a/b", dir, i);
+        mode_t old = umask(masks[i]);
+        int rc = wd_mkdir_p(path, 0750);
+        umask(old);
+        assert_ok(rc);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0750);
+        wd_free(path);
+    }
+    tu_rmdir_r(dir);
+    wd_free(dir);
+}
+
 static void test_error_last_is_one_line(void **state)
 {
     (void)state;
@@ -142,6 +200,8 @@ int main(void)
         cmocka_unit_test(test_path_join),
         cmocka_unit_test(test_parse_int64),
         cmocka_unit_test(test_kv_parse),
+        cmocka_unit_test(test_kv_parse_nul_byte),
+        cmocka_unit_test(test_mkdir_p_mode),
         cmocka_unit_test(test_error_last_is_one_line),
         cmocka_unit_test(test_alloc_failure_is_reported),
         cmocka_unit_test(test_array_grow),

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "testutil.h"
@@ -112,8 +115,14 @@ static void test_bool_parse(void **state)
     assert_int_equal(walden_bool_parse("n"), 0);
     assert_int_equal(walden_bool_parse("no"), 0);
     assert_int_equal(walden_bool_parse("false"), 0);
-    assert_int_equal(walden_bool_parse("1"), -1);
-    assert_int_equal(walden_bool_parse("Yes"), -1);
+    assert_int_equal(walden_bool_parse("on"), 1);
+    assert_int_equal(walden_bool_parse("off"), 0);
+    assert_int_equal(walden_bool_parse("1"), 1);
+    assert_int_equal(walden_bool_parse("0"), 0);
+    assert_int_equal(walden_bool_parse("Yes"), 1);
+    assert_int_equal(walden_bool_parse("OFF"), 0);
+    assert_int_equal(walden_bool_parse("2"), -1);
+    assert_int_equal(walden_bool_parse("onn"), -1);
     assert_int_equal(walden_bool_parse(""), -1);
     assert_int_equal(walden_bool_parse(NULL), -1);
 }
@@ -173,6 +182,21 @@ static void test_config_file(void **state)
     assert_string_equal(walden_config_get(c, "compress"), "none"); /* the flag wins */
     assert_string_equal(walden_config_get(c, "compress-level"), "9");
     assert_int_equal(walden_config_source_of(c, "repo"), WALDEN_SOURCE_FILE);
+
+    /* booleans in PostgreSQL's words too */
+    assert_int_equal(walden_config_bool(c, "expire-auto"), 1); /* the default */
+    char *off = write_temp(dir, "off.conf", "expire-auto = off\n", 0600);
+    assert_ok(walden_config_load_file(c, off, 1));
+    assert_int_equal(walden_config_bool(c, "expire-auto"), 0);
+    char *on = write_temp(dir, "on.conf", "expire-auto = 1\n", 0600);
+    assert_ok(walden_config_load_file(c, on, 1));
+    assert_int_equal(walden_config_bool(c, "expire-auto"), 1);
+    char *maybe = write_temp(dir, "maybe.conf", "expire-auto = maybe\n", 0600);
+    assert_rc(walden_config_load_file(c, maybe, 1), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "on or off"));
+    free(off);
+    free(on);
+    free(maybe);
 
     /* errors name the file and line */
     char *unknown = write_temp(dir, "unknown.conf", "repo = /x\nrepository = /y\n", 0600);
@@ -279,13 +303,47 @@ static void test_sample_config(void **state)
     free(dir);
 }
 
+/* A secret option's value makes the process non-dumpable (no core file
+ * with it, no ptrace by the same user); other options do not. In a child
+ * process: the flag stays for the rest of the process's life. */
+static void test_secret_makes_non_dumpable(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        walden_config *cfg;
+        int bad = 0;
+        /* earlier tests of this process loaded secrets: start dumpable */
+        if (walden_config_new(&cfg) != 0 || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+            _exit(10);
+        bad |= walden_config_set(cfg, "repo", "/srv/repo", WALDEN_SOURCE_FLAG) != 0;
+        bad |= walden_config_set(cfg, "encrypt-passphrase-file", "/p", WALDEN_SOURCE_FILE) != 0;
+        if (bad || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+            _exit(11);
+        bad |= walden_config_set(cfg, "s3-key-secret", "secret", WALDEN_SOURCE_ENV) != 0;
+        int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        walden_config_free(cfg);
+        _exit(bad ? 12 : dumpable == 0 ? 0 : 13);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_precedence_any_order), cmocka_unit_test(test_env_names),
-        cmocka_unit_test(test_values_checked),       cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_config_file),          cmocka_unit_test(test_option_table),
-        cmocka_unit_test(test_sample_config),        cmocka_unit_test(test_bool_parse),
+        cmocka_unit_test(test_precedence_any_order),
+        cmocka_unit_test(test_env_names),
+        cmocka_unit_test(test_values_checked),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_option_table),
+        cmocka_unit_test(test_sample_config),
+        cmocka_unit_test(test_bool_parse),
+        cmocka_unit_test(test_secret_makes_non_dumpable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

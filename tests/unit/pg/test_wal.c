@@ -138,8 +138,22 @@ static void test_magic_table(void **state)
     assert_int_equal(wd_wal_page_magic(14), 0xD10D);
     assert_int_equal(wd_wal_page_magic(15), 0xD110);
     assert_int_equal(wd_wal_page_magic(16), 0xD113);
+    assert_int_equal(wd_wal_page_magic(13), 0xD106);
     assert_int_equal(wd_wal_page_magic(17), 0xD116);
+    assert_int_equal(wd_wal_page_magic(18), 0xD118);
+    assert_int_equal(wd_wal_page_magic(19), 0);
     assert_int_equal(wd_wal_page_magic(99), 0);
+    /* supported: 13 to 18, each with its own magic */
+    for (int v = 13; v <= 18; v++) {
+        assert_int_equal(wd_pg_major_check(v), 0);
+        for (int w = 13; w < v; w++)
+            assert_int_not_equal(wd_wal_page_magic(v), wd_wal_page_magic(w));
+    }
+    assert_int_equal(wd_pg_major_check(12), WALDEN_EVERSION);
+    assert_int_equal(wd_pg_major_check(19), WALDEN_EVERSION);
+    assert_string_equal(walden_error_last()->message,
+                        "PostgreSQL 19 is not supported by walden " WALDEN_VERSION
+                        "; supported: 13-18");
 }
 
 static void test_pg_control(void **state)

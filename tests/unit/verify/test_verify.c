@@ -40,6 +40,10 @@ static walden_config *make_config(fixture *f, const char *passphrase)
     snprintf(skf, sizeof(skf), "%s/%%c.sign-key", f->dir);
     assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
     assert_ok(walden_config_set(cfg, "process-max", "2", WALDEN_SOURCE_FLAG));
+    /* the locks in the test's folder, not in the host's /run/walden */
+    char locks[600];
+    snprintf(locks, sizeof(locks), "%s/locks", f->dir);
+    assert_ok(walden_config_set(cfg, "lock-path", locks, WALDEN_SOURCE_FLAG));
     if (passphrase)
         assert_ok(walden_config_set(cfg, "encrypt-passphrase", passphrase, WALDEN_SOURCE_FLAG));
     return cfg;

@@ -8,7 +8,9 @@ packages=(
   build-essential cmake pkg-config clang-format
   libpq-dev libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
   postgresql-server-dev-15 # storage/checksum_impl.h: the data page checksum
-  # tests
+  # tests; clang-14 and its libFuzzer runtime for the fuzz targets
+  # (scripts/fuzz.sh)
+  clang-14 libclang-rt-14-dev
   libcmocka-dev zstd gzip postgresql-15 postgresql-contrib util-linux procps time
   # object-store tests: OpenStack Swift with s3api (a local S3 server that
   # verifies SigV4), memcached for it, python3 for the fault proxy, curl;

@@ -4,7 +4,10 @@
 # integration tests; the integration tests start their own PostgreSQL).
 # `scripts/test.sh -L unit` passes its arguments to ctest, e.g. to run one
 # label alone (unit, integration, slow, versions: the PostgreSQL version
-# matrix, docs/postgresql-versions.md).
+# matrix, docs/postgresql-versions.md). Without arguments (the full suite, as
+# .ci/run runs it) every fuzz target then runs for 30 s, two at a time
+# (scripts/fuzz.sh; FUZZ_SECONDS changes the time): a crash, a leak or a
+# timeout fails the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -29,3 +32,7 @@ cd build-test
 # install-deps put every test server here: none may be skipped
 export WALDEN_REQUIRE_SERVERS=1
 ctest --output-on-failure --timeout 900 -j2 "$@"
+cd ..
+if (($# == 0)); then
+  FUZZ_JOBS=2 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi

@@ -72,6 +72,7 @@ static const char *const restore_opts[] = {"repo",
                                            "target-timeline",
                                            "target-exclusive",
                                            "tablespace-map",
+                                           "archive-mode",
                                            "process-max",
                                            "encrypt-passphrase",
                                            "encrypt-passphrase-file",
@@ -281,15 +282,24 @@ const cli_command cli_commands[] = {
     {"restore", 0, 0, cmd_restore, "--pgdata DIR [--set ID] [--target-... VALUE]",
      "restore a backup, ready to recover to a point in time",
      "Restores into DIR, which must be missing or empty, the backup given by\n"
-     "--set, else the newest that ends before --target-time or --target-lsn,\n"
-     "else the newest. Every file is checked against its SHA-256. Writes\n"
-     "recovery.signal and, in postgresql.auto.conf, restore_command (this\n"
-     "walden's archive-get with the same repo, cluster and config file) and\n"
-     "the target: --target-time TS (as PostgreSQL's recovery_target_time,\n"
-     "e.g. '2026-11-22 14:03:07.123+00'), --target-lsn, --target-xid,\n"
-     "--target-name, or --target immediate; --target-action promote, pause or\n"
-     "shutdown; --target-timeline. Tablespaces go back to their locations, or\n"
-     "where --tablespace-map OID=DIR says (repeatable). Then start PostgreSQL.\n"
+     "--set, else the newest that ends before --target-time or --target-lsn\n"
+     "and whose WAL from start to stop is in the archive (newer ones passed\n"
+     "over are named), else the newest such. Targets, DIR and tablespace\n"
+     "directories are checked before anything is written. Every file is\n"
+     "checked against its SHA-256. Writes recovery.signal and, in\n"
+     "postgresql.auto.conf, restore_command (this walden's archive-get with\n"
+     "the same repo, cluster and config file) and the target: --target-time\n"
+     "TS with a time zone (e.g. '2026-11-22 14:03:07.123+00'), --target-lsn\n"
+     "X/Y, --target-xid, --target-name, or --target immediate;\n"
+     "--target-action promote, pause or shutdown; --target-timeline.\n"
+     "Recovery settings, restore_command, primary_conninfo and the like found\n"
+     "in the backup's postgresql.conf and postgresql.auto.conf are commented\n"
+     "out. archive_mode = off is written: the restored server does not\n"
+     "archive, unless --archive-mode preserve (a restore that replaces the\n"
+     "primary). Tablespaces go back to their locations, or where\n"
+     "--tablespace-map OID=DIR says (repeatable): missing or empty, no\n"
+     "symlink on the way, none inside DIR or another. Run as root, files go\n"
+     "to the owner the manifest records. Then start PostgreSQL.\n"
      "\nExit status: 0 restored; 1 failed; 2 bad usage or configuration.\n",
      restore_opts},
     {"dump", 0, 0, cmd_dump, "[--dbname NAME]... [--all]",

@@ -56,6 +56,9 @@ int wd_wal_find(walden_repo *repo, const char *folder, const char *name, wd_wal_
 
 /* Whether WAL file `name` is in the archive (any copy). */
 int wd_wal_present(walden_repo *repo, const char *name, bool *present);
+/* After a push into `folder`: removes the abandoned temporary files there
+ * (wd_storage_abandoned), for one segment in 16; failures are ignored. */
+void wd_archive_sweep_temps(walden_repo *repo, const char *folder, const wd_wal_name *parsed);
 
 /* Every archived WAL object, history files first, then by name: `cb` gets
  * the entry, the folder it is in and the object's name there. */

@@ -273,6 +273,7 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
         goto done;
     wd_log_info("archived '%s' (%llu bytes, stored %llu)", name,
                 (unsigned long long)result->raw_size, (unsigned long long)result->stored_size);
+    wd_archive_sweep_temps(repo, folder, &parsed);
 done:
     wd_pipe_free(s.pipe);
     close(fd);

@@ -305,3 +305,14 @@ int wd_wal_present(walden_repo *repo, const char *name, bool *present)
     *present = n > 0;
     return rc;
 }
+
+void wd_archive_sweep_temps(walden_repo *repo, const char *folder, const wd_wal_name *parsed)
+{
+    /* once every 16 segments: a folder holds 256 (of 16 MiB), a listing of
+     * it is cheap, and a killed push leaves at most one file behind */
+    if (parsed->kind != WD_WAL_SEGMENT || parsed->seg % 16 != 0)
+        return;
+    uint64_t n, bytes;
+    if (wd_storage_abandoned(repo->storage, folder, false, true, &n, &bytes))
+        walden_error_clear(); /* the segment is archived: this is housekeeping */
+}

@@ -277,6 +277,9 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
                                 "another backup",
                                 id);
         wd_log_warn("%s: reading the backup's manifest instead", walden_error_last()->message);
+    } else if (rc != WALDEN_ENOTFOUND) {
+        /* a fifo, a folder, unreadable: said, then the manifest answers */
+        wd_log_warn("%s; reading backup %s's manifest instead", walden_error_last()->message, id);
     }
     /* missing or damaged: the manifest has the same summary */
     wd_backup_meta_clear(m);

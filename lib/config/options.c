@@ -60,6 +60,9 @@ static const walden_option_info options[] = {
      "restore: stop just before the target instead of just after it"},
     {"tablespace-map", WALDEN_OPT_STRING, NULL, NULL, 0,
      "restore: OID=DIR, put tablespace OID in DIR (repeatable)"},
+    {"archive-mode", WALDEN_OPT_ENUM, "off", "off|preserve", 0,
+     "restore: 'off' keeps the restored server from archiving; 'preserve' keeps the backup's "
+     "archive_mode (a restore that replaces the primary)"},
     {"dbname", WALDEN_OPT_STRING, NULL, NULL, 0,
      "dump: a database to dump (repeatable; default: all); restore-dump: whose newest dump"},
     {"all", WALDEN_OPT_BOOL, "n", NULL, 0,

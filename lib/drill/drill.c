@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1029,6 +1030,16 @@ static int make_scratch(drill *d)
         wd_free(tmpl);
         return rc;
     }
+    /* its real path: restore refuses tablespace directories reached
+     * through a symlink, and TMPDIR may be one */
+    char *real = realpath(tmpl, NULL);
+    if (real) {
+        wd_free(tmpl);
+        tmpl = wd_strdup(real);
+        free(real);
+        if (!tmpl)
+            return WALDEN_ENOMEM;
+    }
     d->scratch = tmpl;
     if (!(d->pgdata = wd_path_join(d->scratch, "pgdata")) ||
         !(d->sock = wd_path_join(d->scratch, "socket")) ||
@@ -1431,7 +1442,9 @@ static int record_kv(const char *name, const char *value, int line, void *ctx)
         if (strcmp(name, dbl[k].name) == 0) {
             char *end;
             double v = strtod(value, &end);
-            if (end == value || *end)
+            /* strtod also takes "nan" and "inf", which the JSON of the
+             * report and of drill --history cannot carry */
+            if (end == value || *end || !isfinite(v))
                 return wd_error_set(WALDEN_ECORRUPT, "drill record: bad %s '%s'", name, value);
             memcpy((char *)r + dbl[k].off, &v, sizeof(v));
             return 0;

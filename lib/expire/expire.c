@@ -286,6 +286,14 @@ int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now, int 
     snprintf(res.wal_from, sizeof(res.wal_from), "%s", plan->wal_from);
     if (!rc && plan->wal_from[0])
         rc = sweep_wal(repo, c.wal, plan->wal_from, dry_run, &res);
+    uint64_t temps, temp_bytes;
+    if (!rc &&
+        !(rc = wd_storage_abandoned(repo->storage, repo->cluster, true, !dry_run, &temps,
+                                    &temp_bytes)) &&
+        temps)
+        wd_log_info("expire: %s %llu abandoned temporary file%s (%llu bytes)",
+                    dry_run ? "would remove" : "removed", (unsigned long long)temps,
+                    temps == 1 ? "" : "s", (unsigned long long)temp_bytes);
 done:
     wr_plan_free(plan);
     catalogue_free(&c);

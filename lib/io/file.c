@@ -49,11 +49,64 @@ static void file_source_close(wd_source *s)
     wd_free(fs);
 }
 
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a folder"
+           : S_ISFIFO(mode) ? "a fifo"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file";
+}
+
+/* O_NONBLOCK keeps open() from waiting for a writer on a fifo; once the
+ * file is known to be regular the flag is cleared (it means nothing for
+ * regular files, but the fd should say what it is). */
+int wd_file_open_regular(const char *path, int *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot open '%s' for reading", path);
+    struct stat st;
+    int flags;
+    if (fstat(fd, &st) != 0) {
+        int rc = wd_error_set_errno(errno, "cannot stat '%s'", path);
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return wd_error_set(WALDEN_ECORRUPT, "'%s' is %s, not a regular file: refusing to read it",
+                            path, file_kind(st.st_mode));
+    }
+    if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int rc = wd_error_set_errno(errno, "cannot set the flags of '%s'", path);
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+static int source_from_fd(wd_source **out, int fd, const char *path);
+
+int wd_file_source_open_regular(wd_source **out, const char *path)
+{
+    int fd = -1, rc = wd_file_open_regular(path, &fd);
+    return rc ? rc : source_from_fd(out, fd, path);
+}
+
 int wd_file_source_open(wd_source **out, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return wd_error_set_errno(errno, "cannot open '%s' for reading", path);
+    return source_from_fd(out, fd, path);
+}
+
+/* Takes over `fd`, also on failure. */
+static int source_from_fd(wd_source **out, int fd, const char *path)
+{
     file_source *fs = wd_calloc(1, sizeof(*fs));
     if (!fs || !(fs->path = wd_strdup(path))) {
         wd_free(fs);

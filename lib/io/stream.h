@@ -65,6 +65,12 @@ static inline void wd_source_close(wd_source *s)
 
 /* A local file read with a plain fd. */
 int wd_file_source_open(wd_source **out, const char *path);
+/* Like wd_file_source_open, for a file that must be a regular file: a
+ * fifo, device, socket or folder at `path` is WALDEN_ECORRUPT at once,
+ * without waiting (a fifo is opened non-blocking). */
+int wd_file_source_open_regular(wd_source **out, const char *path);
+/* Opens `path` read-only into *fd the same way (a plain blocking fd). */
+int wd_file_open_regular(const char *path, int *fd);
 /* A sink writing to a temp file next to `path` (same directory), fsync'd
  * and renamed over `path` at commit, then the directory fsync'd. */
 int wd_file_sink_open(wd_sink **out, const char *path);

@@ -99,7 +99,8 @@ void wd_pg_result_free(wd_pg_result *r);
 /* The first column of the first row (or "") as a malloc'ed string. */
 int wd_pg_query_one(wd_pg_conn *c, const char *sql, char **value);
 
-/* LSNs as PostgreSQL writes them: "16/B374D848". */
+/* LSNs as PostgreSQL writes them: "16/B374D848", each half 1 to 8 hex
+ * digits; anything else is WALDEN_EINVAL. */
 #define WD_LSN_TEXT 20
 int wd_lsn_parse(const char *text, uint64_t *lsn);
 void wd_lsn_format(uint64_t lsn, char out[WD_LSN_TEXT]);

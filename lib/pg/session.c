@@ -151,11 +151,32 @@ int wd_pg_query_one(wd_pg_conn *c, const char *sql, char **value)
     return *value ? 0 : WALDEN_ENOMEM;
 }
 
+/* One half of an LSN: 1 to 8 hex digits, nothing else (no sign, blank
+ * or 0x, which sscanf would take). */
+static const char *lsn_half(const char *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    int n = 0;
+    for (; n < 9 && *p; n++, p++) {
+        int d = *p >= '0' && *p <= '9'   ? *p - '0'
+                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                         : -1;
+        if (d < 0)
+            break;
+        v = v << 4 | (uint32_t)d;
+    }
+    if (n == 0 || n > 8)
+        return NULL;
+    *out = v;
+    return p;
+}
+
 int wd_lsn_parse(const char *text, uint64_t *lsn)
 {
-    unsigned hi, lo;
-    int end = 0;
-    if (!text || sscanf(text, "%X/%X%n", &hi, &lo, &end) != 2 || text[end] != '\0')
+    uint32_t hi, lo;
+    const char *p = text ? lsn_half(text, &hi) : NULL;
+    if (!p || *p != '/' || !(p = lsn_half(p + 1, &lo)) || *p != '\0')
         return wd_error_set(WALDEN_EINVAL, "invalid LSN '%s'", text ? text : "");
     *lsn = ((uint64_t)hi << 32) | lo;
     return 0;

@@ -28,15 +28,31 @@ typedef struct wd_target {
     bool exclusive;
 } wd_target;
 
-/* Reads the target options; more than one target is WALDEN_EINVAL. */
+/* Reads and checks the target options (each must be something PostgreSQL
+ * accepts; a --target-time needs a zone); more than one target, or one
+ * given empty, is WALDEN_EINVAL, one line naming the option. */
 int wd_target_from_config(const walden_config *cfg, wd_target *t);
 /* Parses "YYYY-MM-DD[ T]HH:MM[:SS[.fff]][ ][Z|UTC|+HH[:MM]|-HH[:MM]]" into
  * Unix ms; without a zone the local time zone applies. */
 int wd_time_parse(const char *text, int64_t *ms);
-/* Appends the recovery settings to PGDATA/postgresql.auto.conf and creates
- * PGDATA/recovery.signal. */
+/* Whether a time wd_time_parse accepted names its zone. */
+bool wd_time_has_zone(const char *text);
+/* A recovery_target_xid: decimal, 32-bit or epoch-qualified 64-bit, whose
+ * low 32 bits are 3 or more; WALDEN_EINVAL (no message) otherwise. */
+int wd_xid_parse(const char *text, uint64_t *xid);
+/* Creates PGDATA/recovery.signal (exclusively: a second call fails with
+ * WALDEN_EEXISTS), comments out in PGDATA/postgresql.conf and
+ * postgresql.auto.conf every recovery setting and every command or
+ * connection to elsewhere the backup brought (restore_command,
+ * recovery_target*, recovery_end_command, archive_cleanup_command,
+ * primary_conninfo, primary_slot_name, promote_trigger_file, and
+ * archive_mode with `archive_off`), then appends walden's recovery settings
+ * (and archive_mode = off with `archive_off`) to postgresql.auto.conf. The
+ * files are rewritten in place: owner and mode stay. */
 int wd_recovery_write(const char *pgdata, const char *restore_command, const wd_target *t,
-                      const char *backup_id);
+                      const char *backup_id, bool archive_off);
+/* Whether a setting (lower case) is one wd_recovery_write comments out. */
+bool wd_recovery_is_neutralised(const char *name, bool archive_off);
 
 /* Asked by restore's workers before each file when set: a true answer
  * stops the restore (WALDEN_ERROR). walden drill sets it while it runs, so

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "backup/backup.h"
 #include "common/common.h"
 #include "common/pool.h"
@@ -292,7 +293,9 @@ static int check_map(const char *map)
     return 0;
 }
 
-static int add_tablespace(restore_run *r, const wd_manifest_entry *e)
+/* First pass over the manifest: the tablespaces, each with where it goes
+ * (--tablespace-map, else its recorded location). */
+static int collect_tablespace(restore_run *r, const wd_manifest_entry *e)
 {
     const char *oid = e->path + 10;
     if (!wd_str_starts_with(e->path, "pg_tblspc/") || !*oid || strchr(oid, '/') ||
@@ -312,21 +315,171 @@ static int add_tablespace(restore_run *r, const wd_manifest_entry *e)
         wd_free(dir);
         return rc;
     }
-    int rc = prepare_dir(dir, "tablespace directory");
-    if (rc) {
-        wd_free(dir);
-        return rc;
-    }
+    /* "/a//b/" and "/a/b" are one place */
+    size_t w = 1;
+    for (size_t i = 1; dir[i]; i++)
+        if (!(dir[i] == '/' && (dir[w - 1] == '/' || dir[i + 1] == '\0')))
+            dir[w++] = dir[i];
+    dir[w] = '\0';
     tablespace *t = &r->ts[r->n_ts++];
     snprintf(t->oid, sizeof(t->oid), "%s", oid);
     t->dir = dir;
-    if (r->uid != (uid_t)-1 && chown(dir, r->uid, r->gid) != 0)
-        wd_log_warn("cannot change the owner of '%s': %s", dir, strerror(errno));
+    return 0;
+}
+
+static int prepass_cb(const wd_manifest_entry *e, void *ctx)
+{
+    return e->type == 'l' ? collect_tablespace(ctx, e) : 0;
+}
+
+/* Whether `inner` is `outer` or below it (both without "//" or a trailing
+ * slash). */
+static bool path_within(const char *inner, const char *outer)
+{
+    size_t n = strlen(outer);
+    return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/' || n == 1);
+}
+
+/* No element of `dir`'s path that exists is a symlink (or "." / ".."):
+ * what the data goes through is what the path says. */
+static int check_no_links(const char *dir, const char *what)
+{
+    char *copy = wd_strdup(dir);
+    if (!copy)
+        return WALDEN_ENOMEM;
+    int rc = 0;
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        const char *last = strrchr(copy, '/') + 1;
+        struct stat st;
+        if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
+            rc = wd_error_set(WALDEN_EINVAL, "%s '%s' has a '%s' element", what, dir, last);
+        } else if (*last && lstat(copy, &st) == 0 && S_ISLNK(st.st_mode)) {
+            rc = wd_error_set(WALDEN_EINVAL,
+                              "%s '%s' goes through the symbolic link '%s': give the real path",
+                              what, dir, copy);
+        } else if (*last && lstat(copy, &st) != 0 && errno != ENOENT) {
+            rc = wd_error_set_errno(errno, "cannot access '%s'", copy);
+        }
+        *p = c;
+        if (rc || c == '\0')
+            break;
+    }
+    wd_free(copy);
+    return rc;
+}
+
+/* An existing directory must be empty (a missing one is fine), without
+ * creating anything. */
+static int check_empty(const char *dir, const char *what)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return errno == ENOENT ? 0 : wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
+    if (!S_ISDIR(st.st_mode))
+        return wd_error_set(WALDEN_EINVAL, "%s '%s' is not a directory", what, dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return wd_error_set_errno(errno, "cannot open %s '%s'", what, dir);
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            rc = wd_error_set(WALDEN_EEXISTS,
+                              "%s '%s' is not empty: restore only into an empty or new directory",
+                              what, dir);
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* `dir` with its longest existing ancestor resolved (realpath) and the
+ * rest as given: where it really is, for the overlap checks. */
+static char *canonical(const char *dir)
+{
+    char *copy = wd_strdup(dir);
+    if (!copy)
+        return NULL;
+    for (;;) {
+        char *real = realpath(copy, NULL);
+        if (real) {
+            char *out = wd_asprintf("%s%s", strcmp(real, "/") ? real : "", dir + strlen(copy));
+            free(real);
+            wd_free(copy);
+            return out;
+        }
+        char *slash = strrchr(copy, '/');
+        if (!slash || slash == copy) {
+            wd_free(copy);
+            return wd_strdup(dir);
+        }
+        *slash = '\0';
+    }
+}
+
+/* The tablespace directories: missing or empty, no symlink on the way,
+ * none inside the data directory (`pgdata`, canonical) or another. */
+static int check_tablespaces(restore_run *r, const char *pgdata)
+{
+    int rc;
+    for (size_t i = 0; i < r->n_ts; i++) {
+        const tablespace *t = &r->ts[i];
+        char what[64];
+        snprintf(what, sizeof(what), "tablespace %s directory", t->oid);
+        if ((rc = check_no_links(t->dir, what)) || (rc = check_empty(t->dir, what)))
+            return rc;
+        if (path_within(t->dir, pgdata) || path_within(pgdata, t->dir))
+            return wd_error_set(WALDEN_EINVAL,
+                                "%s '%s' and the target directory '%s' overlap: give it a place "
+                                "of its own (--tablespace-map %s=DIR)",
+                                what, t->dir, r->pgdata, t->oid);
+        for (size_t k = 0; k < i; k++)
+            if (path_within(t->dir, r->ts[k].dir) || path_within(r->ts[k].dir, t->dir))
+                return wd_error_set(WALDEN_EINVAL,
+                                    "%s '%s' and tablespace %s's '%s' overlap: give each a place "
+                                    "of its own (--tablespace-map OID=DIR)",
+                                    what, t->dir, r->ts[k].oid, r->ts[k].dir);
+    }
+    return 0;
+}
+
+/* Every place the restore writes to, checked before anything is written.
+ * The data directory may lie behind a symlink (a data volume mounted
+ * elsewhere is common): it is compared where it really is. */
+static int check_targets(restore_run *r)
+{
+    int rc = check_empty(r->pgdata, "target directory");
+    if (rc)
+        return rc;
+    char *pgdata = canonical(r->pgdata);
+    if (!pgdata)
+        return WALDEN_ENOMEM;
+    rc = check_tablespaces(r, pgdata);
+    wd_free(pgdata);
+    return rc;
+}
+
+/* Second pass: the tablespace's link in pgdata/pg_tblspc. */
+static int add_tablespace(restore_run *r, const wd_manifest_entry *e)
+{
+    const char *oid = e->path + 10;
+    tablespace *t = NULL;
+    for (size_t i = 0; i < r->n_ts; i++)
+        if (strcmp(r->ts[i].oid, oid) == 0)
+            t = &r->ts[i];
+    if (!t)
+        return wd_error_set(WALDEN_ECORRUPT, "manifest link '%s' changed between two reads",
+                            e->path);
     /* the link itself, in pgdata/pg_tblspc */
-    int dfd;
+    int dfd, rc;
     if ((rc = open_folders(r, r->pgdata, e->path, false, 0700, &dfd)))
         return rc;
-    if (symlinkat(dir, dfd, oid) != 0)
+    if (symlinkat(t->dir, dfd, oid) != 0)
         rc = wd_error_set_errno(errno, "cannot create the tablespace link '%s/%s'", r->pgdata,
                                 e->path);
     else if (r->uid != (uid_t)-1 && fchownat(dfd, oid, r->uid, r->gid, AT_SYMLINK_NOFOLLOW) != 0)
@@ -370,6 +523,51 @@ static int entry_cb(const wd_manifest_entry *e, void *ctx)
     return 0;
 }
 
+/* Whether the archive holds every WAL segment from the backup's start-wal
+ * to its stop-wal, on its timeline: without them PostgreSQL cannot reach a
+ * consistent state from it. *missing names the first segment missing. */
+static int wal_complete(walden_repo *repo, const wd_backup_meta *m, bool *complete,
+                        char missing[25])
+{
+    wd_wal_name a, z;
+    *complete = false;
+    snprintf(missing, 25, "%s", m->start_wal);
+    if (wd_wal_name_parse(m->start_wal, &a) || wd_wal_name_parse(m->stop_wal, &z) ||
+        a.kind != WD_WAL_SEGMENT || z.kind != WD_WAL_SEGMENT || a.tli != z.tli) {
+        walden_error_clear();
+        return 0;
+    }
+    /* the segment size is the one that puts the start LSN in start-wal */
+    uint64_t per_log = 0;
+    for (uint64_t size = 1u << 20; size <= 1u << 30; size <<= 1) {
+        uint64_t segno = m->pub.start_lsn / size, pl = wd_wal_per_log(size);
+        if (segno / pl == a.log && segno % pl == a.seg) {
+            per_log = pl;
+            break;
+        }
+    }
+    if (!per_log)
+        return 0;
+    uint64_t first = (uint64_t)a.log * per_log + a.seg, last = (uint64_t)z.log * per_log + z.seg;
+    for (uint64_t segno = first; segno <= last; segno++) {
+        char name[25];
+        bool present;
+        wd_wal_segment_name(a.tli, segno, per_log, name);
+        int rc = wd_wal_present(repo, name, &present);
+        if (rc)
+            return rc;
+        if (!present) {
+            memcpy(missing, name, 25);
+            return 0;
+        }
+    }
+    *complete = true;
+    return 0;
+}
+
+/* The backup to restore: --set, else the newest that ends before the
+ * target (time or LSN) and whose WAL up to its end is in the archive; each
+ * newer one passed over for its WAL is named, with the reason. */
 static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_target *t,
                          wd_backup_meta *out)
 {
@@ -380,32 +578,53 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
         return rc;
     const char *set = walden_config_get(cfg, "set");
     const wd_backup_meta *pick = NULL;
-    for (size_t i = n; i-- > 0;) {
+    size_t skipped = 0;
+    for (size_t i = n; !rc && i-- > 0;) {
         const wd_backup_meta *m = metas[i];
-        if (set && *set) {
-            if (strcmp(m->id, set) == 0)
-                pick = m;
-        } else if (t->kind == WD_TARGET_TIME) {
-            if (m->pub.stop_time_ms <= t->time_ms)
-                pick = m;
-        } else if (t->kind == WD_TARGET_LSN) {
-            if (m->pub.stop_lsn <= t->lsn)
-                pick = m;
-        } else {
-            pick = m;
-        }
-        if (pick)
+        bool fits;
+        if (set && *set)
+            fits = strcmp(m->id, set) == 0;
+        else if (t->kind == WD_TARGET_TIME)
+            fits = m->pub.stop_time_ms <= t->time_ms;
+        else if (t->kind == WD_TARGET_LSN)
+            fits = m->pub.stop_lsn <= t->lsn;
+        else
+            fits = true;
+        if (!fits)
+            continue;
+        bool complete;
+        char missing[25];
+        if ((rc = wal_complete(repo, m, &complete, missing)))
             break;
+        if (complete) {
+            pick = m;
+            break;
+        }
+        if (set && *set) {
+            rc = wd_error_set(WALDEN_ENOTFOUND,
+                              "backup %s cannot be restored: WAL segment %s (of %s to %s, "
+                              "which it needs to become consistent) is not in the archive",
+                              m->id, missing, m->start_wal, m->stop_wal);
+            break;
+        }
+        wd_log_warn("skipping backup %s: WAL segment %s (of %s to %s, which it needs to become "
+                    "consistent) is not in the archive",
+                    m->id, missing, m->start_wal, m->stop_wal);
+        skipped++;
     }
-    if (!pick) {
+    if (!pick && !rc) {
         if (set && *set)
             rc = wd_error_set(WALDEN_ENOTFOUND, "backup '%s' does not exist in cluster '%s'", set,
                               repo->cluster);
         else if (n == 0)
             rc = wd_error_set(WALDEN_ENOTFOUND, "cluster '%s' has no backup", repo->cluster);
+        else if (skipped)
+            rc = wd_error_set(WALDEN_ENOTFOUND,
+                              "no backup can be restored: %zu lack WAL they need in the archive",
+                              skipped);
         else
             rc = wd_error_set(WALDEN_ENOTFOUND, "no backup ends before the target '%s'", t->value);
-    } else {
+    } else if (pick) {
         memcpy(out, pick, sizeof(*out));
         out->pgdata = pick->pgdata ? wd_strdup(pick->pgdata) : NULL;
         out->owner = pick->owner ? wd_strdup(pick->owner) : NULL;
@@ -515,22 +734,38 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
     }
     if (repo->info.encrypted && (rc = wd_repo_unlock(repo)))
         goto done;
-    if (geteuid() == 0 && meta.owner && *meta.owner) {
-        struct passwd *pw = getpwnam(meta.owner);
+    /* a first read of the manifest, authenticated whole before anything is
+     * written: the tablespaces to check, and the owner (backup.info is a
+     * clear-text summary anyone with write access could have edited) */
+    wd_backup_meta first = {0};
+    r.manifest = &first;
+    rc = wd_backup_read_manifest(repo, meta.id, &first, prepass_cb, &r);
+    if (!rc && geteuid() == 0 && first.owner && *first.owner) {
+        struct passwd *pw = getpwnam(first.owner);
         if (pw) {
             r.uid = pw->pw_uid;
             r.gid = pw->pw_gid;
         } else {
             wd_log_warn("user '%s', owner of the backed-up data directory, does not exist "
                         "here: the restored files belong to root",
-                        meta.owner);
+                        first.owner);
         }
     }
+    wd_backup_meta_clear(&first);
+    r.manifest = NULL;
+    if (rc || (rc = check_targets(&r)))
+        goto done;
     wd_log_info("restoring backup %s into '%s'", meta.id, pgdata);
     if ((rc = prepare_dir(pgdata, "target directory")))
         goto done;
     if (r.uid != (uid_t)-1 && chown(pgdata, r.uid, r.gid) != 0)
         wd_log_warn("cannot change the owner of '%s': %s", pgdata, strerror(errno));
+    for (size_t i = 0; i < r.n_ts; i++) {
+        if ((rc = prepare_dir(r.ts[i].dir, "tablespace directory")))
+            goto done;
+        if (r.uid != (uid_t)-1 && chown(r.ts[i].dir, r.uid, r.gid) != 0)
+            wd_log_warn("cannot change the owner of '%s': %s", r.ts[i].dir, strerror(errno));
+    }
     if ((rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH, 0, restore_job_fn,
                             &r)))
         goto done;
@@ -552,7 +787,9 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         wd_error_set(rc, "%s", read_error);
     if (rc)
         goto done;
-    if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id)))
+    const char *archive_mode = walden_config_get(cfg, "archive-mode");
+    if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id,
+                                !archive_mode || strcmp(archive_mode, "preserve") != 0)))
         goto done;
     if ((rc = sync_dirs(AT_FDCWD, pgdata, pgdata)) || (rc = sync_parent(pgdata)))
         goto done;

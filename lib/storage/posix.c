@@ -6,11 +6,16 @@
  * touched. Writes go through the file sink (temporary file, fsync, rename,
  * fsync of the directory); directories created on the way are made
  * durable by fsyncing their parents. Listing hides temporary files.
+ * Reads accept regular files only: a fifo, device or folder where an
+ * object belongs is refused at once (a fifo would block forever).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,7 +55,7 @@ static int posix_open_read(wd_storage *st, const char *path, wd_source **out)
     char *full = full_path(ps, path);
     if (!full)
         return LAST_CODE();
-    int rc = wd_file_source_open(out, full);
+    int rc = wd_file_source_open_regular(out, full);
     wd_free(full);
     return rc;
 }
@@ -278,14 +283,94 @@ static int posix_open_read_range(wd_storage *st, const char *path, uint64_t offs
     s->end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
     if (offset > (uint64_t)INT64_MAX)
         s->end = s->next; /* past any file's end */
-    s->fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (s->fd < 0) {
-        int rc = wd_error_set_errno(errno, "cannot open '%s' for reading", full);
+    s->fd = -1;
+    int rc = wd_file_open_regular(full, &s->fd);
+    if (rc) {
         range_close(&s->base);
         return rc;
     }
     *out = &s->base;
     return 0;
+}
+
+/* The writer's pid in a temporary name ".<name>.tmp.<pid>.<random>";
+ * 0 when there is none. */
+static long temp_pid(const char *name)
+{
+    const char *p = strstr(name, ".tmp.");
+    if (!p)
+        return 0;
+    p += 5;
+    size_t n = strspn(p, "0123456789");
+    if (n == 0 || n > 9 || p[n] != '.')
+        return 0;
+    return strtol(p, NULL, 10);
+}
+
+static int sweep(int parent, const char *name, const char *display, bool recursive, bool remove,
+                 int64_t now_ms, uint64_t *count, uint64_t *bytes)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR
+                   ? 0
+                   : wd_error_set_errno(errno, "cannot open '%s'", display);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int rc = wd_error_set_errno(errno, "cannot open '%s'", display);
+        close(fd);
+        return rc;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; /* gone meanwhile */
+        if (S_ISDIR(st.st_mode)) {
+            if (recursive)
+                rc = sweep(fd, e->d_name, display, true, remove, now_ms, count, bytes);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode) || !is_temp_name(e->d_name))
+            continue;
+        int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (now_ms - mtime_ms < WD_TEMP_ABANDONED_MS)
+            continue;
+        long pid = temp_pid(e->d_name);
+        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue; /* a process of that number runs here: maybe the writer */
+        if (remove && unlinkat(fd, e->d_name, 0) != 0) {
+            if (errno != ENOENT)
+                wd_log_warn("cannot remove the abandoned temporary file '%s' in '%s': %s",
+                            e->d_name, display, strerror(errno));
+            continue;
+        }
+        if (remove)
+            wd_log_info("removed the abandoned temporary file '%s' in '%s' (%lld bytes)", e->d_name,
+                        display, (long long)st.st_size);
+        (*count)++;
+        *bytes += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int posix_abandoned(wd_storage *st, const char *dir, bool recursive, bool remove,
+                           uint64_t *count, uint64_t *bytes)
+{
+    posix_storage *ps = (posix_storage *)st;
+    char *full = *dir ? full_path(ps, dir) : wd_strdup(ps->root);
+    if (!full)
+        return LAST_CODE();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int rc = sweep(AT_FDCWD, full, full, recursive, remove,
+                   (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, count, bytes);
+    wd_free(full);
+    return rc;
 }
 
 static const wd_storage_driver posix_driver = {
@@ -299,6 +384,7 @@ static const wd_storage_driver posix_driver = {
     .free = posix_free,
     .remove_many = NULL, /* one unlink per file is what a batch would do */
     .open_read_range = posix_open_read_range,
+    .abandoned = posix_abandoned,
 };
 
 int wd_storage_posix_new(wd_storage **out, const char *root, bool create)

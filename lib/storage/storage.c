@@ -100,6 +100,14 @@ int wd_storage_open_read_range(wd_storage *st, const char *path, uint64_t offset
     return st->driver->open_read_range(st, path, offset, len, out);
 }
 
+int wd_storage_abandoned(wd_storage *st, const char *dir, bool recursive, bool remove,
+                         uint64_t *count, uint64_t *bytes)
+{
+    *count = *bytes = 0;
+    return st->driver->abandoned ? st->driver->abandoned(st, dir, recursive, remove, count, bytes)
+                                 : 0;
+}
+
 int wd_storage_remove_many(wd_storage *st, const char *const *paths, size_t n)
 {
     if (st->driver->remove_many)

@@ -67,7 +67,18 @@ typedef struct wd_storage_driver {
     int (*remove_many)(wd_storage *st, const char *const *paths, size_t n);
     int (*open_read_range)(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
                            wd_source **out);
+    /* (optional, NULL when the store keeps no visible leftovers) counts,
+     * and with `remove` unlinks, the abandoned temporary files in `dir`
+     * (and below it with `recursive`): see wd_storage_abandoned. */
+    int (*abandoned)(wd_storage *st, const char *dir, bool recursive, bool remove, uint64_t *count,
+                     uint64_t *bytes);
 } wd_storage_driver;
+
+/* A temporary file is abandoned when it was last written this long ago
+ * (and, on posix, its writer's pid is not alive on this host): a writer
+ * that is merely stopped that long finds its file gone at commit and
+ * fails, so removing it loses nothing. */
+#define WD_TEMP_ABANDONED_MS (3600 * 1000)
 
 /* open_read_range's len for "up to the end of the object". */
 #define WD_RANGE_TO_END UINT64_MAX
@@ -129,6 +140,13 @@ static inline void wd_storage_free(wd_storage *st)
     if (st)
         st->driver->free(st);
 }
+
+/* The abandoned temporary files under `dir` (recursive: also in the
+ * folders below): counted into *count and *bytes, removed with `remove`.
+ * 0 and nothing counted on stores without visible leftovers (an object
+ * store's unfinished upload is no object: see docs/internals/storage). */
+int wd_storage_abandoned(wd_storage *st, const char *dir, bool recursive, bool remove,
+                         uint64_t *count, uint64_t *bytes);
 
 /* Reads a whole small object (at most max bytes) into a NUL-terminated
  * buffer. */

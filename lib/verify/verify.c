@@ -1048,6 +1048,15 @@ int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_c
     int rc = wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &lock);
     if (!rc)
         rc = verify_locked(repo, cfg, progress, progress_ctx, cb, ctx, result);
+    /* leftovers of killed writers: space, not damage; expire removes them */
+    uint64_t temps, temp_bytes;
+    if (!rc &&
+        !wd_storage_abandoned(repo->storage, repo->cluster, true, false, &temps, &temp_bytes) &&
+        temps)
+        wd_log_warn("%llu abandoned temporary file%s (%llu bytes) in the repository: a later "
+                    "expire removes them",
+                    (unsigned long long)temps, temps == 1 ? "" : "s",
+                    (unsigned long long)temp_bytes);
     wd_lock_release(lock);
     return rc;
 }

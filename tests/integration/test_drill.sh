@@ -298,14 +298,15 @@ PY
 no_leftovers "$T/scr" "point-in-time drill"
 pass "drill to --target-time: markers 1-2 only, recovered to the last commit before the target"
 
-# ---- the WAL archive is gone: recovery fails, the server is not left running
+# ---- the WAL archive is gone: the backup cannot become consistent, so
+# its restore is refused (naming the missing segment) before a server runs
 mv "$T/repo/main/wal" "$T/wal.aside"
 expect_status 4 D --report "$T/nowal.json"
 mv "$T/wal.aside" "$T/repo/main/wal"
-grep -q 'recovery failed: the server stopped: FATAL' "$T/stderr" ||
+grep -q 'restore failed: backup .* cannot be restored: WAL segment .* is not in the archive' "$T/stderr" ||
   fail "stderr: $(cat "$T/stderr")"
 no_leftovers "$T/scr" "drill without WAL"
-pass "recovery failing (no WAL): exit status 4 with the server's FATAL line, nothing left"
+pass "no WAL in the archive: exit status 4, the restore refused naming the missing segment, nothing left"
 
 # ---- a scratch directory too deep for a unix socket's path (107 bytes)
 deep=$T/$(printf 'd%.0s' $(seq 1 80))

@@ -75,6 +75,13 @@ static void test_record_roundtrip(void **state)
     /* a damaged value is refused, an unknown name (a newer walden's) is not */
     const char *bad = "id = x\nrto-seconds = fast\n";
     assert_rc(wd_drill_record_parse(bad, strlen(bad), "bad", &back), WALDEN_ECORRUPT);
+    /* so are numbers that are not finite: the JSON of drill --history and
+     * the report would carry "nan" or "inf", which no JSON reader takes */
+    const char *not_finite[] = {"rto-seconds = nan\n", "rpo-seconds = -inf\n",
+                                "replay-seconds = INFINITY\n", "checks-seconds = 1e999\n"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(not_finite); i++)
+        assert_rc(wd_drill_record_parse(not_finite[i], strlen(not_finite[i]), "bad", &back),
+                  WALDEN_ECORRUPT);
     const char *newer = "id = x\nstatus = targets-missed\nfuture-key = 1\n";
     assert_ok(wd_drill_record_parse(newer, strlen(newer), "newer", &back));
     assert_int_equal(back->status, WALDEN_DRILL_MISSED);

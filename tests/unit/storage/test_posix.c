@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -83,6 +85,109 @@ static void test_temp_files_hidden_and_removed(void **state)
     assert_int_equal(listed, 0); /* ...but is not listed */
     sink->abort(sink);
     assert_int_equal(count_files(sub), 0);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+/* A fifo or folder where an object belongs: refused at once (a fifo
+ * without a writer would block open() and read() forever), naming it. */
+static void test_non_regular_refused(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    char path[600];
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(path, sizeof(path), "%s/folder", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    const char *names[] = {"fifo", "folder"};
+    const char *kinds[] = {"is a fifo", "is a folder"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(names); i++) {
+        wd_source *src = NULL;
+        assert_rc(wd_storage_open_read(st, names[i], &src), WALDEN_ECORRUPT);
+        assert_null(src);
+        assert_non_null(strstr(walden_error_last()->message, names[i]));
+        assert_non_null(strstr(walden_error_last()->message, kinds[i]));
+        assert_rc(wd_storage_open_read_range(st, names[i], 0, 10, &src), WALDEN_ECORRUPT);
+        assert_null(src);
+        char *text;
+        size_t len;
+        assert_rc(wd_storage_read_all(st, names[i], 1024, &text, &len), WALDEN_ECORRUPT);
+    }
+    /* a regular file still reads, through a blocking fd */
+    snprintf(path, sizeof(path), "%s/obj", dir);
+    tu_write_file(path, "abc", 3);
+    char *text;
+    size_t len;
+    assert_ok(wd_storage_read_all(st, "obj", 1024, &text, &len));
+    assert_int_equal(len, 3);
+    wd_free(text);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
+static void put_aged(const char *dir, const char *name, time_t age)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    tu_write_file(path, "12345", 5);
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= age;
+    t[1] = t[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static bool present(const char *dir, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Abandoned: a temporary name, last written an hour ago or more, its pid
+ * not alive here. Everything else stays. */
+static void test_abandoned_temps(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char sub[600], alive[128];
+    snprintf(sub, sizeof(sub), "%s/wal", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    /* 999999999 is above any pid_max: no such process */
+    put_aged(dir, ".a.tmp.999999999.0000abcd", 2 * 3600); /* abandoned */
+    put_aged(sub, ".b.tmp.999999999.0000abcd", 2 * 3600); /* abandoned, below */
+    put_aged(dir, ".c.tmp.999999999.0000abcd", 30 * 60);  /* too fresh */
+    snprintf(alive, sizeof(alive), ".d.tmp.%ld.0000abcd", (long)getpid());
+    put_aged(dir, alive, 2 * 3600);        /* its writer lives */
+    put_aged(dir, "e-0000.zst", 2 * 3600); /* an object */
+    put_aged(dir, ".f", 2 * 3600);         /* not a temporary name */
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    uint64_t n, bytes;
+    assert_ok(wd_storage_abandoned(st, "", true, false, &n, &bytes)); /* count only */
+    assert_int_equal(n, 2);
+    assert_int_equal(bytes, 10);
+    assert_true(present(dir, ".a.tmp.999999999.0000abcd"));
+    assert_ok(wd_storage_abandoned(st, "", false, true, &n, &bytes)); /* this folder */
+    assert_int_equal(n, 1);
+    assert_false(present(dir, ".a.tmp.999999999.0000abcd"));
+    assert_true(present(sub, ".b.tmp.999999999.0000abcd"));
+    assert_ok(wd_storage_abandoned(st, "wal", false, true, &n, &bytes));
+    assert_int_equal(n, 1);
+    assert_false(present(sub, ".b.tmp.999999999.0000abcd"));
+    assert_ok(wd_storage_abandoned(st, "", true, true, &n, &bytes));
+    assert_int_equal(n, 0);
+    assert_true(present(dir, ".c.tmp.999999999.0000abcd"));
+    assert_true(present(dir, alive));
+    assert_true(present(dir, "e-0000.zst"));
+    assert_true(present(dir, ".f"));
+    assert_ok(wd_storage_abandoned(st, "missing", true, true, &n, &bytes));
+    assert_int_equal(n, 0);
     wd_storage_free(st);
     tu_rmdir_r(dir);
     free(dir);
@@ -166,6 +271,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roots),
         cmocka_unit_test(test_temp_files_hidden_and_removed),
+        cmocka_unit_test(test_non_regular_refused),
+        cmocka_unit_test(test_abandoned_temps),
         cmocka_unit_test(test_unwritable),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_remove_tree_with_leftovers),

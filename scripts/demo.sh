@@ -46,6 +46,7 @@ cluster = demo
 compress = zstd
 compress-level = 3
 encrypt-passphrase-file = $work/passphrase
+sign-key-file = $work/%c.sign-key
 pghost = $work/sock
 pgport = 55432
 pguser = postgres
@@ -62,7 +63,7 @@ CONF
 as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/postgres.log" -w start >/dev/null
 psql_() { as_pg psql -h "$work/sock" -p 55432 -U postgres -d postgres -XAtq "$@"; }
 
-step "walden init: the repository records the cluster and creates its key"
+step "walden init: the repository records the cluster and creates its keys (encryption, signing)"
 as_pg "$walden" --config "$work/walden.conf" --pgdata "$work/pgdata" init
 
 step "pgbench generates WAL; PostgreSQL archives it through walden archive-push"

@@ -21,6 +21,14 @@ int cmd_init(cli_ctx *ctx)
            info->cluster, walden_config_get(ctx->cfg, "repo"), info->system_id,
            info->pg_version / 10000, info->compress, info->compress_level,
            info->encrypted ? "encrypted" : "not encrypted");
+    char vk[65];
+    const char *skf = walden_config_get(ctx->cfg, "sign-key-file");
+    const char *pc = skf ? strstr(skf, "%c") : NULL;
+    if (walden_repo_verify_key(repo, vk) == 0)
+        printf("signing key: '%.*s%s%s' (keep it on this host, mode 0600)\n"
+               "verification key: %s (option verify-key, for hosts that only read)\n",
+               pc ? (int)(pc - skf) : (int)strlen(skf ? skf : ""), skf ? skf : "",
+               pc ? info->cluster : "", pc ? pc + 2 : "", vk);
     walden_repo_close(repo);
     return EXIT_OK;
 }

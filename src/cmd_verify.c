@@ -22,6 +22,8 @@ static const char *kind_name(walden_verify_kind kind)
         return "unreadable";
     case WALDEN_VERIFY_UNCHECKED:
         return "unchecked";
+    case WALDEN_VERIFY_FORGED:
+        return "unauthenticated";
     }
     return "problem";
 }
@@ -38,6 +40,14 @@ int cmd_verify(cli_ctx *ctx)
 {
     walden_repo *repo;
     int rc = walden_repo_open(&repo, ctx->cfg);
+    if (rc == WALDEN_EAUTH) {
+        /* the area itself (cluster.conf, key.conf) failed authentication:
+         * that is what verify found, not a failure to run */
+        printf("unauthenticated: %s\n", walden_error_last()->message);
+        cli_error("verify found 1 problem (listed above): nothing else in the area can be "
+                  "trusted");
+        return EXIT_VERIFY_PROBLEMS;
+    }
     if (rc)
         return cli_fail(rc);
     walden_verify_result res;

@@ -8,9 +8,12 @@
 
 #include "cli.h"
 
-static const char *const repo_opts[] = {"repo", "cluster", "config", "log-level", "log-file", NULL};
+static const char *const repo_opts[] = {
+    "repo",   "cluster",   "sign-key-file", "verify-key", "allow-unauthenticated",
+    "config", "log-level", "log-file",      NULL};
 static const char *const init_opts[] = {"repo",
                                         "cluster",
+                                        "sign-key-file",
                                         "pgdata",
                                         "pghost",
                                         "pgport",
@@ -23,36 +26,41 @@ static const char *const init_opts[] = {"repo",
                                         "config",
                                         "log-level",
                                         NULL};
-static const char *const push_opts[] = {"repo",           "cluster",   "compress",
-                                        "compress-level", "lock-path", "config",
-                                        "log-level",      "log-file",  NULL};
-static const char *const get_opts[] = {
-    "repo",   "cluster",   "encrypt-passphrase", "encrypt-passphrase-file",
-    "config", "log-level", "log-file",           NULL};
+static const char *const push_opts[] = {"repo",
+                                        "cluster",
+                                        "sign-key-file",
+                                        "verify-key",
+                                        "allow-unauthenticated",
+                                        "compress",
+                                        "compress-level",
+                                        "lock-path",
+                                        "config",
+                                        "log-level",
+                                        "log-file",
+                                        NULL};
+static const char *const get_opts[] = {"repo",
+                                       "cluster",
+                                       "sign-key-file",
+                                       "verify-key",
+                                       "allow-unauthenticated",
+                                       "encrypt-passphrase",
+                                       "encrypt-passphrase-file",
+                                       "config",
+                                       "log-level",
+                                       "log-file",
+                                       NULL};
 
-static const char *const backup_opts[] = {"repo",
-                                          "cluster",
-                                          "pgdata",
-                                          "pghost",
-                                          "pgport",
-                                          "pguser",
-                                          "pgdatabase",
-                                          "process-max",
-                                          "start-fast",
-                                          "archive-timeout",
-                                          "compress",
-                                          "compress-level",
-                                          "type",
-                                          "lock-path",
-                                          "expire-auto",
-                                          "retention",
-                                          "retention-full-min",
-                                          "config",
-                                          "log-level",
-                                          "log-file",
-                                          NULL};
+static const char *const backup_opts[] = {
+    "repo",        "cluster",    "sign-key-file",   "verify-key", "allow-unauthenticated",
+    "pgdata",      "pghost",     "pgport",          "pguser",     "pgdatabase",
+    "process-max", "start-fast", "archive-timeout", "compress",   "compress-level",
+    "type",        "lock-path",  "expire-auto",     "retention",  "retention-full-min",
+    "config",      "log-level",  "log-file",        NULL};
 static const char *const restore_opts[] = {"repo",
                                            "cluster",
+                                           "sign-key-file",
+                                           "verify-key",
+                                           "allow-unauthenticated",
                                            "pgdata",
                                            "set",
                                            "target-time",
@@ -74,12 +82,16 @@ static const char *const restore_opts[] = {"repo",
                                            NULL};
 
 static const char *const dump_opts[] = {
-    "repo",     "cluster",        "dbname",     "all",         "pghost",
-    "pgport",   "pguser",         "pgdatabase", "pg-bin",      "process-max",
-    "compress", "compress-level", "lock-path",  "expire-auto", "retention-dump",
-    "config",   "log-level",      "log-file",   NULL};
+    "repo",       "cluster",     "sign-key-file",  "verify-key", "allow-unauthenticated",
+    "dbname",     "all",         "pghost",         "pgport",     "pguser",
+    "pgdatabase", "pg-bin",      "process-max",    "compress",   "compress-level",
+    "lock-path",  "expire-auto", "retention-dump", "config",     "log-level",
+    "log-file",   NULL};
 static const char *const restore_dump_opts[] = {"repo",
                                                 "cluster",
+                                                "sign-key-file",
+                                                "verify-key",
+                                                "allow-unauthenticated",
                                                 "set",
                                                 "dbname",
                                                 "globals",
@@ -101,6 +113,9 @@ static const char *const restore_dump_opts[] = {"repo",
 
 static const char *const check_opts[] = {"repo",
                                          "cluster",
+                                         "sign-key-file",
+                                         "verify-key",
+                                         "allow-unauthenticated",
                                          "pghost",
                                          "pgport",
                                          "pguser",
@@ -111,13 +126,27 @@ static const char *const check_opts[] = {"repo",
                                          "config",
                                          "log-level",
                                          NULL};
-static const char *const metrics_opts[] = {"repo",      "cluster", "metrics-file", "pghost",
-                                           "pgport",    "pguser",  "pgdatabase",   "config",
-                                           "log-level", NULL};
-static const char *const info_opts[] = {"repo",      "cluster",  "output", "config",
-                                        "log-level", "log-file", NULL};
+static const char *const metrics_opts[] = {"repo",
+                                           "cluster",
+                                           "sign-key-file",
+                                           "verify-key",
+                                           "allow-unauthenticated",
+                                           "metrics-file",
+                                           "pghost",
+                                           "pgport",
+                                           "pguser",
+                                           "pgdatabase",
+                                           "config",
+                                           "log-level",
+                                           NULL};
+static const char *const info_opts[] = {
+    "repo",   "cluster", "sign-key-file", "verify-key", "allow-unauthenticated",
+    "output", "config",  "log-level",     "log-file",   NULL};
 static const char *const expire_opts[] = {"repo",
                                           "cluster",
+                                          "sign-key-file",
+                                          "verify-key",
+                                          "allow-unauthenticated",
                                           "retention",
                                           "retention-full-min",
                                           "retention-dump",
@@ -134,6 +163,9 @@ static const char *const expire_opts[] = {"repo",
 
 static const char *const verify_opts[] = {"repo",
                                           "cluster",
+                                          "sign-key-file",
+                                          "verify-key",
+                                          "allow-unauthenticated",
                                           "set",
                                           "process-max",
                                           "encrypt-passphrase",
@@ -145,6 +177,9 @@ static const char *const verify_opts[] = {"repo",
 
 static const char *const drill_opts[] = {"repo",
                                          "cluster",
+                                         "sign-key-file",
+                                         "verify-key",
+                                         "allow-unauthenticated",
                                          "set",
                                          "pghost",
                                          "pgport",
@@ -180,7 +215,11 @@ const cli_command cli_commands[] = {
      "pgdatabase and libpq's PG* variables). Records the default compression.\n"
      "With encrypt-passphrase or encrypt-passphrase-file set, the area is\n"
      "encrypted: a key pair is created and its private key wrapped under the\n"
-     "passphrase. Refuses a cluster that is initialized already, a\n"
+     "passphrase. Makes the area's signing key in sign-key-file (default\n"
+     "/etc/walden/CLUSTER.sign-key, mode 0600, never overwritten): every\n"
+     "command that writes signs with it, and readers check the signatures\n"
+     "(docs/security.md). Prints the verification key, for option verify-key\n"
+     "on hosts that only read. Refuses a cluster that is initialized already, a\n"
      "repository of a newer format, and a PostgreSQL version other than 13 to\n"
      "18.\n",
      init_opts},
@@ -190,8 +229,10 @@ const cli_command cli_commands[] = {
      ".history, .backup or .partial file, compresses and encrypts it, and exits\n"
      "0 only once it is durable in the repository. A file archived before\n"
      "with identical content succeeds again; with different content it fails\n"
-     "and the archived copy is kept. Writing needs no passphrase: files are\n"
-     "encrypted to the repository's public key. A repository of a PostgreSQL\n"
+     "and the archived copy is kept; copies whose signature does not verify\n"
+     "are ignored with a warning. Writing needs no passphrase: files are\n"
+     "encrypted to the public key pinned in sign-key-file, and the stored\n"
+     "name carries the SHA-256 and the signature. A repository of a PostgreSQL\n"
      "version other than 13 to 18 is refused. A failure (file, time, error) is\n"
      "recorded in a state file beside the locks until the next\n"
      "success; check, backup and metrics quote it.\n"
@@ -202,11 +243,13 @@ const cli_command cli_commands[] = {
      "restore one archived WAL file (restore_command)",
      "Use as restore_command = 'walden archive-get %f \"%p\"'. Writes the\n"
      "archived WALFILE to DEST (a temporary name, renamed once decrypted,\n"
-     "decompressed and checked against its SHA-256).\n"
+     "decompressed and checked against its SHA-256 and the signature in its\n"
+     "name). Copies that fail authentication are never restored.\n"
      "\nExit status: 0 restored; 1 not in the archive (quietly: PostgreSQL\n"
      "asks for files that do not exist as a matter of course); 254 bad usage\n"
      "or configuration; 255 any other failure: a corrupt or truncated stored\n"
-     "file, a wrong or missing passphrase, a missing or unreadable repository.\n"
+     "file, one that failed authentication, a wrong or missing passphrase, a\n"
+     "missing or unreadable repository.\n"
      "Statuses above 125 make PostgreSQL stop recovery rather than end it\n"
      "early at the wrong point.\n",
      get_opts},

@@ -3,10 +3,12 @@
  * repository through the public API, as `walden archive-push` does.
  *
  *   cc archive_push.c $(pkg-config --cflags --libs walden) -o archive_push
- *   ./archive_push /var/lib/walden pg_wal/000000010000000000000001
+ *   ./archive_push /var/lib/walden pg_wal/000000010000000000000001 [SIGN_KEY_FILE]
  *
- * The repository must exist (walden init). Exit status 0 once the segment
- * is durable in the repository.
+ * The repository must exist (walden init), and this host must hold the
+ * area's signing key file (option sign-key-file; default
+ * /etc/walden/main.sign-key). Exit status 0 once the segment is durable in
+ * the repository.
  */
 #include <stdio.h>
 
@@ -14,8 +16,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s REPOSITORY WAL_FILE\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s REPOSITORY WAL_FILE [SIGN_KEY_FILE]\n", argv[0]);
         return 2;
     }
     walden_config *cfg = NULL;
@@ -24,6 +26,8 @@ int main(int argc, char **argv)
     int rc = walden_config_new(&cfg);
     if (!rc)
         rc = walden_config_set(cfg, "repo", argv[1], WALDEN_SOURCE_FLAG);
+    if (!rc && argc == 4)
+        rc = walden_config_set(cfg, "sign-key-file", argv[3], WALDEN_SOURCE_FLAG);
     if (!rc)
         rc = walden_repo_open(&repo, cfg);
     if (!rc)

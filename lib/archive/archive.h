@@ -23,11 +23,28 @@ typedef struct wd_wal_copy {
     uint8_t sha256[32];
     wd_compress compress;
     uint64_t stored_size;
+    bool is_signed; /* the name carries a signature (format 2) */
+    uint8_t sig[WD_SIG_LEN];
 } wd_wal_copy;
 
-/* Splits an object name "NAME-HEX64[.ext]" into its parts; EINVAL if it is
- * not one. */
+/* Splits an object name "NAME-HEX64-HEX128[.ext]" (format 2) or
+ * "NAME-HEX64[.ext]" (format 1, is_signed false) into its parts; EINVAL if
+ * it is not one. */
 int wd_wal_object_parse(const char *object, char *name, size_t name_cap, wd_wal_copy *copy);
+/* Formats the object name of a signed WAL file into buf; -1 if it does not
+ * fit. Every name stays below 255 bytes (the longest, a .backup file, is
+ * 238). */
+int wd_wal_object_name(const char *name, const uint8_t sha256[32], const uint8_t sig[WD_SIG_LEN],
+                       wd_compress c, char *buf, size_t cap);
+
+/* Checks a copy's signature, given the raw size and (encrypted) the
+ * encryption header it was read with: WALDEN_EAUTH naming the object. A
+ * format-1 area (allow-unauthenticated) passes. */
+int wd_wal_copy_verify(walden_repo *repo, const char *name, const wd_wal_copy *copy,
+                       uint64_t raw_size, const uint8_t *header);
+/* Reads the encryption header of a stored copy (one ranged read). */
+int wd_wal_copy_header(walden_repo *repo, const char *folder, const wd_wal_copy *copy,
+                       uint8_t header[WD_CIPHER_HEADER_LEN]);
 
 /* The folder of `name` relative to the storage root ("<cluster>/wal/<dir>"). */
 char *wd_wal_folder(const walden_repo *repo, const char *name, const wd_wal_name *parsed);

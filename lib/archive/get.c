@@ -4,13 +4,113 @@
  * The file is written under a temporary name next to DEST and renamed only
  * after every check passed: decryption authenticated every record, the
  * decompressor reached the end of its stream, and the restored bytes have
- * the SHA-256 recorded in the object's name. Anything else is an error:
- * WALDEN_ENOTFOUND is returned only when the archive has no copy at all.
+ * the SHA-256 recorded in the object's name, and the name's signature
+ * verifies over that digest, the size, the compression and the encryption
+ * header read (so the records that decrypted were sealed by the writer).
+ * Copies that fail authentication are passed over; when every copy fails,
+ * the error is WALDEN_EAUTH naming the object. WALDEN_ENOTFOUND is returned
+ * only when the archive has no copy at all.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "archive/archive.h"
 #include "common/common.h"
+
+/* The last check before the restored file becomes visible: the name's
+ * signature over what was read (an observe filter at the end of the read
+ * pipeline; the raw hash before it has ended by then). */
+typedef struct auth_filter {
+    wd_filter base;
+    walden_repo *repo;
+    const char *name;
+    const wd_wal_copy *copy;
+    const wd_repo_stream *s;
+} auth_filter;
+
+static int auth_observe(wd_filter *f, const uint8_t *in, size_t len)
+{
+    (void)f, (void)in, (void)len;
+    return 0;
+}
+
+static int auth_end(wd_filter *f)
+{
+    auth_filter *a = (auth_filter *)f;
+    uint8_t sha[32], header[WD_CIPHER_HEADER_LEN];
+    uint64_t size;
+    wd_hash_filter_result(a->s->raw_hash, sha, &size);
+    int rc = a->s->cipher ? wd_decrypt_filter_header(a->s->cipher, header) : 0;
+    if (rc)
+        return rc;
+    wd_wal_copy c = *a->copy;
+    memcpy(c.sha256, sha, 32); /* what was read, not what the name says */
+    return wd_wal_copy_verify(a->repo, a->name, &c, size, header);
+}
+
+static void auth_free(wd_filter *f)
+{
+    wd_free(f);
+}
+
+static const wd_filter_ops auth_ops = {
+    .name = "wal-auth", .observe = auth_observe, .end = auth_end, .free = auth_free};
+
+/* Restores one copy into dest. */
+static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
+                    const wd_wal_copy *copy, const char *dest)
+{
+    char *object = wd_path_join(folder, copy->object);
+    wd_source *src = NULL;
+    wd_repo_stream s = {0};
+    auth_filter *a = NULL;
+    int rc;
+    if (!object)
+        return WALDEN_ENOMEM;
+    if ((rc = wd_storage_open_read(repo->storage, object, &src))) {
+        if (rc == WALDEN_ENOTFOUND) /* listed a moment ago: removed meanwhile */
+            rc = wd_error_set(WALDEN_EIO, "'%s' disappeared from the archive while being read",
+                              object);
+        goto done;
+    }
+    wd_sink *sink;
+    if ((rc = wd_file_sink_open(&sink, dest)) ||
+        (rc = wd_repo_read_begin(repo, copy->compress, NULL, sink, &s)))
+        goto failed;
+    if (!(a = wd_calloc(1, sizeof(*a)))) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
+    *a = (auth_filter){{&auth_ops}, repo, walfile, copy, &s};
+    if ((rc = wd_pipe_add(s.pipe, &a->base))) {
+        a = NULL; /* the pipe freed it */
+        goto failed;
+    }
+    a = NULL;
+    if ((rc = wd_pipe_copy(s.pipe, src)))
+        goto failed;
+    goto done;
+failed:
+    if (rc == WALDEN_ECORRUPT)
+        rc = wd_error_wrap(rc, "archived '%s' is damaged", walfile);
+    else if (rc == WALDEN_EKEY && repo->key_unlocked)
+        /* the key opened key.conf: a file it cannot open was encrypted to
+         * another key, so not written for this area */
+        rc = wd_error_wrap(WALDEN_EAUTH,
+                           "archived '%s' (object '%s') failed authentication: not encrypted to "
+                           "this area's key",
+                           walfile, copy->object);
+    else if (rc == WALDEN_EKEY)
+        rc = wd_error_wrap(rc, "cannot decrypt archived '%s'", walfile);
+    else if (rc == WALDEN_ENOTFOUND) /* e.g. DEST's folder: never "not in the archive" */
+        rc = WALDEN_EIO;
+done:
+    wd_free(a);
+    wd_pipe_free(s.pipe);
+    wd_source_close(src);
+    wd_free(object);
+    return rc;
+}
 
 int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
 {
@@ -18,9 +118,9 @@ int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
     int rc = wd_wal_name_parse(walfile, &parsed);
     if (rc)
         return rc;
-    char *folder = wd_wal_folder(repo, walfile, &parsed), *object = NULL;
-    wd_source *src = NULL;
-    wd_repo_stream s = {0};
+    if ((rc = wd_repo_trust(repo)))
+        return rc;
+    char *folder = wd_wal_folder(repo, walfile, &parsed);
     if (!folder)
         return WALDEN_ENOMEM;
     wd_wal_copy copies[4];
@@ -31,42 +131,27 @@ int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
         rc = wd_error_set(WALDEN_ENOTFOUND, "'%s' is not in the archive", walfile);
         goto done;
     }
-    for (size_t i = 1; i < found && i < WD_ARRAY_LEN(copies); i++) {
-        if (memcmp(copies[i].sha256, copies[0].sha256, 32) != 0) {
-            rc = wd_error_set(WALDEN_ECORRUPT,
-                              "the archive holds two different copies of '%s': check the "
-                              "repository",
-                              walfile);
-            goto done;
+    /* the first copy that authenticates; a failure that is not an
+     * authentication failure (storage, key, damage) stops at once */
+    char first_auth[512] = "";
+    rc = WALDEN_EAUTH;
+    for (size_t i = 0; i < found && i < WD_ARRAY_LEN(copies); i++) {
+        if (!repo->legacy && !copies[i].is_signed) {
+            rc = wd_error_set(WALDEN_EAUTH,
+                              "archived '%s' (object '%s') failed authentication: it has no "
+                              "signature",
+                              walfile, copies[i].object);
+        } else {
+            rc = get_copy(repo, walfile, folder, &copies[i], dest);
+            if (rc != WALDEN_EAUTH)
+                break;
         }
+        if (!first_auth[0])
+            snprintf(first_auth, sizeof(first_auth), "%s", walden_error_last()->message);
     }
-    if (!(object = wd_path_join(folder, copies[0].object))) {
-        rc = WALDEN_ENOMEM;
-        goto done;
-    }
-    if ((rc = wd_storage_open_read(repo->storage, object, &src))) {
-        if (rc == WALDEN_ENOTFOUND) /* listed a moment ago: removed meanwhile */
-            rc = wd_error_set(WALDEN_EIO, "'%s' disappeared from the archive while being read",
-                              object);
-        goto done;
-    }
-    wd_sink *sink;
-    if ((rc = wd_file_sink_open(&sink, dest)) ||
-        (rc = wd_repo_read_begin(repo, copies[0].compress, copies[0].sha256, sink, &s)) ||
-        (rc = wd_pipe_copy(s.pipe, src)))
-        goto failed;
-    goto done;
-failed:
-    if (rc == WALDEN_ECORRUPT)
-        rc = wd_error_wrap(rc, "archived '%s' is damaged", walfile);
-    else if (rc == WALDEN_EKEY)
-        rc = wd_error_wrap(rc, "cannot decrypt archived '%s'", walfile);
-    else if (rc == WALDEN_ENOTFOUND) /* e.g. DEST's folder: never "not in the archive" */
-        rc = WALDEN_EIO;
+    if (rc == WALDEN_EAUTH)
+        rc = wd_error_set(WALDEN_EAUTH, "%s", first_auth);
 done:
-    wd_pipe_free(s.pipe);
-    wd_source_close(src);
     wd_free(folder);
-    wd_free(object);
     return rc;
 }

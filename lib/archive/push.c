@@ -11,11 +11,18 @@
  *      the file again (from the page cache) for its SHA-256 meanwhile, so
  *      hashing 16 MiB does not add to the time PostgreSQL waits (text files
  *      are hashed in the pipeline);
- *   3. with the SHA-256 now known: a stored copy with the same hash means
- *      the file is archived already, a success (PostgreSQL offers a segment
- *      again after a crash), and the new copy is discarded; a copy with
- *      another hash is a conflict, refused, and the archived copy is left as
- *      it is; otherwise the sink is committed under NAME-SHA256.EXT.
+ *   3. with the SHA-256 now known: a stored copy with the same hash and a
+ *      signature that verifies means the file is archived already, a
+ *      success (PostgreSQL offers a segment again after a crash), and the
+ *      new copy is discarded; a copy with another hash is a conflict,
+ *      refused, and the archived copy is left as it is; copies whose
+ *      signature does not verify (a segment's signature is checkable with
+ *      the segment's size) were not written by walden: they are ignored
+ *      with a warning. Otherwise the sink is committed under
+ *      NAME-SHA256-SIGNATURE.EXT, the signature covering the area, the
+ *      name, the raw SHA-256 and size, the compression and the encryption
+ *      header (sign.h). No stored-bytes digest is computed: the signed
+ *      header authenticates every encrypted record.
  *
  * Two concurrent pushes of one name with different content (which
  * PostgreSQL never does) could both commit; archive-get then refuses the
@@ -120,6 +127,8 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     if (rc)
         return rc;
     bool text = parsed.kind == WD_WAL_HISTORY || parsed.kind == WD_WAL_BACKUP;
+    if ((rc = wd_repo_signer(repo)))
+        return rc;
     /* a repository of a version this walden does not know: its segments
      * cannot be checked, and the version, not the file, is the reason */
     if ((rc = wd_pg_major_check(repo->info.pg_version / 10000)))
@@ -198,20 +207,44 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     memcpy(result->raw_sha256, sha, 32);
 
     wd_wal_copy copies[4];
-    size_t found;
+    size_t found, conflicts = 0;
     if ((rc = wd_wal_find(repo, folder, name, copies, WD_ARRAY_LEN(copies), &found)))
         goto done;
+    const wd_wal_copy *conflict = NULL;
     for (size_t i = 0; i < found && i < WD_ARRAY_LEN(copies); i++) {
-        if (memcmp(copies[i].sha256, sha, 32) == 0) {
+        bool same = memcmp(copies[i].sha256, sha, 32) == 0;
+        /* a segment's size is fixed, so any copy's signature is checkable
+         * with ours; a text file's only when the content is the same */
+        if (!same && text) {
+            conflict = conflict ? conflict : &copies[i];
+            conflicts++;
+            continue;
+        }
+        uint8_t header[WD_CIPHER_HEADER_LEN];
+        int vrc = repo->info.encrypted ? wd_wal_copy_header(repo, folder, &copies[i], header) : 0;
+        if (!vrc)
+            vrc = wd_wal_copy_verify(repo, name, &copies[i], result->raw_size, header);
+        if (vrc == WALDEN_EAUTH) {
+            wd_log_warn("%s: ignored", walden_error_last()->message);
+            walden_error_clear();
+            continue;
+        }
+        if (vrc) {
+            rc = vrc;
+            goto done;
+        }
+        if (same) {
             wd_log_info("'%s' is archived already with identical content", name);
             result->already_archived = 1;
             result->stored_size = copies[i].stored_size;
             goto done; /* freeing the pipe discards the new copy */
         }
+        conflict = conflict ? conflict : &copies[i];
+        conflicts++;
     }
-    if (found) {
+    if (conflicts) {
         char have[65], got[65];
-        wd_hex_encode(copies[0].sha256, 32, have);
+        wd_hex_encode(conflict->sha256, 32, have);
         wd_hex_encode(sha, 32, got);
         rc = wd_error_set(WALDEN_EMISMATCH,
                           "'%s' is archived already with different content (archived sha256 "
@@ -219,9 +252,23 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
                           name, have, got);
         goto done;
     }
-    char hex[65], final_name[128];
-    wd_hex_encode(sha, 32, hex);
-    snprintf(final_name, sizeof(final_name), "%s-%s%s", name, hex, wd_compress_ext(repo->compress));
+    wd_wal_sig_input in = {.name = name,
+                           .raw_size = result->raw_size,
+                           .ext = wd_compress_ext(repo->compress),
+                           .encrypted = repo->info.encrypted};
+    memcpy(in.raw_sha256, sha, 32);
+    if (in.encrypted)
+        wd_encrypt_filter_header(s.cipher, in.header);
+    wd_area_id area;
+    wd_repo_area(repo, &area);
+    uint8_t sig[WD_SIG_LEN];
+    char final_name[320];
+    if ((rc = wd_sign_wal(repo->sign_priv, &area, &in, sig)))
+        goto done;
+    if (wd_wal_object_name(name, sha, sig, repo->compress, final_name, sizeof(final_name)) < 0) {
+        rc = wd_error_set(WALDEN_EINVAL, "'%s': name too long to archive", name);
+        goto done;
+    }
     if ((rc = wd_pipe_commit(s.pipe, final_name)))
         goto done;
     wd_log_info("archived '%s' (%llu bytes, stored %llu)", name,

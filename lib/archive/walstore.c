@@ -8,38 +8,130 @@
 #include "archive/archive.h"
 #include "common/common.h"
 
-int wd_wal_object_parse(const char *object, char *name, size_t name_cap, wd_wal_copy *copy)
+static int hex_field(const char *p, size_t hexlen, uint8_t *out)
 {
-    const char *dash = strrchr(object, '-');
-    if (!dash || (size_t)(dash - object) >= name_cap || strlen(object) >= sizeof(copy->object))
-        return WALDEN_EINVAL;
-    const char *hex = dash + 1, *ext = hex + 64;
-    if (strlen(hex) < 64)
-        return WALDEN_EINVAL;
-    char hexbuf[65];
-    memcpy(hexbuf, hex, 64);
-    hexbuf[64] = '\0';
-    if (wd_hex_decode(hexbuf, copy->sha256, 32)) {
+    char buf[2 * WD_SIG_LEN + 1];
+    memcpy(buf, p, hexlen);
+    buf[hexlen] = '\0';
+    for (size_t i = 0; i < hexlen; i++)
+        if (!((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f')))
+            return WALDEN_EINVAL;
+    if (wd_hex_decode(buf, out, hexlen / 2)) {
         walden_error_clear();
         return WALDEN_EINVAL;
     }
-    if (strcmp(ext, ".zst") == 0)
-        copy->compress = WD_COMPRESS_ZSTD;
-    else if (strcmp(ext, ".gz") == 0)
-        copy->compress = WD_COMPRESS_GZIP;
-    else if (*ext == '\0')
-        copy->compress = WD_COMPRESS_NONE;
-    else
+    return 0;
+}
+
+int wd_wal_object_parse(const char *object, char *name, size_t name_cap, wd_wal_copy *copy)
+{
+    size_t len = strlen(object), body = len;
+    if (len >= sizeof(copy->object))
         return WALDEN_EINVAL;
-    memcpy(name, object, (size_t)(dash - object));
-    name[dash - object] = '\0';
+    copy->is_signed = false;
+    if (wd_str_ends_with(object, ".zst")) {
+        copy->compress = WD_COMPRESS_ZSTD;
+        body -= 4;
+    } else if (wd_str_ends_with(object, ".gz")) {
+        copy->compress = WD_COMPRESS_GZIP;
+        body -= 3;
+    } else {
+        copy->compress = WD_COMPRESS_NONE;
+    }
+    const size_t sig_part = 1 + 2 * WD_SIG_LEN, sha_part = 1 + 64;
+    size_t name_len;
+    if (body > sig_part + sha_part && object[body - sig_part] == '-' &&
+        object[body - sig_part - sha_part] == '-' &&
+        hex_field(object + body - sig_part + 1, 2 * WD_SIG_LEN, copy->sig) == 0) {
+        if (hex_field(object + body - sig_part - 64, 64, copy->sha256))
+            return WALDEN_EINVAL;
+        copy->is_signed = true;
+        name_len = body - sig_part - sha_part;
+    } else if (body > sha_part && object[body - sha_part] == '-') {
+        if (hex_field(object + body - 64, 64, copy->sha256))
+            return WALDEN_EINVAL;
+        name_len = body - sha_part;
+    } else {
+        return WALDEN_EINVAL;
+    }
+    if (name_len >= name_cap)
+        return WALDEN_EINVAL;
+    memcpy(name, object, name_len);
+    name[name_len] = '\0';
     wd_wal_name parsed;
     if (wd_wal_name_parse(name, &parsed)) {
         walden_error_clear();
         return WALDEN_EINVAL;
     }
-    memcpy(copy->object, object, strlen(object) + 1);
+    memcpy(copy->object, object, len + 1);
     return 0;
+}
+
+int wd_wal_object_name(const char *name, const uint8_t sha256[32], const uint8_t sig[WD_SIG_LEN],
+                       wd_compress c, char *buf, size_t cap)
+{
+    char sha_hex[65], sig_hex[2 * WD_SIG_LEN + 1];
+    wd_hex_encode(sha256, 32, sha_hex);
+    wd_hex_encode(sig, WD_SIG_LEN, sig_hex);
+    int n = snprintf(buf, cap, "%s-%s-%s%s", name, sha_hex, sig_hex, wd_compress_ext(c));
+    return n < 0 || (size_t)n >= cap || n > 254 ? -1 : n;
+}
+
+int wd_wal_copy_verify(walden_repo *repo, const char *name, const wd_wal_copy *copy,
+                       uint64_t raw_size, const uint8_t *header)
+{
+    if (repo->legacy)
+        return 0;
+    int rc = wd_repo_trust(repo);
+    if (rc)
+        return rc;
+    if (!copy->is_signed)
+        return wd_error_set(WALDEN_EAUTH,
+                            "archived '%s' (object '%s') failed authentication: it has no "
+                            "signature",
+                            name, copy->object);
+    wd_wal_sig_input in = {.name = name,
+                           .raw_size = raw_size,
+                           .ext = wd_compress_ext(copy->compress),
+                           .encrypted = repo->info.encrypted};
+    memcpy(in.raw_sha256, copy->sha256, 32);
+    if (in.encrypted)
+        memcpy(in.header, header, WD_ENC_HEADER_LEN);
+    wd_area_id area;
+    wd_repo_area(repo, &area);
+    rc = wd_sign_wal_verify(repo->verify_key, &area, &in, copy->sig);
+    if (rc == WALDEN_EAUTH)
+        return wd_error_set(WALDEN_EAUTH,
+                            "archived '%s' (object '%s') failed authentication: its signature "
+                            "does not verify (not written by walden for this area and name)",
+                            name, copy->object);
+    return rc;
+}
+
+int wd_wal_copy_header(walden_repo *repo, const char *folder, const wd_wal_copy *copy,
+                       uint8_t header[WD_CIPHER_HEADER_LEN])
+{
+    char *path = wd_path_join(folder, copy->object);
+    wd_source *src = NULL;
+    if (!path)
+        return WALDEN_ENOMEM;
+    int rc = repo->storage->driver->open_read_range
+                 ? wd_storage_open_read_range(repo->storage, path, 0, WD_CIPHER_HEADER_LEN, &src)
+                 : wd_storage_open_read(repo->storage, path, &src);
+    size_t have = 0;
+    while (!rc && have < WD_CIPHER_HEADER_LEN) {
+        size_t n = 0;
+        rc = wd_source_read(src, header + have, WD_CIPHER_HEADER_LEN - have, &n);
+        if (!rc && n == 0)
+            rc = wd_error_set(WALDEN_EAUTH,
+                              "archived object '%s' failed authentication: shorter than an "
+                              "encryption header",
+                              path);
+        have += n;
+    }
+    wd_source_close(src);
+    wd_free(path);
+    return rc;
 }
 
 char *wd_wal_folder(const walden_repo *repo, const char *name, const wd_wal_name *parsed)

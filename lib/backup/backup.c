@@ -60,7 +60,9 @@ typedef struct backup_run {
     uint64_t start_lsn;
     bool checksums;
     wd_pipe *manifest;
-    wd_pipe *stored; /* backup.stored: in clear, no filters */
+    wd_pipe *stored;          /* backup.stored: in clear, no filters */
+    wd_filter *stored_body;   /* the SHA-256 of backup.stored so far, for its signature */
+    wd_filter *manifest_body; /* the manifest's raw hash: its signature */
 
     pthread_mutex_t mu; /* guards the manifest streams and the counters */
     uint64_t files, size, stored_size, page_errors;
@@ -117,13 +119,30 @@ static int open_stored(backup_run *r, const wd_backup_meta *m)
     wd_sink *sink = NULL;
     int rc = path ? wd_storage_open_write(r->repo->storage, path, &sink) : WALDEN_ENOMEM;
     wd_free(path);
-    if (rc || (rc = wd_pipe_new(&r->stored, sink)))
+    if (rc || (rc = wd_pipe_new(&r->stored, sink)) || (rc = wd_hash_filter_new(&r->stored_body)) ||
+        (rc = wd_pipe_add(r->stored, r->stored_body)))
         return rc;
     char *head = wd_asprintf("# walden backup stored objects: SHA-256 and size as stored\n"
                              "format = %d\nid = %s\nencrypted = %s\n[objects]\n",
                              WD_STORED_FORMAT, m->id, m->pub.encrypted ? "yes" : "no");
     rc = head ? wd_pipe_write(r->stored, (const uint8_t *)head, strlen(head)) : WALDEN_ENOMEM;
     wd_free(head);
+    return rc;
+}
+
+/* Appends the signature line of what `body` has seen to the stream `p`,
+ * stored at `rel` (relative to the backup's folder). */
+static int sign_stream(backup_run *r, wd_pipe *p, const wd_filter *body, const char *rel)
+{
+    uint8_t sha[32];
+    char line[WD_SIG_LINE_LEN + 1];
+    wd_area_id area;
+    wd_repo_area(r->repo, &area);
+    char *path = wd_asprintf("%s/%s", wd_repo_rel(r->repo, r->prefix), rel);
+    int rc = path ? wd_hash_filter_peek(body, sha) : WALDEN_ENOMEM;
+    if (!rc && !(rc = wd_sign_text_line(r->repo->sign_priv, &area, path, sha, line)))
+        rc = wd_pipe_write(p, (const uint8_t *)line, strlen(line));
+    wd_free(path);
     return rc;
 }
 
@@ -145,7 +164,8 @@ static int close_stored(backup_run *r, const wd_repo_stream *ms)
         return wd_error_set(WALDEN_EINVAL, "manifest name too long");
     static const char end[] = "[end]\ncomplete = yes\n";
     if ((rc = wd_pipe_write(r->stored, (const uint8_t *)line, (size_t)n)) ||
-        (rc = wd_pipe_write(r->stored, (const uint8_t *)end, sizeof(end) - 1)))
+        (rc = wd_pipe_write(r->stored, (const uint8_t *)end, sizeof(end) - 1)) ||
+        (rc = sign_stream(r, r->stored, r->stored_body, WD_STORED_NAME)))
         return rc;
     return wd_pipe_finish(r->stored);
 }
@@ -576,7 +596,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         rc = WALDEN_ENOMEM;
         goto done;
     }
-    if ((rc = wd_lock_acquire(cfg, "backup", &lock_fd)))
+    if ((rc = wd_repo_signer(repo)) || (rc = wd_lock_acquire(cfg, "backup", &lock_fd)))
         goto done;
     if ((rc = wd_pg_connect(&c, cfg)) || (rc = check_identity(repo, c, pgdata, m)) ||
         (rc = check_archiving(c)))
@@ -677,8 +697,9 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     m->pub.page_errors = r.page_errors;
     snprintf(m->status, sizeof(m->status), "%s", r.page_errors ? "errors" : "ok");
     wd_backup_meta_link(m);
-    if ((rc = wd_backup_meta_write_end(r.manifest, m)) || (rc = close_stored(&r, &ms)) ||
-        (rc = wd_pipe_commit(r.manifest, NULL)))
+    if ((rc = wd_backup_meta_write_end(r.manifest, m)) ||
+        (rc = sign_stream(&r, r.manifest, ms.raw_hash, WD_MANIFEST_NAME)) ||
+        (rc = close_stored(&r, &ms)) || (rc = wd_pipe_commit(r.manifest, NULL)))
         goto done;
     stored_any = false; /* the backup exists now: keep it */
 
@@ -686,7 +707,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     char *ipath = wd_asprintf("%s/backup.info", r.prefix);
     if (!text || !ipath)
         rc = WALDEN_ENOMEM;
-    else if (wd_storage_write_all(repo->storage, ipath, text, strlen(text)))
+    else if (wd_repo_write_signed(repo, ipath, text, strlen(text)))
         wd_log_warn("backup %s: cannot write backup.info (%s); it is rebuilt from the manifest",
                     m->id, walden_error_last()->message);
     wd_free(text);

@@ -3,10 +3,19 @@
  * manifests. The manifests are the truth; backup.info is a clear-text copy
  * of a manifest's summary so that listing needs neither the key nor a read
  * of every file list.
+ *
+ * A manifest is acted on only once its signature verified: it is read
+ * whole first into a private, unlinked temporary file while its bytes are
+ * hashed, the signature line is checked, and only then are its lines
+ * replayed from that file (which no one else can change) to the caller.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "backup/backup.h"
 #include "common/common.h"
@@ -101,6 +110,43 @@ int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m
     return wd_backup_read_manifest_ex(repo, id, m, cb, ctx, NULL, NULL);
 }
 
+/* Phase one: every line goes to the spool and the hash; the signature
+ * line is kept apart and must be the last. */
+typedef struct spool {
+    FILE *f;
+    EVP_MD_CTX *md;
+    char sig[WD_SIG_LINE_LEN + 8];
+    size_t sig_len;
+    bool have_sig;
+    const char *id;
+} spool;
+
+static int spool_line(char *line, size_t len, void *ctx)
+{
+    spool *sp = ctx;
+    if (sp->have_sig)
+        return wd_error_set(WALDEN_EAUTH,
+                            "manifest of backup '%s' failed authentication: data after its "
+                            "signature",
+                            sp->id);
+    if (wd_str_starts_with(line, WD_SIG_LINE)) {
+        if (len >= sizeof(sp->sig))
+            return wd_error_set(WALDEN_EAUTH,
+                                "manifest of backup '%s' failed authentication: malformed "
+                                "signature",
+                                sp->id);
+        memcpy(sp->sig, line, len);
+        sp->sig_len = len;
+        sp->have_sig = true;
+        return 0;
+    }
+    if (!EVP_DigestUpdate(sp->md, line, len) || !EVP_DigestUpdate(sp->md, "\n", 1))
+        return wd_error_set_openssl(WALDEN_ERROR, "sha-256 update failed");
+    if (fwrite(line, 1, len, sp->f) != len || fputc('\n', sp->f) == EOF)
+        return wd_error_set_errno(errno, "cannot write a temporary file");
+    return 0;
+}
+
 int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta *m,
                                wd_manifest_entry_cb cb, void *ctx, uint8_t stored_sha256[32],
                                uint64_t *stored_size)
@@ -111,15 +157,30 @@ int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta
         return rc;
     char *path = wd_asprintf("%s/%s/%s/%s%s", repo->cluster, WD_BACKUP_DIR, id, WD_MANIFEST_NAME,
                              wd_compress_ext(c));
-    if (!path)
+    char *signed_path =
+        wd_asprintf("%s/%s/%s/%s", repo->cluster, WD_BACKUP_DIR, id, WD_MANIFEST_NAME);
+    if (!path || !signed_path) {
+        wd_free(path);
+        wd_free(signed_path);
         return WALDEN_ENOMEM;
+    }
     wd_source *src = NULL;
     wd_sink *sink = NULL;
     manifest_reader r = {m, cb, ctx, 0, id, false};
     wd_repo_stream st = {0};
+    spool sp = {.id = id};
+    char *line = NULL;
+    size_t cap = 0;
+    if ((rc = wd_repo_trust(repo)))
+        goto done;
+    if (!(sp.f = tmpfile()) || !(sp.md = EVP_MD_CTX_new()) ||
+        !EVP_DigestInit_ex(sp.md, EVP_sha256(), NULL)) {
+        rc = sp.f ? WALDEN_ENOMEM : wd_error_set_errno(errno, "cannot create a temporary file");
+        goto done;
+    }
     if ((rc = wd_storage_open_read(repo->storage, path, &src)))
         goto done;
-    if ((rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, manifest_line, &r)))
+    if ((rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, spool_line, &sp)))
         goto done;
     if ((rc = wd_repo_read_begin(repo, c, NULL, sink, &st)))
         goto done;
@@ -134,17 +195,55 @@ int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta
         if (stored_size)
             *stored_size = size;
     }
+    if (!repo->legacy) {
+        uint8_t sha[32];
+        wd_area_id area;
+        wd_repo_area(repo, &area);
+        if (!EVP_DigestFinal_ex(sp.md, sha, NULL)) {
+            rc = wd_error_set_openssl(WALDEN_ERROR, "sha-256 final failed");
+            goto done;
+        }
+        rc = sp.have_sig
+                 ? wd_sign_text_line_check(repo->verify_key, &area, wd_repo_rel(repo, signed_path),
+                                           sha, sp.sig, sp.sig_len)
+                 : WALDEN_EAUTH;
+        if (rc == WALDEN_EAUTH) {
+            rc = wd_error_set(WALDEN_EAUTH,
+                              "manifest of backup '%s' ('%s') failed authentication: %s", id, path,
+                              sp.have_sig ? "its signature does not verify" : "it is not signed");
+            goto done;
+        }
+        if (rc)
+            goto done;
+    }
+    /* phase two: the verified lines, from the private spool */
+    if (fflush(sp.f) || fseek(sp.f, 0, SEEK_SET)) {
+        rc = wd_error_set_errno(errno, "cannot read a temporary file");
+        goto done;
+    }
+    ssize_t n;
+    while ((n = getline(&line, &cap, sp.f)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        if ((rc = manifest_line(line, (size_t)n, &r)))
+            goto done;
+    }
     if (!m->complete || r.section != 3)
         rc = wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' is incomplete", id);
     else if (strcmp(m->id, id) != 0)
         rc = wd_error_set(WALDEN_ECORRUPT, "manifest of backup '%s' names backup '%s'", id, m->id);
 done:
-    if (rc && !r.cb_failed && rc != WALDEN_EKEY && rc != WALDEN_ENOMEM &&
+    if (rc && !r.cb_failed && rc != WALDEN_EKEY && rc != WALDEN_ENOMEM && rc != WALDEN_EAUTH &&
         !wd_str_starts_with(walden_error_last()->message, "manifest"))
         wd_error_wrap(rc, "cannot read the manifest of backup '%s'", id);
+    free(line);
+    if (sp.f)
+        fclose(sp.f);
+    EVP_MD_CTX_free(sp.md);
     wd_pipe_free(st.pipe);
     wd_source_close(src);
     wd_free(path);
+    wd_free(signed_path);
     return rc;
 }
 
@@ -161,8 +260,10 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
         return WALDEN_ENOMEM;
     char *text = NULL;
     size_t len = 0;
-    int rc = wd_storage_read_all(repo->storage, path, 1 << 20, &text, &len);
+    int rc = wd_repo_read_signed(repo, path, 1 << 20, &text, &len);
     wd_free(path);
+    if (rc == WALDEN_EAUTH || rc == WALDEN_ENOMEM)
+        return rc; /* altered or forged: refused, never replaced by a guess */
     if (!rc) {
         char origin[128];
         snprintf(origin, sizeof(origin), "backup.info of backup '%s'", id);
@@ -170,8 +271,12 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
         wd_free(text);
         if (!rc && m->complete && strcmp(m->id, id) == 0)
             return 0;
-        if (rc)
-            wd_log_warn("%s: reading the backup's manifest instead", walden_error_last()->message);
+        if (!rc)
+            return wd_error_set(WALDEN_EAUTH,
+                                "backup.info of backup '%s' failed authentication: it names "
+                                "another backup",
+                                id);
+        wd_log_warn("%s: reading the backup's manifest instead", walden_error_last()->message);
     } else if (rc != WALDEN_ENOTFOUND) {
         /* a fifo, a folder, unreadable: said, then the manifest answers */
         wd_log_warn("%s; reading backup %s's manifest instead", walden_error_last()->message, id);

@@ -155,6 +155,8 @@ const char *walden_error_name(int code)
         return "network";
     case WALDEN_ETIMEOUT:
         return "timeout";
+    case WALDEN_EAUTH:
+        return "authentication";
     default:
         return "unknown";
     }

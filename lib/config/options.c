@@ -26,6 +26,13 @@ static const walden_option_info options[] = {
      "passphrase of the repository key (encrypts at init; needed to read)"},
     {"encrypt-passphrase-file", WALDEN_OPT_PATH, NULL, NULL, 0,
      "file whose first line is the passphrase"},
+    {"sign-key-file", WALDEN_OPT_PATH, "/etc/walden/%c.sign-key", NULL, 0,
+     "host-local file of the area's signing key (mode 0600; %c is the cluster); made by init"},
+    {"verify-key", WALDEN_OPT_STRING, NULL, NULL, 0,
+     "the area's verification key (hex, printed by init and 'info --keys'): lets hosts "
+     "without the signing key or passphrase read an unencrypted area"},
+    {"allow-unauthenticated", WALDEN_OPT_BOOL, "n", NULL, 0,
+     "read an area of format 1 (nothing is signed): a writer of the repository could forge it"},
     {"process-max", WALDEN_OPT_INT, NULL, NULL, 0,
      "parallel workers of backup, restore and dump (default: the number of cores)"},
     {"type", WALDEN_OPT_ENUM, "full", "full", 0, "backup type"},

@@ -291,6 +291,8 @@ static int take_header(cipher_filter *c, const wd_keypair *k)
 typedef struct decrypt_filter {
     cipher_filter c;
     wd_keypair key; /* copy: the filter may outlive the caller's struct */
+    bool expect;    /* the header must be this (signed) one */
+    uint8_t expected[HEADER_LEN];
 } decrypt_filter;
 
 static int open_record(cipher_filter *c)
@@ -326,6 +328,11 @@ static int decrypt_process(wd_filter *f, const uint8_t *in, size_t in_len, size_
             memcpy(c->header + c->header_have, in + in_pos, take);
             c->header_have += take;
             in_pos += take;
+            if (c->header_have == HEADER_LEN && d->expect &&
+                CRYPTO_memcmp(c->header, d->expected, HEADER_LEN) != 0) {
+                rc = wd_error_set(WALDEN_EAUTH, "its encryption header is not the signed one");
+                goto fail;
+            }
             if (c->header_have == HEADER_LEN && (rc = take_header(c, &d->key)))
                 goto fail;
             continue;
@@ -493,4 +500,25 @@ int wd_cipher_frame_filter_new(wd_filter **out)
     fr->base.ops = &frame_ops;
     *out = &fr->base;
     return 0;
+}
+
+void wd_encrypt_filter_header(const wd_filter *f, uint8_t header[WD_CIPHER_HEADER_LEN])
+{
+    memcpy(header, ((const cipher_filter *)f)->header, HEADER_LEN);
+}
+
+int wd_decrypt_filter_header(const wd_filter *f, uint8_t header[WD_CIPHER_HEADER_LEN])
+{
+    const cipher_filter *c = (const cipher_filter *)f;
+    if (c->header_have < HEADER_LEN)
+        return truncated();
+    memcpy(header, c->header, HEADER_LEN);
+    return 0;
+}
+
+void wd_decrypt_filter_expect_header(wd_filter *f, const uint8_t header[WD_CIPHER_HEADER_LEN])
+{
+    decrypt_filter *d = (decrypt_filter *)f;
+    d->expect = true;
+    memcpy(d->expected, header, HEADER_LEN);
 }

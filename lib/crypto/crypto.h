@@ -68,26 +68,50 @@ int wd_keypair_generate(wd_keypair *out);
 /* Wipes the private key. */
 void wd_keypair_wipe(wd_keypair *k);
 
+/* What key.conf binds to the key pair (format 2): the area and the
+ * verification key of its writers. */
+typedef struct wd_key_meta {
+    char cluster[128];
+    uint64_t system_id;
+    uint8_t verify_key[WD_KEY_LEN]; /* Ed25519 public key */
+    int format;                     /* 1: none of the above is known */
+} wd_key_meta;
+
 /*
  * The key file text ("name = value" lines, see docs/repository-format.md):
- *   format = 1
- *   public-key = <64 hex>
+ *   format = 2
+ *   cluster, system-identifier, public-key = <64 hex>, verify-key = <64 hex>
  *   kdf = scrypt, kdf-n, kdf-r, kdf-p, kdf-salt = <32 hex>
  *   wrapped-private-key = <hex of nonce(12) || ciphertext(32) || tag(16)>
- * wd_key_wrap makes that text (malloc'ed) for `k` under `passphrase`.
+ * The wrapped key's AAD is a canonical serialization of every other field,
+ * so a key file that unwraps proves all of them. wd_key_wrap makes that
+ * text (malloc'ed) for `k` and `meta` under `passphrase`.
  */
-int wd_key_wrap(const wd_keypair *k, const char *passphrase, const wd_kdf_params *params,
-                char **out_text);
-/* Reads the public key only (no passphrase, no KDF). */
-int wd_key_load_public(const char *text, size_t len, wd_keypair *out);
-/* Reads and unwraps: WALDEN_EKEY "wrong passphrase" when it does not open. */
-int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypair *out);
+int wd_key_wrap(const wd_keypair *k, const wd_key_meta *meta, const char *passphrase,
+                const wd_kdf_params *params, char **out_text);
+/* Reads the public key and the (unauthenticated) meta only (no passphrase,
+ * no KDF). */
+int wd_key_load_public(const char *text, size_t len, wd_keypair *out, wd_key_meta *meta);
+/* Reads and unwraps: WALDEN_EKEY "wrong passphrase" when it does not open.
+ * `meta` gets the authenticated fields. */
+int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypair *out,
+                  wd_key_meta *meta);
 
 /* Encrypts to `k`'s public key. */
 int wd_encrypt_filter_new(wd_filter **out, const wd_keypair *k);
 /* Decrypts with `k`'s private key: WALDEN_EKEY when the file was not made for
  * this key, WALDEN_ECORRUPT when it was altered or truncated. */
 int wd_decrypt_filter_new(wd_filter **out, const wd_keypair *k);
+
+#define WD_CIPHER_HEADER_LEN 76
+/* The header an encrypt filter writes (known once it is made). */
+void wd_encrypt_filter_header(const wd_filter *f, uint8_t header[WD_CIPHER_HEADER_LEN]);
+/* The header a decrypt filter read (WALDEN_ECORRUPT before it is whole). */
+int wd_decrypt_filter_header(const wd_filter *f, uint8_t header[WD_CIPHER_HEADER_LEN]);
+/* Makes the decrypt filter refuse (WALDEN_EAUTH), before it releases any
+ * byte, a file whose header is not `header`: with a signed header, every
+ * record that opens was sealed by the writer that made the header. */
+void wd_decrypt_filter_expect_header(wd_filter *f, const uint8_t header[WD_CIPHER_HEADER_LEN]);
 
 /* Checks the framing of an encrypted file without any key (an observe
  * filter, for verify): the header's magic and version, every record's

@@ -110,9 +110,41 @@ static int gcm(bool seal, const uint8_t key[32], const uint8_t nonce[NONCE_LEN],
     return 0;
 }
 
-int wd_key_wrap(const wd_keypair *k, const char *passphrase, const wd_kdf_params *params,
-                char **out_text)
+/* The AAD of the wrapped key. Format 1: the public key alone. Format 2:
+ * every other field of the file, each length-prefixed or fixed-size. */
+static size_t key_aad(int format, const wd_key_meta *meta, const uint8_t pub[WD_KEY_LEN],
+                      const uint8_t salt[SALT_LEN], const wd_kdf_params *kp, uint8_t *out)
 {
+    if (format == 1) {
+        memcpy(out, pub, WD_KEY_LEN);
+        return WD_KEY_LEN;
+    }
+    size_t n = 0, cl = strlen(meta->cluster);
+    static const char domain[] = "walden key v2";
+    memcpy(out + n, domain, sizeof(domain)); /* with its NUL */
+    n += sizeof(domain);
+    out[n++] = (uint8_t)cl;
+    memcpy(out + n, meta->cluster, cl);
+    n += cl;
+    uint64_t fields[4] = {meta->system_id, kp->n, kp->r, kp->p};
+    for (int f = 0; f < 4; f++)
+        for (int i = 0; i < 8; i++)
+            out[n++] = (uint8_t)(fields[f] >> (56 - 8 * i));
+    memcpy(out + n, pub, WD_KEY_LEN);
+    n += WD_KEY_LEN;
+    memcpy(out + n, meta->verify_key, WD_KEY_LEN);
+    n += WD_KEY_LEN;
+    memcpy(out + n, salt, SALT_LEN);
+    n += SALT_LEN;
+    return n;
+}
+#define AAD_MAX (16 + 1 + 128 + 32 + 2 * WD_KEY_LEN + SALT_LEN)
+
+int wd_key_wrap(const wd_keypair *k, const wd_key_meta *meta, const char *passphrase,
+                const wd_kdf_params *params, char **out_text)
+{
+    if (strlen(meta->cluster) > 100 || strchr(meta->cluster, '\n'))
+        return wd_error_set(WALDEN_EINVAL, "cluster name too long for the key file");
     if (!passphrase || !*passphrase)
         return wd_error_set(WALDEN_EINVAL, "the passphrase is empty");
     if (!k->has_private)
@@ -120,35 +152,44 @@ int wd_key_wrap(const wd_keypair *k, const char *passphrase, const wd_kdf_params
     uint8_t salt[SALT_LEN], kek[WD_KEY_LEN], wrapped[WRAPPED_LEN];
     if (RAND_bytes(salt, SALT_LEN) != 1 || RAND_bytes(wrapped, NONCE_LEN) != 1)
         return wd_error_set_openssl(WALDEN_ERROR, "no random bytes");
+    uint8_t aad[AAD_MAX];
+    size_t aad_len = key_aad(2, meta, k->public_key, salt, params, aad);
     int rc = derive_kek(passphrase, salt, params, kek);
     if (!rc)
-        rc = gcm(true, kek, wrapped, k->public_key, WD_KEY_LEN, k->private_key, WD_KEY_LEN,
-                 wrapped + NONCE_LEN, wrapped + NONCE_LEN + WD_KEY_LEN);
+        rc = gcm(true, kek, wrapped, aad, aad_len, k->private_key, WD_KEY_LEN, wrapped + NONCE_LEN,
+                 wrapped + NONCE_LEN + WD_KEY_LEN);
     OPENSSL_cleanse(kek, sizeof(kek));
     if (rc)
         return rc;
     char pub_hex[2 * WD_KEY_LEN + 1], salt_hex[2 * SALT_LEN + 1], wrapped_hex[2 * WRAPPED_LEN + 1];
+    char vk_hex[2 * WD_KEY_LEN + 1];
     wd_hex_encode(k->public_key, WD_KEY_LEN, pub_hex);
+    wd_hex_encode(meta->verify_key, WD_KEY_LEN, vk_hex);
     wd_hex_encode(salt, SALT_LEN, salt_hex);
     wd_hex_encode(wrapped, WRAPPED_LEN, wrapped_hex);
-    *out_text = wd_asprintf("# walden repository key: see docs/internals/encryption.md\n"
-                            "format = 1\n"
-                            "public-key = %s\n"
-                            "kdf = scrypt\n"
-                            "kdf-n = %llu\n"
-                            "kdf-r = %u\n"
-                            "kdf-p = %u\n"
-                            "kdf-salt = %s\n"
-                            "wrapped-private-key = %s\n",
-                            pub_hex, (unsigned long long)params->n, params->r, params->p, salt_hex,
-                            wrapped_hex);
+    *out_text =
+        wd_asprintf("# walden repository key: see docs/internals/encryption.md\n"
+                    "format = 2\n"
+                    "cluster = %s\n"
+                    "system-identifier = %llu\n"
+                    "public-key = %s\n"
+                    "verify-key = %s\n"
+                    "kdf = scrypt\n"
+                    "kdf-n = %llu\n"
+                    "kdf-r = %u\n"
+                    "kdf-p = %u\n"
+                    "kdf-salt = %s\n"
+                    "wrapped-private-key = %s\n",
+                    meta->cluster, (unsigned long long)meta->system_id, pub_hex, vk_hex,
+                    (unsigned long long)params->n, params->r, params->p, salt_hex, wrapped_hex);
     return *out_text ? 0 : WALDEN_ENOMEM;
 }
 
 typedef struct key_file {
     int64_t format;
-    bool have_pub, have_salt, have_wrapped, scrypt;
+    bool have_pub, have_salt, have_wrapped, scrypt, have_vk, have_cluster, have_sysid;
     uint8_t pub[WD_KEY_LEN], salt[SALT_LEN], wrapped[WRAPPED_LEN];
+    wd_key_meta meta;
     wd_kdf_params kp;
 } key_file;
 
@@ -159,6 +200,19 @@ static int key_kv(const char *name, const char *value, int line, void *ctx)
     int rc = 0;
     if (strcmp(name, "format") == 0) {
         rc = wd_parse_int64(value, 1, 1000, &kf->format);
+    } else if (strcmp(name, "cluster") == 0) {
+        size_t n = strlen(value);
+        if (n == 0 || n >= sizeof(kf->meta.cluster))
+            rc = WALDEN_EINVAL;
+        else
+            memcpy(kf->meta.cluster, value, n + 1);
+        kf->have_cluster = rc == 0;
+    } else if (strcmp(name, "system-identifier") == 0) {
+        rc = wd_parse_uint64(value, &kf->meta.system_id);
+        kf->have_sysid = rc == 0;
+    } else if (strcmp(name, "verify-key") == 0) {
+        rc = wd_hex_decode(value, kf->meta.verify_key, WD_KEY_LEN);
+        kf->have_vk = rc == 0;
     } else if (strcmp(name, "public-key") == 0) {
         rc = wd_hex_decode(value, kf->pub, WD_KEY_LEN);
         kf->have_pub = rc == 0;
@@ -191,15 +245,17 @@ static int key_parse(const char *text, size_t len, key_file *kf)
     int rc = wd_kv_parse(text, len, "key file", key_kv, kf);
     if (rc)
         return rc;
-    if (kf->format != 1)
+    if (kf->format != 1 && kf->format != 2)
         return wd_error_set(WALDEN_EVERSION, "unsupported key file format %lld",
                             (long long)kf->format);
-    if (!kf->have_pub || !kf->have_salt || !kf->have_wrapped || !kf->scrypt)
+    if (!kf->have_pub || !kf->have_salt || !kf->have_wrapped || !kf->scrypt ||
+        (kf->format == 2 && (!kf->have_vk || !kf->have_cluster || !kf->have_sysid)))
         return wd_error_set(WALDEN_EINVAL, "key file is incomplete");
+    kf->meta.format = (int)kf->format;
     return check_params(&kf->kp);
 }
 
-int wd_key_load_public(const char *text, size_t len, wd_keypair *out)
+int wd_key_load_public(const char *text, size_t len, wd_keypair *out, wd_key_meta *meta)
 {
     key_file kf;
     int rc = key_parse(text, len, &kf);
@@ -207,10 +263,13 @@ int wd_key_load_public(const char *text, size_t len, wd_keypair *out)
         return rc;
     memset(out, 0, sizeof(*out));
     memcpy(out->public_key, kf.pub, WD_KEY_LEN);
+    if (meta)
+        *meta = kf.meta;
     return 0;
 }
 
-int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypair *out)
+int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypair *out,
+                  wd_key_meta *meta)
 {
     if (!passphrase || !*passphrase)
         return wd_error_set(WALDEN_EINVAL, "the passphrase is empty");
@@ -224,7 +283,9 @@ int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypa
         OPENSSL_cleanse(kek, sizeof(kek));
         return rc;
     }
-    rc = gcm(false, kek, kf.wrapped, kf.pub, WD_KEY_LEN, kf.wrapped + NONCE_LEN, WD_KEY_LEN, priv,
+    uint8_t aad[AAD_MAX];
+    size_t aad_len = key_aad((int)kf.format, &kf.meta, kf.pub, kf.salt, &kf.kp, aad);
+    rc = gcm(false, kek, kf.wrapped, aad, aad_len, kf.wrapped + NONCE_LEN, WD_KEY_LEN, priv,
              kf.wrapped + NONCE_LEN + WD_KEY_LEN);
     OPENSSL_cleanse(kek, sizeof(kek));
     if (rc) {
@@ -246,6 +307,8 @@ int wd_key_unwrap(const char *text, size_t len, const char *passphrase, wd_keypa
         memcpy(out->public_key, kf.pub, WD_KEY_LEN);
         memcpy(out->private_key, priv, WD_KEY_LEN);
         out->has_private = 1;
+        if (meta)
+            *meta = kf.meta;
     }
     OPENSSL_cleanse(priv, sizeof(priv));
     OPENSSL_cleanse(&kf, sizeof(kf));

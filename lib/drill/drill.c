@@ -1493,7 +1493,7 @@ static int write_reports(drill *d, const walden_drill_result *p)
     char *path = rel ? wd_repo_path(d->repo, rel) : NULL;
     if (!record || !path)
         rc = WALDEN_ENOMEM;
-    else if ((rc = wd_storage_write_all(d->repo->storage, path, record, strlen(record))))
+    else if ((rc = wd_repo_write_signed(d->repo, path, record, strlen(record))))
         wd_error_wrap(rc, "cannot record the drill in the repository");
     wd_free(record);
     wd_free(rel);
@@ -1893,7 +1893,7 @@ int walden_drill_history(walden_repo *repo, walden_drill_cb cb, void *ctx)
         walden_drill_result *r = NULL;
         if (!path)
             rc = WALDEN_ENOMEM;
-        else if (!(rc = wd_storage_read_all(repo->storage, path, 1u << 20, &text, &len)) &&
+        else if (!(rc = wd_repo_read_signed(repo, path, 1u << 20, &text, &len)) &&
                  !(rc = wd_drill_record_parse(text, len, path, &r)) &&
                  !(rc = set_str(&r->cluster, repo->cluster)))
             rc = cb(r, ctx);

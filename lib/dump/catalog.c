@@ -45,21 +45,25 @@ char *wd_dump_meta_text(const wd_dump_meta *m)
     wd_hex_encode(m->raw_sha256, 32, raw);
     wd_hex_encode(m->stored_sha256, 32, stored);
     char *db = one_line(m->database), *err = one_line(m->error);
-    char *text = NULL;
+    char *text = NULL, hdr[2 * WD_CIPHER_HEADER_LEN + 1] = "";
+    if (m->have_header)
+        wd_hex_encode(m->header, WD_CIPHER_HEADER_LEN, hdr);
     if (db && err)
-        text =
-            wd_asprintf("# walden dump manifest\n"
-                        "format = %d\nid = %s\nkind = %s\ndatabase = \"%s\"\n"
-                        "system-id = %" PRIu64 "\npg-version = %d\npg-dump-version = %s\n"
-                        "walden-version = %s\ncompress = %s\nencrypted = %s\n"
-                        "start-time-ms = %" PRId64 "\nstop-time-ms = %" PRId64 "\n"
-                        "size = %" PRIu64 "\nstored-size = %" PRIu64 "\n"
-                        "raw-sha256 = %s\nstored-sha256 = %s\n"
-                        "status = %s\nerror = \"%s\"\ncomplete = yes\n",
-                        WD_DUMP_FORMAT, m->id, m->kind, db, m->pub.system_id, m->pub.pg_version,
-                        m->pg_dump_version, m->walden_version, m->compress,
-                        m->pub.encrypted ? "yes" : "no", m->pub.start_time_ms, m->pub.stop_time_ms,
-                        m->pub.size, m->pub.stored_size, raw, stored, m->status, err);
+        text = wd_asprintf("# walden dump manifest\n"
+                           "format = %d\nid = %s\nkind = %s\ndatabase = \"%s\"\n"
+                           "system-id = %" PRIu64 "\npg-version = %d\npg-dump-version = %s\n"
+                           "walden-version = %s\ncompress = %s\nencrypted = %s\n"
+                           "start-time-ms = %" PRId64 "\nstop-time-ms = %" PRId64 "\n"
+                           "size = %" PRIu64 "\nstored-size = %" PRIu64 "\n"
+                           "raw-sha256 = %s\nstored-sha256 = %s\n"
+                           "%s%s%s"
+                           "status = %s\nerror = \"%s\"\ncomplete = yes\n",
+                           WD_DUMP_FORMAT, m->id, m->kind, db, m->pub.system_id, m->pub.pg_version,
+                           m->pg_dump_version, m->walden_version, m->compress,
+                           m->pub.encrypted ? "yes" : "no", m->pub.start_time_ms,
+                           m->pub.stop_time_ms, m->pub.size, m->pub.stored_size, raw, stored,
+                           m->have_header ? "stored-header = " : "", hdr,
+                           m->have_header ? "\n" : "", m->status, err);
     wd_free(db);
     wd_free(err);
     return text;
@@ -144,6 +148,11 @@ static int meta_kv(const char *name, const char *value, int line, void *ctx)
         rc = set_sha(m->raw_sha256, value, name);
     } else if (strcmp(name, "stored-sha256") == 0) {
         rc = set_sha(m->stored_sha256, value, name);
+    } else if (strcmp(name, "stored-header") == 0) {
+        if (strlen(value) != 2 * WD_CIPHER_HEADER_LEN ||
+            wd_hex_decode(value, m->header, WD_CIPHER_HEADER_LEN))
+            rc = wd_error_set(WALDEN_ECORRUPT, "dump manifest value of '%s' is malformed", name);
+        m->have_header = rc == 0;
     } else if (strcmp(name, "status") == 0) {
         rc = set_str(m->status, sizeof(m->status), value, name);
     } else if (strcmp(name, "complete") == 0) {
@@ -188,7 +197,7 @@ int wd_dump_load_meta(walden_repo *repo, const char *id, wd_dump_meta *m)
         return WALDEN_ENOMEM;
     char *text = NULL;
     size_t len = 0;
-    int rc = wd_storage_read_all(repo->storage, path, 1 << 20, &text, &len);
+    int rc = wd_repo_read_signed(repo, path, 1 << 20, &text, &len);
     wd_free(path);
     if (rc == WALDEN_ENOTFOUND)
         return wd_error_set(WALDEN_ENOTFOUND, "dump '%s' does not exist in cluster '%s'", id,

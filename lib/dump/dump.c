@@ -161,6 +161,10 @@ static int store_dump(dump_run *r, dump_target *t, uint8_t *buf)
     if (!(rc = stream_child(r, t, st.pipe, buf)) && !(rc = wd_pipe_end(st.pipe))) {
         wd_hash_filter_result(st.raw_hash, m->raw_sha256, &m->pub.size);
         wd_hash_filter_result(st.stored_hash, m->stored_sha256, &m->pub.stored_size);
+        if (st.cipher) { /* signed in the manifest: restore-dump streams only under it */
+            wd_encrypt_filter_header(st.cipher, m->header);
+            m->have_header = true;
+        }
         rc = wd_pipe_commit(st.pipe, NULL);
     }
     wd_pipe_free(st.pipe); /* aborts the upload unless committed */
@@ -171,8 +175,7 @@ static int write_manifest(dump_run *r, const wd_dump_meta *m)
 {
     char *path = wd_asprintf("%s/%s/%s/%s", r->repo->cluster, WD_DUMP_DIR, m->id, WD_DUMP_MANIFEST);
     char *text = wd_dump_meta_text(m);
-    int rc = path && text ? wd_storage_write_all(r->repo->storage, path, text, strlen(text))
-                          : WALDEN_ENOMEM;
+    int rc = path && text ? wd_repo_write_signed(r->repo, path, text, strlen(text)) : WALDEN_ENOMEM;
     wd_free(path);
     wd_free(text);
     return rc;
@@ -369,7 +372,8 @@ int walden_dump(walden_repo *repo, const walden_config *cfg, walden_progress_cb 
     wd_pool *pool = NULL;
     char *version = NULL;
     int lock_fd = -1, workers = 1, rc = 0;
-    if ((rc = wd_process_max(cfg, &workers)) || (rc = wd_lock_acquire(cfg, "dump", &lock_fd)))
+    if ((rc = wd_repo_signer(repo)) || (rc = wd_process_max(cfg, &workers)) ||
+        (rc = wd_lock_acquire(cfg, "dump", &lock_fd)))
         goto done;
     if ((rc = wd_pg_connect(&c, cfg)) || (rc = check_server(repo, c)) ||
         (rc = choose_targets(&r, c)))

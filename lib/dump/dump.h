@@ -36,6 +36,8 @@ typedef struct wd_dump_meta {
     char walden_version[32];
     uint8_t raw_sha256[32];
     uint8_t stored_sha256[32];
+    bool have_header; /* encrypted: the data's encryption header, signed here */
+    uint8_t header[WD_CIPHER_HEADER_LEN];
     int complete;
 } wd_dump_meta;
 

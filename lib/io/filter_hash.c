@@ -115,3 +115,15 @@ int wd_hash_filter_expect(wd_filter *f, const uint8_t sha256[32], const char *wh
     h->what[n] = '\0';
     return 0;
 }
+
+int wd_hash_filter_peek(const wd_filter *f, uint8_t sha256[32])
+{
+    const hash_filter *h = (const hash_filter *)f;
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    int rc = 0;
+    if (!h->md || h->ended || !copy || !EVP_MD_CTX_copy_ex(copy, h->md) ||
+        !EVP_DigestFinal_ex(copy, sha256, NULL))
+        rc = wd_error_set_openssl(WALDEN_ERROR, "sha-256 of the bytes so far failed");
+    EVP_MD_CTX_free(copy);
+    return rc;
+}

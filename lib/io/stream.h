@@ -145,6 +145,9 @@ void wd_hash_filter_result(const wd_filter *f, uint8_t sha256[32], uint64_t *byt
 /* Makes end() fail with WALDEN_ECORRUPT (naming `what`) unless the bytes
  * that passed have this SHA-256: the pipeline then aborts its sink, so a
  * file that does not verify never becomes visible. `what` is copied. */
+/* The SHA-256 of the bytes seen so far (the filter goes on): what a
+ * signature line appended to the stream signs. */
+int wd_hash_filter_peek(const wd_filter *f, uint8_t sha256[32]);
 int wd_hash_filter_expect(wd_filter *f, const uint8_t sha256[32], const char *what);
 
 /* zstd: level 1..19 (0: zstd's default); workers > 0 compresses in

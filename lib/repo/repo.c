@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/common.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
@@ -160,7 +162,11 @@ static int repo_file_check(wd_storage *st, const char *location, bool create)
 int walden_repo_init(const walden_config *cfg)
 {
     wd_storage *st = NULL;
-    char *passphrase = NULL, *key_text = NULL, *path = NULL, *info = NULL;
+    char *passphrase = NULL, *key_text = NULL, *path = NULL, *info = NULL, *signed_info = NULL;
+    char *sign_path = NULL;
+    bool init_done = false;
+    uint8_t sign_priv[WD_SIGN_KEY_LEN], sign_pub[WD_SIGN_KEY_LEN];
+    memset(sign_priv, 0, sizeof(sign_priv));
     wd_keypair key;
     memset(&key, 0, sizeof(key));
     const char *cluster = walden_config_get(cfg, "cluster");
@@ -201,15 +207,24 @@ int walden_repo_init(const walden_config *cfg)
                           cluster, location);
         goto done;
     }
+    if (passphrase && (rc = wd_keypair_generate(&key)))
+        goto done;
+    /* the writers' secret, on this host only; never overwritten */
+    if ((rc = wd_repo_sign_key_create(cfg, cluster, sysid, passphrase ? key.public_key : NULL,
+                                      sign_priv, sign_pub, &sign_path)))
+        goto done;
     if (passphrase) {
         char *kpath = wd_path_join(cluster, "key.conf");
         if (!kpath) {
             rc = WALDEN_ENOMEM;
             goto done;
         }
-        rc = wd_keypair_generate(&key);
-        if (!rc)
-            rc = wd_key_wrap(&key, passphrase, &wd_kdf_default, &key_text);
+        wd_key_meta meta;
+        memset(&meta, 0, sizeof(meta));
+        snprintf(meta.cluster, sizeof(meta.cluster), "%s", cluster);
+        meta.system_id = sysid;
+        memcpy(meta.verify_key, sign_pub, WD_SIGN_KEY_LEN);
+        rc = wd_key_wrap(&key, &meta, passphrase, &wd_kdf_default, &key_text);
         if (!rc)
             rc = wd_storage_write_all(st, kpath, key_text, strlen(key_text));
         wd_free(kpath);
@@ -238,10 +253,23 @@ int walden_repo_init(const walden_config *cfg)
         goto done;
     }
     /* written last: its presence means the area is complete */
-    rc = wd_storage_write_all(st, path, info, strlen(info));
-    if (!rc)
-        wd_log_info("initialized cluster '%s' in repository '%s'", cluster, location);
+    wd_area_id area = {cluster, sysid};
+    if (!(rc = wd_sign_text(sign_priv, &area, "cluster.conf", info, strlen(info), &signed_info)))
+        rc = wd_storage_write_all(st, path, signed_info, strlen(signed_info));
+    if (!rc) {
+        init_done = true;
+        char vk[65];
+        wd_hex_encode(sign_pub, 32, vk);
+        wd_log_info("initialized cluster '%s' in repository '%s'; signing key in '%s', "
+                    "verification key %s",
+                    cluster, location, sign_path, vk);
+    }
 done:
+    if (sign_path && !init_done)
+        unlink(sign_path); /* made by this init: another may run */
+    wd_free(sign_path);
+    wd_free(signed_info);
+    OPENSSL_cleanse(sign_priv, sizeof(sign_priv));
     wd_keypair_wipe(&key);
     if (passphrase)
         wd_free_secret(passphrase, strlen(passphrase));
@@ -335,6 +363,24 @@ int walden_repo_open(walden_repo **out, const walden_config *cfg)
         rc = wd_error_set(WALDEN_ECORRUPT, "'%s' in repository '%s' is incomplete", path, location);
         goto done;
     }
+    repo->conf_text = text;
+    repo->conf_len = len;
+    text = NULL;
+    if (cc.format < 2) {
+        if (!walden_config_bool(cfg, "allow-unauthenticated")) {
+            rc = wd_error_set(WALDEN_EAUTH,
+                              "cluster '%s' in repository '%s' has format 1: it is "
+                              "unauthenticated (anyone who can write the repository can forge "
+                              "it); upgrade it with walden repo-upgrade, or read it at that risk "
+                              "with --allow-unauthenticated",
+                              repo->cluster, location);
+            goto done;
+        }
+        wd_log_warn("cluster '%s' in repository '%s' has format 1: it is unauthenticated, read "
+                    "because allow-unauthenticated is set",
+                    repo->cluster, location);
+        repo->legacy = true;
+    }
     if (cc.format > WD_REPO_FORMAT_VERSION) {
         rc = wd_error_set(WALDEN_EVERSION,
                           "cluster '%s' has format version %" PRId64
@@ -352,6 +398,8 @@ int walden_repo_open(walden_repo **out, const walden_config *cfg)
         goto done;
     if ((rc = config_passphrase(cfg, &repo->passphrase)))
         goto done;
+    if ((rc = wd_repo_auth_open(repo, cfg)))
+        goto done;
 
     if (repo->info.encrypted) {
         char *kpath = wd_repo_path(repo, "key.conf");
@@ -366,7 +414,10 @@ int walden_repo_open(walden_repo **out, const walden_config *cfg)
                               "repository '%s' is encrypted but its key file '%s' is missing",
                               location, kpath);
         wd_free(kpath);
-        if (rc || (rc = wd_key_load_public(repo->key_text, repo->key_text_len, &repo->key)))
+        wd_key_meta meta;
+        if (rc ||
+            (rc = wd_key_load_public(repo->key_text, repo->key_text_len, &repo->key, &meta)) ||
+            (rc = wd_repo_auth_key(repo, &meta)))
             goto done;
     } else if (repo->passphrase) {
         wd_log_warn("a passphrase is configured but cluster '%s' in repository '%s' is not "
@@ -396,6 +447,9 @@ void walden_repo_close(walden_repo *repo)
     wd_free(repo->key_text);
     if (repo->passphrase)
         wd_free_secret(repo->passphrase, strlen(repo->passphrase));
+    OPENSSL_cleanse(repo->sign_priv, sizeof(repo->sign_priv));
+    wd_free(repo->sign_key_path);
+    wd_free(repo->conf_text);
     wd_free(repo);
 }
 
@@ -413,12 +467,33 @@ int wd_repo_unlock(walden_repo *repo)
                             "cluster '%s' in repository '%s' is encrypted: set "
                             "encrypt-passphrase or encrypt-passphrase-file",
                             repo->cluster, repo->location);
-    int rc = wd_key_unwrap(repo->key_text, repo->key_text_len, repo->passphrase, &repo->key);
+    wd_key_meta meta;
+    int rc = wd_key_unwrap(repo->key_text, repo->key_text_len, repo->passphrase, &repo->key, &meta);
     if (rc == WALDEN_EKEY)
         return wd_error_set(rc, "wrong passphrase for cluster '%s' in repository '%s'",
                             repo->cluster, repo->location);
     if (rc)
         return rc;
+    if (!repo->legacy) {
+        /* the wrapped key's AAD covers these: they are authenticated now */
+        if (meta.format < 2 || strcmp(meta.cluster, repo->cluster) != 0 ||
+            meta.system_id != repo->info.system_id ||
+            (repo->have_verify_key &&
+             memcmp(meta.verify_key, repo->verify_key, WD_SIGN_KEY_LEN) != 0)) {
+            wd_keypair_wipe(&repo->key);
+            char *kpath = wd_repo_path(repo, "key.conf");
+            rc = wd_error_set(WALDEN_EAUTH,
+                              "'%s' in repository '%s' failed authentication: it belongs to "
+                              "another area or signing key",
+                              kpath ? kpath : "key.conf", repo->location);
+            wd_free(kpath);
+            return rc;
+        }
+        if (!repo->have_verify_key) {
+            repo->have_verify_key = true;
+            memcpy(repo->verify_key, meta.verify_key, WD_SIGN_KEY_LEN);
+        }
+    }
     repo->key_unlocked = true;
     return 0;
 }
@@ -436,7 +511,18 @@ int walden_repo_change_passphrase(walden_repo *repo, const char *new_passphrase)
     char *text = NULL, *kpath = wd_repo_path(repo, "key.conf");
     if (!kpath)
         return WALDEN_ENOMEM;
-    rc = wd_key_wrap(&repo->key, new_passphrase, &wd_kdf_default, &text);
+    wd_key_meta meta;
+    memset(&meta, 0, sizeof(meta));
+    if ((rc = wd_repo_trust(repo)))
+        goto out;
+    if (repo->legacy) {
+        rc = wd_repo_signer(repo); /* says: upgrade first */
+        goto out;
+    }
+    snprintf(meta.cluster, sizeof(meta.cluster), "%s", repo->cluster);
+    meta.system_id = repo->info.system_id;
+    memcpy(meta.verify_key, repo->verify_key, WD_SIGN_KEY_LEN);
+    rc = wd_key_wrap(&repo->key, &meta, new_passphrase, &wd_kdf_default, &text);
     if (!rc)
         rc = wd_storage_write_all(repo->storage, kpath, text, strlen(text));
     if (!rc) {
@@ -449,6 +535,7 @@ int walden_repo_change_passphrase(walden_repo *repo, const char *new_passphrase)
         if (!repo->passphrase)
             rc = WALDEN_ENOMEM;
     }
+out:
     wd_free(text);
     wd_free(kpath);
     return rc;
@@ -484,6 +571,7 @@ int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, unsigned flags, wd_
         rc = wd_encrypt_filter_new(&f, &repo->key);
         if ((rc = add(out->pipe, rc, f)))
             goto fail;
+        out->cipher = f;
     }
     rc = (flags & WD_STORE_COUNT_STORED) ? wd_count_filter_new(&out->stored_hash)
                                          : wd_hash_filter_new(&out->stored_hash);
@@ -498,6 +586,12 @@ fail:
 
 int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
                        wd_sink *sink, wd_repo_stream *out)
+{
+    return wd_repo_read_begin_ex(repo, c, expect_sha256, NULL, sink, out);
+}
+
+int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                          const uint8_t *expect_header, wd_sink *sink, wd_repo_stream *out)
 {
     memset(out, 0, sizeof(*out));
     int rc;
@@ -515,6 +609,9 @@ int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_s
         rc = wd_decrypt_filter_new(&f, &repo->key);
         if ((rc = add(out->pipe, rc, f)))
             goto fail;
+        out->cipher = f;
+        if (expect_header)
+            wd_decrypt_filter_expect_header(f, expect_header);
     }
     if ((rc = wd_decompress_filter_new(&f, c)))
         goto fail;

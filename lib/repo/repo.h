@@ -18,11 +18,12 @@
 #include <stdbool.h>
 
 #include "crypto/crypto.h"
+#include "crypto/sign.h"
 #include "io/stream.h"
 #include "storage/storage.h"
 #include "walden/walden.h"
 
-#define WD_REPO_FORMAT_VERSION 1
+#define WD_REPO_FORMAT_VERSION 2
 
 struct walden_repo {
     wd_crypto_preload preload; /* joined at close */
@@ -38,7 +39,56 @@ struct walden_repo {
     char *key_text;
     size_t key_text_len;
     char *passphrase; /* from the configuration; wiped at close */
+
+    /* authentication (auth.c, docs/security.md) */
+    char *sign_key_path; /* the sign-key-file option, %c replaced */
+    bool have_signer;    /* the signing key file was loaded */
+    uint8_t sign_priv[WD_SIGN_KEY_LEN];
+    bool have_pinned_enc; /* the signing key file pins the encryption key */
+    uint8_t pinned_enc[WD_KEY_LEN];
+    bool have_verify_key; /* from the signing key file, verify-key or key.conf */
+    uint8_t verify_key[WD_SIGN_KEY_LEN];
+    bool trusted;    /* cluster.conf verified with verify_key */
+    bool legacy;     /* an area of format 1, read with allow-unauthenticated */
+    char *conf_text; /* cluster.conf as read */
+    size_t conf_len;
 };
+
+/* ---- authentication (auth.c) ---- */
+
+/* Loads the trust roots that need no passphrase at open: the signing key
+ * file and the verify-key option; checks cluster.conf's signature when one
+ * is known and key.conf's public key against the pinned one. */
+int wd_repo_auth_open(walden_repo *repo, const walden_config *cfg);
+/* Checks key.conf (loaded) against the area's format and the pinned key. */
+int wd_repo_auth_key(walden_repo *repo, const wd_key_meta *meta);
+/* Makes sure readers can authenticate: a verification key (unwrapping
+ * key.conf with the passphrase when that is the only root) and a verified
+ * cluster.conf. WALDEN_EAUTH with a line saying what to set otherwise. A
+ * legacy area (allow-unauthenticated) passes. */
+int wd_repo_trust(walden_repo *repo);
+/* Makes sure this process can sign (the signing key file is loaded). */
+int wd_repo_signer(walden_repo *repo);
+/* The area's identity for signatures. */
+void wd_repo_area(const walden_repo *repo, wd_area_id *out);
+/* A storage path's part relative to the area ("<cluster>/x" -> "x"). */
+const char *wd_repo_rel(const walden_repo *repo, const char *path);
+/* Signs `body` for `path` (a storage path) and writes it atomically. */
+int wd_repo_write_signed(walden_repo *repo, const char *path, const char *body, size_t len);
+/* Reads `path`, checks its signature (wd_repo_trust first) and returns the
+ * body without the signature line, NUL-terminated. */
+int wd_repo_read_signed(walden_repo *repo, const char *path, size_t max, char **text, size_t *len);
+/* Checks a signed text already read; *body_len the part before the
+ * signature. */
+int wd_repo_check_signed(walden_repo *repo, const char *path, const char *text, size_t len,
+                         size_t *body_len);
+/* Creates the signing key file at init (never overwriting one) and returns
+ * the keys: the caller writes key.conf and cluster.conf with them. */
+int wd_repo_sign_key_create(const walden_config *cfg, const char *cluster, uint64_t sysid,
+                            const uint8_t *enc_pub, uint8_t priv[WD_SIGN_KEY_LEN],
+                            uint8_t pub[WD_SIGN_KEY_LEN], char **path_out);
+/* The sign-key-file option with %c replaced (malloc'ed). */
+char *wd_repo_sign_key_path(const walden_config *cfg, const char *cluster);
 
 /* A path inside the cluster's area: "<cluster>/<rel>". Malloc'ed. */
 char *wd_repo_path(const walden_repo *repo, const char *rel);
@@ -64,6 +114,7 @@ typedef struct wd_repo_stream {
     wd_pipe *pipe;
     wd_filter *raw_hash;    /* owned by the pipe */
     wd_filter *stored_hash; /* owned by the pipe */
+    wd_filter *cipher;      /* encrypt or decrypt filter (encrypted areas); owned by the pipe */
 } wd_repo_stream;
 
 /* Builds the store pipeline into `sink` (taken over) with the repository's
@@ -83,5 +134,10 @@ int wd_repo_store_begin_ex(walden_repo *repo, wd_sink *sink, unsigned flags, wd_
  * sink is aborted) unless the raw bytes have that SHA-256. */
 int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
                        wd_sink *sink, wd_repo_stream *out);
+/* The same; with expect_header set (an encrypted area), the file's
+ * encryption header must be that one (signed by the writer): WALDEN_EAUTH
+ * before any byte is released otherwise. */
+int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                          const uint8_t *expect_header, wd_sink *sink, wd_repo_stream *out);
 
 #endif

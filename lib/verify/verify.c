@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "archive/archive.h"
 #include "backup/backup.h"
 #include "common/common.h"
@@ -151,7 +153,8 @@ static int report_failure(verify_run *v, int rc, const char *set, const char *ob
     walden_error_clear();
     /* the key is unlocked before anything is read: a key error now is an
      * altered first record */
-    walden_verify_kind kind = rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY || rc == WALDEN_EVERSION
+    walden_verify_kind kind = rc == WALDEN_EAUTH ? WALDEN_VERIFY_FORGED
+                              : rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY || rc == WALDEN_EVERSION
                                   ? WALDEN_VERIFY_CORRUPT
                                   : WALDEN_VERIFY_UNREADABLE;
     return report(v, kind, set, object, "%s", msg);
@@ -216,6 +219,28 @@ static int check_object(void *item, void *scratch, void *ctx)
         v->res->files++;
     v->res->bytes += stored;
     pthread_mutex_unlock(&v->mu);
+    if (!copy_rc && j->wal && j->decode) {
+        /* the name's signature over what was read (as archive-get checks it) */
+        const char *base = strrchr(j->object, '/');
+        char name[64];
+        wd_wal_copy copy;
+        uint8_t header[WD_CIPHER_HEADER_LEN];
+        if (wd_wal_object_parse(base ? base + 1 : j->object, name, sizeof(name), &copy) == 0 &&
+            !(copy_rc = st.cipher ? wd_decrypt_filter_header(st.cipher, header) : 0)) {
+            wd_hash_filter_result(st.raw_hash, copy.sha256, NULL);
+            copy_rc = wd_wal_copy_verify(v->repo, name, &copy, raw, header);
+        }
+    } else if (!copy_rc && j->wal && !v->repo->legacy) {
+        /* without the key the raw size is unknown: only a missing
+         * signature is visible */
+        const char *base = strrchr(j->object, '/');
+        char name[64];
+        wd_wal_copy copy;
+        if (wd_wal_object_parse(base ? base + 1 : j->object, name, sizeof(name), &copy) == 0 &&
+            !copy.is_signed)
+            copy_rc = wd_error_set(
+                WALDEN_EAUTH, "archived '%s' failed authentication: it has no signature", name);
+    }
     if (copy_rc)
         rc = report_failure(v, copy_rc, j->set, j->object);
     else if (j->has_stored && stored != j->stored_size)
@@ -300,6 +325,9 @@ typedef struct stored_list {
     int section; /* 0 head, 1 [objects], 2 [end] */
     bool complete;
     bool missing; /* the backup has no backup.stored */
+    walden_repo *repo;
+    EVP_MD_CTX *md; /* every byte before the signature line */
+    bool signed_ok;
 } stored_list;
 
 /* Opens backup `prefix`'s backup.stored: *open false when it has none. */
@@ -309,7 +337,10 @@ static int stored_open(verify_run *v, stored_list *s, const char *prefix, const 
     memset(s, 0, sizeof(*s));
     *open = false;
     s->id = id;
+    s->repo = v->repo;
     if (!(s->path = wd_asprintf("%s/%s", prefix, WD_STORED_NAME)))
+        return WALDEN_ENOMEM;
+    if (!(s->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(s->md, EVP_sha256(), NULL))
         return WALDEN_ENOMEM;
     int rc = wd_storage_open_read(v->repo->storage, s->path, &s->lr.src);
     if (rc == WALDEN_ENOTFOUND) {
@@ -331,6 +362,7 @@ static void stored_close(stored_list *s)
     wd_source_close(s->lr.src);
     wd_free(s->lr.buf);
     wd_free(s->path);
+    EVP_MD_CTX_free(s->md);
     memset(s, 0, sizeof(*s));
 }
 
@@ -345,9 +377,31 @@ static int stored_next(stored_list *s, uint8_t sha[32], uint64_t *size, const ch
         int rc = lr_next(&s->lr, &line);
         if (rc)
             return rc;
+        if (!line && !s->repo->legacy && !s->signed_ok)
+            return wd_error_set(WALDEN_EAUTH, "failed authentication: it is not signed");
         if (!line)
             return s->complete ? 0
                                : wd_error_set(WALDEN_ECORRUPT, "incomplete: no 'complete = yes'");
+        if (s->signed_ok)
+            return wd_error_set(WALDEN_EAUTH, "failed authentication: data after its signature");
+        if (wd_str_starts_with(line, WD_SIG_LINE)) {
+            uint8_t digest[32];
+            wd_area_id area;
+            wd_repo_area(s->repo, &area);
+            if (s->repo->legacy)
+                continue;
+            if (!EVP_DigestFinal_ex(s->md, digest, NULL))
+                return wd_error_set_openssl(WALDEN_ERROR, "sha-256 final failed");
+            if ((rc = wd_repo_trust(s->repo)) ||
+                (rc = wd_sign_text_line_check(s->repo->verify_key, &area,
+                                              wd_repo_rel(s->repo, s->path), digest, line,
+                                              strlen(line))))
+                return rc;
+            s->signed_ok = true;
+            continue;
+        }
+        if (!EVP_DigestUpdate(s->md, line, strlen(line)) || !EVP_DigestUpdate(s->md, "\n", 1))
+            return wd_error_set_openssl(WALDEN_ERROR, "sha-256 update failed");
         if (line[0] == '#' || line[0] == '\0')
             continue;
         if (s->section == 0 && strcmp(line, "[objects]") == 0) {
@@ -393,7 +447,8 @@ static int stored_failed(verify_run *v, stored_list *s, int rc)
     char msg[1024];
     snprintf(msg, sizeof(msg), "%s", walden_error_last()->message);
     walden_error_clear();
-    walden_verify_kind kind = rc == WALDEN_ECORRUPT || rc == WALDEN_EVERSION
+    walden_verify_kind kind = rc == WALDEN_EAUTH ? WALDEN_VERIFY_FORGED
+                              : rc == WALDEN_ECORRUPT || rc == WALDEN_EVERSION
                                   ? WALDEN_VERIFY_CORRUPT
                                   : WALDEN_VERIFY_UNREADABLE;
     return report(v, kind, s->id, s->path, "%s", msg);
@@ -424,7 +479,10 @@ static int load_info(verify_run *v, const char *prefix, const char *id, wd_backu
     } else if (rc) {
         rc = report_failure(v, rc, id, path);
     } else {
-        rc = wd_kv_parse(text, len, "backup.info", info_kv, m);
+        size_t body = 0;
+        rc = wd_repo_check_signed(v->repo, path, text, len, &body);
+        if (!rc)
+            rc = wd_kv_parse(text, body, "backup.info", info_kv, m);
         if (!rc && (!m->complete || strcmp(m->id, id) != 0))
             rc = wd_error_set(WALDEN_ECORRUPT, "backup.info is incomplete or names another backup");
         if (rc && rc != WALDEN_ENOMEM)
@@ -913,6 +971,17 @@ static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_pro
                     .set = set,
                     .progress = progress,
                     .progress_ctx = progress_ctx};
+    if ((rc = wd_repo_trust(repo))) {
+        /* nothing in the area can be authenticated: one report, and stop */
+        if (rc != WALDEN_EAUTH)
+            return rc;
+        char *cpath = wd_repo_path(repo, "cluster.conf");
+        pthread_mutex_init(&v.mu, NULL);
+        rc = cpath ? report_failure(&v, rc, "", cpath) : WALDEN_ENOMEM;
+        pthread_mutex_destroy(&v.mu);
+        wd_free(cpath);
+        return rc;
+    }
     if (!repo->info.encrypted) {
         v.decode = true;
     } else if (repo->passphrase) {

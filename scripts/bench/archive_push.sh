@@ -50,6 +50,7 @@ repo = $work/walden-repo
 compress = zstd
 compress-level = 3
 encrypt-passphrase-file = $work/pass
+sign-key-file = $work/sign-key
 CONF
 cat >"$work/pgbackrest.conf" <<CONF
 [global]
@@ -110,7 +111,7 @@ as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/pg.log" -w start >/dev/null
 reset_targets
 as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m fast stop >/dev/null
 reset_targets() {
-  rm -rf "$work/walden-repo" "$work/out" "$work/pgbr-repo/archive/bench"/*-*/ 2>/dev/null || true
+  rm -rf "$work/walden-repo" "$work/out" "$work/sign-key" "$work/pgbr-repo/archive/bench"/*-*/ 2>/dev/null || true
   as_pg mkdir -p "$work/out"
   as_pg "$walden" --config "$work/walden.conf" --pgdata "$work/pgdata" init >/dev/null
 }

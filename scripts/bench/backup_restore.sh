@@ -28,6 +28,7 @@ repo = $work/walden-repo
 compress = zstd
 compress-level = 3
 encrypt-passphrase-file = $work/pass
+sign-key-file = $work/%c.sign-key
 process-max = 2
 pghost = $work/sock
 pgport = $PORT

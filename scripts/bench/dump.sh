@@ -25,6 +25,7 @@ repo = $work/walden-repo
 compress = zstd
 compress-level = $LEVEL
 encrypt-passphrase-file = $work/pass
+sign-key-file = $work/%c.sign-key
 pghost = $work/sock
 pgport = $PORT
 pguser = postgres

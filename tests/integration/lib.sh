@@ -60,14 +60,54 @@ walden() {
   as_pg "$WALDEN_BIN" --config "$conf" "$@"
 }
 
-# write_conf FILE [name=value]...: a walden config file (mode 0600).
+# write_conf FILE [name=value]...: a walden config file (mode 0600). Unless
+# it names one, it gets a sign-key-file under $T/sign-keys, one per
+# repository and cluster (%c), so that every config of one area shares the key
+# that its walden init made.
 write_conf() {
   local f=$1
   shift
   : >"$f"
-  for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}" >>"$f"; done
+  local repo='' skf=''
+  for kv in "$@"; do
+    echo "${kv%%=*} = ${kv#*=}" >>"$f"
+    case ${kv%%=*} in
+      repo) repo=${kv#*=} ;;
+      sign-key-file) skf=${kv#*=} ;;
+    esac
+  done
+  if [[ -z $skf ]]; then
+    mkdir -p "$T/sign-keys"
+    [[ ${#RUN_AS[@]} -eq 0 ]] || chown postgres: "$T/sign-keys"
+    echo "sign-key-file = $T/sign-keys/$(printf '%s' "$repo" | md5sum | cut -c1-16)-%c.key" >>"$f"
+  fi
   chmod 0600 "$f"
   [[ ${#RUN_AS[@]} -eq 0 ]] || chown postgres: "$f"
+}
+
+# sign_key_of CONF: the signing key file that CONF names (%c: main).
+sign_key_of() { sed -n 's/^sign-key-file = //p' "$1" | sed 's/%c/main/'; }
+
+# resign_text FILE KEYFILE CLUSTER SYSID RELPATH: replaces FILE's signature
+# line by one made with the signing key in KEYFILE (docs/security.md): what
+# only a holder of that key can do. Used to reach the checks that stand
+# behind authentication (a writer's own mistakes), never by an attacker.
+resign_text() {
+  local f=$1 keyfile=$2 cluster=$3 sysid=$4 rel=$5 priv sig
+  priv=$(sed -n 's/^sign-private-key = //p' "$keyfile")
+  grep -av '^signature = ' "$f" >"$T/.resign.body" || true
+  {
+    printf 'walden signed file v1\0%s\0%s\0%s\0' "$cluster" "$sysid" "$rel"
+    sha256sum "$T/.resign.body" | cut -c1-64 | xxd -r -p
+  } >"$T/.resign.msg"
+  {
+    echo "-----BEGIN PRIVATE KEY-----"
+    printf '302e020100300506032b657004220420%s' "$priv" | xxd -r -p | base64
+    echo "-----END PRIVATE KEY-----"
+  } >"$T/.resign.pem"
+  sig=$(openssl pkeyutl -sign -rawin -inkey "$T/.resign.pem" -in "$T/.resign.msg" | xxd -p | tr -d '\n')
+  { cat "$T/.resign.body"; echo "signature = $sig"; } >"$f"
+  rm -f "$T/.resign.body" "$T/.resign.msg" "$T/.resign.pem"
 }
 
 # new_passphrase FILE: a random passphrase readable only by the server user.

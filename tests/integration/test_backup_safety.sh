@@ -111,9 +111,24 @@ man=$(ls "$T/repo/main/backup/$id"/backup.manifest.zst)
 cp "$man" "$T/manifest.good"
 zstd -qdc "$man" >"$T/manifest.txt"
 grep -qP '^f\t.*\tPG_VERSION$' "$T/manifest.txt" || fail "manifest has no PG_VERSION line"
+sysid=$(sed -n 's/^system-identifier = //p' "$T/repo/main/cluster.conf")
+key=$(sign_key_of "$T/walden.conf")
+# a manifest edited without the signing key fails authentication, before
+# anything is written
+sed 's|\tPG_VERSION$|\t../escape|' "$T/manifest.txt" | zstd -q -o "$man" -f
+rm -rf "$T/target"
+expect_status 1 walden "$T/walden.conf" --pgdata "$T/target" restore --set "$id"
+stderr_has "failed authentication"
+[[ ! -e $T/target/PG_VERSION && ! -e $T/escape ]] || fail "an unsigned manifest was acted on"
+cp "$T/manifest.good" "$man"
+pass "a manifest edited without the signing key is refused: failed authentication"
+# The checks behind the signature (a writer's own bugs): crafted manifests
+# signed again with the area's key.
 # craft SED_EXPRESSION DESCRIPTION EXPECTED_MESSAGE
 craft() {
-  sed "$1" "$T/manifest.txt" | zstd -q -o "$T/crafted.zst" -f
+  sed "$1" "$T/manifest.txt" >"$T/crafted.txt"
+  resign_text "$T/crafted.txt" "$key" main "$sysid" "backup/$id/backup.manifest"
+  zstd -q -o "$T/crafted.zst" -f "$T/crafted.txt"
   cp "$T/crafted.zst" "$man"
   rm -rf "$T/target"
   expect_status 1 walden "$T/walden.conf" --pgdata "$T/target" restore --set "$id"

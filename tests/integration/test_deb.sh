@@ -36,7 +36,7 @@ chmod 0755 "$R" "$R/usr" "$R/usr/bin"
 pg_init "$T/pgdata"
 seg=$(ls "$T/pgdata/pg_wal" | grep -E '^[0-9A-F]{24}$' | head -1)
 new_passphrase "$T/pass"
-PW=("$R/usr/bin/walden" --repo "$T/repo" --encrypt-passphrase-file "$T/pass")
+PW=("$R/usr/bin/walden" --repo "$T/repo" --encrypt-passphrase-file "$T/pass" --sign-key-file "$T/sign.key")
 as_pg "${PW[@]}" --pgdata "$T/pgdata" init >/dev/null || fail "init with the packaged binary"
 as_pg "${PW[@]}" archive-push "$T/pgdata/pg_wal/$seg" || fail "archive-push with the packaged binary"
 as_pg "${PW[@]}" archive-get "$seg" "$T/$seg.back" || fail "archive-get with the packaged binary"

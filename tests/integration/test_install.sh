@@ -53,12 +53,12 @@ cc -Wall -Wextra -Werror "${san[@]}" "$WALDEN_SOURCE_DIR/docs/examples/archive_p
   fail "the example does not build: $(cat "$T/cc.err")"
 pg_init "$T/pgdata"
 chmod 0755 "$T/archive_push"
-as_pg env LD_LIBRARY_PATH="$libdir" "$P/bin/walden" --repo "$T/repo" --pgdata "$T/pgdata" init >/dev/null
+as_pg env LD_LIBRARY_PATH="$libdir" "$P/bin/walden" --repo "$T/repo" --sign-key-file "$T/sign.key" --pgdata "$T/pgdata" init >/dev/null
 seg=$(ls "$T/pgdata/pg_wal" | grep -E '^[0-9A-F]{24}$' | head -1)
-as_pg env LD_LIBRARY_PATH="$libdir" "$T/archive_push" "$T/repo" "$T/pgdata/pg_wal/$seg" >"$T/push.out" ||
+as_pg env LD_LIBRARY_PATH="$libdir" "$T/archive_push" "$T/repo" "$T/pgdata/pg_wal/$seg" "$T/sign.key" >"$T/push.out" ||
   fail "the example failed: $(cat "$T/push.out")"
-as_pg "$P/bin/walden" --repo "$T/repo" archive-list | grep -q "^$seg" ||
-  fail "$seg is not in the archive: $(as_pg "$P/bin/walden" --repo "$T/repo" archive-list)"
+as_pg "$P/bin/walden" --repo "$T/repo" --sign-key-file "$T/sign.key" archive-list | grep -q "^$seg" ||
+  fail "$seg is not in the archive: $(as_pg "$P/bin/walden" --repo "$T/repo" --sign-key-file "$T/sign.key" archive-list)"
 pass "docs/examples/archive_push.c built with pkg-config archived $seg: $(cat "$T/push.out")"
 
 finish

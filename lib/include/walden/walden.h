@@ -53,7 +53,8 @@ typedef enum walden_error_code {
     WALDEN_EPERM = -13,    /* permission denied */
     WALDEN_ELOCKED = -14,  /* another walden process holds the lock */
     WALDEN_ENET = -15,     /* network failure (object stores) */
-    WALDEN_ETIMEOUT = -16  /* waited too long (WAL not archived in time) */
+    WALDEN_ETIMEOUT = -16, /* waited too long (WAL not archived in time) */
+    WALDEN_EAUTH = -17     /* a stored object failed authentication (not written by walden) */
 } walden_error_code;
 
 typedef struct walden_error {
@@ -169,6 +170,11 @@ WALDEN_EXTERN int walden_repo_init(const walden_config *cfg);
  * algorithm tables while the repository's files are read): close it before
  * the process exits. */
 WALDEN_EXTERN int walden_repo_open(walden_repo **out, const walden_config *cfg);
+/* The area's verification key (Ed25519 public key, 64 hex digits and a
+ * NUL into hex): what option verify-key takes on hosts that read the area
+ * without its signing key file. WALDEN_EAUTH when it is not known yet
+ * (docs/security.md). */
+WALDEN_EXTERN int walden_repo_verify_key(walden_repo *repo, char hex[65]);
 /* Releases the handle, after waiting for the thread walden_repo_open may
  * have started. */
 WALDEN_EXTERN void walden_repo_close(walden_repo *repo);
@@ -532,7 +538,10 @@ typedef enum walden_verify_kind {
     WALDEN_VERIFY_UNREADABLE = 4,
     /* not a problem: what could not be checked without the key (a backup
      * taken by a walden that did not write backup.stored) */
-    WALDEN_VERIFY_UNCHECKED = 5
+    WALDEN_VERIFY_UNCHECKED = 5,
+    /* a stored object failed authentication: its signature is missing or
+     * does not verify for its name and place (forged, altered or moved) */
+    WALDEN_VERIFY_FORGED = 6
 } walden_verify_kind;
 
 typedef struct walden_verify_problem {

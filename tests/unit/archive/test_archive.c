@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "common/common.h"
 #include "testutil.h"
 #include "walden/walden.h"
@@ -66,6 +67,9 @@ static walden_config *make_config(fixture *f, const char *compress, const char *
     assert_ok(walden_config_new(&cfg));
     assert_ok(walden_config_set(cfg, "repo", f->repo, WALDEN_SOURCE_FLAG));
     assert_ok(walden_config_set(cfg, "pgdata", f->pgdata, WALDEN_SOURCE_FLAG));
+    char skf[700];
+    snprintf(skf, sizeof(skf), "%s/%%c.sign-key", f->dir);
+    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
     if (compress)
         assert_ok(walden_config_set(cfg, "compress", compress, WALDEN_SOURCE_FLAG));
     if (passphrase)
@@ -293,6 +297,126 @@ static void test_duplicate_push(void **state)
     walden_repo_close(repo);
 }
 
+/* Object names: NAME-SHA256-SIGNATURE[.ext], parsed back; the longest
+ * (a .backup file, compressed) stays below 255 bytes; format-1 names parse
+ * as unsigned; anything else is not a WAL object. */
+static void test_wal_object_names(void **state)
+{
+    (void)state;
+    uint8_t sha[32], sig[WD_SIG_LEN];
+    memset(sha, 0xa5, sizeof(sha));
+    memset(sig, 0x3c, sizeof(sig));
+    const char *names[] = {"000000010000000000000002", "00000002.history",
+                           "000000010000000000000003.partial",
+                           "000000010000000000000002.00000028.backup"};
+    const wd_compress cs[] = {WD_COMPRESS_ZSTD, WD_COMPRESS_GZIP, WD_COMPRESS_NONE};
+    for (size_t i = 0; i < WD_ARRAY_LEN(names); i++) {
+        for (size_t c = 0; c < WD_ARRAY_LEN(cs); c++) {
+            char obj[320], name[64];
+            int n = wd_wal_object_name(names[i], sha, sig, cs[c], obj, sizeof(obj));
+            assert_true(n > 0 && n < 255);
+            wd_wal_copy copy;
+            assert_ok(wd_wal_object_parse(obj, name, sizeof(name), &copy));
+            assert_string_equal(name, names[i]);
+            assert_true(copy.is_signed);
+            assert_int_equal(copy.compress, cs[c]);
+            assert_memory_equal(copy.sha256, sha, 32);
+            assert_memory_equal(copy.sig, sig, WD_SIG_LEN);
+        }
+    }
+    char longest[320];
+    assert_int_equal(
+        wd_wal_object_name(names[3], sha, sig, WD_COMPRESS_ZSTD, longest, sizeof(longest)),
+        40 + 1 + 64 + 1 + 128 + 4);
+    /* format 1: no signature */
+    char name[64];
+    wd_wal_copy copy;
+    char legacy[200];
+    snprintf(legacy, sizeof(legacy), "%s-%064d.zst", names[0], 0);
+    assert_ok(wd_wal_object_parse(legacy, name, sizeof(name), &copy));
+    assert_false(copy.is_signed);
+    assert_string_equal(name, names[0]);
+    /* not WAL objects */
+    const char *bad[] = {"000000010000000000000002", "000000010000000000000002-abc.zst",
+                         "nope-0000000000000000000000000000000000000000000000000000000000000000",
+                         "000000010000000000000002-"
+                         "000000000000000000000000000000000000000000000000000000000000000g"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(bad); i++)
+        assert_rc(wd_wal_object_parse(bad[i], name, sizeof(name), &copy), WALDEN_EINVAL);
+}
+
+/* A genuine object renamed to another segment, and a made-up one: archive-get
+ * refuses both as failing authentication (never "not found"), archive-push
+ * ignores the forged copy and archives the real file. */
+static void forged(fixture *f, const char *passphrase)
+{
+    walden_repo *repo = init_and_open(f, "zstd", passphrase);
+    char *seg = make_segment(f->dir, "000000010000000000000004", SYSID, 4);
+    assert_ok(walden_archive_push(repo, seg, NULL));
+    char *stored = stored_path(f, "000000010000000000000004");
+    /* renamed to segment 5, keeping sha and signature */
+    const char *tail = strrchr(stored, '/') + 1 + 24;
+    assert_int_equal(tu_system("cp '%s' '%s/main/wal/0000000100000000/000000010000000000000005%s'",
+                               stored, f->repo, tail),
+                     0);
+    char out[600], dest[700];
+    snprintf(out, sizeof(out), "%s/out", f->dir);
+    mkdir(out, 0700);
+    snprintf(dest, sizeof(dest), "%s/RECOVERYXLOG", out);
+    walden_repo_close(repo);
+    repo = open_with(f, passphrase);
+    assert_rc(walden_archive_get(repo, "000000010000000000000005", dest), WALDEN_EAUTH);
+    assert_non_null(strstr(walden_error_last()->message, "failed authentication"));
+    assert_non_null(strstr(walden_error_last()->message, "000000010000000000000005"));
+    assert_int_equal(count_entries(out), 0);
+    /* the real segment 5: the forged copy is passed over, the new one stored */
+    char *seg5 = make_segment(f->dir, "000000010000000000000005", SYSID, 5);
+    walden_push_result res;
+    assert_ok(walden_archive_push(repo, seg5, &res));
+    assert_int_equal(res.already_archived, 0);
+    /* archive-get now finds the copy that authenticates */
+    assert_ok(walden_archive_get(repo, "000000010000000000000005", dest));
+    assert_same_file(dest, seg5);
+    free(seg);
+    free(seg5);
+    free(stored);
+    walden_repo_close(repo);
+}
+
+static void test_forged_plain(void **state)
+{
+    forged(*state, NULL);
+}
+
+static void test_forged_encrypted(void **state)
+{
+    forged(*state, "pw-forge");
+}
+
+/* Signs the text file `path` (without its signature line) again with the
+ * signing key of area `cluster`, as that area's writer would. */
+static void resign(fixture *f, const char *cluster, const char *path, const char *rel)
+{
+    char keyfile[700], *key;
+    snprintf(keyfile, sizeof(keyfile), "%s/%s.sign-key", f->dir, cluster);
+    size_t klen, blen;
+    key = (char *)tu_read_file(keyfile, &klen);
+    const char *hex = strstr(key, "sign-private-key = ");
+    assert_non_null(hex);
+    char buf[65];
+    memcpy(buf, hex + 19, 64);
+    buf[64] = '\0';
+    uint8_t priv[32];
+    assert_ok(wd_hex_decode(buf, priv, 32));
+    char *body = (char *)tu_read_file(path, &blen), *text = NULL;
+    wd_area_id area = {cluster, SYSID};
+    assert_ok(wd_sign_text(priv, &area, rel, body, blen, &text));
+    tu_write_file(path, text, strlen(text));
+    free(text);
+    free(body);
+    free(key);
+}
+
 static void test_get_missing_is_not_found(void **state)
 {
     fixture *f = *state;
@@ -491,7 +615,7 @@ static void test_init_and_open_errors(void **state)
     /* a repository written by a newer walden */
     char path[600];
     snprintf(path, sizeof(path), "%s/walden.repo", f->repo);
-    tu_write_file(path, "format-version = 2\n", 19);
+    tu_write_file(path, "format-version = 3\n", 19);
     assert_rc(walden_repo_init(cfg), WALDEN_EVERSION);
     assert_ok(walden_config_set(cfg, "cluster", "main", WALDEN_SOURCE_FLAG));
     assert_rc(walden_repo_open(&repo, cfg), WALDEN_EVERSION);
@@ -553,7 +677,11 @@ static void test_versions(void **state)
      * archive-push refuses for the version, not for the segment */
     char conf[700];
     snprintf(conf, sizeof(conf), "%s/pg18/cluster.conf", f->repo);
-    assert_int_equal(tu_system("sed -i 's/^pg-version = .*/pg-version = 190000/' '%s'", conf), 0);
+    assert_int_equal(tu_system("sed -i -e 's/^pg-version = .*/pg-version = 190000/' -e "
+                               "'/^signature = /d' '%s'",
+                               conf),
+                     0);
+    resign(f, "pg18", conf, "cluster.conf"); /* by its writer: authentic */
     walden_config *cfg = make_config(f, NULL, NULL);
     assert_ok(walden_config_set(cfg, "cluster", "pg18", WALDEN_SOURCE_FLAG));
     walden_repo *repo;
@@ -579,6 +707,9 @@ int main(void)
         T(test_duplicate_push),
         T(test_versions),
         T(test_get_missing_is_not_found),
+        cmocka_unit_test(test_wal_object_names),
+        T(test_forged_plain),
+        T(test_forged_encrypted),
         T(test_corrupt_encrypted),
         T(test_truncated_encrypted),
         T(test_corrupt_plain),

@@ -43,6 +43,9 @@ static void test_ranges_and_gaps(void **state)
     assert_ok(walden_config_new(&cfg));
     assert_ok(walden_config_set(cfg, "repo", repo_dir, WALDEN_SOURCE_FLAG));
     assert_ok(walden_config_set(cfg, "pgdata", pgdata, WALDEN_SOURCE_FLAG));
+    char skf[700];
+    snprintf(skf, sizeof(skf), "%s/sign-key", dir);
+    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
     assert_ok(walden_repo_init(cfg));
     walden_repo *repo;
     assert_ok(walden_repo_open(&repo, cfg));

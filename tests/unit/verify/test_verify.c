@@ -36,6 +36,9 @@ static walden_config *make_config(fixture *f, const char *passphrase)
     assert_ok(walden_config_new(&cfg));
     assert_ok(walden_config_set(cfg, "repo", f->repo, WALDEN_SOURCE_FLAG));
     assert_ok(walden_config_set(cfg, "pgdata", f->pgdata, WALDEN_SOURCE_FLAG));
+    char skf[700];
+    snprintf(skf, sizeof(skf), "%s/%%c.sign-key", f->dir);
+    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
     assert_ok(walden_config_set(cfg, "process-max", "2", WALDEN_SOURCE_FLAG));
     /* the locks in the test's folder, not in the host's /run/walden */
     char locks[600];
@@ -132,6 +135,16 @@ static void make_backup(walden_repo *repo)
         wd_free(object);
     }
     assert_ok(wd_backup_meta_write_end(ms.pipe, &m));
+    {
+        uint8_t body[32];
+        char sig[WD_SIG_LINE_LEN + 1];
+        wd_area_id area;
+        wd_repo_area(repo, &area);
+        assert_ok(wd_hash_filter_peek(ms.raw_hash, body));
+        assert_ok(wd_sign_text_line(repo->sign_priv, &area, "backup/" BACKUP_ID "/backup.manifest",
+                                    body, sig));
+        assert_ok(wd_pipe_write(ms.pipe, (const uint8_t *)sig, strlen(sig)));
+    }
     assert_ok(wd_pipe_end(ms.pipe));
     uint8_t sha[32];
     uint64_t size;
@@ -141,12 +154,12 @@ static void make_backup(walden_repo *repo)
     assert_true(n > 0);
     char *all = wd_asprintf("%s%s[end]\ncomplete = yes\n", stored_text, line);
     char *spath = wd_asprintf("%s/backup.stored", prefix);
-    assert_ok(wd_storage_write_all(repo->storage, spath, all, strlen(all)));
+    assert_ok(wd_repo_write_signed(repo, spath, all, strlen(all)));
     assert_ok(wd_pipe_commit(ms.pipe, NULL));
     wd_pipe_free(ms.pipe);
     char *info = wd_backup_meta_text(&m);
     char *ipath = wd_asprintf("%s/backup.info", prefix);
-    assert_ok(wd_storage_write_all(repo->storage, ipath, info, strlen(info)));
+    assert_ok(wd_repo_write_signed(repo, ipath, info, strlen(info)));
     wd_free(info);
     wd_free(ipath);
     wd_free(all);
@@ -169,7 +182,7 @@ static void make_dump(walden_repo *repo)
           &m.pub.stored_size);
     char *text = wd_dump_meta_text(&m);
     char *path = wd_asprintf("main/dump/%s/dump.manifest", DUMP_ID);
-    assert_ok(wd_storage_write_all(repo->storage, path, text, strlen(text)));
+    assert_ok(wd_repo_write_signed(repo, path, text, strlen(text)));
     wd_free(path);
     wd_free(text);
     wd_free(object);

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# label: slow
+# An attacker who can read, write, rename and delete everything in the
+# repository, but has neither the signing key file nor the passphrase
+# (docs/security.md), against a real PostgreSQL 15 archiving into an
+# encrypted and into an unencrypted repository. Each forgery must be refused
+# with one line saying it failed authentication and naming the object;
+# nothing is written outside the target, no command runs, and verify
+# reports it (exit 3, the object named). The genuine flow still restores.
+#
+# The attacker's tool is walden itself, run with an area of their own: a
+# signing key they made, the victim's cluster.conf signed again with it,
+# and (encrypted) the victim's key.conf, whose public key their files are
+# encrypted to. So forged WAL is well formed, compressed, encrypted to the
+# right key and named with its true SHA-256: only the signature is wrong.
+source "$(dirname "$0")/lib.sh"
+
+PRIMARY=$T/primary
+PORT=$(next_port)
+PORT2=$(next_port)
+new_passphrase "$T/pass"
+as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/null
+SYSID=$(as_pg "$PG_BIN/pg_controldata" "$PRIMARY" | awk -F': *' '/system identifier/ {print $2}')
+as_pg mkdir "$T/out"
+
+# evil_area MODE: the attacker's own area for the repository of MODE
+evil_area() {
+  local mode=$1 ev=$T/evil-$1 priv pub enc=''
+  mkdir -p "$ev/repo/main"
+  cp "$T/repo-$mode/walden.repo" "$ev/repo/"
+  openssl genpkey -algorithm ed25519 -out "$ev/k.pem" 2>/dev/null
+  priv=$(openssl pkey -in "$ev/k.pem" -outform DER | tail -c 32 | xxd -p -c 64)
+  pub=$(openssl pkey -in "$ev/k.pem" -pubout -outform DER | tail -c 32 | xxd -p -c 64)
+  if [[ $mode == enc ]]; then
+    cp "$T/repo-$mode/main/key.conf" "$ev/repo/main/"
+    enc="encrypt-public-key = $(sed -n 's/^public-key = //p' "$T/repo-$mode/main/key.conf")"
+  fi
+  printf 'format = 1\ncluster = main\nsystem-identifier = %s\nverify-key = %s\n%s\nsign-private-key = %s\n' \
+    "$SYSID" "$pub" "$enc" "$priv" >"$ev/sign-key"
+  cp "$T/repo-$mode/main/cluster.conf" "$ev/repo/main/"
+  resign_text "$ev/repo/main/cluster.conf" "$ev/sign-key" main "$SYSID" cluster.conf
+  chmod 0600 "$ev/sign-key"
+  chown -R postgres: "$ev" 2>/dev/null || true
+  write_conf "$ev/walden.conf" "repo=$ev/repo" "sign-key-file=$ev/sign-key" "compress=zstd"
+}
+
+# evil_push MODE FILE: the attacker archives FILE into their area; prints
+# the object made
+evil_push() {
+  walden "$T/evil-$1/walden.conf" archive-push "$2" >/dev/null ||
+    fail "the attacker's push of $2 failed"
+  find "$T/evil-$1/repo/main/wal" -type f -name "$(basename "$2")-*" | head -1
+}
+
+# own REPO: the attacker leaves what they planted readable to walden (an
+# object walden cannot read stops it as an input/output error, which proves
+# nothing)
+own() { [[ ${#RUN_AS[@]} -eq 0 ]] || chown -R postgres: "$1"; }
+
+# refused WHAT CMD...: CMD fails (exit 1 or 255) saying "failed authentication"
+refused() {
+  local what=$1 want=$2
+  shift 2
+  expect_status "$want" "$@"
+  stderr_has "failed authentication"
+  [[ $(wc -l <"$T/stderr") -eq 1 ]] || fail "$what: more than one line: $(cat "$T/stderr")"
+}
+
+# verify_reports MODE WHAT OBJECT [KINDS]: verify exits 3 naming OBJECT as
+# unauthenticated (or one of KINDS, a regex: data that does not match its
+# signed digest is reported as corrupt)
+verify_reports() {
+  local kinds=${4:-unauthenticated}
+  set +e
+  walden "$CONF" verify >"$T/verify.out" 2>"$T/verify.err"
+  local rc=$?
+  set -e
+  [[ $rc -eq 3 ]] || fail "$2: verify exited $rc: $(cat "$T/verify.out" "$T/verify.err")"
+  grep -Eq "^($kinds): .*$3" "$T/verify.out" ||
+    fail "$2: verify does not name $3 as unauthenticated: $(cat "$T/verify.out")"
+}
+
+run_mode() {
+  local mode=$1 repo=$T/repo-$1
+  CONF=$T/walden-$mode.conf
+  local extra=()
+  [[ $mode == enc ]] && extra=("encrypt-passphrase-file=$T/pass")
+  write_conf "$CONF" "repo=$repo" "${extra[@]}" "lock-path=$T/locks" "pghost=$T/sock" \
+    "pguser=postgres" "process-max=2" "pgport=$PORT"
+  walden "$CONF" --pgdata "$PRIMARY" init >"$T/init.out"
+  grep -q "^verification key: [0-9a-f]\{64\}" "$T/init.out" || fail "init prints no verification key"
+  walden "$CONF" --pgdata "$PRIMARY" --cluster other init >/dev/null
+  as_pg sed -i "s|^archive_command = .*|archive_command = '$WALDEN_BIN --config $CONF archive-push %p'|" \
+    "$PRIMARY/postgresql.auto.conf"
+  as_pg "$PG_BIN/pg_ctl" -D "$PRIMARY" -w reload >/dev/null
+  psql_c "$PORT" "CREATE TABLE IF NOT EXISTS marker(id int primary key)"
+  psql_c "$PORT" "TRUNCATE marker; INSERT INTO marker VALUES (1)"
+  walden "$CONF" --pgdata "$PRIMARY" backup >"$T/backup.out" || fail "$mode: backup failed"
+  local id
+  id=$(awk '/^backup /{print $2; exit}' "$T/backup.out" | tr -d :)
+  psql_c "$PORT" "INSERT INTO marker VALUES (2)"
+  local seg
+  seg=$(switch_wal "$PORT")
+  wait_archived "$PORT" "$seg"
+  walden "$CONF" dump --dbname postgres >"$T/dump.out" || fail "$mode: dump failed: $(cat "$T/dump.out")"
+  walden "$CONF" verify >"$T/verify.out" || fail "$mode: verify of the genuine area: $(cat "$T/verify.out")"
+  pass "$mode: archive, backup $id, dump and a clean verify"
+
+  # ---- the genuine flow restores (by its marker rows)
+  local r=$T/r-$mode
+  walden "$CONF" --pgdata "$r" restore --set "$id" >/dev/null ||
+    fail "$mode: restore failed"
+  pg_configure "$r" "$PORT2" <<<"archive_mode = off"
+  pg_start "$r"
+  wait_recovered "$PORT2" "$mode restore"
+  [[ $(psql_c "$PORT2" "SELECT string_agg(id::text, ',' ORDER BY id) FROM marker") == 1,2 ]] ||
+    fail "$mode: restored markers differ"
+  pg_stop "$r"
+  pass "$mode: the genuine backup and WAL restore, markers 1,2"
+
+  evil_area "$mode"
+  local folder=$repo/main/wal/${seg:0:16}
+
+  # ---- a made-up segment (its true SHA-256, the attacker's signature)
+  walden "$CONF" archive-get "$seg" "$T/out/seg" || fail "$mode: archive-get of $seg"
+  cp "$T/out/seg" "$T/out/$seg"
+  printf 'forged' | dd of="$T/out/$seg" bs=1 seek=100000 conv=notrunc status=none
+  chown postgres: "$T/out/$seg"
+  local forged
+  forged=$(evil_push "$mode" "$T/out/$seg")
+  cp "$forged" "$folder/"
+  own "$repo"
+  walden "$CONF" archive-get "$seg" "$T/out/got" || fail "$mode: the genuine copy was not chosen"
+  cmp -s "$T/out/got" "$T/out/seg" || fail "$mode: archive-get returned the forged copy"
+  local genuine
+  genuine=$(ls "$folder/$seg"-* | grep -v "$(basename "$forged")")
+  mv "$genuine" "$T/out/genuine"
+  rm -f "$T/out/got"
+  refused "made-up segment" 255 walden "$CONF" archive-get "$seg" "$T/out/got"
+  stderr_has "$seg"
+  [[ ! -e $T/out/got ]] || fail "$mode: a forged segment was restored"
+  verify_reports "$mode" "made-up segment" "$(basename "$forged")"
+  # archive-push of the real segment passes over the forgery
+  as_pg mkdir -p "$T/out/real"
+  as_pg cp "$T/out/seg" "$T/out/real/$seg"
+  walden "$CONF" archive-push "$T/out/real/$seg" 2>"$T/push.err" ||
+    fail "$mode: push beside a forgery: $(cat "$T/push.err")"
+  grep -q "failed authentication.*ignored" "$T/push.err" || fail "$mode: push did not warn: $(cat "$T/push.err")"
+  walden "$CONF" archive-get "$seg" "$T/out/got" || fail "$mode: get after the re-push"
+  rm -rf "$folder/$(basename "$forged")" "$T/out/got" "$T/out/real"
+  pass "$mode: a made-up segment is refused (255, failed authentication), verify names it, the real one is chosen"
+
+  # ---- a made-up history file
+  printf '1\t0/9000000\tno recovery target specified\n' >"$T/out/00000009.history"
+  chown postgres: "$T/out/00000009.history"
+  forged=$(evil_push "$mode" "$T/out/00000009.history")
+  cp "$forged" "$repo/main/wal/"
+  own "$repo"
+  refused "made-up history" 255 walden "$CONF" archive-get 00000009.history "$T/out/got"
+  [[ ! -e $T/out/got ]] || fail "$mode: a forged history file was restored"
+  verify_reports "$mode" "made-up history" "$(basename "$forged")"
+  rm -f "$repo/main/wal/$(basename "$forged")"
+  pass "$mode: a made-up history file is refused"
+
+  # ---- a genuine segment renamed to another one, and into another area
+  local g next
+  g=$(ls "$folder/$seg"-* | head -1)
+  next=$(printf '%s%08X' "${seg:0:16}" $((16#${seg:16:8} + 7)))
+  cp "$g" "$folder/$next${g#"$folder/$seg"}"
+  own "$repo"
+  refused "renamed segment" 255 walden "$CONF" archive-get "$next" "$T/out/got"
+  stderr_has "$next"
+  rm -f "$folder/$next"-*
+  mkdir -p "$repo/other/wal/${seg:0:16}"
+  cp "$g" "$repo/other/wal/${seg:0:16}/"
+  own "$repo"
+  refused "segment in another area" 255 walden "$CONF" --cluster other archive-get "$seg" "$T/out/got"
+  rm -rf "${repo:?}/other/wal/${seg:0:16}"
+  pass "$mode: a genuine segment renamed, or copied into another area, is refused"
+
+  # ---- a new backup: a genuine one copied to another id, its manifest
+  # given a tablespace escaping the target and a hostile postgresql.auto.conf
+  local fid=20991231T000000Z b=$repo/main/backup
+  cp -a "$b/$id" "$b/$fid"
+  if [[ $mode == plain ]]; then
+    zstd -qdc "$b/$id/backup.manifest.zst" >"$T/m.txt"
+    printf "archive_command = 'touch $T/pwned'\n" >"$T/hostile"
+    zstd -q -f -o "$b/$fid/data/postgresql.auto.conf.zst" "$T/hostile"
+    printf 'l\t0777\t0\t0\t-\t-\t0\t0\tpg_tblspc/99999\t%s\n' "$T/escape" >"$T/extra"
+    sed -i "/^\[files\]\$/r $T/extra" "$T/m.txt"
+    sed -i "s/^id = $id/id = $fid/" "$T/m.txt"
+    resign_text "$T/m.txt" "$T/evil-$mode/sign-key" main "$SYSID" "backup/$fid/backup.manifest"
+    zstd -q -f -o "$b/$fid/backup.manifest.zst" "$T/m.txt"
+  fi
+  own "$repo"
+  refused "forged backup" 1 walden "$CONF" --pgdata "$T/target" restore --set "$fid"
+  [[ ! -e $T/escape && ! -e $T/pwned && ! -e $T/target/postgresql.auto.conf ]] ||
+    fail "$mode: the forged backup wrote something"
+  verify_reports "$mode" "forged backup" "$fid"
+  rm -rf "${b:?}/$fid" "$T/target"
+  pass "$mode: a forged backup (another id, escaping tablespace, hostile postgresql.auto.conf) is refused"
+
+  # ---- an edited owner in backup.info
+  cp "$b/$id/backup.info" "$T/info.good"
+  sed -i 's/^owner = .*/owner = root/' "$b/$id/backup.info"
+  refused "edited backup.info" 1 walden "$CONF" info
+  stderr_has "backup.info"
+  verify_reports "$mode" "edited backup.info" "$id/backup.info"
+  cp "$T/info.good" "$b/$id/backup.info"
+  pass "$mode: an edited owner in backup.info is refused"
+
+  # ---- a dump whose globals.sql runs a shell command
+  local gid d
+  d=$(ls -d "$repo"/main/dump/*-globals | tail -1)
+  gid=$(basename "$d")
+  cp "$d/globals.sql.zst" "$T/globals.good"
+  printf '\\! touch %s/pwned-dump\n' "$T" >"$T/out/00000008.history"
+  chown postgres: "$T/out/00000008.history"
+  if [[ $mode == enc ]]; then
+    cp "$(evil_push "$mode" "$T/out/00000008.history")" "$d/globals.sql.zst"
+  else
+    zstd -q -f -o "$d/globals.sql.zst" "$T/out/00000008.history"
+  fi
+  own "$repo"
+  refused "hostile globals.sql" 1 walden "$CONF" restore-dump --set "$gid" --globals
+  [[ ! -e $T/pwned-dump ]] || fail "$mode: the hostile globals.sql ran"
+  verify_reports "$mode" "hostile globals" "$gid" "unauthenticated|corrupt"
+  cp "$T/globals.good" "$d/globals.sql.zst"
+  pass "$mode: a dump with \\! in its globals.sql is refused, nothing runs"
+
+  # ---- cluster.conf replaced (signed by the attacker) and edited
+  cp "$repo/main/cluster.conf" "$T/cc.good"
+  cp "$T/evil-$mode/repo/main/cluster.conf" "$repo/main/cluster.conf"
+  refused "replaced cluster.conf" 1 walden "$CONF" info
+  stderr_has "cluster.conf"
+  sed -i 's/^compress = .*/compress = none/' "$repo/main/cluster.conf"
+  refused "edited cluster.conf" 1 walden "$CONF" info
+  verify_reports "$mode" "replaced cluster.conf" "cluster.conf"
+  cp "$T/cc.good" "$repo/main/cluster.conf"
+  pass "$mode: a replaced or edited cluster.conf is refused"
+
+  if [[ $mode == enc ]]; then
+    # ---- key.conf replaced by one of the attacker's (their passphrase)
+    cp "$repo/main/key.conf" "$T/kc.good"
+    new_passphrase "$T/evil-pass"
+    write_conf "$T/evil2.conf" "repo=$T/evil2" "encrypt-passphrase-file=$T/evil-pass" \
+      "sign-key-file=$T/out/evil2.key"
+    walden "$T/evil2.conf" --pgdata "$PRIMARY" init >/dev/null
+    cp "$T/evil2/main/key.conf" "$repo/main/key.conf"
+    refused "replaced key.conf (writer)" 1 walden "$CONF" --pgdata "$PRIMARY" backup
+    stderr_has "key.conf"
+    cp "$T/kc.good" "$repo/main/key.conf"
+    pass "enc: a replaced key.conf is refused by writers"
+  else
+    # ---- readers without the signing key: verify-key, or a clear refusal
+    local vk
+    vk=$(sed -n 's/^verification key: \([0-9a-f]*\).*/\1/p' "$T/init.out")
+    write_conf "$T/reader.conf" "repo=$repo" "sign-key-file=$T/none"
+    expect_status 1 walden "$T/reader.conf" info
+    stderr_has "cannot authenticate cluster 'main'"
+    stderr_has "set sign-key-file or verify-key"
+    walden "$T/reader.conf" --verify-key "$vk" info >/dev/null || fail "verify-key does not read"
+    pass "plain: a reader needs verify-key (or the signing key file), and reads with it"
+  fi
+  rm -rf "$T/evil-$mode"
+}
+
+pg_configure "$PRIMARY" "$PORT" <<CONF
+archive_mode = on
+archive_command = 'false'
+CONF
+pg_start "$PRIMARY"
+run_mode plain
+run_mode enc
+finish

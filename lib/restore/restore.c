@@ -227,19 +227,10 @@ static int restore_job_fn(void *item, void *scratch, void *ctx)
     return restore_file(ctx, item);
 }
 
-/* An existing directory must be empty; a missing one is created. */
-static int prepare_dir(const char *dir, const char *what)
+/* `dir`, found by lstat as `st`, must be a directory with nothing in it. */
+static int existing_empty(const char *dir, const struct stat *st, const char *what)
 {
-    struct stat st;
-    if (lstat(dir, &st) != 0) {
-        if (errno != ENOENT)
-            return wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
-        char *copy = wd_strdup(dir);
-        int rc = copy ? wd_mkdir_p(copy, 0700) : WALDEN_ENOMEM;
-        wd_free(copy);
-        return rc;
-    }
-    if (!S_ISDIR(st.st_mode))
+    if (!S_ISDIR(st->st_mode))
         return wd_error_set(WALDEN_EINVAL, "%s '%s' is not a directory", what, dir);
     DIR *d = opendir(dir);
     if (!d)
@@ -255,6 +246,22 @@ static int prepare_dir(const char *dir, const char *what)
         }
     }
     closedir(d);
+    return rc;
+}
+
+/* An existing directory must be empty; a missing one is created. */
+static int prepare_dir(const char *dir, const char *what)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
+        char *copy = wd_strdup(dir);
+        int rc = copy ? wd_mkdir_p(copy, 0700) : WALDEN_ENOMEM;
+        wd_free(copy);
+        return rc;
+    }
+    int rc = existing_empty(dir, &st, what);
     if (!rc && chmod(dir, 0700) != 0)
         rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", dir);
     return rc;
@@ -379,23 +386,7 @@ static int check_empty(const char *dir, const char *what)
     struct stat st;
     if (lstat(dir, &st) != 0)
         return errno == ENOENT ? 0 : wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
-    if (!S_ISDIR(st.st_mode))
-        return wd_error_set(WALDEN_EINVAL, "%s '%s' is not a directory", what, dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return wd_error_set_errno(errno, "cannot open %s '%s'", what, dir);
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            rc = wd_error_set(WALDEN_EEXISTS,
-                              "%s '%s' is not empty: restore only into an empty or new directory",
-                              what, dir);
-            break;
-        }
-    }
-    closedir(d);
-    return rc;
+    return existing_empty(dir, &st, what);
 }
 
 /* `dir` with its longest existing ancestor resolved (realpath) and the

@@ -123,19 +123,33 @@ int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
     char *folder = wd_wal_folder(repo, walfile, &parsed);
     if (!folder)
         return WALDEN_ENOMEM;
-    wd_wal_copy copies[4];
-    size_t found;
-    if ((rc = wd_wal_find(repo, folder, walfile, copies, WD_ARRAY_LEN(copies), &found)))
+    wd_wal_copy few[8], *copies = few;
+    size_t cap = WD_ARRAY_LEN(few), found;
+    if ((rc = wd_wal_find(repo, folder, walfile, copies, cap, &found)))
         goto done;
+    if (found > cap) {
+        /* every copy is tried: planted ones that list first must not hide
+         * the genuine one */
+        cap = found;
+        if (!(copies = wd_calloc(cap, sizeof(*copies)))) {
+            rc = WALDEN_ENOMEM;
+            goto done;
+        }
+        if ((rc = wd_wal_find(repo, folder, walfile, copies, cap, &found)))
+            goto done;
+        found = found < cap ? found : cap;
+    }
     if (found == 0) {
         rc = wd_error_set(WALDEN_ENOTFOUND, "'%s' is not in the archive", walfile);
         goto done;
     }
-    /* the first copy that authenticates; a failure that is not an
-     * authentication failure (storage, key, damage) stops at once */
-    char first_auth[512] = "";
-    rc = WALDEN_EAUTH;
-    for (size_t i = 0; i < found && i < WD_ARRAY_LEN(copies); i++) {
+    /* the first copy that authenticates and reads whole. A copy that fails
+     * authentication or is damaged is passed over (anyone can plant one);
+     * a failure of the storage or of the key stops at once. When none
+     * succeeds, the first copy's failure is the answer. */
+    char first_msg[512] = "";
+    int first_rc = 0;
+    for (size_t i = 0; i < found; i++) {
         if (!repo->legacy && !copies[i].is_signed) {
             rc = wd_error_set(WALDEN_EAUTH,
                               "archived '%s' (object '%s') failed authentication: it has no "
@@ -143,15 +157,19 @@ int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
                               walfile, copies[i].object);
         } else {
             rc = get_copy(repo, walfile, folder, &copies[i], dest);
-            if (rc != WALDEN_EAUTH)
+            if (rc != WALDEN_EAUTH && (rc != WALDEN_ECORRUPT || repo->legacy))
                 break;
         }
-        if (!first_auth[0])
-            snprintf(first_auth, sizeof(first_auth), "%s", walden_error_last()->message);
+        if (!first_rc) {
+            first_rc = rc;
+            snprintf(first_msg, sizeof(first_msg), "%s", walden_error_last()->message);
+        }
     }
-    if (rc == WALDEN_EAUTH)
-        rc = wd_error_set(WALDEN_EAUTH, "%s", first_auth);
+    if (rc && first_rc && (rc == WALDEN_EAUTH || rc == WALDEN_ECORRUPT))
+        rc = wd_error_set(first_rc, "%s", first_msg);
 done:
+    if (copies != few)
+        wd_free(copies);
     wd_free(folder);
     return rc;
 }

@@ -49,10 +49,16 @@ int wd_keypair_generate(wd_keypair *out)
     return rc;
 }
 
+/* key.conf's scrypt parameters are used before its tag can be checked (the
+ * tag needs the derived key): a planted file must not make a reader (every
+ * archive-get during recovery) allocate gigabytes or spin for minutes. The
+ * bounds allow 4 times the default memory (128 * r * n at most 64 MiB) and
+ * p up to 4. */
+#define KDF_MAX_MEMORY (64ull << 20)
 static int check_params(const wd_kdf_params *p)
 {
     if (p->n < 1024 || p->n > (1u << 20) || (p->n & (p->n - 1)) || p->r < 1 || p->r > 32 ||
-        p->p < 1 || p->p > 16)
+        p->p < 1 || p->p > 4 || 128ull * p->r * p->n > KDF_MAX_MEMORY)
         return wd_error_set(WALDEN_EINVAL, "scrypt parameters out of range (n %llu, r %u, p %u)",
                             (unsigned long long)p->n, p->r, p->p);
     return 0;

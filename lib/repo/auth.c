@@ -319,7 +319,7 @@ int wd_repo_signer(walden_repo *repo)
     if (repo->legacy)
         return wd_error_set(WALDEN_EAUTH,
                             "cluster '%s' in repository '%s' has format 1 (unauthenticated): "
-                            "upgrade it with walden repo-upgrade before writing to it",
+                            "re-initialize it (walden init with a new cluster name) to write to it",
                             repo->cluster, repo->location);
     if (!repo->have_signer)
         return wd_error_set(WALDEN_EAUTH,

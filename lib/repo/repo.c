@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,9 +372,26 @@ int walden_repo_open(walden_repo **out, const walden_config *cfg)
             rc = wd_error_set(WALDEN_EAUTH,
                               "cluster '%s' in repository '%s' has format 1: it is "
                               "unauthenticated (anyone who can write the repository can forge "
-                              "it); upgrade it with walden repo-upgrade, or read it at that risk "
-                              "with --allow-unauthenticated",
+                              "it); re-initialize it (walden init with a new cluster name), or "
+                              "read it at that risk with --allow-unauthenticated",
                               repo->cluster, location);
+            goto done;
+        }
+        /* cluster.conf is not authenticated yet: an area that this host
+         * holds a trust root for was made in format 2, and one that now
+         * claims format 1 was rewritten to shed its signatures */
+        char *key_path = wd_repo_sign_key_path(cfg, repo->cluster);
+        const char *vk = walden_config_get(cfg, "verify-key");
+        struct stat key_st;
+        bool have_root = (vk && *vk) || (key_path && stat(key_path, &key_st) == 0);
+        wd_free(key_path);
+        if (have_root) {
+            rc = wd_error_set(WALDEN_EAUTH,
+                              "cluster.conf of '%s' in repository '%s' failed authentication: it "
+                              "claims format 1 (unauthenticated), but this host holds the "
+                              "area's %s: refused even with allow-unauthenticated",
+                              repo->cluster, location,
+                              vk && *vk ? "verify-key" : "signing key file");
             goto done;
         }
         wd_log_warn("cluster '%s' in repository '%s' has format 1: it is unauthenticated, read "

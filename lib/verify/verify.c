@@ -628,7 +628,12 @@ static int backup_decode(verify_run *v, backup_ctx *b, wd_backup_meta *m, bool *
                     "lists '%s' after the manifest's line", sobj);
     }
 done:
-    if (!rc && stored.missing && v->repo->info.encrypted)
+    /* every backup of an area in format 2 writes backup.stored before its
+     * manifest: one without it had it removed */
+    if (!rc && stored.missing && !v->repo->legacy)
+        rc = report(v, WALDEN_VERIFY_MISSING, b->id, stored.path,
+                    "backup %s has no %s: it was removed", b->id, WD_STORED_NAME);
+    else if (!rc && stored.missing && v->repo->info.encrypted)
         wd_log_info("backup %s has no %s: without the key it cannot be checked", b->id,
                     WD_STORED_NAME);
     wd_free(mpath);
@@ -644,7 +649,12 @@ static int backup_stored_only(verify_run *v, backup_ctx *b)
     bool open = false;
     int rc = stored_open(v, &stored, b->prefix, b->id, &open);
     if (rc || !open) {
-        if (!rc && stored.missing)
+        if (!rc && stored.missing && !v->repo->legacy)
+            rc = report(v, WALDEN_VERIFY_MISSING, b->id, stored.path,
+                        "backup %s has no %s: it was removed, and its files cannot be "
+                        "checked without the key",
+                        b->id, WD_STORED_NAME);
+        else if (!rc && stored.missing)
             rc = report(v, WALDEN_VERIFY_UNCHECKED, b->id, stored.path,
                         "backup %s has no %s (taken by an older walden, or removed): its files "
                         "can only be checked with the key",

@@ -239,6 +239,31 @@ run_mode() {
   cp "$T/cc.good" "$repo/main/cluster.conf"
   pass "$mode: a replaced or edited cluster.conf is refused"
 
+  # ---- cluster.conf rewritten as format 1 (unsigned) to shed the signatures:
+  # refused, even with allow-unauthenticated, by a host that holds a trust
+  # root (the signing key file here, or verify-key)
+  sed -e 's/^format-version = .*/format-version = 1/' -e '/^signature = /d' "$T/cc.good" \
+    >"$repo/main/cluster.conf"
+  own "$repo/main/cluster.conf"
+  expect_status 1 walden "$CONF" info
+  stderr_has "format 1"
+  refused "format-1 downgrade" 1 walden "$CONF" --allow-unauthenticated info
+  stderr_has "claims format 1"
+  refused "format-1 downgrade (archive-get)" 255 walden "$CONF" --allow-unauthenticated \
+    archive-get "$seg" "$T/out/downgraded"
+  [[ ! -e $T/out/downgraded ]] || fail "$mode: archive-get wrote a file from a downgraded area"
+  write_conf "$T/vk-only.conf" "repo=$repo" "sign-key-file=$T/none" "${extra[@]}" \
+    "verify-key=$(sed -n 's/^verification key: \([0-9a-f]*\).*/\1/p' "$T/init.out")"
+  refused "format-1 downgrade (verify-key)" 1 walden "$T/vk-only.conf" --allow-unauthenticated info
+  # without any trust root, the risk is the reader's choice, said in a warning
+  write_conf "$T/no-root.conf" "repo=$repo" "sign-key-file=$T/none" "${extra[@]}"
+  walden "$T/no-root.conf" --allow-unauthenticated info >/dev/null 2>"$T/stderr" ||
+    fail "$mode: allow-unauthenticated without a trust root: $(cat "$T/stderr")"
+  grep -q "format 1: it is unauthenticated" "$T/stderr" ||
+    fail "$mode: no warning for an unauthenticated area: $(cat "$T/stderr")"
+  cp "$T/cc.good" "$repo/main/cluster.conf"
+  pass "$mode: cluster.conf rewritten as format 1 is refused where a trust root exists, even with allow-unauthenticated"
+
   if [[ $mode == enc ]]; then
     # ---- key.conf replaced by one of the attacker's (their passphrase)
     cp "$repo/main/key.conf" "$T/kc.good"

@@ -11,8 +11,8 @@
 #     with the manifest);
 #   - a corrupt file is reported as corrupt and a missing one as missing;
 #   - --set limits verify to one backup (and its WAL) or one dump;
-#   - a backup without backup.stored (an older walden's) is reported as
-#     unchecked without the key, not as a problem, and checked with it;
+#   - a backup whose backup.stored was removed is reported as missing, with
+#     and without the key;
 #   - a wrong passphrase stops verify with one line.
 source "$(dirname "$0")/lib.sh"
 
@@ -193,15 +193,15 @@ expect_status 3 V "$T/walden.conf" "$T/case"
 stdout_has "corrupt: main/backup/$id/backup.stored: disagrees with the manifest about the stored SHA-256"
 pass "a damaged backup.stored is found with the key"
 
-# ---- an older backup without backup.stored
+# ---- backup.stored removed: every backup of a format-2 area writes one
+# before its manifest, so its absence is reported, with or without the key
 copy
 rm "$C/backup/$id/backup.stored"
-expect_status 0 V "$T/nokey.conf" "$T/case"
-stdout_has "unchecked: main/backup/$id/backup.stored: backup $id has no backup.stored"
-stdout_has "some backups unchecked without the key"
-expect_status 0 V "$T/walden.conf" "$T/case"
-stdout_lacks "unchecked"
-pass "a backup without backup.stored: unchecked without the key (exit 0), checked with it"
+expect_status 3 V "$T/nokey.conf" "$T/case"
+stdout_has "missing: main/backup/$id/backup.stored: backup $id has no backup.stored: it was removed"
+expect_status 3 V "$T/walden.conf" "$T/case"
+stdout_has "missing: main/backup/$id/backup.stored: backup $id has no backup.stored: it was removed"
+pass "a backup whose backup.stored was removed: missing (exit 3), without the key and with it"
 
 # ---- a wrong passphrase
 echo "not the passphrase" >"$T/wrong"

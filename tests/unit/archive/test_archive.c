@@ -377,6 +377,17 @@ static void forged(fixture *f, const char *passphrase)
     /* archive-get now finds the copy that authenticates */
     assert_ok(walden_archive_get(repo, "000000010000000000000005", dest));
     assert_same_file(dest, seg5);
+    /* ten planted copies of garbage that list before it (more than
+     * archive-get first asks for): passed over, not taken as the answer */
+    assert_int_equal(
+        tu_system("cd '%s/main/wal/0000000100000000' && for i in 0 1 2 3 4 5 6 7 8 9; do "
+                  "head -c 5000 /dev/urandom >000000010000000000000005-$(printf %%064d $i)-"
+                  "$(printf %%0128d 0).zst; done",
+                  f->repo),
+        0);
+    assert_int_equal(unlink(dest), 0);
+    assert_ok(walden_archive_get(repo, "000000010000000000000005", dest));
+    assert_same_file(dest, seg5);
     free(seg);
     free(seg5);
     free(stored);

@@ -111,9 +111,11 @@ static void test_damaged_key_files(void **state)
     assert_memory_equal(m.verify_key, meta.verify_key, 32);
 
     /* parameters that would make us allocate gigabytes, or nonsense */
-    const char *bad[][2] = {{"kdf-n", "1073741824"}, {"kdf-n", "1000"},  {"kdf-r", "1000"},
-                            {"kdf-p", "0"},          {"kdf-salt", "zz"}, {"format", "7"},
-                            {"public-key", "abcd"}};
+    const char *bad[][2] = {{"kdf-n", "1073741824"}, {"kdf-n", "1000"},    {"kdf-r", "1000"},
+                            {"kdf-p", "0"},          {"kdf-salt", "zz"},   {"format", "7"},
+                            {"public-key", "abcd"},  {"kdf-n", "1048576"}, /* 1 GiB at r 8 */
+                            {"kdf-n", "131072"},                           /* 128 MiB at r 8 */
+                            {"kdf-p", "16"}};
     for (size_t i = 0; i < WD_ARRAY_LEN(bad); i++) {
         t = with_value(text, bad[i][0], bad[i][1]);
         int rc = wd_key_load_public(t, strlen(t), &got, NULL);

@@ -449,6 +449,8 @@ static void test_flipped_dump(void **state)
     free(path);
 }
 
+/* Every backup of a format-2 area writes backup.stored before its manifest:
+ * one without it had it removed, a problem with the key and without. */
 static void test_no_stored_list(void **state)
 {
     fixture *f = *state;
@@ -458,15 +460,8 @@ static void test_no_stored_list(void **state)
         seen s;
         walden_verify_result res;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
-        assert_int_equal(res.problems, 0);
-        if (keys(f, k) || !f->passphrase) { /* checked from the manifest */
-            assert_int_equal(s.n, 0);
-            assert_int_equal(res.unchecked, 0);
-        } else {
-            assert_int_equal(s.n, 1);
-            assert_int_equal(s.kind[0], WALDEN_VERIFY_UNCHECKED);
-            assert_int_equal(res.unchecked, 1);
-        }
+        expect_one(&s, &res, WALDEN_VERIFY_MISSING, "backup.stored");
+        assert_int_equal(res.unchecked, 0);
     }
     free(path);
 }

@@ -37,11 +37,13 @@ int wd_wal_object_parse(const char *object, char *name, size_t name_cap, wd_wal_
 int wd_wal_object_name(const char *name, const uint8_t sha256[32], const uint8_t sig[WD_SIG_LEN],
                        wd_compress c, char *buf, size_t cap);
 
-/* Checks a copy's signature, given the raw size and (encrypted) the
- * encryption header it was read with: WALDEN_EAUTH naming the object. A
- * format-1 area (allow-unauthenticated) passes. */
+/* Checks a copy's signature over its raw SHA-256 (copy->sha256: set it to
+ * what was read, where the content was read) and, encrypted, the encryption
+ * header it was read with: WALDEN_EAUTH naming the object. Needs no key: the
+ * header is in clear at the start of the stored bytes. A format-1 area
+ * (allow-unauthenticated) passes. */
 int wd_wal_copy_verify(walden_repo *repo, const char *name, const wd_wal_copy *copy,
-                       uint64_t raw_size, const uint8_t *header);
+                       const uint8_t *header);
 /* Reads the encryption header of a stored copy (one ranged read). */
 int wd_wal_copy_header(walden_repo *repo, const char *folder, const wd_wal_copy *copy,
                        uint8_t header[WD_CIPHER_HEADER_LEN]);

@@ -38,14 +38,13 @@ static int auth_end(wd_filter *f)
 {
     auth_filter *a = (auth_filter *)f;
     uint8_t sha[32], header[WD_CIPHER_HEADER_LEN];
-    uint64_t size;
-    wd_hash_filter_result(a->s->raw_hash, sha, &size);
+    wd_hash_filter_result(a->s->raw_hash, sha, NULL);
     int rc = a->s->cipher ? wd_decrypt_filter_header(a->s->cipher, header) : 0;
     if (rc)
         return rc;
     wd_wal_copy c = *a->copy;
     memcpy(c.sha256, sha, 32); /* what was read, not what the name says */
-    return wd_wal_copy_verify(a->repo, a->name, &c, size, header);
+    return wd_wal_copy_verify(a->repo, a->name, &c, header);
 }
 
 static void auth_free(wd_filter *f)

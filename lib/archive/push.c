@@ -25,8 +25,8 @@
  *      header authenticates every encrypted record.
  *
  * Two concurrent pushes of one name with different content (which
- * PostgreSQL never does) could both commit; archive-get then refuses the
- * name as ambiguous rather than pick one.
+ * PostgreSQL never does) could both commit; archive-get then returns the
+ * first copy that authenticates.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -136,6 +136,7 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
 
     uint8_t *buf = NULL;
     char *folder = NULL, *object = NULL;
+    wd_wal_copy few[8], *copies = few;
     pthread_t hasher;
     wd_repo_stream s = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -206,24 +207,32 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
     wd_hash_filter_result(s.stored_hash, NULL, &result->stored_size);
     memcpy(result->raw_sha256, sha, 32);
 
-    wd_wal_copy copies[4];
     size_t found, conflicts = 0;
-    if ((rc = wd_wal_find(repo, folder, name, copies, WD_ARRAY_LEN(copies), &found)))
+    if ((rc = wd_wal_find(repo, folder, name, few, WD_ARRAY_LEN(few), &found)))
         goto done;
-    const wd_wal_copy *conflict = NULL;
-    for (size_t i = 0; i < found && i < WD_ARRAY_LEN(copies); i++) {
-        bool same = memcmp(copies[i].sha256, sha, 32) == 0;
-        /* a segment's size is fixed, so any copy's signature is checkable
-         * with ours; a text file's only when the content is the same */
-        if (!same && text) {
-            conflict = conflict ? conflict : &copies[i];
-            conflicts++;
-            continue;
+    if (found > WD_ARRAY_LEN(few)) {
+        /* every copy is looked at: planted ones must not hide ours */
+        size_t cap = found;
+        if (!(copies = wd_calloc(cap, sizeof(*copies)))) {
+            rc = WALDEN_ENOMEM;
+            goto done;
         }
+        if ((rc = wd_wal_find(repo, folder, name, copies, cap, &found)))
+            goto done;
+        found = found < cap ? found : cap;
+    }
+    const wd_wal_copy *conflict = NULL;
+    for (size_t i = 0; i < found; i++) {
+        bool same = memcmp(copies[i].sha256, sha, 32) == 0;
+        /* every copy's signature is checkable without the key (it covers the
+         * raw SHA-256 in the name and the header in clear): a planted copy
+         * is neither "archived already" nor a conflict */
         uint8_t header[WD_CIPHER_HEADER_LEN];
         int vrc = repo->info.encrypted ? wd_wal_copy_header(repo, folder, &copies[i], header) : 0;
+        if (vrc == WALDEN_ECORRUPT)
+            vrc = WALDEN_EAUTH; /* too short for a header: not ours either */
         if (!vrc)
-            vrc = wd_wal_copy_verify(repo, name, &copies[i], result->raw_size, header);
+            vrc = wd_wal_copy_verify(repo, name, &copies[i], header);
         if (vrc == WALDEN_EAUTH) {
             wd_log_warn("%s: ignored", walden_error_last()->message);
             walden_error_clear();
@@ -252,10 +261,8 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
                           name, have, got);
         goto done;
     }
-    wd_wal_sig_input in = {.name = name,
-                           .raw_size = result->raw_size,
-                           .ext = wd_compress_ext(repo->compress),
-                           .encrypted = repo->info.encrypted};
+    wd_wal_sig_input in = {
+        .name = name, .ext = wd_compress_ext(repo->compress), .encrypted = repo->info.encrypted};
     memcpy(in.raw_sha256, sha, 32);
     if (in.encrypted)
         wd_encrypt_filter_header(s.cipher, in.header);
@@ -275,6 +282,8 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
                 (unsigned long long)result->raw_size, (unsigned long long)result->stored_size);
     wd_archive_sweep_temps(repo, folder, &parsed);
 done:
+    if (copies != few)
+        wd_free(copies);
     wd_pipe_free(s.pipe);
     close(fd);
     wd_free(buf);

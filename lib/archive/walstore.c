@@ -78,7 +78,7 @@ int wd_wal_object_name(const char *name, const uint8_t sha256[32], const uint8_t
 }
 
 int wd_wal_copy_verify(walden_repo *repo, const char *name, const wd_wal_copy *copy,
-                       uint64_t raw_size, const uint8_t *header)
+                       const uint8_t *header)
 {
     if (repo->legacy)
         return 0;
@@ -90,10 +90,8 @@ int wd_wal_copy_verify(walden_repo *repo, const char *name, const wd_wal_copy *c
                             "archived '%s' (object '%s') failed authentication: it has no "
                             "signature",
                             name, copy->object);
-    wd_wal_sig_input in = {.name = name,
-                           .raw_size = raw_size,
-                           .ext = wd_compress_ext(copy->compress),
-                           .encrypted = repo->info.encrypted};
+    wd_wal_sig_input in = {
+        .name = name, .ext = wd_compress_ext(copy->compress), .encrypted = repo->info.encrypted};
     memcpy(in.raw_sha256, copy->sha256, 32);
     if (in.encrypted)
         memcpy(in.header, header, WD_ENC_HEADER_LEN);

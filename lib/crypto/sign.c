@@ -209,10 +209,6 @@ static int wal_msg(msg *m, const wd_area_id *area, const wd_wal_sig_input *in)
     put_area(m, WAL_DOMAIN, area);
     put_str(m, in->name);
     put(m, in->raw_sha256, 32);
-    uint8_t size[8];
-    for (int i = 0; i < 8; i++)
-        size[i] = (uint8_t)(in->raw_size >> (56 - 8 * i));
-    put(m, size, 8);
     put_str(m, in->ext);
     uint8_t enc = in->encrypted ? 1 : 0;
     put(m, &enc, 1);

@@ -68,10 +68,9 @@ int wd_sign_text_check(const uint8_t pub[WD_SIGN_KEY_LEN], const wd_area_id *are
 
 /* What a WAL object's name signs. */
 typedef struct wd_wal_sig_input {
-    const char *name; /* the WAL file name */
-    uint8_t raw_sha256[32];
-    uint64_t raw_size;
-    const char *ext; /* "", ".zst", ".gz" */
+    const char *name;       /* the WAL file name */
+    uint8_t raw_sha256[32]; /* fixes the content, and so its size */
+    const char *ext;        /* "", ".zst", ".gz" */
     bool encrypted;
     uint8_t header[WD_ENC_HEADER_LEN]; /* when encrypted */
 } wd_wal_sig_input;

@@ -228,18 +228,24 @@ static int check_object(void *item, void *scratch, void *ctx)
         if (wd_wal_object_parse(base ? base + 1 : j->object, name, sizeof(name), &copy) == 0 &&
             !(copy_rc = st.cipher ? wd_decrypt_filter_header(st.cipher, header) : 0)) {
             wd_hash_filter_result(st.raw_hash, copy.sha256, NULL);
-            copy_rc = wd_wal_copy_verify(v->repo, name, &copy, raw, header);
+            copy_rc = wd_wal_copy_verify(v->repo, name, &copy, header);
         }
     } else if (!copy_rc && j->wal && !v->repo->legacy) {
-        /* without the key the raw size is unknown: only a missing
-         * signature is visible */
+        /* without the key: the name's signature over the SHA-256 it names
+         * and the header in clear (the content is checked with the key) */
         const char *base = strrchr(j->object, '/');
         char name[64];
         wd_wal_copy copy;
-        if (wd_wal_object_parse(base ? base + 1 : j->object, name, sizeof(name), &copy) == 0 &&
-            !copy.is_signed)
-            copy_rc = wd_error_set(
-                WALDEN_EAUTH, "archived '%s' failed authentication: it has no signature", name);
+        uint8_t header[WD_CIPHER_HEADER_LEN];
+        if (base && wd_wal_object_parse(base + 1, name, sizeof(name), &copy) == 0) {
+            char *folder = wd_strndup(j->object, (size_t)(base - j->object));
+            copy_rc = !folder                   ? WALDEN_ENOMEM
+                      : v->repo->info.encrypted ? wd_wal_copy_header(v->repo, folder, &copy, header)
+                                                : 0;
+            if (!copy_rc)
+                copy_rc = wd_wal_copy_verify(v->repo, name, &copy, header);
+            wd_free(folder);
+        }
     }
     if (copy_rc)
         rc = report_failure(v, copy_rc, j->set, j->object);

@@ -609,6 +609,40 @@ static void test_history_backup_partial(void **state)
     free(partial);
 }
 
+/* Copies planted under a history file's name (another content named, a
+ * made-up signature; one with a genuine encryption header copied from
+ * another object, one too short for a header) are neither "archived
+ * already" nor a conflict: the real file is archived, and then a file of
+ * other content under its name is refused as a conflict. */
+static void test_planted_history_does_not_block(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "gzip", "pw");
+    char hist[600], other[600];
+    snprintf(hist, sizeof(hist), "%s/00000003.history", f->dir);
+    snprintf(other, sizeof(other), "%s/other/00000003.history", f->dir);
+    const char *htext = "1\t0/3000000\tno recovery target specified\n";
+    const char *otext = "2\t0/5000000\tno recovery target specified\n";
+    tu_write_file(hist, htext, strlen(htext));
+    assert_int_equal(tu_system("mkdir -p '%s/other'", f->dir), 0);
+    tu_write_file(other, otext, strlen(otext));
+    char *seg = make_segment(f->dir, "000000010000000000000004", SYSID, 4);
+    assert_ok(walden_archive_push(repo, seg, NULL));
+    char *stored = stored_path(f, "000000010000000000000004");
+    assert_int_equal(tu_system("cd '%s/main/wal' && cp '%s' 00000003.history-$(printf %%064d 1)-"
+                               "$(printf %%0128d 0).gz && printf x >00000003.history-"
+                               "$(printf %%064d 2)-$(printf %%0128d 0).gz",
+                               f->repo, stored),
+                     0);
+    walden_push_result res;
+    assert_ok(walden_archive_push(repo, hist, &res));
+    assert_int_equal(res.already_archived, 0);
+    assert_rc(walden_archive_push(repo, other, NULL), WALDEN_EMISMATCH);
+    walden_repo_close(repo);
+    free(seg);
+    free(stored);
+}
+
 static void test_init_and_open_errors(void **state)
 {
     fixture *f = *state;
@@ -729,6 +763,7 @@ int main(void)
         T(test_passphrases),
         T(test_refusals),
         T(test_history_backup_partial),
+        T(test_planted_history_does_not_block),
         T(test_init_and_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,10 +144,7 @@ static void test_nul_bytes(void **state)
 static void test_wal(void **state)
 {
     (void)state;
-    wd_wal_sig_input in = {.name = "000000010000000000000002",
-                           .raw_size = 16u << 20,
-                           .ext = ".zst",
-                           .encrypted = true};
+    wd_wal_sig_input in = {.name = "000000010000000000000002", .ext = ".zst", .encrypted = true};
     memset(in.raw_sha256, 0xab, 32);
     memset(in.header, 0x11, sizeof(in.header));
     uint8_t sig[WD_SIG_LEN];
@@ -159,9 +156,6 @@ static void test_wal(void **state)
     assert_rc(wd_sign_wal_verify(pub, &area, &x, sig), WALDEN_EAUTH);
     x = in;
     x.raw_sha256[31] ^= 1;
-    assert_rc(wd_sign_wal_verify(pub, &area, &x, sig), WALDEN_EAUTH);
-    x = in;
-    x.raw_size++;
     assert_rc(wd_sign_wal_verify(pub, &area, &x, sig), WALDEN_EAUTH);
     x = in;
     x.ext = ".gz";

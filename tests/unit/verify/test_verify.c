@@ -433,6 +433,33 @@ static void test_truncated_wal(void **state)
     free(path);
 }
 
+/* A WAL object whose name claims another SHA-256 (its signature then signs
+ * something else): unauthenticated with the key and without it (the name's
+ * signature is checkable without the key). */
+static void test_renamed_wal(void **state)
+{
+    fixture *f = *state;
+    char *path = find_file(f, "000000010000000000000005-");
+    char *renamed = strdup(path);
+    assert_non_null(renamed);
+    char *sha = strrchr(renamed, '/') + 1 + 25;
+    *sha = *sha == '0' ? '1' : '0';
+    assert_int_equal(rename(path, renamed), 0);
+    for (int k = 0; k < n_keys(f); k++) {
+        seen s;
+        walden_verify_result res;
+        assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
+        /* where the content is decoded (with the key, or unencrypted) it is
+         * read first and does not match the SHA-256 the name claims:
+         * corrupt; without the key, the name's signature: unauthenticated */
+        bool decoded = keys(f, k) != NULL || !f->passphrase;
+        expect_one(&s, &res, decoded ? WALDEN_VERIFY_CORRUPT : WALDEN_VERIFY_FORGED,
+                   strrchr(renamed, '/') + 1);
+    }
+    free(renamed);
+    free(path);
+}
+
 static void test_flipped_dump(void **state)
 {
     fixture *f = *state;
@@ -490,6 +517,7 @@ int main(void)
         BOTH(test_missing_needed_segment),
         BOTH(test_gap_only),
         BOTH(test_truncated_wal),
+        BOTH(test_renamed_wal),
         BOTH(test_flipped_dump),
         BOTH(test_no_stored_list),
         BOTH(test_wrong_passphrase_and_unknown_set),

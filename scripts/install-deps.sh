@@ -16,6 +16,8 @@ packages=(
   # verifies SigV4), memcached for it, python3 for the fault proxy, curl;
   # openssl makes the TLS test's certificates
   swift swift-proxy swift-account swift-container swift-object memcached python3 curl openssl
+  # xxd: the forgery tests sign as an attacker would, with openssl(1)
+  xxd
   # the Debian package (scripts/build-deb.sh) and the man page check
   debhelper dpkg-dev fakeroot groff-base
   # promtool (checks the metrics files)

@@ -113,6 +113,8 @@ static int sign_file_load(const char *path, sign_file *sf)
                             path, (unsigned)(st.st_mode & 07777));
     char *text = NULL;
     size_t len;
+    /* the private signing key is about to be in memory: no core dump */
+    wd_secret_held();
     if ((rc = wd_file_read_all(path, 16384, &text, &len)))
         return rc;
     rc = wd_kv_parse(text, len, path, sign_kv, sf);

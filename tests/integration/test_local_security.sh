@@ -10,9 +10,9 @@
 #     file or cluster.conf: info, verify, expire --dry-run and
 #     drill --history end with an error naming the file (or, for
 #     backup.info, read the manifest instead and say so), never crash;
-#   - a walden process that holds the passphrase is not dumpable (its
-#     /proc/PID belongs to root, its user cannot read its environ); one that
-#     holds no secret is;
+#   - a walden process that holds the passphrase or the signing key is not
+#     dumpable (its /proc/PID belongs to root, its user cannot read its
+#     environ); one that holds no secret (a verify-key reader) is;
 #   - pg_dump, pg_dumpall and the drill's pg_ctl (through a pg-bin of
 #     wrappers that save their own environment) get none of walden's secret
 #     variables, and do get the PG* ones;
@@ -178,44 +178,44 @@ rm -f "$(lock_file "$want" "$T/repo" main backup)" "$(lock_file "$want" "$T/repo
 [[ ${made_fallback:-no} == no ]] || rmdir "$want" 2>/dev/null || true
 pass "default lock folder: $want"
 
-# ---- a process holding the passphrase is not dumpable
-# key.conf is replaced by a FIFO: walden blocks reading it, with the
-# passphrase loaded; its /proc entry is then inspected, and the key fed.
-KEY=$T/repo/main/key.conf
-mv "$KEY" "$T/key.conf.saved"
+# ---- a process holding a secret (the passphrase, the signing key) is not
+# dumpable. walden verify waits for the readers' lock, held here
+# exclusively, with its secrets loaded; its /proc entry is then inspected,
+# and the lock freed.
+LOCK=$(lock_file "$T/locks" "$T/repo" main read)
+[[ -d $T/locks ]] || fail "no lock folder $T/locks"
 # dumpable_while_blocked CONF: prints the owner of /proc/PID/environ of a
-# walden info (as postgres) blocked on the key file, and whether postgres
-# can read it
+# walden verify (as postgres) waiting for the lock, and whether postgres can
+# read it
 dumpable_while_blocked() {
-  as_pg mkfifo -m 0600 "$KEY"
-  # opened here first (read-write: no wait), so walden's open returns and
-  # its read waits for the text
-  exec 3<>"$KEY"
-  as_pg "$WALDEN_BIN" --config "$1" info >"$T/info.out" 2>"$T/info.err" 3>&- &
+  exec 3>>"$LOCK"
+  flock -x 3
+  as_pg "$WALDEN_BIN" --config "$1" verify >"$T/verify.out" 2>"$T/verify.err" 3>&- &
   local runner=$! pid=""
   for _ in $(seq 1 600); do
-    pid=$(pgrep -u postgres -f "^$WALDEN_BIN --config $1 info" || true)
-    [[ -n $pid ]] && ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF "$KEY" && break
+    pid=$(pgrep -u postgres -f "^$WALDEN_BIN --config $1 verify" || true)
+    [[ -n $pid ]] && ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF "$LOCK" && break
     pid=""
     sleep 0.1
   done
-  [[ -n $pid ]] || fail "walden info never opened $KEY: $(cat "$T/info.err")"
+  [[ -n $pid ]] || fail "walden verify never waited for $LOCK: $(cat "$T/verify.err")"
   local owner readable=yes
   owner=$(stat -c %U "/proc/$pid/environ")
   as_pg cat "/proc/$pid/environ" >/dev/null 2>&1 || readable=no
-  cat "$T/key.conf.saved" >&3
   exec 3>&-
-  wait "$runner" || fail "walden info failed after the key came: $(cat "$T/info.err")"
-  as_pg rm "$KEY"
+  wait "$runner" || fail "walden verify failed after the lock was freed: $(cat "$T/verify.out" "$T/verify.err")"
   echo "$owner $readable"
 }
 got=$(dumpable_while_blocked "$T/walden.conf")
-[[ $got == "root no" ]] || fail "with the passphrase loaded: /proc owner and readable: $got"
-write_conf "$T/nopass.conf" "repo=$T/repo" "lock-path=$T/locks"
-got=$(dumpable_while_blocked "$T/nopass.conf")
+[[ $got == "root no" ]] || fail "with the passphrase and signing key loaded: /proc owner and readable: $got"
+# a reader with the verification key only: no secret at all
+VK=$(sed -n 's/^verify-key = //p' "$(sign_key_of "$T/walden.conf")")
+[[ ${#VK} -eq 64 ]] || fail "no verify-key in the signing key file"
+write_conf "$T/nosecret.conf" "repo=$T/repo" "lock-path=$T/locks" "sign-key-file=$T/none" \
+  "verify-key=$VK"
+got=$(dumpable_while_blocked "$T/nosecret.conf")
 [[ $got == "postgres yes" ]] || fail "without a secret: /proc owner and readable: $got"
-mv "$T/key.conf.saved" "$KEY"
-pass "holding the passphrase, walden is not dumpable (/proc/PID is root's); without a secret it is"
+pass "holding the passphrase or the signing key, walden is not dumpable (/proc/PID is root's); without a secret it is"
 
 # ---- a NUL byte in metadata files: an error naming the file, no crash
 # put_nul FILE: a NUL byte after the first line, the owner kept

@@ -166,6 +166,11 @@ if [[ $(id -u) -eq 0 ]]; then
   cp -p "$info" "$T/info.saved"
   sed -i 's/^owner = .*/owner = nobody/' "$info"
   grep -q '^owner = nobody' "$info" || fail "cannot edit backup.info"
+  # signed again with the area's own key (an edit by an outsider is refused
+  # as failing authentication: test_forgery.sh): even a summary that
+  # authenticates does not choose the owner
+  sysid=$(sed -n 's/^system-identifier = //p' "$T/repo/main/cluster.conf")
+  resign_text "$info" "$(sign_key_of "$T/walden.conf")" main "$sysid" "backup/$B/backup.info"
   "$WALDEN_BIN" --config "$T/walden.conf" --pgdata "$T/r-root" --set "$B" \
     --tablespace-map "$ts1=$T/m/root1" --tablespace-map "$ts2=$T/m/root2" restore >"$T/out" 2>"$T/err" ||
     fail "root restore failed: $(cat "$T/err")"

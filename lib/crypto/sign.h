@@ -14,8 +14,11 @@
  * manifest of any size be signed and checked as a stream).
  *
  * WAL objects carry their signature in their name (archive.h); it covers
- *   "walden wal v1" 0 CLUSTER 0 SYSID 0 NAME 0 SHA256(raw) SIZE(u64 be)
- *   EXT 0 ENCRYPTED(1 byte) [76-byte encryption header when encrypted]
+ *   "walden wal v1" 0 CLUSTER 0 SYSID 0 NAME 0 SHA256(raw) EXT 0
+ *   ENCRYPTED(1 byte) [76-byte encryption header when encrypted]
+ * The SHA-256 fixes the content and its size; everything in the message is
+ * readable without the key (the name, the header in clear), so writers and
+ * verify check any copy's signature without decrypting it.
  *
  * Every check failure is WALDEN_EAUTH with a one-line message naming the
  * object and saying it failed authentication.

@@ -8,8 +8,9 @@
 #     by default locks go to /run/walden, else to a 0700 /tmp/walden-UID;
 #   - a NUL byte in backup.info, dump.manifest, a drill record, the config
 #     file or cluster.conf: info, verify, expire --dry-run and
-#     drill --history end with an error naming the file (or, for
-#     backup.info, read the manifest instead and say so), never crash;
+#     drill --history end with an error naming the file (a signed
+#     repository file fails its signature, the others say "contains a NUL
+#     byte"), never crash;
 #   - a walden process that holds the passphrase or the signing key is not
 #     dumpable (its /proc/PID belongs to root, its user cannot read its
 #     environ); one that holds no secret (a verify-key reader) is;
@@ -228,11 +229,13 @@ restore_file() { mv "$1.saved" "$1"; }
 DID=$(ls "$T/repo/main/dump" | head -1)
 REC=$(ls "$T/repo/main/drill"/*.info | head -1)
 [[ -n $DID && -f $REC ]] || fail "no dump or drill record to damage"
-# check_nul FILE NAME: runs the four commands with a NUL byte in FILE; a row
-# "NAME | command | exit status | named" each, named when the output says
-# "NAME: contains a NUL byte"
+# check_nul FILE NAME [REL]: runs the four commands with a NUL byte in FILE;
+# a row "NAME | command | exit status | named" each, named when the output
+# says "NAME: contains a NUL byte" or, for a signed repository file (REL, its
+# path in the repository), that 'REL' failed authentication: the signature
+# is checked before the text is parsed
 check_nul() {
-  local file=$1 name=$2 cmd
+  local file=$1 name=$2 rel=${3:-} cmd
   put_nul "$file"
   for cmd in info verify "expire --dry-run" "drill --history"; do
     # shellcheck disable=SC2086
@@ -245,14 +248,18 @@ check_nul() {
     # verify reports its problems on stdout, the others on stderr
     local said=-
     ! cat "$T/stdout" "$T/stderr" | grep -qF -- "$name: contains a NUL byte" || said=named
+    [[ -z $rel ]] || ! cat "$T/stdout" "$T/stderr" | grep -qF -- "'$rel' failed authentication" ||
+      said=named
     echo "$name | $cmd | $st | $said" >>"$T/nul-table"
     { echo "== $name | $cmd | $st"; cat "$T/stdout" "$T/stderr"; } >>"$T/nul-output"
   done
   restore_file "$file"
 }
-check_nul "$T/repo/main/backup/$BID/backup.info" "backup.info of backup '$BID'"
-check_nul "$T/repo/main/dump/$DID/dump.manifest" "dump.manifest of dump '$DID'"
-check_nul "$REC" "main/drill/$(basename "$REC")"
+check_nul "$T/repo/main/backup/$BID/backup.info" "backup.info of backup '$BID'" \
+  "main/backup/$BID/backup.info"
+check_nul "$T/repo/main/dump/$DID/dump.manifest" "dump.manifest of dump '$DID'" \
+  "main/dump/$DID/dump.manifest"
+check_nul "$REC" "main/drill/$(basename "$REC")" "main/drill/$(basename "$REC")"
 check_nul "$T/repo/main/cluster.conf" "main/cluster.conf"
 check_nul "$T/walden.conf" "$T/walden.conf"
 cat "$T/nul-table"
@@ -262,11 +269,11 @@ expect_row() {
 $(cat "$T/nul-table")
 $(cat "$T/nul-output")"
 }
-# backup.info is a summary: info and expire read the manifest instead (a
-# warning names backup.info); verify reports it damaged
-expect_row "backup.info of backup '$BID' | info | 0 | named"
+# a NUL byte in a signed file fails its signature: refused, naming it
+# (verify reports it as a problem)
+expect_row "backup.info of backup '$BID' | info | 1 | named"
 expect_row "backup.info of backup '$BID' | verify | 3 | named"
-expect_row "backup.info of backup '$BID' | expire --dry-run | 0 | named"
+expect_row "backup.info of backup '$BID' | expire --dry-run | 1 | named"
 expect_row "dump.manifest of dump '$DID' | info | 1 | named"
 expect_row "dump.manifest of dump '$DID' | verify | 3 | named"
 expect_row "dump.manifest of dump '$DID' | expire --dry-run | 1 | named"

@@ -22,7 +22,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char *text;
     size_t len;
     if (wd_file_read_all(WALDEN_FUZZ_DIR "/decrypt-key.conf", 1 << 16, &text, &len) ||
-        wd_key_unwrap(text, len, "fuzz", &key)) {
+        wd_key_unwrap(text, len, "fuzz", &key, NULL)) {
         fprintf(stderr, "fuzz_decrypt: %s\n", walden_error_last()->message);
         abort();
     }

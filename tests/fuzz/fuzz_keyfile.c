@@ -13,8 +13,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     wd_keypair k;
+    wd_key_meta meta;
     memset(&k, 0, sizeof(k));
-    wd_key_load_public((const char *)data, size, &k);
+    memset(&meta, 0, sizeof(meta));
+    wd_key_load_public((const char *)data, size, &k, &meta);
     walden_error_clear();
     return 0;
 }

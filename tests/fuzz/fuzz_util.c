@@ -111,7 +111,9 @@ walden_repo *fz_repo(walden_config **cfg)
         walden_config_set(repo_cfg, "pgdata", pgdata, WALDEN_SOURCE_FLAG) ||
         walden_config_set(repo_cfg, "compress", "none", WALDEN_SOURCE_FLAG) ||
         walden_config_set(repo_cfg, "process-max", "1", WALDEN_SOURCE_FLAG) ||
-        walden_config_set(repo_cfg, "set", FZ_ID, WALDEN_SOURCE_FLAG))
+        walden_config_set(repo_cfg, "set", FZ_ID, WALDEN_SOURCE_FLAG) ||
+        walden_config_set(repo_cfg, "sign-key-file", fz_path(fz_dir(), "sign-key"),
+                          WALDEN_SOURCE_FLAG))
         die("config");
     if (walden_repo_init(repo_cfg) || walden_repo_open(&repo, repo_cfg))
         die("repository");

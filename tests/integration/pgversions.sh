@@ -240,20 +240,27 @@ W --retention 1s --retention-full-min 1 expire >"$T/expire.out" 2>&1 ||
 W check >"$T/check.out" 2>&1 || fail "check after expire failed: $(cat "$T/check.out")"
 pass "verify and expire pass"
 
+# archiver_failures: the server's failed archive_command count so far.
+archiver_failures() { sql "$PORT" "SELECT failed_count FROM pg_stat_archiver"; }
+# wait_archive_failure N: until the server's archive_command has failed more
+# than N times (60 s at most).
+wait_archive_failure() {
+  for _ in $(seq 1 240); do
+    (($(archiver_failures) > $1)) && return
+    sleep 0.25
+  done
+  fail "the server's archive_command did not fail"
+}
+
 # ---- why WAL does not arrive (1): archive-push cannot sign (its signing key
 # file is missing); a backup whose WAL wait times out quotes the failure
 sql "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $T/walden.conf --sign-key-file $T/missing.key archive-push %p'"
 sql "$PORT" "SELECT pg_reload_conf()" >/dev/null
-failed0=$(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver")
+failed0=$(archiver_failures)
 sql "$PORT" "SELECT pg_switch_wal()" >/dev/null
 sql "$PORT" "INSERT INTO marker VALUES (5, clock_timestamp())"
 sql "$PORT" "SELECT pg_switch_wal()" >/dev/null
-for _ in $(seq 1 240); do
-  [[ $(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver") -gt $failed0 ]] && break
-  sleep 0.25
-done
-[[ $(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver") -gt $failed0 ]] ||
-  fail "the server's archive_command did not fail"
+wait_archive_failure "$failed0"
 expect_status 1 W --pgdata "$PRIMARY" --archive-timeout 5s backup
 grep -q "walden archive-push last failed at .* on 0000.*: .*missing.key" "$T/stdout" "$T/stderr" ||
   fail "backup does not quote archive-push's failure: $(cat "$T/stdout" "$T/stderr")"
@@ -268,15 +275,10 @@ as_pg "$PG_BIN/initdb" -D "$T/other" -A trust -U postgres --no-sync >/dev/null
 W --cluster other --pgdata "$T/other" init >/dev/null
 sql "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $T/walden.conf --cluster other archive-push %p'"
 sql "$PORT" "SELECT pg_reload_conf()" >/dev/null
-failed0=$(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver")
+failed0=$(archiver_failures)
 sql "$PORT" "INSERT INTO marker VALUES (4, clock_timestamp())"
 sql "$PORT" "SELECT pg_switch_wal()" >/dev/null
-for _ in $(seq 1 240); do
-  [[ $(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver") -gt $failed0 ]] && break
-  sleep 0.25
-done
-[[ $(sql "$PORT" "SELECT failed_count FROM pg_stat_archiver") -gt $failed0 ]] ||
-  fail "the server's archive_command did not fail"
+wait_archive_failure "$failed0"
 expect_status 1 W --cluster other --archive-timeout 5s check
 grep -q "walden archive-push last failed at .* on 0000.*: .*belongs to another cluster" "$T/stdout" "$T/stderr" ||
   fail "check does not quote archive-push's failure: $(cat "$T/stdout" "$T/stderr")"

@@ -40,7 +40,6 @@
 #include "common/common.h"
 
 #define READ_BUF (256 * 1024)
-#define TEXT_FILE_MAX (1024 * 1024)
 
 static const char *base_name(const char *path)
 {
@@ -156,7 +155,7 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
         goto done;
     }
     if (text) {
-        if (st.st_size > TEXT_FILE_MAX) {
+        if (st.st_size > WD_WAL_TEXT_MAX) {
             rc = wd_error_set(WALDEN_EINVAL, "'%s' is too large for a WAL history or backup file",
                               path);
             goto done;

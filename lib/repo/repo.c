@@ -611,6 +611,13 @@ int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_s
 int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
                           const uint8_t *expect_header, wd_sink *sink, wd_repo_stream *out)
 {
+    return wd_repo_read_begin_limited(repo, c, expect_sha256, expect_header, NULL, sink, out);
+}
+
+int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                               const uint8_t *expect_header, const wd_read_limits *limits,
+                               wd_sink *sink, wd_repo_stream *out)
+{
     memset(out, 0, sizeof(*out));
     int rc;
     if (repo->info.encrypted && (rc = wd_repo_unlock(repo))) {
@@ -620,6 +627,13 @@ int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expec
     if ((rc = wd_pipe_new(&out->pipe, sink)))
         return rc;
     wd_filter *f = NULL;
+    /* the stored bytes are counted first: decompression may consume much
+     * input and produce nothing */
+    if (limits && limits->stored_max) {
+        rc = wd_limit_filter_new(&f, limits->stored_max, false, limits->code, limits->what);
+        if ((rc = add(out->pipe, rc, f)))
+            goto fail;
+    }
     rc = wd_hash_filter_new(&out->stored_hash);
     if ((rc = add(out->pipe, rc, out->stored_hash)))
         goto fail;
@@ -635,6 +649,13 @@ int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expec
         goto fail;
     if (f && (rc = wd_pipe_add(out->pipe, f)))
         goto fail;
+    /* right after decompression: the content is stopped at its limit */
+    if (limits && (limits->raw_max || limits->raw_exact)) {
+        rc = wd_limit_filter_new(&f, limits->raw_max, limits->raw_exact, limits->code,
+                                 limits->what);
+        if ((rc = add(out->pipe, rc, f)))
+            goto fail;
+    }
     rc = wd_hash_filter_new(&out->raw_hash);
     if ((rc = add(out->pipe, rc, out->raw_hash)))
         goto fail;

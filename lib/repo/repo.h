@@ -139,5 +139,20 @@ int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_s
  * before any byte is released otherwise. */
 int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
                           const uint8_t *expect_header, wd_sink *sink, wd_repo_stream *out);
+/* The most an object read back may have, known before it is read (from
+ * signed metadata, or from what its kind allows): the read stops with
+ * `code` as soon as a limit is crossed, so a forged object that is large,
+ * or that decompresses to gigabytes, never fills the sink (docs/security.md). */
+typedef struct wd_read_limits {
+    uint64_t raw_max;    /* content bytes after decompression; 0: no limit */
+    bool raw_exact;      /* the content must have exactly raw_max bytes */
+    uint64_t stored_max; /* stored bytes read; 0: no limit */
+    int code;            /* WALDEN_EAUTH or WALDEN_ECORRUPT */
+    const char *what;    /* begins the message, names the object */
+} wd_read_limits;
+/* wd_repo_read_begin_ex with limits (NULL: none). */
+int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                               const uint8_t *expect_header, const wd_read_limits *limits,
+                               wd_sink *sink, wd_repo_stream *out);
 
 #endif

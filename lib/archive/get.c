@@ -79,8 +79,7 @@ typedef struct seg_filter {
 static int seg_refuse(const seg_filter *s, const char *why, uint64_t n)
 {
     return wd_error_set(WALDEN_EAUTH,
-                        "archived '%s' (object '%s') failed authentication: %s (%" PRIu64
-                        " bytes)",
+                        "archived '%s' (object '%s') failed authentication: %s (%" PRIu64 " bytes)",
                         s->walfile, s->object, why, n);
 }
 

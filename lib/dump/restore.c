@@ -232,8 +232,7 @@ static int spool_dump(walden_repo *repo, const wd_dump_meta *m, int *out)
         tmpdir = "/tmp";
     int fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
-        return wd_error_set_errno(errno, "cannot create a temporary file in '%s' (TMPDIR)",
-                                  tmpdir);
+        return wd_error_set_errno(errno, "cannot create a temporary file in '%s' (TMPDIR)", tmpdir);
     struct statvfs vfs;
     if (fstatvfs(fd, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < m->pub.size) {
         close(fd);

@@ -651,8 +651,8 @@ int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *
         goto fail;
     /* right after decompression: the content is stopped at its limit */
     if (limits && (limits->raw_max || limits->raw_exact)) {
-        rc = wd_limit_filter_new(&f, limits->raw_max, limits->raw_exact, limits->code,
-                                 limits->what);
+        rc =
+            wd_limit_filter_new(&f, limits->raw_max, limits->raw_exact, limits->code, limits->what);
         if ((rc = add(out->pipe, rc, f)))
             goto fail;
     }

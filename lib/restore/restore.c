@@ -153,12 +153,13 @@ static int read_limited(restore_run *r, const restore_job *job, const char *obje
                         wd_repo_stream *st)
 {
     char what[PATH_MAX + 256];
-    snprintf(what, sizeof(what), "backup %s, file '%s' ('%s') is not what its signed manifest lists",
-             r->meta->id, job->path, object);
+    snprintf(what, sizeof(what),
+             "backup %s, file '%s' ('%s') is not what its signed manifest lists", r->meta->id,
+             job->path, object);
     wd_read_limits lim = {.raw_max = job->size,
                           .raw_exact = true,
-                          .stored_max = job->stored_size ? job->stored_size
-                                                         : wd_stored_max(job->size),
+                          .stored_max =
+                              job->stored_size ? job->stored_size : wd_stored_max(job->size),
                           .code = WALDEN_ECORRUPT,
                           .what = what};
     return wd_repo_read_begin_limited(r->repo, r->compress, job->sha256, NULL, &lim, sink, st);

@@ -58,7 +58,8 @@ static wd_pipe *limited_pipe(count_log *log, uint64_t max, bool exact)
     wd_pipe *p;
     wd_filter *f;
     assert_ok(wd_pipe_new(&p, count_sink_new(log)));
-    assert_ok(wd_limit_filter_new(&f, max, exact, WALDEN_EAUTH, "object 'x' failed authentication"));
+    assert_ok(
+        wd_limit_filter_new(&f, max, exact, WALDEN_EAUTH, "object 'x' failed authentication"));
     assert_ok(wd_pipe_add(p, f));
     return p;
 }

@@ -13,8 +13,10 @@
  *
  * Authentication needs the whole object, so what is written before it is
  * bounded by what the file may be (docs/security.md): a segment or
- * .partial exactly the segment size its long page header states (a power
- * of two, 1 MiB to 1 GiB), a .history or .backup file WD_WAL_TEXT_MAX; the
+ * .partial exactly the area's segment size (cluster.conf's
+ * wal-segment-size), which its long page header must state; in an area
+ * that does not record it, the size the header states (a power of two,
+ * 1 MiB to 1 GiB); a .history or .backup file WD_WAL_TEXT_MAX; the
  * stored bytes read at most wd_stored_max of that. The read stops as soon
  * as a limit is crossed, and the temporary file is removed.
  */
@@ -73,6 +75,7 @@ typedef struct seg_filter {
     wd_filter base;
     uint8_t head[SEG_SIZE_END];
     uint64_t bytes, size; /* size: 0 until the header is in */
+    uint64_t area_size;   /* the area's segment size; 0: not recorded */
     const char *walfile, *object;
 } seg_filter;
 
@@ -96,6 +99,8 @@ static int seg_observe(wd_filter *f, const uint8_t *in, size_t len)
         memcpy(&size, s->head + 32, 4);
         if (size < (1u << 20) || size > WD_WAL_SEGMENT_MAX || (size & (size - 1)))
             return seg_refuse(s, "its header states no valid segment size", size);
+        if (s->area_size && size != s->area_size)
+            return seg_refuse(s, "its header states another segment size than the area's", size);
         s->size = size;
     }
     if (s->size && total > s->size)
@@ -139,9 +144,9 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
     char what[512];
     snprintf(what, sizeof(what), "archived '%s' (object '%s') failed authentication", walfile,
              copy->object);
-    wd_read_limits lim = {.raw_max = segment ? WD_WAL_SEGMENT_MAX : WD_WAL_TEXT_MAX,
-                          .code = WALDEN_EAUTH,
-                          .what = what};
+    uint64_t seg_max = repo->wal_segment_size ? repo->wal_segment_size : WD_WAL_SEGMENT_MAX;
+    wd_read_limits lim = {
+        .raw_max = segment ? seg_max : WD_WAL_TEXT_MAX, .code = WALDEN_EAUTH, .what = what};
     lim.stored_max = wd_stored_max(lim.raw_max);
     if (copy->stored_size > lim.stored_max) { /* as listed: not worth a read */
         rc = wd_error_set(WALDEN_EAUTH, "%s: %" PRIu64 " bytes stored, more than a %s may have",
@@ -160,6 +165,7 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
         }
         sf->base.ops = &seg_ops;
         sf->walfile = walfile;
+        sf->area_size = repo->wal_segment_size;
         sf->object = copy->object;
         if ((rc = wd_pipe_add(s.pipe, &sf->base)))
             goto failed;

@@ -169,6 +169,15 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
         if ((rc = wd_wal_check_segment(buf, (size_t)n, (uint64_t)st.st_size, &parsed, path,
                                        repo->info.system_id, repo->info.pg_version / 10000)))
             goto done;
+        /* archive-get refuses any other size in this area */
+        if (repo->wal_segment_size && (uint64_t)st.st_size != repo->wal_segment_size) {
+            rc = wd_error_set(WALDEN_EMISMATCH,
+                              "'%s' is a segment of %llu bytes; the area's segments have %llu "
+                              "(cluster.conf)",
+                              path, (unsigned long long)st.st_size,
+                              (unsigned long long)repo->wal_segment_size);
+            goto done;
+        }
     }
 
     if (!(folder = wd_wal_folder(repo, name, &parsed)) || !(object = wd_path_join(folder, name))) {

@@ -210,6 +210,9 @@ static int read_dump(walden_repo *repo, const wd_dump_meta *m, wd_sink *sink)
     else if (!(rc = wd_repo_read_begin_limited(repo, c, m->raw_sha256,
                                                m->have_header ? m->header : NULL, &lim, sink, &st)))
         rc = wd_pipe_copy(st.pipe, src);
+    /* the content differs from what the signed manifest records */
+    if (rc == WALDEN_ECORRUPT && !repo->legacy)
+        rc = WALDEN_EAUTH;
     if (rc == WALDEN_EAUTH && !wd_str_starts_with(walden_error_last()->message, "dump") &&
         !wd_str_starts_with(walden_error_last()->message, "the data of dump"))
         rc = wd_error_wrap(WALDEN_EAUTH, "%s", what);

@@ -31,8 +31,9 @@ struct walden_repo {
     char *cluster;  /* the cluster's folder in the storage */
     char *location; /* the repo option, for messages */
     walden_repo_info info;
-    char *info_compress;  /* owned string behind info.compress */
-    wd_compress compress; /* what new files are written with */
+    uint64_t wal_segment_size; /* cluster.conf's wal-segment-size; 0: not recorded */
+    char *info_compress;       /* owned string behind info.compress */
+    wd_compress compress;      /* what new files are written with */
     int compress_level;
     wd_keypair key;    /* public part loaded at open when encrypted */
     bool key_unlocked; /* private part unwrapped */

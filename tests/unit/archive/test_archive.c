@@ -689,6 +689,50 @@ static void test_get_limits(void **state)
     walden_repo_close(repo);
 }
 
+/* init records the segment size of a segment in pg_wal; archive-push
+ * refuses segments of another size, archive-get stops at it even when the
+ * segment's own header states more. */
+static void test_area_segment_size(void **state)
+{
+    fixture *f = *state;
+    char wal[700];
+    snprintf(wal, sizeof(wal), "%s/pg_wal", f->pgdata);
+    mkdir(wal, 0700);
+    free(make_segment(wal, "000000010000000000000001", SYSID, 1));
+    walden_repo *repo = init_and_open(f, "zstd", NULL);
+    char conf[700];
+    snprintf(conf, sizeof(conf), "%s/main/cluster.conf", f->repo);
+    size_t len;
+    char *text = (char *)tu_read_file(conf, &len);
+    assert_non_null(strstr(text, "\nwal-segment-size = 1048576\n"));
+    free(text);
+
+    /* a segment of 2 MiB (its header says so too) */
+    uint8_t *big = calloc(1, 2 * SEG);
+    uint8_t h[40] = {0x10, 0xD1, 2, 0, 1};
+    uint32_t two = 2 * SEG, blck = 8192;
+    memcpy(h + 24, &SYSID, 8);
+    memcpy(h + 32, &two, 4);
+    memcpy(h + 36, &blck, 4);
+    memcpy(big, h, sizeof(h));
+    char path[700];
+    snprintf(path, sizeof(path), "%s/000000010000000000000000", f->dir);
+    tu_write_file(path, big, 2 * SEG);
+    assert_rc(walden_archive_push(repo, path, NULL), WALDEN_EMISMATCH);
+    assert_non_null(strstr(walden_error_last()->message, "the area's segments have 1048576"));
+
+    /* planted, it is refused at the header */
+    char hdr[700], cmd[1024];
+    snprintf(hdr, sizeof(hdr), "%s/hdr", f->dir);
+    tu_write_file(hdr, h, sizeof(h));
+    snprintf(cmd, sizeof(cmd), "cat '%s'; head -c 3000000 /dev/zero) | (zstd -q -c", hdr);
+    plant(f, "wal/0000000100000000", "000000010000000000000003", ".zst", cmd);
+    get_refused(f, repo, "000000010000000000000003",
+                "its header states another segment size than the area's (2097152 bytes)");
+    free(big);
+    walden_repo_close(repo);
+}
+
 /* Copies planted under a history file's name (another content named, a
  * made-up signature; one with a genuine encryption header copied from
  * another object, one too short for a header) are neither "archived
@@ -845,6 +889,7 @@ int main(void)
         T(test_history_backup_partial),
         T(test_planted_history_does_not_block),
         T(test_get_limits),
+        T(test_area_segment_size),
         T(test_init_and_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,14 +26,7 @@ typedef struct fixture {
 
 static void write_pgdata_v(const char *pgdata, uint64_t sysid, int major)
 {
-    assert_int_equal(tu_system("mkdir -p '%s/global' && printf '%d\\n' > '%s/PG_VERSION'", pgdata,
-                               major, pgdata),
-                     0);
-    char path[700];
-    snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
-    uint8_t control[8192] = {0};
-    memcpy(control, &sysid, 8);
-    tu_write_file(path, control, sizeof(control));
+    tu_fake_pgdata(pgdata, sysid, major);
 }
 
 static void write_pgdata(const char *pgdata, uint64_t sysid)
@@ -63,17 +56,9 @@ static int teardown(void **state)
 
 static walden_config *make_config(fixture *f, const char *compress, const char *passphrase)
 {
-    walden_config *cfg;
-    assert_ok(walden_config_new(&cfg));
-    assert_ok(walden_config_set(cfg, "repo", f->repo, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "pgdata", f->pgdata, WALDEN_SOURCE_FLAG));
-    char skf[700];
-    snprintf(skf, sizeof(skf), "%s/%%c.sign-key", f->dir);
-    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
+    walden_config *cfg = tu_area_config(f->dir, f->repo, f->pgdata, passphrase);
     if (compress)
         assert_ok(walden_config_set(cfg, "compress", compress, WALDEN_SOURCE_FLAG));
-    if (passphrase)
-        assert_ok(walden_config_set(cfg, "encrypt-passphrase", passphrase, WALDEN_SOURCE_FLAG));
     return cfg;
 }
 

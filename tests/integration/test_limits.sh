@@ -21,18 +21,6 @@ new_passphrase "$T/pass"
 as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/null
 as_pg mkdir "$T/out"
 
-# own REPO: what was planted stays readable to walden
-own() { [[ ${#RUN_AS[@]} -eq 0 ]] || chown -R postgres: "$1"; }
-
-# refused WHAT WANT CMD...: CMD exits WANT saying "failed authentication" in one line
-refused() {
-  local what=$1 want=$2
-  shift 2
-  expect_status "$want" "$@"
-  stderr_has "failed authentication"
-  [[ $(wc -l <"$T/stderr") -eq 1 ]] || fail "$what: more than one line: $(cat "$T/stderr")"
-}
-
 # setup_mode MODE: an area (encrypted for enc), archiving, a backup, a dump
 setup_mode() {
   local mode=$1 repo=$T/repo-$1 conf=$T/walden-$1.conf extra=()

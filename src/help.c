@@ -296,7 +296,7 @@ const cli_command cli_commands[] = {
      "for the contents as of now: run it when you trust them (after walden\n"
      "verify). Interrupted, it leaves format 1 and runs again to finish; on an\n"
      "area of format 2 it does nothing. Backups, dumps and expire of the cluster\n"
-     "wait meanwhile; archive-push is refused until the switch (PostgreSQL\n"
+     "are refused meanwhile; archive-push is refused until the switch (PostgreSQL\n"
      "retries) and then signs with the new key file. Prints the verification\n"
      "key, for option verify-key on hosts that only read.\n"
      "\nExit status: 0 upgraded, or format 2 already; 1 failed (the area stays\n"

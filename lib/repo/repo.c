@@ -721,6 +721,20 @@ int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32])
     return rc;
 }
 
+int wd_repo_list_ids(walden_repo *repo, const char *dir, char ***ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    char *base = wd_repo_path(repo, dir);
+    if (!base)
+        return WALDEN_ENOMEM;
+    int rc = wd_storage_list_dirs(repo->storage, base, ids, n);
+    wd_free(base);
+    if (!rc && *n)
+        qsort(*ids, *n, sizeof(**ids), cmp_name);
+    return rc;
+}
+
 int wd_repo_remove_unfinished(walden_repo *repo, const char *dir, const char *what,
                               int (*complete)(walden_repo *repo, const char *id, bool *yes))
 {

@@ -109,6 +109,10 @@ char *wd_repo_path(const walden_repo *repo, const char *rel);
  * object store has no directory that exists() could see. */
 int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32]);
 
+/* The names of the folders under the area's folder `dir` (backup, dump),
+ * sorted (free with wd_storage_names_free). */
+int wd_repo_list_ids(walden_repo *repo, const char *dir, char ***ids, size_t *n);
+
 /* Removes the sets (backups, dumps) under the area's folder `dir` that
  * have no manifest: unfinished, never listed. `complete` says whether set
  * `id` has one. The ids are collected before anything is removed: a

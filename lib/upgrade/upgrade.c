@@ -447,36 +447,8 @@ static int upgrade_wal(upgrade *u)
 
 /* ---- step 4: backups ---- */
 
-typedef struct spool {
-    FILE *f;
-    EVP_MD_CTX *md;
-    char sig[WD_SIG_LINE_LEN + 1];
-    size_t sig_len;
-    bool have_sig, after_sig;
-} spool;
-
-static int spool_line(char *line, size_t len, void *ctx)
-{
-    spool *sp = ctx;
-    if (sp->have_sig) {
-        sp->after_sig = true;
-        return 0;
-    }
-    if (wd_str_starts_with(line, WD_SIG_LINE) && len < sizeof(sp->sig)) {
-        memcpy(sp->sig, line, len);
-        sp->sig_len = len;
-        sp->have_sig = true;
-        return 0;
-    }
-    if (!EVP_DigestUpdate(sp->md, line, len) || !EVP_DigestUpdate(sp->md, "\n", 1))
-        return wd_error_set_openssl(WALDEN_ERROR, "sha-256 update failed");
-    if (fwrite(line, 1, len, sp->f) != len || fputc('\n', sp->f) == EOF)
-        return wd_error_set_errno(errno, "cannot write a temporary file");
-    return 0;
-}
-
 /* The [backup] and [end] lines of the spooled manifest, into m. */
-static int spool_meta(spool *sp, wd_backup_meta *m)
+static int spool_meta(wd_manifest_spool *sp, wd_backup_meta *m)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -502,7 +474,7 @@ static int spool_meta(spool *sp, wd_backup_meta *m)
     return rc;
 }
 
-static int spool_copy(spool *sp, wd_pipe *p)
+static int spool_copy(wd_manifest_spool *sp, wd_pipe *p)
 {
     uint8_t buf[65536];
     size_t n;
@@ -595,7 +567,7 @@ static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
     char *mname = wd_asprintf("%s%s", WD_MANIFEST_NAME, wd_compress_ext(c));
     char *mpath = prefix && mname ? wd_asprintf("%s/%s", prefix, mname) : NULL;
     char *mrel = wd_asprintf("%s/%s/%s", WD_BACKUP_DIR, id, WD_MANIFEST_NAME);
-    spool sp = {0};
+    wd_manifest_spool sp = {.id = id};
     wd_source *src = NULL;
     wd_sink *sink = NULL;
     wd_repo_stream st = {0}, ws = {0};
@@ -616,7 +588,7 @@ static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
         goto done;
     }
     if ((rc = wd_storage_open_read(repo->storage, mpath, &src)) ||
-        (rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, spool_line, &sp)) ||
+        (rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, wd_manifest_spool_line, &sp)) ||
         (rc = wd_repo_read_begin(repo, c, NULL, sink, &st)) || (rc = wd_pipe_copy(st.pipe, src))) {
         rc = is_bad_object(rc) ? unproven(u, mpath, "%s", walden_error_last()->message) : rc;
         goto done;
@@ -629,10 +601,6 @@ static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
         goto done;
     }
     bool ours = false;
-    if (sp.after_sig) {
-        rc = unproven(u, mpath, "it has lines after a signature line");
-        goto done;
-    }
     if (sp.have_sig) {
         rc =
             wd_sign_text_line_check(repo->verify_key, &u->area, mrel, body_sha, sp.sig, sp.sig_len);
@@ -700,28 +668,11 @@ done:
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_ids(upgrade *u, const char *dir, char ***ids, size_t *n)
-{
-    char *base = wd_repo_path(u->repo, dir);
-    if (!base)
-        return WALDEN_ENOMEM;
-    int rc = wd_storage_list_dirs(u->repo->storage, base, ids, n);
-    wd_free(base);
-    if (!rc && *n)
-        qsort(*ids, *n, sizeof(**ids), cmp_str);
-    return rc;
-}
-
 static int upgrade_backups(upgrade *u)
 {
     char **ids = NULL;
     size_t n = 0;
-    int rc = list_ids(u, WD_BACKUP_DIR, &ids, &n);
+    int rc = wd_repo_list_ids(u->repo, WD_BACKUP_DIR, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++) {
         wd_compress c;
         rc = wd_backup_manifest_find(u->repo, ids[i], &c);
@@ -820,7 +771,7 @@ static int upgrade_dumps(upgrade *u)
 {
     char **ids = NULL;
     size_t n = 0;
-    int rc = list_ids(u, WD_DUMP_DIR, &ids, &n);
+    int rc = wd_repo_list_ids(u->repo, WD_DUMP_DIR, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++)
         rc = upgrade_dump(u, ids[i]);
     wd_storage_names_free(ids, n);

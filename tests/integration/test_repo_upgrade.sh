@@ -200,9 +200,10 @@ psql_c "$PORT" "INSERT INTO marker VALUES (4, clock_timestamp())"
 seg=$(switch_wal "$PORT")
 wait_archived "$PORT" "$seg"
 pg_stop "$PRIMARY"
-expect_status 0 walden "$T/nokey.conf" archive-get "$seg" "$T/pushed.seg"
-cmp -s "$T/pushed.seg" "$PRIMARY/pg_wal/$seg" 2>/dev/null ||
-  [[ $(stat -c %s "$T/pushed.seg") -eq 16777216 ]] || fail "archive-get of $seg gave a wrong file"
+ls "$T/repo/main/wal/${seg:0:16}/" | grep -q "^$seg-[0-9a-f]\{64\}-[0-9a-f]\{128\}\.zst$" ||
+  fail "$seg was not archived under a signed name: $(ls "$T/repo/main/wal/${seg:0:16}/")"
+expect_status 0 walden "$T/walden.conf" archive-get "$seg" "$T/pushed.seg"
+[[ $(stat -c %s "$T/pushed.seg") -eq 16777216 ]] || fail "archive-get of $seg gave a wrong size"
 pass "archive-push after the upgrade signs with the new signing key file: $seg restores"
 
 # ---- an unencrypted area: nothing proves it, an explicit option signs it

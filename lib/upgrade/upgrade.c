@@ -237,7 +237,7 @@ typedef struct wal_group {
 static int wal_sign(upgrade *u, const char *folder, const char *name, const wd_wal_copy *copy)
 {
     walden_repo *repo = u->repo;
-    char *path = wd_path_join(folder, copy->object), *newpath = NULL;
+    char *path = wd_path_join(folder, copy->object);
     wd_source *src = NULL;
     wd_repo_stream st = {0};
     wd_pipe *cp = NULL;
@@ -289,10 +289,6 @@ check:
         rc = wd_error_set(WALDEN_EINVAL, "name too long for '%s'", path);
         goto done;
     }
-    if (!(newpath = wd_path_join(folder, object))) {
-        rc = WALDEN_ENOMEM;
-        goto done;
-    }
     /* the same stored bytes under the signed name: they must be the ones
      * just checked, or nothing is committed */
     wd_sink *sink = NULL;
@@ -332,7 +328,6 @@ done:
     wd_pipe_free(st.pipe);
     wd_source_close(src);
     wd_free(path);
-    wd_free(newpath);
     return rc;
 }
 

@@ -73,7 +73,7 @@ int cli_restore_command(const walden_config *cfg, walden_repo *repo, const char 
  * On a terminal: at most twice a second, on one line that cli_progress_end
  * clears. Otherwise (the journal, a file), when log-level is info or more:
  * log lines, one at each 10% of the bytes and at least every
- * progress-interval (0: at every step). */
+ * progress-interval (0s: at every step). */
 typedef struct cli_progress {
     struct timespec start, last;
     int shown;

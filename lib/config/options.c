@@ -145,7 +145,7 @@ static const walden_option_info options[] = {
     {"log-file", WALDEN_OPT_PATH, NULL, NULL, 0, "also append log lines to this file"},
     {"progress-interval", WALDEN_OPT_DURATION, "30s", NULL, 0,
      "backup, restore, dump, verify without a terminal: log a progress line (log-level info) "
-     "at every 10% and at least this often (0: at every step)"},
+     "at every 10% and at least this often (0s: at every step)"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 

@@ -20,8 +20,8 @@ bash "$WALDEN_SOURCE_DIR/scripts/build-deb.sh" "$T/deb" >"$T/build.log" 2>&1 ||
 deb=$(ls "$T"/deb/walden_*.deb)
 lib=$(ls "$T"/deb/libwalden0_*.deb)
 dev=$(ls "$T"/deb/libwalden-dev_*.deb)
-dpkg-deb -f "$deb" Depends | grep -q "libpq5" && dpkg-deb -f "$deb" Depends | grep -q "libcurl4" ||
-  fail "Depends lacks libpq5 or libcurl4: $(dpkg-deb -f "$deb" Depends)"
+depends=$(dpkg-deb -f "$deb" Depends)
+[[ $depends == *libpq5* && $depends == *libcurl4* ]] || fail "Depends lacks libpq5 or libcurl4: $depends"
 pass "dpkg-buildpackage built $(cd "$T/deb" && ls *.deb | tr '\n' ' ')"
 
 # lintian: nothing at error or warning level (info and pedantic notes pass)
@@ -34,19 +34,21 @@ set -e
 grep -E '^[EW]: ' "$T/lintian.out" && fail "lintian: $(grep -E '^[EW]: ' "$T/lintian.out")"
 pass "lintian: no error, no warning ($(grep -cE '^I: ' "$T/lintian.out" || true) info tags)"
 
-# the split
-dpkg-deb -c "$lib" | grep -q '/usr/lib/x86_64-linux-gnu/libwalden.so.0' || fail "libwalden0 lacks the library"
-dpkg-deb -c "$lib" | grep -qE 'include|\.a$|pkgconfig|bin/walden' && fail "libwalden0 holds more than the library"
-for f in usr/include/walden/walden.h 'libwalden.a$' 'pkgconfig/walden.pc$' 'libwalden.so ->'; do
-  dpkg-deb -c "$dev" | grep -q "$f" || fail "libwalden-dev lacks $f"
+# the split (listings in files: grep -q on a pipe would stop dpkg-deb early)
+for p in deb lib dev; do dpkg-deb -c "${!p}" | awk '{print $6, $7, $8}' >"$T/$p.list"; done
+awk '{print $1}' "$T/deb.list" >"$T/deb.names"
+grep -q '^\./usr/lib/x86_64-linux-gnu/libwalden\.so\.0' "$T/lib.list" || fail "libwalden0 lacks the library"
+grep -qE 'include|\.a$|pkgconfig|bin/walden' "$T/lib.list" && fail "libwalden0 holds more than the library"
+for f in usr/include/walden/walden.h 'libwalden\.a$' 'pkgconfig/walden\.pc$' 'libwalden\.so ->'; do
+  grep -q "$f" "$T/dev.list" || fail "libwalden-dev lacks $f"
 done
 for f in ./usr/bin/walden ./usr/share/man/man1/walden.1.gz ./usr/lib/systemd/system/walden-backup@.timer \
   ./usr/lib/systemd/system/walden-failure@.service ./etc/logrotate.d/walden ./etc/walden/ \
   ./usr/share/doc/walden/README.md ./usr/share/doc/walden/commands/backup.md \
   ./usr/share/doc/walden/services.md ./usr/share/doc/walden/walden.conf.sample; do
-  dpkg-deb -c "$deb" | awk '{print $6}' | grep -qx -- "$f" || fail "walden lacks $f"
+  grep -qxF -- "$f" "$T/deb.names" || fail "walden lacks $f"
 done
-dpkg-deb -c "$deb" | grep -qE 'libwalden\.so|include/' && fail "walden holds library files"
+grep -qE 'libwalden\.so|include/' "$T/deb.list" && fail "walden holds library files"
 pass "split: libwalden0 (shared library), libwalden-dev (header, static library, pkg-config), walden (the rest)"
 
 # ---- installed with apt on this machine

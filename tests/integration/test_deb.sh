@@ -97,14 +97,7 @@ PORT=$(next_port)
 new_passphrase "$T/pass"
 write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass" "lock-path=$T/locks" \
   "pghost=$T/sock" "pguser=postgres"
-as_pg "$PG_BIN/initdb" -D "$T/pgdata" -A trust -U postgres --no-sync >/dev/null
-as_pg /usr/bin/walden --config "$T/walden.conf" --pgdata "$T/pgdata" init >/dev/null ||
-  fail "init with the installed binary"
-pg_configure "$T/pgdata" "$PORT" <<CONF
-archive_mode = on
-archive_command = '/usr/bin/walden --config $T/walden.conf archive-push %p'
-CONF
-pg_start "$T/pgdata"
+archiving_primary "$T/pgdata" "$PORT" "$T/walden.conf" /usr/bin/walden
 psql_c "$PORT" "CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g"
 as_pg /usr/bin/walden --config "$T/walden.conf" --pgport "$PORT" --pgdata "$T/pgdata" backup \
   >"$T/backup.out" 2>&1 || fail "backup with the installed binary: $(cat "$T/backup.out")"

@@ -12,13 +12,7 @@ PRIMARY=$T/primary
 PORT=$(next_port)
 write_conf "$T/walden.conf" "repo=$T/repo" "lock-path=$T/locks" "pghost=$T/sock" \
   "pguser=postgres" "process-max=1" "expire-auto=n"
-as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync >/dev/null
-walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
-pg_configure "$PRIMARY" "$PORT" <<CONF
-archive_mode = on
-archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
-CONF
-pg_start "$PRIMARY"
+archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 psql_c "$PORT" "CREATE TABLE t AS SELECT g, md5(g::text) AS v FROM generate_series(1, 20000) g"
 W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
 

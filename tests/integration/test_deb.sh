@@ -35,7 +35,7 @@ grep -E '^[EW]: ' "$T/lintian.out" && fail "lintian: $(grep -E '^[EW]: ' "$T/lin
 pass "lintian: no error, no warning ($(grep -cE '^I: ' "$T/lintian.out" || true) info tags)"
 
 # the split (listings in files: grep -q on a pipe would stop dpkg-deb early)
-for p in deb lib dev; do dpkg-deb -c "${!p}" | awk '{print $6, $7, $8}' >"$T/$p.list"; done
+for p in deb lib dev; do dpkg-deb -c "${!p}" | awk '{print $6, $7, $8}' | sed 's/ *$//' >"$T/$p.list"; done
 awk '{print $1}' "$T/deb.list" >"$T/deb.names"
 grep -q '^\./usr/lib/x86_64-linux-gnu/libwalden\.so\.0' "$T/lib.list" || fail "libwalden0 lacks the library"
 grep -qE 'include|\.a$|pkgconfig|bin/walden' "$T/lib.list" && fail "libwalden0 holds more than the library"

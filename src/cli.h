@@ -70,15 +70,24 @@ void cli_json_time(int64_t ms);
 int cli_restore_command(const walden_config *cfg, walden_repo *repo, const char *server, char *buf,
                         size_t cap);
 
-/* Progress on stderr for walden_progress_cb (pass a cli_progress as ctx):
- * at most twice a second, on one line that cli_progress_end clears. Only
- * for a terminal: callers pass it when isatty(STDERR_FILENO). */
+/* Progress on stderr for walden_progress_cb (pass a cli_progress as ctx).
+ * On a terminal: at most twice a second, on one line that cli_progress_end
+ * clears. Otherwise (the journal, a file), when log-level is info or more:
+ * log lines, one at each 10% of the bytes and at least every
+ * progress-interval (0s: at every step). */
 typedef struct cli_progress {
     struct timespec start, last;
     int shown;
+    int logged;       /* log lines written */
+    int tenth;        /* the last 10% step logged */
+    int64_t interval; /* progress-interval, in seconds */
 } cli_progress;
 void cli_progress_start(cli_progress *s);
+/* The callback for `s`: cli_progress_show on a terminal, cli_progress_log
+ * when info lines are logged, else NULL (no progress at all). */
+walden_progress_cb cli_progress_cb(const cli_ctx *ctx, cli_progress *s);
 void cli_progress_show(const walden_progress *p, void *ctx);
+void cli_progress_log(const walden_progress *p, void *ctx);
 void cli_progress_end(cli_progress *s);
 double cli_progress_seconds(const cli_progress *s);
 

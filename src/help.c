@@ -64,12 +64,31 @@ static const char *const upgrade_opts[] = {"repo",
                                            "log-file",
                                            NULL};
 
-static const char *const backup_opts[] = {
-    "repo",        "cluster",    "sign-key-file",   "verify-key", "allow-unauthenticated",
-    "pgdata",      "pghost",     "pgport",          "pguser",     "pgdatabase",
-    "process-max", "start-fast", "archive-timeout", "compress",   "compress-level",
-    "type",        "lock-path",  "expire-auto",     "retention",  "retention-full-min",
-    "config",      "log-level",  "log-file",        NULL};
+static const char *const backup_opts[] = {"repo",
+                                          "cluster",
+                                          "sign-key-file",
+                                          "verify-key",
+                                          "allow-unauthenticated",
+                                          "pgdata",
+                                          "pghost",
+                                          "pgport",
+                                          "pguser",
+                                          "pgdatabase",
+                                          "process-max",
+                                          "start-fast",
+                                          "archive-timeout",
+                                          "compress",
+                                          "compress-level",
+                                          "type",
+                                          "lock-path",
+                                          "expire-auto",
+                                          "retention",
+                                          "retention-full-min",
+                                          "config",
+                                          "log-level",
+                                          "log-file",
+                                          "progress-interval",
+                                          NULL};
 static const char *const restore_opts[] = {"repo",
                                            "cluster",
                                            "sign-key-file",
@@ -93,14 +112,32 @@ static const char *const restore_opts[] = {"repo",
                                            "config",
                                            "log-level",
                                            "log-file",
+                                           "progress-interval",
                                            NULL};
 
-static const char *const dump_opts[] = {
-    "repo",       "cluster",     "sign-key-file",  "verify-key", "allow-unauthenticated",
-    "dbname",     "all",         "pghost",         "pgport",     "pguser",
-    "pgdatabase", "pg-bin",      "process-max",    "compress",   "compress-level",
-    "lock-path",  "expire-auto", "retention-dump", "config",     "log-level",
-    "log-file",   NULL};
+static const char *const dump_opts[] = {"repo",
+                                        "cluster",
+                                        "sign-key-file",
+                                        "verify-key",
+                                        "allow-unauthenticated",
+                                        "dbname",
+                                        "all",
+                                        "pghost",
+                                        "pgport",
+                                        "pguser",
+                                        "pgdatabase",
+                                        "pg-bin",
+                                        "process-max",
+                                        "compress",
+                                        "compress-level",
+                                        "lock-path",
+                                        "expire-auto",
+                                        "retention-dump",
+                                        "config",
+                                        "log-level",
+                                        "log-file",
+                                        "progress-interval",
+                                        NULL};
 static const char *const restore_dump_opts[] = {"repo",
                                                 "cluster",
                                                 "sign-key-file",
@@ -187,6 +224,7 @@ static const char *const verify_opts[] = {"repo",
                                           "config",
                                           "log-level",
                                           "log-file",
+                                          "progress-interval",
                                           NULL};
 
 static const char *const drill_opts[] = {"repo",
@@ -456,7 +494,10 @@ const cli_command cli_commands[] = {
      "transaction. Stops the server and removes the scratch directory (unless\n"
      "--keep), also on failure and on SIGINT or SIGTERM. Records the drill in\n"
      "the repository; --report writes JSON, --metrics-file Prometheus metrics.\n"
-     "--history [--output json] lists the recorded drills. --dump [DUMP_ID]\n"
+     "--history [--output json] lists the recorded drills (info and metrics\n"
+     "too): a record this user may not read is skipped with a warning. As root\n"
+     "the record gets the owner of its folder in a local repository.\n"
+     "--dump [DUMP_ID]\n"
      "drills a logical dump instead (the newest of --dbname, or of any\n"
      "database, postgres last): a new cluster (initdb), its globals and the\n"
      "dump restored.\n"

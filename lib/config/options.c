@@ -149,6 +149,9 @@ static const walden_option_info options[] = {
      "drill: list the past drills instead of running one"},
     {"log-level", WALDEN_OPT_ENUM, "warn", "error|warn|info|debug", 0, "how much to log on stderr"},
     {"log-file", WALDEN_OPT_PATH, NULL, NULL, 0, "also append log lines to this file"},
+    {"progress-interval", WALDEN_OPT_DURATION, "30s", NULL, 0,
+     "backup, restore, dump, verify without a terminal: log a progress line (log-level info) "
+     "at every 10% and at least this often (0s: at every step)"},
     {NULL, 0, NULL, NULL, 0, NULL},
 };
 

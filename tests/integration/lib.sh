@@ -151,6 +151,20 @@ pg_start() {
   as_pg "$PG_BIN/pg_ctl" -D "$1" -l "$1.log" -w -t 120 start >/dev/null
 }
 
+# archiving_primary PGDATA PORT CONF [WALDEN]: a new cluster in PGDATA whose
+# repository (CONF's) is initialized and which archives into it through
+# WALDEN (default $WALDEN_BIN) archive-push, started on PORT.
+archiving_primary() {
+  local dir=$1 port=$2 conf=$3 bin=${4:-$WALDEN_BIN}
+  as_pg "$PG_BIN/initdb" -D "$dir" -A trust -U postgres --no-sync >/dev/null
+  as_pg "$bin" --config "$conf" --pgdata "$dir" init >/dev/null || fail "walden init of $dir"
+  pg_configure "$dir" "$port" <<CONF
+archive_mode = on
+archive_command = '$bin --config $conf archive-push %p'
+CONF
+  pg_start "$dir"
+}
+
 pg_stop() {
   as_pg "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cmake --install puts everything in place under a fresh prefix: the binary,
 # the shared and static library, the public header, a pkg-config file,
-# walden(1) naming every command, the systemd units (pointing at the
-# installed binary) and timers, the sample config. Then the example
+# walden(1) naming every command, the systemd template units (pointing at
+# the installed binary) and timers, the sample config. Then the example
 # program of docs/examples/ builds against the installed library through
 # pkg-config and archives a real WAL segment into a repository that the
 # installed binary initialized and lists.
@@ -19,9 +19,9 @@ for f in "$P/include/walden/walden.h" "$libdir/libwalden.a" "$libdir/pkgconfig/w
   [[ -s $f ]] || fail "not installed: $f"
 done
 for u in backup dump drill expire metrics; do
-  [[ -s $P/lib/systemd/system/walden-$u.timer ]] || fail "no walden-$u.timer"
-  grep -qx "ExecStart=$P/bin/walden $u.*" "$P/lib/systemd/system/walden-$u.service" ||
-    fail "walden-$u.service does not run the installed binary: $(grep ExecStart "$P/lib/systemd/system/walden-$u.service")"
+  [[ -s $P/lib/systemd/system/walden-$u@.timer ]] || fail "no walden-$u@.timer"
+  grep -qx "ExecStart=$P/bin/walden --config /etc/walden/%i.conf .* $u.*" "$P/lib/systemd/system/walden-$u@.service" ||
+    fail "walden-$u@.service does not run the installed binary: $(grep ExecStart "$P/lib/systemd/system/walden-$u@.service")"
 done
 "$P/bin/walden" --version | grep -q "^walden [0-9]" || fail "walden --version"
 for cmd in $("$P/bin/walden" --help | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}'); do

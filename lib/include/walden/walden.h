@@ -87,7 +87,18 @@ typedef enum walden_log_level {
 WALDEN_EXTERN void walden_log_set_level(walden_log_level level);
 /* Parses "error", "warn", "info" or "debug". */
 WALDEN_EXTERN int walden_log_level_parse(const char *text, walden_log_level *out);
+/* Appends to `path` from now on (opened once per call, so a log file that
+ * logrotate moved away is left alone by the next run); NULL or "" stops. */
 WALDEN_EXTERN int walden_log_set_file(const char *path);
+/* Whether a line at `level` would be logged: 1 or 0. */
+WALDEN_EXTERN int walden_log_enabled(walden_log_level level);
+/* Logs one line at `level` (printf format), as the library's own lines are:
+ * for a program's own messages (the CLI's progress without a terminal). */
+WALDEN_EXTERN void walden_log(walden_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -743,7 +754,8 @@ WALDEN_EXTERN void walden_drill_cancel(void);
 
 /* The recorded drills, oldest first: `checks` is NULL, the counts are set.
  * A non-zero return of `cb` stops the walk and is returned. Needs no
- * passphrase. */
+ * passphrase. A record this user may not read (permission denied) is
+ * skipped with a warning in the log; a corrupt one is an error. */
 typedef int (*walden_drill_cb)(const walden_drill_result *d, void *ctx);
 WALDEN_EXTERN int walden_drill_history(walden_repo *repo, walden_drill_cb cb, void *ctx);
 

@@ -62,8 +62,8 @@ static const walden_option_info *read_flag(int argc, char **argv, int *i, const 
          * after it is still found for the exit status */
         *value = argv[++*i];
     if (!o)
-        snprintf(err, cap, "unknown option '--%.*s' (see walden --help)", (int)(nlen > 64 ? 64 : nlen),
-                 arg + 2);
+        snprintf(err, cap, "unknown option '--%.*s' (see walden --help)",
+                 (int)(nlen > 64 ? 64 : nlen), arg + 2);
     else if (!*value)
         snprintf(err, cap, "option '--%s' needs a value", o->name);
     return *value ? o : NULL;

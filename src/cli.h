@@ -36,10 +36,10 @@ typedef struct cli_ctx {
 typedef struct cli_command {
     const char *name;
     int min_args, max_args;
-    int (*run)(cli_ctx *ctx);   /* returns an exit status */
-    const char *usage;          /* arguments after the command name */
-    const char *summary;        /* one line */
-    const char *help;           /* the rest of `walden help COMMAND` */
+    int (*run)(cli_ctx *ctx); /* returns an exit status */
+    const char *usage;        /* arguments after the command name */
+    const char *summary;      /* one line */
+    const char *help;         /* the rest of `walden help COMMAND` */
 } cli_command;
 /* Its options are the library's table's (walden_option_applies). */
 

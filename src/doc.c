@@ -156,7 +156,7 @@ static void man_option(const walden_option_info *o, const char *command)
     roff(walden_option_help(o, command));
     const char *choices = walden_option_choices(o, command);
     if (choices) {
-        fputs("One of: ", stdout);
+        fputs(".br\nOne of: ", stdout);
         for (const char *p = choices; *p;) {
             size_t n = strcspn(p, "|");
             printf("%s\\fB%.*s\\fR", p == choices ? "" : ", ", (int)n, p);
@@ -165,11 +165,11 @@ static void man_option(const walden_option_info *o, const char *command)
         fputs(".\n", stdout);
     }
     if (o->default_value) {
-        fputs("Default: ", stdout);
+        fputs(".br\nDefault: ", stdout);
         roff(o->default_value);
     }
     if (!command && !cli_option_common(o)) {
-        fputs("Taken by: ", stdout);
+        fputs(".br\nTaken by: ", stdout);
         roff(o->commands);
     }
 }

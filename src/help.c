@@ -226,9 +226,12 @@ const cli_command *cli_command_find(const char *name)
 void cli_option_flag(const walden_option_info *o, char *out, size_t cap)
 {
     static const char *const value[] = {
-        [WALDEN_OPT_STRING] = " VALUE", [WALDEN_OPT_PATH] = " PATH",
-        [WALDEN_OPT_INT] = " N",        [WALDEN_OPT_ENUM] = " WORD",
-        [WALDEN_OPT_DURATION] = " DURATION", [WALDEN_OPT_BOOL] = "",
+        [WALDEN_OPT_STRING] = " VALUE",
+        [WALDEN_OPT_PATH] = " PATH",
+        [WALDEN_OPT_INT] = " N",
+        [WALDEN_OPT_ENUM] = " WORD",
+        [WALDEN_OPT_DURATION] = " DURATION",
+        [WALDEN_OPT_BOOL] = "",
     };
     snprintf(out, cap, "--%s%s", o->name, value[o->type]);
 }

@@ -51,9 +51,8 @@ int main(int argc, char **argv)
         goto done;
     }
     if (args.help || strcmp(command, "help") == 0) {
-        status = cli_print_help(strcmp(command, "help") == 0
-                                    ? (args.npos > 1 ? args.positional[1] : NULL)
-                                    : command);
+        status = cli_print_help(
+            strcmp(command, "help") == 0 ? (args.npos > 1 ? args.positional[1] : NULL) : command);
         goto done;
     }
     if (strcmp(command, "version") == 0) {

@@ -31,7 +31,10 @@ archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 psql_c "$PORT" "CREATE TABLE marker(id int primary key, at timestamptz not null)"
 
 # py EXPR: evaluates a Python expression over the JSON document on stdin (j)

@@ -20,7 +20,7 @@ pass "dpkg-buildpackage built $(basename "$deb")"
 
 R=$T/root
 dpkg -x "$deb" "$R"
-for f in usr/bin/walden usr/include/walden/walden.h usr/share/man/man1/walden.1.gz \
+for f in usr/bin/walden usr/include/walden/walden.h usr/share/man/man1/walden.1.gz usr/share/man/man1/walden-backup.1.gz \
   usr/lib/systemd/system/walden-backup.timer usr/share/doc/walden/walden.conf.sample \
   usr/share/doc/walden/commands/backup.md.gz; do
   [[ -e $R/$f ]] || fail "the package lacks /$f"

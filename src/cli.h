@@ -37,12 +37,12 @@ typedef struct cli_ctx {
 typedef struct cli_command {
     const char *name;
     int min_args, max_args;
-    int (*run)(cli_ctx *ctx);   /* returns an exit status */
-    const char *usage;          /* arguments after the command name */
-    const char *summary;        /* one line */
-    const char *help;           /* the rest of `walden help COMMAND` */
-    const char *const *options; /* the options that matter, NULL-terminated */
+    int (*run)(cli_ctx *ctx); /* returns an exit status */
+    const char *usage;        /* arguments after the command name */
+    const char *summary;      /* one line */
+    const char *help;         /* the rest of `walden help COMMAND` */
 } cli_command;
+/* Its options are the library's table's (walden_option_applies). */
 
 extern const cli_command cli_commands[];
 const cli_command *cli_command_find(const char *name);
@@ -91,8 +91,37 @@ void cli_progress_log(const walden_progress *p, void *ctx);
 void cli_progress_end(cli_progress *s);
 double cli_progress_seconds(const cli_progress *s);
 
+/* The command line, parsed once (args.c). */
+typedef struct cli_args {
+    const char *command; /* positional[0], NULL when there is none */
+    int npos;            /* positional arguments, the command included */
+    char **positional;
+    int help, version; /* --help/-h, --version/-V */
+} cli_args;
+/* Reads argv: options go into cfg as flags, the rest into out. Refuses an
+ * unknown option, a missing value, an unknown command and an option the
+ * command does not take, saying so on stderr: returns the usage status
+ * then (archive-get's own), else 0. cli_args_free frees out. */
+int cli_parse_args(int argc, char **argv, walden_config *cfg, cli_args *out);
+void cli_args_free(cli_args *a);
+/* The usage exit status of `command` (may be NULL). */
+int cli_usage_status(const char *command);
+
 void cli_print_usage(void);
 int cli_print_help(const char *command);
+/* `--name VALUE` (VALUE naming the type: PATH, N, DURATION...) */
+void cli_option_flag(const walden_option_info *o, char *out, size_t cap);
+/* 1 for an option every command takes (config, repo, the s3-* ...) */
+int cli_option_common(const walden_option_info *o);
+
+/* A hidden command that writes the generated documentation from the
+ * option table (scripts/gen-docs.sh, scripts/gen-man.sh):
+ *   walden help-gen markdown COMMAND   the options section of COMMAND.md
+ *   walden help-gen markdown           docs/configuration.md's table
+ *   walden help-gen man [COMMAND]      walden(1), or walden-COMMAND(1)
+ *   walden help-gen commands           the command names, one a line */
+#define CLI_DOC_COMMAND "help-gen"
+int cli_doc(int argc, char **argv);
 
 int cmd_init(cli_ctx *ctx);
 int cmd_archive_push(cli_ctx *ctx);

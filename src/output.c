@@ -1,7 +1,8 @@
 /*
- * output.c - how the CLI writes sizes and times for people.
+ * output.c - how the CLI writes errors, sizes and times for people.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,25 @@
 #include <unistd.h>
 
 #include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("walden: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(int rc)
+{
+    const walden_error *e = walden_error_last();
+    cli_error("%s", e->message[0] ? e->message : walden_error_name(rc));
+    /* usage and configuration errors are found (and answered with
+     * EXIT_USAGE) before a command runs; anything later is a failure */
+    return EXIT_FAILURE_;
+}
 
 void cli_human(uint64_t bytes, char *out, size_t cap)
 {

@@ -1741,12 +1741,10 @@ static int drill_locked(walden_repo *repo, const walden_config *cfg, const char 
                         walden_progress_cb progress, void *progress_ctx, walden_drill_result **out)
 {
     *out = NULL;
-    int64_t rto_target, rpo_target;
+    int64_t rto_target = walden_config_seconds(cfg, "rto-target", 3600);
+    int64_t rpo_target = walden_config_seconds(cfg, "rpo-target", 900);
     wd_target t;
     int rc;
-    if ((rc = walden_duration_parse(walden_config_get(cfg, "rto-target"), &rto_target)) ||
-        (rc = walden_duration_parse(walden_config_get(cfg, "rpo-target"), &rpo_target)))
-        return rc;
     if ((rc = wd_target_from_config(cfg, &t)))
         return rc;
     bool dump = walden_config_bool(cfg, "dump");

@@ -56,10 +56,8 @@ static int config_compress(const walden_config *cfg, const wd_compress *fb_c, in
     else if ((rc = wd_compress_parse(walden_config_get(cfg, "compress"), c)))
         return rc;
     int64_t lv = fb_c && *c == *fb_c ? fb_level : default_level(*c);
-    const char *ls = walden_config_get(cfg, "compress-level");
-    if (ls && walden_config_source_of(cfg, "compress-level") != WALDEN_SOURCE_DEFAULT)
-        if ((rc = wd_parse_int64(ls, 0, 22, &lv)))
-            return wd_error_set(rc, "invalid value for option 'compress-level': '%s'", ls);
+    if (walden_config_source_of(cfg, "compress-level") != WALDEN_SOURCE_DEFAULT)
+        lv = walden_config_int(cfg, "compress-level", lv); /* 1 to 22 when set; per codec: */
     if ((rc = check_level(*c, lv)))
         return rc;
     *level = (int)lv;

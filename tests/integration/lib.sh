@@ -41,6 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+WALDEN_ENV=()
 as_pg() { "${RUN_AS[@]}" env ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" "$@"; }
 
 fail() {
@@ -54,10 +55,14 @@ pass() {
 finish() { echo "$TEST_NAME: $CHECKS checks passed"; }
 
 # walden CONFIG ARGS...: runs walden as the server's user with a config file.
+# walden CONF ARGS...: walden as postgres with config file CONF; the
+# variables of the array WALDEN_ENV ("WALDEN_PGPORT=5433" ...) go into its
+# environment (a W helper sets the server's port and data directory there,
+# since a command refuses a flag it does not take)
 walden() {
   local conf=$1
   shift
-  as_pg "$WALDEN_BIN" --config "$conf" "$@"
+  as_pg env "${WALDEN_ENV[@]}" "$WALDEN_BIN" --config "$conf" "$@"
 }
 
 # write_conf FILE [name=value]...: a walden config file (mode 0600). Unless

@@ -42,7 +42,7 @@ grep -qE 'include|\.a$|pkgconfig|bin/walden' "$T/lib.list" && fail "libwalden0 h
 for f in usr/include/walden/walden.h 'libwalden\.a$' 'pkgconfig/walden\.pc$' 'libwalden\.so ->'; do
   grep -q "$f" "$T/dev.list" || fail "libwalden-dev lacks $f"
 done
-for f in ./usr/bin/walden ./usr/share/man/man1/walden.1.gz ./usr/lib/systemd/system/walden-backup@.timer \
+for f in ./usr/bin/walden ./usr/share/man/man1/walden.1.gz ./usr/share/man/man1/walden-backup.1.gz ./usr/lib/systemd/system/walden-backup@.timer \
   ./usr/lib/systemd/system/walden-failure@.service ./etc/logrotate.d/walden ./etc/walden/ \
   ./usr/share/doc/walden/README.md ./usr/share/doc/walden/commands/backup.md \
   ./usr/share/doc/walden/services.md ./usr/share/doc/walden/walden.conf.sample; do

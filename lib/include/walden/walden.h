@@ -127,18 +127,46 @@ typedef enum walden_option_type {
     WALDEN_OPT_BOOL
 } walden_option_type;
 
+/* walden_option_info.flags */
+#define WALDEN_OPTF_REPEAT 1    /* a flag may be repeated: values joined by '\n' */
+#define WALDEN_OPTF_FLAG_ONLY 2 /* command line only: not read from the environment or a file */
+
 typedef struct walden_option_info {
     const char *name; /* e.g. "compress-level" */
     walden_option_type type;
     const char *default_value; /* NULL when there is none */
-    const char *choices;       /* for enums: "zstd|gzip|none"; else NULL */
+    const char *choices;       /* for enums: "zstd|gzip|none" (every command's); else NULL */
     int secret;                /* never printed */
-    const char *help;          /* one sentence */
+    const char *help;          /* one line, for `walden help` and the man pages */
+    /* The commands that take the option, separated by blanks, or "*" for
+     * every command. The CLI refuses the flag for any other command; the
+     * environment and the config file may hold it (one file serves all). */
+    const char *commands;
+    int flags;        /* WALDEN_OPTF_* */
+    int64_t min, max; /* WALDEN_OPT_INT: the allowed range, checked when set */
+    /* For docs/configuration.md (markdown; NULL: from the fields above):
+     * what a value looks like, the default as said to people, and the
+     * longer description. */
+    const char *value_doc, *default_doc, *doc;
 } walden_option_info;
 
-/* The table of all options, ending with an entry whose name is NULL. */
+/* The table of all options, ending with an entry whose name is NULL. It
+ * lives in the library because the library reads the environment and
+ * config files and checks values; the CLI, its help, the docs and the
+ * man pages are all made from it. */
 WALDEN_EXTERN const walden_option_info *walden_option_list(void);
 WALDEN_EXTERN const walden_option_info *walden_option_find(const char *name);
+/* The commands the table knows, NULL-terminated, in the order of
+ * `walden --help`. */
+WALDEN_EXTERN const char *const *walden_command_names(void);
+/* 1 when `command` takes the option (its `commands` names it or is "*"),
+ * else 0. */
+WALDEN_EXTERN int walden_option_applies(const walden_option_info *o, const char *command);
+/* The option's allowed values and help for one command: a command may
+ * allow fewer values (backup's `type`) or need its own words. Never NULL
+ * for help; NULL choices when the option is not an enum. */
+WALDEN_EXTERN const char *walden_option_choices(const walden_option_info *o, const char *command);
+WALDEN_EXTERN const char *walden_option_help(const walden_option_info *o, const char *command);
 
 WALDEN_EXTERN int walden_config_new(walden_config **out);
 WALDEN_EXTERN void walden_config_free(walden_config *cfg);
@@ -155,9 +183,25 @@ WALDEN_EXTERN int walden_config_load_file(walden_config *cfg, const char *path, 
 WALDEN_EXTERN const char *walden_config_get(const walden_config *cfg, const char *name);
 WALDEN_EXTERN walden_config_source walden_config_source_of(const walden_config *cfg,
                                                            const char *name);
-/* A yes/no option's value (walden_bool_parse): 1 or 0; 0 when
- * unset without a default. */
+/* Typed values. Each value was checked when it was set, and every
+ * default is checked by the unit tests, so these cannot fail: asking for
+ * an option of another type, or an unknown one, is a caller's bug and
+ * asserts.
+ *   walden_config_bool:    a yes/no option: 1 or 0 (0 when unset without
+ *                          a default);
+ *   walden_config_int:     a whole-number option within its range, or
+ *                          `unset` when it has neither value nor default;
+ *   walden_config_seconds: a duration option in seconds, or `unset`;
+ *   walden_config_is:      1 when an enum option's value is `choice`. */
 WALDEN_EXTERN int walden_config_bool(const walden_config *cfg, const char *name);
+WALDEN_EXTERN int64_t walden_config_int(const walden_config *cfg, const char *name, int64_t unset);
+WALDEN_EXTERN int64_t walden_config_seconds(const walden_config *cfg, const char *name,
+                                            int64_t unset);
+WALDEN_EXTERN int walden_config_is(const walden_config *cfg, const char *name, const char *choice);
+/* Checks the values of the options that `command` takes against that
+ * command's allowed values (walden_option_choices), whatever their
+ * source: WALDEN_EINVAL naming the option, the value and the command. */
+WALDEN_EXTERN int walden_config_check_command(const walden_config *cfg, const char *command);
 /* Parses "90s", "15m", "1h", "30d", "2w" into seconds. */
 WALDEN_EXTERN int walden_duration_parse(const char *text, int64_t *seconds);
 /* A yes/no value, in any case: y, yes, true, on, 1 (1) or n, no, false,

@@ -20,11 +20,23 @@
 #include "common/common.h"
 
 /* the order of `walden --help` */
-static const char *const commands[] = {
-    "init",         "archive-push", "archive-get", "archive-list", "repo-passphrase",
-    "repo-upgrade", "backup",       "restore",     "dump",         "restore-dump",
-    "check",        "metrics",      "info",        "expire",       "verify",
-    "drill",        NULL};
+static const char *const commands[] = {"init",
+                                       "archive-push",
+                                       "archive-get",
+                                       "archive-list",
+                                       "repo-passphrase",
+                                       "repo-upgrade",
+                                       "backup",
+                                       "restore",
+                                       "dump",
+                                       "restore-dump",
+                                       "check",
+                                       "metrics",
+                                       "info",
+                                       "expire",
+                                       "verify",
+                                       "drill",
+                                       NULL};
 
 static const walden_option_info options[] = {
     {.name = "config",

@@ -14,7 +14,10 @@ write_conf "$T/walden.conf" "repo=$T/repo" "lock-path=$T/locks" "pghost=$T/sock"
   "pguser=postgres" "process-max=1" "expire-auto=n"
 archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 psql_c "$PORT" "CREATE TABLE t AS SELECT g, md5(g::text) AS v FROM generate_series(1, 20000) g"
-W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 
 # copy_pcts FILE: the percentages of the copy phase's progress lines
 copy_pcts() { sed -n 's/.* info: progress: copy: \([0-9.]*\)%.*/\1/p' "$1"; }

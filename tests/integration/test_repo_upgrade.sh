@@ -39,7 +39,10 @@ archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/nokey.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 
 # markers in a known commit order: 1 before the backup, 2 after it and
 # before the target time, 3 after the target time

@@ -55,9 +55,16 @@ static void auth_free(wd_filter *f)
 static const wd_filter_ops auth_ops = {
     .name = "wal-auth", .observe = auth_observe, .end = auth_end, .free = auth_free};
 
+/* Where a restored copy goes: the file `dest`, or memory (`data`). */
+typedef struct get_dest {
+    const char *path;
+    uint8_t **data;
+    size_t *len;
+} get_dest;
+
 /* Restores one copy into dest. */
 static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
-                    const wd_wal_copy *copy, const char *dest)
+                    const wd_wal_copy *copy, const get_dest *dest)
 {
     char *object = wd_path_join(folder, copy->object);
     wd_source *src = NULL;
@@ -73,7 +80,8 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
         goto done;
     }
     wd_sink *sink;
-    if ((rc = wd_file_sink_open(&sink, dest)) ||
+    if ((rc = dest->path ? wd_file_sink_open(&sink, dest->path)
+                         : wd_memory_sink_open(&sink, dest->data, dest->len)) ||
         (rc = wd_repo_read_begin(repo, copy->compress, NULL, sink, &s)))
         goto failed;
     if (!(a = wd_calloc(1, sizeof(*a)))) {
@@ -111,7 +119,7 @@ done:
     return rc;
 }
 
-int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
+static int get_any(walden_repo *repo, const char *walfile, const get_dest *dest)
 {
     wd_wal_name parsed;
     int rc = wd_wal_name_parse(walfile, &parsed);
@@ -171,4 +179,16 @@ done:
         wd_free(copies);
     wd_free(folder);
     return rc;
+}
+
+int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
+{
+    get_dest d = {dest, NULL, NULL};
+    return get_any(repo, walfile, &d);
+}
+
+int wd_archive_get_memory(walden_repo *repo, const char *walfile, uint8_t **data, size_t *len)
+{
+    get_dest d = {NULL, data, len};
+    return get_any(repo, walfile, &d);
 }

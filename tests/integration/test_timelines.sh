@@ -84,17 +84,12 @@ wait_archived "$PROD_PORT" "$seg"
 archived 00000002.history || fail "the new production did not archive 00000002.history"
 pass "the new production archives timeline 2 (up to $seg)"
 
-W --pgdata "$T/r1" restore >"$T/restore.out" 2>"$T/restore.err" ||
-  fail "end-of-archive restore after the disaster recovery: $(cat "$T/restore.err")"
+restore_start "$T/r1" "$(next_port)"
+expect_markers "$(cat "$T/.last-port")" "1,2,3" "end-of-archive restore after a disaster recovery follows timeline 2"
 grep -q "^recovery follows timeline 2: timeline 2 branched off timeline 1 at .* timeline 1 has no segment after that point" "$T/restore.out" ||
   fail "restore does not follow timeline 2: $(cat "$T/restore.out")"
 grep -qx "recovery_target_timeline = '2'" "$T/r1/postgresql.auto.conf" ||
   fail "recovery_target_timeline 2 not written: $(tail -5 "$T/r1/postgresql.auto.conf")"
-P1=$(next_port)
-pg_configure "$T/r1" "$P1" </dev/null
-pg_start "$T/r1"
-wait_recovered "$P1" "restore after the disaster recovery"
-expect_markers "$P1" "1,2,3" "end-of-archive restore after a disaster recovery follows timeline 2"
 pg_stop "$T/r1"
 
 W info >"$T/info.out" || fail "info failed"
@@ -136,15 +131,10 @@ psql_c "$PROD_PORT" "INSERT INTO marker VALUES (5)"
 seg=$(switch_wal "$PROD_PORT")
 wait_archived "$PROD_PORT" "$seg"
 # only the history file of timeline 3: production (timeline 2) is followed
-W --pgdata "$T/r2" restore >"$T/restore.out" 2>"$T/restore.err" ||
-  fail "restore beside a stray history file: $(cat "$T/restore.err")"
+restore_start "$T/r2" "$(next_port)"
+expect_markers "$(cat "$T/.last-port")" "1,2,3,4,5" "only the parent grows: restore follows production"
 grep -q "^recovery follows timeline 2: .*timeline 3 branched off timeline 2 at .* but has no segment while timeline 2 goes on" "$T/restore.out" ||
   fail "restore does not say it stays on timeline 2: $(cat "$T/restore.out")"
-P2=$(next_port)
-pg_configure "$T/r2" "$P2" </dev/null
-pg_start "$T/r2"
-wait_recovered "$P2" "restore beside a stray history file"
-expect_markers "$P2" "1,2,3,4,5" "only the parent grows: restore follows production"
 pg_stop "$T/r2"
 
 seg=$(switch_wal "$STRAY_PORT")

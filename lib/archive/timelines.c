@@ -273,7 +273,8 @@ void wd_timelines_settle(walden_timelines *t, uint64_t seg_size, uint64_t newest
                          bool has_newest)
 {
     uint64_t per_log = wd_wal_per_log(seg_size);
-    qsort(t->v, t->n, sizeof(*t->v), cmp_tl);
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof(*t->v), cmp_tl);
     /* every timeline above the archive's first needs its history file */
     for (size_t i = 0; i < t->n; i++)
         t->v[i].history_missing = i > 0 && !t->v[i].has_history;
@@ -341,7 +342,8 @@ int walden_timelines_get(walden_repo *repo, const walden_wal_summary *wal, walde
     }
     if (rc)
         goto done;
-    qsort(t->v, t->n, sizeof(*t->v), cmp_tl);
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof(*t->v), cmp_tl);
     /* the history files: needed by every timeline above the first */
     if (t->n && repo->info.encrypted && wd_repo_unlock(repo)) {
         walden_error_clear();
@@ -427,6 +429,10 @@ int wd_timeline_choose(const walden_timelines *t, const char *requested, uint32_
                                 g->timeline);
         *follow = g->timeline;
         snprintf(why, cap, "--target-timeline %u", g->timeline);
+        return 0;
+    }
+    if (!t->n) { /* nothing archived, no backup: the backup's choice says so */
+        snprintf(why, cap, "%s", t->follow_reason);
         return 0;
     }
     if (!t->follow)

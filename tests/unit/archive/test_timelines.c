@@ -245,6 +245,13 @@ static void test_requested(void **state)
         strstr(walden_error_last()->message, "backup B9 cannot recover along timeline 2"));
     assert_int_equal(wd_timeline_skip(t, "B8", 1, 0x4000000, 2, true), 0);
     walden_timelines_free(t);
+
+    /* an empty archive: nothing to choose, the backup's choice speaks */
+    walden_timelines empty = {0};
+    wd_timelines_settle(&empty, SEG, 0, false);
+    assert_int_equal(empty.follow, 0);
+    assert_int_equal(wd_timeline_choose(&empty, NULL, &follow, why, sizeof(why)), 0);
+    assert_int_equal(follow, 0);
 }
 
 int main(void)

@@ -18,6 +18,7 @@ enum {
     EXIT_USAGE = 2,
     EXIT_BACKUP_PAGE_ERRORS = 3, /* backup stored, but data pages are corrupt */
     EXIT_VERIFY_PROBLEMS = 3,    /* verify found a damaged or missing file */
+    EXIT_UPGRADE_UNPROVEN = 3,   /* repo-upgrade: objects failed their checks, not switched */
     EXIT_DRILL_FAILED = 4,       /* drill: restore, server start, recovery or a check failed */
     EXIT_DRILL_MISSED = 5,       /* drill: passed, but the RTO or RPO target was missed */
     EXIT_GET_NOT_FOUND = 1,
@@ -89,6 +90,7 @@ int cmd_archive_push(cli_ctx *ctx);
 int cmd_archive_get(cli_ctx *ctx);
 int cmd_archive_list(cli_ctx *ctx);
 int cmd_repo_passphrase(cli_ctx *ctx);
+int cmd_repo_upgrade(cli_ctx *ctx);
 int cmd_backup(cli_ctx *ctx);
 int cmd_restore(cli_ctx *ctx);
 int cmd_info(cli_ctx *ctx);

@@ -50,6 +50,20 @@ static const char *const get_opts[] = {"repo",
                                        "log-file",
                                        NULL};
 
+static const char *const upgrade_opts[] = {"repo",
+                                           "cluster",
+                                           "sign-key-file",
+                                           "encrypt-passphrase",
+                                           "encrypt-passphrase-file",
+                                           "drop-unproven",
+                                           "trust-unencrypted-contents",
+                                           "process-max",
+                                           "lock-path",
+                                           "config",
+                                           "log-level",
+                                           "log-file",
+                                           NULL};
+
 static const char *const backup_opts[] = {
     "repo",        "cluster",    "sign-key-file",   "verify-key", "allow-unauthenticated",
     "pgdata",      "pghost",     "pgport",          "pguser",     "pgdatabase",
@@ -263,6 +277,33 @@ const cli_command cli_commands[] = {
      "of FILE or, without --new-passphrase-file, of standard input. Nothing\n"
      "else in the repository is rewritten; update the configuration afterwards.\n",
      get_opts},
+    {"repo-upgrade", 0, 0, cmd_repo_upgrade, "[--drop-unproven] [--trust-unencrypted-contents]",
+     "sign an area of format 1 (unauthenticated) and switch it to format 2",
+     "Upgrades the configured cluster's area in place from format 1 (made by an\n"
+     "earlier walden, nothing signed) to format 2. Makes the signing key file\n"
+     "(sign-key-file, mode 0600, as init does; or takes the one an interrupted\n"
+     "run made). Checks before it signs: an encrypted area needs its\n"
+     "passphrase, which proves key.conf; every backup, dump and WAL file is\n"
+     "decrypted and checked against its recorded digests, and each WAL\n"
+     "segment's page header against its name and the system identifier. What\n"
+     "passes is signed: WAL files are renamed to their signed names, the\n"
+     "manifests, backup.stored, backup.info, dump manifests and drill records\n"
+     "get their signature line; key.conf is rewritten in format 2 and\n"
+     "cluster.conf is switched last. An object that fails is named on stderr\n"
+     "(`not signed: ...`) and left unsigned, and the area stays format 1\n"
+     "unless --drop-unproven accepts leaving such objects out (they are never\n"
+     "restored then). An unencrypted area has nothing to prove its files with:\n"
+     "--trust-unencrypted-contents signs them as they are. The upgrade vouches\n"
+     "for the contents as of now: run it when you trust them (after walden\n"
+     "verify). Interrupted, it leaves format 1 and runs again to finish; on an\n"
+     "area of format 2 it does nothing. Backups, dumps and expire of the cluster\n"
+     "are refused meanwhile; archive-push is refused until the switch (PostgreSQL\n"
+     "retries) and then signs with the new key file. Prints the verification\n"
+     "key, for option verify-key on hosts that only read.\n"
+     "\nExit status: 0 upgraded, or format 2 already; 1 failed (the area stays\n"
+     "format 1); 2 bad usage or configuration; 3 objects failed their checks:\n"
+     "not switched.\n",
+     upgrade_opts},
     {"backup", 0, 0, cmd_backup, "[--type full]", "take an online physical backup",
      "Takes a full backup of the running cluster at --pgdata through the\n"
      "connection options (pghost, pgport, pguser, pgdatabase), with the\n"

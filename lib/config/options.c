@@ -33,6 +33,12 @@ static const walden_option_info options[] = {
      "without the signing key or passphrase read an unencrypted area"},
     {"allow-unauthenticated", WALDEN_OPT_BOOL, "n", NULL, 0,
      "read an area of format 1 (nothing is signed): a writer of the repository could forge it"},
+    {"drop-unproven", WALDEN_OPT_BOOL, "n", NULL, 0,
+     "repo-upgrade: switch the area to format 2 even though some objects failed their checks "
+     "(they are left unsigned: never restored)"},
+    {"trust-unencrypted-contents", WALDEN_OPT_BOOL, "n", NULL, 0,
+     "repo-upgrade: sign the files of an unencrypted area as they are (nothing can prove who "
+     "wrote them)"},
     {"process-max", WALDEN_OPT_INT, NULL, NULL, 0,
      "parallel workers of backup, restore and dump (default: the number of cores)"},
     {"type", WALDEN_OPT_ENUM, "full", "full", 0, "backup type"},

@@ -189,6 +189,45 @@ typedef struct walden_repo_info {
     int encrypted;
 } walden_repo_info;
 
+/* ---- repo-upgrade ------------------------------------------------------ */
+
+typedef struct walden_upgrade_result {
+    int already;          /* the area had format 2 already: nothing was done */
+    int committed;        /* the area has format 2 now (cluster.conf switched) */
+    int created_sign_key; /* the signing key file was made by this run */
+    char verify_key[65];  /* the area's verification key (hex), once known */
+    char sign_key_file[4096];
+    uint64_t wal_signed;     /* WAL objects renamed to their signed names */
+    uint64_t wal_done;       /* WAL objects signed by an earlier, interrupted run */
+    uint64_t backups_signed; /* backups whose manifest, backup.stored, backup.info are signed */
+    uint64_t dumps_signed;   /* dump manifests signed */
+    uint64_t records_signed; /* drill records signed */
+    uint64_t unproven;       /* objects that failed their checks: not signed */
+    uint64_t unreadable;     /* objects that could not be read: the upgrade did not finish */
+} walden_upgrade_result;
+
+/* Called once per object that failed its checks and is left out (not
+ * signed): `object` relative to the repository's root, `message` one line.
+ * Non-zero stops the upgrade (before the switch), which returns it. */
+typedef int (*walden_upgrade_cb)(const char *object, const char *message, void *ctx);
+
+/*
+ * Upgrades the configured cluster's area from format 1 (unsigned) to
+ * format 2 in place (docs/commands/repo-upgrade.md): makes the signing key
+ * file (or takes the one an interrupted run made), checks every object
+ * (an encrypted area: key.conf opens with the passphrase; every backup,
+ * dump and WAL file decrypts and matches its recorded digests; WAL page
+ * headers match the name and the system identifier), signs what passed,
+ * renames WAL objects to their signed names, rewrites key.conf in format 2
+ * and switches cluster.conf to format 2 last. Resumable and idempotent.
+ * Objects that fail are reported through `cb` and not signed; the switch is
+ * then made only with option drop-unproven (result->committed says). An
+ * unencrypted area needs option trust-unencrypted-contents. Returns 0 when
+ * the run ended (committed or not); an error otherwise.
+ */
+WALDEN_EXTERN int walden_repo_upgrade(const walden_config *cfg, walden_upgrade_cb cb, void *ctx,
+                                      walden_upgrade_result *result);
+
 /* Calls `cb` with the name of every initialized cluster area in the
  * configured repository, in name order. */
 WALDEN_EXTERN int walden_repo_list_clusters(const walden_config *cfg,

@@ -61,7 +61,8 @@ static const walden_option_info options[] = {
     {"target-action", WALDEN_OPT_ENUM, NULL, "promote|pause|shutdown", 0,
      "restore: what the server does at the target (PostgreSQL's default: pause)"},
     {"target-timeline", WALDEN_OPT_STRING, NULL, NULL, 0,
-     "restore: timeline to recover along: a number, 'current' or 'latest'"},
+     "restore, drill: timeline to recover along: a number, 'current' or 'latest' "
+     "(default: chosen, see 'walden help restore')"},
     {"target-exclusive", WALDEN_OPT_BOOL, "n", NULL, 0,
      "restore: stop just before the target instead of just after it"},
     {"tablespace-map", WALDEN_OPT_STRING, NULL, NULL, 0,

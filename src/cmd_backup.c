@@ -77,5 +77,6 @@ int cmd_restore(cli_ctx *ctx)
            "to recover\n",
            res.backup_id, walden_config_get(ctx->cfg, "pgdata"), size, res.files,
            cli_progress_seconds(&ps));
+    printf("recovery follows timeline %u: %s\n", res.timeline, res.timeline_reason);
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_;
 }

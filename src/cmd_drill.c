@@ -43,6 +43,9 @@ static void print_summary(const walden_drill_result *r)
     duration_text(r->rpo_target_seconds, rpo_t, sizeof(rpo_t));
     printf("drill %s of %s %s: %s\n", r->id, r->kind, *r->backup_id ? r->backup_id : "(none)",
            status_word(r->status));
+    if (r->timeline)
+        printf("  timeline: follows %u: %s\n", r->timeline,
+               r->timeline_reason ? r->timeline_reason : "");
     printf("  phases: restore %.1f s, replay %.1f s, startup %.1f s, checks %.1f s\n",
            r->restore_seconds, r->replay_seconds, r->startup_seconds, r->checks_seconds);
     printf("  RTO %.1f s (target %s: %s)\n", r->rto_seconds, rto_t, r->rto_met ? "met" : "missed");

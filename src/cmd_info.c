@@ -16,6 +16,7 @@ typedef struct cluster_view {
     walden_repo *repo;
     const walden_repo_info *info;
     walden_wal_summary *wal;
+    walden_timelines *timelines;
     int64_t from_ms, to_ms;
     walden_drill_result last_drill; /* strings copied below */
     int has_drill;
@@ -50,6 +51,7 @@ static int open_view(walden_config *cfg, cluster_view *v)
         return rc;
     v->info = walden_repo_get_info(v->repo);
     if ((rc = walden_wal_summary_get(v->repo, &v->wal)) ||
+        (rc = walden_timelines_get(v->repo, v->wal, &v->timelines)) ||
         (rc = walden_recovery_window(v->repo, v->wal, &v->from_ms, &v->to_ms)) ||
         (rc = walden_drill_history(v->repo, keep_drill, v)))
         return rc;
@@ -59,6 +61,7 @@ static int open_view(walden_config *cfg, cluster_view *v)
 static void close_view(cluster_view *v)
 {
     walden_wal_summary_free(v->wal);
+    walden_timelines_free(v->timelines);
     walden_repo_close(v->repo);
 }
 
@@ -134,6 +137,42 @@ static void text_wal(const cluster_view *v)
                w->gaps[i].timeline, w->gaps[i].first, w->gaps[i].last, w->gaps[i].segments);
 }
 
+static const char stray_text[] =
+    "STRAY: branched off after the newest backup started and has no backup of its own (a "
+    "restored copy archiving here, or a new production awaiting its first backup)";
+
+static void text_timelines(const cluster_view *v)
+{
+    const walden_timelines *t = v->timelines;
+    if (!t->n)
+        return;
+    printf("timelines:\n");
+    for (size_t i = 0; i < t->n; i++) {
+        const walden_timeline *tl = &t->v[i];
+        printf("  timeline %u: ", tl->timeline);
+        if (tl->parent)
+            printf("branched off timeline %u at %X/%X", tl->parent,
+                   (unsigned)(tl->branch_lsn >> 32), (unsigned)tl->branch_lsn);
+        else if (tl->history_missing)
+            printf("history file %08X.history MISSING", tl->timeline);
+        else if (t->history_unread && tl->has_history)
+            printf("parent unknown (history files not read: no key)");
+        else
+            printf("the archive's first");
+        printf(", newest segment %s, newest backup %s", tl->newest_wal[0] ? tl->newest_wal : "none",
+               tl->newest_backup[0] ? tl->newest_backup : "none");
+        if (tl->parent_grows)
+            printf(", timeline %u goes on after the branch", tl->parent);
+        if (tl->stray)
+            printf("; %s", stray_text);
+        printf("\n");
+    }
+    if (t->follow)
+        printf("restore follows timeline %u: %s\n", t->follow, t->follow_reason);
+    else
+        printf("restore refuses to choose a timeline: %s\n", t->follow_reason);
+}
+
 static int info_text(cli_ctx *ctx)
 {
     cluster_view v;
@@ -156,6 +195,7 @@ static int info_text(cli_ctx *ctx)
         printf("no dumps\n");
     if (!rc) {
         text_wal(&v);
+        text_timelines(&v);
         if (v.from_ms) {
             char from[40], to[40];
             cli_time(v.from_ms, from, sizeof(from));
@@ -301,7 +341,39 @@ static int json_cluster(const char *name, void *ctx)
     json_ranges(w->ranges, w->n_ranges);
     printf(",\n             \"gaps\": ");
     json_ranges(w->gaps, w->n_gaps);
-    printf("},\n     \"recovery_window\": {\"from\": ");
+    printf("},\n     \"timelines\": [");
+    const walden_timelines *t = v.timelines;
+    for (size_t i = 0; i < t->n; i++) {
+        const walden_timeline *tl = &t->v[i];
+        printf("%s\n      {\"timeline\": %u, \"parent\": ", i ? "," : "", tl->timeline);
+        if (tl->parent)
+            printf("%u, \"branch_lsn\": ", tl->parent);
+        else
+            printf("null, \"branch_lsn\": ");
+        if (tl->parent)
+            json_lsn(tl->branch_lsn);
+        else
+            printf("null");
+        printf(", \"history_file\": %s, \"history_missing\": %s, \"segments\": %" PRIu64
+               ", \"newest_wal\": ",
+               tl->has_history ? "true" : "false", tl->history_missing ? "true" : "false",
+               tl->segments);
+        cli_json_str(tl->newest_wal[0] ? tl->newest_wal : NULL);
+        printf(", \"newest_backup\": ");
+        cli_json_str(tl->newest_backup[0] ? tl->newest_backup : NULL);
+        printf(", \"parent_grows\": %s, \"grows\": %s, \"stray\": %s}",
+               tl->parent_grows ? "true" : "false", tl->grows ? "true" : "false",
+               tl->stray ? "true" : "false");
+    }
+    printf("%s],\n     \"timeline_follow\": ", t->n ? "\n     " : "");
+    if (t->follow)
+        printf("%u", t->follow);
+    else
+        printf("null");
+    printf(", \"timeline_reason\": ");
+    cli_json_str(t->follow_reason);
+    printf(", \"timeline_history_unread\": %s", t->history_unread ? "true" : "false");
+    printf(",\n     \"recovery_window\": {\"from\": ");
     cli_json_time(v.from_ms);
     printf(", \"to\": ");
     cli_json_time(v.to_ms);

@@ -24,6 +24,8 @@ static const char *kind_name(walden_verify_kind kind)
         return "unchecked";
     case WALDEN_VERIFY_FORGED:
         return "unauthenticated";
+    case WALDEN_VERIFY_TIMELINE:
+        return "timeline";
     }
     return "problem";
 }

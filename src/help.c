@@ -126,6 +126,14 @@ const cli_command cli_commands[] = {
      "--tablespace-map OID=DIR says (repeatable): missing or empty, no\n"
      "symlink on the way, none inside DIR or another. Run as root, files go\n"
      "to the owner the manifest records. Then start PostgreSQL.\n"
+     "Timelines: with more than one in the archive, restore follows the child\n"
+     "of a branch when the parent has no segment after the branch point's\n"
+     "(a disaster recovery), the parent when only the parent goes on, and\n"
+     "refuses, naming both, when both go on (a restored copy archived here):\n"
+     "--target-timeline N chooses, and takes the newest backup on N or on N's\n"
+     "history before it branched off. The choice is written as\n"
+     "recovery_target_timeline and printed with its reason. A timeline with\n"
+     "segments or a backup but no history file is refused.\n"
      "\nExit status: 0 restored; 1 failed; 2 bad usage or configuration.\n"},
     {"dump", 0, 0, cmd_dump, "[--dbname NAME]... [--all]",
      "dump databases with pg_dump into the repository",
@@ -165,8 +173,10 @@ const cli_command cli_commands[] = {
      "and is the repository's cluster; archive_mode is on and archive_command\n"
      "runs walden archive-push %p; and, when all that is fine, a segment forced\n"
      "out with pg_switch_wal() reaches this repository within archive-timeout\n"
-     "(the proof that archive_command uses this repository). Each problem says\n"
-     "what to fix.\n"
+     "(the proof that archive_command uses this repository); and the archive's\n"
+     "timelines: restore can choose one, none lacks its history file, none\n"
+     "branched off after the newest backup without a backup of its own (a\n"
+     "restored copy archiving here?). Each problem says what to fix.\n"
      "\nExit status: 0 every check passed; 1 a problem; 2 bad usage.\n"},
     {"metrics", 0, 0, cmd_metrics, "[--metrics-file FILE]",
      "Prometheus metrics: backup and WAL age, dumps, drills",
@@ -184,9 +194,13 @@ const cli_command cli_commands[] = {
      "status, start and stop time (UTC), timeline, WAL range, size and stored\n"
      "size; its dumps: id, kind, status, start, duration, sizes, database; the\n"
      "WAL archive: runs per timeline, gaps, the newest segment and its age;\n"
-     "and the recovery window, the earliest and latest time a restore can\n"
-     "reach. --output json prints every cluster of the repository as one JSON\n"
-     "document (docs/json.md). Needs no passphrase.\n"},
+     "the timelines: parent and branch point, newest segment and backup, a\n"
+     "missing history file, STRAY for one that branched off after the newest\n"
+     "backup started without a backup of its own, and the timeline a restore\n"
+     "follows or why it refuses; and the recovery window, the earliest and\n"
+     "latest time a restore can reach. --output json prints every cluster of\n"
+     "the repository as one JSON document (docs/json.md). Needs no passphrase,\n"
+     "except to read the history files of an encrypted repository.\n"},
     {"expire", 0, 0, cmd_expire, "[--dry-run] [--output text|json]",
      "remove what the retention policy no longer needs",
      "Keeps every point in time of the last `retention` (default 30d)\n"
@@ -212,13 +226,15 @@ const cli_command cli_commands[] = {
      "SHA-256 of the original. Checks that each backup has every WAL segment\n"
      "from its start to its stop, and reports gaps in the archive. --set ID\n"
      "checks one backup (and the WAL it needs) or one dump. Each problem is one\n"
-     "line on stdout: kind (corrupt, missing, wal-gap, unreadable), the file,\n"
+     "line on stdout: kind (corrupt, missing, wal-gap, unreadable, timeline:\n"
+     "a stray timeline or timelines restore cannot choose between), the file,\n"
      "what is wrong. process-max files are read at a time. Holds the readers'\n"
      "lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 no problem; 3 problems found; 1 verify could not run\n"
      "(e.g. a wrong passphrase, --set not found); 2 bad usage or configuration.\n"},
     {"drill", 0, 1, cmd_drill,
-     "[--set ID] [--target-time TS] [--rto-target D] [--rpo-target D] [--check-sql FILE] "
+     "[--set ID] [--target-time TS] [--target-timeline TLI] [--rto-target D] [--rpo-target D] "
+     "[--check-sql FILE] "
      "[--report FILE] [--metrics-file FILE] [--keep] | --dump [DUMP_ID] | --history",
      "prove that a backup restores, within the RTO and RPO targets",
      "Restores the backup --set ID (default: the newest; with --target-time the\n"
@@ -241,7 +257,9 @@ const cli_command cli_commands[] = {
      "--dump [DUMP_ID]\n"
      "drills a logical dump instead (the newest of --dbname, or of any\n"
      "database, postgres last): a new cluster (initdb), its globals and the\n"
-     "dump restored.\n"
+     "dump restored. The timeline is chosen as restore chooses it (walden help\n"
+     "restore): two timelines that both go on after a branch fail the drill\n"
+     "until --target-timeline chooses.\n"
      "Holds the readers' lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 passed and both targets met; 4 the drill failed (restore,\n"
      "server start, recovery or a check); 5 passed, but a target was missed;\n"

@@ -91,4 +91,56 @@ uint64_t wd_wal_segments_per_log(uint32_t max_low, bool spans_logs);
  * about WAL that did not arrive. */
 void wd_push_failure_describe(const walden_config *cfg, char *buf, size_t cap);
 
+/* Restores archived `walfile` into memory, with every check walden_archive_get
+ * makes: *data (free it with wd_free) and *len. */
+int wd_archive_get_memory(walden_repo *repo, const char *walfile, uint8_t **data, size_t *len);
+
+/* ---- timelines (timelines.c) ---- */
+
+/* Parses the text of history file `name` into tl->history, tl->parent and
+ * tl->branch_lsn (tl->timeline set): lines "timeline<TAB>X/Y<TAB>reason",
+ * comments and blank lines skipped, timelines ascending and below
+ * tl->timeline, switch points not decreasing; WALDEN_ECORRUPT naming the
+ * file and line otherwise. */
+int wd_timeline_history_parse(walden_timeline *tl, const char *name, const char *text, size_t len);
+/* The decisions over timelines read (number, history, has_history,
+ * history_missing, segments, newest_wal, newest_backup set): sorts them,
+ * sets each parent to its nearest ancestor present, parent_grows, grows,
+ * stray (against the newest backup's start LSN, when `has_newest`), and
+ * follow with its reason. No I/O. */
+void wd_timelines_settle(walden_timelines *t, uint64_t seg_size, uint64_t newest_start,
+                         bool has_newest);
+/* The timeline `tli` of `t`, or NULL. */
+const walden_timeline *wd_timeline_find(const walden_timelines *t, uint32_t tli);
+/* Whether a backup on timeline `tli` that ends at `stop_lsn` can recover
+ * along timeline `target`: `tli` is `target`, or an ancestor of it that
+ * `target`'s history leaves at or after `stop_lsn`. */
+bool wd_timeline_reaches(const walden_timelines *t, uint32_t tli, uint64_t stop_lsn,
+                         uint32_t target);
+/* The timeline a restore follows, for `requested` (--target-timeline: NULL
+ * or "" for walden's choice, a number, "latest", or "current", which gives
+ * *follow = 0: the chosen backup's own). Refuses (WALDEN_ERROR, or
+ * WALDEN_ENOTFOUND for a missing history file) with one line naming the
+ * timelines when the choice is not safe to make; `why` gets the reason of
+ * the choice. */
+int wd_timeline_choose(const walden_timelines *t, const char *requested, uint32_t *follow,
+                       char *why, size_t cap);
+/* The archive's timelines (*out, free with walden_timelines_free) and the
+ * one a restore follows (wd_timeline_choose), in one call. */
+int wd_timeline_for_restore(walden_repo *repo, const char *requested, walden_timelines **out,
+                            uint32_t *follow, char *why, size_t cap);
+/* Whether a backup (`id`, on `tli`, ending at `stop_lsn`) is passed over
+ * because it cannot recover along `follow` (0: any can): 0 when it can,
+ * 1 when not (a warning says so), an error when `set` (the backup was
+ * asked for by name). */
+int wd_timeline_skip(const walden_timelines *t, const char *id, uint32_t tli, uint64_t stop_lsn,
+                     uint32_t follow, bool set);
+/* Calls `cb` for each problem of the timelines: a missing history file
+ * (`object` the file's name), a choice restore refuses ("timelines"), a
+ * stray timeline ("timeline N"); `notice` for what could not be checked
+ * (history files not read without the key). Stops at cb's non-zero return. */
+typedef int (*wd_timeline_problem_cb)(bool notice, const char *object, const char *message,
+                                      void *ctx);
+int wd_timeline_problems(const walden_timelines *t, wd_timeline_problem_cb cb, void *ctx);
+
 #endif

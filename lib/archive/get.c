@@ -120,9 +120,16 @@ static int seg_end(wd_filter *f)
 static const wd_filter_ops seg_ops = {
     .name = "wal-segment-size", .observe = seg_observe, .end = seg_end, .free = auth_free};
 
+/* Where a restored copy goes: the file `dest`, or memory (`data`). */
+typedef struct get_dest {
+    const char *path;
+    uint8_t **data;
+    size_t *len;
+} get_dest;
+
 /* Restores one copy into dest. */
 static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
-                    const wd_wal_copy *copy, const char *dest)
+                    const wd_wal_copy *copy, const get_dest *dest)
 {
     char *object = wd_path_join(folder, copy->object);
     wd_source *src = NULL;
@@ -154,7 +161,8 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
         goto done;
     }
     wd_sink *sink;
-    if ((rc = wd_file_sink_open(&sink, dest)) ||
+    if ((rc = dest->path ? wd_file_sink_open(&sink, dest->path)
+                         : wd_memory_sink_open(&sink, dest->data, dest->len)) ||
         (rc = wd_repo_read_begin_limited(repo, copy->compress, NULL, NULL, &lim, sink, &s)))
         goto failed;
     if (segment) {
@@ -205,7 +213,7 @@ done:
     return rc;
 }
 
-int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
+static int get_any(walden_repo *repo, const char *walfile, const get_dest *dest)
 {
     wd_wal_name parsed;
     int rc = wd_wal_name_parse(walfile, &parsed);
@@ -265,4 +273,16 @@ done:
         wd_free(copies);
     wd_free(folder);
     return rc;
+}
+
+int walden_archive_get(walden_repo *repo, const char *walfile, const char *dest)
+{
+    get_dest d = {dest, NULL, NULL};
+    return get_any(repo, walfile, &d);
+}
+
+int wd_archive_get_memory(walden_repo *repo, const char *walfile, uint8_t **data, size_t *len)
+{
+    get_dest d = {NULL, data, len};
+    return get_any(repo, walfile, &d);
 }

@@ -64,6 +64,57 @@ static int check_writable(checker *k, walden_repo *repo)
     return say(k, "repository-writable", true, "repository '%s' takes writes", repo->location);
 }
 
+typedef struct tl_check {
+    wd_buf msg;
+    int problems;
+} tl_check;
+
+static int timeline_problem(bool notice, const char *object, const char *message, void *ctx)
+{
+    tl_check *c = ctx;
+    (void)object;
+    if (notice)
+        return 0;
+    wd_buf_printf(&c->msg, "%s%s", c->problems++ ? "; " : "", message);
+    return 0;
+}
+
+/* The archive's timelines: one a restore can follow, each with its history
+ * file, none stray (timelines.c). */
+static int check_timelines(checker *k, walden_repo *repo)
+{
+    walden_wal_summary *sum = NULL;
+    walden_timelines *t = NULL;
+    tl_check c = {{0}, 0};
+    int rc = walden_wal_summary_get(repo, &sum);
+    if (!rc)
+        rc = walden_timelines_get(repo, sum, &t);
+    if (rc == WALDEN_ENOMEM)
+        goto done;
+    if (rc) {
+        rc = say(k, "timelines", false, "%s", walden_error_last()->message);
+        goto done;
+    }
+    wd_timeline_problems(t, timeline_problem, &c);
+    if (c.msg.failed)
+        rc = WALDEN_ENOMEM;
+    else if (c.problems)
+        rc = say(k, "timelines", false, "%s", c.msg.s);
+    else if (t->history_unread)
+        rc = say(k, "timelines", true, "%zu timeline%s (history files not read without the key)",
+                 t->n, t->n == 1 ? "" : "s");
+    else if (t->n)
+        rc = say(k, "timelines", true, "%zu timeline%s; restore follows timeline %u: %s", t->n,
+                 t->n == 1 ? "" : "s", t->follow, t->follow_reason);
+    else
+        rc = say(k, "timelines", true, "no timeline in the archive yet");
+done:
+    wd_free(c.msg.s);
+    walden_timelines_free(t);
+    walden_wal_summary_free(sum);
+    return rc;
+}
+
 static int check_key(checker *k, walden_repo *repo, const walden_config *cfg)
 {
     if (!repo->info.encrypted)
@@ -230,6 +281,8 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
         wd_push_failure_describe(cfg, pushed, sizeof(pushed));
         rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s", pushed);
     }
+    if (!rc && repo)
+        rc = check_timelines(&k, repo);
     wd_pg_close(c);
     walden_repo_close(repo);
     if (problems)

@@ -286,11 +286,14 @@ static const walden_option_info options[] = {
      .doc = "`restore`: what the server does at the target"},
     {.name = "target-timeline",
      .type = WALDEN_OPT_STRING,
-     .commands = "restore",
-     .help = "timeline to recover along: a number, 'current' or 'latest'",
+     .commands = "drill restore",
+     .help = "timeline to recover along: a number, 'current' or 'latest' (default: chosen, see "
+             "'walden help restore')",
      .value_doc = "number, `current`, `latest`",
-     .default_doc = "PostgreSQL's (`latest`)",
-     .doc = "`restore`: the timeline to follow"},
+     .default_doc = "chosen from the archive's timelines",
+     .doc = "`restore`, `drill`: the timeline to follow; by default the one the archive's "
+            "timelines point to ([which timeline](commands/restore.md)), refusing when two "
+            "both go on"},
     {.name = "target-exclusive",
      .type = WALDEN_OPT_BOOL,
      .default_value = "n",

@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "backup/backup.h"
 #include "common/common.h"
 #include "common/proc.h"
@@ -124,7 +125,8 @@ static drill_res *res_new(void)
     r->pub.rpo_seconds = -1;
     if (set_str(&r->pub.id, "") || set_str(&r->pub.cluster, "") || set_str(&r->pub.backup_id, "") ||
         set_str(&r->pub.error, "") || set_str(&r->pub.scratch_dir, "") ||
-        set_str(&r->pub.last_archived_wal, "") || set_str(&r->pub.kind, "backup")) {
+        set_str(&r->pub.last_archived_wal, "") || set_str(&r->pub.kind, "backup") ||
+        set_str(&r->pub.timeline_reason, "")) {
         walden_drill_result_free(&r->pub);
         return NULL;
     }
@@ -148,6 +150,7 @@ void walden_drill_result_free(walden_drill_result *pub)
     wd_free((void *)pub->error);
     wd_free((void *)pub->scratch_dir);
     wd_free((void *)pub->last_archived_wal);
+    wd_free((void *)pub->timeline_reason);
     wd_free(r);
 }
 
@@ -954,9 +957,17 @@ static int choose_backup(drill *d, const wd_target *t)
     int rc = wd_backup_list_meta(d->repo, &metas, &n);
     if (rc)
         return rc;
+    /* the timeline first: a drill follows the one a restore would */
+    walden_timelines *tls = NULL;
+    uint32_t follow = 0;
+    char why[1100];
+    if ((rc = wd_timeline_for_restore(d->repo, t->timeline, &tls, &follow, why, sizeof(why)))) {
+        wd_backup_list_free(metas, n);
+        return rc;
+    }
     const char *set = walden_config_get(d->cfg, "set");
     wd_backup_meta *pick = NULL;
-    for (size_t i = n; i-- > 0 && !pick;) {
+    for (size_t i = n; i-- > 0 && !pick && !rc;) {
         wd_backup_meta *m = metas[i];
         if (set && *set)
             pick = strcmp(m->id, set) == 0 ? m : NULL;
@@ -966,8 +977,17 @@ static int choose_backup(drill *d, const wd_target *t)
             pick = m->pub.stop_lsn <= t->lsn ? m : NULL;
         else
             pick = m;
+        int skip = pick ? wd_timeline_skip(tls, m->id, m->pub.timeline, m->pub.stop_lsn, follow,
+                                           set && *set)
+                        : 0;
+        if (skip < 0)
+            rc = skip;
+        if (skip)
+            pick = NULL;
     }
-    if (!pick) {
+    if (rc) {
+        /* the message is set */
+    } else if (!pick) {
         if (set && *set)
             rc = wd_error_set(WALDEN_ENOTFOUND, "backup '%s' does not exist in cluster '%s'", set,
                               d->repo->cluster);
@@ -982,8 +1002,10 @@ static int choose_backup(drill *d, const wd_target *t)
         wd_backup_meta_link(&d->meta);
         d->have_meta = true;
         rc = set_str(&d->res->pub.backup_id, d->meta.id);
+        wd_log_info("drill follows timeline %u: %s", follow ? follow : pick->pub.timeline, why);
     }
     wd_backup_list_free(metas, n);
+    walden_timelines_free(tls);
     return rc;
 }
 
@@ -1550,6 +1572,9 @@ static int drill_run(drill *d, const wd_target *t, const char *restore_command)
     rc = walden_restore(d->repo, rcfg, restore_command, d->progress, d->progress_ctx, &rr);
     walden_config_free(rcfg);
     if (rc)
+        return drill_fail(d, rc, "restore failed");
+    p->timeline = rr.timeline;
+    if ((rc = set_str(&d->res->pub.timeline_reason, rr.timeline_reason)))
         return drill_fail(d, rc, "restore failed");
     if (cancelled())
         return wd_error_set(WALDEN_ERROR, "the drill was interrupted");

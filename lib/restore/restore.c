@@ -578,19 +578,27 @@ static int wal_complete(walden_repo *repo, const wd_backup_meta *m, bool *comple
 }
 
 /* The backup to restore: --set, else the newest that ends before the
- * target (time or LSN) and whose WAL up to its end is in the archive; each
- * newer one passed over for its WAL is named, with the reason. */
+ * target (time or LSN), whose WAL up to its end is in the archive and that
+ * can recover along the timeline the restore follows (timelines.c); each
+ * newer one passed over is named, with the reason. `timeline` gets the
+ * recovery_target_timeline to write ("" for PostgreSQL's default). */
 static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_target *t,
-                         wd_backup_meta *out)
+                         wd_backup_meta *out, char timeline[16], uint32_t *followed, char why[1100])
 {
     wd_backup_meta **metas;
     size_t n;
-    int rc = wd_backup_list_meta(repo, &metas, &n);
+    walden_timelines *tls = NULL;
+    uint32_t follow = 0;
+    int rc = wd_timeline_for_restore(repo, t->timeline, &tls, &follow, why, 1100);
     if (rc)
         return rc;
+    if ((rc = wd_backup_list_meta(repo, &metas, &n))) {
+        walden_timelines_free(tls);
+        return rc;
+    }
     const char *set = walden_config_get(cfg, "set");
     const wd_backup_meta *pick = NULL;
-    size_t skipped = 0;
+    size_t skipped = 0, off_timeline = 0;
     for (size_t i = n; !rc && i-- > 0;) {
         const wd_backup_meta *m = metas[i];
         bool fits;
@@ -604,6 +612,16 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
             fits = true;
         if (!fits)
             continue;
+        int skip =
+            wd_timeline_skip(tls, m->id, m->pub.timeline, m->pub.stop_lsn, follow, set && *set);
+        if (skip < 0) {
+            rc = skip;
+            break;
+        }
+        if (skip) {
+            off_timeline++;
+            continue;
+        }
         bool complete;
         char missing[25];
         if ((rc = wal_complete(repo, m, &complete, missing)))
@@ -630,6 +648,11 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
                               repo->cluster);
         else if (n == 0)
             rc = wd_error_set(WALDEN_ENOTFOUND, "cluster '%s' has no backup", repo->cluster);
+        else if (off_timeline && !skipped)
+            rc = wd_error_set(WALDEN_ENOTFOUND,
+                              "no backup can recover along timeline %u: %zu lie on other "
+                              "timelines or end after its branch point",
+                              follow, off_timeline);
         else if (skipped)
             rc = wd_error_set(WALDEN_ENOTFOUND,
                               "no backup can be restored: %zu lack WAL they need in the archive",
@@ -641,8 +664,19 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
         out->pgdata = pick->pgdata ? wd_strdup(pick->pgdata) : NULL;
         out->owner = pick->owner ? wd_strdup(pick->owner) : NULL;
         wd_backup_meta_link(out);
+        if (!follow)
+            follow = pick->pub.timeline;
+        *followed = follow;
+        wd_log_info("restore follows timeline %u: %s", follow, why);
+        /* the archive has more than one timeline: the choice is written,
+         * PostgreSQL's 'latest' would take the newest whatever it is */
+        if (t->timeline && *t->timeline)
+            snprintf(timeline, 16, "%s", t->timeline);
+        else if (tls->n > 1)
+            snprintf(timeline, 16, "%u", follow);
     }
     wd_backup_list_free(metas, n);
+    walden_timelines_free(tls);
     return rc;
 }
 
@@ -736,8 +770,11 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
                      .uid = (uid_t)-1,
                      .gid = (gid_t)-1};
     pthread_mutex_init(&r.mu, NULL);
-    if ((rc = choose_backup(repo, cfg, &t, &meta)))
+    char timeline[16] = "", why[1100] = "";
+    uint32_t followed = 0;
+    if ((rc = choose_backup(repo, cfg, &t, &meta, timeline, &followed, why)))
         goto done;
+    t.timeline = timeline;
     if ((rc = wd_backup_manifest_find(repo, meta.id, &r.compress)))
         goto done;
     if (!(r.backup = wd_asprintf("%s/%s/%s", repo->cluster, WD_BACKUP_DIR, meta.id))) {
@@ -812,6 +849,8 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         snprintf(result->backup_id, sizeof(result->backup_id), "%s", meta.id);
         result->files = r.files;
         result->size = r.bytes;
+        result->timeline = followed;
+        snprintf(result->timeline_reason, sizeof(result->timeline_reason), "%s", why);
     }
 done:
     wd_pool_free(r.pool);

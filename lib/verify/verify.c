@@ -969,6 +969,28 @@ static int verify_dumps(verify_run *v)
     return rc;
 }
 
+static int timeline_problem(bool notice, const char *object, const char *message, void *ctx)
+{
+    walden_verify_kind kind = notice                       ? WALDEN_VERIFY_UNCHECKED
+                              : strstr(object, ".history") ? WALDEN_VERIFY_MISSING
+                                                           : WALDEN_VERIFY_TIMELINE;
+    return report(ctx, kind, "", object, "%s", message);
+}
+
+/* The timelines: missing history files, a choice restore refuses, stray
+ * timelines (timelines.c). */
+static int verify_timelines(verify_run *v, walden_repo *repo, const walden_wal_summary *sum)
+{
+    walden_timelines *t = NULL;
+    int rc = walden_timelines_get(repo, sum, &t);
+    if (rc == WALDEN_ECORRUPT || rc == WALDEN_EAUTH)
+        return report_failure(v, rc, "", "timeline history");
+    if (!rc)
+        rc = wd_timeline_problems(t, timeline_problem, v);
+    walden_timelines_free(t);
+    return rc;
+}
+
 static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_progress_cb progress,
                          void *progress_ctx, walden_verify_cb cb, void *ctx,
                          walden_verify_result *result)
@@ -1049,6 +1071,8 @@ static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_pro
         rc = set ? verify_dump(&v, set, true) : verify_dumps(&v);
     if (!rc && backups)
         rc = verify_wal(&v, sum);
+    if (!rc && backups && !set)
+        rc = verify_timelines(&v, repo, sum);
     int prc = wd_pool_finish(v.pool, rc != 0 && rc != STOPPED, tick, &v);
     if (!rc || rc == STOPPED)
         rc = prc;

@@ -367,6 +367,50 @@ WALDEN_EXTERN void walden_wal_summary_free(walden_wal_summary *s);
 WALDEN_EXTERN int walden_recovery_window(walden_repo *repo, const walden_wal_summary *wal,
                                          int64_t *from_ms, int64_t *to_ms);
 
+/*
+ * The timelines of the archive (docs/commands/info.md, "Timelines"): every
+ * timeline that has segments, a history file or a backup, with where it
+ * branched off, its newest segment and its newest backup, and the timeline
+ * an end-of-archive restore follows (docs/commands/restore.md, "Which
+ * timeline"). Reading the history files needs the key in an encrypted
+ * area: without it `history_unread` is set and the parents are unknown.
+ */
+typedef struct walden_timeline_switch {
+    uint32_t timeline; /* an ancestor */
+    uint64_t lsn;      /* where the history left it */
+} walden_timeline_switch;
+
+typedef struct walden_timeline {
+    uint32_t timeline;
+    uint32_t parent;                 /* 0: none (the first timeline of the archive) or unknown */
+    uint64_t branch_lsn;             /* where it left `parent` (0 without a parent) */
+    walden_timeline_switch *history; /* its ancestors, oldest first (its history file) */
+    size_t n_history;
+    int has_history;        /* its NNNNNNNN.history file is in the archive */
+    int history_missing;    /* a timeline above the archive's first without its history file */
+    uint64_t segments;      /* its archived segments */
+    char newest_wal[25];    /* its newest segment; "" when none */
+    char newest_backup[64]; /* the newest backup on it; "" when none */
+    int parent_grows;       /* the archive holds segments of the parent after the branch point's */
+    int grows;              /* segments of it or of a timeline descending from it are archived */
+    int stray; /* branched off after the newest backup started, and no backup of its own */
+} walden_timeline;
+
+typedef struct walden_timelines {
+    walden_timeline *v; /* ascending by number */
+    size_t n;
+    int history_unread;       /* encrypted and no key: history files not read */
+    uint32_t follow;          /* what an end-of-archive restore follows; 0: it refuses */
+    char follow_reason[1024]; /* why it follows `follow`, or why it refuses */
+} walden_timelines;
+
+/* Reads the timelines (the archive's listing, its history files, the
+ * backups' summaries); `wal` is the archive's summary. Free with
+ * walden_timelines_free. */
+WALDEN_EXTERN int walden_timelines_get(walden_repo *repo, const walden_wal_summary *wal,
+                                       walden_timelines **out);
+WALDEN_EXTERN void walden_timelines_free(walden_timelines *t);
+
 /* ---- progress ---------------------------------------------------------- */
 
 typedef struct walden_progress {
@@ -426,6 +470,8 @@ typedef struct walden_restore_result {
     char backup_id[32];
     uint64_t files;
     uint64_t size;
+    uint32_t timeline;          /* the timeline recovery follows */
+    char timeline_reason[1100]; /* why (docs/commands/restore.md, "Which timeline") */
 } walden_restore_result;
 
 /*
@@ -509,7 +555,7 @@ WALDEN_EXTERN void walden_dump_info_free(walden_dump_info *info);
 
 typedef struct walden_check_item {
     const char *name;    /* "repository", "repository-writable", "encryption", "postgresql",
-                          * "archive-command", "archive-arrival" */
+                          * "archive-command", "archive-arrival", "timelines" */
     int ok;              /* 1: fine; 0: a problem */
     const char *message; /* one line: what was found, or what to fix */
 } walden_check_item;
@@ -635,7 +681,11 @@ typedef enum walden_verify_kind {
     WALDEN_VERIFY_UNCHECKED = 5,
     /* a stored object failed authentication: its signature is missing or
      * does not verify for its name and place (forged, altered or moved) */
-    WALDEN_VERIFY_FORGED = 6
+    WALDEN_VERIFY_FORGED = 6,
+    /* the archive's timelines: a timeline that branched off after the
+     * newest backup started without a backup of its own (a restored copy
+     * archiving here?), or timelines a restore cannot choose between */
+    WALDEN_VERIFY_TIMELINE = 7
 } walden_verify_kind;
 
 typedef struct walden_verify_problem {
@@ -739,6 +789,10 @@ typedef struct walden_drill_result {
     const char *last_archived_wal; /* "" when none */
     int64_t last_archived_ms;      /* 0: never */
     uint64_t archive_failed_count;
+    /* the timeline the drill's recovery followed and why; 0 and "" in the
+     * history and when the restore did not get that far */
+    uint32_t timeline;
+    const char *timeline_reason;
 } walden_drill_result;
 
 /*

@@ -20,8 +20,9 @@ packages=(
   xxd
   # the Debian package (scripts/build-deb.sh) and the man page check
   debhelper dpkg-dev fakeroot groff-base
-  # promtool (checks the metrics files)
-  prometheus
+  # promtool (checks the metrics files, tests the alert rules of
+  # packaging/prometheus on series a test makes with python3-yaml)
+  prometheus python3-yaml
   # the PostgreSQL version matrix: a Debian root per suite
   # (scripts/pg-rootfs.sh); unshare comes with util-linux
   debootstrap

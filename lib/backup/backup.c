@@ -70,14 +70,14 @@ typedef struct backup_run {
 
 /* ---- small helpers ---- */
 
-int wd_process_max(const walden_config *cfg, int *out)
+int wd_process_max(const walden_config *cfg, bool all_cores, int *out)
 {
     const char *v = walden_config_get(cfg, "process-max");
-    int64_t n = 0;
+    int64_t n = 1;
     if (v && *v) {
         if (wd_parse_int64(v, 1, 64, &n))
             return wd_error_set(WALDEN_EINVAL, "process-max must be 1 to 64, not '%s'", v);
-    } else {
+    } else if (all_cores) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n = cores > 0 ? (cores > 64 ? 64 : cores) : 1;
     }
@@ -581,7 +581,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     const char *type = walden_config_get(cfg, "type");
     int workers = 1, lock_fd = -1, rc;
     int64_t timeout_s = 0;
-    if ((rc = wd_process_max(cfg, &workers)) ||
+    if ((rc = wd_process_max(cfg, false, &workers)) ||
         (rc = walden_duration_parse(walden_config_get(cfg, "archive-timeout"), &timeout_s)))
         return rc;
     bool fast = walden_config_bool(cfg, "start-fast");

@@ -34,9 +34,10 @@ static const walden_option_info options[] = {
     {"allow-unauthenticated", WALDEN_OPT_BOOL, "n", NULL, 0,
      "read an area of format 1 (nothing is signed): a writer of the repository could forge it"},
     {"process-max", WALDEN_OPT_INT, NULL, NULL, 0,
-     "parallel workers of backup, restore and dump (default: the number of cores)"},
+     "parallel workers of backup, restore, dump and verify (default: 1; restore and drill: "
+     "the number of cores)"},
     {"type", WALDEN_OPT_ENUM, "full", "full", 0, "backup type"},
-    {"start-fast", WALDEN_OPT_BOOL, "y", NULL, 0,
+    {"start-fast", WALDEN_OPT_BOOL, "n", NULL, 0,
      "backup: ask for an immediate checkpoint instead of a spread one"},
     {"archive-timeout", WALDEN_OPT_DURATION, "60s", NULL, 0,
      "backup: how long to wait for its WAL to reach the repository"},

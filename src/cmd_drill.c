@@ -138,7 +138,7 @@ static int history_text(const walden_drill_result *r, void *ctx)
     if (r->rpo_seconds >= 0)
         snprintf(rpo, sizeof(rpo), "%.1f", r->rpo_seconds);
     else
-        snprintf(rpo, sizeof(rpo), "-");
+        snprintf(rpo, sizeof(rpo), "unknown");
     printf("%-17s  %-17s  %-14s  %10.1f  %10s  %" PRIu64 "/%" PRIu64 "\n", r->id,
            *r->backup_id ? r->backup_id : "-",
            r->status == WALDEN_DRILL_PASSED   ? "passed"

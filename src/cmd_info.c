@@ -151,7 +151,7 @@ static void duration(double secs, char *out, size_t cap)
         snprintf(out, cap, "%dh%02dm", (int)(secs / 3600), (int)secs % 3600 / 60);
 }
 
-static const char *const backup_head = "  %-16s  %-5s  %-6s  %-22s  %8s  %10s  %10s\n";
+static const char *const backup_head = "  %-16s  %-4s  %-6s  %-22s  %8s  %10s  %10s\n";
 
 static int text_backup(const walden_backup_info *b, void *ctx)
 {
@@ -160,7 +160,10 @@ static int text_backup(const walden_backup_info *b, void *ctx)
     cli_time(b->stop_time_ms, stop, sizeof(stop));
     cli_human(b->size, size, sizeof(size));
     cli_human(b->stored_size, stored, sizeof(stored));
-    duration((double)(b->stop_time_ms - b->start_time_ms) / 1000.0, took, sizeof(took));
+    duration(b->start_time_ms > 0 && b->stop_time_ms >= b->start_time_ms
+                 ? (double)(b->stop_time_ms - b->start_time_ms) / 1000.0
+                 : -1,
+             took, sizeof(took));
     if ((*count)++ == 0)
         printf("backups:\n");
     if (*count == 1)
@@ -188,6 +191,7 @@ static int text_backup(const walden_backup_info *b, void *ctx)
  * the longest id. */
 typedef struct dump_row {
     char id[160], db[80], status[16], start[40], took[32], size[32], stored[32], error[512];
+    bool named; /* the id ends with the database's name ("globals" for globals) */
 } dump_row;
 
 typedef struct dump_rows {
@@ -211,8 +215,16 @@ static int collect_dump(const walden_dump_info *d, void *ctx)
     snprintf(x->db, sizeof(x->db), "%s",
              strcmp(d->kind, "globals") == 0 ? "(globals)" : d->database);
     snprintf(x->status, sizeof(x->status), "%s", d->status);
+    /* ids are "<time>-<name>", the name made safe for a path and numbered
+     * when two dumps of a run would share it: then the database is said */
+    const char *dash = strchr(d->id, '-');
+    x->named =
+        dash && strcmp(dash + 1, strcmp(d->kind, "globals") == 0 ? "globals" : d->database) == 0;
     cli_time(d->start_time_ms, x->start, sizeof(x->start));
-    duration((double)(d->stop_time_ms - d->start_time_ms) / 1000.0, x->took, sizeof(x->took));
+    duration(d->start_time_ms > 0 && d->stop_time_ms >= d->start_time_ms
+                 ? (double)(d->stop_time_ms - d->start_time_ms) / 1000.0
+                 : -1,
+             x->took, sizeof(x->took));
     cli_human(d->size, x->size, sizeof(x->size));
     cli_human(d->stored_size, x->stored, sizeof(x->stored));
     snprintf(x->error, sizeof(x->error), "%s", d->error ? d->error : "");
@@ -221,30 +233,31 @@ static int collect_dump(const walden_dump_info *d, void *ctx)
 
 static void text_dumps(const dump_rows *r)
 {
-    int idw = 4, dbw = 8; /* "dump", "database" */
-    for (size_t i = 0; i < r->n; i++) {
+    int idw = 4; /* "dump" */
+    for (size_t i = 0; i < r->n; i++)
         if ((int)strlen(r->v[i].id) > idw)
             idw = (int)strlen(r->v[i].id);
-        if ((int)strlen(r->v[i].db) > dbw)
-            dbw = (int)strlen(r->v[i].db);
-    }
-    /* the columns after id and database: 2+6+2+22+2+8+2+10+2+10 */
-    bool split = 2 + idw + 2 + dbw + 66 > TEXT_WIDTH;
+    /* the columns after the id: 2+6+2+22+2+8+2+10+2+10 */
+    bool split = 2 + idw + 64 > TEXT_WIDTH;
     printf("dumps:\n");
-    if (split)
-        idw = dbw = 0;
     for (size_t i = 0; i <= r->n; i++) {
         const dump_row *x = i ? &r->v[i - 1] : NULL;
-        if (split && x)
-            printf("  %s  %s\n", x->id, x->db);
-        if (split)
+        if (split) {
+            printf("  %s\n", x ? x->id : "dump");
             printf("    %-6s  %-22s  %8s  %10s  %10s\n", x ? x->status : "status",
                    x ? x->start : "started", x ? x->took : "duration", x ? x->size : "size",
                    x ? x->stored : "stored");
-        else
-            printf("  %-*s  %-*s  %-6s  %-22s  %8s  %10s  %10s\n", idw, x ? x->id : "dump", dbw,
-                   x ? x->db : "database", x ? x->status : "status", x ? x->start : "started",
-                   x ? x->took : "duration", x ? x->size : "size", x ? x->stored : "stored");
+        } else {
+            printf("  %-*s  %-6s  %-22s  %8s  %10s  %10s\n", idw, x ? x->id : "dump",
+                   x ? x->status : "status", x ? x->start : "started", x ? x->took : "duration",
+                   x ? x->size : "size", x ? x->stored : "stored");
+        }
+        if (x && !x->named) {
+            tline t;
+            tl_start(&t, 6, "    database:");
+            tl_item(&t, " ", x->db);
+            tl_end(&t);
+        }
         if (x && *x->error) {
             tline t;
             tl_start(&t, 6, "    error:");
@@ -360,6 +373,15 @@ static int text_cluster(walden_config *cfg)
 
 /* ---- json ---- */
 
+/* Seconds from start to stop; null when either is unknown. */
+static void json_duration(int64_t start_ms, int64_t stop_ms)
+{
+    if (start_ms > 0 && stop_ms >= start_ms)
+        printf("%.3f", (double)(stop_ms - start_ms) / 1000.0);
+    else
+        printf("null");
+}
+
 static int json_backup(const walden_backup_info *b, void *ctx)
 {
     int *count = ctx;
@@ -373,8 +395,9 @@ static int json_backup(const walden_backup_info *b, void *ctx)
     cli_json_time(b->start_time_ms);
     printf(", \"stop_time\": ");
     cli_json_time(b->stop_time_ms);
-    printf(", \"duration_seconds\": %.3f, \"start_lsn\": ",
-           (double)(b->stop_time_ms - b->start_time_ms) / 1000.0);
+    printf(", \"duration_seconds\": ");
+    json_duration(b->start_time_ms, b->stop_time_ms);
+    printf(", \"start_lsn\": ");
     cli_json_lsn(b->start_lsn);
     printf(", \"stop_lsn\": ");
     cli_json_lsn(b->stop_lsn);
@@ -405,9 +428,10 @@ static int json_dump(const walden_dump_info *d, void *ctx)
     cli_json_time(d->start_time_ms);
     printf(", \"stop_time\": ");
     cli_json_time(d->stop_time_ms);
-    printf(", \"duration_seconds\": %.3f, \"size\": %" PRIu64 ", \"stored_size\": %" PRIu64
-           ", \"pg_dump_version\": ",
-           (double)(d->stop_time_ms - d->start_time_ms) / 1000.0, d->size, d->stored_size);
+    printf(", \"duration_seconds\": ");
+    json_duration(d->start_time_ms, d->stop_time_ms);
+    printf(", \"size\": %" PRIu64 ", \"stored_size\": %" PRIu64 ", \"pg_dump_version\": ", d->size,
+           d->stored_size);
     cli_json_str(d->pg_dump_version);
     printf(", \"pg_version\": ");
     if (d->pg_version > 0)

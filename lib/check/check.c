@@ -240,6 +240,53 @@ done:
     return rc;
 }
 
+/* Sets out->data_lsn: the flushed position, or the start of its segment
+ * when the segment holds so far only records without data (an idle
+ * server's snapshots, which archive_timeout never switches out). Reading
+ * the segment needs pg_read_server_files (or a superuser); without it the
+ * flushed position stands. */
+static void data_position(wd_pg_conn *c, const char *file, walden_archiver_state *out)
+{
+    out->data_lsn = out->flush_lsn;
+    char *text = NULL;
+    uint64_t seg_size = 0;
+    if (wd_pg_query_one(c, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'",
+                        &text) ||
+        wd_parse_uint64(text, &seg_size) || seg_size == 0) {
+        walden_error_clear();
+        wd_free(text);
+        return;
+    }
+    wd_free(text);
+    uint64_t start = out->flush_lsn - out->flush_lsn % seg_size, len = out->flush_lsn - start;
+    if (len == 0 || len > 8192)
+        return;
+    char n[32];
+    snprintf(n, sizeof(n), "%" PRIu64, len);
+    const char *params[] = {file, n};
+    wd_pg_result *res = NULL;
+    if (wd_pg_query(c, &res,
+                    "SELECT encode(pg_read_binary_file('pg_wal/' || $1, 0, $2::int8), 'hex')", 2,
+                    params)) {
+        wd_log_info("cannot read the server's current WAL segment: %s",
+                    walden_error_last()->message);
+        walden_error_clear();
+        return;
+    }
+    const char *hex = wd_pg_value(res, 0, 0);
+    uint8_t buf[8192];
+    size_t got = 0;
+    while (hex && got < len && hex[2 * got] && hex[2 * got + 1]) {
+        unsigned v;
+        if (sscanf(hex + 2 * got, "%2x", &v) != 1)
+            break;
+        buf[got++] = (uint8_t)v;
+    }
+    if (got == len && wd_wal_tail_is_quiet(buf, len))
+        out->data_lsn = start;
+    wd_pg_result_free(res);
+}
+
 int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *out)
 {
     memset(out, 0, sizeof(*out));
@@ -271,8 +318,10 @@ int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *o
             wd_parse_uint64(wd_pg_value(res, 0, 6), &out->system_id) ||
             (*lsn && (wd_lsn_parse(lsn, &out->flush_lsn) || wd_wal_name_parse(file, &wn))))
             rc = wd_error_set(WALDEN_EPG, "unexpected answer from pg_stat_archiver");
-        else if (*lsn)
+        else if (*lsn) {
             out->timeline = wn.tli;
+            data_position(c, file, out);
+        }
         snprintf(out->last_archived_wal, sizeof(out->last_archived_wal), "%s",
                  wd_pg_value(res, 0, 2));
         snprintf(out->last_failed_wal, sizeof(out->last_failed_wal), "%s", wd_pg_value(res, 0, 3));

@@ -1822,7 +1822,7 @@ static void source_point(drill *d)
                walden_wal_summary_get(d->repo, &wal) == 0 &&
                wd_wal_newest_timeline(wal) == as.timeline) {
         d->source_tli = as.timeline;
-        d->res->pub.source_lsn = as.flush_lsn;
+        d->res->pub.source_lsn = as.data_lsn;
     }
     walden_wal_summary_free(wal);
     walden_error_clear();

@@ -217,10 +217,10 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
      * segment is (a standby has no flushed WAL of its own: left out) */
     if (up && as.timeline) {
         uint64_t end = wd_wal_archived_end(wal, as.timeline);
-        uint64_t lag = as.flush_lsn > end ? as.flush_lsn - end : 0;
+        uint64_t lag = as.data_lsn > end ? as.data_lsn - end : 0;
         gauge(&m, "wal_unarchived_bytes",
-              "Bytes of WAL the server flushed beyond the newest archived segment of its "
-              "timeline.",
+              "Bytes of WAL with data the server flushed beyond the newest archived segment "
+              "of its timeline.",
               (double)lag);
         if (lag == 0 || (end && wal->max_time_ms && as.timeline == wd_wal_newest_timeline(wal)))
             gauge(&m, "wal_exposure_seconds",

@@ -102,7 +102,7 @@ grep -q ' done ' "$T/dump.out" && fail "progress printed when not on a terminal"
 pass "dump shows progress on a terminal only"
 
 W info >"$T/info.out"
-grep -q "$APP_ID  database  ok" "$T/info.out" || fail "info does not list the dump: $(cat "$T/info.out")"
+grep -qE "^  $APP_ID  +ok  " "$T/info.out" || fail "info does not list the dump: $(cat "$T/info.out")"
 pass "info lists the dumps"
 
 # ---- restore, streamed, into a new database

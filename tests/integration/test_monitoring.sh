@@ -36,7 +36,7 @@ CONF
 pg_start "$PRIMARY"
 psql_c "$PORT" "CREATE TABLE marker(id int primary key, at timestamptz not null)"
 psql_c "$PORT" "CREATE DATABASE app"
-psql_c "$PORT" "CREATE DATABASE \"a_rather_long_database_name_for_the_columns\""
+psql_c "$PORT" "CREATE EXTENSION pg_walinspect"
 
 for i in 1 2 3; do
   psql_c "$PORT" "INSERT INTO marker VALUES ($i, clock_timestamp())"
@@ -87,52 +87,86 @@ fi
 pass "metrics: the failed drill's status 1, no RPO sample, no negative value"
 
 # ---- info text
+# aligned FILE: in the backup and dump tables every row's fields start (or,
+# right-aligned, end) where the header's do; with a name too long for one
+# line, a dump's id and database come first and its figures below, aligned
+# with the second header line
+aligned() {
+  python3 - "$1" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().split("\n")
+def check(head, rows, left):
+    starts = [m.start() for m in re.finditer(r"\S+", head)][:left]
+    ends = [m.end() for m in re.finditer(r"\S+", head)][-3:]
+    assert rows, head
+    for l in rows:
+        for s in starts:
+            assert l[s] != " " and l[s - 1] == " ", (s, l)
+        for e in ends:
+            assert l[e - 1] != " " and (e == len(l) or l[e] == " "), (e, l)
+i = lines.index("backups:") + 1
+rows = [l for l in lines[i + 1:lines.index("dumps:")] if l.startswith("  2")]
+assert len(rows) >= 3, rows
+check(lines[i], rows, 4)
+i = lines.index("dumps:") + 1
+end = next(k for k in range(i, len(lines)) if lines[k].startswith("WAL archive"))
+if lines[i] == "  dump":
+    rows = [l for l in lines[i + 2:end] if re.match(r"    (ok|failed) ", l)]
+    check(lines[i + 1], rows, 2)
+    print("dumps in two lines each")
+else:
+    rows = [l for l in lines[i + 1:end] if l.startswith("  2")]
+    check(lines[i], rows, 3)
+    print("dumps in one line each")
+assert len(rows) >= 4, rows
+PY
+}
+# narrow FILE: every line at most 100 columns
+narrow() {
+  awk 'length($0) > 100 { print NR ": " length($0) ": " $0; bad = 1 } END { exit bad }' "$1"
+}
 W info >"$T/info.txt"
 cat "$T/info.txt"
-awk 'length($0) > 100 { print NR ": " length($0) ": " $0; bad = 1 } END { exit bad }' \
-  "$T/info.txt" || fail "info lines wider than 100 columns"
+narrow "$T/info.txt" || fail "info lines wider than 100 columns"
+grep -q '^  backup  *type  *status  *stopped  *duration  *size  *stored$' "$T/info.txt" ||
+  fail "no backup header"
+grep -q '^  dump  *status  *started  *duration  *size  *stored$' "$T/info.txt" ||
+  fail "no dump header in one line"
+aligned "$T/info.txt" || fail "columns are not aligned"
 grep -q 'RPO unknown (target 900 s)' "$T/info.txt" || fail "no 'RPO unknown' in info"
 if grep -q -- '-1\.' "$T/info.txt"; then fail "a -1 in info: $(grep -- '-1\.' "$T/info.txt")"; fi
 grep -q '^cluster main: PostgreSQL 15, ' "$T/info.txt" || fail "version: $(head -1 "$T/info.txt")"
 grep -qE '^    timeline 1  LSN [0-9A-F]+/[0-9A-F]+ \.\. [0-9A-F]+/[0-9A-F]+  WAL ' "$T/info.txt" ||
   fail "no LSNs in the backup lines"
-# columns: in the backup and dump tables every row's fields start where the
-# header's do
-python3 - "$T/info.txt" <<'PY' || fail "columns are not aligned"
-import re, sys
-lines = open(sys.argv[1]).read().split("\n")
-for section, head_word in (("backups:", "backup"), ("dumps:", "dump")):
-    i = lines.index(section) + 1
-    head = lines[i]
-    assert head.split()[0] == head_word, head
-    starts = [m.start() for m in re.finditer(r"\S+", head)]
-    rows = []
-    for l in lines[i + 1:]:
-        if not l.startswith("  2"):
-            if l.startswith("    "):
-                continue          # a backup's detail line, a dump's error
-            break
-        rows.append(l)
-    assert len(rows) >= 3, (section, rows)
-    for l in rows:
-        for s in starts[:4]:      # left-aligned columns start at the header's
-            assert l[s] != " " and l[s - 1] == " ", (section, s, l)
-        ends = [m.end() for m in re.finditer(r"\S+", head)][-3:]
-        for e in ends:            # right-aligned ones end where it does
-            assert l[e - 1] != " " and (e == len(l) or l[e] == " "), (section, e, l)
-print("aligned")
-PY
 pass "info text: lines within 100 columns, columns aligned, LSNs shown, RPO unknown"
 
+# a database whose name does not fit the dump table's line
+psql_c "$PORT" "CREATE DATABASE a_rather_long_database_name_for_the_columns_of_info"
+W dump --dbname a_rather_long_database_name_for_the_columns_of_info >"$T/dump3.out" 2>&1 ||
+  fail "dump: $(cat "$T/dump3.out")"
+W info >"$T/info2.txt"
+narrow "$T/info2.txt" || fail "info lines wider than 100 columns (long name)"
+aligned "$T/info2.txt" >"$T/aligned.out" || fail "columns are not aligned (long name)"
+grep -qx 'dumps in two lines each' "$T/aligned.out" || fail "the long name fit on one line?"
+# its id holds a shortened name: the database is said below it
+grep -qx '    database: a_rather_long_database_name_for_the_columns_of_info' "$T/info2.txt" ||
+  fail "the long database's name is not shown: $(cat "$T/info2.txt")"
+pass "info text with a long database name: within 100 columns, figures aligned"
+
 # ---- an idle cluster: everything written is archived
-# wait_idle: the server's flushed WAL ends at a segment boundary and that
-# segment is archived (archive_timeout switched it), twice 3 s apart
+# wait_idle: the segment before the server's current one is archived
+# (archive_timeout switched it), and pg_walinspect finds in the current one
+# only records without data (the snapshots an idle server logs on its own,
+# which archive_timeout never switches out); the flushed position stays the
+# same 3 s apart
 wait_idle() {
   local prev='' cur
   for _ in $(seq 1 120); do
-    cur=$(psql_c "$PORT" "SELECT (pg_current_wal_flush_lsn() - '0/0') % (16*1024*1024) = 0
-        AND last_archived_wal = pg_walfile_name(pg_current_wal_flush_lsn()),
-        pg_current_wal_flush_lsn() FROM pg_stat_archiver")
+    cur=$(psql_c "$PORT" "WITH p AS (SELECT pg_current_wal_flush_lsn() AS f,
+          pg_current_wal_flush_lsn() - ((pg_current_wal_flush_lsn() - '0/0') % 16777216) AS s)
+        SELECT (SELECT last_archived_wal FROM pg_stat_archiver) = pg_walfile_name(s)
+          AND (f = s OR NOT EXISTS (SELECT 1 FROM pg_get_wal_records_info(s, f)
+               WHERE record_type NOT IN ('RUNNING_XACTS', 'CHECKPOINT_ONLINE'))), f FROM p")
     if [[ $cur == t\|* && $cur == "$prev" ]]; then return 0; fi
     prev=$cur
     sleep 3

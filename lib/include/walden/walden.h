@@ -446,6 +446,12 @@ typedef struct walden_archiver_state {
      * and its timeline; both 0 on a standby, where they are not known */
     uint64_t flush_lsn;
     uint32_t timeline;
+    /* where the WAL that carries data ends: flush_lsn, or the start of its
+     * segment when that segment holds so far only records without data
+     * (the snapshots an idle server logs on its own, checkpoints), which
+     * walden reads with pg_read_binary_file when the role may (superuser,
+     * pg_read_server_files); 0 on a standby */
+    uint64_t data_lsn;
 } walden_archiver_state;
 
 /* The server's pg_stat_archiver, its system identifier, and (on a primary)

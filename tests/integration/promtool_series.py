@@ -127,8 +127,9 @@ def main():
     expect(g, s, "10m", "WaldenArchivePushFailing")
     expect(g, s, "10m", "WaldenDrillTargetsMissed")
     tests.append(g)
-    # E: a week and more without a drill
-    g, s = group(pushfail, 3600, 240)
+    # E: a week and more without a drill (samples 5 minutes apart: a `for`
+    # needs one within Prometheus' lookback at every evaluation)
+    g, s = group(pushfail, 300, 2700)
     expect(g, s, "7d", "WaldenDrillTooOld", metric=False)
     expect(g, s, "9d", "WaldenDrillTooOld")
     tests.append(g)

@@ -14,7 +14,9 @@ so (a non-zero walden_wal_exposure_seconds grows; 0 stays 0: no writes).
 "stale" groups model a metrics timer that stopped: the values stay as they
 were. The expectations say which alerts fire, from what each moment of the
 test is known to be (a failed drill, an idle cluster, unarchived WAL, ...).
-The output is JSON, which YAML readers take.
+Rules are evaluated every 5 minutes, as often as the series have samples
+(and as the metrics timer runs). The output is JSON, which YAML readers
+take.
 """
 import json
 import re
@@ -134,7 +136,7 @@ def main():
     expect(g, s, "9d", "WaldenDrillTooOld")
     tests.append(g)
 
-    json.dump({"rule_files": [rules_file], "evaluation_interval": "1m", "tests": tests},
+    json.dump({"rule_files": [rules_file], "evaluation_interval": "5m", "tests": tests},
               sys.stdout, indent=1)
 
 

@@ -255,7 +255,7 @@ python3 "$SRC/tests/integration/promtool_series.py" "$RULES" "$T" \
   "$T/pushfail.prom" >"$T/alerts-test.yml" || fail "cannot build the rule tests"
 (cd "$T" && promtool test rules alerts-test.yml) >"$T/promtool.out" 2>&1 ||
   fail "promtool test rules: $(cat "$T/promtool.out")"
-pass "promtool test rules: $(grep -c 'alertname:' "$T/alerts-test.yml") alert expectations pass"
+pass "promtool test rules: $(grep -c '"alertname": ' "$T/alerts-test.yml") alert expectations pass"
 
 # ---- the Grafana dashboard
 DASH=$SRC/packaging/grafana/walden-dashboard.json

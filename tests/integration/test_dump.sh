@@ -180,7 +180,7 @@ FAILED_ID=$(awk '/FAILED/ && /: app / {sub(":", "", $2); print $2}' "$T/stdout")
 [[ -n $FAILED_ID && $FAILED_ID != "$APP_ID" ]] || fail "no failed dump listed: $(cat "$T/stdout")"
 [[ -z $(ls "$T/repo/main/dump/$FAILED_ID" | grep -v '^dump.manifest$') ]] ||
   fail "the failed dump left data: $(ls "$T/repo/main/dump/$FAILED_ID")"
-W info | grep -q "$FAILED_ID  database  failed" || fail "info does not show the failed dump"
+W info | grep -qE "^  $FAILED_ID  +failed  " || fail "info does not show the failed dump"
 expect_status 1 W restore-dump --set "$FAILED_ID" --target-dbname nope --create
 stderr_has "cannot be restored"
 W restore-dump --dbname app --to-file "$T/newest.dump" >/dev/null

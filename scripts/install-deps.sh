@@ -28,8 +28,9 @@ packages=(
   # the man page check; lintian on the built packages; systemd-analyze
   # (verify and security of the units)
   groff-base lintian systemd
-  # promtool (checks the metrics files)
-  prometheus
+  # promtool (checks the metrics files, tests the alert rules of
+  # packaging/prometheus on series a test makes with python3-yaml)
+  prometheus python3-yaml
   # the PostgreSQL version matrix: a Debian root per suite
   # (scripts/pg-rootfs.sh); unshare comes with util-linux
   debootstrap

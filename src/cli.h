@@ -61,6 +61,9 @@ void cli_time(int64_t ms, char *out, size_t cap);
  * with milliseconds (<= 0: null). docs/json.md. */
 void cli_json_str(const char *s);
 void cli_json_time(int64_t ms);
+/* An LSN in PostgreSQL's text form ("0/5000028"); as JSON, null when 0. */
+void cli_lsn(uint64_t lsn, char *out, size_t cap);
+void cli_json_lsn(uint64_t lsn);
 
 /* The restore_command of a restored server (restore, drill): this binary's
  * archive-get with the same repo, cluster and config file, quoted for the

@@ -49,7 +49,15 @@ static void print_summary(const walden_drill_result *r)
     printf("  phases: restore %.1f s, replay %.1f s, startup %.1f s, checks %.1f s\n",
            r->restore_seconds, r->replay_seconds, r->startup_seconds, r->checks_seconds);
     printf("  RTO %.1f s (target %s: %s)\n", r->rto_seconds, rto_t, r->rto_met ? "met" : "missed");
-    if (r->rpo_seconds >= 0) {
+    if (r->rpo_seconds >= 0 && r->source_lsn && r->replayed_lsn >= r->source_lsn &&
+        r->rpo_seconds == 0) {
+        char replayed[32], source[32];
+        cli_lsn(r->replayed_lsn, replayed, sizeof(replayed));
+        cli_lsn(r->source_lsn, source, sizeof(source));
+        printf("  RPO 0.0 s (target %s: %s): replayed to %s, past all the WAL the source had "
+               "flushed (%s)\n",
+               rpo_t, r->rpo_met ? "met" : "missed", replayed, source);
+    } else if (r->rpo_seconds >= 0) {
         cli_time(r->recovered_to_ms, when, sizeof(when));
         printf("  RPO %.1f s (target %s: %s), recovered to %s\n", r->rpo_seconds, rpo_t,
                r->rpo_met ? "met" : "missed", when);
@@ -105,6 +113,10 @@ static int history_json(const walden_drill_result *r, void *ctx)
         printf(", \"rpo_seconds\": null");
     printf(", \"rpo_target_seconds\": %" PRId64 ", \"rpo_met\": %s", r->rpo_target_seconds,
            r->rpo_met ? "true" : "false");
+    printf(", \"source_lsn\": ");
+    cli_json_lsn(r->source_lsn);
+    printf(", \"replayed_lsn\": ");
+    cli_json_lsn(r->replayed_lsn);
     printf(", \"phases\": {\"restore\": %.3f, \"replay\": %.3f, \"startup\": %.3f, "
            "\"checks\": %.3f}",
            r->restore_seconds, r->replay_seconds, r->startup_seconds, r->checks_seconds);
@@ -129,7 +141,7 @@ static int history_text(const walden_drill_result *r, void *ctx)
     if (r->rpo_seconds >= 0)
         snprintf(rpo, sizeof(rpo), "%.1f", r->rpo_seconds);
     else
-        snprintf(rpo, sizeof(rpo), "-");
+        snprintf(rpo, sizeof(rpo), "unknown");
     printf("%-17s  %-17s  %-14s  %10.1f  %10s  %" PRIu64 "/%" PRIu64 "\n", r->id,
            *r->backup_id ? r->backup_id : "-",
            r->status == WALDEN_DRILL_PASSED   ? "passed"

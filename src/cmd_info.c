@@ -4,7 +4,9 @@
  * repository; the contract is docs/json.md).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,59 +84,222 @@ static double age_s(int64_t then_ms)
 
 /* ---- text ---- */
 
+#define TEXT_WIDTH 100
+
+/* A line of text items that wraps at TEXT_WIDTH columns: an item that
+ * would cross it starts a new line, indented. */
+typedef struct tline {
+    int col, indent;
+} tline;
+
+static void tl_start(tline *t, int indent, const char *first)
+{
+    t->indent = indent;
+    t->col = printf("%s", first);
+}
+
+static void tl_item(tline *t, const char *sep, const char *item)
+{
+    int len = (int)strlen(item), slen = (int)strlen(sep);
+    if (t->col > t->indent && t->col + slen + len > TEXT_WIDTH) {
+        t->col = printf("\n%*s", t->indent, "") - 1;
+        slen = 0;
+    } else {
+        fputs(sep, stdout);
+    }
+    fputs(item, stdout);
+    t->col += slen + len;
+}
+
+/* Words of a long text (an error), each an item. */
+static void tl_words(tline *t, const char *sep, const char *text)
+{
+    char word[512];
+    bool first = true;
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if (!n)
+            break;
+        snprintf(word, sizeof(word), "%.*s", (int)n, p);
+        tl_item(t, first ? sep : " ", word);
+        first = false;
+        p += n;
+    }
+}
+
+static void tl_end(tline *t)
+{
+    putchar('\n');
+    t->col = 0;
+}
+
+/* "1 segment", "2 segments" */
+static const char *plural(uint64_t n, const char *word, char *out, size_t cap)
+{
+    snprintf(out, cap, "%" PRIu64 " %s%s", n, word, n == 1 ? "" : "s");
+    return out;
+}
+
+static void duration(double secs, char *out, size_t cap)
+{
+    if (secs < 0)
+        snprintf(out, cap, "unknown");
+    else if (secs < 600)
+        snprintf(out, cap, "%.1f s", secs);
+    else if (secs < 36000)
+        snprintf(out, cap, "%dm%02ds", (int)secs / 60, (int)secs % 60);
+    else
+        snprintf(out, cap, "%dh%02dm", (int)(secs / 3600), (int)secs % 3600 / 60);
+}
+
+static const char *const backup_head = "  %-16s  %-4s  %-6s  %-22s  %8s  %10s  %10s\n";
+
 static int text_backup(const walden_backup_info *b, void *ctx)
 {
     int *count = ctx;
-    char start[40], stop[40], size[32], stored[32];
-    cli_time(b->start_time_ms, start, sizeof(start));
+    char stop[40], size[32], stored[32], took[32], from[32], to[32], item[128];
     cli_time(b->stop_time_ms, stop, sizeof(stop));
     cli_human(b->size, size, sizeof(size));
     cli_human(b->stored_size, stored, sizeof(stored));
+    duration(b->start_time_ms > 0 && b->stop_time_ms >= b->start_time_ms
+                 ? (double)(b->stop_time_ms - b->start_time_ms) / 1000.0
+                 : -1,
+             took, sizeof(took));
     if ((*count)++ == 0)
         printf("backups:\n");
-    printf("  %s  %s  %-6s  %s .. %s  timeline %u  WAL %s .. %s  %s (stored %s)\n", b->id, b->type,
-           b->status, start, stop, b->timeline, b->start_wal, b->stop_wal, size, stored);
+    if (*count == 1)
+        printf(backup_head, "backup", "type", "status", "stopped", "duration", "size", "stored");
+    printf(backup_head, b->id, b->type, b->status, stop, took, size, stored);
+    tline t;
+    tl_start(&t, 4, "    ");
+    snprintf(item, sizeof(item), "timeline %u", b->timeline);
+    tl_item(&t, "", item);
+    cli_lsn(b->start_lsn, from, sizeof(from));
+    cli_lsn(b->stop_lsn, to, sizeof(to));
+    snprintf(item, sizeof(item), "LSN %s .. %s", from, to);
+    tl_item(&t, "  ", item);
+    snprintf(item, sizeof(item), "WAL %s .. %s", b->start_wal, b->stop_wal);
+    tl_item(&t, "  ", item);
+    if (b->page_errors) {
+        snprintf(item, sizeof(item), "%" PRIu64 " page checksum failures", b->page_errors);
+        tl_item(&t, "  ", item);
+    }
+    tl_end(&t);
     return 0;
 }
 
-static int text_dump(const walden_dump_info *d, void *ctx)
+/* Dumps are printed after they are all read, so that the id column fits
+ * the longest id. */
+typedef struct dump_row {
+    char id[160], db[80], status[16], start[40], took[32], size[32], stored[32], error[512];
+    bool named; /* the id ends with the database's name ("globals" for globals) */
+} dump_row;
+
+typedef struct dump_rows {
+    dump_row *v;
+    size_t n, cap;
+} dump_rows;
+
+static int collect_dump(const walden_dump_info *d, void *ctx)
 {
-    int *count = ctx;
-    char start[40], size[32], stored[32];
-    cli_time(d->start_time_ms, start, sizeof(start));
-    cli_human(d->size, size, sizeof(size));
-    cli_human(d->stored_size, stored, sizeof(stored));
-    if ((*count)++ == 0)
-        printf("dumps:\n");
-    printf("  %s  %-8s  %-6s  %s  %.1f s  %s (stored %s)  %s\n", d->id, d->kind, d->status, start,
-           (double)(d->stop_time_ms - d->start_time_ms) / 1000.0, size, stored,
-           strcmp(d->kind, "globals") == 0 ? "" : d->database);
+    dump_rows *r = ctx;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        dump_row *v = realloc(r->v, cap * sizeof(*v));
+        if (!v)
+            return WALDEN_ENOMEM;
+        r->v = v;
+        r->cap = cap;
+    }
+    dump_row *x = &r->v[r->n++];
+    snprintf(x->id, sizeof(x->id), "%s", d->id);
+    snprintf(x->db, sizeof(x->db), "%s",
+             strcmp(d->kind, "globals") == 0 ? "(globals)" : d->database);
+    snprintf(x->status, sizeof(x->status), "%s", d->status);
+    /* ids are "<time>-<name>", the name made safe for a path and numbered
+     * when two dumps of a run would share it: then the database is said */
+    const char *dash = strchr(d->id, '-');
+    x->named =
+        dash && strcmp(dash + 1, strcmp(d->kind, "globals") == 0 ? "globals" : d->database) == 0;
+    cli_time(d->start_time_ms, x->start, sizeof(x->start));
+    duration(d->start_time_ms > 0 && d->stop_time_ms >= d->start_time_ms
+                 ? (double)(d->stop_time_ms - d->start_time_ms) / 1000.0
+                 : -1,
+             x->took, sizeof(x->took));
+    cli_human(d->size, x->size, sizeof(x->size));
+    cli_human(d->stored_size, x->stored, sizeof(x->stored));
+    snprintf(x->error, sizeof(x->error), "%s", d->error ? d->error : "");
     return 0;
+}
+
+static void text_dumps(const dump_rows *r)
+{
+    int idw = 4; /* "dump" */
+    for (size_t i = 0; i < r->n; i++)
+        if ((int)strlen(r->v[i].id) > idw)
+            idw = (int)strlen(r->v[i].id);
+    /* the columns after the id: 2+6+2+22+2+8+2+10+2+10 */
+    bool split = 2 + idw + 64 > TEXT_WIDTH;
+    printf("dumps:\n");
+    for (size_t i = 0; i <= r->n; i++) {
+        const dump_row *x = i ? &r->v[i - 1] : NULL;
+        if (split) {
+            printf("  %s\n", x ? x->id : "dump");
+            printf("    %-6s  %-22s  %8s  %10s  %10s\n", x ? x->status : "status",
+                   x ? x->start : "started", x ? x->took : "duration", x ? x->size : "size",
+                   x ? x->stored : "stored");
+        } else {
+            printf("  %-*s  %-6s  %-22s  %8s  %10s  %10s\n", idw, x ? x->id : "dump",
+                   x ? x->status : "status", x ? x->start : "started", x ? x->took : "duration",
+                   x ? x->size : "size", x ? x->stored : "stored");
+        }
+        if (x && !x->named) {
+            tline t;
+            tl_start(&t, 6, "    database:");
+            tl_item(&t, " ", x->db);
+            tl_end(&t);
+        }
+        if (x && *x->error) {
+            tline t;
+            tl_start(&t, 6, "    error:");
+            tl_words(&t, " ", x->error);
+            tl_end(&t);
+        }
+    }
 }
 
 static void text_wal(const cluster_view *v)
 {
     const walden_wal_summary *w = v->wal;
-    char stored[32];
+    char stored[32], n[48], item[160];
     cli_human(w->stored_size, stored, sizeof(stored));
     if (!w->segments) {
         printf("WAL archive: empty\n");
         return;
     }
-    printf("WAL archive: %" PRIu64 " segments, %s stored, %s .. %s", w->segments, stored, w->min,
-           w->max);
+    tline t;
+    tl_start(&t, 2, "WAL archive:");
+    snprintf(item, sizeof(item), "%s, %s stored,", plural(w->segments, "segment", n, sizeof(n)),
+             stored);
+    tl_item(&t, " ", item);
+    snprintf(item, sizeof(item), "%s .. %s", w->min, w->max);
+    tl_item(&t, " ", item);
+    tl_end(&t);
     if (w->max_time_ms) {
-        char at[40];
+        char at[40], ago[32];
         cli_time(w->max_time_ms, at, sizeof(at));
-        printf(", newest stored %s (%.0f s ago)", at, age_s(w->max_time_ms));
+        duration(age_s(w->max_time_ms), ago, sizeof(ago));
+        printf("  newest stored %s (%s ago)\n", at, ago);
     }
-    printf("\n");
     for (size_t i = 0; i < w->n_ranges; i++)
-        printf("  timeline %u: %s .. %s (%" PRIu64 " segments)\n", w->ranges[i].timeline,
-               w->ranges[i].first, w->ranges[i].last, w->ranges[i].segments);
+        printf("  timeline %u: %s .. %s (%s)\n", w->ranges[i].timeline, w->ranges[i].first,
+               w->ranges[i].last, plural(w->ranges[i].segments, "segment", n, sizeof(n)));
     for (size_t i = 0; i < w->n_gaps; i++)
-        printf("  GAP on timeline %u: %s .. %s missing (%" PRIu64 " segments)\n",
-               w->gaps[i].timeline, w->gaps[i].first, w->gaps[i].last, w->gaps[i].segments);
+        printf("  GAP on timeline %u: %s .. %s missing (%s)\n", w->gaps[i].timeline,
+               w->gaps[i].first, w->gaps[i].last,
+               plural(w->gaps[i].segments, "segment", n, sizeof(n)));
 }
 
 static const char stray_text[] =
@@ -147,52 +312,103 @@ static void text_timelines(const cluster_view *v)
     if (!t->n)
         return;
     printf("timelines:\n");
+    char item[160];
     for (size_t i = 0; i < t->n; i++) {
         const walden_timeline *tl = &t->v[i];
-        printf("  timeline %u: ", tl->timeline);
+        tline w;
+        snprintf(item, sizeof(item), "  timeline %u:", tl->timeline);
+        tl_start(&w, 4, item);
         if (tl->parent)
-            printf("branched off timeline %u at %X/%X", tl->parent,
-                   (unsigned)(tl->branch_lsn >> 32), (unsigned)tl->branch_lsn);
+            snprintf(item, sizeof(item), "branched off timeline %u at %X/%X,", tl->parent,
+                     (unsigned)(tl->branch_lsn >> 32), (unsigned)tl->branch_lsn);
         else if (tl->history_missing)
-            printf("history file %08X.history MISSING", tl->timeline);
+            snprintf(item, sizeof(item), "history file %08X.history MISSING,", tl->timeline);
         else if (t->history_unread && tl->has_history)
-            printf("parent unknown (history files not read: no key)");
+            snprintf(item, sizeof(item), "parent unknown (history files not read: no key),");
         else
-            printf("the archive's first");
-        printf(", newest segment %s, newest backup %s", tl->newest_wal[0] ? tl->newest_wal : "none",
-               tl->newest_backup[0] ? tl->newest_backup : "none");
-        if (tl->parent_grows)
-            printf(", timeline %u goes on after the branch", tl->parent);
+            snprintf(item, sizeof(item), "the archive's first,");
+        tl_words(&w, " ", item);
+        snprintf(item, sizeof(item), "newest segment %s,",
+                 tl->newest_wal[0] ? tl->newest_wal : "none");
+        tl_item(&w, " ", item);
+        snprintf(item, sizeof(item), "newest backup %s",
+                 tl->newest_backup[0] ? tl->newest_backup : "none");
+        tl_item(&w, " ", item);
+        if (tl->parent_grows) {
+            snprintf(item, sizeof(item), ", timeline %u goes on after the branch", tl->parent);
+            tl_words(&w, "", item);
+        }
         if (tl->stray)
-            printf("; %s", stray_text);
-        printf("\n");
+            tl_words(&w, "; ", stray_text);
+        tl_end(&w);
     }
-    if (t->follow)
-        printf("restore follows timeline %u: %s\n", t->follow, t->follow_reason);
-    else
-        printf("restore refuses to choose a timeline: %s\n", t->follow_reason);
+    tline w;
+    if (t->follow) {
+        snprintf(item, sizeof(item), "restore follows timeline %u:", t->follow);
+        tl_start(&w, 2, item);
+    } else {
+        tl_start(&w, 2, "restore refuses to choose a timeline:");
+    }
+    tl_words(&w, " ", t->follow_reason);
+    tl_end(&w);
 }
 
-static int info_text(cli_ctx *ctx)
+static void text_drill(const cluster_view *v)
+{
+    if (!v->has_drill) {
+        printf("last drill: none\n");
+        return;
+    }
+    const walden_drill_result *d = &v->last_drill;
+    char at[40], item[160], val[32];
+    cli_time(d->started_at_ms, at, sizeof(at));
+    tline t;
+    tl_start(&t, 2, "last drill:");
+    snprintf(item, sizeof(item), "%s %s, %s,", d->id, at, drill_status[d->status]);
+    tl_item(&t, " ", item);
+    snprintf(item, sizeof(item), "backup %s,", *d->backup_id ? d->backup_id : "(none)");
+    tl_item(&t, " ", item);
+    duration(d->rto_seconds, val, sizeof(val));
+    snprintf(item, sizeof(item), "RTO %s (target %" PRId64 " s),", val, d->rto_target_seconds);
+    tl_item(&t, " ", item);
+    duration(d->rpo_seconds, val, sizeof(val)); /* < 0: unknown */
+    snprintf(item, sizeof(item), "RPO %s (target %" PRId64 " s)", val, d->rpo_target_seconds);
+    tl_item(&t, " ", item);
+    if (d->error[0])
+        tl_words(&t, ": ", d->error);
+    tl_end(&t);
+}
+
+static int text_cluster(walden_config *cfg)
 {
     cluster_view v;
-    int rc = open_view(ctx->cfg, &v);
+    int rc = open_view(cfg, &v);
     if (rc) {
         close_view(&v);
-        return cli_fail(rc);
+        return rc;
     }
     const walden_repo_info *ri = v.info;
-    printf("cluster %s: system identifier %" PRIu64 ", PostgreSQL %d, %s%s\n", ri->cluster,
-           ri->system_id, ri->pg_version >= 100000 ? ri->pg_version / 10000 : ri->pg_version,
-           ri->compress, ri->encrypted ? ", encrypted" : "");
-    int backups = 0, dumps = 0;
+    char item[160];
+    tline t;
+    tl_start(&t, 2, "cluster ");
+    snprintf(item, sizeof(item), "%s: PostgreSQL %d, system identifier %" PRIu64 ",", ri->cluster,
+             ri->pg_version / 10000, ri->system_id);
+    tl_item(&t, "", item);
+    snprintf(item, sizeof(item), "%s%s", ri->compress, ri->encrypted ? ", encrypted" : "");
+    tl_item(&t, " ", item);
+    tl_end(&t);
+    int backups = 0;
+    dump_rows dumps = {0};
     rc = walden_backup_list(v.repo, text_backup, &backups);
     if (!rc && backups == 0)
         printf("no backups\n");
     if (!rc)
-        rc = walden_dump_list(v.repo, text_dump, &dumps);
-    if (!rc && dumps == 0)
+        rc = walden_dump_list(v.repo, collect_dump, &dumps);
+    if (!rc && dumps.n == 0)
         printf("no dumps\n");
+    else if (!rc)
+        text_dumps(&dumps);
+    free(dumps.v);
     if (!rc) {
         text_wal(&v);
         text_timelines(&v);
@@ -204,30 +420,21 @@ static int info_text(cli_ctx *ctx)
         } else {
             printf("recoverable: nothing (no backup with all its WAL)\n");
         }
-        if (v.has_drill) {
-            const walden_drill_result *d = &v.last_drill;
-            char at[40];
-            cli_time(d->started_at_ms, at, sizeof(at));
-            printf("last drill: %s %s, %s, backup %s, RTO %.1f s (target %" PRId64
-                   " s), RPO %.1f s (target %" PRId64 " s)%s%s\n",
-                   d->id, at, drill_status[d->status], d->backup_id, d->rto_seconds,
-                   d->rto_target_seconds, d->rpo_seconds, d->rpo_target_seconds,
-                   d->error[0] ? ": " : "", d->error);
-        } else {
-            printf("last drill: none\n");
-        }
+        text_drill(&v);
     }
     close_view(&v);
-    if (rc)
-        return cli_fail(rc);
-    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_;
+    return rc;
 }
 
 /* ---- json ---- */
 
-static void json_lsn(uint64_t lsn)
+/* Seconds from start to stop; null when either is unknown. */
+static void json_duration(int64_t start_ms, int64_t stop_ms)
 {
-    printf("\"%X/%X\"", (unsigned)(lsn >> 32), (unsigned)lsn);
+    if (start_ms > 0 && stop_ms >= start_ms)
+        printf("%.3f", (double)(stop_ms - start_ms) / 1000.0);
+    else
+        printf("null");
 }
 
 static int json_backup(const walden_backup_info *b, void *ctx)
@@ -243,11 +450,12 @@ static int json_backup(const walden_backup_info *b, void *ctx)
     cli_json_time(b->start_time_ms);
     printf(", \"stop_time\": ");
     cli_json_time(b->stop_time_ms);
-    printf(", \"duration_seconds\": %.3f, \"start_lsn\": ",
-           (double)(b->stop_time_ms - b->start_time_ms) / 1000.0);
-    json_lsn(b->start_lsn);
+    printf(", \"duration_seconds\": ");
+    json_duration(b->start_time_ms, b->stop_time_ms);
+    printf(", \"start_lsn\": ");
+    cli_json_lsn(b->start_lsn);
     printf(", \"stop_lsn\": ");
-    json_lsn(b->stop_lsn);
+    cli_json_lsn(b->stop_lsn);
     printf(", \"timeline\": %u, \"start_wal\": ", b->timeline);
     cli_json_str(b->start_wal);
     printf(", \"stop_wal\": ");
@@ -275,10 +483,16 @@ static int json_dump(const walden_dump_info *d, void *ctx)
     cli_json_time(d->start_time_ms);
     printf(", \"stop_time\": ");
     cli_json_time(d->stop_time_ms);
-    printf(", \"duration_seconds\": %.3f, \"size\": %" PRIu64 ", \"stored_size\": %" PRIu64
-           ", \"pg_dump_version\": ",
-           (double)(d->stop_time_ms - d->start_time_ms) / 1000.0, d->size, d->stored_size);
+    printf(", \"duration_seconds\": ");
+    json_duration(d->start_time_ms, d->stop_time_ms);
+    printf(", \"size\": %" PRIu64 ", \"stored_size\": %" PRIu64 ", \"pg_dump_version\": ", d->size,
+           d->stored_size);
     cli_json_str(d->pg_dump_version);
+    printf(", \"pg_version\": ");
+    if (d->pg_version > 0)
+        printf("%d", d->pg_version);
+    else
+        printf("null");
     printf("}");
     return 0;
 }
@@ -313,8 +527,9 @@ static int json_cluster(const char *name, void *ctx)
     const walden_repo_info *ri = v.info;
     printf("%s\n    {\"name\": ", js->clusters++ ? "," : "");
     cli_json_str(name);
-    printf(", \"system_id\": \"%" PRIu64 "\", \"pg_version\": %d, \"compress\": ", ri->system_id,
-           ri->pg_version);
+    printf(", \"system_id\": \"%" PRIu64 "\", \"pg_version\": %d, \"pg_major\": %d, "
+           "\"compress\": ",
+           ri->system_id, ri->pg_version / 10000 * 10000, ri->pg_version / 10000);
     cli_json_str(ri->compress);
     printf(", \"encrypted\": %s,\n     \"backups\": [", ri->encrypted ? "true" : "false");
     int n = 0;
@@ -388,9 +603,15 @@ static int json_cluster(const char *name, void *ctx)
         cli_json_time(d->started_at_ms);
         printf(", \"finished_at\": ");
         cli_json_time(d->finished_at_ms);
-        printf(", \"rto_seconds\": %.3f, \"rpo_seconds\": %.3f, \"rto_target_seconds\": %" PRId64
-               ", \"rpo_target_seconds\": %" PRId64 ", \"error\": ",
-               d->rto_seconds, d->rpo_seconds, d->rto_target_seconds, d->rpo_target_seconds);
+        printf(", \"rto_seconds\": %.3f, \"rpo_seconds\": ", d->rto_seconds);
+        if (d->rpo_seconds >= 0)
+            printf("%.3f", d->rpo_seconds);
+        else
+            printf("null"); /* unknown: the restored server never came up */
+        printf(", \"rto_target_seconds\": %" PRId64 ", \"rpo_target_seconds\": %" PRId64
+               ", \"rto_met\": %s, \"rpo_met\": %s, \"error\": ",
+               d->rto_target_seconds, d->rpo_target_seconds, d->rto_met ? "true" : "false",
+               d->rpo_met ? "true" : "false");
         cli_json_str(d->error[0] ? d->error : NULL);
         printf("}");
     } else {
@@ -399,6 +620,28 @@ static int json_cluster(const char *name, void *ctx)
     printf("}");
     close_view(&v);
     return js->rc = rc;
+}
+
+/* Text lists every cluster of the repository, as JSON does. */
+static int text_one(const char *name, void *ctx)
+{
+    json_state *js = ctx;
+    if (walden_config_set(js->cfg, "cluster", name, WALDEN_SOURCE_FLAG))
+        return js->rc = -1;
+    if (js->clusters++)
+        putchar('\n');
+    return js->rc = text_cluster(js->cfg);
+}
+
+static int info_text(cli_ctx *ctx)
+{
+    json_state js = {ctx->cfg, 0, 0};
+    int rc = walden_repo_list_clusters(ctx->cfg, text_one, &js);
+    if (rc || js.rc)
+        return cli_fail(rc ? rc : js.rc);
+    if (js.clusters == 0)
+        printf("no cluster in the repository\n");
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_;
 }
 
 static int info_json(cli_ctx *ctx)

@@ -82,6 +82,19 @@ void cli_json_time(int64_t ms)
     printf("\"%s.%03dZ\"", buf, (int)(ms % 1000));
 }
 
+void cli_json_lsn(uint64_t lsn)
+{
+    if (lsn)
+        printf("\"%X/%X\"", (unsigned)(lsn >> 32), (unsigned)lsn);
+    else
+        fputs("null", stdout);
+}
+
+void cli_lsn(uint64_t lsn, char *out, size_t cap)
+{
+    snprintf(out, cap, "%X/%X", (unsigned)(lsn >> 32), (unsigned)lsn);
+}
+
 void cli_progress_start(cli_progress *s)
 {
     memset(s, 0, sizeof(*s));

@@ -86,6 +86,13 @@ int wd_wal_walk(walden_repo *repo, wd_wal_object_cb cb, void *ctx);
  * at least that large numbers the segments the same. */
 uint64_t wd_wal_segments_per_log(uint32_t max_low, bool spans_logs);
 
+/* The LSN where the newest archived segment of timeline `tli` ends (the
+ * first byte it does not hold); 0 when the archive has no segment of it. */
+uint64_t wd_wal_archived_end(const walden_wal_summary *s, uint32_t tli);
+
+/* The highest timeline with a segment in the archive; 0 when it is empty. */
+uint32_t wd_wal_newest_timeline(const walden_wal_summary *s);
+
 /* "; walden archive-push last failed at TIME on SEGMENT: REASON" from the
  * recorded failure (failure.c), or "" when there is none: for messages
  * about WAL that did not arrive. */

@@ -196,6 +196,31 @@ void walden_wal_summary_free(walden_wal_summary *s)
     wd_free(s);
 }
 
+uint64_t wd_wal_archived_end(const walden_wal_summary *s, uint32_t tli)
+{
+    uint64_t per = wd_wal_per_log(s->segment_size), end = 0;
+    for (size_t i = 0; i < s->n_ranges; i++) {
+        wd_wal_name b;
+        if (s->ranges[i].timeline != tli || wd_wal_name_parse(s->ranges[i].last, &b)) {
+            walden_error_clear();
+            continue;
+        }
+        uint64_t e = ((uint64_t)b.log * per + b.seg + 1) * s->segment_size;
+        if (e > end)
+            end = e;
+    }
+    return end;
+}
+
+uint32_t wd_wal_newest_timeline(const walden_wal_summary *s)
+{
+    uint32_t tli = 0;
+    for (size_t i = 0; i < s->n_ranges; i++)
+        if (s->ranges[i].timeline > tli)
+            tli = s->ranges[i].timeline;
+    return tli;
+}
+
 /* The run of `tli` that holds segment `name`, or NULL. */
 static const walden_wal_range *run_of(const walden_wal_summary *s, const char *name)
 {

@@ -70,11 +70,13 @@ typedef struct backup_run {
 
 /* ---- small helpers ---- */
 
-int wd_process_max(const walden_config *cfg, int *out)
+int wd_process_max(const walden_config *cfg, bool all_cores, int *out)
 {
     /* 1 to 64, checked when set (options.c) */
     int64_t n = walden_config_int(cfg, "process-max", 0);
-    if (n == 0) {
+    if (n == 0 && !all_cores) {
+        n = 1;
+    } else if (n == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n = cores > 0 ? (cores > 64 ? 64 : cores) : 1;
     }
@@ -585,7 +587,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     const char *type = walden_config_get(cfg, "type");
     int workers = 1, lock_fd = -1, rc;
     int64_t timeout_s = walden_config_seconds(cfg, "archive-timeout", 60);
-    if ((rc = wd_process_max(cfg, &workers)))
+    if ((rc = wd_process_max(cfg, false, &workers)))
         return rc;
     bool fast = walden_config_bool(cfg, "start-fast");
 

@@ -11,8 +11,9 @@
 #include "common/lock.h"
 #include "repo/repo.h"
 
-/* process-max, or the number of cores when unset. */
-int wd_process_max(const walden_config *cfg, int *out);
+/* process-max; when unset, 1, or with `all_cores` (restore: not the production
+ * server's load, and its speed is the recovery time) the number of cores. */
+int wd_process_max(const walden_config *cfg, bool all_cores, int *out);
 
 /* Whether backup `id` has its manifest, and its compression.
  * WALDEN_ENOTFOUND when it has none (incomplete or missing). */

@@ -264,8 +264,8 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
                          "is %" PRIu64 ": wrong server, or wrong cluster option",
                          sysid, repo->cluster, repo->info.system_id);
             else
-                rc = say(&k, "postgresql", true, "PostgreSQL %d, system identifier %" PRIu64,
-                         wd_pg_server_version(c), sysid);
+                rc = say(&k, "postgresql", true, "PostgreSQL %d.%d, system identifier %" PRIu64,
+                         wd_pg_server_version(c) / 10000, wd_pg_server_version(c) % 10000, sysid);
             wd_free(text);
         }
     }
@@ -290,27 +290,88 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
     return rc;
 }
 
+/* Sets out->data_lsn: the flushed position, or the start of its segment
+ * when the segment holds so far only records without data (an idle
+ * server's snapshots, which archive_timeout never switches out). Reading
+ * the segment needs pg_read_server_files (or a superuser); without it the
+ * flushed position stands. */
+static void data_position(wd_pg_conn *c, const char *file, walden_archiver_state *out)
+{
+    out->data_lsn = out->flush_lsn;
+    char *text = NULL;
+    uint64_t seg_size = 0;
+    if (wd_pg_query_one(c, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'",
+                        &text) ||
+        wd_parse_uint64(text, &seg_size) || seg_size == 0) {
+        walden_error_clear();
+        wd_free(text);
+        return;
+    }
+    wd_free(text);
+    uint64_t start = out->flush_lsn - out->flush_lsn % seg_size, len = out->flush_lsn - start;
+    if (len == 0 || len > 8192)
+        return;
+    char n[32];
+    snprintf(n, sizeof(n), "%" PRIu64, len);
+    const char *params[] = {file, n};
+    wd_pg_result *res = NULL;
+    if (wd_pg_query(c, &res,
+                    "SELECT encode(pg_read_binary_file('pg_wal/' || $1, 0, $2::int8), 'hex')", 2,
+                    params)) {
+        wd_log_info("cannot read the server's current WAL segment: %s",
+                    walden_error_last()->message);
+        walden_error_clear();
+        return;
+    }
+    const char *hex = wd_pg_value(res, 0, 0);
+    uint8_t buf[8192];
+    size_t got = 0;
+    while (hex && got < len && hex[2 * got] && hex[2 * got + 1]) {
+        unsigned v;
+        if (sscanf(hex + 2 * got, "%2x", &v) != 1)
+            break;
+        buf[got++] = (uint8_t)v;
+    }
+    if (got == len && wd_wal_tail_is_quiet(buf, len))
+        out->data_lsn = start;
+    wd_pg_result_free(res);
+}
+
 int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *out)
 {
     memset(out, 0, sizeof(*out));
     wd_pg_conn *c = NULL;
     wd_pg_result *res = NULL;
     int rc = wd_pg_connect(&c, cfg);
+    /* on a standby there is no flushed WAL of its own to compare: '' */
     if (!rc)
         rc = wd_pg_query(c, &res,
                          "SELECT archived_count, failed_count, coalesce(last_archived_wal, ''), "
                          "coalesce(last_failed_wal, ''), "
                          "coalesce((extract(epoch from last_archived_time) * 1000)::bigint, 0), "
-                         "coalesce((extract(epoch from last_failed_time) * 1000)::bigint, 0) "
+                         "coalesce((extract(epoch from last_failed_time) * 1000)::bigint, 0), "
+                         "(SELECT system_identifier::text FROM pg_control_system()), "
+                         "CASE WHEN pg_is_in_recovery() THEN '' "
+                         "ELSE pg_current_wal_flush_lsn()::text END, "
+                         "CASE WHEN pg_is_in_recovery() THEN '' "
+                         "ELSE pg_walfile_name(pg_current_wal_flush_lsn()) END "
                          "FROM pg_stat_archiver",
                          0, NULL);
     if (!rc) {
         int64_t a = 0, f = 0;
+        const char *lsn = wd_pg_value(res, 0, 7), *file = wd_pg_value(res, 0, 8);
+        wd_wal_name wn = {0};
         if (wd_parse_uint64(wd_pg_value(res, 0, 0), &out->archived_count) ||
             wd_parse_uint64(wd_pg_value(res, 0, 1), &out->failed_count) ||
             wd_parse_int64(wd_pg_value(res, 0, 4), 0, INT64_MAX, &a) ||
-            wd_parse_int64(wd_pg_value(res, 0, 5), 0, INT64_MAX, &f))
+            wd_parse_int64(wd_pg_value(res, 0, 5), 0, INT64_MAX, &f) ||
+            wd_parse_uint64(wd_pg_value(res, 0, 6), &out->system_id) ||
+            (*lsn && (wd_lsn_parse(lsn, &out->flush_lsn) || wd_wal_name_parse(file, &wn))))
             rc = wd_error_set(WALDEN_EPG, "unexpected answer from pg_stat_archiver");
+        else if (*lsn) {
+            out->timeline = wn.tli;
+            data_position(c, file, out);
+        }
         snprintf(out->last_archived_wal, sizeof(out->last_archived_wal), "%s",
                  wd_pg_value(res, 0, 2));
         snprintf(out->last_failed_wal, sizeof(out->last_failed_wal), "%s", wd_pg_value(res, 0, 3));

@@ -24,12 +24,20 @@
  * replay, which only the server knows: its log line "redo done at" carries
  * the time (log_line_prefix '%m', UTC), mapped onto the monotonic clock.
  *
- * RPO: pg_last_xact_replay_timestamp() keeps, after promotion, the commit
- * time of the last transaction replayed. The recovered point is the newer
- * of that and the backup's stop time (a backup with no commit after it
- * still recovers at least to its stop); RPO = drill start - recovered point.
- * It is an upper bound of the loss: an idle database has no newer commit
- * to replay, yet would lose nothing.
+ * RPO: what a restore to the end of the archive would lose had the source
+ * died when the drill started. As the drill starts it reads the source
+ * server's flushed WAL position (when it is reachable, a primary of this
+ * cluster on the archive's newest timeline); once the restored server has
+ * promoted, where its replay ended (pg_last_wal_replay_lsn(), on the
+ * timeline its new history file names). When the replay reached the
+ * source's position on its timeline, every write made before the drill
+ * started was restored: RPO 0, however long ago the last commit was (an
+ * idle cluster, whose last segment archive_timeout had switched and
+ * archived). Otherwise the bound in time: pg_last_xact_replay_timestamp()
+ * keeps, after promotion, the commit time of the last transaction
+ * replayed; the recovered point is the newer of that and the backup's stop
+ * time, and RPO = drill start - recovered point, an upper bound of the
+ * loss. A drill to a --target-time is measured that way only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -187,6 +195,8 @@ typedef struct drill {
     char superuser[128];
     char *check_sql;
     double t_begin;
+    uint32_t source_tli;   /* the source server's timeline at the start; 0: unknown */
+    uint32_t replayed_tli; /* the timeline the restored server replayed; 0: unknown */
 } drill;
 
 /* Records the first failure of the drill (its message from the last
@@ -868,6 +878,44 @@ static int check_sql(drill *d, const char *db)
     return rc;
 }
 
+/* Where the restored server's replay ended: pg_last_wal_replay_lsn(), on
+ * the timeline its promotion branched from, which the new timeline's
+ * history file in its pg_wal names on its last line ("parent switchpoint
+ * reason"). Left unknown (0) when anything does not parse. */
+static void replayed_point(drill *d, const char *replay_lsn, const char *walfile)
+{
+    wd_wal_name now;
+    uint64_t lsn;
+    char name[32], *path = NULL, *text = NULL;
+    size_t len;
+    if (!*replay_lsn || wd_lsn_parse(replay_lsn, &lsn) || wd_wal_name_parse(walfile, &now) ||
+        now.tli < 2) {
+        walden_error_clear();
+        return;
+    }
+    snprintf(name, sizeof(name), "pg_wal/%08X.history", now.tli);
+    if (!(path = wd_path_join(d->pgdata, name)) || wd_file_read_all(path, 1u << 20, &text, &len)) {
+        wd_log_info("drill: cannot read the history of timeline %u", now.tli);
+        walden_error_clear();
+        wd_free(path);
+        return;
+    }
+    unsigned long parent = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        unsigned long tli;
+        unsigned hi, lo;
+        if (*line != '#' && sscanf(line, "%lu %X/%X", &tli, &hi, &lo) == 3)
+            parent = tli;
+    }
+    if (parent > 0 && parent < now.tli) {
+        d->replayed_tli = (uint32_t)parent;
+        d->res->pub.replayed_lsn = lsn;
+    }
+    wd_free(text);
+    wd_free(path);
+}
+
 /* Finds a role to connect as: the configured pguser, the server's OS user,
  * postgres; then the bootstrap superuser, which every later connection
  * uses. Reads the recovered point meanwhile. */
@@ -886,7 +934,10 @@ static int first_connection(drill *d)
     PGresult *r = db_query(&c,
                            "SELECT pg_is_in_recovery()::text, "
                            "coalesce((extract(epoch FROM pg_last_xact_replay_timestamp()) * 1000)"
-                           "::int8, 0)::text, (SELECT rolname FROM pg_roles WHERE oid = 10)",
+                           "::int8, 0)::text, (SELECT rolname FROM pg_roles WHERE oid = 10), "
+                           "coalesce(pg_last_wal_replay_lsn()::text, ''), "
+                           "CASE WHEN pg_is_in_recovery() THEN '' "
+                           "ELSE pg_walfile_name(pg_current_wal_lsn()) END",
                            0, NULL, err, sizeof(err));
     int rc = 0;
     if (!r) {
@@ -897,14 +948,15 @@ static int first_connection(drill *d)
         snprintf(d->superuser, sizeof(d->superuser), "%s", c.pq->getvalue(r, 0, 2));
         if (strcmp(c.pq->getvalue(r, 0, 0), "true") == 0)
             rc = wd_error_set(WALDEN_EPG, "the restored server is still in recovery");
-        c.pq->clear(r);
         walden_drill_result *p = &d->res->pub;
+        replayed_point(d, c.pq->getvalue(r, 0, 3), c.pq->getvalue(r, 0, 4));
         p->last_xact_ms = last;
         p->recovered_to_ms = wd_drill_recovered_to(last, d->meta.pub.stop_time_ms);
         if (p->recovered_to_ms > 0)
             p->rpo_seconds = (double)(p->started_at_ms - p->recovered_to_ms) / 1000.0;
         if (p->rpo_seconds < 0 && p->recovered_to_ms > 0)
             p->rpo_seconds = 0;
+        c.pq->clear(r);
     }
     db_close(&c);
     return rc;
@@ -1265,6 +1317,15 @@ static void archiver_state(drill *d)
 
 /* ---- reports ---- */
 
+/* An LSN as a JSON string ("0/5000028"), or null when 0 (unknown). */
+static void buf_lsn(wd_buf *b, uint64_t lsn)
+{
+    if (lsn)
+        wd_buf_printf(b, "\"%X/%X\"", (unsigned)(lsn >> 32), (unsigned)lsn);
+    else
+        wd_buf_printf(b, "null");
+}
+
 char *wd_drill_report_json(const walden_drill_result *r)
 {
     wd_buf b = {0};
@@ -1293,6 +1354,10 @@ char *wd_drill_report_json(const walden_drill_result *r)
         wd_buf_printf(&b, ",\n \"rpo_seconds\": null");
     wd_buf_printf(&b, ", \"rpo_target_seconds\": %" PRId64 ", \"rpo_met\": %s",
                   r->rpo_target_seconds, r->rpo_met ? "true" : "false");
+    wd_buf_printf(&b, ", \"source_lsn\": ");
+    buf_lsn(&b, r->source_lsn);
+    wd_buf_printf(&b, ", \"replayed_lsn\": ");
+    buf_lsn(&b, r->replayed_lsn);
     wd_buf_printf(&b, ",\n \"recovered_to\": ");
     wd_buf_json_time(&b, r->recovered_to_ms);
     wd_buf_printf(&b, ", \"last_transaction\": ");
@@ -1370,7 +1435,8 @@ char *wd_drill_metrics_text(const walden_drill_result *r)
     metric(&b, r, "rto_met", NULL, NULL, r->rto_met);
     if (r->rpo_seconds >= 0) {
         metric_head(&b, "rpo_seconds",
-                    "achieved recovery point of the last drill: its start minus the point "
+                    "achieved recovery point of the last drill: 0 when it replayed all the WAL "
+                    "the source had flushed at its start, else its start minus the point "
                     "recovered to");
         metric(&b, r, "rpo_seconds", NULL, NULL, r->rpo_seconds);
     }
@@ -1413,12 +1479,12 @@ char *wd_drill_record_text(const walden_drill_result *r)
         "rto-target-seconds = %" PRId64 "\nrpo-target-seconds = %" PRId64 "\n"
         "rto-met = %d\nrpo-met = %d\nrecovered-to-ms = %" PRId64 "\nlast-xact-ms = %" PRId64
         "\nchecks-passed = %" PRIu64 "\nchecks-failed = %" PRIu64 "\nchecks-skipped = %" PRIu64
-        "\n",
+        "\nsource-lsn = %" PRIu64 "\nreplayed-lsn = %" PRIu64 "\n",
         r->id, r->kind, r->backup_id, wd_drill_status_name(r->status), error, r->started_at_ms,
         r->finished_at_ms, r->restore_seconds, r->replay_seconds, r->startup_seconds,
         r->checks_seconds, r->rto_seconds, r->rpo_seconds, r->rto_target_seconds,
         r->rpo_target_seconds, r->rto_met, r->rpo_met, r->recovered_to_ms, r->last_xact_ms,
-        r->checks_passed, r->checks_failed, r->checks_skipped);
+        r->checks_passed, r->checks_failed, r->checks_skipped, r->source_lsn, r->replayed_lsn);
     return wd_buf_take(&b);
 }
 
@@ -1459,7 +1525,9 @@ static int record_kv(const char *name, const char *value, int line, void *ctx)
                {"last-xact-ms", offsetof(walden_drill_result, last_xact_ms)}},
       u64[] = {{"checks-passed", offsetof(walden_drill_result, checks_passed)},
                {"checks-failed", offsetof(walden_drill_result, checks_failed)},
-               {"checks-skipped", offsetof(walden_drill_result, checks_skipped)}};
+               {"checks-skipped", offsetof(walden_drill_result, checks_skipped)},
+               {"source-lsn", offsetof(walden_drill_result, source_lsn)},
+               {"replayed-lsn", offsetof(walden_drill_result, replayed_lsn)}};
     for (size_t k = 0; k < WD_ARRAY_LEN(dbl); k++)
         if (strcmp(name, dbl[k].name) == 0) {
             char *end;
@@ -1753,6 +1821,7 @@ static int drill_run_dump(drill *d)
     /* pg_dump's snapshot is taken at its start: that is the point restored */
     p->recovered_to_ms = pick.start_ms;
     p->last_xact_ms = 0;
+    p->replayed_lsn = 0;
     p->rpo_seconds = pick.start_ms > 0 ? (double)(p->started_at_ms - pick.start_ms) / 1000.0 : -1;
     phase(d, "checks");
     rc = run_checks(d);
@@ -1760,6 +1829,27 @@ static int drill_run_dump(drill *d)
     if (rc)
         return cancelled() ? rc : drill_fail(d, rc, "the checks could not run");
     return 0;
+}
+
+/* The source server's flushed WAL as the drill starts: what a restore must
+ * reach for nothing to be lost. Known only from a primary of this cluster
+ * whose timeline is the newest of the archive (the one a restore to the
+ * end follows). */
+static void source_point(drill *d)
+{
+    walden_archiver_state as;
+    walden_wal_summary *wal = NULL;
+    if (walden_archiver_state_get(d->cfg, &as)) {
+        wd_log_info("drill: the source server's WAL position is unknown: %s",
+                    walden_error_last()->message);
+    } else if (as.system_id == d->repo->info.system_id && as.timeline &&
+               walden_wal_summary_get(d->repo, &wal) == 0 &&
+               wd_wal_newest_timeline(wal) == as.timeline) {
+        d->source_tli = as.timeline;
+        d->res->pub.source_lsn = as.data_lsn;
+    }
+    walden_wal_summary_free(wal);
+    walden_error_clear();
 }
 
 static int drill_locked(walden_repo *repo, const walden_config *cfg, const char *restore_command,
@@ -1804,6 +1894,8 @@ static int drill_locked(walden_repo *repo, const walden_config *cfg, const char 
 
     if ((rc = set_str(&p->kind, dump ? "dump" : "backup")))
         goto done;
+    if (!dump && t.kind == WD_TARGET_END)
+        source_point(&d);
     int run_rc = dump ? drill_run_dump(&d) : drill_run(&d, &t, restore_command);
     double t_end = mono();
     p->rto_seconds =
@@ -1836,6 +1928,12 @@ static int drill_locked(walden_repo *repo, const walden_config *cfg, const char 
     p->finished_at_ms = wall_ms();
     if (p->checks_failed)
         p->status = WALDEN_DRILL_FAILED;
+    /* the replay reached all the WAL the source had flushed when the drill
+     * started, on its timeline: nothing written before then would be lost,
+     * however long ago the last commit was (an idle cluster) */
+    if (p->status != WALDEN_DRILL_FAILED && p->source_lsn && d.source_tli &&
+        d.replayed_tli == d.source_tli && p->replayed_lsn >= p->source_lsn)
+        p->rpo_seconds = 0;
     p->rto_met = p->status != WALDEN_DRILL_FAILED && p->rto_seconds <= (double)rto_target;
     p->rpo_met = p->status != WALDEN_DRILL_FAILED && p->rpo_seconds >= 0 &&
                  p->rpo_seconds <= (double)rpo_target;

@@ -372,7 +372,7 @@ int walden_dump(walden_repo *repo, const walden_config *cfg, walden_progress_cb 
     wd_pool *pool = NULL;
     char *version = NULL;
     int lock_fd = -1, workers = 1, rc = 0;
-    if ((rc = wd_repo_signer(repo)) || (rc = wd_process_max(cfg, &workers)) ||
+    if ((rc = wd_repo_signer(repo)) || (rc = wd_process_max(cfg, false, &workers)) ||
         (rc = wd_lock_acquire(cfg, "dump", &lock_fd)))
         goto done;
     if ((rc = wd_pg_connect(&c, cfg)) || (rc = check_server(repo, c)) ||

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "archive/archive.h"
 #include "backup/backup.h"
 #include "common/common.h"
 #include "dump/dump.h"
@@ -168,9 +169,17 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
         gauge(&m, "wal_newest_timestamp_seconds",
               "When the newest WAL segment was stored (Unix time).", secs(wal->max_time_ms));
         gauge(&m, "wal_newest_age_seconds",
-              "Seconds since the newest WAL segment was stored: the data at risk now.",
+              "Seconds since the newest WAL segment was stored (grows on an idle cluster "
+              "too: walden_wal_exposure_seconds says what is at risk).",
               age(now, wal->max_time_ms));
     }
+    int64_t retention = 0;
+    if (walden_duration_parse(walden_config_get(cfg, "retention"), &retention) == 0)
+        gauge(&m, "retention_seconds",
+              "The configured retention: how far back every point in time should stay "
+              "restorable.",
+              (double)retention);
+    walden_error_clear();
     gauge(&m, "repository_stored_bytes", "Bytes of backups, dumps and WAL in the repository.",
           (double)stored);
     if (from_ms) {
@@ -180,13 +189,19 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
               "The latest time a restore can reach, approximately (Unix time).", secs(to_ms));
     }
 
-    /* the server's archiver, when it answers */
+    /* the server's archiver, when it answers and is this cluster */
     walden_archiver_state as;
     int up = walden_archiver_state_get(cfg, &as) == 0;
     if (!up)
         wd_log_info("metrics: no archiver counters: %s", walden_error_last()->message);
+    else if (as.system_id != repo->info.system_id) {
+        wd_log_warn("metrics: the server is cluster %" PRIu64 ", not the repository's %" PRIu64
+                    ": its archiver is left out",
+                    as.system_id, repo->info.system_id);
+        up = 0;
+    }
     walden_error_clear();
-    gauge(&m, "archiver_up", "1 when the server answered for pg_stat_archiver.", up);
+    gauge(&m, "archiver_up", "1 when the cluster's server answered for pg_stat_archiver.", up);
     if (up) {
         gauge(&m, "archiver_archived", "WAL files the server archived (pg_stat_archiver).",
               (double)as.archived_count);
@@ -196,6 +211,22 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
         if (as.last_failed_ms)
             gauge(&m, "archiver_last_failed_timestamp_seconds",
                   "When archiving last failed (Unix time).", secs(as.last_failed_ms));
+    }
+    /* WAL the server flushed that the archive lacks: on an idle server
+     * whose last segment was archived there is none, however old that
+     * segment is (a standby has no flushed WAL of its own: left out) */
+    if (up && as.timeline) {
+        uint64_t end = wd_wal_archived_end(wal, as.timeline);
+        uint64_t lag = as.data_lsn > end ? as.data_lsn - end : 0;
+        gauge(&m, "wal_unarchived_bytes",
+              "Bytes of WAL with data the server flushed beyond the newest archived segment "
+              "of its timeline.",
+              (double)lag);
+        if (lag == 0 || (end && wal->max_time_ms && as.timeline == wd_wal_newest_timeline(wal)))
+            gauge(&m, "wal_exposure_seconds",
+                  "0 when the archive holds all the WAL the server flushed, else the seconds "
+                  "since the newest segment was stored: the writes a restore would lose now.",
+                  lag == 0 ? 0.0 : age(now, wal->max_time_ms));
     }
 
     /* walden's own record of why archive-push last failed */

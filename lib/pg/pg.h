@@ -54,6 +54,14 @@ int wd_wal_check_segment(const uint8_t *page, size_t len, uint64_t file_size,
                          const wd_wal_name *name, const char *display, uint64_t sysid,
                          int pg_major);
 
+/* Whether `b`, the first `len` bytes of a WAL segment up to the server's
+ * flushed position (at most its first page), holds only records that
+ * carry no data: running-transaction snapshots (which the server logs on
+ * its own, and which archive_timeout does not switch out) and checkpoints,
+ * none with a transaction id. An idle server's current segment looks so.
+ * False for anything else, also anything that does not parse. */
+bool wd_wal_tail_is_quiet(const uint8_t *b, size_t len);
+
 /* The page magic of a major version; 0 when unknown. Versions 10-12 are
  * known only to name them in errors. */
 uint16_t wd_wal_page_magic(int pg_major);

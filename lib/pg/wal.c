@@ -167,6 +167,36 @@ int wd_wal_check_segment(const uint8_t *page, size_t len, uint64_t file_size,
     return 0;
 }
 
+bool wd_wal_tail_is_quiet(const uint8_t *b, size_t len)
+{
+    /* the segment's long page header, not continuing a record of the
+     * previous segment (XLP_FIRST_IS_CONTRECORD) */
+    uint16_t info;
+    if (len < WD_WAL_LONG_HEADER_SIZE)
+        return false;
+    memcpy(&info, b + 2, 2);
+    if (!(info & XLP_LONG_HEADER) || (info & 0x0001))
+        return false;
+    size_t off = WD_WAL_LONG_HEADER_SIZE;
+    while (off < len) {
+        /* XLogRecord: xl_tot_len, xl_xid, xl_prev, xl_info, xl_rmid, pad, crc */
+        uint32_t tot, xid;
+        if (len - off < 24)
+            return false;
+        memcpy(&tot, b + off, 4);
+        memcpy(&xid, b + off + 4, 4);
+        uint8_t rinfo = b[off + 16] & 0xF0, rmid = b[off + 17];
+        if (tot < 24 || tot > len - off || xid != 0)
+            return false;
+        bool snapshot = rmid == 8 && rinfo == 0x10; /* RM_STANDBY_ID, XLOG_RUNNING_XACTS */
+        bool checkpoint = rmid == 0 && (rinfo == 0x00 || rinfo == 0x10); /* shutdown, online */
+        if (!snapshot && !checkpoint)
+            return false;
+        off += ((size_t)tot + 7) & ~(size_t)7;
+    }
+    return off - len < 8;
+}
+
 int wd_pg_major_check(int pg_major)
 {
     if (pg_major >= WD_PG_MAJOR_MIN && pg_major <= WD_PG_MAJOR_MAX && wd_wal_page_magic(pg_major))

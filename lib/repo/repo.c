@@ -186,6 +186,11 @@ int walden_repo_init(const walden_config *cfg)
         version_num = major * 10000;
     } else if ((rc = wd_pg_identity_query(cfg, &sysid, &version_num, &seg_size))) {
         goto done;
+    } else {
+        /* the cluster's data format is its major version: minor updates
+         * happen in place, so that is what the repository records, however
+         * it learned it (docs/json.md) */
+        version_num = version_num / 10000 * 10000;
     }
     if ((rc = wd_pg_major_check(version_num / 10000)))
         goto done;

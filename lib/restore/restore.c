@@ -756,7 +756,7 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         return wd_error_set(WALDEN_EINVAL, "pgdata '%s' must be an absolute path", pgdata);
     wd_target t;
     int workers = 1, rc;
-    if ((rc = wd_target_from_config(cfg, &t)) || (rc = wd_process_max(cfg, &workers)))
+    if ((rc = wd_target_from_config(cfg, &t)) || (rc = wd_process_max(cfg, true, &workers)))
         return rc;
     const char *map = walden_config_get(cfg, "tablespace-map");
     if ((rc = check_map(map)))

@@ -1000,7 +1000,7 @@ static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_pro
         result = &local;
     memset(result, 0, sizeof(*result));
     int workers = 1, rc;
-    if ((rc = wd_process_max(cfg, &workers)))
+    if ((rc = wd_process_max(cfg, false, &workers)))
         return rc;
     const char *set = walden_config_get(cfg, "set");
     if (set && !*set)

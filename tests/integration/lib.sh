@@ -73,14 +73,18 @@ write_conf() {
   local f=$1
   shift
   : >"$f"
-  local repo='' skf=''
+  local repo='' skf='' fast=''
   for kv in "$@"; do
     echo "${kv%%=*} = ${kv#*=}" >>"$f"
     case ${kv%%=*} in
       repo) repo=${kv#*=} ;;
       sign-key-file) skf=${kv#*=} ;;
+      start-fast) fast=1 ;;
     esac
   done
+  # the default (a spread checkpoint) would make every backup of a test
+  # wait for checkpoint_completion_target of checkpoint_timeout
+  [[ -n $fast ]] || echo "start-fast = y" >>"$f"
   if [[ -z $skf ]]; then
     mkdir -p "$T/sign-keys"
     [[ ${#RUN_AS[@]} -eq 0 ]] || chown postgres: "$T/sign-keys"

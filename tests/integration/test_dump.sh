@@ -105,7 +105,7 @@ grep -q ' done ' "$T/dump.out" && fail "progress printed when not on a terminal"
 pass "dump shows progress on a terminal only"
 
 W info >"$T/info.out"
-grep -q "$APP_ID  database  ok" "$T/info.out" || fail "info does not list the dump: $(cat "$T/info.out")"
+grep -qE "^  $APP_ID  +ok  " "$T/info.out" || fail "info does not list the dump: $(cat "$T/info.out")"
 pass "info lists the dumps"
 
 # ---- restore, streamed, into a new database
@@ -183,7 +183,7 @@ FAILED_ID=$(awk '/FAILED/ && /: app / {sub(":", "", $2); print $2}' "$T/stdout")
 [[ -n $FAILED_ID && $FAILED_ID != "$APP_ID" ]] || fail "no failed dump listed: $(cat "$T/stdout")"
 [[ -z $(ls "$T/repo/main/dump/$FAILED_ID" | grep -v '^dump.manifest$') ]] ||
   fail "the failed dump left data: $(ls "$T/repo/main/dump/$FAILED_ID")"
-W info | grep -q "$FAILED_ID  database  failed" || fail "info does not show the failed dump"
+W info | grep -qE "^  $FAILED_ID  +failed  " || fail "info does not show the failed dump"
 expect_status 1 W restore-dump --set "$FAILED_ID" --target-dbname nope --create
 stderr_has "cannot be restored"
 W restore-dump --dbname app --to-file "$T/newest.dump" >/dev/null

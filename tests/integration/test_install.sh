@@ -15,7 +15,8 @@ libdir=$(dirname "$(find "$P" -name 'libwalden.so' | head -1)")
 [[ -n $libdir && -x $P/bin/walden ]] || fail "no binary or shared library: $(find "$P" -maxdepth 3)"
 for f in "$P/include/walden/walden.h" "$libdir/libwalden.a" "$libdir/pkgconfig/walden.pc" \
   "$P/share/man/man1/walden.1" "$P/share/doc/walden/walden.conf.sample" \
-  "$P/share/doc/walden/commands/backup.md"; do
+  "$P/share/doc/walden/commands/backup.md" "$P/share/doc/walden/monitoring.md" \
+  "$P/share/walden/prometheus/walden-alerts.yml" "$P/share/walden/grafana/walden-dashboard.json"; do
   [[ -s $f ]] || fail "not installed: $f"
 done
 for u in backup dump drill expire metrics; do
@@ -38,7 +39,7 @@ if command -v groff >/dev/null; then
   groff -man -Tutf8 -ww -z "$P"/share/man/man1/walden*.1 2>"$T/groff.err"
   [[ ! -s $T/groff.err ]] || fail "groff warns: $(head -3 "$T/groff.err")"
 fi
-pass "installed: binary, libraries, header, pkg-config, walden(1) and walden-COMMAND(1) for every command, units, sample"
+pass "installed: binary, libraries, header, pkg-config, walden(1) and walden-COMMAND(1) for every command, units, sample, alert rules, dashboard"
 
 # the example program, built against the installed library
 export PKG_CONFIG_PATH=$libdir/pkgconfig

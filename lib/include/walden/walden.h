@@ -581,9 +581,21 @@ typedef struct walden_archiver_state {
     uint64_t archived_count, failed_count;
     char last_archived_wal[64], last_failed_wal[64]; /* "" when none */
     int64_t last_archived_ms, last_failed_ms;        /* 0 when none */
+    uint64_t system_id;                              /* the server's cluster */
+    /* the server's WAL written and flushed so far (pg_current_wal_flush_lsn())
+     * and its timeline; both 0 on a standby, where they are not known */
+    uint64_t flush_lsn;
+    uint32_t timeline;
+    /* where the WAL that carries data ends: flush_lsn, or the start of its
+     * segment when that segment holds so far only records without data
+     * (the snapshots an idle server logs on its own, checkpoints), which
+     * walden reads with pg_read_binary_file when the role may (superuser,
+     * pg_read_server_files); 0 on a standby */
+    uint64_t data_lsn;
 } walden_archiver_state;
 
-/* The server's pg_stat_archiver through the configured connection. */
+/* The server's pg_stat_archiver, its system identifier, and (on a primary)
+ * its flushed WAL, through the configured connection. */
 WALDEN_EXTERN int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *out);
 
 /* ---- archive-push's last failure ----------------------------------------- */
@@ -769,8 +781,9 @@ typedef struct walden_drill_result {
     /* their sum: the achieved recovery time (of a failed drill: the time it
      * spent until it failed) */
     double rto_seconds;
-    /* the achieved recovery point: started_at minus recovered_to; < 0 when
-     * unknown (the server never came up) */
+    /* the achieved recovery point: 0 when the replay reached the source's
+     * flushed WAL (see source_lsn), else started_at minus recovered_to;
+     * < 0 when unknown (the server never came up) */
     double rpo_seconds;
     /* the point in time the restored server reached: the newer of the last
      * replayed transaction's commit time (pg_last_xact_replay_timestamp())
@@ -793,6 +806,13 @@ typedef struct walden_drill_result {
      * history and when the restore did not get that far */
     uint32_t timeline;
     const char *timeline_reason;
+    /* the source server's flushed WAL when the drill started (0: unknown,
+     * the server not reachable, a standby or another cluster), and the end
+     * of the WAL the restored server replayed (0: unknown). A drill to the
+     * end of the archive whose replay reached the source's flushed WAL lost
+     * nothing written before it started: its RPO is 0, however long the
+     * cluster was idle (docs/commands/drill.md) */
+    uint64_t source_lsn, replayed_lsn;
 } walden_drill_result;
 
 /*

@@ -1,7 +1,8 @@
 /*
  * test_summary.c - archive/summary.c: the archive's runs and gaps per
- * timeline, its lowest and highest segment, across a log boundary; and
- * the segment size inferred from the names.
+ * timeline, its lowest and highest segment, across a log boundary, where
+ * each timeline's newest segment ends; and the segment size inferred from
+ * the names.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ static void test_ranges_and_gaps(void **state)
     assert_int_equal(s->n_ranges, 0);
     assert_string_equal(s->max, "");
     assert_true(s->segment_size == 16u << 20);
+    assert_true(wd_wal_archived_end(s, 1) == 0);
+    assert_int_equal(wd_wal_newest_timeline(s), 0);
     walden_wal_summary_free(s);
 
     const char *names[] = {
@@ -81,6 +84,13 @@ static void test_ranges_and_gaps(void **state)
     assert_string_equal(s->gaps[1].first, "000000010000000000000007");
     assert_string_equal(s->gaps[1].last, "0000000100000000000000FE");
     assert_int_equal(s->gaps[1].segments, 0xFE - 7 + 1);
+    /* where each timeline's newest segment ends (the WAL metrics and the
+     * drill's RPO compare the server's flushed LSN with it), across the log
+     * boundary; a timeline with no segment has none */
+    assert_true(wd_wal_archived_end(s, 1) == 0x100000000ull + (16u << 20));
+    assert_true(wd_wal_archived_end(s, 2) == 8ull * (16u << 20));
+    assert_true(wd_wal_archived_end(s, 3) == 0);
+    assert_int_equal(wd_wal_newest_timeline(s), 2);
     walden_wal_summary_free(s);
 
     walden_repo_close(repo);

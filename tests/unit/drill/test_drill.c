@@ -44,6 +44,8 @@ static walden_drill_result sample(void)
     r.checks_failed = 1;
     r.scratch_dir = "";
     r.last_archived_wal = "";
+    r.source_lsn = 0x1A000028;
+    r.replayed_lsn = 0x100000000ull + 0x1B000000;
     return r;
 }
 
@@ -68,6 +70,8 @@ static void test_record_roundtrip(void **state)
     assert_int_equal(back->rpo_target_seconds, 900);
     assert_int_equal(back->rto_met, 1);
     assert_int_equal(back->checks_failed, 1);
+    assert_true(back->source_lsn == 0x1A000028);
+    assert_true(back->replayed_lsn == 0x100000000ull + 0x1B000000);
     assert_null(back->checks);
     walden_drill_result_free(back);
     wd_free(text);
@@ -103,6 +107,8 @@ static void test_report_json(void **state)
     assert_non_null(strstr(json, "ERROR:  \\\"x\\\"\\tdoes not exist"));
     assert_non_null(strstr(json, "\"scratch_dir\": null"));
     assert_non_null(strstr(json, "\"archiver\": null"));
+    assert_non_null(
+        strstr(json, "\"source_lsn\": \"0/1A000028\", \"replayed_lsn\": \"1/1B000000\""));
     /* python3's json module is the judge of the syntax */
     char *dir = tu_mkdtemp(), path[4096];
     snprintf(path, sizeof(path), "%s/r.json", dir);
@@ -115,8 +121,10 @@ static void test_report_json(void **state)
 
     r.rpo_seconds = -1;
     r.error = "";
+    r.source_lsn = r.replayed_lsn = 0;
     json = wd_drill_report_json(&r);
     assert_non_null(strstr(json, "\"rpo_seconds\": null"));
+    assert_non_null(strstr(json, "\"source_lsn\": null, \"replayed_lsn\": null"));
     assert_non_null(strstr(json, "\"error\": null"));
     wd_free(json);
 }

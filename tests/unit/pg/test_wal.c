@@ -1,5 +1,6 @@
 /*
- * test_wal.c - pg/wal.c: WAL file names and segment header checks.
+ * test_wal.c - pg/wal.c: WAL file names and segment header checks; an
+ * idle server's segment tail told from one with data.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,12 +180,76 @@ static void test_pg_control(void **state)
     free(dir);
 }
 
+/* A record header at b + off: length, xid, info, rmgr; returns the next
+ * record's offset (8-byte aligned). */
+static size_t rec(uint8_t *b, size_t off, uint32_t tot, uint32_t xid, uint8_t info, uint8_t rmid)
+{
+    memset(b + off, 0xAB, tot); /* the body: anything */
+    memcpy(b + off, &tot, 4);
+    memcpy(b + off + 4, &xid, 4);
+    b[off + 16] = info;
+    b[off + 17] = rmid;
+    return off + ((tot + 7u) & ~7u);
+}
+
+static void test_quiet_tail(void **state)
+{
+    (void)state;
+    uint8_t b[8192] = {0};
+    uint16_t info = 0x0002; /* XLP_LONG_HEADER */
+    memcpy(b + 2, &info, 2);
+    /* an idle server: one running-xacts snapshot (96 bytes after the
+     * segment's start, as PostgreSQL 15 writes it), then a checkpoint */
+    size_t end = rec(b, 40, 50, 0, 0x10, 8);
+    assert_int_equal(end, 96);
+    assert_true(wd_wal_tail_is_quiet(b, 90)); /* up to the record's end */
+    assert_true(wd_wal_tail_is_quiet(b, 96));
+    size_t end2 = rec(b, end, 114, 0, 0x10, 0);
+    assert_true(wd_wal_tail_is_quiet(b, end2));
+    /* only the header: nothing written */
+    assert_true(wd_wal_tail_is_quiet(b, 40));
+
+    /* data: a heap insert (rmgr 10) with its transaction, a commit (rmgr 1) */
+    uint8_t d[8192];
+    memcpy(d, b, sizeof(d));
+    size_t e = rec(d, end, 60, 741, 0x00, 10);
+    assert_false(wd_wal_tail_is_quiet(d, e));
+    memcpy(d, b, sizeof(d));
+    e = rec(d, end, 34, 0, 0x00, 1);
+    assert_false(wd_wal_tail_is_quiet(d, e));
+    /* a snapshot with a transaction id, a standby lock record */
+    memcpy(d, b, sizeof(d));
+    e = rec(d, 40, 50, 7, 0x10, 8);
+    assert_false(wd_wal_tail_is_quiet(d, e));
+    memcpy(d, b, sizeof(d));
+    e = rec(d, 40, 50, 0, 0x00, 8);
+    assert_false(wd_wal_tail_is_quiet(d, e));
+
+    /* what does not parse is not quiet: cut inside a header, a length past
+     * the end, too short a length, no long header, a continued record */
+    assert_false(wd_wal_tail_is_quiet(b, 50));
+    assert_false(wd_wal_tail_is_quiet(b, 39));
+    memcpy(d, b, sizeof(d));
+    rec(d, 40, 500, 0, 0x10, 8);
+    assert_false(wd_wal_tail_is_quiet(d, 96));
+    memcpy(d, b, sizeof(d));
+    uint32_t small = 10;
+    memcpy(d + 40, &small, 4);
+    assert_false(wd_wal_tail_is_quiet(d, 96));
+    memcpy(d, b, sizeof(d));
+    d[2] = 0;
+    assert_false(wd_wal_tail_is_quiet(d, 96));
+    memcpy(d, b, sizeof(d));
+    d[2] = 0x03; /* XLP_FIRST_IS_CONTRECORD */
+    assert_false(wd_wal_tail_is_quiet(d, 96));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_name_parse),    cmocka_unit_test(test_segment_name),
         cmocka_unit_test(test_segment_check), cmocka_unit_test(test_magic_table),
-        cmocka_unit_test(test_pg_control),
+        cmocka_unit_test(test_pg_control),    cmocka_unit_test(test_quiet_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

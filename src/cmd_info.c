@@ -566,7 +566,7 @@ static int json_cluster(const char *name, void *ctx)
         else
             printf("null, \"branch_lsn\": ");
         if (tl->parent)
-            json_lsn(tl->branch_lsn);
+            cli_json_lsn(tl->branch_lsn);
         else
             printf("null");
         printf(", \"history_file\": %s, \"history_missing\": %s, \"segments\": %" PRIu64

@@ -391,8 +391,9 @@ const cli_command cli_commands[] = {
      "SHA-256 of the original. Checks that each backup has every WAL segment\n"
      "from its start to its stop, and reports gaps in the archive. --set ID\n"
      "checks one backup (and the WAL it needs) or one dump. Each problem is one\n"
-     "line on stdout: kind (corrupt, missing, wal-gap, unreadable), the file,\n"
-     "what is wrong. process-max files are read at a time. Holds the readers'\n"
+     "line on stdout: kind (corrupt, missing, wal-gap, unreadable,\n"
+     "unauthenticated: not written by this area's signing key), the file, what\n"
+     "is wrong. process-max files are read at a time. Holds the readers'\n"
      "lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 no problem; 3 problems found; 1 verify could not run\n"
      "(e.g. a wrong passphrase, --set not found); 2 bad usage or configuration.\n",

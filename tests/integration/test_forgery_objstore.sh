@@ -51,7 +51,8 @@ run_store() {
   [[ $kind == azure ]] && port=$AZ_PORT
   CONF=$T/$kind-$mode.conf
   store_conf "$kind" "$CONF" "$port" "$prefix" "lock-path=$T/locks" "pghost=$T/sock" \
-    "pguser=postgres" "pgport=$PORT" "start-fast=y" "process-max=2"
+    "pguser=postgres" "pgport=$PORT" "start-fast=y" "process-max=2" \
+    "net-timeout=60s" "net-retry-time=300s"
   [[ $mode == enc ]] || sed -i '/^encrypt-passphrase-file/d' "$CONF"
   walden "$CONF" --pgdata "$PRIMARY" init >/dev/null
   psql_c "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $CONF archive-push %p'"

@@ -142,8 +142,8 @@ store_mirror() {
 # store_area KIND MODE: an area of MODE (enc, plain) on the store KIND
 store_area() {
   local kind=$1 mode=$2 prefix=forge-$2 what="$1 $2"
-  local port=$S3_PORT
-  [[ $kind == azure ]] && port=$AZ_PORT
+  local port
+  port=$([[ $kind == s3 ]] && echo "$S3_PORT" || echo "$AZ_PORT")
   CONF=$T/$kind-$mode.conf
   store_conf "$kind" "$CONF" "$port" "$prefix" "lock-path=$T/locks" "pghost=$T/sock" \
     "pguser=postgres" "pgport=$PORT" "start-fast=y" "process-max=2" \

@@ -146,7 +146,7 @@ store_area() {
   port=$([[ $kind == s3 ]] && echo "$S3_PORT" || echo "$AZ_PORT")
   CONF=$T/$kind-$mode.conf
   store_conf "$kind" "$CONF" "$port" "$prefix" "lock-path=$T/locks" "pghost=$T/sock" \
-    "pguser=postgres" "pgport=$PORT" "start-fast=y" "process-max=2" \
+    "pguser=postgres" "pgport=$PORT" "start-fast=y" "process-max=4" \
     "net-timeout=60s" "net-retry-time=300s"
   [[ $mode == enc ]] || sed -i '/^encrypt-passphrase-file/d' "$CONF"
   walden "$CONF" --pgdata "$PRIMARY" init >/dev/null

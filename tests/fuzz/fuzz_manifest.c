@@ -2,7 +2,8 @@
  * fuzz_manifest.c - a backup's manifest as walden reads it from the
  * repository (wd_backup_read_manifest: the line sink, the sections, the
  * name = value lines, every [files] line), stored uncompressed in a local
- * repository.
+ * repository, signed with the repository's key so that what stands behind
+ * the signature check is fuzzed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,10 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     walden_config *cfg;
     walden_repo *repo = fz_repo(&cfg);
-    static char path[700];
-    if (!path[0])
-        snprintf(path, sizeof(path), "%s/backup/%s/backup.manifest", fz_cluster_dir(), FZ_ID);
-    fz_write(path, data, size);
+    fz_write_signed(repo, "backup/" FZ_ID "/backup.manifest", data, size);
     wd_backup_meta m = {0};
     size_t total = 0;
     wd_backup_read_manifest(repo, FZ_ID, &m, entry, &total);

@@ -3,7 +3,9 @@
  * objects, as `walden verify` reads it (its own line reader, the sections,
  * every [objects] line, the cross-check against the manifest): the input is
  * the backup.stored of a backup whose manifest lists one file, verified
- * with `walden verify --set` in a local repository.
+ * with `walden verify --set` in a local repository. Both are signed with
+ * the repository's key, so that what stands behind the signature checks is
+ * fuzzed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,13 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     walden_config *cfg;
     walden_repo *repo = fz_repo(&cfg);
-    static char path[700];
-    if (!path[0]) {
-        snprintf(path, sizeof(path), "%s/backup/%s/backup.manifest", fz_cluster_dir(), FZ_ID);
-        fz_write(path, manifest, strlen(manifest));
-        snprintf(path, sizeof(path), "%s/backup/%s/backup.stored", fz_cluster_dir(), FZ_ID);
+    static bool have_manifest;
+    if (!have_manifest) {
+        fz_write_signed(repo, "backup/" FZ_ID "/backup.manifest", (const uint8_t *)manifest,
+                        strlen(manifest));
+        have_manifest = true;
     }
-    fz_write(path, data, size);
+    fz_write_signed(repo, "backup/" FZ_ID "/backup.stored", data, size);
     walden_verify_result res;
     memset(&res, 0, sizeof(res));
     walden_verify(repo, cfg, NULL, NULL, quiet, NULL, &res);

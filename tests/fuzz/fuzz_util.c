@@ -2,10 +2,13 @@
  * fuzz_util.c - helpers of the fuzz targets (see fuzz_util.h).
  */
 #include "fuzz_util.h"
+#include "common/common.h"
 #include "io/stream.h"
+#include "repo/repo.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +91,38 @@ const char *fz_cluster_dir(void)
     return cluster_dir;
 }
 
+/* The signing key that init made is replaced by FZ_SIGN_KEY, and
+ * cluster.conf signed again with it: an input signed once (a seed of
+ * fuzz_signed) passes the signature check in every process. */
+static void fixed_key(uint64_t sysid)
+{
+    uint8_t priv[WD_SIGN_KEY_LEN], pub[WD_SIGN_KEY_LEN];
+    char vk[2 * WD_SIGN_KEY_LEN + 1], *text = NULL, *signed_text = NULL;
+    size_t len, body;
+    if (wd_hex_decode(FZ_SIGN_KEY, priv, sizeof(priv)) || wd_sign_public(priv, pub))
+        die("fixed key");
+    wd_hex_encode(pub, sizeof(pub), vk);
+    char *key = wd_asprintf("format = 1\ncluster = main\nsystem-identifier = %" PRIu64
+                            "\nverify-key = %s\nsign-private-key = %s\n",
+                            sysid, vk, FZ_SIGN_KEY);
+    if (!key)
+        die("fixed key");
+    fz_write(fz_path(fz_dir(), "sign-key"), key, strlen(key));
+    wd_free(key);
+    /* cluster.conf: its body, then a signature line of the fixed key */
+    wd_area_id area = {.cluster = "main", .system_id = sysid};
+    if (wd_file_read_all(fz_path(cluster_dir, "cluster.conf"), 65536, &text, &len) ||
+        (body = len) == 0)
+        die("cluster.conf");
+    for (body = len - 1; body > 0 && text[body - 1] != '\n'; body--)
+        ;
+    if (wd_sign_text(priv, &area, "cluster.conf", text, body, &signed_text))
+        die("cluster.conf");
+    fz_write(fz_path(cluster_dir, "cluster.conf"), signed_text, strlen(signed_text));
+    wd_free(signed_text);
+    wd_free(text);
+}
+
 walden_repo *fz_repo(walden_config **cfg)
 {
     if (repo) {
@@ -115,15 +150,38 @@ walden_repo *fz_repo(walden_config **cfg)
         walden_config_set(repo_cfg, "sign-key-file", fz_path(fz_dir(), "sign-key"),
                           WALDEN_SOURCE_FLAG))
         die("config");
-    if (walden_repo_init(repo_cfg) || walden_repo_open(&repo, repo_cfg))
+    if (walden_repo_init(repo_cfg))
         die("repository");
     snprintf(cluster_dir, sizeof(cluster_dir), "%s/main", repo_dir);
+    fixed_key(sysid);
+    if (walden_repo_open(&repo, repo_cfg))
+        die("repository");
     snprintf(p, sizeof(p), "%s/backup", cluster_dir);
     mkdir(p, 0700);
     snprintf(p, sizeof(p), "%s/backup/%s", cluster_dir, FZ_ID);
     mkdir(p, 0700);
     *cfg = repo_cfg;
     return repo;
+}
+
+void fz_write_signed(walden_repo *r, const char *rel, const uint8_t *data, size_t size)
+{
+    bool nl = size && data[size - 1] == '\n';
+    size_t len = size + (nl || !size ? 0 : 1);
+    char *body = malloc(len + 1), *text = NULL;
+    if (!body)
+        abort();
+    if (size)
+        memcpy(body, data, size);
+    if (len > size)
+        body[size] = '\n';
+    wd_area_id area;
+    wd_repo_area(r, &area);
+    if (wd_sign_text(r->sign_priv, &area, rel, body, len, &text))
+        die("sign");
+    fz_write(fz_path(cluster_dir, rel), text, len + strlen(text + len));
+    wd_free(text);
+    free(body);
 }
 
 int fz_run_filter(wd_filter *f, const uint8_t *data, size_t size)

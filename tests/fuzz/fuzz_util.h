@@ -19,6 +19,10 @@
 /* The id of the backup (and dump) the repository targets write. */
 #define FZ_ID "20260101T000000Z"
 
+/* The private key (hex) that signs the repository's texts: fixed, so that
+ * a seed signed with it (tests/fuzz/make-corpus.sh) stays valid. */
+#define FZ_SIGN_KEY "77616c64656e2066757a7a207369676e696e67206b65792c206e6f7420736563"
+
 /* A malloc'ed, NUL-terminated copy of the input (which may hold NULs). */
 char *fz_cstr(const uint8_t *data, size_t size);
 
@@ -37,6 +41,13 @@ const char *fz_path(const char *dir, const char *rel);
  * failure. */
 walden_repo *fz_repo(walden_config **cfg);
 const char *fz_cluster_dir(void);
+
+/* Writes the input to `rel` (a path in the cluster area) as walden itself
+ * writes a signed text: a newline is added when the input does not end with
+ * one, then a signature line made with the repository's signing key. The
+ * targets that read signed files use it so that the parser behind the
+ * signature check is fuzzed; fuzz_signed fuzzes the check itself. */
+void fz_write_signed(walden_repo *repo, const char *rel, const uint8_t *data, size_t size);
 
 /* Runs the input through a pipe of `f` (taken over) into a sink that
  * discards, fed in pieces whose size comes from the first byte (stored

@@ -70,6 +70,18 @@ for path, start in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
     body = lines[s + 1:e]
     open(path, 'wb').write(b'\n'.join(lines[:s + 1] + body[:25] + body[-3:] + lines[e:]))
 PY
+# The harness signs the inputs of these targets itself (fuzz_util.c): their
+# seeds are the bodies, without the signature line. fuzz_signed's seeds are
+# signed texts: backup.info signed with the harness's fixed key (it passes
+# the check) and as the repository signed it (another key: refused).
+seed signed backup.info-other-key "$b/backup.info"
+sed -i -E 's/^id = [0-9T]+Z$/id = 20260101T000000Z/' "$C/signed/real-backup.info-other-key"
+sed -i '/^signature = /d' "$C"/{manifest,backup_info,stored}/real-*
+cp "$C/backup_info/real-backup.info" "$C/signed/real-backup.info"
+printf 'sign-private-key = %s\n' \
+  "$(sed -n 's/^#define FZ_SIGN_KEY "\([0-9a-f]*\)"$/\1/p' "$FUZZ_DIR/fuzz_util.h")" >"$T/fz.key"
+resign_text "$C/signed/real-backup.info" "$T/fz.key" main 7312345678901234567 \
+  backup/20260101T000000Z/backup.info
 seed zstd manifest.zst "$(first "$T/plain/main/backup" -name 'backup.manifest.zst')"
 seed zstd data.zst "$(first "$T/plain/main/backup" -path '*/data/*.zst' -size +1k)" 65536
 seed gzip manifest.gz "$(first "$T/plain/main/backup" -name 'backup.manifest.gz')"

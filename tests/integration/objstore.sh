@@ -395,15 +395,22 @@ CONF
   pass "$kind: wrong credentials fail at once with a permission error naming the container"
 }
 
+# swift_auth: sets SWIFT_TOKEN and SWIFT_URL, a token of Swift's own API
+# (tempauth) for the account behind S3_KEY, taken once (it lasts a day)
+swift_auth() {
+  [[ -z ${SWIFT_TOKEN:-} ]] || return 0
+  local hdrs
+  hdrs=$(curl -sfi "$S3_ENDPOINT/auth/v1.0" -H "X-Auth-User: $S3_KEY" -H "X-Auth-Key: $S3_SECRET") ||
+    fail "swift auth failed"
+  SWIFT_TOKEN=$(sed -n 's/^X-Auth-Token: *//Ip' <<<"$hdrs" | tr -d '\r')
+  SWIFT_URL=$(sed -n 's/^X-Storage-Url: *//Ip' <<<"$hdrs" | tr -d '\r')
+}
+
 # store_list_container CONTAINER PREFIX: object names in a Swift container
 # (no output when the container does not exist), through Swift's own API.
 store_list_container() {
-  local hdrs tok url
-  hdrs=$(curl -sfi "$S3_ENDPOINT/auth/v1.0" -H "X-Auth-User: $S3_KEY" -H "X-Auth-Key: $S3_SECRET") ||
-    fail "swift auth failed"
-  tok=$(sed -n 's/^X-Auth-Token: *//Ip' <<<"$hdrs" | tr -d '\r')
-  url=$(sed -n 's/^X-Storage-Url: *//Ip' <<<"$hdrs" | tr -d '\r')
-  curl -s -H "X-Auth-Token: $tok" "$url/$1?prefix=$2&limit=10000" | grep -v '<' || true
+  swift_auth
+  curl -s -H "X-Auth-Token: $SWIFT_TOKEN" "$SWIFT_URL/$1?prefix=$2&limit=10000" | grep -v '<' || true
 }
 
 # store_list KIND PREFIX: the keys under PREFIX in the container "walden",
@@ -412,12 +419,8 @@ store_list_container() {
 store_list() {
   local kind=$1 prefix=$2
   if [[ $kind == s3 ]]; then
-    local hdrs tok url
-    hdrs=$(curl -sfi "$S3_ENDPOINT/auth/v1.0" -H "X-Auth-User: $S3_KEY" -H "X-Auth-Key: $S3_SECRET") ||
-      fail "swift auth failed"
-    tok=$(sed -n 's/^X-Auth-Token: *//Ip' <<<"$hdrs" | tr -d '\r')
-    url=$(sed -n 's/^X-Storage-Url: *//Ip' <<<"$hdrs" | tr -d '\r')
-    curl -sf -H "X-Auth-Token: $tok" "$url/walden?prefix=$prefix&limit=10000" ||
+    swift_auth
+    curl -sf -H "X-Auth-Token: $SWIFT_TOKEN" "$SWIFT_URL/walden?prefix=$prefix&limit=10000" ||
       fail "swift listing of $prefix failed"
   else
     local sas marker="" body
@@ -430,6 +433,28 @@ store_list() {
       [[ -n $marker ]] || break
     done
   fi
+}
+
+# store_object KIND get|put|delete KEY [FILE]: one object of the container
+# "walden" read into FILE, written from FILE or deleted, straight on the
+# server (not through walden), as store_list reads it
+store_object() {
+  local kind=$1 op=$2 key=$3 file=${4:-} url auth=()
+  if [[ $kind == s3 ]]; then
+    swift_auth
+    url=$SWIFT_URL/walden/$key
+    auth=(-H "X-Auth-Token: $SWIFT_TOKEN")
+  else
+    [[ -n ${AZ_SAS:-} ]] || AZ_SAS=$(azure_account_sas "$AZ_ACCOUNT" "$AZ_KEY") # an hour
+    url="$AZ_ENDPOINT/walden/$key?$AZ_SAS"
+    auth=(-H "x-ms-blob-type: BlockBlob" -H "x-ms-version: 2019-12-12")
+  fi
+  case $op in
+    get) curl -sf "${auth[@]}" -o "$file" "$url" ;;
+    put) curl -sf "${auth[@]}" -X PUT -H "Content-Type: application/octet-stream" \
+      --data-binary "@$file" "$url" >/dev/null ;;
+    delete) curl -sf "${auth[@]}" -X DELETE "$url" >/dev/null ;;
+  esac || fail "$kind: $op of object $key failed"
 }
 
 # objstore_backup_suite KIND SERVER_PORT: walden backup and point-in-time

@@ -7,13 +7,9 @@
 # with one line saying it failed authentication and naming the object;
 # nothing is written outside the target, no command runs, and verify
 # reports it (exit 3, the object named). The genuine flow still restores.
-#
-# The attacker's tool is walden itself, run with an area of their own: a
-# signing key they made, the victim's cluster.conf signed again with it,
-# and (encrypted) the victim's key.conf, whose public key their files are
-# encrypted to. So forged WAL is well formed, compressed, encrypted to the
-# right key and named with its true SHA-256: only the signature is wrong.
+# The attacker and their forgeries: forgery.sh.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/forgery.sh"
 
 PRIMARY=$T/primary
 PORT=$(next_port)
@@ -23,61 +19,54 @@ as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/nul
 SYSID=$(as_pg "$PG_BIN/pg_controldata" "$PRIMARY" | awk -F': *' '/system identifier/ {print $2}')
 as_pg mkdir "$T/out"
 
-# evil_area MODE: the attacker's own area for the repository of MODE
-evil_area() {
-  local mode=$1 ev=$T/evil-$1 priv pub enc=''
-  mkdir -p "$ev/repo/main"
-  cp "$T/repo-$mode/walden.repo" "$ev/repo/"
-  openssl genpkey -algorithm ed25519 -out "$ev/k.pem" 2>/dev/null
-  priv=$(openssl pkey -in "$ev/k.pem" -outform DER | tail -c 32 | xxd -p -c 64)
-  pub=$(openssl pkey -in "$ev/k.pem" -pubout -outform DER | tail -c 32 | xxd -p -c 64)
-  if [[ $mode == enc ]]; then
-    cp "$T/repo-$mode/main/key.conf" "$ev/repo/main/"
-    enc="encrypt-public-key = $(sed -n 's/^public-key = //p' "$T/repo-$mode/main/key.conf")"
-  fi
-  printf 'format = 1\ncluster = main\nsystem-identifier = %s\nverify-key = %s\n%s\nsign-private-key = %s\n' \
-    "$SYSID" "$pub" "$enc" "$priv" >"$ev/sign-key"
-  cp "$T/repo-$mode/main/cluster.conf" "$ev/repo/main/"
-  resign_text "$ev/repo/main/cluster.conf" "$ev/sign-key" main "$SYSID" cluster.conf
-  chmod 0600 "$ev/sign-key"
-  chown -R postgres: "$ev" 2>/dev/null || true
-  write_conf "$ev/walden.conf" "repo=$ev/repo" "sign-key-file=$ev/sign-key" "compress=zstd"
-}
-
-# evil_push MODE FILE: the attacker archives FILE into their area; prints
-# the object made
-evil_push() {
-  walden "$T/evil-$1/walden.conf" archive-push "$2" >/dev/null ||
-    fail "the attacker's push of $2 failed"
-  find "$T/evil-$1/repo/main/wal" -type f -name "$(basename "$2")-*" | head -1
-}
-
-# own REPO: the attacker leaves what they planted readable to walden (an
-# object walden cannot read stops it as an input/output error, which proves
-# nothing)
-own() { [[ ${#RUN_AS[@]} -eq 0 ]] || chown -R postgres: "$1"; }
-
-# refused WHAT CMD...: CMD fails (exit 1 or 255) saying "failed authentication"
-refused() {
-  local what=$1 want=$2
-  shift 2
-  expect_status "$want" "$@"
-  stderr_has "failed authentication"
-  [[ $(wc -l <"$T/stderr") -eq 1 ]] || fail "$what: more than one line: $(cat "$T/stderr")"
-}
-
-# verify_reports MODE WHAT OBJECT [KINDS]: verify exits 3 naming OBJECT as
-# unauthenticated (or one of KINDS, a regex: data that does not match its
-# signed digest is reported as corrupt)
-verify_reports() {
-  local kinds=${4:-unauthenticated}
-  set +e
-  walden "$CONF" verify >"$T/verify.out" 2>"$T/verify.err"
-  local rc=$?
-  set -e
-  [[ $rc -eq 3 ]] || fail "$2: verify exited $rc: $(cat "$T/verify.out" "$T/verify.err")"
-  grep -Eq "^($kinds): .*$3" "$T/verify.out" ||
-    fail "$2: verify does not name $3 as unauthenticated: $(cat "$T/verify.out")"
+# keyconf_replaced REPO BACKUP SEG READER_CONF VERIFY_KEY: an unencrypted
+# area taken over by an attacker's own area: their key.conf (their key pair,
+# their passphrase), their cluster.conf saying the area is encrypted to it,
+# backup.info, backup.stored and the manifest of BACKUP signed again with
+# their signing key, and SEG replaced by their push of it. The host that
+# holds the signing key file ($CONF) and a reader holding VERIFY_KEY refuse
+# archive-get, restore, info and verify.
+keyconf_replaced() {
+  local repo=$1 bk=$2 seg=$3 reader=$4 vk=$5 ek=$T/out/evil3.key f
+  local folder=$repo/main/wal/${seg:0:16}
+  new_passphrase "$T/evil3-pass"
+  write_conf "$T/evil3.conf" "repo=$T/evil3" "encrypt-passphrase-file=$T/evil3-pass" \
+    "sign-key-file=$ek" "compress=zstd"
+  walden "$T/evil3.conf" --pgdata "$PRIMARY" init >/dev/null
+  cp -a "$repo/main" "$T/main.good"
+  cp "$T/evil3/main/key.conf" "$T/evil3/main/cluster.conf" "$repo/main/"
+  for f in backup.info backup.stored; do
+    resign_text "$bk/$f" "$ek" main "$SYSID" "backup/$(basename "$bk")/$f"
+  done
+  zstd -qdc "$bk/backup.manifest.zst" >"$T/m.txt"
+  resign_text "$T/m.txt" "$ek" main "$SYSID" "backup/$(basename "$bk")/backup.manifest"
+  zstd -q -f -o "$bk/backup.manifest.zst" "$T/m.txt"
+  as_pg mkdir -p "$T/out/e3"
+  as_pg cp "$T/out/seg" "$T/out/e3/$seg"
+  walden "$T/evil3.conf" archive-push "$T/out/e3/$seg" || fail "the attacker's push failed"
+  rm -f "$folder/$seg"-*
+  cp "$T/evil3/main/wal/${seg:0:16}/$seg"-* "$folder/"
+  own "$repo"
+  local c who
+  for c in "$CONF" "$reader"; do
+    who=$([[ $c == "$CONF" ]] && echo "signing key file" || echo "verify-key")
+    rm -f "$T/out/got"
+    refused "replaced key.conf, $who: archive-get" 255 walden "$c" --verify-key "$vk" \
+      archive-get "$seg" "$T/out/got"
+    [[ ! -e $T/out/got ]] || fail "replaced key.conf, $who: archive-get wrote $seg"
+    refused "replaced key.conf, $who: restore" 1 walden "$c" --verify-key "$vk" \
+      --pgdata "$T/target" restore
+    [[ ! -e $T/target/PG_VERSION ]] || fail "replaced key.conf, $who: restore wrote files"
+    rm -rf "$T/target"
+    refused "replaced key.conf, $who: info" 1 walden "$c" --verify-key "$vk" info
+    stderr_has "cluster.conf"
+    CONF=$c verify_reports plain "replaced key.conf, $who" "cluster.conf"
+  done
+  rm -rf "${repo:?}/main"
+  cp -a "$T/main.good" "$repo/main"
+  own "$repo"
+  walden "$CONF" verify >/dev/null || fail "plain: the area put back does not verify"
+  pass "plain: key.conf and cluster.conf replaced by an attacker's area, backup metadata and WAL re-signed with their key: archive-get, restore, info and verify refuse, with the signing key file and with verify-key"
 }
 
 run_mode() {
@@ -118,7 +107,7 @@ run_mode() {
   pg_stop "$r"
   pass "$mode: the genuine backup and WAL restore, markers 1,2"
 
-  evil_area "$mode"
+  evil_area "$mode" "$repo" "$SYSID"
   local folder=$repo/main/wal/${seg:0:16}
 
   # ---- a made-up segment (its true SHA-256, the attacker's signature)
@@ -181,17 +170,7 @@ run_mode() {
   # ---- a new backup: a genuine one copied to another id, its manifest
   # given a tablespace escaping the target and a hostile postgresql.auto.conf
   local fid=20991231T000000Z b=$repo/main/backup
-  cp -a "$b/$id" "$b/$fid"
-  if [[ $mode == plain ]]; then
-    zstd -qdc "$b/$id/backup.manifest.zst" >"$T/m.txt"
-    printf "archive_command = 'touch $T/pwned'\n" >"$T/hostile"
-    zstd -q -f -o "$b/$fid/data/postgresql.auto.conf.zst" "$T/hostile"
-    printf 'l\t0777\t0\t0\t-\t-\t0\t0\tpg_tblspc/99999\t%s\n' "$T/escape" >"$T/extra"
-    sed -i "/^\[files\]\$/r $T/extra" "$T/m.txt"
-    sed -i "s/^id = $id/id = $fid/" "$T/m.txt"
-    resign_text "$T/m.txt" "$T/evil-$mode/sign-key" main "$SYSID" "backup/$fid/backup.manifest"
-    zstd -q -f -o "$b/$fid/backup.manifest.zst" "$T/m.txt"
-  fi
+  forge_backup "$mode" "$b" "$id" "$fid" "$SYSID" "$T/escape" "$T/pwned"
   own "$repo"
   refused "forged backup" 1 walden "$CONF" --pgdata "$T/target" restore --set "$fid"
   [[ ! -e $T/escape && ! -e $T/pwned && ! -e $T/target/postgresql.auto.conf ]] ||
@@ -286,6 +265,7 @@ run_mode() {
     stderr_has "set sign-key-file or verify-key"
     walden "$T/reader.conf" --verify-key "$vk" info >/dev/null || fail "verify-key does not read"
     pass "plain: a reader needs verify-key (or the signing key file), and reads with it"
+    keyconf_replaced "$repo" "$b/$id" "$seg" "$T/reader.conf" "$vk"
   fi
   rm -rf "$T/evil-$mode"
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# label: slow
+# The attacker of test_forgery.sh against repositories on Azurite: a
+# made-up WAL segment and a forged backup written with the store's own API
+# into an encrypted and an unencrypted area are refused
+# (forgery_store_suite in forgery.sh).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/objstore.sh"
+source "$(dirname "$0")/forgery.sh"
+
+start_azurite
+forgery_store_suite azure
+finish

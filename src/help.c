@@ -63,6 +63,8 @@ static const char *const restore_opts[] = {"repo",
                                            "allow-unauthenticated",
                                            "pgdata",
                                            "set",
+                                           "type",
+                                           "primary-conninfo",
                                            "target-time",
                                            "target-lsn",
                                            "target-xid",
@@ -81,12 +83,29 @@ static const char *const restore_opts[] = {"repo",
                                            "log-file",
                                            NULL};
 
-static const char *const dump_opts[] = {
-    "repo",       "cluster",     "sign-key-file",  "verify-key", "allow-unauthenticated",
-    "dbname",     "all",         "pghost",         "pgport",     "pguser",
-    "pgdatabase", "pg-bin",      "process-max",    "compress",   "compress-level",
-    "lock-path",  "expire-auto", "retention-dump", "config",     "log-level",
-    "log-file",   NULL};
+static const char *const dump_opts[] = {"repo",
+                                        "cluster",
+                                        "sign-key-file",
+                                        "verify-key",
+                                        "allow-unauthenticated",
+                                        "dbname",
+                                        "all",
+                                        "pgdata",
+                                        "pghost",
+                                        "pgport",
+                                        "pguser",
+                                        "pgdatabase",
+                                        "pg-bin",
+                                        "process-max",
+                                        "compress",
+                                        "compress-level",
+                                        "lock-path",
+                                        "expire-auto",
+                                        "retention-dump",
+                                        "config",
+                                        "log-level",
+                                        "log-file",
+                                        NULL};
 static const char *const restore_dump_opts[] = {"repo",
                                                 "cluster",
                                                 "sign-key-file",
@@ -116,6 +135,7 @@ static const char *const check_opts[] = {"repo",
                                          "sign-key-file",
                                          "verify-key",
                                          "allow-unauthenticated",
+                                         "pgdata",
                                          "pghost",
                                          "pgport",
                                          "pguser",
@@ -126,19 +146,10 @@ static const char *const check_opts[] = {"repo",
                                          "config",
                                          "log-level",
                                          NULL};
-static const char *const metrics_opts[] = {"repo",
-                                           "cluster",
-                                           "sign-key-file",
-                                           "verify-key",
-                                           "allow-unauthenticated",
-                                           "metrics-file",
-                                           "pghost",
-                                           "pgport",
-                                           "pguser",
-                                           "pgdatabase",
-                                           "config",
-                                           "log-level",
-                                           NULL};
+static const char *const metrics_opts[] = {
+    "repo",         "cluster", "sign-key-file", "verify-key", "allow-unauthenticated",
+    "metrics-file", "pgdata",  "pghost",        "pgport",     "pguser",
+    "pgdatabase",   "config",  "log-level",     NULL};
 static const char *const info_opts[] = {
     "repo",   "cluster", "sign-key-file", "verify-key", "allow-unauthenticated",
     "output", "config",  "log-level",     "log-file",   NULL};
@@ -264,7 +275,8 @@ const cli_command cli_commands[] = {
      get_opts},
     {"backup", 0, 0, cmd_backup, "[--type full]", "take an online physical backup",
      "Takes a full backup of the running cluster at --pgdata through the\n"
-     "connection options (pghost, pgport, pguser, pgdatabase), with the\n"
+     "connection options (pghost, pgport, pguser, pgdatabase; pghost and\n"
+     "pgport default to the socket and port in PGDATA/postmaster.pid), with the\n"
      "non-exclusive backup API. process-max workers copy the files through\n"
      "compression and encryption; page checksums are verified when the\n"
      "cluster has them. The backup then waits (archive-timeout) until the WAL\n"
@@ -275,16 +287,26 @@ const cli_command cli_commands[] = {
      "Then, with expire-auto (default yes), runs expire: the retention policy\n"
      "(retention, default 30d) removes what it no longer needs (walden help\n"
      "expire); skipped with dry-run, or while another backup, dump, drill or\n"
-     "verify of the cluster runs.\n"
+     "verify of the cluster runs. --type takes only full (restore's types are\n"
+     "refused; in a config file they are ignored). The backup records which\n"
+     "transactions had ended at its end, for restore's --target-xid check.\n"
      "\nExit status: 0 done; 1 failed (nothing usable stored); 2 bad usage or\n"
      "configuration; 3 stored, but data pages failed their checksum.\n",
      backup_opts},
-    {"restore", 0, 0, cmd_restore, "--pgdata DIR [--set ID] [--target-... VALUE]",
+    {"restore", 0, 0, cmd_restore,
+     "--pgdata DIR [--set ID] [--type default|immediate|standby] [--target-... VALUE]",
      "restore a backup, ready to recover to a point in time",
      "Restores into DIR, which must be missing or empty, the backup given by\n"
-     "--set, else the newest that ends before --target-time or --target-lsn\n"
-     "and whose WAL from start to stop is in the archive (newer ones passed\n"
-     "over are named), else the newest such. Targets, DIR and tablespace\n"
+     "--set, else the newest that ends before --target-time, --target-lsn or\n"
+     "--target-xid and whose WAL from start to stop is in the archive (newer\n"
+     "ones passed over are named), else the newest such. A --set backup that\n"
+     "ends after the target is refused, naming one that can reach it (an xid\n"
+     "is checked with backups that record end-xmin; a --target-name cannot\n"
+     "be checked). --type default recovers to the end of the archive or the\n"
+     "target; immediate (as --target immediate) only until the backup is\n"
+     "consistent; standby writes standby.signal instead of recovery.signal\n"
+     "and --primary-conninfo as primary_conninfo, and takes no target\n"
+     "(backup's type full is refused). Targets, DIR and tablespace\n"
      "directories are checked before anything is written. Every file is\n"
      "checked against its SHA-256. Writes recovery.signal and, in\n"
      "postgresql.auto.conf, restore_command (this walden's archive-get with\n"
@@ -299,7 +321,9 @@ const cli_command cli_commands[] = {
      "primary). Tablespaces go back to their locations, or where\n"
      "--tablespace-map OID=DIR says (repeatable): missing or empty, no\n"
      "symlink on the way, none inside DIR or another. Run as root, files go\n"
-     "to the owner the manifest records. Then start PostgreSQL.\n"
+     "to the owner the manifest records. Then start PostgreSQL (Debian: restore\n"
+     "into the emptied data directory of a pg_createcluster cluster and start it\n"
+     "with pg_ctlcluster, docs/debian.md).\n"
      "\nExit status: 0 restored; 1 failed; 2 bad usage or configuration.\n",
      restore_opts},
     {"dump", 0, 0, cmd_dump, "[--dbname NAME]... [--all]",
@@ -341,7 +365,8 @@ const cli_command cli_commands[] = {
      "runs walden archive-push %p; and, when all that is fine, a segment forced\n"
      "out with pg_switch_wal() reaches this repository within archive-timeout\n"
      "(the proof that archive_command uses this repository). Each problem says\n"
-     "what to fix.\n"
+     "what to fix. Without pghost or pgport (nor PGHOST, PGPORT), the server\n"
+     "is reached where PGDATA/postmaster.pid says (socket directory, port).\n"
      "\nExit status: 0 every check passed; 1 a problem; 2 bad usage.\n",
      check_opts},
     {"metrics", 0, 0, cmd_metrics, "[--metrics-file FILE]",

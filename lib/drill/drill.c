@@ -1154,8 +1154,6 @@ static int restore_config(drill *d, const wd_target *t, walden_config **out)
     /* a drill recovers and ends recovery, never as a standby */
     if (!rc)
         rc = walden_config_set(rc_cfg, "type", "default", WALDEN_SOURCE_FLAG);
-    if (!rc)
-        rc = walden_config_set(rc_cfg, "primary-conninfo", "", WALDEN_SOURCE_FLAG);
     if (rc) {
         walden_config_free(rc_cfg);
         return rc;

@@ -135,7 +135,7 @@ int wd_restore_type_from_config(const walden_config *cfg, wd_target *t)
         return wd_error_set(WALDEN_EINVAL, "--type full is a backup type: restore takes "
                                            "default, immediate or standby");
     bool standby = strcmp(type, "standby") == 0;
-    if (conninfo && *conninfo && !standby)
+    if (conninfo && *conninfo && !standby && given_here(cfg, "primary-conninfo"))
         return wd_error_set(WALDEN_EINVAL, "--primary-conninfo is for --type standby");
     if (strcmp(type, "immediate") == 0) {
         if (t->kind != WD_TARGET_END && t->kind != WD_TARGET_IMMEDIATE)

@@ -43,7 +43,7 @@ int wd_target_from_config(const walden_config *cfg, wd_target *t);
  * backup type (full) given as a flag or in the environment, a target that
  * the type contradicts, or --primary-conninfo without --type standby is
  * WALDEN_EINVAL, one line; "full" from a config file is backup's and
- * ignored. */
+ * ignored, and so is primary-conninfo there without --type standby. */
 int wd_restore_type_from_config(const walden_config *cfg, wd_target *t);
 /* Parses "YYYY-MM-DD[ T]HH:MM[:SS[.fff]][ ][Z|UTC|+HH[:MM]|-HH[:MM]]" into
  * Unix ms; without a zone the local time zone applies. */

@@ -11,11 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 unset PGHOST PGPORT PGHOSTADDR
 
-if [[ $(id -u) -ne 0 ]] || ! command -v pg_createcluster >/dev/null; then
-  [[ -z ${WALDEN_REQUIRE_SERVERS:-} ]] || fail "needs root and pg_createcluster (postgresql-common)"
-  echo "skipped: needs root and pg_createcluster"
-  exit 0
-fi
+need_debian_tools
 
 NAME=wdtest$$
 NEW=wdnew$$
@@ -41,11 +37,7 @@ dpsql() {
 # markers are WANT
 markers_of() {
   local got=''
-  for _ in $(seq 1 480); do
-    [[ $(dpsql "$1" "SELECT pg_is_in_recovery()" 2>/dev/null) == f ]] && break
-    sleep 0.25
-  done
-  [[ $(dpsql "$1" "SELECT pg_is_in_recovery()") == f ]] || fail "$2: recovery did not end"
+  wait_until f "$2: in recovery" dpsql "$1" "SELECT pg_is_in_recovery()"
   got=$(dpsql "$1" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
   [[ $got == "$3" ]] || fail "$2: markers '$got', expected '$3'"
 }
@@ -76,12 +68,7 @@ dpsql "$PORT" "INSERT INTO marker VALUES (1)"
 walden "$T/walden.conf" backup >"$T/out" 2>"$T/err" || fail "backup failed: $(cat "$T/out" "$T/err")"
 dpsql "$PORT" "INSERT INTO marker VALUES (2)"
 last=$(dpsql "$PORT" "SELECT pg_walfile_name(pg_switch_wal())")
-for _ in $(seq 1 240); do
-  got=$(dpsql "$PORT" "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-  [[ -n $got && ! "$got" < "$last" ]] && break
-  sleep 0.25
-done
-[[ -n $got && ! "$got" < "$last" ]] || fail "segment $last was not archived"
+wait_archived "$PORT" "$last" dpsql
 pass "backup of the Debian cluster, markers 1 (in it) and 2 (archived after it)"
 
 # ---- into a new Debian cluster: pg_createcluster, empty its data
@@ -101,11 +88,7 @@ pass "restored into a new pg_createcluster cluster on port $PORT2, started by pg
 # ---- the disaster case: the cluster's own data directory, restored in place
 dpsql "$PORT" "INSERT INTO marker VALUES (3)"
 last=$(dpsql "$PORT" "SELECT pg_walfile_name(pg_switch_wal())")
-for _ in $(seq 1 240); do
-  got=$(dpsql "$PORT" "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-  [[ -n $got && ! "$got" < "$last" ]] && break
-  sleep 0.25
-done
+wait_archived "$PORT" "$last" dpsql
 pg_ctlcluster 15 "$NAME" stop
 mv "$DATA" "$DATA.damaged"
 walden "$T/walden.conf" restore --archive-mode preserve >"$T/out" 2>"$T/err" ||

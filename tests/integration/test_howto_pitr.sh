@@ -11,11 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 unset PGHOST PGPORT PGHOSTADDR
 
-if [[ $(id -u) -ne 0 ]] || ! command -v pg_createcluster >/dev/null; then
-  [[ -z ${WALDEN_REQUIRE_SERVERS:-} ]] || fail "needs root and pg_createcluster (postgresql-common)"
-  echo "skipped: needs root and pg_createcluster"
-  exit 0
-fi
+need_debian_tools
 
 PRIMARY=$T/primary
 PORT=$(next_port)
@@ -85,11 +81,7 @@ pass "step 2: pg_createcluster, rm -rf, walden restore --target-time --target-ac
 # step 3
 rpsql() { as_pg psql -p "$RPORT" -XAtq -v ON_ERROR_STOP=1 "$@"; }
 pg_ctlcluster 15 "$RNAME" start || fail "step 3: pg_ctlcluster start failed"
-for _ in $(seq 1 480); do
-  [[ $(rpsql -c "SELECT pg_is_in_recovery()" 2>/dev/null) == f ]] && break
-  sleep 0.25
-done
-[[ $(rpsql -c "SELECT pg_is_in_recovery()") == f ]] || fail "step 3: recovery did not end"
+wait_until f "step 3: in recovery" rpsql -c "SELECT pg_is_in_recovery()"
 [[ $(rpsql -c 'SELECT count(*) FROM important') == 4 ]] || fail "step 3: the count is not 4"
 got=$(rpsql -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM important")
 [[ $got == 1,2,3,4 ]] || fail "step 3: rows '$got', expected 1,2,3,4"
@@ -103,11 +95,7 @@ pg_ctlcluster 15 "$RNAME" stop
 pg_dropcluster 15 "$RNAME"
 step2 pause
 pg_ctlcluster 15 "$RNAME" start || fail "pause: pg_ctlcluster start failed"
-for _ in $(seq 1 480); do
-  [[ $(rpsql -c "SELECT pg_get_wal_replay_pause_state()" 2>/dev/null) == paused ]] && break
-  sleep 0.25
-done
-[[ $(rpsql -c "SELECT pg_get_wal_replay_pause_state()") == paused ]] || fail "pause: recovery did not pause"
+wait_until paused "pause: replay state" rpsql -c "SELECT pg_get_wal_replay_pause_state()"
 set +e
 rpsql -c "SET lock_timeout = '2s'" -c "SELECT count(*) FROM important" >"$T/out" 2>"$T/err"
 st=$?
@@ -115,11 +103,7 @@ set -e
 [[ $st -ne 0 ]] && grep -q "lock timeout" "$T/err" ||
   fail "pause: the SELECT did not wait for the DROP's lock (status $st: $(cat "$T/out" "$T/err"))"
 rpsql -c "SELECT pg_wal_replay_resume()" >/dev/null
-for _ in $(seq 1 480); do
-  [[ $(rpsql -c "SELECT pg_is_in_recovery()" 2>/dev/null) == f ]] && break
-  sleep 0.25
-done
-[[ $(rpsql -c "SELECT pg_is_in_recovery()") == f ]] || fail "pause: recovery did not end after resume"
+wait_until f "pause: in recovery after resume" rpsql -c "SELECT pg_is_in_recovery()"
 got=$(rpsql -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM important")
 [[ $got == 1,2,3,4 ]] || fail "pause: rows '$got' after resume, expected 1,2,3,4"
 pass "pause at the target: the SELECT runs into the DROP's lock; after pg_wal_replay_resume() rows 1,2,3,4"

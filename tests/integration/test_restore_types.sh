@@ -54,18 +54,6 @@ bx=$(sed -n 's/^end-xmin = //p' "$T/repo/main/backup/$B/backup.info")
 [[ $bx -gt $xid2 ]] || fail "backup B's end-xmin $bx is not past marker 2's xid $xid2"
 pass "end-xmin recorded ($B: $bx, past marker 2's xid $xid2)"
 
-# check_markers NAME DIR WANT: starts a restored cluster, waits for the end
-# of recovery, compares its markers with WANT
-check_markers() {
-  local name=$1 dir=$2 want=$3
-  pg_configure "$dir" "$PORT2" </dev/null
-  pg_start "$dir" || fail "$name: server did not start: $(tail -5 "$dir.log")"
-  wait_recovered "$PORT2" "$name"
-  local got
-  got=$(psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
-  [[ $got == "$want" ]] || fail "$name: markers '$got', expected '$want'"
-}
-
 # refused WHAT ARGS...: restore exits 1 with one line holding WHAT, and
 # writes nothing
 refused() {
@@ -178,13 +166,8 @@ pg_configure "$T/stby" "$PORT2" </dev/null
 pg_start "$T/stby"
 [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == t ]] || fail "the standby is not in recovery"
 psql_c "$PORT" "INSERT INTO marker VALUES (4)"
-got=''
-for _ in $(seq 1 240); do
-  got=$(psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
-  [[ $got == 1,2,3,4 ]] && break
-  sleep 0.25
-done
-[[ $got == 1,2,3,4 ]] || fail "marker 4 did not reach the standby (markers '$got')"
+wait_until 1,2,3,4 "marker 4 on the standby (markers)" \
+  psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker"
 [[ $(psql_c "$PORT" "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'stby' AND state = 'streaming'") == 1 ]] ||
   fail "the primary has no streaming standby"
 [[ $(psql_c "$PORT2" "SELECT pg_is_in_recovery()") == t ]] || fail "the standby left recovery"

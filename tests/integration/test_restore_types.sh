@@ -44,6 +44,9 @@ last=$(switch_wal "$PORT")
 wait_archived "$PORT" "$last"
 [[ -n $A && -n $B && $A != "$B" ]] || fail "two backups expected, got '$A' and '$B'"
 pass "backups $A and $B taken with neither pghost nor pgport set (postmaster.pid's socket and port $PORT)"
+W check >"$T/out" 2>"$T/err" || fail "check failed: $(cat "$T/out" "$T/err")"
+grep -q "^ok *postgresql" "$T/out" || fail "check did not report the server: $(cat "$T/out")"
+pass "check reaches the server on port $PORT in $T/sock with neither pghost nor pgport set"
 
 # the backups record where their transactions end
 for id in "$A" "$B"; do

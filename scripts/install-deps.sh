@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Installs everything walden needs to build, test and run on Debian 12, from
 # Debian's packages. Idempotent: installs only what is missing. Run as root.
+# With --build: only what building walden and its Debian package needs
+# (scripts/build-deb.sh), none of the test servers.
 set -euo pipefail
 
-packages=(
-  # build
-  build-essential cmake pkg-config clang-format
+build_packages=(
+  build-essential cmake pkg-config
   libpq-dev libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
   postgresql-server-dev-15 # storage/checksum_impl.h: the data page checksum
+  # the Debian package (scripts/build-deb.sh)
+  debhelper dpkg-dev fakeroot
+)
+packages=(
+  "${build_packages[@]}"
+  clang-format
   # tests; clang-14 and its libFuzzer runtime for the fuzz targets
   # (scripts/fuzz.sh)
   clang-14 libclang-rt-14-dev
@@ -18,8 +25,9 @@ packages=(
   swift swift-proxy swift-account swift-container swift-object memcached python3 curl openssl
   # xxd: the forgery tests sign as an attacker would, with openssl(1)
   xxd
-  # the Debian package (scripts/build-deb.sh) and the man page check
-  debhelper dpkg-dev fakeroot groff-base
+  # the man page check; lintian on the built packages; systemd-analyze
+  # (verify and security of the units)
+  groff-base lintian systemd
   # promtool (checks the metrics files)
   prometheus
   # the PostgreSQL version matrix: a Debian root per suite
@@ -28,6 +36,9 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(pgbackrest time bc)
+fi
+if [[ "${1:-}" == "--build" ]]; then
+  packages=("${build_packages[@]}")
 fi
 
 missing=()
@@ -43,6 +54,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [[ "${1:-}" == "--build" ]]; then
+  echo "install-deps: build dependencies present"
+  exit 0
 fi
 # Azurite (the local Azure Blob server of the tests) comes from npm, into
 # /opt/walden-test-tools (tests/integration/objstore.sh looks there).

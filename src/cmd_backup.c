@@ -24,8 +24,7 @@ int cmd_backup(cli_ctx *ctx)
     cli_progress ps;
     cli_progress_start(&ps);
     walden_backup_info *info = NULL;
-    rc =
-        walden_backup(repo, ctx->cfg, isatty(STDERR_FILENO) ? cli_progress_show : NULL, &ps, &info);
+    rc = walden_backup(repo, ctx->cfg, cli_progress_cb(ctx, &ps), &ps, &info);
     cli_progress_end(&ps);
     if (rc) {
         walden_repo_close(repo);
@@ -68,8 +67,7 @@ int cmd_restore(cli_ctx *ctx)
     cli_progress ps;
     cli_progress_start(&ps);
     walden_restore_result res;
-    rc = walden_restore(repo, ctx->cfg, command, isatty(STDERR_FILENO) ? cli_progress_show : NULL,
-                        &ps, &res);
+    rc = walden_restore(repo, ctx->cfg, command, cli_progress_cb(ctx, &ps), &ps, &res);
     cli_progress_end(&ps);
     walden_repo_close(repo);
     if (rc)

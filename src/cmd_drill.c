@@ -138,7 +138,7 @@ static int history_text(const walden_drill_result *r, void *ctx)
 
 static int cmd_history(cli_ctx *ctx, walden_repo *repo)
 {
-    int json = strcmp(walden_config_get(ctx->cfg, "output"), "json") == 0;
+    int json = walden_config_is(ctx->cfg, "output", "json");
     int n = 0;
     if (json)
         printf("{\"cluster\": \"%s\", \"drills\": [", walden_repo_get_info(repo)->cluster);

@@ -38,8 +38,7 @@ int cmd_dump(cli_ctx *ctx)
         return cli_fail(rc);
     cli_progress ps;
     cli_progress_start(&ps);
-    rc = walden_dump(repo, ctx->cfg, isatty(STDERR_FILENO) ? cli_progress_show : NULL, &ps,
-                     print_dump, NULL);
+    rc = walden_dump(repo, ctx->cfg, cli_progress_cb(ctx, &ps), &ps, print_dump, NULL);
     cli_progress_end(&ps);
     fflush(stdout);
     int status = rc ? cli_fail(rc) : cli_expire_auto(ctx, repo);

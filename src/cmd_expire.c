@@ -52,7 +52,7 @@ static void summary(const walden_expire_result *r, int dry_run, FILE *out)
 int cmd_expire(cli_ctx *ctx)
 {
     int dry_run = walden_config_bool(ctx->cfg, "dry-run");
-    int json = strcmp(walden_config_get(ctx->cfg, "output"), "json") == 0;
+    int json = walden_config_is(ctx->cfg, "output", "json");
     walden_repo *repo;
     int rc = walden_repo_open(&repo, ctx->cfg);
     if (rc)

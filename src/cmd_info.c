@@ -347,6 +347,5 @@ static int info_json(cli_ctx *ctx)
 
 int cmd_info(cli_ctx *ctx)
 {
-    const char *output = walden_config_get(ctx->cfg, "output");
-    return output && strcmp(output, "json") == 0 ? info_json(ctx) : info_text(ctx);
+    return walden_config_is(ctx->cfg, "output", "json") ? info_json(ctx) : info_text(ctx);
 }

@@ -1,5 +1,5 @@
 /*
- * cmd_repo.c - init and repo-passphrase.
+ * cmd_repo.c - init, repo-passphrase and repo-upgrade.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,5 +71,49 @@ int cmd_repo_passphrase(cli_ctx *ctx)
     if (rc)
         return cli_fail(rc);
     printf("passphrase changed: the repository key is now wrapped under the new passphrase\n");
+    return EXIT_OK;
+}
+
+static int upgrade_left_out(const char *object, const char *message, void *ctx)
+{
+    (void)ctx;
+    cli_error("not signed: '%s': %s", object, message);
+    return 0;
+}
+
+int cmd_repo_upgrade(cli_ctx *ctx)
+{
+    walden_upgrade_result res;
+    int rc = walden_repo_upgrade(ctx->cfg, upgrade_left_out, NULL, &res);
+    const char *cluster = walden_config_get(ctx->cfg, "cluster");
+    const char *location = walden_config_get(ctx->cfg, "repo");
+    if (rc)
+        return cli_fail(rc);
+    if (res.already) {
+        printf("cluster '%s' in repository '%s' has format 2 already: nothing to upgrade\n",
+               cluster, location);
+        return EXIT_OK;
+    }
+    if (res.created_sign_key)
+        printf("signing key: '%s' (made now: keep it on this host, mode 0600, and copy it to "
+               "every host that writes)\n",
+               res.sign_key_file);
+    if (!res.committed) {
+        cli_error("%" PRIu64 " object(s) failed their checks and were not signed: cluster '%s' "
+                  "stays format 1; repair or remove them and run repo-upgrade again, or leave "
+                  "them out with --drop-unproven",
+                  res.unproven, cluster);
+        return EXIT_UPGRADE_UNPROVEN;
+    }
+    printf("upgraded cluster '%s' in repository '%s' to format 2: signed %" PRIu64
+           " WAL file(s), %" PRIu64 " backup(s), %" PRIu64 " dump(s), %" PRIu64 " drill record(s)",
+           cluster, location, res.wal_signed + res.wal_done, res.backups_signed, res.dumps_signed,
+           res.records_signed);
+    if (res.unproven)
+        printf("; %" PRIu64 " left out, unsigned", res.unproven);
+    printf("\nverification key: %s (option verify-key, for hosts that only read)\n"
+           "repo-upgrade vouches for the area's contents as they were now, not for who wrote "
+           "them before\n",
+           res.verify_key);
     return EXIT_OK;
 }

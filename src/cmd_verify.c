@@ -53,8 +53,7 @@ int cmd_verify(cli_ctx *ctx)
     walden_verify_result res;
     cli_progress ps;
     cli_progress_start(&ps);
-    rc = walden_verify(repo, ctx->cfg, isatty(STDERR_FILENO) ? cli_progress_show : NULL, &ps,
-                       print_problem, &ps, &res);
+    rc = walden_verify(repo, ctx->cfg, cli_progress_cb(ctx, &ps), &ps, print_problem, &ps, &res);
     cli_progress_end(&ps);
     walden_repo_close(repo);
     if (rc)

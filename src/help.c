@@ -8,216 +8,6 @@
 
 #include "cli.h"
 
-static const char *const repo_opts[] = {
-    "repo",   "cluster",   "sign-key-file", "verify-key", "allow-unauthenticated",
-    "config", "log-level", "log-file",      NULL};
-static const char *const init_opts[] = {"repo",
-                                        "cluster",
-                                        "sign-key-file",
-                                        "pgdata",
-                                        "pghost",
-                                        "pgport",
-                                        "pguser",
-                                        "pgdatabase",
-                                        "compress",
-                                        "compress-level",
-                                        "encrypt-passphrase",
-                                        "encrypt-passphrase-file",
-                                        "config",
-                                        "log-level",
-                                        NULL};
-static const char *const push_opts[] = {"repo",
-                                        "cluster",
-                                        "sign-key-file",
-                                        "verify-key",
-                                        "allow-unauthenticated",
-                                        "compress",
-                                        "compress-level",
-                                        "lock-path",
-                                        "config",
-                                        "log-level",
-                                        "log-file",
-                                        NULL};
-static const char *const get_opts[] = {"repo",
-                                       "cluster",
-                                       "sign-key-file",
-                                       "verify-key",
-                                       "allow-unauthenticated",
-                                       "encrypt-passphrase",
-                                       "encrypt-passphrase-file",
-                                       "config",
-                                       "log-level",
-                                       "log-file",
-                                       NULL};
-
-static const char *const backup_opts[] = {
-    "repo",        "cluster",    "sign-key-file",   "verify-key", "allow-unauthenticated",
-    "pgdata",      "pghost",     "pgport",          "pguser",     "pgdatabase",
-    "process-max", "start-fast", "archive-timeout", "compress",   "compress-level",
-    "type",        "lock-path",  "expire-auto",     "retention",  "retention-full-min",
-    "config",      "log-level",  "log-file",        NULL};
-static const char *const restore_opts[] = {"repo",
-                                           "cluster",
-                                           "sign-key-file",
-                                           "verify-key",
-                                           "allow-unauthenticated",
-                                           "pgdata",
-                                           "set",
-                                           "type",
-                                           "primary-conninfo",
-                                           "target-time",
-                                           "target-lsn",
-                                           "target-xid",
-                                           "target-name",
-                                           "target",
-                                           "target-action",
-                                           "target-timeline",
-                                           "target-exclusive",
-                                           "tablespace-map",
-                                           "archive-mode",
-                                           "process-max",
-                                           "encrypt-passphrase",
-                                           "encrypt-passphrase-file",
-                                           "config",
-                                           "log-level",
-                                           "log-file",
-                                           NULL};
-
-static const char *const dump_opts[] = {"repo",
-                                        "cluster",
-                                        "sign-key-file",
-                                        "verify-key",
-                                        "allow-unauthenticated",
-                                        "dbname",
-                                        "all",
-                                        "pgdata",
-                                        "pghost",
-                                        "pgport",
-                                        "pguser",
-                                        "pgdatabase",
-                                        "pg-bin",
-                                        "process-max",
-                                        "compress",
-                                        "compress-level",
-                                        "lock-path",
-                                        "expire-auto",
-                                        "retention-dump",
-                                        "config",
-                                        "log-level",
-                                        "log-file",
-                                        NULL};
-static const char *const restore_dump_opts[] = {"repo",
-                                                "cluster",
-                                                "sign-key-file",
-                                                "verify-key",
-                                                "allow-unauthenticated",
-                                                "set",
-                                                "dbname",
-                                                "globals",
-                                                "target-dbname",
-                                                "create",
-                                                "jobs",
-                                                "to-file",
-                                                "pghost",
-                                                "pgport",
-                                                "pguser",
-                                                "pgdatabase",
-                                                "pg-bin",
-                                                "encrypt-passphrase",
-                                                "encrypt-passphrase-file",
-                                                "config",
-                                                "log-level",
-                                                "log-file",
-                                                NULL};
-
-static const char *const check_opts[] = {"repo",
-                                         "cluster",
-                                         "sign-key-file",
-                                         "verify-key",
-                                         "allow-unauthenticated",
-                                         "pgdata",
-                                         "pghost",
-                                         "pgport",
-                                         "pguser",
-                                         "pgdatabase",
-                                         "encrypt-passphrase",
-                                         "encrypt-passphrase-file",
-                                         "archive-timeout",
-                                         "config",
-                                         "log-level",
-                                         NULL};
-static const char *const metrics_opts[] = {
-    "repo",         "cluster", "sign-key-file", "verify-key", "allow-unauthenticated",
-    "metrics-file", "pgdata",  "pghost",        "pgport",     "pguser",
-    "pgdatabase",   "config",  "log-level",     NULL};
-static const char *const info_opts[] = {
-    "repo",   "cluster", "sign-key-file", "verify-key", "allow-unauthenticated",
-    "output", "config",  "log-level",     "log-file",   NULL};
-static const char *const expire_opts[] = {"repo",
-                                          "cluster",
-                                          "sign-key-file",
-                                          "verify-key",
-                                          "allow-unauthenticated",
-                                          "retention",
-                                          "retention-full-min",
-                                          "retention-dump",
-                                          "retention-daily",
-                                          "retention-weekly",
-                                          "retention-monthly",
-                                          "dry-run",
-                                          "output",
-                                          "lock-path",
-                                          "config",
-                                          "log-level",
-                                          "log-file",
-                                          NULL};
-
-static const char *const verify_opts[] = {"repo",
-                                          "cluster",
-                                          "sign-key-file",
-                                          "verify-key",
-                                          "allow-unauthenticated",
-                                          "set",
-                                          "process-max",
-                                          "encrypt-passphrase",
-                                          "encrypt-passphrase-file",
-                                          "config",
-                                          "log-level",
-                                          "log-file",
-                                          NULL};
-
-static const char *const drill_opts[] = {"repo",
-                                         "cluster",
-                                         "sign-key-file",
-                                         "verify-key",
-                                         "allow-unauthenticated",
-                                         "set",
-                                         "pghost",
-                                         "pgport",
-                                         "pguser",
-                                         "target-time",
-                                         "rto-target",
-                                         "rpo-target",
-                                         "check-sql",
-                                         "scratch-dir",
-                                         "report",
-                                         "metrics-file",
-                                         "keep",
-                                         "history",
-                                         "dump",
-                                         "dbname",
-                                         "output",
-                                         "pg-bin",
-                                         "pguser",
-                                         "pgdatabase",
-                                         "process-max",
-                                         "encrypt-passphrase",
-                                         "encrypt-passphrase-file",
-                                         "config",
-                                         "log-level",
-                                         "log-file",
-                                         NULL};
-
 const cli_command cli_commands[] = {
     {"init", 0, 0, cmd_init, "", "create the repository area of a cluster",
      "Creates REPO/CLUSTER/ and records the cluster's system identifier and\n"
@@ -232,8 +22,7 @@ const cli_command cli_commands[] = {
      "(docs/security.md). Prints the verification key, for option verify-key\n"
      "on hosts that only read. Refuses a cluster that is initialized already, a\n"
      "repository of a newer format, and a PostgreSQL version other than 13 to\n"
-     "18.\n",
-     init_opts},
+     "18.\n"},
     {"archive-push", 1, 1, cmd_archive_push, "PATH", "archive one WAL file (archive_command)",
      "Use as archive_command = 'walden archive-push %p'. Checks that PATH is a\n"
      "WAL segment of this cluster (size, page header, system identifier) or a\n"
@@ -248,8 +37,7 @@ const cli_command cli_commands[] = {
      "recorded in a state file beside the locks until the next\n"
      "success; check, backup and metrics quote it.\n"
      "\nExit status: 0 archived (or archived before, identical); 1 failed\n"
-     "(PostgreSQL retries); 2 bad usage or configuration.\n",
-     push_opts},
+     "(PostgreSQL retries); 2 bad usage or configuration.\n"},
     {"archive-get", 2, 2, cmd_archive_get, "WALFILE DEST",
      "restore one archived WAL file (restore_command)",
      "Use as restore_command = 'walden archive-get %f \"%p\"'. Writes the\n"
@@ -262,21 +50,44 @@ const cli_command cli_commands[] = {
      "file, one that failed authentication, a wrong or missing passphrase, a\n"
      "missing or unreadable repository.\n"
      "Statuses above 125 make PostgreSQL stop recovery rather than end it\n"
-     "early at the wrong point.\n",
-     get_opts},
+     "early at the wrong point.\n"},
     {"archive-list", 0, 0, cmd_archive_list, "", "list the archived WAL files",
-     "Prints the name of every archived WAL file, one per line, in order.\n", repo_opts},
+     "Prints the name of every archived WAL file, one per line, in order.\n"},
     {"repo-passphrase", 0, 0, cmd_repo_passphrase, "[--new-passphrase-file FILE]",
      "change the passphrase of an encrypted repository",
      "Unwraps the repository key with the current passphrase (from the\n"
      "configuration) and wraps it under the new one, read from the first line\n"
      "of FILE or, without --new-passphrase-file, of standard input. Nothing\n"
-     "else in the repository is rewritten; update the configuration afterwards.\n",
-     get_opts},
+     "else in the repository is rewritten; update the configuration afterwards.\n"},
+    {"repo-upgrade", 0, 0, cmd_repo_upgrade, "[--drop-unproven] [--trust-unencrypted-contents]",
+     "sign an area of format 1 (unauthenticated) and switch it to format 2",
+     "Upgrades the configured cluster's area in place from format 1 (made by an\n"
+     "earlier walden, nothing signed) to format 2. Makes the signing key file\n"
+     "(sign-key-file, mode 0600, as init does; or takes the one an interrupted\n"
+     "run made). Checks before it signs: an encrypted area needs its\n"
+     "passphrase, which proves key.conf; every backup, dump and WAL file is\n"
+     "decrypted and checked against its recorded digests, and each WAL\n"
+     "segment's page header against its name and the system identifier. What\n"
+     "passes is signed: WAL files are renamed to their signed names, the\n"
+     "manifests, backup.stored, backup.info, dump manifests and drill records\n"
+     "get their signature line; key.conf is rewritten in format 2 and\n"
+     "cluster.conf is switched last. An object that fails is named on stderr\n"
+     "(`not signed: ...`) and left unsigned, and the area stays format 1\n"
+     "unless --drop-unproven accepts leaving such objects out (they are never\n"
+     "restored then). An unencrypted area has nothing to prove its files with:\n"
+     "--trust-unencrypted-contents signs them as they are. The upgrade vouches\n"
+     "for the contents as of now: run it when you trust them (after walden\n"
+     "verify). Interrupted, it leaves format 1 and runs again to finish; on an\n"
+     "area of format 2 it does nothing. Backups, dumps and expire of the cluster\n"
+     "are refused meanwhile; archive-push is refused until the switch (PostgreSQL\n"
+     "retries) and then signs with the new key file. Prints the verification\n"
+     "key, for option verify-key on hosts that only read.\n"
+     "\nExit status: 0 upgraded, or format 2 already; 1 failed (the area stays\n"
+     "format 1); 2 bad usage or configuration; 3 objects failed their checks:\n"
+     "not switched.\n"},
     {"backup", 0, 0, cmd_backup, "[--type full]", "take an online physical backup",
      "Takes a full backup of the running cluster at --pgdata through the\n"
-     "connection options (pghost, pgport, pguser, pgdatabase; pghost and\n"
-     "pgport default to the socket and port in PGDATA/postmaster.pid), with the\n"
+     "connection options (pghost, pgport, pguser, pgdatabase), with the\n"
      "non-exclusive backup API. process-max workers copy the files through\n"
      "compression and encryption; page checksums are verified when the\n"
      "cluster has them. The backup then waits (archive-timeout) until the WAL\n"
@@ -287,26 +98,15 @@ const cli_command cli_commands[] = {
      "Then, with expire-auto (default yes), runs expire: the retention policy\n"
      "(retention, default 30d) removes what it no longer needs (walden help\n"
      "expire); skipped with dry-run, or while another backup, dump, drill or\n"
-     "verify of the cluster runs. --type takes only full (restore's types are\n"
-     "refused; in a config file they are ignored). The backup records which\n"
-     "transactions had ended at its end, for restore's --target-xid check.\n"
+     "verify of the cluster runs.\n"
      "\nExit status: 0 done; 1 failed (nothing usable stored); 2 bad usage or\n"
-     "configuration; 3 stored, but data pages failed their checksum.\n",
-     backup_opts},
-    {"restore", 0, 0, cmd_restore,
-     "--pgdata DIR [--set ID] [--type default|immediate|standby] [--target-... VALUE]",
+     "configuration; 3 stored, but data pages failed their checksum.\n"},
+    {"restore", 0, 0, cmd_restore, "--pgdata DIR [--set ID] [--target-... VALUE]",
      "restore a backup, ready to recover to a point in time",
      "Restores into DIR, which must be missing or empty, the backup given by\n"
-     "--set, else the newest that ends before --target-time, --target-lsn or\n"
-     "--target-xid and whose WAL from start to stop is in the archive (newer\n"
-     "ones passed over are named), else the newest such. A --set backup that\n"
-     "ends after the target is refused, naming one that can reach it (an xid\n"
-     "is checked with backups that record end-xmin; a --target-name cannot\n"
-     "be checked). --type default recovers to the end of the archive or the\n"
-     "target; immediate (as --target immediate) only until the backup is\n"
-     "consistent; standby writes standby.signal instead of recovery.signal\n"
-     "and --primary-conninfo as primary_conninfo, and takes no target\n"
-     "(backup's type full is refused). Targets, DIR and tablespace\n"
+     "--set, else the newest that ends before --target-time or --target-lsn\n"
+     "and whose WAL from start to stop is in the archive (newer ones passed\n"
+     "over are named), else the newest such. Targets, DIR and tablespace\n"
      "directories are checked before anything is written. Every file is\n"
      "checked against its SHA-256. Writes recovery.signal and, in\n"
      "postgresql.auto.conf, restore_command (this walden's archive-get with\n"
@@ -321,11 +121,8 @@ const cli_command cli_commands[] = {
      "primary). Tablespaces go back to their locations, or where\n"
      "--tablespace-map OID=DIR says (repeatable): missing or empty, no\n"
      "symlink on the way, none inside DIR or another. Run as root, files go\n"
-     "to the owner the manifest records. Then start PostgreSQL (Debian: restore\n"
-     "into the emptied data directory of a pg_createcluster cluster and start it\n"
-     "with pg_ctlcluster, docs/debian.md).\n"
-     "\nExit status: 0 restored; 1 failed; 2 bad usage or configuration.\n",
-     restore_opts},
+     "to the owner the manifest records. Then start PostgreSQL.\n"
+     "\nExit status: 0 restored; 1 failed; 2 bad usage or configuration.\n"},
     {"dump", 0, 0, cmd_dump, "[--dbname NAME]... [--all]",
      "dump databases with pg_dump into the repository",
      "Runs pg_dump -Fc -Z0 for each database named by --dbname (repeatable),\n"
@@ -338,8 +135,7 @@ const cli_command cli_commands[] = {
      "stderr goes to the log. pg_dump is the server's version's (pg-bin).\n"
      "Then, with expire-auto (default yes), runs expire (walden help expire).\n"
      "\nExit status: 0 every dump stored; 1 at least one failed (the others\n"
-     "are kept); 2 bad usage or configuration.\n",
-     dump_opts},
+     "are kept); 2 bad usage or configuration.\n"},
     {"restore-dump", 0, 1000, cmd_restore_dump,
      "--set ID|--dbname NAME|--globals [--target-dbname NAME] [--create] [--jobs N] "
      "[--to-file PATH] [-- PG_RESTORE_ARGS...]",
@@ -356,8 +152,7 @@ const cli_command cli_commands[] = {
      "the newest) with psql; the role psql connects as exists already (not\n"
      "shown), other errors such as another existing role are logged.\n"
      "\nExit status: 0 restored; 1 failed (also when pg_restore reports\n"
-     "errors); 2 bad usage or configuration.\n",
-     restore_dump_opts},
+     "errors); 2 bad usage or configuration.\n"},
     {"check", 0, 0, cmd_check, "", "check that backups and WAL archiving work",
      "Checks, one line each: the repository opens and takes a write; the\n"
      "passphrase opens it (encrypted repositories); the server is reachable\n"
@@ -365,10 +160,8 @@ const cli_command cli_commands[] = {
      "runs walden archive-push %p; and, when all that is fine, a segment forced\n"
      "out with pg_switch_wal() reaches this repository within archive-timeout\n"
      "(the proof that archive_command uses this repository). Each problem says\n"
-     "what to fix. Without pghost or pgport (nor PGHOST, PGPORT), the server\n"
-     "is reached where PGDATA/postmaster.pid says (socket directory, port).\n"
-     "\nExit status: 0 every check passed; 1 a problem; 2 bad usage.\n",
-     check_opts},
+     "what to fix.\n"
+     "\nExit status: 0 every check passed; 1 a problem; 2 bad usage.\n"},
     {"metrics", 0, 0, cmd_metrics, "[--metrics-file FILE]",
      "Prometheus metrics: backup and WAL age, dumps, drills",
      "Prints the cluster's state in Prometheus' text format, or writes it\n"
@@ -379,8 +172,7 @@ const cli_command cli_commands[] = {
      "recovery window; the server's archiver counters when it answers; the\n"
      "newest drill's status, RTO and RPO. Names in docs/commands/metrics.md.\n"
      "Needs no passphrase.\n"
-     "\nExit status: 0 written; 1 failed; 2 bad usage.\n",
-     metrics_opts},
+     "\nExit status: 0 written; 1 failed; 2 bad usage.\n"},
     {"info", 0, 0, cmd_info, "[--output text|json]", "show what can be restored",
      "Prints the cluster's identity; its backups, oldest first: id, type,\n"
      "status, start and stop time (UTC), timeline, WAL range, size and stored\n"
@@ -388,8 +180,7 @@ const cli_command cli_commands[] = {
      "WAL archive: runs per timeline, gaps, the newest segment and its age;\n"
      "and the recovery window, the earliest and latest time a restore can\n"
      "reach. --output json prints every cluster of the repository as one JSON\n"
-     "document (docs/json.md). Needs no passphrase.\n",
-     info_opts},
+     "document (docs/json.md). Needs no passphrase.\n"},
     {"expire", 0, 0, cmd_expire, "[--dry-run] [--output text|json]",
      "remove what the retention policy no longer needs",
      "Keeps every point in time of the last `retention` (default 30d)\n"
@@ -405,8 +196,7 @@ const cli_command cli_commands[] = {
      "and dump locks and its readers' lock: fails while a backup, dump, drill\n"
      "or verify of the cluster runs on this machine (lock-path). backup and\n"
      "dump run it when they succeed (expire-auto).\n"
-     "\nExit status: 0 done; 1 failed (rerun finishes the job); 2 bad usage.\n",
-     expire_opts},
+     "\nExit status: 0 done; 1 failed (rerun finishes the job); 2 bad usage.\n"},
     {"verify", 0, 0, cmd_verify, "[--set ID]", "check the repository's files and WAL",
      "Re-reads every backup, dump and WAL file and checks it. Without a\n"
      "passphrase: each backup and dump file against the SHA-256 and size of its\n"
@@ -420,8 +210,7 @@ const cli_command cli_commands[] = {
      "what is wrong. process-max files are read at a time. Holds the readers'\n"
      "lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 no problem; 3 problems found; 1 verify could not run\n"
-     "(e.g. a wrong passphrase, --set not found); 2 bad usage or configuration.\n",
-     verify_opts},
+     "(e.g. a wrong passphrase, --set not found); 2 bad usage or configuration.\n"},
     {"drill", 0, 1, cmd_drill,
      "[--set ID] [--target-time TS] [--rto-target D] [--rpo-target D] [--check-sql FILE] "
      "[--report FILE] [--metrics-file FILE] [--keep] | --dump [DUMP_ID] | --history",
@@ -440,16 +229,18 @@ const cli_command cli_commands[] = {
      "transaction. Stops the server and removes the scratch directory (unless\n"
      "--keep), also on failure and on SIGINT or SIGTERM. Records the drill in\n"
      "the repository; --report writes JSON, --metrics-file Prometheus metrics.\n"
-     "--history [--output json] lists the recorded drills. --dump [DUMP_ID]\n"
+     "--history [--output json] lists the recorded drills (info and metrics\n"
+     "too): a record this user may not read is skipped with a warning. As root\n"
+     "the record gets the owner of its folder in a local repository.\n"
+     "--dump [DUMP_ID]\n"
      "drills a logical dump instead (the newest of --dbname, or of any\n"
      "database, postgres last): a new cluster (initdb), its globals and the\n"
      "dump restored.\n"
      "Holds the readers' lock (lock-path) shared: expire does not run meanwhile.\n"
      "\nExit status: 0 passed and both targets met; 4 the drill failed (restore,\n"
      "server start, recovery or a check); 5 passed, but a target was missed;\n"
-     "1 the drill could not run or was interrupted; 2 bad usage or configuration.\n",
-     drill_opts},
-    {NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
+     "1 the drill could not run or was interrupted; 2 bad usage or configuration.\n"},
+    {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
 const cli_command *cli_command_find(const char *name)
@@ -460,16 +251,38 @@ const cli_command *cli_command_find(const char *name)
     return NULL;
 }
 
-static void print_option(const walden_option_info *o)
+/* `--name VALUE` as help and the man pages show it */
+void cli_option_flag(const walden_option_info *o, char *out, size_t cap)
+{
+    static const char *const value[] = {
+        [WALDEN_OPT_STRING] = " VALUE",
+        [WALDEN_OPT_PATH] = " PATH",
+        [WALDEN_OPT_INT] = " N",
+        [WALDEN_OPT_ENUM] = " WORD",
+        [WALDEN_OPT_DURATION] = " DURATION",
+        [WALDEN_OPT_BOOL] = "",
+    };
+    snprintf(out, cap, "--%s%s", o->name, value[o->type]);
+}
+
+static void print_option(const walden_option_info *o, const char *command)
 {
     char flag[64];
-    snprintf(flag, sizeof(flag), "--%s", o->name);
-    printf("  %-28s %s", flag, o->help);
+    cli_option_flag(o, flag, sizeof(flag));
+    printf("  %-28s %s", flag, walden_option_help(o, command));
+    const char *choices = walden_option_choices(o, command);
+    if (choices)
+        printf(" (%s)", choices);
     if (o->default_value)
         printf(" (default: %s)", o->default_value);
-    else if (o->choices)
-        printf(" (%s)", o->choices);
+    if (!command && strcmp(o->commands, "*") != 0)
+        printf(" [%s]", o->commands);
     printf("\n");
+}
+
+int cli_option_common(const walden_option_info *o)
+{
+    return strcmp(o->commands, "*") == 0;
 }
 
 void cli_print_usage(void)
@@ -484,10 +297,17 @@ void cli_print_usage(void)
     printf("  %-16s %s\n", "help [COMMAND]", "describe a command and its options");
     printf("  %-16s %s\n", "version", "print the versions of walden and its libraries");
     printf("\nOptions (also WALDEN_NAME in the environment, or name = value in the\n"
-           "config file; a flag beats the environment, which beats the file):\n");
+           "config file; a flag beats the environment, which beats the file). Every\n"
+           "command takes these:\n");
     for (const walden_option_info *o = walden_option_list(); o->name; o++)
-        print_option(o);
-    printf("\nSee walden help COMMAND, and docs/ for the full documentation.\n");
+        if (cli_option_common(o))
+            print_option(o, NULL);
+    printf("\nand these only the commands in brackets (a flag given to another\n"
+           "command is refused):\n");
+    for (const walden_option_info *o = walden_option_list(); o->name; o++)
+        if (!cli_option_common(o))
+            print_option(o, NULL);
+    printf("\nSee walden help COMMAND, man walden, and docs/ for the full documentation.\n");
 }
 
 int cli_print_help(const char *command)
@@ -502,19 +322,24 @@ int cli_print_help(const char *command)
         return EXIT_USAGE;
     }
     printf("usage: walden %s %s\n\n%s.\n\n%s", c->name, c->usage, c->summary, c->help);
-    bool repo = false;
-    if (c->options) {
-        printf("\nOptions:\n");
-        for (const char *const *n = c->options; *n; n++) {
-            const walden_option_info *o = walden_option_find(*n);
-            if (o)
-                print_option(o);
-            repo = repo || strcmp(*n, "repo") == 0;
+    printf("\nOptions:\n");
+    for (const walden_option_info *o = walden_option_list(); o->name; o++)
+        if (!cli_option_common(o) && walden_option_applies(o, c->name))
+            print_option(o, c->name);
+    printf("\nand the options every command takes:");
+    int col = 80;
+    for (const walden_option_info *o = walden_option_list(); o->name; o++) {
+        if (!cli_option_common(o))
+            continue;
+        int w = (int)strlen(o->name) + 3;
+        if (col + w > 78) {
+            printf("\n ");
+            col = 1;
         }
+        printf(" --%s", o->name);
+        col += w;
     }
-    if (repo)
-        printf("\nWith repo = s3://... or azure://..., the s3-*, azure-* and net-* options apply\n"
-               "too: see walden --help, and storage-s3.md and storage-azure.md in walden's\n"
-               "documentation.\n");
+    printf("\n(walden --help; the s3-*, azure-* and net-* ones for repo = s3://... or\n"
+           "azure://...).\n");
     return EXIT_OK;
 }

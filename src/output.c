@@ -1,12 +1,34 @@
 /*
- * output.c - how the CLI writes sizes and times for people.
+ * output.c - how the CLI writes errors, sizes and times for people.
  */
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("walden: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(int rc)
+{
+    const walden_error *e = walden_error_last();
+    cli_error("%s", e->message[0] ? e->message : walden_error_name(rc));
+    /* usage and configuration errors are found (and answered with
+     * EXIT_USAGE) before a command runs; anything later is a failure */
+    return EXIT_FAILURE_;
+}
 
 void cli_human(uint64_t bytes, char *out, size_t cap)
 {
@@ -114,6 +136,56 @@ void cli_progress_show(const walden_progress *p, void *ctx)
         fprintf(stderr, "\r\033[K%s ... %.0f s", p->phase, secs);
     }
     s->shown = 1;
+}
+
+walden_progress_cb cli_progress_cb(const cli_ctx *ctx, cli_progress *s)
+{
+    if (isatty(STDERR_FILENO))
+        return cli_progress_show;
+    if (!walden_log_enabled(WALDEN_LOG_INFO))
+        return NULL;
+    /* the value was checked when set; a bad one cannot reach here */
+    if (walden_duration_parse(walden_config_get(ctx->cfg, "progress-interval"), &s->interval))
+        s->interval = 30;
+    s->tenth = -1;
+    return cli_progress_log;
+}
+
+void cli_progress_log(const walden_progress *p, void *ctx)
+{
+    cli_progress *s = ctx;
+    int tenth = -1;
+    if (strcmp(p->phase, "wait-wal") != 0 && p->bytes_total > 0)
+        tenth = p->bytes_done >= p->bytes_total ? 10 : (int)(10 * p->bytes_done / p->bytes_total);
+    else if (p->files_total > 0)
+        tenth = p->files_done >= p->files_total ? 10 : (int)(10 * p->files_done / p->files_total);
+    bool step = tenth > s->tenth;
+    if (!step && s->logged && since(&s->last) < (double)s->interval)
+        return;
+    if (step)
+        s->tenth = tenth;
+    clock_gettime(CLOCK_MONOTONIC, &s->last);
+    double secs = since(&s->start);
+    char done[32], total[32];
+    cli_human(p->bytes_done, done, sizeof(done));
+    cli_human(p->bytes_total, total, sizeof(total));
+    if (strcmp(p->phase, "wait-wal") == 0)
+        walden_log(WALDEN_LOG_INFO,
+                   "progress: waiting for WAL: %" PRIu64 " of %" PRIu64 " segments archived",
+                   p->files_done, p->files_total);
+    else if (p->bytes_total > 0)
+        walden_log(WALDEN_LOG_INFO, "progress: %s: %.1f%%, %s of %s, %" PRIu64 " files, %.0f s",
+                   p->phase,
+                   p->bytes_done >= p->bytes_total
+                       ? 100.0
+                       : 100.0 * (double)p->bytes_done / (double)p->bytes_total,
+                   done, total, p->files_done, secs);
+    else if (p->files_total > 0)
+        walden_log(WALDEN_LOG_INFO, "progress: %s: %" PRIu64 " of %" PRIu64 " done, %s, %.0f s",
+                   p->phase, p->files_done, p->files_total, done, secs);
+    else
+        walden_log(WALDEN_LOG_INFO, "progress: %s: %s, %.0f s", p->phase, done, secs);
+    s->logged++;
 }
 
 void cli_progress_end(cli_progress *s)

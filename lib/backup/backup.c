@@ -72,12 +72,9 @@ typedef struct backup_run {
 
 int wd_process_max(const walden_config *cfg, int *out)
 {
-    const char *v = walden_config_get(cfg, "process-max");
-    int64_t n = 0;
-    if (v && *v) {
-        if (wd_parse_int64(v, 1, 64, &n))
-            return wd_error_set(WALDEN_EINVAL, "process-max must be 1 to 64, not '%s'", v);
-    } else {
+    /* 1 to 64, checked when set (options.c) */
+    int64_t n = walden_config_int(cfg, "process-max", 0);
+    if (n == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n = cores > 0 ? (cores > 64 ? 64 : cores) : 1;
     }
@@ -587,9 +584,8 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         type = "full"; /* restore's, from a config file both commands read */
     }
     int workers = 1, lock_fd = -1, rc;
-    int64_t timeout_s = 0;
-    if ((rc = wd_process_max(cfg, &workers)) ||
-        (rc = walden_duration_parse(walden_config_get(cfg, "archive-timeout"), &timeout_s)))
+    int64_t timeout_s = walden_config_seconds(cfg, "archive-timeout", 60);
+    if ((rc = wd_process_max(cfg, &workers)))
         return rc;
     bool fast = walden_config_bool(cfg, "start-fast");
 

@@ -3,6 +3,10 @@
  */
 #ifndef WD_BACKUP_BACKUP_H
 #define WD_BACKUP_BACKUP_H
+#include <stdio.h>
+
+#include <openssl/evp.h>
+
 #include "backup/manifest.h"
 #include "common/lock.h"
 #include "repo/repo.h"
@@ -34,4 +38,17 @@ int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m
 int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta *m,
                                wd_manifest_entry_cb cb, void *ctx, uint8_t stored_sha256[32],
                                uint64_t *stored_size);
+/* Reading a manifest, phase one (wd_line_sink_open's callback): every line
+ * goes to the private spool file `f` and the hash `md`; the signature line
+ * is kept apart and must be the last (WALDEN_EAUTH naming backup `id`). */
+typedef struct wd_manifest_spool {
+    FILE *f;
+    EVP_MD_CTX *md;
+    char sig[WD_SIG_LINE_LEN + 8];
+    size_t sig_len;
+    bool have_sig;
+    const char *id;
+} wd_manifest_spool;
+int wd_manifest_spool_line(char *line, size_t len, void *ctx);
+
 #endif

@@ -110,20 +110,9 @@ int wd_backup_read_manifest(walden_repo *repo, const char *id, wd_backup_meta *m
     return wd_backup_read_manifest_ex(repo, id, m, cb, ctx, NULL, NULL);
 }
 
-/* Phase one: every line goes to the spool and the hash; the signature
- * line is kept apart and must be the last. */
-typedef struct spool {
-    FILE *f;
-    EVP_MD_CTX *md;
-    char sig[WD_SIG_LINE_LEN + 8];
-    size_t sig_len;
-    bool have_sig;
-    const char *id;
-} spool;
-
-static int spool_line(char *line, size_t len, void *ctx)
+int wd_manifest_spool_line(char *line, size_t len, void *ctx)
 {
-    spool *sp = ctx;
+    wd_manifest_spool *sp = ctx;
     if (sp->have_sig)
         return wd_error_set(WALDEN_EAUTH,
                             "manifest of backup '%s' failed authentication: data after its "
@@ -168,7 +157,7 @@ int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta
     wd_sink *sink = NULL;
     manifest_reader r = {m, cb, ctx, 0, id, false};
     wd_repo_stream st = {0};
-    spool sp = {.id = id};
+    wd_manifest_spool sp = {.id = id};
     char *line = NULL;
     size_t cap = 0;
     if ((rc = wd_repo_trust(repo)))
@@ -180,7 +169,7 @@ int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta
     }
     if ((rc = wd_storage_open_read(repo->storage, path, &src)))
         goto done;
-    if ((rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, spool_line, &sp)))
+    if ((rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, wd_manifest_spool_line, &sp)))
         goto done;
     if ((rc = wd_repo_read_begin(repo, c, NULL, sink, &st)))
         goto done;

@@ -176,10 +176,8 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
     checker k = {cb, ctx, 0, cfg};
     walden_repo *repo = NULL;
     wd_pg_conn *c = NULL;
-    int64_t timeout_s = 60;
-    int rc = walden_duration_parse(walden_config_get(cfg, "archive-timeout"), &timeout_s);
-    if (rc)
-        goto done;
+    int64_t timeout_s = walden_config_seconds(cfg, "archive-timeout", 60);
+    int rc = 0;
 
     /* the repository */
     if (walden_repo_open(&repo, cfg)) {
@@ -232,7 +230,6 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
         wd_push_failure_describe(cfg, pushed, sizeof(pushed));
         rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s", pushed);
     }
-done:
     wd_pg_close(c);
     walden_repo_close(repo);
     if (problems)

@@ -71,15 +71,35 @@ bool wd_log_enabled(walden_log_level level)
     return level <= log_level;
 }
 
+int walden_log_enabled(walden_log_level level)
+{
+    return wd_log_enabled(level) ? 1 : 0;
+}
+
+static void log_v(walden_log_level level, const char *fmt, va_list ap) WD_PRINTF(2, 0);
+
 void wd_log(walden_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_v(level, fmt, ap);
+    va_end(ap);
+}
+
+void walden_log(walden_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_v(level, fmt, ap);
+    va_end(ap);
+}
+
+static void log_v(walden_log_level level, const char *fmt, va_list ap)
 {
     if (!wd_log_enabled(level))
         return;
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
 
     struct timeval tv;
     gettimeofday(&tv, NULL);

@@ -7,6 +7,7 @@
  * Values are checked when set. Secret values are never formatted into a
  * message and are wiped when replaced or freed.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -134,11 +135,9 @@ static int check_value(const walden_option_info *o, const char *value)
     int64_t v;
     switch (o->type) {
     case WALDEN_OPT_INT: {
-        int64_t min = 0, max = INT32_MAX;
-        if (strcmp(o->name, "pgport") == 0)
-            min = 1, max = 65535;
-        else if (strcmp(o->name, "compress-level") == 0)
-            min = 1, max = 22;
+        int64_t min = o->min, max = o->max;
+        if (min == 0 && max == 0)
+            max = INT32_MAX;
         if (wd_parse_int64(value, min, max, &v))
             return wd_error_set(WALDEN_EINVAL,
                                 "invalid value for option '%s': '%s' (expected a whole number "
@@ -220,7 +219,8 @@ int walden_config_load_env(walden_config *cfg, char *const *envp)
         for (size_t k = 0; k < n; k++)
             name[k] = e[7 + k] == '_' ? '-' : (char)tolower((unsigned char)e[7 + k]);
         name[n] = '\0';
-        if (option_index(name) < 0) {
+        int i = option_index(name);
+        if (i < 0 || (walden_option_list()[i].flags & WALDEN_OPTF_FLAG_ONLY)) {
             /* the environment is shared with other tools: not an error */
             wd_log_debug("ignoring environment variable %.*s: no such option", (int)(eq - e), e);
             continue;
@@ -244,6 +244,9 @@ static int file_kv(const char *name, const char *value, int line, void *ctx)
     const walden_option_info *o = walden_option_find(name);
     if (!o || strcmp(name, "config") == 0)
         return wd_error_set(WALDEN_EINVAL, "%s:%d: unknown option '%s'", fc->path, line, name);
+    if (o->flags & WALDEN_OPTF_FLAG_ONLY)
+        return wd_error_set(WALDEN_EINVAL, "%s:%d: option '%s' is only taken on the command line",
+                            fc->path, line, name);
     if (o->secret)
         fc->has_secret = true;
     int rc = walden_config_set(fc->cfg, name, value, WALDEN_SOURCE_FILE);
@@ -304,7 +307,58 @@ int walden_bool_parse(const char *text)
     return -1;
 }
 
+/* The option `name`, which must be of type `type` (a caller's bug
+ * otherwise). */
+static const walden_option_info *typed(const char *name, walden_option_type type)
+{
+    const walden_option_info *o = walden_option_find(name);
+    assert(o && o->type == type);
+    return o;
+}
+
 int walden_config_bool(const walden_config *cfg, const char *name)
 {
+    typed(name, WALDEN_OPT_BOOL);
     return walden_bool_parse(walden_config_get(cfg, name)) == 1;
+}
+
+int64_t walden_config_int(const walden_config *cfg, const char *name, int64_t unset)
+{
+    typed(name, WALDEN_OPT_INT);
+    const char *v = walden_config_get(cfg, name);
+    int64_t n;
+    /* checked when set (and the defaults by the unit tests) */
+    return v && wd_parse_int64(v, INT64_MIN, INT64_MAX, &n) == 0 ? n : unset;
+}
+
+int64_t walden_config_seconds(const walden_config *cfg, const char *name, int64_t unset)
+{
+    typed(name, WALDEN_OPT_DURATION);
+    const char *v = walden_config_get(cfg, name);
+    int64_t s;
+    /* checked when set (and the defaults by the unit tests) */
+    return v && walden_duration_parse(v, &s) == 0 ? s : unset;
+}
+
+int walden_config_is(const walden_config *cfg, const char *name, const char *choice)
+{
+    typed(name, WALDEN_OPT_ENUM);
+    const char *v = walden_config_get(cfg, name);
+    return v && strcmp(v, choice) == 0;
+}
+
+int walden_config_check_command(const walden_config *cfg, const char *command)
+{
+    const walden_option_info *list = walden_option_list();
+    for (int i = 0; list[i].name; i++) {
+        const walden_option_info *o = &list[i];
+        const char *choices = walden_option_choices(o, command);
+        if (!cfg->values[i] || !choices || choices == o->choices ||
+            !walden_option_applies(o, command) || enum_has(choices, cfg->values[i]))
+            continue;
+        return wd_error_set(WALDEN_EINVAL,
+                            "invalid value for option '%s' of %s: '%s' (expected one of %s)",
+                            o->name, command, cfg->values[i], choices);
+    }
+    return 0;
 }

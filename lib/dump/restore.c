@@ -390,10 +390,7 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
     const char *target = walden_config_get(cfg, "target-dbname");
     if (!target || !*target)
         return wd_error_set(WALDEN_EINVAL, "restore-dump needs --target-dbname (or --to-file)");
-    int64_t jobs = 1;
-    const char *jobs_text = walden_config_get(cfg, "jobs");
-    if (jobs_text && *jobs_text && wd_parse_int64(jobs_text, 1, 256, &jobs))
-        return wd_error_set(WALDEN_EINVAL, "invalid jobs '%s': expected 1 to 256", jobs_text);
+    int64_t jobs = walden_config_int(cfg, "jobs", 1); /* 1 to 256, checked when set */
     size_t nextra = 0;
     while (extra && extra[nextra])
         nextra++;

@@ -30,14 +30,9 @@
 static int policy_from(const walden_config *cfg, wr_policy *p)
 {
     wr_policy_default(p);
-    struct {
-        const char *name;
-        int64_t *dst;
-    } durations[] = {{"retention", &p->window}, {"retention-dump", &p->dump_window}};
-    for (size_t i = 0; i < WD_ARRAY_LEN(durations); i++) {
-        if (walden_duration_parse(walden_config_get(cfg, durations[i].name), durations[i].dst))
-            return wd_error_wrap(WALDEN_EINVAL, "invalid %s", durations[i].name);
-    }
+    /* values and ranges were checked when set (options.c) */
+    p->window = walden_config_seconds(cfg, "retention", p->window);
+    p->dump_window = walden_config_seconds(cfg, "retention-dump", p->dump_window);
     struct {
         const char *name;
         uint32_t *dst;
@@ -45,14 +40,8 @@ static int policy_from(const walden_config *cfg, wr_policy *p)
                   {"retention-daily", &p->gfs_daily},
                   {"retention-weekly", &p->gfs_weekly},
                   {"retention-monthly", &p->gfs_monthly}};
-    for (size_t i = 0; i < WD_ARRAY_LEN(counts); i++) {
-        int64_t v = 0;
-        const char *text = walden_config_get(cfg, counts[i].name);
-        if (wd_parse_int64(text, 0, 100000, &v))
-            return wd_error_set(WALDEN_EINVAL, "invalid %s '%s': expected 0 to 100000",
-                                counts[i].name, text);
-        *counts[i].dst = (uint32_t)v;
-    }
+    for (size_t i = 0; i < WD_ARRAY_LEN(counts); i++)
+        *counts[i].dst = (uint32_t)walden_config_int(cfg, counts[i].name, *counts[i].dst);
     return 0;
 }
 

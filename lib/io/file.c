@@ -267,6 +267,15 @@ static int file_commit_as(wd_sink *s, const char *name)
     return file_commit(s);
 }
 
+int wd_file_sink_chown(wd_sink *s, uid_t uid, gid_t gid)
+{
+    file_sink *fs = (file_sink *)s;
+    if (fchown(fs->fd, uid, gid) != 0)
+        return wd_error_set_errno(errno, "cannot give '%s' the owner of its folder",
+                                  fs->tmp ? fs->tmp : fs->path);
+    return 0;
+}
+
 int wd_file_sink_open(wd_sink **out, const char *path)
 {
     return wd_file_sink_open_ex(out, path, 0, WD_MODE_REPO_FILE);

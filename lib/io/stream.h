@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---- sources and sinks ---- */
 
@@ -90,6 +91,9 @@ int wd_file_sink_open(wd_sink **out, const char *path);
         * never removed */
 /* wd_file_sink_open with flags and the mode of the new file. */
 int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsigned mode);
+/* Gives the file a file sink writes (its temporary file, before commit)
+ * owner `uid` and group `gid`. `s` must come from wd_file_sink_open(_ex). */
+int wd_file_sink_chown(wd_sink *s, uid_t uid, gid_t gid);
 /* A sink writing at `offset` of `path` (flags include WD_FILE_DIRECT |
  * WD_FILE_PART). The file must be a regular file if it exists. */
 int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsigned mode,

@@ -187,6 +187,53 @@ int wd_repo_sign_key_create(const walden_config *cfg, const char *cluster, uint6
     return rc;
 }
 
+int wd_repo_upgrade_signer(walden_repo *repo, const walden_config *cfg, bool *created)
+{
+    *created = false;
+    wd_free(repo->sign_key_path);
+    repo->sign_key_path = wd_repo_sign_key_path(cfg, repo->cluster);
+    if (!repo->sign_key_path)
+        return wd_error_set(WALDEN_EINVAL, "option 'sign-key-file' is not set");
+    sign_file sf;
+    int rc = sign_file_load(repo->sign_key_path, &sf);
+    if (rc == WALDEN_ENOTFOUND) {
+        char *path = NULL;
+        rc = wd_repo_sign_key_create(cfg, repo->cluster, repo->info.system_id,
+                                     repo->info.encrypted ? repo->key.public_key : NULL,
+                                     repo->sign_priv, repo->verify_key, &path);
+        wd_free(path);
+        if (rc)
+            return rc;
+        *created = true;
+    } else if (rc) {
+        OPENSSL_cleanse(&sf, sizeof(sf));
+        return rc;
+    } else {
+        if (strcmp(sf.cluster, repo->cluster) != 0 || sf.sysid != repo->info.system_id ||
+            sf.have_enc != repo->info.encrypted ||
+            (sf.have_enc && memcmp(sf.enc, repo->key.public_key, WD_KEY_LEN) != 0))
+            rc = wd_error_set(WALDEN_EINVAL,
+                              "signing key file '%s' does not belong to cluster '%s' in "
+                              "repository '%s' (its cluster, system identifier or encryption "
+                              "key differ): set sign-key-file to a path where repo-upgrade can "
+                              "make the area's key",
+                              repo->sign_key_path, repo->cluster, repo->location);
+        if (!rc) {
+            memcpy(repo->sign_priv, sf.priv, WD_SIGN_KEY_LEN);
+            memcpy(repo->verify_key, sf.vk, WD_SIGN_KEY_LEN);
+        }
+        OPENSSL_cleanse(&sf, sizeof(sf));
+        if (rc)
+            return rc;
+    }
+    repo->have_signer = true;
+    repo->have_verify_key = true;
+    repo->have_pinned_enc = repo->info.encrypted;
+    if (repo->info.encrypted)
+        memcpy(repo->pinned_enc, repo->key.public_key, WD_KEY_LEN);
+    return 0;
+}
+
 /* ---- open ---- */
 
 static int check_conf(walden_repo *repo)
@@ -321,7 +368,7 @@ int wd_repo_signer(walden_repo *repo)
     if (repo->legacy)
         return wd_error_set(WALDEN_EAUTH,
                             "cluster '%s' in repository '%s' has format 1 (unauthenticated): "
-                            "re-initialize it (walden init with a new cluster name) to write to it",
+                            "upgrade it with walden repo-upgrade to write to it",
                             repo->cluster, repo->location);
     if (!repo->have_signer)
         return wd_error_set(WALDEN_EAUTH,
@@ -352,7 +399,14 @@ int wd_repo_check_signed(walden_repo *repo, const char *path, const char *text, 
                          size_t *body_len)
 {
     if (repo->legacy) {
-        *body_len = len;
+        /* nothing is checked; a signature line that an interrupted
+         * repo-upgrade added is not part of the text */
+        size_t start = len && text[len - 1] == '\n' ? len - 1 : len;
+        while (start > 0 && text[start - 1] != '\n')
+            start--;
+        bool sig = len - start > sizeof(WD_SIG_LINE) - 1 &&
+                   memcmp(text + start, WD_SIG_LINE, sizeof(WD_SIG_LINE) - 1) == 0;
+        *body_len = sig ? start : len;
         return 0;
     }
     int rc = wd_repo_trust(repo);

@@ -56,10 +56,8 @@ static int config_compress(const walden_config *cfg, const wd_compress *fb_c, in
     else if ((rc = wd_compress_parse(walden_config_get(cfg, "compress"), c)))
         return rc;
     int64_t lv = fb_c && *c == *fb_c ? fb_level : default_level(*c);
-    const char *ls = walden_config_get(cfg, "compress-level");
-    if (ls && walden_config_source_of(cfg, "compress-level") != WALDEN_SOURCE_DEFAULT)
-        if ((rc = wd_parse_int64(ls, 0, 22, &lv)))
-            return wd_error_set(rc, "invalid value for option 'compress-level': '%s'", ls);
+    if (walden_config_source_of(cfg, "compress-level") != WALDEN_SOURCE_DEFAULT)
+        lv = walden_config_int(cfg, "compress-level", lv); /* 1 to 22 when set; per codec: */
     if ((rc = check_level(*c, lv)))
         return rc;
     *level = (int)lv;
@@ -320,7 +318,10 @@ static int cluster_kv(const char *name, const char *value, int line, void *ctx)
     return rc;
 }
 
-int walden_repo_open(walden_repo **out, const walden_config *cfg)
+/* Opens the area. `upgrading` (repo-upgrade): an area of format 1 is
+ * opened as legacy without allow-unauthenticated, also on a host that
+ * already holds its signing key file (an upgrade that was interrupted). */
+static int repo_open(walden_repo **out, const walden_config *cfg, bool upgrading)
 {
     *out = NULL;
     walden_repo *repo = wd_calloc(1, sizeof(*repo));
@@ -367,13 +368,15 @@ int walden_repo_open(walden_repo **out, const walden_config *cfg)
     repo->conf_text = text;
     repo->conf_len = len;
     text = NULL;
-    if (cc.format < 2) {
+    if (cc.format < 2 && upgrading) {
+        repo->legacy = true;
+    } else if (cc.format < 2) {
         if (!walden_config_bool(cfg, "allow-unauthenticated")) {
             rc = wd_error_set(WALDEN_EAUTH,
                               "cluster '%s' in repository '%s' has format 1: it is "
                               "unauthenticated (anyone who can write the repository can forge "
-                              "it); re-initialize it (walden init with a new cluster name), or "
-                              "read it at that risk with --allow-unauthenticated",
+                              "it); upgrade it with walden repo-upgrade, or read it at that risk "
+                              "with --allow-unauthenticated",
                               repo->cluster, location);
             goto done;
         }
@@ -389,13 +392,14 @@ int walden_repo_open(walden_repo **out, const walden_config *cfg)
             rc = wd_error_set(WALDEN_EAUTH,
                               "cluster.conf of '%s' in repository '%s' failed authentication: it "
                               "claims format 1 (unauthenticated), but this host holds the "
-                              "area's %s: refused even with allow-unauthenticated",
+                              "area's %s: refused even with allow-unauthenticated (if walden "
+                              "repo-upgrade was interrupted here, run it again to finish)",
                               repo->cluster, location,
                               vk && *vk ? "verify-key" : "signing key file");
             goto done;
         }
         wd_log_warn("cluster '%s' in repository '%s' has format 1: it is unauthenticated, read "
-                    "because allow-unauthenticated is set",
+                    "because allow-unauthenticated is set (upgrade it with walden repo-upgrade)",
                     repo->cluster, location);
         repo->legacy = true;
     }
@@ -450,6 +454,16 @@ done:
     else
         *out = repo;
     return rc;
+}
+
+int walden_repo_open(walden_repo **out, const walden_config *cfg)
+{
+    return repo_open(out, cfg, false);
+}
+
+int wd_repo_open_upgrade(walden_repo **out, const walden_config *cfg)
+{
+    return repo_open(out, cfg, true);
 }
 
 void walden_repo_close(walden_repo *repo)
@@ -702,6 +716,20 @@ int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32])
         sleep(1);
     }
     wd_free(base);
+    return rc;
+}
+
+int wd_repo_list_ids(walden_repo *repo, const char *dir, char ***ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    char *base = wd_repo_path(repo, dir);
+    if (!base)
+        return WALDEN_ENOMEM;
+    int rc = wd_storage_list_dirs(repo->storage, base, ids, n);
+    wd_free(base);
+    if (!rc && *n)
+        qsort(*ids, *n, sizeof(**ids), cmp_name);
     return rc;
 }
 

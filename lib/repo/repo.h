@@ -54,6 +54,11 @@ struct walden_repo {
     size_t conf_len;
 };
 
+/* Opens the area for walden repo-upgrade: an area of format 1 is opened
+ * as legacy whatever allow-unauthenticated says and whatever trust roots
+ * this host holds (an interrupted upgrade made the signing key file). */
+int wd_repo_open_upgrade(walden_repo **out, const walden_config *cfg);
+
 /* ---- authentication (auth.c) ---- */
 
 /* Loads the trust roots that need no passphrase at open: the signing key
@@ -87,6 +92,11 @@ int wd_repo_check_signed(walden_repo *repo, const char *path, const char *text, 
 int wd_repo_sign_key_create(const walden_config *cfg, const char *cluster, uint64_t sysid,
                             const uint8_t *enc_pub, uint8_t priv[WD_SIGN_KEY_LEN],
                             uint8_t pub[WD_SIGN_KEY_LEN], char **path_out);
+/* repo-upgrade: loads the signing key file of this host when it exists
+ * (made by an earlier, interrupted run: it must be this area's) or creates
+ * it, and makes this process the area's signer and verifier. *created says
+ * which. The area stays legacy: the caller switches it. */
+int wd_repo_upgrade_signer(walden_repo *repo, const walden_config *cfg, bool *created);
 /* The sign-key-file option with %c replaced (malloc'ed). */
 char *wd_repo_sign_key_path(const walden_config *cfg, const char *cluster);
 
@@ -98,6 +108,10 @@ char *wd_repo_path(const walden_repo *repo, const char *rel);
  * the next second when one does: ids are times). Found by listing: an
  * object store has no directory that exists() could see. */
 int wd_repo_time_id(walden_repo *repo, const char *dir, char id[32]);
+
+/* The names of the folders under the area's folder `dir` (backup, dump),
+ * sorted (free with wd_storage_names_free). */
+int wd_repo_list_ids(walden_repo *repo, const char *dir, char ***ids, size_t *n);
 
 /* Removes the sets (backups, dumps) under the area's folder `dir` that
  * have no manifest: unfinished, never listed. `complete` says whether set

@@ -19,9 +19,8 @@ static const char *opt(const walden_config *cfg, const char *name)
 
 static long duration(const walden_config *cfg, const char *name, long dflt)
 {
-    const char *v = opt(cfg, name);
-    int64_t s;
-    if (!v || walden_duration_parse(v, &s) || s <= 0)
+    int64_t s = walden_config_seconds(cfg, name, dflt);
+    if (s <= 0)
         return dflt;
     return s > 86400 ? 86400 : (long)s;
 }
@@ -42,11 +41,8 @@ int wd_storage_open(wd_storage **out, const walden_config *cfg, bool create)
         return wd_storage_posix_new(out, repo, create);
     }
     long timeout = duration(cfg, "net-timeout", 60);
-    int64_t max_parts = 0;
-    const char *mp = s3 ? opt(cfg, "s3-max-parts") : NULL;
-    if (mp && wd_parse_int64(mp, 1, WD_S3_MAX_PARTS, &max_parts))
-        return wd_error_set(WALDEN_EINVAL, "s3-max-parts must be 1 to %d, not '%s'",
-                            WD_S3_MAX_PARTS, mp);
+    /* 1 to WD_S3_MAX_PARTS, checked when set (options.c) */
+    int64_t max_parts = s3 ? walden_config_int(cfg, "s3-max-parts", 0) : 0;
     wd_objstore_cfg oc = {
         .location = repo,
         .s3_endpoint = opt(cfg, "s3-endpoint"),

@@ -8,6 +8,12 @@
  * durable by fsyncing their parents. Listing hides temporary files.
  * Reads accept regular files only: a fifo, device or folder where an
  * object belongs is refused at once (a fifo would block forever).
+ *
+ * The repository belongs to whoever owns its folders (usually postgres).
+ * A walden running as root (a drill, a restore, a backup started by hand)
+ * gives each file and folder it creates the owner and group of the folder
+ * it is made in, so that the repository's owner can still read all of it
+ * (drill records, backup.info) afterwards.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -60,6 +66,23 @@ static int posix_open_read(wd_storage *st, const char *path, wd_source **out)
     return rc;
 }
 
+/* Run as root: gives `fd`'s file (or, with fd < 0, the folder `path`) the
+ * owner and group of the folder `parent`. Other users cannot chown and
+ * need not: what they create is theirs, as the repository is. */
+static int inherit_owner(const char *parent, const char *path, wd_sink *sink)
+{
+    if (geteuid() != 0)
+        return 0;
+    struct stat st;
+    if (stat(parent, &st) != 0)
+        return wd_error_set_errno(errno, "cannot access '%s'", parent);
+    if (sink)
+        return wd_file_sink_chown(sink, st.st_uid, st.st_gid);
+    if (lchown(path, st.st_uid, st.st_gid) != 0)
+        return wd_error_set_errno(errno, "cannot give '%s' the owner of its folder", path);
+    return 0;
+}
+
 /* Creates the directories of `dir` below the root that are missing, each
  * made durable by an fsync of its parent. `dir` is modified temporarily. */
 static int make_dirs(posix_storage *ps, char *dir, bool sync)
@@ -81,6 +104,12 @@ static int make_dirs(posix_storage *ps, char *dir, bool sync)
             /* the mode asked for, whatever the umask */
             if (chmod(dir, WD_MODE_REPO_DIR) != 0)
                 rc = wd_error_set_errno(errno, "cannot set the mode of directory '%s'", dir);
+            *slash = '\0';
+            char *parent = wd_strdup(dir);
+            *slash = '/';
+            if (!rc)
+                rc = parent ? inherit_owner(parent, dir, NULL) : WALDEN_ENOMEM;
+            wd_free(parent);
         } else if (errno != EEXIST) {
             rc = wd_error_set_errno(errno, "cannot create directory '%s'", dir);
         }
@@ -107,6 +136,15 @@ static int posix_open_write(wd_storage *st, const char *path, unsigned flags, wd
     *slash = '/';
     if (!rc)
         rc = wd_file_sink_open_ex(out, full, sync ? 0 : WD_FILE_NOSYNC, WD_MODE_REPO_FILE);
+    if (!rc) {
+        *slash = '\0';
+        rc = inherit_owner(full, NULL, *out);
+        *slash = '/';
+        if (rc) {
+            (*out)->abort(*out);
+            *out = NULL;
+        }
+    }
     wd_free(full);
     return rc;
 }

@@ -912,31 +912,11 @@ static int verify_wal(verify_run *v, const walden_wal_summary *sum)
 
 /* ---- the run ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The ids under the area's folder `dir` (backup, dump), sorted. */
-static int list_ids(verify_run *v, const char *dir, char ***ids, size_t *n)
-{
-    char *base = wd_repo_path(v->repo, dir);
-    if (!base)
-        return WALDEN_ENOMEM;
-    *ids = NULL;
-    *n = 0;
-    int rc = wd_storage_list_dirs(v->repo->storage, base, ids, n);
-    wd_free(base);
-    if (!rc && *n)
-        qsort(*ids, *n, sizeof(**ids), cmp_str);
-    return rc;
-}
-
 static int verify_backups(verify_run *v)
 {
     char **ids;
     size_t n;
-    int rc = list_ids(v, WD_BACKUP_DIR, &ids, &n);
+    int rc = wd_repo_list_ids(v->repo, WD_BACKUP_DIR, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++) {
         wd_compress c;
         rc = wd_backup_manifest_find(v->repo, ids[i], &c);
@@ -956,7 +936,7 @@ static int verify_dumps(verify_run *v)
 {
     char **ids;
     size_t n;
-    int rc = list_ids(v, WD_DUMP_DIR, &ids, &n);
+    int rc = wd_repo_list_ids(v->repo, WD_DUMP_DIR, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++)
         rc = verify_dump(v, ids[i], false);
     wd_storage_names_free(ids, n);

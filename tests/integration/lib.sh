@@ -41,6 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+WALDEN_ENV=()
 as_pg() { "${RUN_AS[@]}" env ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" "$@"; }
 
 fail() {
@@ -54,10 +55,14 @@ pass() {
 finish() { echo "$TEST_NAME: $CHECKS checks passed"; }
 
 # walden CONFIG ARGS...: runs walden as the server's user with a config file.
+# walden CONF ARGS...: walden as postgres with config file CONF; the
+# variables of the array WALDEN_ENV ("WALDEN_PGPORT=5433" ...) go into its
+# environment (a W helper sets the server's port and data directory there,
+# since a command refuses a flag it does not take)
 walden() {
   local conf=$1
   shift
-  as_pg "$WALDEN_BIN" --config "$conf" "$@"
+  as_pg env "${WALDEN_ENV[@]}" "$WALDEN_BIN" --config "$conf" "$@"
 }
 
 # write_conf FILE [name=value]...: a walden config file (mode 0600). Unless
@@ -149,6 +154,20 @@ pg_configure() {
 pg_start() {
   SERVERS+=("$1")
   as_pg "$PG_BIN/pg_ctl" -D "$1" -l "$1.log" -w -t 120 start >/dev/null
+}
+
+# archiving_primary PGDATA PORT CONF [WALDEN]: a new cluster in PGDATA whose
+# repository (CONF's) is initialized and which archives into it through
+# WALDEN (default $WALDEN_BIN) archive-push, started on PORT.
+archiving_primary() {
+  local dir=$1 port=$2 conf=$3 bin=${4:-$WALDEN_BIN}
+  as_pg "$PG_BIN/initdb" -D "$dir" -A trust -U postgres --no-sync >/dev/null
+  as_pg "$bin" --config "$conf" --pgdata "$dir" init >/dev/null || fail "walden init of $dir"
+  pg_configure "$dir" "$port" <<CONF
+archive_mode = on
+archive_command = '$bin --config $conf archive-push %p'
+CONF
+  pg_start "$dir"
 }
 
 pg_stop() {

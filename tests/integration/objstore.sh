@@ -599,7 +599,10 @@ assert any(d['id'] == '$did' and d['status'] == 'ok' for d in c['dumps'])" <"$T/
 # repo-passphrase, and no secret in a debug-level log.
 objstore_commands_suite() {
   local kind=$1 id=$2 PORT=$SUITE_PORT PRIMARY=$T/primary
-  W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+  W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 
   expect_status 0 W check
   grep -q "^ok      archive-arrival .* reached the repository in" "$T/stdout" ||

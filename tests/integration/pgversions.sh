@@ -87,7 +87,10 @@ PRIMARY=$T/primary
 PORT=$(next_port)
 write_conf "$T/walden.conf" "repo=$T/repo" "lock-path=$T/locks" "pghost=$T/sock" \
   "pguser=postgres" "pg-bin=$PG_BIN" "process-max=2" "archive-timeout=60s"
-W() { walden "$T/walden.conf" --pgport "$PORT" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT")
+  walden "$T/walden.conf" "$@"
+}
 sql() { as_pg "$PG_BIN/psql" -h "$T/sock" -p "$1" -U postgres -d "${3:-postgres}" -XAtq -v ON_ERROR_STOP=1 -c "$2"; }
 
 # ---- init, archive-push through the server's archive_command, check

@@ -22,7 +22,10 @@ archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 
 as_pg mkdir "$T/ts1"
 psql_c "$PORT" "CREATE TABLESPACE ts1 LOCATION '$T/ts1'"
@@ -32,6 +35,16 @@ psql_c "$PORT" "INSERT INTO in_ts SELECT g, md5(g::text) FROM generate_series(1,
 psql_c "$PORT" "CREATE TABLE marker(id int primary key, at timestamptz not null)"
 psql_c "$PORT" "CREATE UNLOGGED TABLE scratch AS SELECT g FROM generate_series(1, 1000) g"
 as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -i -s 6 -q postgres >/dev/null 2>&1
+
+# ---- a flag backup does not take: refused with the usage status before
+# anything is done (it once took a real backup and exited 0)
+expect_status 2 W backup --target-time garbage --dry-run
+stderr_has "option '--target-time' does not apply to backup (see walden help backup)"
+[[ -z $(ls -A "$T/repo/main/backup" 2>/dev/null) ]] ||
+  fail "a refused backup stored something: $(ls -A "$T/repo/main/backup")"
+expect_status 2 W info --pgdata "$PRIMARY"
+stderr_has "option '--pgdata' does not apply to info"
+pass "backup --target-time is refused (status 2), nothing stored; info --pgdata too"
 
 # ---- backup, with pgbench writing all along
 # pgbench runs until the backup is done (however long that takes on a

@@ -20,7 +20,10 @@ archive_mode = on
 archive_command = '/bin/false'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 
 # ---- archiving broken: a timeout that says why
 expect_status 1 W backup --archive-timeout 3s
@@ -38,7 +41,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 sleep 1
-pkill -9 -f "walden --config $T/walden.conf --pgport $PORT --pgdata $PRIMARY backup" || true
+pkill -9 -f "walden --config $T/walden.conf backup --archive-timeout 60s" || true
 wait || true
 killed=$(ls "$T/repo/main/backup")
 [[ -n $killed ]] || fail "the killed backup left nothing to clean up (test did not work)"

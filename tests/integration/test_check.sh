@@ -22,7 +22,10 @@ archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT")
+  walden "$T/walden.conf" "$@"
+}
 set_archive_command() {
   psql_c "$PORT" "ALTER SYSTEM SET archive_command = '$1'"
   psql_c "$PORT" "SELECT pg_reload_conf()" >/dev/null

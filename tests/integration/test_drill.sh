@@ -159,8 +159,33 @@ if [[ $(id -u) -eq 0 ]]; then
   grep -q "kept: $kept" "$T/stdout" || fail "--keep not reported: $(cat "$T/stdout")"
   pgrep -f "$kept" >/dev/null && fail "the kept drill's server is still running"
   rm -rf "$kept"
-  chown -R postgres: "$T/repo"
   pass "as root: the server ran as postgres; --keep keeps the directory, not the server"
+  # what root wrote in the repository (the drill record) belongs to the
+  # repository's owner, so postgres reads it: info, metrics, drill --history
+  root_rec=$(ls -t "$T"/repo/main/drill/*.info | head -1)
+  [[ $(stat -c %U:%G "$root_rec") == postgres:postgres ]] ||
+    fail "the record a drill as root wrote is $(stat -c '%U:%G %a' "$root_rec")"
+  not_pg=$(find "$T/repo" \( ! -user postgres -o ! -group postgres \) -print | head -3)
+  [[ -z $not_pg ]] || fail "not the repository owner's after a drill as root: $not_pg"
+  n_hist=$(walden "$T/walden.conf" drill --history | grep -c '^20')
+  expect_status 0 walden "$T/walden.conf" info
+  expect_status 0 walden "$T/walden.conf" --pgport "$PORT" metrics
+  pass "as root: the drill record is postgres:postgres; info, metrics and $n_hist history lines as postgres"
+  # a record postgres may not read (written as root by an older walden) is
+  # skipped with a warning, and the commands still succeed
+  chown root:root "$root_rec"
+  chmod 0640 "$root_rec"
+  expect_status 0 walden "$T/walden.conf" info
+  grep -q "skipping drill record: .*$(basename "$root_rec").*Permission denied" "$T/stderr" ||
+    fail "info: no warning for the unreadable record: $(cat "$T/stderr")"
+  expect_status 0 walden "$T/walden.conf" --pgport "$PORT" metrics
+  grep -q "skipping drill record" "$T/stderr" || fail "metrics: no warning: $(cat "$T/stderr")"
+  expect_status 0 walden "$T/walden.conf" drill --history
+  grep -q "skipping drill record" "$T/stderr" || fail "history: no warning: $(cat "$T/stderr")"
+  [[ $(grep -c '^20' "$T/stdout") -eq $((n_hist - 1)) ]] ||
+    fail "history with the unreadable record: $(cat "$T/stdout")"
+  chown postgres:postgres "$root_rec"
+  pass "a record postgres cannot read is skipped with a warning by info, metrics and drill --history"
   # the lock folder root created stays usable by postgres (sticky, like /tmp)
   [[ $(stat -c %a "$T/locks-root") == 1777 ]] || fail "lock folder mode $(stat -c %a "$T/locks-root")"
   expect_status 0 walden "$T/walden.conf" --lock-path "$T/locks-root" expire --dry-run

@@ -24,7 +24,10 @@ pg_init "$PRIMARY"
 walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
 pg_configure "$PRIMARY" "$PORT" </dev/null
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT")
+  walden "$T/walden.conf" "$@"
+}
 # psql_db DB SQL
 psql_db() {
   as_pg psql -h "$T/sock" -p "$PORT" -U postgres -d "$1" -XAtq -v ON_ERROR_STOP=1 -c "$2"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cmake --install puts everything in place under a fresh prefix: the binary,
 # the shared and static library, the public header, a pkg-config file,
-# walden(1) naming every command, the systemd units (pointing at the
-# installed binary) and timers, the sample config. Then the example
+# walden(1) naming every command, the systemd template units (pointing at
+# the installed binary) and timers, the sample config. Then the example
 # program of docs/examples/ builds against the installed library through
 # pkg-config and archives a real WAL segment into a repository that the
 # installed binary initialized and lists.
@@ -19,26 +19,26 @@ for f in "$P/include/walden/walden.h" "$libdir/libwalden.a" "$libdir/pkgconfig/w
   [[ -s $f ]] || fail "not installed: $f"
 done
 for u in backup dump drill expire metrics; do
-  [[ -s $P/lib/systemd/system/walden-$u.timer ]] || fail "no walden-$u.timer"
-  grep -qx "ExecStart=$P/bin/walden $u.*" "$P/lib/systemd/system/walden-$u.service" ||
-    fail "walden-$u.service does not run the installed binary: $(grep ExecStart "$P/lib/systemd/system/walden-$u.service")"
+  [[ -s $P/lib/systemd/system/walden-$u@.timer ]] || fail "no walden-$u@.timer"
+  grep -qx "ExecStart=$P/bin/walden --config /etc/walden/%i.conf .* $u.*" "$P/lib/systemd/system/walden-$u@.service" ||
+    fail "walden-$u@.service does not run the installed binary: $(grep ExecStart "$P/lib/systemd/system/walden-$u@.service")"
 done
 "$P/bin/walden" --version | grep -q "^walden [0-9]" || fail "walden --version"
-for cmd in $("$P/bin/walden" --help | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}'); do
-  [[ $cmd == help || $cmd == version ]] && continue
-  grep -q "^\.SS $cmd$" "$P/share/man/man1/walden.1" || fail "walden(1) lacks $cmd"
+for cmd in $("$P/bin/walden" help-gen commands); do
+  [[ -s $P/share/man/man1/walden-$cmd.1 ]] || fail "walden-$cmd(1) not installed"
+  grep -q "^\.B $cmd$" "$P/share/man/man1/walden.1" || fail "walden(1) lacks $cmd"
 done
-# every command that takes --repo points to the object-store options, which
-# its own option list leaves out
+# every command's help points to the object-store options, which its own
+# option list leaves out
 for cmd in archive-push backup restore verify; do
-  "$P/bin/walden" help "$cmd" | grep -q "the s3-\*, azure-\* and net-\* options apply" ||
+  "$P/bin/walden" help "$cmd" | grep -q "the s3-\*, azure-\* and net-\* ones for repo" ||
     fail "walden help $cmd does not point to the object-store options"
 done
 if command -v groff >/dev/null; then
-  groff -man -Tutf8 -ww -z "$P/share/man/man1/walden.1" 2>"$T/groff.err"
+  groff -man -Tutf8 -ww -z "$P"/share/man/man1/walden*.1 2>"$T/groff.err"
   [[ ! -s $T/groff.err ]] || fail "groff warns: $(head -3 "$T/groff.err")"
 fi
-pass "installed: binary, libraries, header, pkg-config, walden(1) with every command, units, sample"
+pass "installed: binary, libraries, header, pkg-config, walden(1) and walden-COMMAND(1) for every command, units, sample"
 
 # the example program, built against the installed library
 export PKG_CONFIG_PATH=$libdir/pkgconfig

@@ -37,7 +37,10 @@ archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT")
+  walden "$T/walden.conf" "$@"
+}
 # umask_run MASK CMD...: CMD as postgres under umask MASK
 umask_run() {
   local mask=$1

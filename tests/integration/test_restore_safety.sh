@@ -29,7 +29,10 @@ archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 psql_c "$PORT" "CREATE TABLESPACE ts1 LOCATION '$T/ts1'"
 psql_c "$PORT" "CREATE TABLESPACE ts2 LOCATION '$T/ts2'"
 ts1=$(psql_c "$PORT" "SELECT oid FROM pg_tablespace WHERE spcname = 'ts1'")

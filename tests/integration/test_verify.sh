@@ -29,7 +29,10 @@ archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/nokey.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
-W() { walden "$T/walden.conf" --pgport "$PORT" --pgdata "$PRIMARY" "$@"; }
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
+  walden "$T/walden.conf" "$@"
+}
 
 psql_c "$PORT" "CREATE TABLE t AS SELECT g, md5(g::text) AS v FROM generate_series(1, 50000) g"
 psql_c "$PORT" "CHECKPOINT"

@@ -87,7 +87,18 @@ typedef enum walden_log_level {
 WALDEN_EXTERN void walden_log_set_level(walden_log_level level);
 /* Parses "error", "warn", "info" or "debug". */
 WALDEN_EXTERN int walden_log_level_parse(const char *text, walden_log_level *out);
+/* Appends to `path` from now on (opened once per call, so a log file that
+ * logrotate moved away is left alone by the next run); NULL or "" stops. */
 WALDEN_EXTERN int walden_log_set_file(const char *path);
+/* Whether a line at `level` would be logged: 1 or 0. */
+WALDEN_EXTERN int walden_log_enabled(walden_log_level level);
+/* Logs one line at `level` (printf format), as the library's own lines are:
+ * for a program's own messages (the CLI's progress without a terminal). */
+WALDEN_EXTERN void walden_log(walden_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -116,18 +127,46 @@ typedef enum walden_option_type {
     WALDEN_OPT_BOOL
 } walden_option_type;
 
+/* walden_option_info.flags */
+#define WALDEN_OPTF_REPEAT 1    /* a flag may be repeated: values joined by '\n' */
+#define WALDEN_OPTF_FLAG_ONLY 2 /* command line only: not read from the environment or a file */
+
 typedef struct walden_option_info {
     const char *name; /* e.g. "compress-level" */
     walden_option_type type;
     const char *default_value; /* NULL when there is none */
-    const char *choices;       /* for enums: "zstd|gzip|none"; else NULL */
+    const char *choices;       /* for enums: "zstd|gzip|none" (every command's); else NULL */
     int secret;                /* never printed */
-    const char *help;          /* one sentence */
+    const char *help;          /* one line, for `walden help` and the man pages */
+    /* The commands that take the option, separated by blanks, or "*" for
+     * every command. The CLI refuses the flag for any other command; the
+     * environment and the config file may hold it (one file serves all). */
+    const char *commands;
+    int flags;        /* WALDEN_OPTF_* */
+    int64_t min, max; /* WALDEN_OPT_INT: the allowed range, checked when set */
+    /* For docs/configuration.md (markdown; NULL: from the fields above):
+     * what a value looks like, the default as said to people, and the
+     * longer description. */
+    const char *value_doc, *default_doc, *doc;
 } walden_option_info;
 
-/* The table of all options, ending with an entry whose name is NULL. */
+/* The table of all options, ending with an entry whose name is NULL. It
+ * lives in the library because the library reads the environment and
+ * config files and checks values; the CLI, its help, the docs and the
+ * man pages are all made from it. */
 WALDEN_EXTERN const walden_option_info *walden_option_list(void);
 WALDEN_EXTERN const walden_option_info *walden_option_find(const char *name);
+/* The commands the table knows, NULL-terminated, in the order of
+ * `walden --help`. */
+WALDEN_EXTERN const char *const *walden_command_names(void);
+/* 1 when `command` takes the option (its `commands` names it or is "*"),
+ * else 0. */
+WALDEN_EXTERN int walden_option_applies(const walden_option_info *o, const char *command);
+/* The option's allowed values and help for one command: a command may
+ * allow fewer values (backup's `type`) or need its own words. Never NULL
+ * for help; NULL choices when the option is not an enum. */
+WALDEN_EXTERN const char *walden_option_choices(const walden_option_info *o, const char *command);
+WALDEN_EXTERN const char *walden_option_help(const walden_option_info *o, const char *command);
 
 WALDEN_EXTERN int walden_config_new(walden_config **out);
 WALDEN_EXTERN void walden_config_free(walden_config *cfg);
@@ -144,9 +183,25 @@ WALDEN_EXTERN int walden_config_load_file(walden_config *cfg, const char *path, 
 WALDEN_EXTERN const char *walden_config_get(const walden_config *cfg, const char *name);
 WALDEN_EXTERN walden_config_source walden_config_source_of(const walden_config *cfg,
                                                            const char *name);
-/* A yes/no option's value (walden_bool_parse): 1 or 0; 0 when
- * unset without a default. */
+/* Typed values. Each value was checked when it was set, and every
+ * default is checked by the unit tests, so these cannot fail: asking for
+ * an option of another type, or an unknown one, is a caller's bug and
+ * asserts.
+ *   walden_config_bool:    a yes/no option: 1 or 0 (0 when unset without
+ *                          a default);
+ *   walden_config_int:     a whole-number option within its range, or
+ *                          `unset` when it has neither value nor default;
+ *   walden_config_seconds: a duration option in seconds, or `unset`;
+ *   walden_config_is:      1 when an enum option's value is `choice`. */
 WALDEN_EXTERN int walden_config_bool(const walden_config *cfg, const char *name);
+WALDEN_EXTERN int64_t walden_config_int(const walden_config *cfg, const char *name, int64_t unset);
+WALDEN_EXTERN int64_t walden_config_seconds(const walden_config *cfg, const char *name,
+                                            int64_t unset);
+WALDEN_EXTERN int walden_config_is(const walden_config *cfg, const char *name, const char *choice);
+/* Checks the values of the options that `command` takes against that
+ * command's allowed values (walden_option_choices), whatever their
+ * source: WALDEN_EINVAL naming the option, the value and the command. */
+WALDEN_EXTERN int walden_config_check_command(const walden_config *cfg, const char *command);
 /* Parses "90s", "15m", "1h", "30d", "2w" into seconds. */
 WALDEN_EXTERN int walden_duration_parse(const char *text, int64_t *seconds);
 /* A yes/no value, in any case: y, yes, true, on, 1 (1) or n, no, false,
@@ -188,6 +243,45 @@ typedef struct walden_repo_info {
     int compress_level;
     int encrypted;
 } walden_repo_info;
+
+/* ---- repo-upgrade ------------------------------------------------------ */
+
+typedef struct walden_upgrade_result {
+    int already;          /* the area had format 2 already: nothing was done */
+    int committed;        /* the area has format 2 now (cluster.conf switched) */
+    int created_sign_key; /* the signing key file was made by this run */
+    char verify_key[65];  /* the area's verification key (hex), once known */
+    char sign_key_file[4096];
+    uint64_t wal_signed;     /* WAL objects renamed to their signed names */
+    uint64_t wal_done;       /* WAL objects signed by an earlier, interrupted run */
+    uint64_t backups_signed; /* backups whose manifest, backup.stored, backup.info are signed */
+    uint64_t dumps_signed;   /* dump manifests signed */
+    uint64_t records_signed; /* drill records signed */
+    uint64_t unproven;       /* objects that failed their checks: not signed */
+    uint64_t unreadable;     /* objects that could not be read: the upgrade did not finish */
+} walden_upgrade_result;
+
+/* Called once per object that failed its checks and is left out (not
+ * signed): `object` relative to the repository's root, `message` one line.
+ * Non-zero stops the upgrade (before the switch), which returns it. */
+typedef int (*walden_upgrade_cb)(const char *object, const char *message, void *ctx);
+
+/*
+ * Upgrades the configured cluster's area from format 1 (unsigned) to
+ * format 2 in place (docs/commands/repo-upgrade.md): makes the signing key
+ * file (or takes the one an interrupted run made), checks every object
+ * (an encrypted area: key.conf opens with the passphrase; every backup,
+ * dump and WAL file decrypts and matches its recorded digests; WAL page
+ * headers match the name and the system identifier), signs what passed,
+ * renames WAL objects to their signed names, rewrites key.conf in format 2
+ * and switches cluster.conf to format 2 last. Resumable and idempotent.
+ * Objects that fail are reported through `cb` and not signed; the switch is
+ * then made only with option drop-unproven (result->committed says). An
+ * unencrypted area needs option trust-unencrypted-contents. Returns 0 when
+ * the run ended (committed or not); an error otherwise.
+ */
+WALDEN_EXTERN int walden_repo_upgrade(const walden_config *cfg, walden_upgrade_cb cb, void *ctx,
+                                      walden_upgrade_result *result);
 
 /* Calls `cb` with the name of every initialized cluster area in the
  * configured repository, in name order. */
@@ -704,7 +798,8 @@ WALDEN_EXTERN void walden_drill_cancel(void);
 
 /* The recorded drills, oldest first: `checks` is NULL, the counts are set.
  * A non-zero return of `cb` stops the walk and is returned. Needs no
- * passphrase. */
+ * passphrase. A record this user may not read (permission denied) is
+ * skipped with a warning in the log; a corrupt one is an error. */
 typedef int (*walden_drill_cb)(const walden_drill_result *d, void *ctx);
 WALDEN_EXTERN int walden_drill_history(walden_repo *repo, walden_drill_cb cb, void *ctx);
 

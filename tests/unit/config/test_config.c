@@ -259,7 +259,8 @@ static void test_option_table(void **state)
     assert_null(walden_option_find("nope"));
 }
 
-/* packaging/walden.conf.sample names every option, and its example values
+/* packaging/walden.conf.sample names every option (but those of the
+ * command line only), and its example values
  * are valid: uncommented, the file loads. */
 static void test_sample_config(void **state)
 {
@@ -268,6 +269,8 @@ static void test_sample_config(void **state)
     char *text = (char *)tu_read_file(WALDEN_SOURCE_DIR "/packaging/walden.conf.sample", &len);
     for (const walden_option_info *o = walden_option_list(); o->name; o++) {
         char want[160];
+        if (o->flags & WALDEN_OPTF_FLAG_ONLY)
+            continue; /* a config file may not hold it */
         snprintf(want, sizeof(want), "\n#%s =", o->name);
         if (!strstr(text, want))
             print_error("the sample config lacks option '%s'\n", o->name);

@@ -265,6 +265,46 @@ static void test_remove_tree_with_leftovers(void **state)
     free(dir);
 }
 
+/* Run as root, what the driver creates takes the owner and group of the
+ * folder it is made in (a drill as root writes its record into a
+ * postgres-owned repository): files, and folders made on the way. */
+static void test_root_writes_take_folder_owner(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* only root can give files away */
+    char *dir = tu_mkdtemp();
+    const uid_t uid = 4242;
+    const gid_t gid = 4343;
+    assert_int_equal(chown(dir, uid, gid), 0);
+    wd_storage *st;
+    assert_ok(wd_storage_posix_new(&st, dir, false));
+    assert_ok(wd_storage_write_all(st, "main/drill/r.info", "x", 1));
+    assert_ok(wd_storage_write_all(st, "top", "y", 1));
+    const char *made[] = {"main", "main/drill", "main/drill/r.info", "top"};
+    for (size_t i = 0; i < WD_ARRAY_LEN(made); i++) {
+        char path[600];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_uid, uid);
+        assert_int_equal(sb.st_gid, gid);
+    }
+    /* a folder with another owner below: its own owner, not the root's */
+    char sub[600];
+    snprintf(sub, sizeof(sub), "%s/main/drill", dir);
+    assert_int_equal(chown(sub, 0, 0), 0);
+    assert_ok(wd_storage_write_all(st, "main/drill/s.info", "z", 1));
+    struct stat sb;
+    snprintf(sub, sizeof(sub), "%s/main/drill/s.info", dir);
+    assert_int_equal(stat(sub, &sb), 0);
+    assert_int_equal(sb.st_uid, 0);
+    assert_int_equal(sb.st_gid, 0);
+    wd_storage_free(st);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 int main(void)
 {
     int failed = storage_conformance_run("posix conformance", make_posix);
@@ -276,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_unwritable),
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_remove_tree_with_leftovers),
+        cmocka_unit_test(test_root_writes_take_folder_owner),
     };
     failed += cmocka_run_group_tests_name("posix", tests, NULL, NULL);
     for (int i = 0; i < nroots && i < 64; i++) {

@@ -137,14 +137,14 @@ pass "--type default: end of the archive, markers 1,2,3"
 
 # ---- types of the other command, and contradictions: refused
 STATUS=1
-refused "--type full is a backup type" --type full
+STATUS=2 refused "invalid value for option 'type' of restore: 'full'" --type full
 refused "--type standby follows its primary" --type standby --target-time "$T2"
 refused "--type immediate ends recovery where the backup becomes consistent" --type immediate --target-xid "$xid2"
 refused "--primary-conninfo is for --type standby" --primary-conninfo "host=x"
 refused "--target-action needs" --type standby --target-action promote
 unset STATUS
-expect_status 1 W backup --type standby
-stderr_has "--type standby is a restore type: backup takes full"
+expect_status 2 W backup --type standby
+stderr_has "invalid value for option 'type' of backup: 'standby'"
 expect_status 2 W backup --type incremental
 stderr_has "incremental"
 # a config file that both commands read may hold either's type

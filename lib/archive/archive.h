@@ -18,6 +18,13 @@
 #include "pg/pg.h"
 #include "repo/repo.h"
 
+/* The most a WAL file may have (docs/repository-format.md): a .history or
+ * .backup file is a small text file; a segment or .partial is exactly one
+ * segment long, and PostgreSQL's largest segment is 1 GiB. archive-push
+ * refuses larger files, archive-get stops reading at these sizes. */
+#define WD_WAL_TEXT_MAX (1024 * 1024)
+#define WD_WAL_SEGMENT_MAX (1024u * 1024 * 1024)
+
 typedef struct wd_wal_copy {
     char object[320]; /* object name inside the folder */
     uint8_t sha256[32];

@@ -10,7 +10,17 @@
  * Copies that fail authentication are passed over; when every copy fails,
  * the error is WALDEN_EAUTH naming the object. WALDEN_ENOTFOUND is returned
  * only when the archive has no copy at all.
+ *
+ * Authentication needs the whole object, so what is written before it is
+ * bounded by what the file may be (docs/security.md): a segment or
+ * .partial exactly the area's segment size (cluster.conf's
+ * wal-segment-size), which its long page header must state; in an area
+ * that does not record it, the size the header states (a power of two,
+ * 1 MiB to 1 GiB); a .history or .backup file WD_WAL_TEXT_MAX; the
+ * stored bytes read at most wd_stored_max of that. The read stops as soon
+ * as a limit is crossed, and the temporary file is removed.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +65,61 @@ static void auth_free(wd_filter *f)
 static const wd_filter_ops auth_ops = {
     .name = "wal-auth", .observe = auth_observe, .end = auth_end, .free = auth_free};
 
+/* A segment's size: the first bytes are its long page header, whose
+ * xlp_seg_size (offset 32) must be one of PostgreSQL's segment sizes; the
+ * file stops there and must reach it. Checked as bytes pass, before they
+ * reach the file. */
+#define SEG_SIZE_END 36
+
+typedef struct seg_filter {
+    wd_filter base;
+    uint8_t head[SEG_SIZE_END];
+    uint64_t bytes, size; /* size: 0 until the header is in */
+    uint64_t area_size;   /* the area's segment size; 0: not recorded */
+    const char *walfile, *object;
+} seg_filter;
+
+static int seg_refuse(const seg_filter *s, const char *why, uint64_t n)
+{
+    return wd_error_set(WALDEN_EAUTH,
+                        "archived '%s' (object '%s') failed authentication: %s (%" PRIu64 " bytes)",
+                        s->walfile, s->object, why, n);
+}
+
+static int seg_observe(wd_filter *f, const uint8_t *in, size_t len)
+{
+    seg_filter *s = (seg_filter *)f;
+    if (s->bytes < SEG_SIZE_END) {
+        size_t take = SEG_SIZE_END - (size_t)s->bytes;
+        memcpy(s->head + s->bytes, in, take < len ? take : len);
+    }
+    uint64_t total = s->bytes + len;
+    if (!s->size && total >= SEG_SIZE_END) {
+        uint32_t size;
+        memcpy(&size, s->head + 32, 4);
+        if (size < (1u << 20) || size > WD_WAL_SEGMENT_MAX || (size & (size - 1)))
+            return seg_refuse(s, "its header states no valid segment size", size);
+        if (s->area_size && size != s->area_size)
+            return seg_refuse(s, "its header states another segment size than the area's", size);
+        s->size = size;
+    }
+    if (s->size && total > s->size)
+        return seg_refuse(s, "longer than the segment size its header states", s->size);
+    s->bytes = total;
+    return 0;
+}
+
+static int seg_end(wd_filter *f)
+{
+    seg_filter *s = (seg_filter *)f;
+    if (!s->size || s->bytes != s->size)
+        return seg_refuse(s, "not a whole segment", s->bytes);
+    return 0;
+}
+
+static const wd_filter_ops seg_ops = {
+    .name = "wal-segment-size", .observe = seg_observe, .end = seg_end, .free = auth_free};
+
 /* Restores one copy into dest. */
 static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
                     const wd_wal_copy *copy, const char *dest)
@@ -72,10 +137,39 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
                               object);
         goto done;
     }
+    wd_wal_name parsed;
+    if ((rc = wd_wal_name_parse(walfile, &parsed)))
+        goto done;
+    bool segment = parsed.kind == WD_WAL_SEGMENT || parsed.kind == WD_WAL_PARTIAL;
+    char what[512];
+    snprintf(what, sizeof(what), "archived '%s' (object '%s') failed authentication", walfile,
+             copy->object);
+    uint64_t seg_max = repo->wal_segment_size ? repo->wal_segment_size : WD_WAL_SEGMENT_MAX;
+    wd_read_limits lim = {
+        .raw_max = segment ? seg_max : WD_WAL_TEXT_MAX, .code = WALDEN_EAUTH, .what = what};
+    lim.stored_max = wd_stored_max(lim.raw_max);
+    if (copy->stored_size > lim.stored_max) { /* as listed: not worth a read */
+        rc = wd_error_set(WALDEN_EAUTH, "%s: %" PRIu64 " bytes stored, more than a %s may have",
+                          what, copy->stored_size, segment ? "segment" : "WAL text file");
+        goto done;
+    }
     wd_sink *sink;
     if ((rc = wd_file_sink_open(&sink, dest)) ||
-        (rc = wd_repo_read_begin(repo, copy->compress, NULL, sink, &s)))
+        (rc = wd_repo_read_begin_limited(repo, copy->compress, NULL, NULL, &lim, sink, &s)))
         goto failed;
+    if (segment) {
+        seg_filter *sf = wd_calloc(1, sizeof(*sf));
+        if (!sf) {
+            rc = WALDEN_ENOMEM;
+            goto done;
+        }
+        sf->base.ops = &seg_ops;
+        sf->walfile = walfile;
+        sf->area_size = repo->wal_segment_size;
+        sf->object = copy->object;
+        if ((rc = wd_pipe_add(s.pipe, &sf->base)))
+            goto failed;
+    }
     if (!(a = wd_calloc(1, sizeof(*a)))) {
         rc = WALDEN_ENOMEM;
         goto done;

@@ -40,7 +40,6 @@
 #include "common/common.h"
 
 #define READ_BUF (256 * 1024)
-#define TEXT_FILE_MAX (1024 * 1024)
 
 static const char *base_name(const char *path)
 {
@@ -156,7 +155,7 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
         goto done;
     }
     if (text) {
-        if (st.st_size > TEXT_FILE_MAX) {
+        if (st.st_size > WD_WAL_TEXT_MAX) {
             rc = wd_error_set(WALDEN_EINVAL, "'%s' is too large for a WAL history or backup file",
                               path);
             goto done;
@@ -170,6 +169,15 @@ int walden_archive_push(walden_repo *repo, const char *path, walden_push_result 
         if ((rc = wd_wal_check_segment(buf, (size_t)n, (uint64_t)st.st_size, &parsed, path,
                                        repo->info.system_id, repo->info.pg_version / 10000)))
             goto done;
+        /* archive-get refuses any other size in this area */
+        if (repo->wal_segment_size && (uint64_t)st.st_size != repo->wal_segment_size) {
+            rc = wd_error_set(WALDEN_EMISMATCH,
+                              "'%s' is a segment of %llu bytes; the area's segments have %llu "
+                              "(cluster.conf)",
+                              path, (unsigned long long)st.st_size,
+                              (unsigned long long)repo->wal_segment_size);
+            goto done;
+        }
     }
 
     if (!(folder = wd_wal_folder(repo, name, &parsed)) || !(object = wd_path_join(folder, name))) {

@@ -152,8 +152,15 @@ static int close_stored(backup_run *r, const wd_repo_stream *ms)
     if (rc)
         return rc;
     uint8_t sha[32];
-    uint64_t size = 0;
+    uint64_t size = 0, raw = 0;
+    /* what a reader would refuse, never stored as a backup */
+    wd_hash_filter_result(ms->raw_hash, NULL, &raw);
     wd_hash_filter_result(ms->stored_hash, sha, &size);
+    if (raw > WD_MANIFEST_MAX || size > wd_stored_max(WD_MANIFEST_MAX))
+        return wd_error_set(WALDEN_EINVAL,
+                            "the manifest in '%s' has %" PRIu64
+                            " bytes, more than restore reads (%llu)",
+                            r->prefix, raw, (unsigned long long)WD_MANIFEST_MAX);
     char name[64], line[256];
     snprintf(name, sizeof(name), "%s%s", WD_MANIFEST_NAME, wd_compress_ext(r->repo->compress));
     int n = wd_stored_line_format(sha, size, name, line, sizeof(line));

@@ -8,6 +8,9 @@
  * whole first into a private, unlinked temporary file while its bytes are
  * hashed, the signature line is checked, and only then are its lines
  * replayed from that file (which no one else can change) to the caller.
+ * The spool is bounded: a manifest has at most WD_MANIFEST_MAX bytes
+ * (decompressed; its stored bytes at most wd_stored_max of that), and the
+ * read stops as soon as it has more.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -171,7 +174,13 @@ int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta
         goto done;
     if ((rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, wd_manifest_spool_line, &sp)))
         goto done;
-    if ((rc = wd_repo_read_begin(repo, c, NULL, sink, &st)))
+    char what[256];
+    snprintf(what, sizeof(what), "manifest of backup '%s' failed authentication", id);
+    wd_read_limits lim = {.raw_max = WD_MANIFEST_MAX,
+                          .stored_max = wd_stored_max(WD_MANIFEST_MAX),
+                          .code = WALDEN_EAUTH,
+                          .what = what};
+    if ((rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, sink, &st)))
         goto done;
     if ((rc = wd_pipe_copy(st.pipe, src)))
         goto done;

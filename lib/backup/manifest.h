@@ -42,6 +42,11 @@
 #define WD_MANIFEST_NAME "backup.manifest"
 /* room for an escaped path */
 #define PATH_MAX_ESCAPED 4096
+/* The most a manifest may have (its text, before compression and
+ * encryption): read back, it is spooled before its signature is checked,
+ * and a longer one is refused as failing authentication. 1 GiB is some
+ * 5 million files at 200 bytes a line; backup refuses to write more. */
+#define WD_MANIFEST_MAX (1024ull * 1024 * 1024)
 
 /* The summary: a walden_backup_info whose strings it owns. */
 typedef struct wd_backup_meta {

@@ -1,12 +1,17 @@
 /*
  * restore.c - walden restore-dump: a dump read back from the repository
- * (decrypted, decompressed, checked against its SHA-256 as it streams)
- * into pg_restore, psql or a file.
+ * (decrypted, decompressed, checked against its SHA-256 and its signed
+ * manifest) into pg_restore, psql or a file.
  *
- * pg_restore -j needs to seek in its input, so with `jobs` the dump goes
- * first to a temporary file opened with O_TMPFILE: it has no name, so it
- * is gone when walden exits, however it exits; pg_restore opens it as
- * /proc/<walden's pid>/fd/<n>.
+ * Nothing reaches pg_restore, psql or the file until the whole dump is
+ * authenticated (docs/security.md): a truncated dump's genuine prefix could
+ * otherwise create roles or restore part of a database before the failure
+ * shows. The dump is read first into a temporary file opened with
+ * O_TMPFILE (mode 0600, no name: it is gone when walden exits, however it
+ * exits), at most as many bytes as the signed manifest records, and only
+ * once its end checked out is it handed on: fed to psql's or pg_restore's
+ * standard input, opened by pg_restore -j as /proc/self/fd/<n> (it seeks),
+ * or renamed into place (--to-file). TMPDIR needs room for the dump.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -160,39 +166,10 @@ static int choose_dump(walden_repo *repo, const walden_config *cfg, wd_dump_meta
 
 /* ---- restoring ---- */
 
-/* An unencrypted dump: its stored bytes must have the signed manifest's
- * stored SHA-256 before any of it reaches pg_restore or psql (a pass of
- * its own; docs/security.md names the window left between the passes). */
-static int check_stored(walden_repo *repo, const wd_dump_meta *m, const char *path)
-{
-    wd_source *src = NULL;
-    wd_filter *h = NULL;
-    uint8_t *buf = wd_malloc(256 * 1024), sha[32];
-    uint64_t size = 0;
-    int rc = buf ? wd_hash_filter_new(&h) : WALDEN_ENOMEM;
-    if (!rc)
-        rc = wd_storage_open_read(repo->storage, path, &src);
-    while (!rc) {
-        size_t n = 0;
-        if ((rc = wd_source_read(src, buf, 256 * 1024, &n)) || n == 0)
-            break;
-        rc = h->ops->observe(h, buf, n);
-    }
-    if (!rc && !(rc = h->ops->end(h))) {
-        wd_hash_filter_result(h, sha, &size);
-        if (memcmp(sha, m->stored_sha256, 32) != 0 || size != m->pub.stored_size)
-            rc = wd_error_set(WALDEN_EAUTH,
-                              "the data of dump %s ('%s') failed authentication: it is not what "
-                              "its signed manifest lists",
-                              m->id, path);
-    }
-    wd_filter_free(h);
-    wd_source_close(src);
-    wd_free(buf);
-    return rc;
-}
-
-/* Streams the dump's data into `sink` (taken over), checking it. */
+/* Reads the dump's data into `sink` (taken over), authenticating it: the
+ * raw SHA-256 of the signed manifest, its size exactly, at most its stored
+ * size read, and in an encrypted area the signed encryption header before
+ * any byte is released. The sink is committed only when all of it held. */
 static int read_dump(walden_repo *repo, const wd_dump_meta *m, wd_sink *sink)
 {
     wd_compress c;
@@ -212,6 +189,14 @@ static int read_dump(walden_repo *repo, const wd_dump_meta *m, wd_sink *sink)
         wd_free(path);
         return rc;
     }
+    char what[512];
+    snprintf(what, sizeof(what), "the data of dump %s ('%s') failed authentication", m->id, path);
+    wd_read_limits lim = {.code = WALDEN_EAUTH, .what = what};
+    if (!repo->legacy) {
+        lim.raw_max = m->pub.size;
+        lim.raw_exact = true;
+        lim.stored_max = m->pub.stored_size; /* 0 (nothing stored): the raw limit holds */
+    }
     if (!repo->legacy && m->pub.encrypted != repo->info.encrypted) {
         rc = wd_error_set(WALDEN_EAUTH,
                           "dump %s failed authentication: its encryption is not the area's", m->id);
@@ -219,22 +204,94 @@ static int read_dump(walden_repo *repo, const wd_dump_meta *m, wd_sink *sink)
         rc = wd_error_set(WALDEN_EAUTH,
                           "dump %s failed authentication: its manifest signs no encryption header",
                           m->id);
-    } else if (!repo->legacy && !repo->info.encrypted) {
-        rc = check_stored(repo, m, path);
     }
     if (rc)
         sink->abort(sink);
-    else if (!(rc = wd_repo_read_begin_ex(repo, c, m->raw_sha256, m->have_header ? m->header : NULL,
-                                          sink, &st)))
+    else if (!(rc = wd_repo_read_begin_limited(repo, c, m->raw_sha256,
+                                               m->have_header ? m->header : NULL, &lim, sink, &st)))
         rc = wd_pipe_copy(st.pipe, src);
-    if (rc == WALDEN_EAUTH && !wd_str_starts_with(walden_error_last()->message, "dump"))
-        rc = wd_error_wrap(WALDEN_EAUTH, "the data of dump %s ('%s') failed authentication", m->id,
-                           path);
-    if (rc && rc != WALDEN_EKEY && !wd_str_starts_with(walden_error_last()->message, "dump"))
+    /* the content differs from what the signed manifest records */
+    if (rc == WALDEN_ECORRUPT && !repo->legacy)
+        rc = WALDEN_EAUTH;
+    if (rc == WALDEN_EAUTH && !wd_str_starts_with(walden_error_last()->message, "dump") &&
+        !wd_str_starts_with(walden_error_last()->message, "the data of dump"))
+        rc = wd_error_wrap(WALDEN_EAUTH, "%s", what);
+    if (rc && rc != WALDEN_EKEY && !wd_str_starts_with(walden_error_last()->message, "dump") &&
+        !wd_str_starts_with(walden_error_last()->message, "the data of dump"))
         wd_error_wrap(rc, "dump %s", m->id);
     wd_pipe_free(st.pipe);
     wd_source_close(src);
     wd_free(path);
+    return rc;
+}
+
+/* Reads the dump whole, authenticated, into a new unnamed temporary file
+ * (O_TMPFILE in TMPDIR, 0600) and returns its descriptor at offset 0. */
+static int spool_dump(walden_repo *repo, const wd_dump_meta *m, int *out)
+{
+    *out = -1;
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir)
+        tmpdir = "/tmp";
+    int fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot create a temporary file in '%s' (TMPDIR)", tmpdir);
+    struct statvfs vfs;
+    if (fstatvfs(fd, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < m->pub.size) {
+        close(fd);
+        return wd_error_set(WALDEN_EIO,
+                            "dump %s needs %" PRIu64 " bytes in '%s' (TMPDIR) to be checked "
+                            "before it is restored; %" PRIu64 " are free",
+                            m->id, m->pub.size, tmpdir, (uint64_t)vfs.f_bavail * vfs.f_frsize);
+    }
+    wd_sink *sink = NULL;
+    int rc = wd_fd_sink_open(&sink, fd);
+    if (!rc)
+        rc = read_dump(repo, m, sink);
+    if (!rc && lseek(fd, 0, SEEK_SET) != 0)
+        rc = wd_error_set_errno(errno, "cannot read a temporary file");
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+/* Hands the spooled dump to `sink` (taken over), then commits it. */
+static int feed(int fd, wd_sink *sink)
+{
+    uint8_t *buf = wd_malloc(256 * 1024);
+    int rc = buf ? 0 : WALDEN_ENOMEM;
+    while (!rc) {
+        ssize_t n = read(fd, buf, 256 * 1024);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = wd_error_set_errno(errno, "cannot read a temporary file");
+        else if (n == 0)
+            break;
+        else
+            rc = sink->write(sink, buf, (size_t)n);
+    }
+    wd_free(buf);
+    if (rc) {
+        sink->abort(sink);
+        return rc;
+    }
+    return sink->commit(sink);
+}
+
+/* The dump, authenticated whole, then handed to `sink` (taken over). */
+static int spool_and_feed(walden_repo *repo, const wd_dump_meta *m, wd_sink *sink)
+{
+    int fd, rc = spool_dump(repo, m, &fd);
+    if (rc) {
+        sink->abort(sink);
+        return rc;
+    }
+    rc = feed(fd, sink);
+    close(fd);
     return rc;
 }
 
@@ -292,10 +349,15 @@ static int to_file(walden_repo *repo, const wd_dump_meta *m, const char *path)
     if (!to_stdout && lstat(path, &st) == 0)
         return wd_error_set(WALDEN_EEXISTS, "'%s' exists already: walden does not overwrite it",
                             path);
-    /* created exclusively, never through a symlink; removed on failure */
-    int rc = to_stdout ? wd_fd_sink_open(&sink, STDOUT_FILENO)
-                       : wd_file_sink_open_ex(&sink, path, WD_FILE_DIRECT, 0600);
-    return rc ? rc : read_dump(repo, m, sink);
+    /* a file: written under a temporary name (0600), renamed into place
+     * only once the dump authenticated; standard output: the dump is
+     * authenticated whole first, then copied out */
+    if (!to_stdout) {
+        int rc = wd_file_sink_open_ex(&sink, path, 0, 0600);
+        return rc ? rc : read_dump(repo, m, sink);
+    }
+    int rc = wd_fd_sink_open(&sink, STDOUT_FILENO);
+    return rc ? rc : spool_and_feed(repo, m, sink);
 }
 
 /* argv of pg_restore or psql: program, connection, target, extras. */
@@ -376,8 +438,13 @@ static int restore_globals(walden_repo *repo, const walden_config *cfg, const wd
         a.v[a.n++] = "-f";
         a.v[a.n++] = "-";
         wd_sink *sink = NULL;
-        if (!(rc = proc_sink_open(&sink, "psql (globals)", a.v, true, expected)))
-            rc = read_dump(repo, m, sink);
+        int fd;
+        /* authenticated whole before psql sees a byte */
+        if (!(rc = spool_dump(repo, m, &fd))) {
+            if (!(rc = proc_sink_open(&sink, "psql (globals)", a.v, true, expected)))
+                rc = feed(fd, sink);
+            close(fd);
+        }
     }
     wd_free(expected);
     argv_free(&a);
@@ -411,22 +478,15 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
         a.v[a.n++] = extra[i];
     char what[64];
     snprintf(what, sizeof(what), "pg_restore into '%.36s'", target);
+    /* authenticated whole before pg_restore sees a byte */
+    if ((rc = spool_dump(repo, m, &tmp_fd)))
+        goto done;
     if (jobs <= 1) {
         wd_sink *sink = NULL;
         if (!(rc = proc_sink_open(&sink, what, a.v, false, NULL)))
-            rc = read_dump(repo, m, sink);
+            rc = feed(tmp_fd, sink);
         goto done;
     }
-    const char *tmpdir = getenv("TMPDIR");
-    if (!tmpdir || !*tmpdir)
-        tmpdir = "/tmp";
-    if ((tmp_fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0) {
-        rc = wd_error_set_errno(errno, "cannot create a temporary file in '%s' (TMPDIR)", tmpdir);
-        goto done;
-    }
-    wd_sink *sink = NULL;
-    if ((rc = wd_fd_sink_open(&sink, tmp_fd)) || (rc = read_dump(repo, m, sink)))
-        goto done;
     wd_log_info("dump %s: %" PRIu64 " bytes in a temporary file; pg_restore with %" PRId64 " jobs",
                 m->id, m->pub.size, jobs);
     /* pg_restore opens the file by name (each of its jobs again): through

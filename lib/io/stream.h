@@ -154,6 +154,22 @@ void wd_hash_filter_result(const wd_filter *f, uint8_t sha256[32], uint64_t *byt
 int wd_hash_filter_peek(const wd_filter *f, uint8_t sha256[32]);
 int wd_hash_filter_expect(wd_filter *f, const uint8_t sha256[32], const char *what);
 
+/* Stops the stream with error `code` (a negative WALDEN_ code) as soon as
+ * more than `max` bytes would pass, before they reach the next stage: the
+ * sink never receives more than `max` bytes. With `exact`, end() also
+ * fails unless exactly `max` bytes passed. `what` begins the message and
+ * names the object ("archived 'X' failed authentication"); it is copied. */
+int wd_limit_filter_new(wd_filter **out, uint64_t max, bool exact, int code, const char *what);
+/* The bytes that passed so far. */
+uint64_t wd_limit_filter_bytes(const wd_filter *f);
+/* The most a stored object may have for `raw_max` bytes of content:
+ * compression that cannot shrink (at most 1/64 more) and encryption's
+ * framing (a header, then 20 bytes per 64 KiB record), with room to spare. */
+static inline uint64_t wd_stored_max(uint64_t raw_max)
+{
+    return raw_max + raw_max / 64 + (1u << 20);
+}
+
 /* zstd: level 1..19 (0: zstd's default); workers > 0 compresses in
  * background threads. The frame carries zstd's content checksum. */
 int wd_zstd_compress_new(wd_filter **out, int level, int workers);

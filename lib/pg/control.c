@@ -5,10 +5,12 @@
  * pg_control starts with the system identifier (uint64, host byte order)
  * in every supported version; PG_VERSION holds the major version.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -58,7 +60,45 @@ done:
     return rc;
 }
 
-int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version_num)
+static bool valid_segment_size(uint64_t size)
+{
+    return size >= (1u << 20) && size <= (1u << 30) && !(size & (size - 1));
+}
+
+int wd_pg_segment_size_read(const char *pgdata, uint64_t *size)
+{
+    *size = 0;
+    char *dir = wd_path_join(pgdata, "pg_wal");
+    if (!dir)
+        return WALDEN_ENOMEM;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    /* any segment: its long page header states the size, and its length
+     * must agree (a recycled segment keeps its header's size) */
+    while (d && !*size && (e = readdir(d))) {
+        if (strlen(e->d_name) != 24 || strspn(e->d_name, "0123456789ABCDEF") != 24)
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        uint8_t head[40];
+        uint32_t seg;
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head)) {
+            memcpy(&seg, head + 32, 4);
+            if (valid_segment_size(seg) && (uint64_t)st.st_size == seg)
+                *size = seg;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    if (d)
+        closedir(d);
+    wd_free(dir);
+    return 0;
+}
+
+int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version_num,
+                         uint64_t *segment_size)
 {
     wd_pg_conn *c;
     int rc = wd_pg_connect(&c, cfg);
@@ -72,6 +112,18 @@ int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version
     else
         *version_num = wd_pg_server_version(c);
     wd_free(text);
+    text = NULL;
+    uint64_t seg;
+    /* in bytes since PostgreSQL 11 */
+    if (!rc && segment_size) {
+        *segment_size = 0;
+        if (wd_pg_query_one(c, "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'",
+                            &text) == 0 &&
+            wd_parse_uint64(text, &seg) == 0 && valid_segment_size(seg))
+            *segment_size = seg;
+        walden_error_clear(); /* unknown: archive-get goes by the segment's header */
+        wd_free(text);
+    }
     wd_pg_close(c);
     return rc;
 }

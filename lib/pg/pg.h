@@ -71,8 +71,13 @@ int wd_pg_control_read(const char *pgdata, uint64_t *sysid, int *pg_major);
 
 /* Connects with the configured pghost/pgport/pguser/pgdatabase (libpq's own
  * PG* variables apply too) and reads the system identifier and
- * server_version_num. */
-int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version_num);
+ * server_version_num; with segment_size set, also wal_segment_size (0 when
+ * the server does not say). */
+int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version_num,
+                         uint64_t *segment_size);
+/* The WAL segment size of the data directory, from a segment in pg_wal
+ * (its header's size, which its length must match); 0 when none tells. */
+int wd_pg_segment_size_read(const char *pgdata, uint64_t *size);
 
 /* ---- where the server listens (where.c) ---- */
 

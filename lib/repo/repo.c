@@ -173,17 +173,18 @@ int walden_repo_init(const walden_config *cfg)
     const char *pgdata = walden_config_get(cfg, "pgdata");
     wd_compress c;
     int level, rc;
-    uint64_t sysid;
+    uint64_t sysid, seg_size = 0;
     int version_num;
 
     if ((rc = config_compress(cfg, NULL, 0, &c, &level)))
         goto done;
     if (pgdata && *pgdata) {
         int major;
-        if ((rc = wd_pg_control_read(pgdata, &sysid, &major)))
+        if ((rc = wd_pg_control_read(pgdata, &sysid, &major)) ||
+            (rc = wd_pg_segment_size_read(pgdata, &seg_size)))
             goto done;
         version_num = major * 10000;
-    } else if ((rc = wd_pg_identity_query(cfg, &sysid, &version_num))) {
+    } else if ((rc = wd_pg_identity_query(cfg, &sysid, &version_num, &seg_size))) {
         goto done;
     }
     if ((rc = wd_pg_major_check(version_num / 10000)))
@@ -235,6 +236,10 @@ int walden_repo_init(const walden_config *cfg)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* the segment size, when known, bounds what archive-get writes */
+    char seg_line[64] = "";
+    if (seg_size)
+        snprintf(seg_line, sizeof(seg_line), "wal-segment-size = %" PRIu64 "\n", seg_size);
     info = wd_asprintf("# walden cluster area: see docs/repository-format.md\n"
                        "format-version = %d\n"
                        "cluster = %s\n"
@@ -243,10 +248,11 @@ int walden_repo_init(const walden_config *cfg)
                        "compress = %s\n"
                        "compress-level = %d\n"
                        "encrypted = %s\n"
+                       "%s"
                        "created = %s\n"
                        "walden-version = %s\n",
                        WD_REPO_FORMAT_VERSION, cluster, sysid, version_num, wd_compress_name(c),
-                       level, passphrase ? "yes" : "no", created, WALDEN_VERSION);
+                       level, passphrase ? "yes" : "no", seg_line, created, WALDEN_VERSION);
     if (!info) {
         rc = WALDEN_ENOMEM;
         goto done;
@@ -314,6 +320,12 @@ static int cluster_kv(const char *name, const char *value, int line, void *ctx)
             info->compress_level = (int)v;
     } else if (strcmp(name, "encrypted") == 0) {
         info->encrypted = strcmp(value, "yes") == 0;
+    } else if (strcmp(name, "wal-segment-size") == 0) {
+        uint64_t seg = 0;
+        if (!(rc = wd_parse_uint64(value, &seg)) &&
+            (seg < (1u << 20) || seg > (1u << 30) || (seg & (seg - 1))))
+            rc = wd_error_set(WALDEN_EINVAL, "wal-segment-size %s is not a segment size", value);
+        cc->repo->wal_segment_size = seg;
     }
     return rc;
 }
@@ -625,6 +637,13 @@ int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_s
 int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
                           const uint8_t *expect_header, wd_sink *sink, wd_repo_stream *out)
 {
+    return wd_repo_read_begin_limited(repo, c, expect_sha256, expect_header, NULL, sink, out);
+}
+
+int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                               const uint8_t *expect_header, const wd_read_limits *limits,
+                               wd_sink *sink, wd_repo_stream *out)
+{
     memset(out, 0, sizeof(*out));
     int rc;
     if (repo->info.encrypted && (rc = wd_repo_unlock(repo))) {
@@ -634,6 +653,13 @@ int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expec
     if ((rc = wd_pipe_new(&out->pipe, sink)))
         return rc;
     wd_filter *f = NULL;
+    /* the stored bytes are counted first: decompression may consume much
+     * input and produce nothing */
+    if (limits && limits->stored_max) {
+        rc = wd_limit_filter_new(&f, limits->stored_max, false, limits->code, limits->what);
+        if ((rc = add(out->pipe, rc, f)))
+            goto fail;
+    }
     rc = wd_hash_filter_new(&out->stored_hash);
     if ((rc = add(out->pipe, rc, out->stored_hash)))
         goto fail;
@@ -649,6 +675,13 @@ int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expec
         goto fail;
     if (f && (rc = wd_pipe_add(out->pipe, f)))
         goto fail;
+    /* right after decompression: the content is stopped at its limit */
+    if (limits && (limits->raw_max || limits->raw_exact)) {
+        rc =
+            wd_limit_filter_new(&f, limits->raw_max, limits->raw_exact, limits->code, limits->what);
+        if ((rc = add(out->pipe, rc, f)))
+            goto fail;
+    }
     rc = wd_hash_filter_new(&out->raw_hash);
     if ((rc = add(out->pipe, rc, out->raw_hash)))
         goto fail;

@@ -31,8 +31,9 @@ struct walden_repo {
     char *cluster;  /* the cluster's folder in the storage */
     char *location; /* the repo option, for messages */
     walden_repo_info info;
-    char *info_compress;  /* owned string behind info.compress */
-    wd_compress compress; /* what new files are written with */
+    uint64_t wal_segment_size; /* cluster.conf's wal-segment-size; 0: not recorded */
+    char *info_compress;       /* owned string behind info.compress */
+    wd_compress compress;      /* what new files are written with */
     int compress_level;
     wd_keypair key;    /* public part loaded at open when encrypted */
     bool key_unlocked; /* private part unwrapped */
@@ -153,5 +154,20 @@ int wd_repo_read_begin(walden_repo *repo, wd_compress c, const uint8_t *expect_s
  * before any byte is released otherwise. */
 int wd_repo_read_begin_ex(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
                           const uint8_t *expect_header, wd_sink *sink, wd_repo_stream *out);
+/* The most an object read back may have, known before it is read (from
+ * signed metadata, or from what its kind allows): the read stops with
+ * `code` as soon as a limit is crossed, so a forged object that is large,
+ * or that decompresses to gigabytes, never fills the sink (docs/security.md). */
+typedef struct wd_read_limits {
+    uint64_t raw_max;    /* content bytes after decompression; 0: no limit */
+    bool raw_exact;      /* the content must have exactly raw_max bytes */
+    uint64_t stored_max; /* stored bytes read; 0: no limit */
+    int code;            /* WALDEN_EAUTH or WALDEN_ECORRUPT */
+    const char *what;    /* begins the message, names the object */
+} wd_read_limits;
+/* wd_repo_read_begin_ex with limits (NULL: none). */
+int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,
+                               const uint8_t *expect_header, const wd_read_limits *limits,
+                               wd_sink *sink, wd_repo_stream *out);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct restore_job {
     unsigned mode;
     int64_t part; /* -1: a whole file */
     uint64_t size;
+    uint64_t stored_size; /* 0: not recorded */
     uint8_t sha256[32];
 } restore_job;
 
@@ -145,6 +146,25 @@ static int open_folders(restore_run *r, const char *base, const char *rel, bool 
     return 0;
 }
 
+/* The read pipeline of one stored file, stopped as soon as it has more
+ * bytes than the signed manifest records (content and stored bytes): a
+ * forged object never writes more than that into the target. */
+static int read_limited(restore_run *r, const restore_job *job, const char *object, wd_sink *sink,
+                        wd_repo_stream *st)
+{
+    char what[PATH_MAX + 256];
+    snprintf(what, sizeof(what),
+             "backup %s, file '%s' ('%s') is not what its signed manifest lists", r->meta->id,
+             job->path, object);
+    wd_read_limits lim = {.raw_max = job->size,
+                          .raw_exact = true,
+                          .stored_max =
+                              job->stored_size ? job->stored_size : wd_stored_max(job->size),
+                          .code = WALDEN_ECORRUPT,
+                          .what = what};
+    return wd_repo_read_begin_limited(r->repo, r->compress, job->sha256, NULL, &lim, sink, st);
+}
+
 static int restore_file(restore_run *r, const restore_job *job)
 {
     const char *base, *rest;
@@ -184,7 +204,7 @@ static int restore_file(restore_run *r, const restore_job *job)
             if (rc == WALDEN_ENOTFOUND)
                 rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')",
                                   r->meta->id, job->path, object);
-        } else if ((rc = wd_repo_read_begin(r->repo, r->compress, job->sha256, sink, &st))) {
+        } else if ((rc = read_limited(r, job, object, sink, &st))) {
             /* the sink was taken over */
         } else if ((rc = wd_pipe_copy(st.pipe, src))) {
             if (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY)
@@ -506,6 +526,7 @@ static int entry_cb(const wd_manifest_entry *e, void *ctx)
     if (e->type == 'p' && !r->manifest->part_size)
         return wd_error_set(WALDEN_ECORRUPT, "manifest has parts but no part-size");
     job.size = e->size;
+    job.stored_size = e->stored_size;
     memcpy(job.sha256, e->raw_sha256, 32);
     if (!wd_pool_push(r->pool, &job)) {
         r->stopped = true;

@@ -188,7 +188,33 @@ static int check_object(void *item, void *scratch, void *ctx)
     if ((rc = wd_null_sink_open(&sink)))
         goto done;
     if (j->decode) {
-        rc = wd_repo_read_begin(v->repo, j->compress, NULL, sink, &st);
+        /* a forged object may decompress to any size: the read stops at what
+         * the object may have (docs/security.md, limits) */
+        char what[OBJECT_MAX + 64];
+        wd_read_limits lim = {.code = WALDEN_ECORRUPT, .what = what};
+        snprintf(what, sizeof(what), "'%s' is larger than %s says", j->object, j->listed_by);
+        if (j->has_raw_size)
+            lim.raw_max = j->raw_size;
+        if (j->has_stored)
+            lim.stored_max = j->stored_size;
+        if (j->wal) {
+            wd_wal_copy copy;
+            char name[64];
+            const char *base = strrchr(j->object, '/');
+            wd_wal_name parsed;
+            bool segment =
+                wd_wal_object_parse(base ? base + 1 : j->object, name, sizeof(name), &copy) != 0 ||
+                wd_wal_name_parse(name, &parsed) != 0 || parsed.kind == WD_WAL_SEGMENT ||
+                parsed.kind == WD_WAL_PARTIAL;
+            walden_error_clear();
+            lim.code = WALDEN_EAUTH;
+            snprintf(what, sizeof(what), "'%s' failed authentication", j->object);
+            lim.raw_max = !segment                    ? WD_WAL_TEXT_MAX
+                          : v->repo->wal_segment_size ? v->repo->wal_segment_size
+                                                      : WD_WAL_SEGMENT_MAX;
+            lim.stored_max = wd_stored_max(lim.raw_max);
+        }
+        rc = wd_repo_read_begin_limited(v->repo, j->compress, NULL, NULL, &lim, sink, &st);
         sink = NULL; /* taken over */
         if (!rc && j->has_raw)
             rc = wd_hash_filter_expect(st.raw_hash, j->raw_sha256, "decoded content");

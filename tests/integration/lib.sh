@@ -275,3 +275,17 @@ lock_file() {
   while [[ $repo == */ && $repo != / ]]; do repo=${repo%/}; done
   echo "$1/$3-$(printf %s "$repo" | sha256sum | cut -c1-8)-$4.lock"
 }
+
+# own REPO: what an attacker planted stays readable to walden (an object
+# walden cannot read stops it as an input/output error, which proves nothing)
+own() { [[ ${#RUN_AS[@]} -eq 0 ]] || chown -R postgres: "$1"; }
+
+# refused WHAT WANT CMD...: CMD exits WANT saying "failed authentication",
+# in one line
+refused() {
+  local what=$1 want=$2
+  shift 2
+  expect_status "$want" "$@"
+  stderr_has "failed authentication"
+  [[ $(wc -l <"$T/stderr") -eq 1 ]] || fail "$what: more than one line: $(cat "$T/stderr")"
+}

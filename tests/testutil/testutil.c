@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "walden/walden.h"
 
 char *tu_mkdtemp(void)
 {
@@ -81,4 +82,31 @@ int tu_system(const char *fmt, ...)
     if (st == -1 || !WIFEXITED(st))
         return -1;
     return WEXITSTATUS(st);
+}
+
+void tu_fake_pgdata(const char *pgdata, uint64_t sysid, int major)
+{
+    assert_int_equal(tu_system("mkdir -p '%s/global' && printf '%d\\n' > '%s/PG_VERSION'", pgdata,
+                               major, pgdata),
+                     0);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
+    uint8_t control[8192] = {0};
+    memcpy(control, &sysid, 8);
+    tu_write_file(path, control, sizeof(control));
+}
+
+walden_config *tu_area_config(const char *dir, const char *repo, const char *pgdata,
+                              const char *passphrase)
+{
+    walden_config *cfg;
+    assert_ok(walden_config_new(&cfg));
+    assert_ok(walden_config_set(cfg, "repo", repo, WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(cfg, "pgdata", pgdata, WALDEN_SOURCE_FLAG));
+    char skf[4096];
+    snprintf(skf, sizeof(skf), "%s/%%c.sign-key", dir);
+    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
+    if (passphrase)
+        assert_ok(walden_config_set(cfg, "encrypt-passphrase", passphrase, WALDEN_SOURCE_FLAG));
+    return cfg;
 }

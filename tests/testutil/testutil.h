@@ -38,4 +38,14 @@ uint8_t *tu_read_file(const char *path, size_t *len);
 /* Runs a shell command; returns its exit status (or -1). */
 int tu_system(const char *fmt, ...);
 
+/* A data directory as far as init reads it: PG_VERSION holding `major` and
+ * a global/pg_control that starts with `sysid`. */
+void tu_fake_pgdata(const char *pgdata, uint64_t sysid, int major);
+
+struct walden_config;
+/* A configuration for the area "main" of `repo`, data directory `pgdata`,
+ * its signing key file in `dir`; encrypted with `passphrase` when set. */
+struct walden_config *tu_area_config(const char *dir, const char *repo, const char *pgdata,
+                                     const char *passphrase);
+
 #endif

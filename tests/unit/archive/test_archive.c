@@ -26,14 +26,7 @@ typedef struct fixture {
 
 static void write_pgdata_v(const char *pgdata, uint64_t sysid, int major)
 {
-    assert_int_equal(tu_system("mkdir -p '%s/global' && printf '%d\\n' > '%s/PG_VERSION'", pgdata,
-                               major, pgdata),
-                     0);
-    char path[700];
-    snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
-    uint8_t control[8192] = {0};
-    memcpy(control, &sysid, 8);
-    tu_write_file(path, control, sizeof(control));
+    tu_fake_pgdata(pgdata, sysid, major);
 }
 
 static void write_pgdata(const char *pgdata, uint64_t sysid)
@@ -63,17 +56,9 @@ static int teardown(void **state)
 
 static walden_config *make_config(fixture *f, const char *compress, const char *passphrase)
 {
-    walden_config *cfg;
-    assert_ok(walden_config_new(&cfg));
-    assert_ok(walden_config_set(cfg, "repo", f->repo, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "pgdata", f->pgdata, WALDEN_SOURCE_FLAG));
-    char skf[700];
-    snprintf(skf, sizeof(skf), "%s/%%c.sign-key", f->dir);
-    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
+    walden_config *cfg = tu_area_config(f->dir, f->repo, f->pgdata, passphrase);
     if (compress)
         assert_ok(walden_config_set(cfg, "compress", compress, WALDEN_SOURCE_FLAG));
-    if (passphrase)
-        assert_ok(walden_config_set(cfg, "encrypt-passphrase", passphrase, WALDEN_SOURCE_FLAG));
     return cfg;
 }
 
@@ -609,6 +594,130 @@ static void test_history_backup_partial(void **state)
     free(partial);
 }
 
+/* Plants object `name`-<sha>-<sig><ext> into `folder` of the area, its
+ * content made by the shell pipeline `cmd`. */
+static void plant(fixture *f, const char *folder, const char *name, const char *ext,
+                  const char *cmd)
+{
+    assert_int_equal(tu_system("mkdir -p '%s/main/%s' && (%s) >'%s/main/%s/%s-%064d-%0128d%s'",
+                               f->repo, folder, cmd, f->repo, folder, name, 7, 9, ext),
+                     0);
+}
+
+/* archive-get of a forged object stops at the size the file may have:
+ * the message says which limit was crossed (not the signature, which is
+ * checked only at the end), and nothing is left where the file goes. */
+static void get_refused(fixture *f, walden_repo *repo, const char *name, const char *why)
+{
+    char out[600], dest[700];
+    snprintf(out, sizeof(out), "%s/pg_wal", f->dir);
+    mkdir(out, 0700);
+    snprintf(dest, sizeof(dest), "%s/RECOVERYXLOG", out);
+    assert_rc(walden_archive_get(repo, name, dest), WALDEN_EAUTH);
+    assert_non_null(strstr(walden_error_last()->message, "failed authentication"));
+    if (!strstr(walden_error_last()->message, why))
+        fail_msg("'%s' does not say '%s'", walden_error_last()->message, why);
+    assert_int_equal(count_entries(out), 0);
+}
+
+static void test_get_limits(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "zstd", NULL);
+    /* a long page header stating 1 MiB, then 64 MiB of zeros: a few KiB
+     * stored */
+    char hdr[700];
+    snprintf(hdr, sizeof(hdr), "%s/hdr", f->dir);
+    uint8_t h[40] = {0x10, 0xD1, 2, 0, 1};
+    uint32_t seg = SEG, blck = 8192;
+    memcpy(h + 24, &SYSID, 8);
+    memcpy(h + 32, &seg, 4);
+    memcpy(h + 36, &blck, 4);
+    tu_write_file(hdr, h, sizeof(h));
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "cat '%s'; head -c 67108864 /dev/zero) | (zstd -q -c", hdr);
+    plant(f, "wal/0000000100000000", "000000010000000000000006", ".zst", cmd);
+    get_refused(f, repo, "000000010000000000000006",
+                "longer than the segment size its header states (1048576 bytes)");
+    /* the same as a .partial */
+    plant(f, "wal/0000000100000000", "000000010000000000000007.partial", ".zst", cmd);
+    get_refused(f, repo, "000000010000000000000007.partial", "longer than the segment size");
+    /* a header that states 1 GiB plus one page */
+    h[32] = 0, h[33] = 0x20, h[34] = 0, h[35] = 0x40;
+    tu_write_file(hdr, h, sizeof(h));
+    plant(f, "wal/0000000100000000", "000000010000000000000008", ".zst", cmd);
+    get_refused(f, repo, "000000010000000000000008", "its header states no valid segment size");
+    /* zeros: no header at all */
+    plant(f, "wal/0000000100000000", "000000010000000000000009", ".zst",
+          "head -c 67108864 /dev/zero) | (zstd -q -c");
+    get_refused(f, repo, "000000010000000000000009", "no valid segment size");
+    /* short of its size */
+    h[32] = 0, h[33] = 0, h[34] = 0x10, h[35] = 0;
+    tu_write_file(hdr, h, sizeof(h));
+    snprintf(cmd, sizeof(cmd), "cat '%s'; head -c 4096 /dev/zero) | (zstd -q -c", hdr);
+    plant(f, "wal/0000000100000000", "00000001000000000000000A", ".zst", cmd);
+    get_refused(f, repo, "00000001000000000000000A", "not a whole segment (4136 bytes)");
+    /* a history file bomb: 64 MiB of text compressed */
+    plant(f, "wal", "00000003.history", ".zst", "yes 1 | head -c 67108864) | (zstd -q -c");
+    get_refused(f, repo, "00000003.history", "more than 1048576 bytes, the most it may have");
+    /* stored larger than any history file: refused as listed, unread */
+    plant(f, "wal", "00000004.history", "", "head -c 3000000 /dev/zero");
+    get_refused(f, repo, "00000004.history", "3000000 bytes stored, more than a WAL text file");
+    /* a genuine segment still comes back */
+    char *real = make_segment(f->dir, "00000001000000000000000B", SYSID, 11);
+    assert_ok(walden_archive_push(repo, real, NULL));
+    char dest[700];
+    snprintf(dest, sizeof(dest), "%s/pg_wal/RECOVERYXLOG", f->dir);
+    assert_ok(walden_archive_get(repo, "00000001000000000000000B", dest));
+    assert_same_file(real, dest);
+    free(real);
+    walden_repo_close(repo);
+}
+
+/* init records the segment size of a segment in pg_wal; archive-push
+ * refuses segments of another size, archive-get stops at it even when the
+ * segment's own header states more. */
+static void test_area_segment_size(void **state)
+{
+    fixture *f = *state;
+    char wal[700];
+    snprintf(wal, sizeof(wal), "%s/pg_wal", f->pgdata);
+    mkdir(wal, 0700);
+    free(make_segment(wal, "000000010000000000000001", SYSID, 1));
+    walden_repo *repo = init_and_open(f, "zstd", NULL);
+    char conf[700];
+    snprintf(conf, sizeof(conf), "%s/main/cluster.conf", f->repo);
+    size_t len;
+    char *text = (char *)tu_read_file(conf, &len);
+    assert_non_null(strstr(text, "\nwal-segment-size = 1048576\n"));
+    free(text);
+
+    /* a segment of 2 MiB (its header says so too) */
+    uint8_t *big = calloc(1, 2 * SEG);
+    uint8_t h[40] = {0x10, 0xD1, 2, 0, 1};
+    uint32_t two = 2 * SEG, blck = 8192;
+    memcpy(h + 24, &SYSID, 8);
+    memcpy(h + 32, &two, 4);
+    memcpy(h + 36, &blck, 4);
+    memcpy(big, h, sizeof(h));
+    char path[700];
+    snprintf(path, sizeof(path), "%s/000000010000000000000000", f->dir);
+    tu_write_file(path, big, 2 * SEG);
+    assert_rc(walden_archive_push(repo, path, NULL), WALDEN_EMISMATCH);
+    assert_non_null(strstr(walden_error_last()->message, "the area's segments have 1048576"));
+
+    /* planted, it is refused at the header */
+    char hdr[700], cmd[1024];
+    snprintf(hdr, sizeof(hdr), "%s/hdr", f->dir);
+    tu_write_file(hdr, h, sizeof(h));
+    snprintf(cmd, sizeof(cmd), "cat '%s'; head -c 3000000 /dev/zero) | (zstd -q -c", hdr);
+    plant(f, "wal/0000000100000000", "000000010000000000000003", ".zst", cmd);
+    get_refused(f, repo, "000000010000000000000003",
+                "its header states another segment size than the area's (2097152 bytes)");
+    free(big);
+    walden_repo_close(repo);
+}
+
 /* Copies planted under a history file's name (another content named, a
  * made-up signature; one with a genuine encryption header copied from
  * another object, one too short for a header) are neither "archived
@@ -764,6 +873,8 @@ int main(void)
         T(test_refusals),
         T(test_history_backup_partial),
         T(test_planted_history_does_not_block),
+        T(test_get_limits),
+        T(test_area_segment_size),
         T(test_init_and_open_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,19 +33,8 @@ static void test_ranges_and_gaps(void **state)
     char repo_dir[600], pgdata[600];
     snprintf(repo_dir, sizeof(repo_dir), "%s/repo", dir);
     snprintf(pgdata, sizeof(pgdata), "%s/pgdata", dir);
-    assert_int_equal(
-        tu_system("mkdir -p '%s/global' && printf '15\\n' > '%s/PG_VERSION'", pgdata, pgdata), 0);
-    char control_path[700];
-    snprintf(control_path, sizeof(control_path), "%s/global/pg_control", pgdata);
-    uint8_t control[8192] = {1};
-    tu_write_file(control_path, control, sizeof(control));
-    walden_config *cfg;
-    assert_ok(walden_config_new(&cfg));
-    assert_ok(walden_config_set(cfg, "repo", repo_dir, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "pgdata", pgdata, WALDEN_SOURCE_FLAG));
-    char skf[700];
-    snprintf(skf, sizeof(skf), "%s/sign-key", dir);
-    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
+    tu_fake_pgdata(pgdata, 1, 15);
+    walden_config *cfg = tu_area_config(dir, repo_dir, pgdata, NULL);
     assert_ok(walden_repo_init(cfg));
     walden_repo *repo;
     assert_ok(walden_repo_open(&repo, cfg));

@@ -32,20 +32,12 @@ typedef struct fixture {
 
 static walden_config *make_config(fixture *f, const char *passphrase)
 {
-    walden_config *cfg;
-    assert_ok(walden_config_new(&cfg));
-    assert_ok(walden_config_set(cfg, "repo", f->repo, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(cfg, "pgdata", f->pgdata, WALDEN_SOURCE_FLAG));
-    char skf[700];
-    snprintf(skf, sizeof(skf), "%s/%%c.sign-key", f->dir);
-    assert_ok(walden_config_set(cfg, "sign-key-file", skf, WALDEN_SOURCE_FLAG));
+    walden_config *cfg = tu_area_config(f->dir, f->repo, f->pgdata, passphrase);
     assert_ok(walden_config_set(cfg, "process-max", "2", WALDEN_SOURCE_FLAG));
     /* the locks in the test's folder, not in the host's /run/walden */
     char locks[600];
     snprintf(locks, sizeof(locks), "%s/locks", f->dir);
     assert_ok(walden_config_set(cfg, "lock-path", locks, WALDEN_SOURCE_FLAG));
-    if (passphrase)
-        assert_ok(walden_config_set(cfg, "encrypt-passphrase", passphrase, WALDEN_SOURCE_FLAG));
     return cfg;
 }
 
@@ -197,14 +189,8 @@ static int setup_with(void **state, const char *passphrase)
     snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
     snprintf(f->pgdata, sizeof(f->pgdata), "%s/pgdata", f->dir);
     snprintf(f->in, sizeof(f->in), "%s/in", f->dir);
-    assert_int_equal(tu_system("mkdir -p '%s/global' '%s' && printf '15\\n' > '%s/PG_VERSION'",
-                               f->pgdata, f->in, f->pgdata),
-                     0);
-    char path[600];
-    snprintf(path, sizeof(path), "%s/global/pg_control", f->pgdata);
-    uint8_t control[8192] = {0};
-    memcpy(control, &SYSID, 8);
-    tu_write_file(path, control, sizeof(control));
+    assert_int_equal(tu_system("mkdir -p '%s'", f->in), 0);
+    tu_fake_pgdata(f->pgdata, SYSID, 15);
     walden_config *cfg = make_config(f, passphrase);
     assert_ok(walden_repo_init(cfg));
     walden_repo *repo;

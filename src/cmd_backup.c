@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,10 +74,12 @@ int cmd_restore(cli_ctx *ctx)
         return cli_fail(rc);
     char size[32];
     cli_human(res.size, size, sizeof(size));
+    const char *type = walden_config_get(ctx->cfg, "type");
+    bool standby = type && strcmp(type, "standby") == 0;
     printf("restored backup %s into %s: %s, %" PRIu64 " files, %.1f s; start PostgreSQL on it "
-           "to recover\n",
+           "%s\n",
            res.backup_id, walden_config_get(ctx->cfg, "pgdata"), size, res.files,
-           cli_progress_seconds(&ps));
+           cli_progress_seconds(&ps), standby ? "to run it as a standby" : "to recover");
     printf("recovery follows timeline %u: %s\n", res.timeline, res.timeline_reason);
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_;
 }

@@ -585,6 +585,13 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         return wd_error_set(WALDEN_EINVAL, "pgdata is not set: the backup needs the data "
                                            "directory (--pgdata)");
     const char *type = walden_config_get(cfg, "type");
+    if (!type || strcmp(type, "full") != 0) {
+        walden_config_source src = walden_config_source_of(cfg, "type");
+        if (src == WALDEN_SOURCE_FLAG || src == WALDEN_SOURCE_ENV)
+            return wd_error_set(WALDEN_EINVAL, "--type %s is a restore type: backup takes full",
+                                type ? type : "");
+        type = "full"; /* restore's, from a config file both commands read */
+    }
     int workers = 1, lock_fd = -1, rc;
     int64_t timeout_s = walden_config_seconds(cfg, "archive-timeout", 60);
     if ((rc = wd_process_max(cfg, false, &workers)))
@@ -685,6 +692,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     started = false;
     m->pub.stop_lsn = stop.lsn;
     m->pub.stop_time_ms = stop.time_ms;
+    m->end_xmin = stop.end_xmin;
     memcpy(m->stop_wal, stop.stop_wal, 25);
     if ((rc = store_small(&r, "backup_label", stop.label)) ||
         (*stop.tablespace_map && (rc = store_small(&r, "tablespace_map", stop.tablespace_map))))

@@ -63,6 +63,7 @@ static int emit_end(emit_fn emit, void *dst, const wd_backup_meta *m)
     if ((rc = emit(dst, "stop-lsn = %s\n", lsn)) ||
         (rc = emit(dst, "stop-wal = %s\n", m->stop_wal)) ||
         (rc = emit(dst, "stop-time-ms = %" PRId64 "\n", m->pub.stop_time_ms)) ||
+        (m->end_xmin && (rc = emit(dst, "end-xmin = %" PRIu64 "\n", m->end_xmin))) ||
         (rc = emit(dst, "file-count = %" PRIu64 "\n", m->pub.file_count)) ||
         (rc = emit(dst, "size = %" PRIu64 "\n", m->pub.size)) ||
         (rc = emit(dst, "stored-size = %" PRIu64 "\n", m->pub.stored_size)) ||
@@ -216,6 +217,8 @@ int wd_backup_meta_set(wd_backup_meta *m, const char *name, const char *value)
         rc = set_i64(&m->pub.start_time_ms, value, name);
     } else if (strcmp(name, "stop-time-ms") == 0) {
         rc = set_i64(&m->pub.stop_time_ms, value, name);
+    } else if (strcmp(name, "end-xmin") == 0) {
+        rc = set_u64(&m->end_xmin, value, name);
     } else if (strcmp(name, "file-count") == 0) {
         rc = set_u64(&m->pub.file_count, value, name);
     } else if (strcmp(name, "size") == 0) {

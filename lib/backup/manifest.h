@@ -61,6 +61,9 @@ typedef struct wd_backup_meta {
     char *owner; /* user name owning the data directory */
     int data_checksums;
     uint64_t part_size; /* files larger than this are stored in parts */
+    /* every transaction whose id (epoch-qualified) is below it had ended
+     * before the backup's end; 0: not recorded (older backups) */
+    uint64_t end_xmin;
     int complete;
 } wd_backup_meta;
 

@@ -66,7 +66,7 @@ static const walden_option_info options[] = {
             "starting with `.`"},
     {.name = "pgdata",
      .type = WALDEN_OPT_PATH,
-     .commands = "backup init restore",
+     .commands = "backup check drill dump init metrics restore restore-dump",
      .help = "PostgreSQL data directory",
      .value_doc = "path",
      .doc = "PostgreSQL data directory (`init` reads the identity from its "
@@ -76,7 +76,7 @@ static const walden_option_info options[] = {
      .commands = "backup check drill dump init metrics restore-dump",
      .help = "PostgreSQL host or socket directory",
      .value_doc = "string",
-     .default_doc = "libpq's",
+     .default_doc = "pgdata's postmaster.pid, else libpq's",
      .doc = "PostgreSQL host or socket directory"},
     {.name = "pgport",
      .type = WALDEN_OPT_INT,
@@ -85,7 +85,7 @@ static const walden_option_info options[] = {
      .commands = "backup check drill dump init metrics restore-dump",
      .help = "PostgreSQL port",
      .value_doc = "1–65535",
-     .default_doc = "libpq's",
+     .default_doc = "pgdata's postmaster.pid, else libpq's",
      .doc = "PostgreSQL port"},
     {.name = "pguser",
      .type = WALDEN_OPT_STRING,
@@ -205,12 +205,24 @@ static const walden_option_info options[] = {
     {.name = "type",
      .type = WALDEN_OPT_ENUM,
      .default_value = "full",
-     .choices = "full",
-     .commands = "backup",
-     .help = "backup type",
-     .value_doc = "`full`",
+     .choices = "full|default|immediate|standby",
+     .commands = "backup restore",
+     .help = "backup: full; restore: default (recover to the end of the archive or the target), "
+             "immediate (only until consistent) or standby (standby.signal)",
+     .value_doc = "`full`, `default`, `immediate`, `standby`",
      .default_doc = "`full`",
-     .doc = "backup type"},
+     .doc = "`backup`: `full` (the only type); `restore`: `default` (recover to the end of the "
+            "archive or the target), `immediate` (only until the backup is consistent), "
+            "`standby` (standby.signal, primary_conninfo). In a config file, which both read, "
+            "the other command's values are ignored"},
+    {.name = "primary-conninfo",
+     .type = WALDEN_OPT_STRING,
+     .secret = 1,
+     .commands = "restore",
+     .help = "restore --type standby: the connection to the primary (primary_conninfo)",
+     .value_doc = "libpq connection string",
+     .doc = "`restore --type standby`: written as `primary_conninfo`; without it the standby "
+            "replays the archive only. Keep passwords in the server user's `~/.pgpass`"},
     {.name = "start-fast",
      .type = WALDEN_OPT_BOOL,
      .default_value = "n",
@@ -739,6 +751,8 @@ typedef struct option_use {
 
 static const option_use uses[] = {
     {"type", "backup", "full", "the backup type"},
+    {"type", "restore", "default|immediate|standby",
+     "default: to the end of the archive or the target; immediate: until consistent; standby"},
     {"dry-run", "backup", NULL, "do not run the automatic expire (expire-auto) afterwards"},
     {"dry-run", "dump", NULL, "do not run the automatic expire (expire-auto) afterwards"},
     {"set", "restore-dump", NULL, "the dump to restore"},

@@ -1225,6 +1225,9 @@ static int restore_config(drill *d, const wd_target *t, walden_config **out)
         rc = walden_config_set(rc_cfg, "tablespace-map", d->ts_map, WALDEN_SOURCE_FLAG);
     if (!rc && t->kind != WD_TARGET_END)
         rc = walden_config_set(rc_cfg, "target-action", "promote", WALDEN_SOURCE_FLAG);
+    /* a drill recovers and ends recovery, never as a standby */
+    if (!rc)
+        rc = walden_config_set(rc_cfg, "type", "default", WALDEN_SOURCE_FLAG);
     if (rc) {
         walden_config_free(rc_cfg);
         return rc;
@@ -1254,9 +1257,9 @@ static int64_t redo_done_ms(drill *d)
 
 static void archiver_state(drill *d)
 {
-    const char *host = walden_config_get(d->cfg, "pghost");
-    const char *port = walden_config_get(d->cfg, "pgport");
-    if ((!host || !*host) && (!port || !*port))
+    wd_pg_where w;
+    wd_pg_where_get(d->cfg, &w);
+    if (!w.host && !w.port)
         return;
     const wd_libpq *pq = wd_libpq_get();
     if (!pq)
@@ -1265,13 +1268,12 @@ static void archiver_state(drill *d)
      * timeout: an unreachable source must not hold the drill's report */
     const char *keys[8], *vals[8];
     int n = 0;
-    static const char *const opts[][2] = {
-        {"host", "pghost"}, {"port", "pgport"}, {"user", "pguser"}, {"dbname", "pgdatabase"}};
+    const char *const opts[][2] = {
+        {"host", w.host}, {"port", w.port}, {"user", w.user}, {"dbname", w.dbname}};
     for (size_t i = 0; i < WD_ARRAY_LEN(opts); i++) {
-        const char *v = walden_config_get(d->cfg, opts[i][1]);
-        if (v && *v) {
+        if (opts[i][1]) {
             keys[n] = opts[i][0];
-            vals[n++] = v;
+            vals[n++] = opts[i][1];
         }
     }
     keys[n] = "application_name";

@@ -96,7 +96,9 @@ static int stream_child(dump_run *r, dump_target *t, wd_pipe *pipe, uint8_t *buf
         }
         argv[argc++] = conninfo;
     }
-    wd_pg_conn_args(r->cfg, argv, &argc);
+    wd_pg_where where;
+    wd_pg_where_get(r->cfg, &where);
+    wd_pg_conn_args(&where, argv, &argc);
     argv[argc] = NULL;
 
     char name[64];

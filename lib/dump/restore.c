@@ -366,6 +366,7 @@ typedef struct argv_buf {
     int n;
     char *owned[4];
     int nowned;
+    wd_pg_where where; /* the connection, which argv points into */
 } argv_buf;
 
 static int argv_own(argv_buf *a, char *s)
@@ -423,7 +424,7 @@ static int restore_globals(walden_repo *repo, const walden_config *cfg, const wd
                            int version)
 {
     const char *target = walden_config_get(cfg, "target-dbname");
-    argv_buf a = {wd_calloc(16, sizeof(char *)), 0, {0}, 0};
+    argv_buf a = {.v = wd_calloc(16, sizeof(char *))};
     char *expected = expected_globals_error(cfg);
     int rc = a.v ? argv_program(&a, cfg, version, "psql") : WALDEN_ENOMEM;
     if (!rc) {
@@ -432,7 +433,8 @@ static int restore_globals(walden_repo *repo, const walden_config *cfg, const wd
         rc = argv_own(&a, dbname_arg(target && *target ? target : "postgres"));
     }
     if (!rc) {
-        wd_pg_conn_args(cfg, a.v, &a.n);
+        wd_pg_where_get(cfg, &a.where);
+        wd_pg_conn_args(&a.where, a.v, &a.n);
         a.v[a.n++] = "-f";
         a.v[a.n++] = "-";
         wd_sink *sink = NULL;
@@ -460,7 +462,7 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
     while (extra && extra[nextra])
         nextra++;
     int rc = 0, tmp_fd = -1;
-    argv_buf a = {wd_calloc(16 + nextra, sizeof(char *)), 0, {0}, 0};
+    argv_buf a = {.v = wd_calloc(16 + nextra, sizeof(char *))};
     if (!a.v)
         return WALDEN_ENOMEM;
     if (walden_config_bool(cfg, "create") && (rc = create_database(cfg, target)))
@@ -468,7 +470,8 @@ static int restore_database(walden_repo *repo, const walden_config *cfg, const w
     if ((rc = argv_program(&a, cfg, version, "pg_restore")) ||
         (rc = argv_own(&a, dbname_arg(target))))
         goto done;
-    wd_pg_conn_args(cfg, a.v, &a.n);
+    wd_pg_where_get(cfg, &a.where);
+    wd_pg_conn_args(&a.where, a.v, &a.n);
     if (jobs > 1 && (rc = argv_own(&a, wd_asprintf("--jobs=%" PRId64, jobs))))
         goto done;
     for (size_t i = 0; i < nextra; i++)

@@ -87,6 +87,34 @@ int wd_pg_identity_query(const walden_config *cfg, uint64_t *sysid, int *version
  * (its header's size, which its length must match); 0 when none tells. */
 int wd_pg_segment_size_read(const char *pgdata, uint64_t *size);
 
+/* ---- where the server listens (where.c) ---- */
+
+/* What a running server wrote into PGDATA/postmaster.pid that tells where
+ * it listens: line 4 (port), 5 (first socket directory, "" when none) and
+ * 6 (first listen address, "" when none). */
+typedef struct wd_pg_pidfile {
+    unsigned port;
+    char socket_dir[1024];
+    char listen[256];
+} wd_pg_pidfile;
+/* Parses postmaster.pid's bytes (at most 8 KiB, no NUL; line 1 a pid, line
+ * 4 a port from 1 to 65535, lines 5 and 6 bounded). WALDEN_EINVAL without a
+ * message otherwise. */
+int wd_pg_pidfile_parse(const char *text, size_t len, wd_pg_pidfile *out);
+
+/* The connection to make: host, port, user and database (NULL: libpq's
+ * default). host and port are the configured pghost and pgport; when one is
+ * not configured and libpq's variable (PGHOST, PGPORT) is not set either,
+ * it comes from PGDATA/postmaster.pid of the configured pgdata, when that
+ * server runs: its socket directory (else its listen address) and port.
+ * The strings point into cfg or into w. */
+typedef struct wd_pg_where {
+    const char *host, *port, *user, *dbname;
+    char host_buf[1024];
+    char port_buf[8];
+} wd_pg_where;
+void wd_pg_where_get(const walden_config *cfg, wd_pg_where *w);
+
 /* ---- a session with the server (session.c) ---- */
 
 #include <stdbool.h>
@@ -96,7 +124,8 @@ typedef struct wd_pg_conn wd_pg_conn;
 typedef struct wd_pg_result wd_pg_result;
 
 /* Connects with the configured pghost/pgport/pguser/pgdatabase (libpq's PG*
- * variables apply too). */
+ * variables apply too; pghost and pgport default to where the server of
+ * pgdata listens: wd_pg_where_get). */
 int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg);
 void wd_pg_close(wd_pg_conn *c);
 /* server_version_num, e.g. 150018. */
@@ -128,6 +157,10 @@ typedef struct wd_pg_backup_stop_info {
     char stop_wal[25];    /* the segment holding the last byte before lsn */
     char *label;          /* backup_label content */
     char *tablespace_map; /* tablespace_map content, "" when none */
+    /* the xmin of a snapshot taken just before the stop (epoch-qualified):
+     * every transaction below it had ended before the backup's end, so a
+     * restore of the backup cannot stop before it */
+    uint64_t end_xmin;
 } wd_pg_backup_stop_info;
 /* The server's archiving, one line: archive_command, the last archived
  * segment, the failure count and the last failure ("" when it cannot be
@@ -171,9 +204,9 @@ int wd_pg_program_in(const walden_config *cfg, int server_version, const char *p
                      const char *const *dirs, char **out);
 /* The major version a program says it is (`PATH --version`). */
 int wd_pg_program_version(const char *path, int *major);
-/* Appends the configured connection to a program's argv from *argc:
- * -h HOST, -p PORT, -U USER as set (at most 6 entries; they point into
- * cfg). */
-void wd_pg_conn_args(const walden_config *cfg, const char **argv, int *argc);
+/* Appends the connection `w` (wd_pg_where_get) to a program's argv from
+ * *argc: -h HOST, -p PORT, -U USER as set (at most 6 entries; they point
+ * into w and the config it was made from). */
+void wd_pg_conn_args(const wd_pg_where *w, const char **argv, int *argc);
 
 #endif

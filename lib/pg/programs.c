@@ -151,14 +151,13 @@ int wd_pg_program(const walden_config *cfg, int server_version, const char *prog
     return wd_pg_program_in(cfg, server_version, program, default_dirs, out);
 }
 
-void wd_pg_conn_args(const walden_config *cfg, const char **argv, int *argc)
+void wd_pg_conn_args(const wd_pg_where *w, const char **argv, int *argc)
 {
-    static const char *const opts[][2] = {{"pghost", "-h"}, {"pgport", "-p"}, {"pguser", "-U"}};
+    const char *const opts[][2] = {{w->host, "-h"}, {w->port, "-p"}, {w->user, "-U"}};
     for (size_t i = 0; i < WD_ARRAY_LEN(opts); i++) {
-        const char *v = walden_config_get(cfg, opts[i][0]);
-        if (v && *v) {
+        if (opts[i][0]) {
             argv[(*argc)++] = opts[i][1];
-            argv[(*argc)++] = v;
+            argv[(*argc)++] = opts[i][0];
         }
     }
 }

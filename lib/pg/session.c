@@ -37,13 +37,14 @@ int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg)
 {
     const char *keys[8], *vals[8];
     int n = 0;
-    static const char *const opts[][2] = {
-        {"host", "pghost"}, {"port", "pgport"}, {"user", "pguser"}, {"dbname", "pgdatabase"}};
+    wd_pg_where w;
+    wd_pg_where_get(cfg, &w);
+    const char *const opts[][2] = {
+        {"host", w.host}, {"port", w.port}, {"user", w.user}, {"dbname", w.dbname}};
     for (size_t i = 0; i < WD_ARRAY_LEN(opts); i++) {
-        const char *v = walden_config_get(cfg, opts[i][1]);
-        if (v && *v) {
+        if (opts[i][1]) {
             keys[n] = opts[i][0];
-            vals[n++] = v;
+            vals[n++] = opts[i][1];
         }
     }
     keys[n] = "application_name";
@@ -212,6 +213,19 @@ int wd_pg_backup_start(wd_pg_conn *c, const char *label, bool fast, uint64_t *ls
 int wd_pg_backup_stop(wd_pg_conn *c, wd_pg_backup_stop_info *out)
 {
     memset(out, 0, sizeof(*out));
+    /* taken before the stop, whose WAL record comes after every commit of a
+     * transaction below this xmin */
+    char *xmin = NULL;
+    int rc = wd_pg_query_one(c,
+                             c->server_version >= 130000
+                                 ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
+                                 : "SELECT txid_snapshot_xmin(txid_current_snapshot())::text",
+                             &xmin);
+    if (!rc && wd_parse_uint64(xmin, &out->end_xmin))
+        rc = wd_error_set(WALDEN_EPG, "unexpected snapshot xmin '%s'", xmin);
+    wd_free(xmin);
+    if (rc)
+        return wd_error_wrap(rc, "cannot stop the backup");
     /* wait_for_archive is off: walden waits for the WAL itself, with a
      * timeout and a diagnosis, instead of hanging when archiving is broken */
     const char *sql = c->server_version >= 150000
@@ -220,8 +234,7 @@ int wd_pg_backup_stop(wd_pg_conn *c, wd_pg_backup_stop_info *out)
                           : "SELECT lsn::text, labelfile, spcmapfile, pg_walfile_name(lsn), " NOW_MS
                             " FROM pg_stop_backup(false, false)";
     wd_pg_result *r;
-    int rc = wd_pg_query(c, &r, sql, 0, NULL);
-    if (rc)
+    if ((rc = wd_pg_query(c, &r, sql, 0, NULL)))
         return wd_error_wrap(rc, "cannot stop the backup");
     const char *label = wd_pg_value(r, 0, 1), *map = wd_pg_value(r, 0, 2),
                *wal = wd_pg_value(r, 0, 3);

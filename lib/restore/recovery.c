@@ -63,7 +63,6 @@ int wd_target_from_config(const walden_config *cfg, wd_target *t)
         t->value = v;
     }
     int rc = 0;
-    uint64_t x;
     if (t->kind == WD_TARGET_TIME && wd_time_parse(t->value, &t->time_ms))
         rc = wd_error_set(WALDEN_EINVAL,
                           "cannot read --target-time '%s' (expected e.g. "
@@ -79,7 +78,7 @@ int wd_target_from_config(const walden_config *cfg, wd_target *t)
                           "invalid --target-lsn '%s' (expected X/Y, each 1 to 8 hex digits, "
                           "e.g. '0/3000028')",
                           t->value);
-    else if (t->kind == WD_TARGET_XID && wd_xid_parse(t->value, &x))
+    else if (t->kind == WD_TARGET_XID && wd_xid_parse(t->value, &t->xid))
         rc = wd_error_set(WALDEN_EINVAL,
                           "invalid --target-xid '%s' (expected a transaction id: a decimal "
                           "number of 3 or more, 32-bit or epoch-qualified 64-bit)",
@@ -109,8 +108,52 @@ int wd_target_from_config(const walden_config *cfg, wd_target *t)
                walden_config_source_of(cfg, "target-timeline") != WALDEN_SOURCE_DEFAULT) {
         return wd_error_set(WALDEN_EINVAL, "--target-timeline is empty");
     }
-    if (t->action && *t->action && t->kind == WD_TARGET_END)
+    const char *type = walden_config_get(cfg, "type");
+    if (t->action && *t->action && t->kind == WD_TARGET_END &&
+        !(type && strcmp(type, "immediate") == 0))
         return wd_error_set(WALDEN_EINVAL, "--target-action needs a recovery target");
+    return 0;
+}
+
+/* A value of an option that the backup and restore commands share: one of
+ * the other command's is refused when given for this one (a flag or the
+ * environment) and ignored from a config file, which both commands read. */
+static bool given_here(const walden_config *cfg, const char *name)
+{
+    walden_config_source s = walden_config_source_of(cfg, name);
+    return s == WALDEN_SOURCE_FLAG || s == WALDEN_SOURCE_ENV;
+}
+
+int wd_restore_type_from_config(const walden_config *cfg, wd_target *t)
+{
+    const char *type = walden_config_get(cfg, "type");
+    const char *conninfo = walden_config_get(cfg, "primary-conninfo");
+    if (!type || strcmp(type, "default") == 0 ||
+        (strcmp(type, "full") == 0 && !given_here(cfg, "type")))
+        type = "default";
+    else if (strcmp(type, "full") == 0)
+        return wd_error_set(WALDEN_EINVAL, "--type full is a backup type: restore takes "
+                                           "default, immediate or standby");
+    bool standby = strcmp(type, "standby") == 0;
+    if (conninfo && *conninfo && !standby && given_here(cfg, "primary-conninfo"))
+        return wd_error_set(WALDEN_EINVAL, "--primary-conninfo is for --type standby");
+    if (strcmp(type, "immediate") == 0) {
+        if (t->kind != WD_TARGET_END && t->kind != WD_TARGET_IMMEDIATE)
+            return wd_error_set(WALDEN_EINVAL,
+                                "--type immediate ends recovery where the backup becomes "
+                                "consistent: give no other recovery target ('%s')",
+                                t->value);
+        t->kind = WD_TARGET_IMMEDIATE;
+        t->value = "immediate";
+    } else if (standby) {
+        if (t->kind != WD_TARGET_END)
+            return wd_error_set(WALDEN_EINVAL,
+                                "--type standby follows its primary: give no recovery target "
+                                "('%s')",
+                                t->value);
+        t->standby = true;
+        t->primary_conninfo = conninfo && *conninfo ? conninfo : NULL;
+    }
     return 0;
 }
 
@@ -371,14 +414,14 @@ int wd_recovery_write(const char *pgdata, const char *restore_command, const wd_
 {
     char *conf = wd_path_join(pgdata, "postgresql.auto.conf");
     char *main_conf = wd_path_join(pgdata, "postgresql.conf");
-    char *signal = wd_path_join(pgdata, "recovery.signal");
+    char *signal = wd_path_join(pgdata, t->standby ? "standby.signal" : "recovery.signal");
     int rc = 0;
     wd_buf b = {0};
     if (!conf || !signal || !main_conf) {
         rc = WALDEN_ENOMEM;
         goto done;
     }
-    /* recovery.signal first: created exclusively, so a second run stops
+    /* the signal file first: created exclusively, so a second run stops
      * here instead of appending the settings twice */
     wd_sink *s;
     if ((rc = wd_file_sink_open_ex(&s, signal, WD_FILE_DIRECT, 0600)) || (rc = s->commit(s)))
@@ -399,6 +442,8 @@ int wd_recovery_write(const char *pgdata, const char *restore_command, const wd_
         append_setting(&b, "recovery_target_action", t->action);
     if (t->timeline && *t->timeline)
         append_setting(&b, "recovery_target_timeline", t->timeline);
+    if (t->primary_conninfo)
+        append_setting(&b, "primary_conninfo", t->primary_conninfo);
     /* a restored copy must not archive into the repository it came from
      * (its promotion would start a timeline there that recovery_target_timeline
      * = 'latest' follows) unless told it replaces the primary */

@@ -577,10 +577,98 @@ static int wal_complete(walden_repo *repo, const wd_backup_meta *m, bool *comple
     return 0;
 }
 
+/* Whether a restore of backup `m` can stop at target `t`. A backup holds
+ * every change committed before its end (its consistency point): a target
+ * before that cannot be reached, and PostgreSQL cannot tell (with a time
+ * target it stops at the first commit after consistency and promotes with
+ * the newer rows the files hold). */
+typedef enum { REACH_YES, REACH_NO, REACH_UNKNOWN } reach;
+
+static reach reaches(const wd_backup_meta *m, const wd_target *t)
+{
+    switch (t->kind) {
+    case WD_TARGET_TIME:
+        return m->pub.stop_time_ms <= t->time_ms ? REACH_YES : REACH_NO;
+    case WD_TARGET_LSN:
+        return m->pub.stop_lsn <= t->lsn ? REACH_YES : REACH_NO;
+    case WD_TARGET_XID:
+        if (!m->end_xmin)
+            return REACH_UNKNOWN;
+        /* a 32-bit target is compared as PostgreSQL compares xids, modulo
+         * 2^32, once the counter has wrapped; an epoch-qualified one as it is */
+        if (t->xid > UINT32_MAX || m->end_xmin <= UINT32_MAX)
+            return t->xid < m->end_xmin ? REACH_NO : REACH_YES;
+        return (int32_t)((uint32_t)t->xid - (uint32_t)m->end_xmin) < 0 ? REACH_NO : REACH_YES;
+    case WD_TARGET_NAME:
+        return REACH_UNKNOWN; /* a restore point's place is not known */
+    default:
+        return REACH_YES;
+    }
+}
+
+static void format_ms(int64_t ms, char out[32])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    if (!strftime(out, 32, "%Y-%m-%d %H:%M:%S+00", &tm))
+        snprintf(out, 32, "%" PRId64 " ms", ms);
+}
+
+/* Where backup `m` ends, in the target's terms: "at 2026-11-29 14:02:31+00". */
+static void describe_end(const wd_backup_meta *m, const wd_target *t, char *buf, size_t cap)
+{
+    char lsn[WD_LSN_TEXT], when[32];
+    wd_lsn_format(m->pub.stop_lsn, lsn);
+    format_ms(m->pub.stop_time_ms, when);
+    if (t->kind == WD_TARGET_LSN)
+        snprintf(buf, cap, "ends at LSN %s", lsn);
+    else if (t->kind == WD_TARGET_XID)
+        snprintf(buf, cap,
+                 "ends after transaction %" PRIu64 " (every transaction below %" PRIu64
+                 " had ended)",
+                 t->xid, m->end_xmin);
+    else
+        snprintf(buf, cap, "ends at %s", when);
+}
+
+/* --set names a backup that ends after the target: refused, naming the
+ * newest backup that can reach it and whose WAL is in the archive. */
+static int refuse_set(walden_repo *repo, wd_backup_meta **metas, size_t n,
+                      const wd_backup_meta *set, const wd_target *t)
+{
+    const char *kind = t->kind == WD_TARGET_TIME  ? "time"
+                       : t->kind == WD_TARGET_LSN ? "LSN"
+                                                  : "xid";
+    char end[160];
+    describe_end(set, t, end, sizeof(end));
+    for (size_t i = n; i-- > 0;) {
+        bool complete;
+        char missing[25];
+        if (reaches(metas[i], t) != REACH_YES)
+            continue;
+        int rc = wal_complete(repo, metas[i], &complete, missing);
+        if (rc)
+            return rc;
+        if (!complete)
+            continue;
+        char other[160];
+        describe_end(metas[i], t, other, sizeof(other));
+        return wd_error_set(WALDEN_EINVAL,
+                            "backup %s %s, after the target %s '%s': its files already hold later "
+                            "changes; restore backup %s (it %s) or leave out --set",
+                            set->id, end, kind, t->value, metas[i]->id, other);
+    }
+    return wd_error_set(WALDEN_EINVAL,
+                        "backup %s %s, after the target %s '%s': its files already hold later "
+                        "changes, and no backup of the cluster ends before the target",
+                        set->id, end, kind, t->value);
+}
+
 /* The backup to restore: --set, else the newest that ends before the
- * target (time or LSN), whose WAL up to its end is in the archive and that
- * can recover along the timeline the restore follows (timelines.c); each
- * newer one passed over is named, with the reason. `timeline` gets the
+ * target (time, LSN or xid), whose WAL up to its end is in the archive and
+ * that can recover along the timeline the restore follows (timelines.c);
+ * each newer one passed over is named, with the reason. `timeline` gets the
  * recovery_target_timeline to write ("" for PostgreSQL's default). */
 static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_target *t,
                          wd_backup_meta *out, char timeline[16], uint32_t *followed, char why[1100])
@@ -604,14 +692,20 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
         bool fits;
         if (set && *set)
             fits = strcmp(m->id, set) == 0;
-        else if (t->kind == WD_TARGET_TIME)
-            fits = m->pub.stop_time_ms <= t->time_ms;
-        else if (t->kind == WD_TARGET_LSN)
-            fits = m->pub.stop_lsn <= t->lsn;
         else
-            fits = true;
+            fits = reaches(m, t) != REACH_NO;
         if (!fits)
             continue;
+        reach r = reaches(m, t);
+        if (r == REACH_NO) { /* only --set gets here */
+            rc = refuse_set(repo, metas, n, m, t);
+            break;
+        }
+        if (r == REACH_UNKNOWN && t->kind == WD_TARGET_XID)
+            wd_log_warn("backup %s does not record which transactions had ended at its end (it "
+                        "is older than this walden): whether it ends before transaction %s "
+                        "cannot be checked; if not, PostgreSQL stops with an error",
+                        m->id, t->value);
         int skip =
             wd_timeline_skip(tls, m->id, m->pub.timeline, m->pub.stop_lsn, follow, set && *set);
         if (skip < 0) {
@@ -756,7 +850,8 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
         return wd_error_set(WALDEN_EINVAL, "pgdata '%s' must be an absolute path", pgdata);
     wd_target t;
     int workers = 1, rc;
-    if ((rc = wd_target_from_config(cfg, &t)) || (rc = wd_process_max(cfg, true, &workers)))
+    if ((rc = wd_target_from_config(cfg, &t)) || (rc = wd_restore_type_from_config(cfg, &t)) ||
+        (rc = wd_process_max(cfg, true, &workers)))
         return rc;
     const char *map = walden_config_get(cfg, "tablespace-map");
     if ((rc = check_map(map)))

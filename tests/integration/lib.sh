@@ -183,17 +183,54 @@ psql_c() {
   as_pg psql -h "$T/sock" -p "$1" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 -c "$2"
 }
 
-# wait_archived PORT SEGMENT: until pg_stat_archiver reports SEGMENT (or a
-# later one) archived; fails with the server's failures otherwise.
+# wait_archived PORT SEGMENT [PSQL]: until pg_stat_archiver reports SEGMENT
+# (or a later one) archived; fails with the server's failures otherwise.
+# PSQL (default psql_c) is the function that runs a query: PSQL PORT SQL.
 wait_archived() {
-  local port=$1 seg=$2 last
+  local port=$1 seg=$2 q=${3:-psql_c} last
   for _ in $(seq 1 240); do
-    last=$(psql_c "$port" "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+    last=$("$q" "$port" "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
     if [[ -n $last && ! "$last" < "$seg" ]]; then return 0; fi
     sleep 0.25
   done
-  psql_c "$port" "SELECT * FROM pg_stat_archiver" >&2 || true
+  "$q" "$port" "SELECT * FROM pg_stat_archiver" >&2 || true
   fail "segment $seg was not archived in time (last archived: ${last:-none})"
+}
+
+# wait_until WANT WHAT CMD...: until CMD prints WANT (at most 120 s; its
+# failures, as while a server starts, count as not yet); fails naming WHAT.
+wait_until() {
+  local want=$1 what=$2 got=''
+  shift 2
+  for _ in $(seq 1 480); do
+    got=$("$@" 2>/dev/null) || got=''
+    [[ $got == "$want" ]] && return 0
+    sleep 0.25
+  done
+  fail "$what: '$got', expected '$want'"
+}
+
+# check_markers NAME DIR WANT: starts the restored cluster in DIR on $PORT2,
+# waits for the end of recovery, compares its marker rows with WANT
+# ("1,2,3").
+check_markers() {
+  local name=$1 dir=$2 want=$3
+  pg_configure "$dir" "$PORT2" </dev/null
+  pg_start "$dir" || fail "$name: server did not start: $(tail -5 "$dir.log")"
+  wait_recovered "$PORT2" "$name"
+  local got
+  got=$(psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
+  [[ $got == "$want" ]] || fail "$name: markers '$got', expected '$want'"
+}
+
+# need_debian_tools: Debian's cluster tools (pg_createcluster, run as root)
+# are there, or the test is skipped (fails with WALDEN_REQUIRE_SERVERS).
+need_debian_tools() {
+  if [[ $(id -u) -ne 0 ]] || ! command -v pg_createcluster >/dev/null; then
+    [[ -z ${WALDEN_REQUIRE_SERVERS:-} ]] || fail "needs root and pg_createcluster (postgresql-common)"
+    echo "skipped: needs root and pg_createcluster"
+    exit 0
+  fi
 }
 
 # wait_recovered PORT WHAT: until the server on PORT has left recovery (at

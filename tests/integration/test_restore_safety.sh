@@ -62,18 +62,6 @@ pass "backups $A and $B, markers 1 (between them), 2 and 3 (after B, xid $xid2)"
 
 objects() { find "$T/repo" -type f | sort; }
 
-# check_markers NAME DIR WANT: starts a restored cluster, waits for the end
-# of recovery, compares its markers with WANT
-check_markers() {
-  local name=$1 dir=$2 want=$3
-  pg_configure "$dir" "$PORT2" </dev/null
-  pg_start "$dir" || fail "$name: server did not start: $(tail -5 "$dir.log")"
-  wait_recovered "$PORT2" "$name"
-  local got
-  got=$(psql_c "$PORT2" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker")
-  [[ $got == "$want" ]] || fail "$name: markers '$got', expected '$want'"
-}
-
 # ---- bad recovery targets: refused, one line, the target left untouched
 bad_target() {
   local what=$1

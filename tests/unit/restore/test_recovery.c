@@ -311,12 +311,127 @@ static void test_recovery_neutralises(void **state)
     }
 }
 
+/* restore --type: each value, the contradictions refused with one line,
+ * and backup's "full" kept apart by where it was given. */
+static void test_restore_types(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *kv[7];
+        int rc;
+        const char *msg;     /* part of the error, or NULL */
+        wd_target_kind kind; /* on success */
+        bool standby;
+    } cases[] = {
+        {{NULL}, 0, NULL, WD_TARGET_END, false},
+        {{"type", "default", NULL}, 0, NULL, WD_TARGET_END, false},
+        {{"type", "default", "target-xid", "1234", NULL}, 0, NULL, WD_TARGET_XID, false},
+        {{"type", "immediate", NULL}, 0, NULL, WD_TARGET_IMMEDIATE, false},
+        {{"type", "immediate", "target-action", "promote", NULL},
+         0,
+         NULL,
+         WD_TARGET_IMMEDIATE,
+         false},
+        {{"type", "immediate", "target", "immediate", NULL}, 0, NULL, WD_TARGET_IMMEDIATE, false},
+        {{"type", "standby", NULL}, 0, NULL, WD_TARGET_END, true},
+        {{"type", "standby", "primary-conninfo", "host=db1", NULL}, 0, NULL, WD_TARGET_END, true},
+        {{"type", "full", NULL}, WALDEN_EINVAL, "--type full is a backup type", 0, false},
+        {{"type", "immediate", "target-time", "2026-11-22 14:03:07+00", NULL},
+         WALDEN_EINVAL,
+         "--type immediate ends recovery",
+         0,
+         false},
+        {{"type", "standby", "target-lsn", "0/3000028", NULL},
+         WALDEN_EINVAL,
+         "--type standby follows its primary",
+         0,
+         false},
+        {{"type", "standby", "target-action", "pause", NULL},
+         WALDEN_EINVAL,
+         "--target-action needs a recovery target",
+         0,
+         false},
+        {{"primary-conninfo", "host=db1", NULL},
+         WALDEN_EINVAL,
+         "--primary-conninfo is for --type standby",
+         0,
+         false},
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
+        walden_config *cfg = config(cases[i].kv);
+        wd_target t;
+        int rc = wd_target_from_config(cfg, &t);
+        if (!rc)
+            rc = wd_restore_type_from_config(cfg, &t);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu: rc %d, expected %d (%s)", i, rc, cases[i].rc,
+                     walden_error_last()->message);
+        if (cases[i].msg && !strstr(walden_error_last()->message, cases[i].msg))
+            fail_msg("case %zu: '%s' lacks '%s'", i, walden_error_last()->message, cases[i].msg);
+        if (!rc) {
+            assert_int_equal(t.kind, cases[i].kind);
+            assert_int_equal(t.standby, cases[i].standby);
+            if (cases[i].standby && cases[i].kv[2])
+                assert_string_equal(t.primary_conninfo, "host=db1");
+        }
+        walden_config_free(cfg);
+    }
+    /* from a config file, backup's full and a primary-conninfo without
+     * standby belong to other uses: ignored */
+    walden_config *cfg;
+    assert_ok(walden_config_new(&cfg));
+    assert_ok(walden_config_set(cfg, "type", "full", WALDEN_SOURCE_FILE));
+    assert_ok(walden_config_set(cfg, "primary-conninfo", "host=db1", WALDEN_SOURCE_FILE));
+    wd_target t;
+    assert_ok(wd_target_from_config(cfg, &t));
+    assert_ok(wd_restore_type_from_config(cfg, &t));
+    assert_int_equal(t.kind, WD_TARGET_END);
+    assert_false(t.standby);
+    assert_null(t.primary_conninfo);
+    /* ... and the environment counts as given */
+    assert_ok(walden_config_set(cfg, "type", "full", WALDEN_SOURCE_ENV));
+    assert_rc(wd_restore_type_from_config(cfg, &t), WALDEN_EINVAL);
+    walden_config_free(cfg);
+}
+
+/* A standby gets standby.signal, not recovery.signal, and primary_conninfo
+ * after the backup's own was commented out. */
+static void test_recovery_write_standby(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/postgresql.auto.conf", dir);
+    const char *old = "primary_conninfo = 'host=old'\n";
+    tu_write_file(path, old, strlen(old));
+    wd_target t = {.kind = WD_TARGET_END, .standby = true, .primary_conninfo = "host=db1 user=r'x"};
+    assert_ok(wd_recovery_write(dir, "walden archive-get %f \"%p\"", &t, "ID1", true));
+    size_t len;
+    char *text;
+    assert_ok(wd_file_read_all(path, 1 << 20, &text, &len));
+    assert_non_null(strstr(text, "#walden-restore-disabled# primary_conninfo = 'host=old'\n"));
+    assert_non_null(strstr(text, "\nprimary_conninfo = 'host=db1 user=r''x'\n"));
+    assert_null(strstr(text, "recovery_target"));
+    wd_free(text);
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/standby.signal", dir);
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(path, sizeof(path), "%s/recovery.signal", dir);
+    assert_int_not_equal(stat(path, &st), 0);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time_parse),           cmocka_unit_test(test_targets),
-        cmocka_unit_test(test_target_values),        cmocka_unit_test(test_recovery_write),
+        cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_target_values),
+        cmocka_unit_test(test_recovery_write),
         cmocka_unit_test(test_recovery_neutralises),
+        cmocka_unit_test(test_restore_types),
+        cmocka_unit_test(test_recovery_write_standby),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

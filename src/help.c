@@ -302,6 +302,19 @@ void cli_option_flag(const walden_option_info *o, char *out, size_t cap)
     snprintf(out, cap, "--%s%s", o->name, value[o->type]);
 }
 
+/* whether `word` is one of the '|'-separated `choices` */
+static bool choice_in(const char *choices, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = choices; p;) {
+        if (strncmp(p, word, n) == 0 && (p[n] == '|' || p[n] == '\0'))
+            return true;
+        p = strchr(p, '|');
+        p = p ? p + 1 : NULL;
+    }
+    return false;
+}
+
 static void print_option(const walden_option_info *o, const char *command)
 {
     char flag[64];
@@ -310,7 +323,9 @@ static void print_option(const walden_option_info *o, const char *command)
     const char *choices = walden_option_choices(o, command);
     if (choices)
         printf(" (%s)", choices);
-    if (o->default_value)
+    /* a default the command does not allow is another command's (type:
+     * backup's full), not this one's */
+    if (o->default_value && (!command || !choices || choice_in(choices, o->default_value)))
         printf(" (default: %s)", o->default_value);
     if (!command && strcmp(o->commands, "*") != 0)
         printf(" [%s]", o->commands);

@@ -752,7 +752,8 @@ typedef struct option_use {
 static const option_use uses[] = {
     {"type", "backup", "full", "the backup type"},
     {"type", "restore", "default|immediate|standby",
-     "default: to the end of the archive or the target; immediate: until consistent; standby"},
+     "default (the default): to the end of the archive or the target; immediate: until "
+     "consistent; standby: standby.signal and primary-conninfo"},
     {"dry-run", "backup", NULL, "do not run the automatic expire (expire-auto) afterwards"},
     {"dry-run", "dump", NULL, "do not run the automatic expire (expire-auto) afterwards"},
     {"set", "restore-dump", NULL, "the dump to restore"},

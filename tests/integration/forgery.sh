@@ -67,21 +67,6 @@ forge_backup() {
   fi
 }
 
-# own REPO: the attacker leaves what they planted readable to walden (an
-# object walden cannot read stops it as an input/output error, which proves
-# nothing)
-own() { [[ ${#RUN_AS[@]} -eq 0 ]] || chown -R postgres: "$1"; }
-
-# refused WHAT STATUS CMD...: CMD exits STATUS (1 or 255) with one line
-# saying "failed authentication"
-refused() {
-  local what=$1 want=$2
-  shift 2
-  expect_status "$want" "$@"
-  stderr_has "failed authentication"
-  [[ $(wc -l <"$T/stderr") -eq 1 ]] || fail "$what: more than one line: $(cat "$T/stderr")"
-}
-
 # verify_reports MODE WHAT OBJECT [KINDS [ARG...]]: `walden verify [ARG...]`
 # with $CONF exits 3 naming OBJECT as unauthenticated (or one of KINDS, a
 # regex: data that does not match its signed digest is reported as corrupt)

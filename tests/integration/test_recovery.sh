@@ -13,13 +13,7 @@ PORT2=$(next_port)
 new_passphrase "$T/pass"
 write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass"
 
-pg_init "$PRIMARY"
-walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
-pg_configure "$PRIMARY" "$PORT" <<CONF
-archive_mode = on
-archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
-CONF
-pg_start "$PRIMARY"
+archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 psql_c "$PORT" "CREATE TABLE t(id int primary key, note text)"
 psql_c "$PORT" "INSERT INTO t SELECT g, 'before backup' FROM generate_series(1, 1000) g"
 

@@ -57,9 +57,9 @@ bx=$(sed -n 's/^end-xmin = //p' "$T/repo/main/backup/$B/backup.info")
 [[ $bx -gt $xid2 ]] || fail "backup B's end-xmin $bx is not past marker 2's xid $xid2"
 pass "end-xmin recorded ($B: $bx, past marker 2's xid $xid2)"
 
-# refused WHAT ARGS...: restore exits 1 with one line holding WHAT, and
+# restore_refused WHAT ARGS...: restore exits 1 with one line holding WHAT, and
 # writes nothing
-refused() {
+restore_refused() {
   local what=$1
   shift
   expect_status "${STATUS:-1}" walden "$T/walden.conf" --pgdata "$T/new" restore "$@"
@@ -68,21 +68,21 @@ refused() {
 }
 
 # ---- --set B with a target before B's end: refused, naming A
-refused "backup $B ends at " --set "$B" --target-time "$T2" --target-action promote
+restore_refused "backup $B ends at " --set "$B" --target-time "$T2" --target-action promote
 stderr_has "after the target time '$T2'"
 stderr_has "restore backup $A"
-refused "backup $B ends at LSN " --set "$B" --target-lsn "$L2"
+restore_refused "backup $B ends at LSN " --set "$B" --target-lsn "$L2"
 stderr_has "restore backup $A (it ends at LSN"
-refused "backup $B ends after transaction $xid2" --set "$B" --target-xid "$xid2"
+restore_refused "backup $B ends after transaction $xid2" --set "$B" --target-xid "$xid2"
 stderr_has "restore backup $A"
 pass "--set $B before its end refused for a time, an LSN and an xid, naming $A"
 # the epoch-qualified form of the same xid is the same transaction
 epoch_xid=$(psql_c "$PORT" "SELECT (txid_current() >> 32) * 4294967296 + $xid2")
-refused "backup $B ends after transaction" --set "$B" --target-xid "$epoch_xid"
+restore_refused "backup $B ends after transaction" --set "$B" --target-xid "$epoch_xid"
 # ... and with a target before every backup, none can reach it
 early=$(psql_c "$PORT" "SELECT to_char((now() - interval '1 day') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00'")
-refused "no backup of the cluster ends before the target" --set "$A" --target-time "$early"
-refused "no backup ends before the target" --target-time "$early"
+restore_refused "no backup of the cluster ends before the target" --set "$A" --target-time "$early"
+restore_refused "no backup ends before the target" --target-time "$early"
 pass "a target before every backup is refused, with --set and without"
 
 # ---- the same targets without --set: A is chosen, the markers are 1,2
@@ -137,11 +137,11 @@ pass "--type default: end of the archive, markers 1,2,3"
 
 # ---- types of the other command, and contradictions: refused
 STATUS=1
-STATUS=2 refused "invalid value for option 'type' of restore: 'full'" --type full
-refused "--type standby follows its primary" --type standby --target-time "$T2"
-refused "--type immediate ends recovery where the backup becomes consistent" --type immediate --target-xid "$xid2"
-refused "--primary-conninfo is for --type standby" --primary-conninfo "host=x"
-refused "--target-action needs" --type standby --target-action promote
+STATUS=2 restore_refused "invalid value for option 'type' of restore: 'full'" --type full
+restore_refused "--type standby follows its primary" --type standby --target-time "$T2"
+restore_refused "--type immediate ends recovery where the backup becomes consistent" --type immediate --target-xid "$xid2"
+restore_refused "--primary-conninfo is for --type standby" --primary-conninfo "host=x"
+restore_refused "--target-action needs" --type standby --target-action promote
 unset STATUS
 expect_status 2 W backup --type standby
 stderr_has "invalid value for option 'type' of backup: 'standby'"

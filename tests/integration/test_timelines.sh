@@ -25,13 +25,7 @@ new_passphrase "$T/pass"
 write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass" \
   "lock-path=$T/locks" "pghost=$T/sock" "pguser=postgres" "process-max=2"
 
-pg_init "$PRIMARY"
-walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
-pg_configure "$PRIMARY" "$PORT" <<CONF
-archive_mode = on
-archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
-CONF
-pg_start "$PRIMARY"
+archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 psql_c "$PORT" "CREATE TABLE marker(id int primary key)"
 psql_c "$PORT" "INSERT INTO marker VALUES (1)"
 

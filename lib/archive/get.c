@@ -135,6 +135,7 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
     wd_source *src = NULL;
     wd_repo_stream s = {0};
     auth_filter *a = NULL;
+    char *what = NULL;
     int rc;
     if (!object)
         return WALDEN_ENOMEM;
@@ -148,9 +149,11 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
     if ((rc = wd_wal_name_parse(walfile, &parsed)))
         goto done;
     bool segment = parsed.kind == WD_WAL_SEGMENT || parsed.kind == WD_WAL_PARTIAL;
-    char what[512];
-    snprintf(what, sizeof(what), "archived '%s' (object '%s') failed authentication", walfile,
-             copy->object);
+    if (!(what = wd_asprintf("archived '%s' (object '%s') failed authentication", walfile,
+                             copy->object))) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
     uint64_t seg_max = repo->wal_segment_size ? repo->wal_segment_size : WD_WAL_SEGMENT_MAX;
     wd_read_limits lim = {
         .raw_max = segment ? seg_max : WD_WAL_TEXT_MAX, .code = WALDEN_EAUTH, .what = what};
@@ -210,6 +213,7 @@ done:
     wd_pipe_free(s.pipe);
     wd_source_close(src);
     wd_free(object);
+    wd_free(what);
     return rc;
 }
 

@@ -312,6 +312,7 @@ int walden_bool_parse(const char *text)
 static const walden_option_info *typed(const char *name, walden_option_type type)
 {
     const walden_option_info *o = walden_option_find(name);
+    (void)type; /* unused when assert() is compiled out */
     assert(o && o->type == type);
     return o;
 }

@@ -45,7 +45,8 @@ done
 for f in ./usr/bin/walden ./usr/share/man/man1/walden.1.gz ./usr/share/man/man1/walden-backup.1.gz ./usr/lib/systemd/system/walden-backup@.timer \
   ./usr/lib/systemd/system/walden-failure@.service ./etc/logrotate.d/walden ./etc/walden/ \
   ./usr/share/doc/walden/README.md ./usr/share/doc/walden/commands/backup.md \
-  ./usr/share/doc/walden/services.md ./usr/share/doc/walden/walden.conf.sample; do
+  ./usr/share/doc/walden/services.md ./usr/share/doc/walden/walden.conf.sample \
+  ./usr/share/walden/prometheus/walden-alerts.yml ./usr/share/walden/grafana/walden-dashboard.json; do
   grep -qxF -- "$f" "$T/deb.names" || fail "walden lacks $f"
 done
 grep -qE 'libwalden\.so|include/' "$T/deb.list" && fail "walden holds library files"

@@ -511,7 +511,21 @@ typedef struct json_state {
     walden_config *cfg;
     int clusters;
     int rc;
+    char *own; /* the configured cluster: only its failure fails info */
 } json_state;
+
+/* Another area of the repository that cannot be read with this reader's
+ * configuration (its own signing key or verify-key, another passphrase, or
+ * a forgery) is named with the reason, on stderr too, and info goes on: it
+ * shows nothing of it. The configured cluster's failure fails info. */
+static bool other_area_failed(const json_state *js, const char *name)
+{
+    if (js->own && strcmp(name, js->own) == 0)
+        return false;
+    fprintf(stderr, "walden: warning: cluster '%s' not shown: %s\n", name,
+            walden_error_last()->message);
+    return true;
+}
 
 static int json_cluster(const char *name, void *ctx)
 {
@@ -522,7 +536,15 @@ static int json_cluster(const char *name, void *ctx)
     int rc = open_view(js->cfg, &v);
     if (rc) {
         close_view(&v);
-        return js->rc = rc;
+        if (!other_area_failed(js, name))
+            return js->rc = rc;
+        printf("%s\n    {\"name\": ", js->clusters++ ? "," : "");
+        cli_json_str(name);
+        printf(", \"error\": ");
+        cli_json_str(walden_error_last()->message);
+        printf("}");
+        walden_error_clear();
+        return js->rc = 0;
     }
     const walden_repo_info *ri = v.info;
     printf("%s\n    {\"name\": ", js->clusters++ ? "," : "");
@@ -630,13 +652,20 @@ static int text_one(const char *name, void *ctx)
         return js->rc = -1;
     if (js->clusters++)
         putchar('\n');
-    return js->rc = text_cluster(js->cfg);
+    int rc = text_cluster(js->cfg);
+    if (rc && other_area_failed(js, name)) {
+        printf("cluster %s: not shown: %s\n", name, walden_error_last()->message);
+        walden_error_clear();
+        rc = 0;
+    }
+    return js->rc = rc;
 }
 
 static int info_text(cli_ctx *ctx)
 {
-    json_state js = {ctx->cfg, 0, 0};
+    json_state js = {ctx->cfg, 0, 0, strdup(walden_config_get(ctx->cfg, "cluster"))};
     int rc = walden_repo_list_clusters(ctx->cfg, text_one, &js);
+    free(js.own);
     if (rc || js.rc)
         return cli_fail(rc ? rc : js.rc);
     if (js.clusters == 0)
@@ -646,9 +675,10 @@ static int info_text(cli_ctx *ctx)
 
 static int info_json(cli_ctx *ctx)
 {
-    json_state js = {ctx->cfg, 0, 0};
+    json_state js = {ctx->cfg, 0, 0, strdup(walden_config_get(ctx->cfg, "cluster"))};
     printf("{\"clusters\": [");
     int rc = walden_repo_list_clusters(ctx->cfg, json_cluster, &js);
+    free(js.own);
     if (rc || js.rc) {
         /* the document is incomplete: say so on stdout too, so that a
          * reader fails to parse rather than trusts half of it */

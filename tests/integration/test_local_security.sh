@@ -244,8 +244,10 @@ check_nul() {
     [[ $st -lt 128 ]] || fail "$name, $cmd: killed by signal $((st - 128))"
     # verify reports its problems on stdout, the others on stderr
     local said=-
-    ! cat "$T/stdout" "$T/stderr" | grep -qF -- "$name: contains a NUL byte" || said=named
-    [[ -z $rel ]] || ! cat "$T/stdout" "$T/stderr" | grep -qF -- "'$rel' failed authentication" ||
+    # (grep reads the files itself: `cat | grep -q` fails under pipefail when
+    # grep stops before cat has written everything)
+    ! grep -qF -- "$name: contains a NUL byte" "$T/stdout" "$T/stderr" || said=named
+    [[ -z $rel ]] || ! grep -qF -- "'$rel' failed authentication" "$T/stdout" "$T/stderr" ||
       said=named
     echo "$name | $cmd | $st | $said" >>"$T/nul-table"
     { echo "== $name | $cmd | $st"; cat "$T/stdout" "$T/stderr"; } >>"$T/nul-output"

@@ -345,9 +345,9 @@ static void text_timelines(const cluster_view *v)
     tline w;
     if (t->follow) {
         snprintf(item, sizeof(item), "restore follows timeline %u:", t->follow);
-        tl_start(&w, 2, item);
+        tl_start(&w, 4, item);
     } else {
-        tl_start(&w, 2, "restore refuses to choose a timeline:");
+        tl_start(&w, 4, "restore refuses to choose a timeline:");
     }
     tl_words(&w, " ", t->follow_reason);
     tl_end(&w);

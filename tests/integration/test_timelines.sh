@@ -30,6 +30,12 @@ psql_c "$PORT" "CREATE TABLE marker(id int primary key)"
 psql_c "$PORT" "INSERT INTO marker VALUES (1)"
 
 W() { walden "$T/walden.conf" "$@"; }
+# info_text: walden info's text with its wrapped lines joined (a line that
+# goes on is indented by 4 or more), one line per item for grep
+info_text() {
+  W info | awk 'NR > 1 && /^    / {sub(/^ +/, " "); printf "%s", $0; next}
+                NR > 1 {print ""} {printf "%s", $0} END {print ""}'
+}
 markers() { psql_c "$1" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker"; }
 # archived NAME: the archive holds WAL file NAME
 archived() { W archive-list 2>/dev/null | grep -q "^$1"; }
@@ -86,12 +92,12 @@ grep -qx "recovery_target_timeline = '2'" "$T/r1/postgresql.auto.conf" ||
   fail "recovery_target_timeline 2 not written: $(tail -5 "$T/r1/postgresql.auto.conf")"
 pg_stop "$T/r1"
 
-W info >"$T/info.out" || fail "info failed"
+info_text >"$T/info.out" || fail "info failed"
 grep -q "^  timeline 2: branched off timeline 1 at " "$T/info.out" || fail "info shows no branch: $(cat "$T/info.out")"
 grep -q "STRAY" "$T/info.out" || fail "info does not flag timeline 2 without a backup: $(cat "$T/info.out")"
 pass "info shows timeline 2's branch and flags it while it has no backup"
 B2=$(backup_on "$PROD_PORT" "$PROD")
-W info >"$T/info.out" || fail "info failed"
+info_text >"$T/info.out" || fail "info failed"
 grep -q "STRAY" "$T/info.out" && fail "info still flags timeline 2 after its backup: $(cat "$T/info.out")"
 grep -q "^  timeline 2: .*newest backup $B2" "$T/info.out" || fail "info does not name timeline 2's backup: $(cat "$T/info.out")"
 pass "backup $B2 on timeline 2: no longer flagged"
@@ -162,7 +168,7 @@ expect_status 0 D --target-timeline 2 --check-sql "$T/prod.sql"
 grep -q "timeline: follows 2: --target-timeline 2" "$T/stdout" || fail "the drill does not say which timeline: $(cat "$T/stdout")"
 pass "drill --target-timeline 2 passes with production's rows exactly"
 
-W info >"$T/info.out" || fail "info failed"
+info_text >"$T/info.out" || fail "info failed"
 grep -q "^  timeline 3: branched off timeline 2 at .*STRAY" "$T/info.out" ||
   fail "info does not flag timeline 3: $(cat "$T/info.out")"
 grep -q "both grow" "$T/info.out" || fail "info does not say that restore refuses: $(cat "$T/info.out")"
@@ -231,7 +237,7 @@ for h in 00000002.history 00000003.history; do
   grep -q "^$h" "$T/list.out" || fail "expire removed $h"
 done
 grep "^00000003" "$T/list.out" | grep -qv history && fail "timeline 3's segments before $B3 are still there"
-W info >"$T/info.out"
+info_text >"$T/info.out"
 grep -q "^  timeline 2: .*newest backup $B3" "$T/info.out" || fail "info after expire: $(cat "$T/info.out")"
 restore_start "$T/r8" "$(next_port)"
 expect_markers "$(cat "$T/.last-port")" "1,2,3,4,5,6,7" "after expire: end-of-archive restore follows production"

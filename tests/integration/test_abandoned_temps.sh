@@ -45,6 +45,9 @@ for attempt in $(seq 1 20); do
       killed=$tmp
       break
     fi
+    # stopped just as its temporary file went away: let it finish, or the
+    # wait below never returns
+    kill -CONT "$pid" 2>/dev/null || true
   fi
   wait "$runner" || true
 done

@@ -254,6 +254,17 @@ wait_archive_failure() {
   done
   fail "the server's archive_command did not fail"
 }
+# wait_archived_since N: until the server's archive_command has succeeded
+# more than N times in all (60 s at most): the server runs the command it
+# was reloaded with, not the one before
+archiver_archived() { sql "$PORT" "SELECT archived_count FROM pg_stat_archiver"; }
+wait_archived_since() {
+  for _ in $(seq 1 240); do
+    (($(archiver_archived) > $1)) && return
+    sleep 0.25
+  done
+  fail "the server's archive_command did not succeed again"
+}
 
 # ---- why WAL does not arrive (1): archive-push cannot sign (its signing key
 # file is missing); a backup whose WAL wait times out quotes the failure
@@ -289,10 +300,13 @@ W --cluster other metrics >"$T/metrics.out" 2>&1 || fail "metrics failed: $(cat 
 grep -q '^walden_archive_push_last_failure_timestamp_seconds{cluster="other",segment="0000[0-9A-F]*",reason=".*belongs to another cluster.*"} [0-9]' "$T/metrics.out" ||
   fail "metrics has no archive-push failure: $(grep archive_push "$T/metrics.out")"
 pass "archive-push's failure (a segment of another cluster) quoted by check and metrics"
-# the server archives into its own area again; a success of the other
-# cluster's clears its record
+# the server archives into its own area again (waited for: until then the
+# archiver may still run the old command and record its failure anew); a
+# success of the other cluster's clears its record
+archived0=$(archiver_archived)
 sql "$PORT" "ALTER SYSTEM SET archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'"
 sql "$PORT" "SELECT pg_reload_conf()" >/dev/null
+wait_archived_since "$archived0"
 compgen -G "$T/locks/other-*-archive-push-failure.state" >/dev/null || fail "the failure record is not in the lock folder"
 as_pg "$WALDEN_BIN" --config "$T/walden.conf" --cluster other archive-push "$T/other/pg_wal/000000010000000000000001" ||
   fail "a segment of the other cluster was refused"

@@ -30,9 +30,11 @@ walden "$T/walden.conf" --pgport "$SUITE_PORT" --s3-max-parts 3 dump --dbname no
   >"$T/noise.out" 2>&1 || fail "s3: dump of 72 MB in growing parts failed: $(cat "$T/noise.out")"
 nid=$(awk '/^dump .*: noise,/ {sub(":", "", $2); print $2}' "$T/noise.out")
 [[ -n $nid ]] || fail "s3: no dump summary: $(cat "$T/noise.out")"
-# swift logs each part as "PUT /walden/bk/main/dump/ID/dump.pgdump.zst%3FpartNumber%3DN..."
-parts=$(grep -c "PUT /walden/bk/main/dump/$nid/dump.pgdump.zst%3FpartNumber%3D[0-9]*%26uploadId" \
-  "$T/swift/log/proxy.log" || true)
+# swift logs each part as "PUT /walden/bk/main/dump/ID/dump.pgdump.zst%3FpartNumber%3DN...
+# HTTP/1.0 200 ": the distinct part numbers answered 200 (a part retried
+# after a 503 of a loaded swift is logged twice)
+parts=$(grep -o "PUT /walden/bk/main/dump/$nid/dump.pgdump.zst%3FpartNumber%3D[0-9]*%26uploadId[^ ]* HTTP/[0-9.]* 200 " \
+  "$T/swift/log/proxy.log" | grep -o 'partNumber%3D[0-9]*' | sort -u | wc -l)
 size=$(awk '/^dump .*: noise,/ {print}' "$T/noise.out")
 [[ $parts == 2 ]] || fail "s3: the noise dump ($size) went up in $parts parts, not 2 (32 + 64 MiB)"
 walden "$T/walden.conf" --pgport "$SUITE_PORT" restore-dump --set "$nid" --to-file - |

@@ -32,6 +32,9 @@ pg_configure "$PRIMARY" "$PORT" <<CONF
 archive_mode = on
 archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 archive_timeout = '1s'
+# the idle checks below count on no commit but the test's own (an
+# autovacuum's ANALYZE commits, at any moment)
+autovacuum = off
 CONF
 pg_start "$PRIMARY"
 psql_c "$PORT" "CREATE TABLE marker(id int primary key, at timestamptz not null)"

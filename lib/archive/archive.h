@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "common/lock.h"
 #include "io/stream.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
@@ -93,10 +94,14 @@ uint64_t wd_wal_archived_end(const walden_wal_summary *s, uint32_t tli);
 /* The highest timeline with a segment in the archive; 0 when it is empty. */
 uint32_t wd_wal_newest_timeline(const walden_wal_summary *s);
 
+/* archive-push's recorded failure for the cluster and repository of `at`
+ * (failure.c; walden_push_failure_get reads the configuration's).
+ * WALDEN_ENOTFOUND when there is none. */
+int wd_push_failure_read(const wd_lock_place *at, walden_push_failure *out);
 /* "; walden archive-push last failed at TIME on SEGMENT: REASON" from the
- * recorded failure (failure.c), or "" when there is none: for messages
- * about WAL that did not arrive. */
-void wd_push_failure_describe(const walden_config *cfg, char *buf, size_t cap);
+ * recorded failure, or "" when there is none: for messages about WAL that
+ * did not arrive. */
+void wd_push_failure_describe(const wd_lock_place *at, char *buf, size_t cap);
 
 /* Restores archived `walfile` into memory, with every check walden_archive_get
  * makes: *data (free it with wd_free) and *len. */

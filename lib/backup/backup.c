@@ -36,6 +36,7 @@
 #include "common/common.h"
 #include "common/pool.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 #define READ_CHUNK (256 * 1024) /* a multiple of the page size */
@@ -69,20 +70,6 @@ typedef struct backup_run {
 } backup_run;
 
 /* ---- small helpers ---- */
-
-int wd_process_max(const walden_config *cfg, bool all_cores, int *out)
-{
-    /* 1 to 64, checked when set (options.c) */
-    int64_t n = walden_config_int(cfg, "process-max", 0);
-    if (n == 0 && !all_cores) {
-        n = 1;
-    } else if (n == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores > 0 ? (cores > 64 ? 64 : cores) : 1;
-    }
-    *out = (int)n;
-    return 0;
-}
 
 /* The manifest line of `e` and, when it has an object (a non-empty file or
  * part), its backup.stored line: written together, so both lists have the
@@ -405,9 +392,8 @@ static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_
     return 0;
 }
 
-static int wait_for_wal(walden_repo *repo, const walden_config *cfg, wd_pg_conn *c,
-                        const wd_backup_meta *m, int64_t timeout_s, walden_progress_cb cb,
-                        void *cb_ctx)
+static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
+                        int64_t timeout_s, walden_progress_cb cb, void *cb_ctx)
 {
     char *text = NULL;
     int64_t seg_size = 0;
@@ -439,7 +425,9 @@ static int wait_for_wal(walden_repo *repo, const walden_config *cfg, wd_pg_conn 
             if (now.tv_sec - t0.tv_sec >= timeout_s) {
                 char why[1024], pushed[700];
                 wd_pg_archiver_state(c, why, sizeof(why));
-                wd_push_failure_describe(cfg, pushed, sizeof(pushed));
+                wd_lock_place at;
+                wd_repo_lock_place(repo, &at);
+                wd_push_failure_describe(&at, pushed, sizeof(pushed));
                 return wd_error_set(WALDEN_ETIMEOUT,
                                     "WAL segment %s, needed to restore this backup, did not "
                                     "reach the repository within %" PRId64
@@ -608,7 +596,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         rc = WALDEN_ENOMEM;
         goto done;
     }
-    if ((rc = wd_repo_signer(repo)) || (rc = wd_lock_acquire(cfg, "backup", &lock_fd)))
+    if ((rc = wd_repo_signer(repo)) || (rc = wd_repo_lock(repo, "backup", false, &lock_fd)))
         goto done;
     if ((rc = wd_pg_connect(&c, cfg)) || (rc = check_identity(repo, c, pgdata, m)) ||
         (rc = check_archiving(c)))
@@ -699,7 +687,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         goto done;
 
     wd_log_info("backup %s: copied, waiting for WAL %s to %s", m->id, m->start_wal, m->stop_wal);
-    if ((rc = wait_for_wal(repo, cfg, c, m, timeout_s, cb, cb_ctx)))
+    if ((rc = wait_for_wal(repo, c, m, timeout_s, cb, cb_ctx)))
         goto done;
     if ((rc = wd_storage_sync(repo->storage)))
         goto done;

@@ -17,13 +17,13 @@
 #include "archive/archive.h"
 #include "common/common.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 typedef struct checker {
     walden_check_cb cb;
     void *ctx;
     int problems;
-    const walden_config *cfg;
 } checker;
 
 static int say(checker *k, const char *name, bool ok, const char *fmt, ...) WD_PRINTF(4, 5);
@@ -210,7 +210,9 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
     else {
         char why[1024], pushed[700];
         wd_pg_archiver_state(c, why, sizeof(why));
-        wd_push_failure_describe(k->cfg, pushed, sizeof(pushed));
+        wd_lock_place at;
+        wd_repo_lock_place(repo, &at);
+        wd_push_failure_describe(&at, pushed, sizeof(pushed));
         rc = say(k, "archive-arrival", false,
                  "segment %s did not reach repository '%s' (cluster '%s') within %" PRId64
                  " s: %s%s; does archive_command use this repository (its config file, repo "
@@ -224,7 +226,7 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
 int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *problems)
 {
     walden_error_clear();
-    checker k = {cb, ctx, 0, cfg};
+    checker k = {cb, ctx, 0};
     walden_repo *repo = NULL;
     wd_pg_conn *c = NULL;
     int64_t timeout_s = walden_config_seconds(cfg, "archive-timeout", 60);
@@ -278,7 +280,12 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
         /* what archive-push met may be the problem above (segments of
          * another cluster, say) seen from the other side */
         char pushed[700];
-        wd_push_failure_describe(cfg, pushed, sizeof(pushed));
+        wd_lock_place at;
+        if (repo)
+            wd_repo_lock_place(repo, &at);
+        else
+            wd_lock_place_of_config(cfg, &at);
+        wd_push_failure_describe(&at, pushed, sizeof(pushed));
         rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s", pushed);
     }
     if (!rc && repo)

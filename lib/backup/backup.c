@@ -392,6 +392,18 @@ static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_
     return 0;
 }
 
+typedef struct wait_tick {
+    walden_progress_cb cb;
+    void *cb_ctx;
+    walden_progress *p;
+} wait_tick;
+
+static void wait_progress(void *ctx)
+{
+    wait_tick *t = ctx;
+    t->cb(t->p, t->cb_ctx);
+}
+
 static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
                         int64_t timeout_s, walden_progress_cb cb, void *cb_ctx)
 {
@@ -409,37 +421,26 @@ static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *
     if ((rc = segment_no(m->start_wal, (uint64_t)seg_size, &tli, &seg)) ||
         (rc = segment_no(m->stop_wal, (uint64_t)seg_size, &stop_tli, &last)))
         return rc;
-    struct timespec t0, now;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     walden_progress p = {"wait-wal", 0, 0, 0, last - seg + 1};
+    wait_tick tick = {cb, cb_ctx, &p};
     for (; seg <= last; seg++) {
         char name[25];
         wd_wal_segment_name(tli, seg, wd_wal_per_log((uint64_t)seg_size), name);
-        for (;;) {
-            bool present = false;
-            if ((rc = wd_wal_present(repo, name, &present)))
-                return rc;
-            if (present)
-                break;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec - t0.tv_sec >= timeout_s) {
-                char why[1024], pushed[700];
-                wd_pg_archiver_state(c, why, sizeof(why));
-                wd_lock_place at;
-                wd_repo_lock_place(repo, &at);
-                wd_push_failure_describe(&at, pushed, sizeof(pushed));
-                return wd_error_set(WALDEN_ETIMEOUT,
-                                    "WAL segment %s, needed to restore this backup, did not "
-                                    "reach the repository within %" PRId64
-                                    " s (archive-timeout): %s%s; "
-                                    "is archive_command running walden archive-push with this "
-                                    "repository and cluster?",
-                                    name, timeout_s, why, pushed);
-            }
-            if (cb)
-                cb(&p, cb_ctx);
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+        bool arrived = false;
+        if ((rc = wd_wal_wait(repo, name, &t0, timeout_s, cb ? wait_progress : NULL, &tick,
+                              &arrived)))
+            return rc;
+        if (!arrived) {
+            char why[1800];
+            wd_wal_why_missing(repo, c, why, sizeof(why));
+            return wd_error_set(WALDEN_ETIMEOUT,
+                                "WAL segment %s, needed to restore this backup, did not "
+                                "reach the repository within %" PRId64 " s (archive-timeout): %s; "
+                                "is archive_command running walden archive-push with this "
+                                "repository and cluster?",
+                                name, timeout_s, why);
         }
         p.files_done++;
     }

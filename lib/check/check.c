@@ -190,15 +190,7 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool present = false;
-    for (;;) {
-        if ((rc = wd_wal_present(repo, seg, &present)) || present)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= timeout_s)
-            break;
-        struct timespec nap = {0, 200 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
+    rc = wd_wal_wait(repo, seg, &t0, timeout_s, NULL, NULL, &present);
     clock_gettime(CLOCK_MONOTONIC, &now);
     double secs = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc)
@@ -208,16 +200,13 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
         rc = say(k, "archive-arrival", true, "segment %s reached the repository in %.1f s", seg,
                  secs);
     else {
-        char why[1024], pushed[700];
-        wd_pg_archiver_state(c, why, sizeof(why));
-        wd_lock_place at;
-        wd_repo_lock_place(repo, &at);
-        wd_push_failure_describe(&at, pushed, sizeof(pushed));
+        char why[1800];
+        wd_wal_why_missing(repo, c, why, sizeof(why));
         rc = say(k, "archive-arrival", false,
                  "segment %s did not reach repository '%s' (cluster '%s') within %" PRId64
-                 " s: %s%s; does archive_command use this repository (its config file, repo "
+                 " s: %s; does archive_command use this repository (its config file, repo "
                  "and cluster)?",
-                 seg, repo->location, repo->cluster, timeout_s, why, pushed);
+                 seg, repo->location, repo->cluster, timeout_s, why);
     }
     wd_free(seg);
     return rc;

@@ -42,10 +42,10 @@
 #include "backup/backup.h"
 #include "backup/manifest.h"
 #include "common/common.h"
-#include "common/lock.h"
 #include "drill/drill.h"
 #include "dump/dump.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 #define META_MAX (1u << 20)
@@ -961,8 +961,8 @@ int walden_repo_upgrade(const walden_config *cfg, walden_upgrade_cb cb, void *ct
     upgrade u = {.repo = repo, .cfg = cfg, .cb = cb, .ctx = ctx, .res = result};
     /* no backup, dump or expire of the cluster meanwhile; archive-push of
      * a format-1 area is refused anyway, until the switch */
-    if (!(rc = wd_lock_acquire(cfg, "backup", &backup_lock)) &&
-        !(rc = wd_lock_acquire(cfg, "dump", &dump_lock)))
+    if (!(rc = wd_repo_lock(repo, "backup", false, &backup_lock)) &&
+        !(rc = wd_repo_lock(repo, "dump", false, &dump_lock)))
         rc = upgrade_locked(&u);
     wd_lock_release(dump_lock);
     wd_lock_release(backup_lock);

@@ -555,9 +555,17 @@ static int level_of(wd_compress c)
     return c == WD_COMPRESS_GZIP ? 6 : c == WD_COMPRESS_ZSTD ? 3 : 0;
 }
 
-static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
+static int upgrade_backup(upgrade *u, const char *id)
 {
     walden_repo *repo = u->repo;
+    wd_compress c;
+    int rc = wd_backup_manifest_find(repo, id, &c);
+    if (rc == WALDEN_ENOTFOUND) { /* unfinished: not a backup */
+        walden_error_clear();
+        return 0;
+    }
+    if (rc)
+        return rc;
     char *prefix = wd_asprintf("%s/%s/%s", repo->cluster, WD_BACKUP_DIR, id);
     char *mname = wd_asprintf("%s%s", WD_MANIFEST_NAME, wd_compress_ext(c));
     char *mpath = prefix && mname ? wd_asprintf("%s/%s", prefix, mname) : NULL;
@@ -568,7 +576,6 @@ static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
     wd_repo_stream st = {0}, ws = {0};
     wd_backup_meta m;
     memset(&m, 0, sizeof(m));
-    int rc = 0;
     if (!prefix || !mname || !mpath || !mrel) {
         rc = WALDEN_ENOMEM;
         goto done;
@@ -663,26 +670,6 @@ done:
     return rc;
 }
 
-static int upgrade_backups(upgrade *u)
-{
-    char **ids = NULL;
-    size_t n = 0;
-    int rc = wd_repo_list_ids(u->repo, WD_BACKUP_DIR, &ids, &n);
-    for (size_t i = 0; !rc && i < n; i++) {
-        wd_compress c;
-        rc = wd_backup_manifest_find(u->repo, ids[i], &c);
-        if (rc == WALDEN_ENOTFOUND) { /* unfinished: not a backup */
-            walden_error_clear();
-            rc = 0;
-            continue;
-        }
-        if (!rc)
-            rc = upgrade_backup(u, ids[i], c);
-    }
-    wd_storage_names_free(ids, n);
-    return rc;
-}
-
 /* ---- step 4: dumps and drill records ---- */
 
 static int read_header(walden_repo *repo, const char *path, uint8_t header[WD_CIPHER_HEADER_LEN])
@@ -762,13 +749,14 @@ done:
     return rc;
 }
 
-static int upgrade_dumps(upgrade *u)
+/* Calls `fn` for each set (backup, dump) under the area's folder `dir`. */
+static int upgrade_sets(upgrade *u, const char *dir, int (*fn)(upgrade *u, const char *id))
 {
     char **ids = NULL;
     size_t n = 0;
-    int rc = wd_repo_list_ids(u->repo, WD_DUMP_DIR, &ids, &n);
+    int rc = wd_repo_list_ids(u->repo, dir, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = upgrade_dump(u, ids[i]);
+        rc = fn(u, ids[i]);
     wd_storage_names_free(ids, n);
     return rc;
 }
@@ -924,7 +912,8 @@ static int upgrade_locked(upgrade *u)
     if ((rc = upgrade_wal(u)))
         return rc;
     wd_log_info("signing backups, dumps and drill records");
-    if ((rc = upgrade_backups(u)) || (rc = upgrade_dumps(u)) || (rc = upgrade_records(u)))
+    if ((rc = upgrade_sets(u, WD_BACKUP_DIR, upgrade_backup)) ||
+        (rc = upgrade_sets(u, WD_DUMP_DIR, upgrade_dump)) || (rc = upgrade_records(u)))
         return rc;
     if (res->unproven && !walden_config_bool(u->cfg, "drop-unproven")) {
         wd_log_warn("%" PRIu64 " object(s) failed their checks and are not signed: cluster '%s' "

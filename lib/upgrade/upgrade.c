@@ -589,9 +589,18 @@ static int upgrade_backup(upgrade *u, const char *id)
         rc = sp.f ? WALDEN_ENOMEM : wd_error_set_errno(errno, "cannot create a temporary file");
         goto done;
     }
+    /* bounded as the catalogue bounds it: the manifest may have changed
+     * since the checks read it */
+    char what[256];
+    snprintf(what, sizeof(what), "manifest of backup '%s' failed authentication", id);
+    wd_read_limits lim = {.raw_max = WD_MANIFEST_MAX,
+                          .stored_max = wd_stored_max(WD_MANIFEST_MAX),
+                          .code = WALDEN_EAUTH,
+                          .what = what};
     if ((rc = wd_storage_open_read(repo->storage, mpath, &src)) ||
         (rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, wd_manifest_spool_line, &sp)) ||
-        (rc = wd_repo_read_begin(repo, c, NULL, sink, &st)) || (rc = wd_pipe_copy(st.pipe, src))) {
+        (rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, sink, &st)) ||
+        (rc = wd_pipe_copy(st.pipe, src))) {
         rc = is_bad_object(rc) ? unproven(u, mpath, "%s", walden_error_last()->message) : rc;
         goto done;
     }

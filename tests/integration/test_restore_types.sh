@@ -18,13 +18,7 @@ new_passphrase "$T/pass"
 write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass" \
   "lock-path=$T/locks" "pguser=postgres" "process-max=2" "expire-auto=no" "pgdata=$PRIMARY"
 
-pg_init "$PRIMARY"
-walden "$T/walden.conf" init >/dev/null
-pg_configure "$PRIMARY" "$PORT" <<CONF
-archive_mode = on
-archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
-CONF
-pg_start "$PRIMARY"
+archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 W() { walden "$T/walden.conf" "$@"; }
 psql_c "$PORT" "CREATE TABLE marker(id int primary key)"
 

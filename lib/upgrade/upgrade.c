@@ -519,18 +519,17 @@ static int rewrite_stored(upgrade *u, const char *prefix, const char *mname, con
         uint8_t sha[32];
         uint64_t size;
         const char *obj;
-        char *copy = wd_strdup(line);
-        if (objects && copy && wd_stored_line_parse(copy, sha, &size, &obj) == 0 &&
+        /* parsed in place: the line is copied out from the text */
+        if (objects && wd_stored_line_parse(line, sha, &size, &obj) == 0 &&
             strcmp(obj, mname) == 0) {
             char sl[512];
             if (wd_stored_line_format(msha, msize, mname, sl, sizeof(sl)) > 0)
                 wd_buf_printf(&b, "%s", sl);
             found = true;
         } else {
-            wd_buf_printf(&b, "%s\n", line);
+            wd_buf_printf(&b, "%.*s\n", (int)ll, text + at);
         }
         walden_error_clear();
-        wd_free(copy);
         wd_free(line);
         at += ll + 1;
     }

@@ -101,6 +101,12 @@ bool wd_log_enabled(walden_log_level level);
 #define wd_log_info(...) wd_log(WALDEN_LOG_INFO, __VA_ARGS__)
 #define wd_log_debug(...) wd_log(WALDEN_LOG_DEBUG, __VA_ARGS__)
 
+/* ---- versions ---- */
+
+/* "walden X.Y.Z" and the versions of zstd, zlib and OpenSSL, one per line,
+ * into out (cut to fit); returns the length written. */
+size_t wd_version_libraries(char *out, size_t cap);
+
 /* ---- strings ---- */
 
 /* Writes 2*len lowercase hex digits and a NUL into out (2*len+1 bytes). */

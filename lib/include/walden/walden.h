@@ -72,7 +72,7 @@ WALDEN_EXTERN const char *walden_error_name(int code);
 /* ---- versions and logging --------------------------------------------- */
 
 /* "walden X.Y.Z" and the versions of the libraries in use, one per line.
- * The string is static. */
+ * The string is static, made once (from any thread). */
 WALDEN_EXTERN const char *walden_version_text(void);
 
 typedef enum walden_log_level {
@@ -82,14 +82,27 @@ typedef enum walden_log_level {
     WALDEN_LOG_DEBUG = 3
 } walden_log_level;
 
-/* Log lines go to stderr at or below `level`, each with a timestamp and the
- * pid; with a log file set they are appended there too. */
+/* Log lines go to stderr at or below `level` (default WALDEN_LOG_WARN),
+ * each with a timestamp and the pid; with a log file set they are appended
+ * there too; with a callback set they go to it instead of stderr. */
 WALDEN_EXTERN void walden_log_set_level(walden_log_level level);
 /* Parses "error", "warn", "info" or "debug". */
 WALDEN_EXTERN int walden_log_level_parse(const char *text, walden_log_level *out);
 /* Appends to `path` from now on (opened once per call, so a log file that
  * logrotate moved away is left alone by the next run); NULL or "" stops. */
 WALDEN_EXTERN int walden_log_set_file(const char *path);
+/*
+ * Receives the library's log lines at or below the level instead of stderr
+ * (a log file set with walden_log_set_file still gets them): `message` is
+ * the line's text alone (no timestamp, pid or level; one line, valid during
+ * the call). Called from whichever thread logs, worker threads included,
+ * never by two threads at once (under the log's lock): it must be quick and
+ * must not call walden_log (a line it logs is dropped). Once
+ * walden_log_set_callback returns, the previous callback is no longer
+ * called. NULL: back to stderr.
+ */
+typedef void (*walden_log_cb)(walden_log_level level, const char *message, void *ctx);
+WALDEN_EXTERN void walden_log_set_callback(walden_log_cb cb, void *ctx);
 /* Whether a line at `level` would be logged: 1 or 0. */
 WALDEN_EXTERN int walden_log_enabled(walden_log_level level);
 /* Logs one line at `level` (printf format), as the library's own lines are:

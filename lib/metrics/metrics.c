@@ -190,7 +190,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     }
 
     /* the server's archiver, when it answers and is this cluster */
-    walden_archiver_state as;
+    walden_archiver_state as = WALDEN_ARCHIVER_STATE_INIT;
     int up = walden_archiver_state_get(cfg, &as) == 0;
     if (!up)
         wd_log_info("metrics: no archiver counters: %s", walden_error_last()->message);
@@ -230,7 +230,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     }
 
     /* walden's own record of why archive-push last failed */
-    walden_push_failure pf;
+    walden_push_failure pf = WALDEN_PUSH_FAILURE_INIT;
     if (walden_push_failure_get(cfg, &pf) == 0) {
         head(&m, "archive_push_last_failure_timestamp_seconds",
              "When walden archive-push last failed (Unix time), with the segment and the "

@@ -184,7 +184,7 @@ static void round_trip(fixture *f, const char *compress, const char *passphrase)
     mkdir(out, 0700);
     for (int i = 0; i < 3; i++) {
         char *seg = make_segment(in, names[i], SYSID, (uint32_t)i + 1);
-        walden_push_result res;
+        walden_push_result res = WALDEN_PUSH_RESULT_INIT;
         assert_ok(walden_archive_push(repo, seg, &res));
         assert_int_equal(res.already_archived, 0);
         assert_int_equal(res.raw_size, SEG);
@@ -260,7 +260,7 @@ static void test_duplicate_push(void **state)
     size_t before_len;
     uint8_t *before = tu_read_file(stored, &before_len);
 
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     assert_ok(walden_archive_push(repo, seg, &res));
     assert_int_equal(res.already_archived, 1);
 
@@ -356,7 +356,7 @@ static void forged(fixture *f, const char *passphrase)
     assert_int_equal(count_entries(out), 0);
     /* the real segment 5: the forged copy is passed over, the new one stored */
     char *seg5 = make_segment(f->dir, "000000010000000000000005", SYSID, 5);
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     assert_ok(walden_archive_push(repo, seg5, &res));
     assert_int_equal(res.already_archived, 0);
     /* archive-get now finds the copy that authenticates */
@@ -743,7 +743,7 @@ static void test_planted_history_does_not_block(void **state)
                                "$(printf %%064d 2)-$(printf %%0128d 0).gz",
                                f->repo, stored),
                      0);
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     assert_ok(walden_archive_push(repo, hist, &res));
     assert_int_equal(res.already_archived, 0);
     assert_rc(walden_archive_push(repo, other, NULL), WALDEN_EMISMATCH);

@@ -81,16 +81,18 @@ extern "C" {
 #define WALDEN_VERSION "0.1.0"
 
 /* The initializer of a versioned struct the caller allocates: its version
- * set, every other field zero. Before C++20, C++ has no designated
- * initializers: {v} does the same (g++ -Wextra warns about the fields it
- * leaves out; `T r{}; r.version = T_VERSION;` does not). */
-#if defined(__cplusplus) && __cplusplus < 202002L
-#define WALDEN_STRUCT_INIT_(v)                                                                     \
-    {                                                                                              \
-        v                                                                                          \
-    }
+ * set, every other field zero. C++ (11 and later) gets a value-initialized
+ * copy from a lambda: an aggregate initializer naming one field would make
+ * g++ -Wextra warn about the others. */
+#ifdef __cplusplus
+#define WALDEN_STRUCT_INIT_(type, v)                                                               \
+    ([] {                                                                                          \
+        type r_{};                                                                                 \
+        r_.version = (v);                                                                          \
+        return r_;                                                                                 \
+    }())
 #else
-#define WALDEN_STRUCT_INIT_(v)                                                                     \
+#define WALDEN_STRUCT_INIT_(type, v)                                                               \
     {                                                                                              \
         .version = (v)                                                                             \
     }
@@ -323,7 +325,8 @@ typedef struct walden_repo_info {
 /* ---- repo-upgrade ------------------------------------------------------ */
 
 #define WALDEN_UPGRADE_RESULT_VERSION 1
-#define WALDEN_UPGRADE_RESULT_INIT WALDEN_STRUCT_INIT_(WALDEN_UPGRADE_RESULT_VERSION)
+#define WALDEN_UPGRADE_RESULT_INIT                                                                 \
+    WALDEN_STRUCT_INIT_(walden_upgrade_result, WALDEN_UPGRADE_RESULT_VERSION)
 
 typedef struct walden_upgrade_result {
     unsigned int version; /* WALDEN_UPGRADE_RESULT_VERSION (set by the caller) */
@@ -380,7 +383,7 @@ WALDEN_EXTERN int walden_repo_change_passphrase(walden_repo *repo, const char *n
 /* ---- WAL archive ------------------------------------------------------ */
 
 #define WALDEN_PUSH_RESULT_VERSION 1
-#define WALDEN_PUSH_RESULT_INIT WALDEN_STRUCT_INIT_(WALDEN_PUSH_RESULT_VERSION)
+#define WALDEN_PUSH_RESULT_INIT WALDEN_STRUCT_INIT_(walden_push_result, WALDEN_PUSH_RESULT_VERSION)
 
 typedef struct walden_push_result {
     unsigned int version; /* WALDEN_PUSH_RESULT_VERSION (set by the caller) */
@@ -556,7 +559,8 @@ WALDEN_EXTERN int walden_backup_list(walden_repo *repo, walden_backup_cb cb, voi
 /* ---- restore ------------------------------------------------------------ */
 
 #define WALDEN_RESTORE_RESULT_VERSION 1
-#define WALDEN_RESTORE_RESULT_INIT WALDEN_STRUCT_INIT_(WALDEN_RESTORE_RESULT_VERSION)
+#define WALDEN_RESTORE_RESULT_INIT                                                                 \
+    WALDEN_STRUCT_INIT_(walden_restore_result, WALDEN_RESTORE_RESULT_VERSION)
 
 typedef struct walden_restore_result {
     unsigned int version; /* WALDEN_RESTORE_RESULT_VERSION (set by the caller) */
@@ -672,7 +676,8 @@ WALDEN_EXTERN int walden_check(const walden_config *cfg, walden_check_cb cb, voi
                                int *problems);
 
 #define WALDEN_ARCHIVER_STATE_VERSION 1
-#define WALDEN_ARCHIVER_STATE_INIT WALDEN_STRUCT_INIT_(WALDEN_ARCHIVER_STATE_VERSION)
+#define WALDEN_ARCHIVER_STATE_INIT                                                                 \
+    WALDEN_STRUCT_INIT_(walden_archiver_state, WALDEN_ARCHIVER_STATE_VERSION)
 
 typedef struct walden_archiver_state {
     unsigned int version; /* WALDEN_ARCHIVER_STATE_VERSION (set by the caller) */
@@ -705,7 +710,8 @@ WALDEN_EXTERN int walden_archiver_state_get(const walden_config *cfg, walden_arc
  * metrics quote it.
  */
 #define WALDEN_PUSH_FAILURE_VERSION 1
-#define WALDEN_PUSH_FAILURE_INIT WALDEN_STRUCT_INIT_(WALDEN_PUSH_FAILURE_VERSION)
+#define WALDEN_PUSH_FAILURE_INIT                                                                   \
+    WALDEN_STRUCT_INIT_(walden_push_failure, WALDEN_PUSH_FAILURE_VERSION)
 
 typedef struct walden_push_failure {
     unsigned int version; /* WALDEN_PUSH_FAILURE_VERSION (set by the caller) */
@@ -754,7 +760,8 @@ typedef struct walden_expire_item {
 typedef int (*walden_expire_cb)(const walden_expire_item *item, void *ctx);
 
 #define WALDEN_EXPIRE_RESULT_VERSION 1
-#define WALDEN_EXPIRE_RESULT_INIT WALDEN_STRUCT_INIT_(WALDEN_EXPIRE_RESULT_VERSION)
+#define WALDEN_EXPIRE_RESULT_INIT                                                                  \
+    WALDEN_STRUCT_INIT_(walden_expire_result, WALDEN_EXPIRE_RESULT_VERSION)
 
 typedef struct walden_expire_result {
     unsigned int version; /* WALDEN_EXPIRE_RESULT_VERSION (set by the caller) */
@@ -821,7 +828,8 @@ typedef struct walden_verify_problem {
 typedef int (*walden_verify_cb)(const walden_verify_problem *p, void *ctx);
 
 #define WALDEN_VERIFY_RESULT_VERSION 1
-#define WALDEN_VERIFY_RESULT_INIT WALDEN_STRUCT_INIT_(WALDEN_VERIFY_RESULT_VERSION)
+#define WALDEN_VERIFY_RESULT_INIT                                                                  \
+    WALDEN_STRUCT_INIT_(walden_verify_result, WALDEN_VERIFY_RESULT_VERSION)
 
 typedef struct walden_verify_result {
     unsigned int version;    /* WALDEN_VERIFY_RESULT_VERSION (set by the caller) */

@@ -1,6 +1,6 @@
 /*
  * objstore.c - the storage contract on top of an object store's requests
- * (wd_objstore_ops, see http.h), shared by the s3 and azure drivers.
+ * (wd_objstore_ops, see objstore.h), shared by the s3 and azure drivers.
  *
  * Writing: a sink buffers what is written, growing its buffer up to the
  * first part size. An object that fits is sent in one PUT at commit, so it
@@ -40,7 +40,7 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "storage/http.h"
+#include "storage/objstore.h"
 
 static int check_path(const char *path)
 {

@@ -2,8 +2,8 @@
  * sign.c - what signed object-store requests are made of (see sign.h):
  * AWS Signature Version 4, Azure SharedKey, and the encodings and dates
  * they use (percent-encoding, base64, SHA-256 hex, x-amz-date and RFC 1123
- * dates). Pure functions over their arguments, no I/O: AWS's published
- * test vectors check them (tests/unit/storage/test_sign.c).
+ * dates). No I/O, no state: AWS's published test vectors check them
+ * (tests/unit/storage/test_sign.c).
  */
 #include <assert.h>
 #include <stdio.h>

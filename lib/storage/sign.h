@@ -1,7 +1,7 @@
 /*
  * sign.h - what signed object-store requests are made of: AWS Signature
  * Version 4 (s3.c), Azure SharedKey (azure.c), and the encodings and dates
- * they use. Pure functions, no I/O (sign.c).
+ * they use. No I/O, no state (sign.c).
  */
 #ifndef WD_STORAGE_SIGN_H
 #define WD_STORAGE_SIGN_H

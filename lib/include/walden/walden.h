@@ -825,9 +825,10 @@ typedef enum walden_drill_kind {
  * Cancellation of a drill: the caller makes one, hands it to walden_drill
  * (params.cancel) and may call walden_drill_cancel on it at any time, from
  * any thread or from a signal handler, while the drill runs. One canceller
- * serves one drill at a time; it must outlive the drill. Drills running at
- * once in one process (each with its own canceller, or none) do not
- * disturb each other.
+ * serves one drill at a time and must outlive it; once cancelled it stays
+ * so (the next drill needs a new one). Drills running at once in one
+ * process (each with its own canceller, or none) do not disturb each
+ * other.
  */
 typedef struct walden_drill_canceller walden_drill_canceller;
 /* Returns WALDEN_ENOMEM when out of memory. */

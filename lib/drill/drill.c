@@ -49,9 +49,12 @@
 #include "common/common.h"
 #include "common/lock.h"
 #include "drill/drill.h"
-#include "pg/pg.h"
 #include "repo/repo.h"
 #include "restore/recovery.h"
+
+/* walden_drill_cancel runs in signal handlers: its atomics must not lock */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the drill's canceller needs lock-free atomic ints");
+
 static int64_t wall_ms(void)
 {
     struct timespec t;

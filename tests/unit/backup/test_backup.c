@@ -29,22 +29,14 @@ static const uint64_t SYSID = 7312345678901234567ull;
 #define MAP "16385 /srv/ts1\n"
 
 typedef struct fixture {
-    char *dir;
-    char repo[4096], pgdata[4096];
-    walden_config *cfg;
+    tu_area a;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-    snprintf(f->pgdata, sizeof(f->pgdata), "%s/pgdata", f->dir);
-    tu_fake_pgdata(f->pgdata, SYSID, 15);
-    f->cfg = tu_area_config(f->dir, f->repo, f->pgdata, NULL);
-    assert_ok(walden_config_set(f->cfg, "lock-path", f->dir, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "archive-timeout", "0s", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_repo_init(f->cfg));
+    tu_area_setup(&f->a, SYSID);
+    assert_ok(walden_config_set(f->a.cfg, "archive-timeout", "0s", WALDEN_SOURCE_FLAG));
     *state = f;
     return 0;
 }
@@ -52,37 +44,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    walden_config_free(f->cfg);
-    tu_rmdir_r(f->dir);
-    free(f->dir);
+    tu_area_teardown(&f->a);
     free(f);
     return 0;
-}
-
-/* Archives segment WAL_NAME of the cluster, so that the backup's wait for
- * its WAL ends at once. */
-static void push_segment(fixture *f)
-{
-    uint8_t *buf = calloc(1, SEG);
-    assert_non_null(buf);
-    uint16_t magic = wd_wal_page_magic(15), info = 2;
-    uint32_t tli = 1, seg_size = SEG, blcksz = 8192;
-    uint64_t addr = 0x20ull * SEG;
-    memcpy(buf, &magic, 2);
-    memcpy(buf + 2, &info, 2);
-    memcpy(buf + 4, &tli, 4);
-    memcpy(buf + 8, &addr, 8);
-    memcpy(buf + 24, &SYSID, 8);
-    memcpy(buf + 32, &seg_size, 4);
-    memcpy(buf + 36, &blcksz, 4);
-    char path[8192];
-    snprintf(path, sizeof(path), "%s/" WAL_NAME, f->dir);
-    tu_write_file(path, buf, SEG);
-    free(buf);
-    walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
-    assert_ok(walden_archive_push(repo, path, NULL));
-    walden_repo_close(repo);
 }
 
 /* The server's answers up to the end of the copy; `version` picks the
@@ -117,7 +81,7 @@ static int count_backups(const walden_backup_info *b, void *ctx)
 static int backup_dirs(fixture *f)
 {
     char path[8192];
-    snprintf(path, sizeof(path), "%s/main/backup", f->repo);
+    snprintf(path, sizeof(path), "%s/main/backup", f->a.repo);
     DIR *d = opendir(path);
     if (!d)
         return 0;
@@ -142,18 +106,18 @@ static char *read_text(const char *dir, const char *name)
 static void test_backup_per_version(void **state)
 {
     fixture *f = *state;
-    push_segment(f);
+    tu_push_segment(&f->a, WAL_NAME, SEG);
     static const int versions[] = {130018, 140015, 150010, 160006, 170002, 180000};
     for (size_t i = 0; i < WD_ARRAY_LEN(versions); i++) {
         int v = versions[i];
         walden_repo *repo;
-        assert_ok(walden_repo_open(&repo, f->cfg));
+        assert_ok(walden_repo_open(&repo, f->a.cfg));
         fake_pg_begin(v);
         script_until_copy(v);
         script_stop(v, MAP);
         fake_pg_answer("name = 'wal_segment_size'", 1, "1048576", NULL);
         walden_backup_info *b = NULL;
-        assert_ok(walden_backup(repo, f->cfg, NULL, NULL, &b));
+        assert_ok(walden_backup(repo, f->a.cfg, NULL, NULL, &b));
         /* the label names the backup; the copy starts fast only when asked */
         char label[64];
         snprintf(label, sizeof(label), "walden %s", b->id);
@@ -179,15 +143,15 @@ static void test_backup_per_version(void **state)
         walden_repo_close(repo);
     }
     walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
     int n = 0;
     assert_ok(walden_backup_list(repo, count_backups, &n));
     assert_int_equal(n, (int)WD_ARRAY_LEN(versions));
 
     /* a restore writes back the label and the map the server handed */
     char target[8192];
-    snprintf(target, sizeof(target), "%s/restored", f->dir);
-    walden_config *cfg = tu_area_config(f->dir, f->repo, target, NULL);
+    snprintf(target, sizeof(target), "%s/restored", f->a.dir);
+    walden_config *cfg = tu_area_config(f->a.dir, f->a.repo, target, NULL);
     assert_ok(walden_restore(repo, cfg, "false", NULL, NULL, NULL));
     char *label = read_text(target, "backup_label");
     assert_string_equal(label, LABEL);
@@ -205,16 +169,16 @@ static void test_backup_per_version(void **state)
 static void test_start_fast(void **state)
 {
     fixture *f = *state;
-    push_segment(f);
-    assert_ok(walden_config_set(f->cfg, "start-fast", "yes", WALDEN_SOURCE_FLAG));
+    tu_push_segment(&f->a, WAL_NAME, SEG);
+    assert_ok(walden_config_set(f->a.cfg, "start-fast", "yes", WALDEN_SOURCE_FLAG));
     walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
     fake_pg_begin(170002);
     script_until_copy(170002);
     script_stop(170002, FAKE_PG_NULL);
     fake_pg_answer("name = 'wal_segment_size'", 1, "1048576", NULL);
     walden_backup_info *b = NULL;
-    assert_ok(walden_backup(repo, f->cfg, NULL, NULL, &b));
+    assert_ok(walden_backup(repo, f->a.cfg, NULL, NULL, &b));
     assert_string_equal(fake_pg_param(3, 1), "true");
     fake_pg_end();
     /* no tablespaces (the server answers NULL): no tablespace_map */
@@ -230,14 +194,14 @@ static void test_stop_fails(void **state)
 {
     fixture *f = *state;
     walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
     fake_pg_begin(160006);
     script_until_copy(160006);
     fake_pg_answer("pg_snapshot_xmin(pg_current_snapshot())", 1, "750", NULL);
     fake_pg_error("FROM pg_backup_stop(false)",
                   "FATAL:  terminating connection due to administrator command\n");
     walden_backup_info *b = NULL;
-    assert_rc(walden_backup(repo, f->cfg, NULL, NULL, &b), WALDEN_EPG);
+    assert_rc(walden_backup(repo, f->a.cfg, NULL, NULL, &b), WALDEN_EPG);
     assert_null(b);
     assert_string_equal(walden_error_last()->message,
                         "cannot stop the backup: query failed: FATAL:  terminating connection "
@@ -256,7 +220,7 @@ static void test_wal_timeout(void **state)
 {
     fixture *f = *state;
     walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
     fake_pg_begin(150010);
     script_until_copy(150010);
     script_stop(150010, FAKE_PG_NULL);
@@ -264,7 +228,7 @@ static void test_wal_timeout(void **state)
     fake_pg_answer("FROM pg_stat_archiver", 6, "walden archive-push %p", "0", "none", "12",
                    WAL_NAME, "2026-12-06 07:01:00+00", NULL);
     walden_backup_info *b = NULL;
-    assert_rc(walden_backup(repo, f->cfg, NULL, NULL, &b), WALDEN_ETIMEOUT);
+    assert_rc(walden_backup(repo, f->a.cfg, NULL, NULL, &b), WALDEN_ETIMEOUT);
     assert_string_equal(walden_error_last()->message,
                         "WAL segment " WAL_NAME ", needed to restore this backup, did not reach "
                         "the repository within 0 s (archive-timeout): archive_command = 'walden "
@@ -281,12 +245,12 @@ static void test_refusals(void **state)
 {
     fixture *f = *state;
     walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
     walden_backup_info *b = NULL;
 
     fake_pg_begin(150010);
     fake_pg_answer("pg_control_system()", 1, "7000000000000000001", NULL);
-    assert_rc(walden_backup(repo, f->cfg, NULL, NULL, &b), WALDEN_EMISMATCH);
+    assert_rc(walden_backup(repo, f->a.cfg, NULL, NULL, &b), WALDEN_EMISMATCH);
     assert_string_equal(walden_error_last()->message,
                         "the server is cluster 7000000000000000001, but the repository's "
                         "cluster 'main' is " SYSID_TEXT);
@@ -296,7 +260,7 @@ static void test_refusals(void **state)
     fake_pg_answer("pg_control_system()", 1, SYSID_TEXT, NULL);
     fake_pg_answer("current_setting('data_checksums')", 1, "off", NULL);
     fake_pg_answer("SELECT current_setting('archive_mode'), ", 3, "off", "", "", NULL);
-    assert_rc(walden_backup(repo, f->cfg, NULL, NULL, &b), WALDEN_EINVAL);
+    assert_rc(walden_backup(repo, f->a.cfg, NULL, NULL, &b), WALDEN_EINVAL);
     assert_string_equal(walden_error_last()->message,
                         "archive_mode is off: a backup without its WAL cannot be restored; set "
                         "archive_mode = on and archive_command = 'walden archive-push %p'");
@@ -306,7 +270,7 @@ static void test_refusals(void **state)
     fake_pg_answer("pg_control_system()", 1, SYSID_TEXT, NULL);
     fake_pg_answer("current_setting('data_checksums')", 1, "off", NULL);
     fake_pg_answer("SELECT current_setting('archive_mode'), ", 3, "on", "(disabled)", "", NULL);
-    assert_rc(walden_backup(repo, f->cfg, NULL, NULL, &b), WALDEN_EINVAL);
+    assert_rc(walden_backup(repo, f->a.cfg, NULL, NULL, &b), WALDEN_EINVAL);
     assert_string_equal(walden_error_last()->message,
                         "archive_command is not set: set archive_command = 'walden archive-push "
                         "%p'");
@@ -320,7 +284,7 @@ static void test_refusals(void **state)
     fake_pg_error("pg_backup_start($1, $2)", "ERROR:  WAL level not sufficient for making an "
                                              "online backup\nHINT:  wal_level must be set to "
                                              "\"replica\" or \"logical\" at server start.\n");
-    assert_rc(walden_backup(repo, f->cfg, NULL, NULL, &b), WALDEN_EPG);
+    assert_rc(walden_backup(repo, f->a.cfg, NULL, NULL, &b), WALDEN_EPG);
     assert_string_equal(walden_error_last()->message,
                         "cannot start the backup: query failed: ERROR:  WAL level not sufficient "
                         "for making an online backup HINT:  wal_level must be set to "

@@ -17,9 +17,7 @@ static const uint64_t SYSID = 7312345678901234567ull;
 #define SEG (1u << 20)
 
 typedef struct fixture {
-    char *dir;
-    char repo[4096], pgdata[4096];
-    walden_config *cfg;
+    tu_area a;
     /* what check reported */
     int n;
     char names[16][32];
@@ -41,14 +39,8 @@ static int collect(const walden_check_item *it, void *ctx)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-    snprintf(f->pgdata, sizeof(f->pgdata), "%s/pgdata", f->dir);
-    tu_fake_pgdata(f->pgdata, SYSID, 15);
-    f->cfg = tu_area_config(f->dir, f->repo, f->pgdata, NULL);
-    assert_ok(walden_config_set(f->cfg, "lock-path", f->dir, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "archive-timeout", "0s", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_repo_init(f->cfg));
+    tu_area_setup(&f->a, SYSID);
+    assert_ok(walden_config_set(f->a.cfg, "archive-timeout", "0s", WALDEN_SOURCE_FLAG));
     *state = f;
     return 0;
 }
@@ -56,9 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    walden_config_free(f->cfg);
-    tu_rmdir_r(f->dir);
-    free(f->dir);
+    tu_area_teardown(&f->a);
     free(f);
     return 0;
 }
@@ -68,7 +58,7 @@ static int run_check(fixture *f)
 {
     int problems = -1;
     f->n = 0;
-    assert_ok(walden_check(f->cfg, collect, f, &problems));
+    assert_ok(walden_check(f->a.cfg, collect, f, &problems));
     return problems;
 }
 
@@ -86,10 +76,10 @@ static void assert_item(const fixture *f, int i, const char *name, int ok, const
 static void assert_repository_ok(const fixture *f)
 {
     char msg[8192];
-    snprintf(msg, sizeof(msg), "repository '%s', cluster 'main', system identifier %s", f->repo,
+    snprintf(msg, sizeof(msg), "repository '%s', cluster 'main', system identifier %s", f->a.repo,
              SYSID_TEXT);
     assert_item(f, 0, "repository", 1, msg);
-    snprintf(msg, sizeof(msg), "repository '%s' takes writes", f->repo);
+    snprintf(msg, sizeof(msg), "repository '%s' takes writes", f->a.repo);
     assert_item(f, 1, "repository-writable", 1, msg);
     assert_item(f, 2, "encryption", 1, "repository not encrypted");
 }
@@ -166,41 +156,16 @@ static void test_arrival_timeout(void **state)
              "000000010000000000000002; failures: 5, last 000000010000000000000003 at "
              "2026-12-06 07:00:01+00; does archive_command use this repository (its config "
              "file, repo and cluster)?",
-             f->repo);
+             f->a.repo);
     assert_item(f, 5, "archive-arrival", 0, msg);
     assert_item(f, 6, "timelines", 1, "no timeline in the archive yet");
     assert_int_equal(f->n, 7);
 }
 
-/* A segment of this cluster, as archive-push takes it. */
-static void push_segment(fixture *f, const char *name)
-{
-    uint8_t *buf = calloc(1, SEG);
-    assert_non_null(buf);
-    uint16_t magic = wd_wal_page_magic(15), info = 2;
-    uint32_t tli = 1, seg_size = SEG, blcksz = 8192;
-    uint64_t addr = (uint64_t)strtoul(name + 16, NULL, 16) * SEG;
-    memcpy(buf, &magic, 2);
-    memcpy(buf + 2, &info, 2);
-    memcpy(buf + 4, &tli, 4);
-    memcpy(buf + 8, &addr, 8);
-    memcpy(buf + 24, &SYSID, 8);
-    memcpy(buf + 32, &seg_size, 4);
-    memcpy(buf + 36, &blcksz, 4);
-    char path[8192];
-    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-    tu_write_file(path, buf, SEG);
-    free(buf);
-    walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
-    assert_ok(walden_archive_push(repo, path, NULL));
-    walden_repo_close(repo);
-}
-
 static void test_arrival(void **state)
 {
     fixture *f = *state;
-    push_segment(f, "000000010000000000000003");
+    tu_push_segment(&f->a, "000000010000000000000003", SEG);
     fake_pg_begin(160006);
     fake_pg_answer("pg_control_system()", 1, SYSID_TEXT, NULL);
     fake_pg_answer(SETTINGS, 4, "on", "walden --config /etc/walden/main.conf archive-push %p", "",

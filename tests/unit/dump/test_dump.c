@@ -18,9 +18,8 @@
 static const uint64_t SYSID = 7312345678901234567ull;
 
 typedef struct fixture {
-    char *dir;
-    char repo[4096], pgdata[4096], bin[4096], calls[4096];
-    walden_config *cfg;
+    tu_area a;
+    char bin[4096], calls[4096];
     int n;
     char seen[8][256]; /* what the callback was handed, one line each */
     char ids[8][64];
@@ -45,24 +44,18 @@ static void write_program(fixture *f, const char *name, const char *body)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-    snprintf(f->pgdata, sizeof(f->pgdata), "%s/pgdata", f->dir);
-    snprintf(f->bin, sizeof(f->bin), "%s/bin", f->dir);
-    snprintf(f->calls, sizeof(f->calls), "%s/calls", f->dir);
+    tu_area_setup(&f->a, SYSID);
+    snprintf(f->bin, sizeof(f->bin), "%s/bin", f->a.dir);
+    snprintf(f->calls, sizeof(f->calls), "%s/calls", f->a.dir);
     assert_int_equal(mkdir(f->bin, 0755), 0);
     write_program(f, "pg_dump",
                   "case \"$3\" in *bad*) printf oops; exit 0;; esac\n"
                   "printf 'PGDMP %s' \"$3\"\n");
     write_program(f, "pg_dumpall", "echo 'CREATE ROLE app;'\n");
-    tu_fake_pgdata(f->pgdata, SYSID, 15);
-    f->cfg = tu_area_config(f->dir, f->repo, f->pgdata, NULL);
-    assert_ok(walden_config_set(f->cfg, "lock-path", f->dir, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "pg-bin", f->bin, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "pghost", "/run/pg", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "pgport", "5499", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "compress", "none", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_repo_init(f->cfg));
+    assert_ok(walden_config_set(f->a.cfg, "pg-bin", f->bin, WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "pghost", "/run/pg", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "pgport", "5499", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "compress", "none", WALDEN_SOURCE_FLAG));
     *state = f;
     return 0;
 }
@@ -70,9 +63,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    walden_config_free(f->cfg);
-    tu_rmdir_r(f->dir);
-    free(f->dir);
+    tu_area_teardown(&f->a);
     free(f);
     return 0;
 }
@@ -91,9 +82,9 @@ static int seen(const walden_dump_info *d, void *ctx)
 static int run_dump(fixture *f)
 {
     walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
     f->n = 0;
-    int rc = walden_dump(repo, f->cfg, NULL, NULL, seen, f);
+    int rc = walden_dump(repo, f->a.cfg, NULL, NULL, seen, f);
     walden_repo_close(repo);
     return rc;
 }
@@ -102,7 +93,7 @@ static int run_dump(fixture *f)
 static char *calls(fixture *f)
 {
     char path[8192];
-    snprintf(path, sizeof(path), "%s/calls.sorted", f->dir);
+    snprintf(path, sizeof(path), "%s/calls.sorted", f->a.dir);
     assert_int_equal(
         tu_system("LC_ALL=C sort '%s' > '%s' 2>/dev/null || : > '%s'", f->calls, path, path), 0);
     size_t len = 0;
@@ -118,7 +109,7 @@ static char *calls(fixture *f)
 static void test_all_databases(void **state)
 {
     fixture *f = *state;
-    assert_ok(walden_config_set(f->cfg, "process-max", "2", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "process-max", "2", WALDEN_SOURCE_FLAG));
     fake_pg_begin(150010);
     fake_pg_answer("pg_control_system()", 1, SYSID_TEXT, NULL);
     fake_pg_answer(DATABASES, 1, "app", "postgres", NULL);
@@ -143,8 +134,8 @@ static void test_all_databases(void **state)
 static void test_named(void **state)
 {
     fixture *f = *state;
-    assert_ok(walden_config_set(f->cfg, "dbname", "app", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "pgdatabase", "postgres", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "dbname", "app", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "pgdatabase", "postgres", WALDEN_SOURCE_FLAG));
     fake_pg_begin(150002);
     fake_pg_answer("pg_control_system()", 1, SYSID_TEXT, NULL);
     fake_pg_answer(DATABASES, 1, "app", "postgres", NULL);
@@ -158,7 +149,7 @@ static void test_named(void **state)
                              "pg_dumpall --globals-only -l postgres -h /run/pg -p 5499\n");
     free(got);
 
-    assert_ok(walden_config_set(f->cfg, "dbname", "nosuch", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "dbname", "nosuch", WALDEN_SOURCE_FLAG));
     assert_int_equal(tu_system("rm -f '%s'", f->calls), 0);
     fake_pg_begin(150002);
     fake_pg_answer("pg_control_system()", 1, SYSID_TEXT, NULL);

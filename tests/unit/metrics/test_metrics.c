@@ -22,21 +22,13 @@ static const uint64_t SYSID = 7312345678901234567ull;
 #define ARCHIVER "FROM pg_stat_archiver"
 
 typedef struct fixture {
-    char *dir;
-    char repo[4096], pgdata[4096];
-    walden_config *cfg;
+    tu_area a;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-    snprintf(f->pgdata, sizeof(f->pgdata), "%s/pgdata", f->dir);
-    tu_fake_pgdata(f->pgdata, SYSID, 15);
-    f->cfg = tu_area_config(f->dir, f->repo, f->pgdata, NULL);
-    assert_ok(walden_config_set(f->cfg, "lock-path", f->dir, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_repo_init(f->cfg));
+    tu_area_setup(&f->a, SYSID);
     *state = f;
     return 0;
 }
@@ -44,35 +36,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    walden_config_free(f->cfg);
-    tu_rmdir_r(f->dir);
-    free(f->dir);
+    tu_area_teardown(&f->a);
     free(f);
     return 0;
-}
-
-static void push_segment(fixture *f)
-{
-    uint8_t *buf = calloc(1, SEG);
-    assert_non_null(buf);
-    uint16_t magic = wd_wal_page_magic(15), info = 2;
-    uint32_t tli = 1, seg_size = SEG, blcksz = 8192;
-    uint64_t addr = 0x20ull * SEG;
-    memcpy(buf, &magic, 2);
-    memcpy(buf + 2, &info, 2);
-    memcpy(buf + 4, &tli, 4);
-    memcpy(buf + 8, &addr, 8);
-    memcpy(buf + 24, &SYSID, 8);
-    memcpy(buf + 32, &seg_size, 4);
-    memcpy(buf + 36, &blcksz, 4);
-    char path[8192];
-    snprintf(path, sizeof(path), "%s/" WAL_NAME, f->dir);
-    tu_write_file(path, buf, SEG);
-    free(buf);
-    walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
-    assert_ok(walden_archive_push(repo, path, NULL));
-    walden_repo_close(repo);
 }
 
 /* The metrics' sample lines of the archiver and of the WAL the archive
@@ -80,9 +46,9 @@ static void push_segment(fixture *f)
 static char *server_samples(fixture *f)
 {
     walden_repo *repo;
-    assert_ok(walden_repo_open(&repo, f->cfg));
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
     char *text = NULL;
-    assert_ok(walden_metrics(repo, f->cfg, &text));
+    assert_ok(walden_metrics(repo, f->a.cfg, &text));
     walden_repo_close(repo);
     static const char *const names[] = {"walden_archiver_", "walden_wal_unarchived_bytes",
                                         "walden_wal_exposure_seconds"};
@@ -131,7 +97,7 @@ static void test_archiver_counters(void **state)
 static void test_all_archived(void **state)
 {
     fixture *f = *state;
-    push_segment(f);
+    tu_push_segment(&f->a, WAL_NAME, SEG);
     fake_pg_begin(170002);
     fake_pg_answer(ARCHIVER, 9, "1", "0", WAL_NAME, "", "1796540000250", "0", SYSID_TEXT,
                    "0/21000000", "000000010000000000000020", NULL);

@@ -149,7 +149,7 @@ static void test_backup_per_version(void **state)
     assert_int_equal(n, (int)WD_ARRAY_LEN(versions));
 
     /* a restore writes back the label and the map the server handed */
-    char target[8192];
+    char target[4200];
     snprintf(target, sizeof(target), "%s/restored", f->a.dir);
     walden_config *cfg = tu_area_config(f->a.dir, f->a.repo, target, NULL);
     assert_ok(walden_restore(repo, cfg, "false", NULL, NULL, NULL));

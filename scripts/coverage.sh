@@ -3,7 +3,8 @@
 # instrumentation (--coverage, -O0, no sanitizers) into build-coverage/
 # (COVERAGE_DIR changes that), runs ctest there (every test by default; the
 # arguments go to ctest, e.g. `scripts/coverage.sh -L unit` or
-# `-R 'unit|integration/test_backup$'`), then prints one line per module
+# `-R 'unit|integration/test_backup$'`; by default every test but the
+# version matrix's test_pg13, 17 and 18), then prints one line per module
 # (lib/<module>/, retention/, src/): lines executed, lines in all, percent.
 # Files no test reached count with all their lines (an initial capture).
 # The per-file figures stay in build-coverage/coverage.info (lcov's format;
@@ -28,19 +29,21 @@ lcov "${lcov_q[@]}" --capture --initial --no-external --base-directory "$root" \
 
 # The integration tests run walden as postgres too (archive_command, the
 # restore of a throwaway server): its counters go beside root's, so the
-# object folders take files from anyone, and root's counter files are
-# writable by postgres (umask 0). Runs inside a Debian root of the version
-# matrix (test_pg13 ...) cannot reach the build folder: not counted.
-find "$dir" -name '*.gcno' -printf '%h\0' | sort -zu | xargs -0 chmod a+rwx
+# object folders take files from anyone, and a default ACL makes every
+# counter file writable by all whoever creates it (whatever the umask: a
+# umask of 0 would change what tests see of the files they make).
+find "$dir" -name '*.gcno' -printf '%h\0' | sort -zu |
+  xargs -0 sh -c 'chmod a+rwx "$@" && setfacl -d -m u::rwx,g::rwx,o::rwx "$@"' sh
 status=0
 (
-  umask 0
   cd "$dir"
   export WALDEN_REQUIRE_SERVERS=1
   if (($#)); then
     ctest --output-on-failure --timeout 900 -j2 "$@"
   else
-    ctest --output-on-failure --timeout 900 -j2
+    # the version matrix's other majors run a release build inside Debian
+    # roots, which cannot be counted (test_pg15 runs on this host)
+    ctest --output-on-failure --timeout 900 -j2 -E 'integration/test_pg(13|17|18)$'
   fi
 ) || status=$?
 

@@ -3,7 +3,8 @@
 # Debian's packages. Idempotent: installs only what is missing. Run as root.
 # With --build: only what building walden and its Debian package needs
 # (scripts/build-deb.sh), none of the test servers. With --bench: also what
-# the benchmarks compare with; with --coverage: also lcov (scripts/coverage.sh).
+# the benchmarks compare with; with --coverage: also lcov and setfacl
+# (scripts/coverage.sh).
 set -euo pipefail
 
 build_packages=(
@@ -40,7 +41,7 @@ if [[ "${1:-}" == "--bench" ]]; then
   packages+=(pgbackrest time bc)
 fi
 if [[ "${1:-}" == "--coverage" ]]; then
-  packages+=(lcov)
+  packages+=(lcov acl)
 fi
 if [[ "${1:-}" == "--build" ]]; then
   packages=("${build_packages[@]}")

@@ -8,12 +8,7 @@
 #include <openssl/evp.h>
 
 #include "backup/manifest.h"
-#include "common/lock.h"
 #include "repo/repo.h"
-
-/* process-max; when unset, 1, or with `all_cores` (restore: not the production
- * server's load, and its speed is the recovery time) the number of cores. */
-int wd_process_max(const walden_config *cfg, bool all_cores, int *out);
 
 /* Whether backup `id` has its manifest, and its compression.
  * WALDEN_ENOTFOUND when it has none (incomplete or missing). */

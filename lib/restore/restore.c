@@ -32,6 +32,7 @@
 #include "backup/backup.h"
 #include "common/common.h"
 #include "common/pool.h"
+#include "repo/lock.h"
 #include "restore/recovery.h"
 
 #define MAX_TABLESPACES 256

@@ -45,6 +45,7 @@
 #include "common/common.h"
 #include "common/pool.h"
 #include "dump/dump.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 #define OBJECT_MAX (PATH_MAX_ESCAPED + 512)
@@ -1091,7 +1092,7 @@ int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if (result)
         memset(result, 0, sizeof(*result));
     int lock = -1;
-    int rc = wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &lock);
+    int rc = wd_repo_lock(repo, WD_LOCK_READ, true, &lock);
     if (!rc)
         rc = verify_locked(repo, cfg, progress, progress_ctx, cb, ctx, result);
     /* leftovers of killed writers: space, not damage; expire removes them */

@@ -367,7 +367,7 @@ int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx)
     if (rc)
         return rc;
     for (size_t i = 0; !rc && i < n; i++)
-        rc = cb(&metas[i]->pub, ctx);
+        rc = wd_callback_rc(cb(&metas[i]->pub, ctx));
     wd_backup_list_free(metas, n);
     return rc;
 }

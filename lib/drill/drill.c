@@ -1639,7 +1639,7 @@ static int drill_run(drill *d, const wd_target *t, const char *restore_command)
     if ((rc = restore_config(d, t, &rcfg)))
         return drill_fail(d, rc, "restore failed");
     wd_log_info("drill %s: restoring backup %s into '%s'", p->id, d->meta.id, d->pgdata);
-    walden_restore_result rr;
+    walden_restore_result rr = WALDEN_RESTORE_RESULT_INIT;
     rc = walden_restore(d->repo, rcfg, restore_command, d->progress, d->progress_ctx, &rr);
     walden_config_free(rcfg);
     if (rc)
@@ -1840,7 +1840,7 @@ static int drill_run_dump(drill *d)
  * end follows). */
 static void source_point(drill *d)
 {
-    walden_archiver_state as;
+    walden_archiver_state as = WALDEN_ARCHIVER_STATE_INIT;
     walden_wal_summary *wal = NULL;
     if (walden_archiver_state_get(d->cfg, &as)) {
         wd_log_info("drill: the source server's WAL position is unknown: %s",

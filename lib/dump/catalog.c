@@ -296,7 +296,7 @@ int walden_dump_list(walden_repo *repo, walden_dump_cb cb, void *ctx)
     if (rc)
         return rc;
     for (size_t i = 0; !rc && i < n; i++)
-        rc = cb(&metas[i]->pub, ctx);
+        rc = wd_callback_rc(cb(&metas[i]->pub, ctx));
     wd_dump_list_free(metas, n);
     return rc;
 }

@@ -191,7 +191,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     }
 
     /* the server's archiver, when it answers and is this cluster */
-    walden_archiver_state as;
+    walden_archiver_state as = WALDEN_ARCHIVER_STATE_INIT;
     int up = walden_archiver_state_get(cfg, &as) == 0;
     if (!up)
         wd_log_info("metrics: no archiver counters: %s", walden_error_last()->message);
@@ -231,7 +231,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     }
 
     /* walden's own record of why archive-push last failed */
-    walden_push_failure pf;
+    walden_push_failure pf = WALDEN_PUSH_FAILURE_INIT;
     wd_lock_place at;
     wd_repo_lock_place(repo, &at);
     if (wd_push_failure_read(&at, &pf) == 0) {

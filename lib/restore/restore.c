@@ -843,6 +843,11 @@ static void progress_tick(void *arg)
 int walden_restore(walden_repo *repo, const walden_config *cfg, const char *restore_command,
                    walden_progress_cb cb, void *cb_ctx, walden_restore_result *result)
 {
+    if (result) {
+        int rc = WD_RESULT_START(result, WALDEN_RESTORE_RESULT_VERSION, "walden_restore_result");
+        if (rc)
+            return rc;
+    }
     const char *pgdata = walden_config_get(cfg, "pgdata");
     if (!pgdata || !*pgdata)
         return wd_error_set(WALDEN_EINVAL, "pgdata is not set: where should the backup go "

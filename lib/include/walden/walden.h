@@ -941,13 +941,64 @@ typedef struct walden_drill_result {
     uint64_t source_lsn, replayed_lsn;
 } walden_drill_result;
 
+/* What a drill restores. */
+typedef enum walden_drill_kind {
+    WALDEN_DRILL_BACKUP = 0, /* a backup, recovered with the archive's WAL */
+    WALDEN_DRILL_DUMP = 1    /* a logical dump, restored into a new cluster */
+} walden_drill_kind;
+
+/*
+ * Cancellation of a drill: the caller makes one, hands it to walden_drill
+ * (params.cancel) and may call walden_drill_cancel on it at any time, from
+ * any thread or from a signal handler, while the drill runs. One canceller
+ * serves one drill at a time and must outlive it; once cancelled it stays
+ * so (the next drill needs a new one). Drills running at once in one
+ * process (each with its own canceller, or none) do not disturb each
+ * other.
+ */
+typedef struct walden_drill_canceller walden_drill_canceller;
+/* Returns WALDEN_ENOMEM when out of memory. */
+WALDEN_EXTERN int walden_drill_canceller_new(walden_drill_canceller **out);
+WALDEN_EXTERN void walden_drill_canceller_free(walden_drill_canceller *c);
+/* Asks the drill that runs with `c` to stop: its restore stops at the next
+ * file, its server (when running) gets SIGQUIT; it stops the server,
+ * removes its scratch directory, records nothing and returns WALDEN_ERROR.
+ * Called before the drill starts, the drill stops at its first step.
+ * Async-signal-safe (it sets an atomic flag and sends a signal) and
+ * thread-safe: meant for SIGINT and SIGTERM handlers. */
+WALDEN_EXTERN void walden_drill_cancel(walden_drill_canceller *c);
+
+#define WALDEN_DRILL_PARAMS_VERSION 1
+/* What a drill does, beside the options of `cfg` (targets, scratch-dir,
+ * keep, check-sql, report, metrics-file, target-time...). Start from
+ * WALDEN_DRILL_PARAMS_INIT: fields added later get their defaults there. */
+typedef struct walden_drill_params {
+    unsigned version;       /* WALDEN_DRILL_PARAMS_VERSION */
+    walden_drill_kind kind; /* a backup (default) or a dump */
+    const char *set;        /* the backup or dump to restore; NULL or "": choose */
+    /* a dump drill without `set`: the newest usable dump of one of these
+     * databases; none: of any database */
+    const char *const *dbnames;
+    size_t n_dbnames;
+    /* a backup drill: how the server runs archive-get (as for
+     * walden_restore) */
+    const char *restore_command;
+    walden_progress_cb progress; /* may be NULL */
+    void *progress_ctx;
+    walden_drill_canceller *cancel; /* may be NULL: the drill cannot be cancelled */
+} walden_drill_params;
+#define WALDEN_DRILL_PARAMS_INIT                                                                   \
+    {                                                                                              \
+        WALDEN_DRILL_PARAMS_VERSION, WALDEN_DRILL_BACKUP, NULL, NULL, 0, NULL, NULL, NULL, NULL    \
+    }
+
 /*
  * Proves that a backup restores, and how long that takes: restores the
- * backup (`set`, else the newest; with `target-time` the newest that ends
+ * backup (params->set, else the newest; with `target-time` the newest that ends
  * before it) into a new scratch directory (0700) under `scratch-dir`
  * (default TMPDIR, else /tmp), tablespaces inside it too; recovers to the
  * end of the archive or to `target-time` (then promotes), with
- * `restore_command` (how to run archive-get, as for walden_restore); starts
+ * params->restore_command (how to run archive-get, as for walden_restore); starts
  * a PostgreSQL (pg_ctl of the backup's version, see `pg-bin`) on it that
  * listens only on a unix socket in a private folder of the scratch
  * directory, without archiving, replication or TCP; run as root, the
@@ -963,7 +1014,7 @@ typedef struct walden_drill_result {
  * writes the JSON report to `report` and Prometheus metrics to
  * `metrics-file` when set (each atomically: temporary file, rename).
  *
- * `progress` (may be NULL) hears the steps from the calling thread: the
+ * params->progress (may be NULL) hears the steps from the calling thread: the
  * restore's bytes (phase "restore"), then "recovery" while the server
  * replays WAL, "checks" (dump drills: "restore-dump"); it limits its own
  * rate.
@@ -971,12 +1022,16 @@ typedef struct walden_drill_result {
  * Returns 0 when the drill reached a verdict, whatever it is (passed,
  * failed, missed): *out (free with walden_drill_result_free) says which.
  * Returns an error with *out NULL when it could not run at all (a bad
- * option, an unreadable check-sql file, walden_drill_cancel); with *out
- * set when only writing a report or the record failed.
+ * option or params, an unreadable check-sql file, walden_drill_cancel);
+ * with *out set when only writing a report or the record failed.
+ *
+ * Thread-safety: drills of different repositories may run at once in
+ * separate threads; `repo` and `cfg` are the drill's while it runs.
  */
 /*
- * With the option `dump`, a logical dump instead: `set` (a database dump),
- * else the newest usable dump of `dbname`, else of any database. A new
+ * With params->kind WALDEN_DRILL_DUMP, a logical dump instead: params->set
+ * (a database dump), else the newest usable dump of one of
+ * params->dbnames, else of any database. A new
  * cluster is made with initdb (as the same user, in the same scratch
  * directory, isolated the same way) and started; the globals of the
  * dump's run (when there are) and then the dump are restored into it with
@@ -986,20 +1041,14 @@ typedef struct walden_drill_result {
  * snapshot).
  */
 WALDEN_EXTERN int walden_drill(walden_repo *repo, const walden_config *cfg,
-                               const char *restore_command, walden_progress_cb progress,
-                               void *progress_ctx, walden_drill_result **out);
+                               const walden_drill_params *params, walden_drill_result **out);
 WALDEN_EXTERN void walden_drill_result_free(walden_drill_result *r);
 
-/* Asks a running walden_drill to stop: its restore stops at the next file,
- * its server (when running) gets SIGQUIT; it stops the server, removes its
- * scratch directory, records nothing and returns WALDEN_ERROR.
- * Async-signal-safe: meant for SIGINT and SIGTERM handlers. */
-WALDEN_EXTERN void walden_drill_cancel(void);
-
 /* The recorded drills, oldest first: `checks` is NULL, the counts are set.
- * A non-zero return of `cb` stops the walk and is returned. Needs no
- * passphrase. A record this user may not read (permission denied) is
- * skipped with a warning in the log; a corrupt one is an error. */
+ * A non-zero return of `cb` stops the walk and is returned (WALDEN_EUSER
+ * for a positive value). Needs no passphrase. A record this user may not
+ * read (permission denied) is skipped with a warning in the log; a corrupt
+ * one is an error. */
 typedef int (*walden_drill_cb)(const walden_drill_result *d, void *ctx);
 WALDEN_EXTERN int walden_drill_history(walden_repo *repo, walden_drill_cb cb, void *ctx);
 

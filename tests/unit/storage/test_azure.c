@@ -375,7 +375,10 @@ static wd_storage *make_azure(void)
                          .az_key = conf_sas ? NULL : getenv("WALDEN_TEST_AZURE_KEY"),
                          .az_sas = conf_sas,
                          .az_endpoint = getenv("WALDEN_TEST_AZURE_ENDPOINT"),
-                         .http = {NULL, true, 10, 30, 30000},
+                         /* walden's defaults (net-timeout 60s, and more
+                          * retry time than one stall): a loaded machine's
+                          * server may be silent for half a minute */
+                         .http = {NULL, true, 10, 60, 180000},
                          /* 5 MiB first parts, doubling every second part:
                           * the conformance suite's large object goes up as
                           * parts of 5, 5 (a buffer reused), 10 and 1 MiB */

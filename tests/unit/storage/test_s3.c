@@ -651,7 +651,10 @@ static wd_storage *make_s3(void)
                          .s3_uri_style = "path",
                          .s3_key = getenv("WALDEN_TEST_S3_KEY"),
                          .s3_secret = getenv("WALDEN_TEST_S3_SECRET"),
-                         .http = {NULL, true, 10, 30, 30000},
+                         /* walden's defaults (net-timeout 60s, and more
+                          * retry time than one stall): a loaded machine's
+                          * server may be silent for half a minute */
+                         .http = {NULL, true, 10, 60, 180000},
                          /* 5 MiB first parts, doubling every second part:
                           * the conformance suite's large object goes up as
                           * parts of 5, 5 (a buffer reused), 10 and 1 MiB */

@@ -284,13 +284,56 @@ static void test_identity_query(void **state)
     walden_config_free(cfg);
 }
 
+/* The drill's connections and queries: its own name and timeout, and
+ * libpq's or the server's message alone, for its report to quote. */
+static void test_drill_session(void **state)
+{
+    (void)state;
+    walden_config *cfg = config();
+    setenv("PGCONNECT_TIMEOUT", "5", 1);
+    fake_pg_begin(170002);
+    wd_pg_conn *c = NULL;
+    assert_ok(wd_pg_connect_timeout(&c, cfg, "walden drill", "10"));
+    assert_string_equal(fake_pg_conninfo("application_name"), "walden drill");
+    assert_string_equal(fake_pg_conninfo("connect_timeout"), "10");
+    assert_string_equal(fake_pg_conninfo("host"), "/run/pg");
+    unsetenv("PGCONNECT_TIMEOUT");
+
+    fake_pg_error("FROM big", "ERROR:  permission denied for table big\n");
+    wd_pg_result *r = NULL;
+    assert_rc(wd_pg_query_bare(c, &r, "SELECT count(*) FROM big", 0, NULL), WALDEN_EPG);
+    assert_string_equal(walden_error_last()->message, "ERROR:  permission denied for table big");
+    assert_null(r);
+
+    /* one statement sent as a script: its result, then none */
+    fake_pg_answer("SELECT 1", 1, "1", NULL);
+    assert_ok(wd_pg_send(c, "SELECT 1"));
+    assert_ok(wd_pg_next(c, &r));
+    assert_int_equal(wd_pg_result_status(r), WD_PG_ROWS);
+    assert_string_equal(wd_pg_value(r, 0, 0), "1");
+    wd_pg_result_free(r);
+    assert_ok(wd_pg_next(c, &r));
+    assert_null(r);
+    wd_pg_close(c);
+
+    fake_pg_refuse("connection to server at \"127.0.0.1\", port 5499 failed: Connection "
+                   "refused\n");
+    assert_rc(wd_pg_connect_timeout(&c, cfg, "walden drill", NULL), WALDEN_EPG);
+    assert_string_equal(walden_error_last()->message,
+                        "connection to server at \"127.0.0.1\", port 5499 failed: Connection "
+                        "refused");
+    assert_null(fake_pg_conninfo("connect_timeout"));
+    fake_pg_end();
+    walden_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_keywords),     cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_query_error_one_line), cmocka_unit_test(test_backup_api_per_version),
         cmocka_unit_test(test_backup_api_errors),    cmocka_unit_test(test_archiver_state),
-        cmocka_unit_test(test_identity_query),
+        cmocka_unit_test(test_identity_query),       cmocka_unit_test(test_drill_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -573,15 +573,13 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if (!pgdata || !*pgdata)
         return wd_error_set(WALDEN_EINVAL, "pgdata is not set: the backup needs the data "
                                            "directory (--pgdata)");
-    const char *type = walden_config_get(cfg, "type");
-    if (!type || strcmp(type, "full") != 0) {
-        walden_config_source src = walden_config_source_of(cfg, "type");
-        if (src == WALDEN_SOURCE_FLAG || src == WALDEN_SOURCE_ENV)
-            return wd_error_set(WALDEN_EINVAL, "--type %s is a restore type: backup takes full",
-                                type ? type : "");
-        type = "full"; /* restore's, from a config file both commands read */
-    }
-    int workers = 1, lock_fd = -1, rc;
+    const char *type;
+    int rc;
+    if ((rc = walden_config_choice(cfg, "type", "backup", &type)))
+        return rc;
+    if (!type)
+        type = "full"; /* restore's, from a config file or the environment */
+    int workers = 1, lock_fd = -1;
     int64_t timeout_s = walden_config_seconds(cfg, "archive-timeout", 60);
     if ((rc = wd_process_max(cfg, false, &workers)))
         return rc;

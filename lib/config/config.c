@@ -348,23 +348,43 @@ int walden_config_is(const walden_config *cfg, const char *name, const char *cho
     return v && strcmp(v, choice) == 0;
 }
 
+/* The value of option i as `command` reads it (*out; NULL when it is
+ * another command's), or WALDEN_EINVAL for a value `command` does not take.
+ * A config file and the environment serve every command: a value of theirs
+ * that another command takes (backup's type = full, for restore) is left to
+ * that one, and so is the table's default. */
+static int command_value(const walden_config *cfg, int i, const char *command, const char **out)
+{
+    const walden_option_info *o = &walden_option_list()[i];
+    const char *v = cfg->values[i] ? cfg->values[i] : o->default_value;
+    const char *choices = walden_option_choices(o, command);
+    *out = v;
+    if (!v || !choices || choices == o->choices || !walden_option_applies(o, command) ||
+        enum_has(choices, v))
+        return 0;
+    *out = NULL;
+    if ((!cfg->values[i] || cfg->sources[i] != WALDEN_SOURCE_FLAG) && enum_has(o->choices, v))
+        return 0;
+    return wd_error_set(WALDEN_EINVAL,
+                        "invalid value for option '%s' of %s: '%s' (expected one of %s)", o->name,
+                        command, v, choices);
+}
+
+int walden_config_choice(const walden_config *cfg, const char *name, const char *command,
+                         const char **out)
+{
+    int i = option_index(name);
+    assert(i >= 0);
+    return command_value(cfg, i, command, out);
+}
+
 int walden_config_check_command(const walden_config *cfg, const char *command)
 {
     const walden_option_info *list = walden_option_list();
-    for (int i = 0; list[i].name; i++) {
-        const walden_option_info *o = &list[i];
-        const char *choices = walden_option_choices(o, command);
-        if (!cfg->values[i] || !choices || choices == o->choices ||
-            !walden_option_applies(o, command) || enum_has(choices, cfg->values[i]))
-            continue;
-        /* a config file and the environment serve every command: a value
-         * that another command takes (backup's type = full, for restore) is
-         * left to that one */
-        if (cfg->sources[i] != WALDEN_SOURCE_FLAG && enum_has(o->choices, cfg->values[i]))
-            continue;
-        return wd_error_set(WALDEN_EINVAL,
-                            "invalid value for option '%s' of %s: '%s' (expected one of %s)",
-                            o->name, command, cfg->values[i], choices);
-    }
-    return 0;
+    const char *v;
+    int rc = 0;
+    for (int i = 0; !rc && list[i].name; i++)
+        if (cfg->values[i])
+            rc = command_value(cfg, i, command, &v);
+    return rc;
 }

@@ -213,8 +213,8 @@ static const walden_option_info options[] = {
      .default_doc = "`full`",
      .doc = "`backup`: `full` (the only type); `restore`: `default` (recover to the end of the "
             "archive or the target), `immediate` (only until the backup is consistent), "
-            "`standby` (standby.signal, primary_conninfo). In a config file, which both read, "
-            "the other command's values are ignored"},
+            "`standby` (standby.signal, primary_conninfo). In a config file or the environment, "
+            "which every command reads, the other command's values are ignored"},
     {.name = "primary-conninfo",
      .type = WALDEN_OPT_STRING,
      .secret = 1,

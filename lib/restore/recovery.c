@@ -115,27 +115,19 @@ int wd_target_from_config(const walden_config *cfg, wd_target *t)
     return 0;
 }
 
-/* A value of an option that the backup and restore commands share: one of
- * the other command's is refused when given for this one (a flag or the
- * environment) and ignored from a config file, which both commands read. */
-static bool given_here(const walden_config *cfg, const char *name)
-{
-    walden_config_source s = walden_config_source_of(cfg, name);
-    return s == WALDEN_SOURCE_FLAG || s == WALDEN_SOURCE_ENV;
-}
-
 int wd_restore_type_from_config(const walden_config *cfg, wd_target *t)
 {
-    const char *type = walden_config_get(cfg, "type");
-    const char *conninfo = walden_config_get(cfg, "primary-conninfo");
-    if (!type || strcmp(type, "default") == 0 ||
-        (strcmp(type, "full") == 0 && !given_here(cfg, "type")))
+    const char *type;
+    int rc = walden_config_choice(cfg, "type", "restore", &type);
+    if (rc)
+        return rc;
+    if (!type) /* backup's, from a config file or the environment */
         type = "default";
-    else if (strcmp(type, "full") == 0)
-        return wd_error_set(WALDEN_EINVAL, "--type full is a backup type: restore takes "
-                                           "default, immediate or standby");
+    const char *conninfo = walden_config_get(cfg, "primary-conninfo");
     bool standby = strcmp(type, "standby") == 0;
-    if (conninfo && *conninfo && !standby && given_here(cfg, "primary-conninfo"))
+    /* a config file or the environment may hold it for the standbys */
+    if (conninfo && *conninfo && !standby &&
+        walden_config_source_of(cfg, "primary-conninfo") == WALDEN_SOURCE_FLAG)
         return wd_error_set(WALDEN_EINVAL, "--primary-conninfo is for --type standby");
     if (strcmp(type, "immediate") == 0) {
         if (t->kind != WD_TARGET_END && t->kind != WD_TARGET_IMMEDIATE)

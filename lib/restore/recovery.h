@@ -40,10 +40,11 @@ int wd_target_from_config(const walden_config *cfg, wd_target *t);
 /* Applies restore's --type (default, immediate or standby) and
  * --primary-conninfo to `t`, read by wd_target_from_config: immediate is
  * recovery_target = 'immediate'; standby takes no recovery target. A
- * backup type (full) given as a flag or in the environment, a target that
- * the type contradicts, or --primary-conninfo without --type standby is
- * WALDEN_EINVAL, one line; "full" from a config file is backup's and
- * ignored, and so is primary-conninfo there without --type standby. */
+ * backup type (full) given as a flag, a target that the type contradicts,
+ * or the flag --primary-conninfo without --type standby is WALDEN_EINVAL,
+ * one line; "full" from a config file or the environment is backup's and
+ * ignored (walden_config_choice), and so is primary-conninfo there
+ * without --type standby. */
 int wd_restore_type_from_config(const walden_config *cfg, wd_target *t);
 /* Parses "YYYY-MM-DD[ T]HH:MM[:SS[.fff]][ ][Z|UTC|+HH[:MM]|-HH[:MM]]" into
  * Unix ms; without a zone the local time zone applies. */

@@ -280,9 +280,16 @@ WALDEN_EXTERN int64_t walden_config_seconds(const walden_config *cfg, const char
                                             int64_t unset);
 WALDEN_EXTERN int walden_config_is(const walden_config *cfg, const char *name, const char *choice);
 /* Checks the values of the options that `command` takes against that
- * command's allowed values (walden_option_choices), whatever their
- * source: WALDEN_EINVAL naming the option, the value and the command. */
+ * command's allowed values (walden_option_choices): WALDEN_EINVAL naming
+ * the option, the value and the command. A config file and the
+ * environment serve every command: their values that another command
+ * takes (backup's type = full, for restore) are left to that one. */
 WALDEN_EXTERN int walden_config_check_command(const walden_config *cfg, const char *command);
+/* `*out`: the value of the option `name` as `command` reads it, by the rule
+ * of walden_config_check_command: NULL when the value (or the default) is
+ * another command's; WALDEN_EINVAL for a value `command` does not take. */
+WALDEN_EXTERN int walden_config_choice(const walden_config *cfg, const char *name,
+                                       const char *command, const char **out);
 /* Parses "90s", "15m", "1h", "30d", "2w" into seconds. */
 WALDEN_EXTERN int walden_duration_parse(const char *text, int64_t *seconds);
 /* A yes/no value, in any case: y, yes, true, on, 1 (1) or n, no, false,

@@ -335,7 +335,12 @@ static void test_restore_types(void **state)
         {{"type", "immediate", "target", "immediate", NULL}, 0, NULL, WD_TARGET_IMMEDIATE, false},
         {{"type", "standby", NULL}, 0, NULL, WD_TARGET_END, true},
         {{"type", "standby", "primary-conninfo", "host=db1", NULL}, 0, NULL, WD_TARGET_END, true},
-        {{"type", "full", NULL}, WALDEN_EINVAL, "--type full is a backup type", 0, false},
+        {{"type", "full", NULL},
+         WALDEN_EINVAL,
+         "invalid value for option 'type' of restore: 'full' (expected one of "
+         "default|immediate|standby)",
+         0,
+         false},
         {{"type", "immediate", "target-time", "2026-11-22 14:03:07+00", NULL},
          WALDEN_EINVAL,
          "--type immediate ends recovery",
@@ -388,9 +393,19 @@ static void test_restore_types(void **state)
     assert_int_equal(t.kind, WD_TARGET_END);
     assert_false(t.standby);
     assert_null(t.primary_conninfo);
-    /* ... and the environment counts as given */
+    /* ... and so from the environment, which serves every command too */
     assert_ok(walden_config_set(cfg, "type", "full", WALDEN_SOURCE_ENV));
+    assert_ok(walden_config_set(cfg, "primary-conninfo", "host=db1", WALDEN_SOURCE_ENV));
+    assert_ok(wd_target_from_config(cfg, &t));
+    assert_ok(wd_restore_type_from_config(cfg, &t));
+    assert_int_equal(t.kind, WD_TARGET_END);
+    assert_false(t.standby);
+    assert_null(t.primary_conninfo);
+    /* given for this restore (a flag): refused, naming the option */
+    assert_ok(walden_config_set(cfg, "type", "full", WALDEN_SOURCE_FLAG));
     assert_rc(wd_restore_type_from_config(cfg, &t), WALDEN_EINVAL);
+    assert_non_null(
+        strstr(walden_error_last()->message, "invalid value for option 'type' of restore: 'full'"));
     walden_config_free(cfg);
 }
 

@@ -60,6 +60,7 @@
 
 #include "archive/archive.h"
 #include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/proc.h"
 #include "drill/drill.h"
@@ -1006,7 +1007,7 @@ static int choose_backup(drill *d, const wd_target *t)
 {
     wd_backup_meta **metas;
     size_t n;
-    int rc = wd_backup_list_meta(d->repo, &metas, &n);
+    int rc = wd_backup_list_usable(d->repo, walden_config_get(d->cfg, "set"), &metas, &n);
     if (rc)
         return rc;
     /* the timeline first: a drill follows the one a restore would */
@@ -1757,7 +1758,7 @@ static int drill_run_dump(drill *d)
     walden_drill_result *p = &d->res->pub;
     dump_pick pick = {.set = walden_config_get(d->cfg, "set"),
                       .dbname = walden_config_get(d->cfg, "dbname")};
-    int rc = walden_dump_list(d->repo, dump_cb, &pick);
+    int rc = wd_dump_each_usable(d->repo, pick.set, dump_cb, &pick);
     if (!rc && !pick.found)
         rc = pick.set && *pick.set
                  ? wd_error_set(WALDEN_ENOTFOUND, "dump '%s' does not exist in cluster '%s'",

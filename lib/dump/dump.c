@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
 #include "common/proc.h"
-#include "dump/dump.h"
 #include "pg/pg.h"
 
 #define READ_CHUNK (256 * 1024)

@@ -40,11 +40,11 @@
 
 #include "archive/archive.h"
 #include "backup/backup.h"
-#include "backup/manifest.h"
+#include "catalog/catalog.h"
+#include "catalog/manifest.h"
 #include "common/common.h"
 #include "common/lock.h"
 #include "drill/drill.h"
-#include "dump/dump.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
 

@@ -42,9 +42,9 @@
 
 #include "archive/archive.h"
 #include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
-#include "dump/dump.h"
 #include "repo/repo.h"
 
 #define OBJECT_MAX (PATH_MAX_ESCAPED + 512)
@@ -488,43 +488,25 @@ static int stored_failed(verify_run *v, stored_list *s, int rc)
 
 /* ---- backups ---- */
 
-static int info_kv(const char *name, const char *value, int line, void *ctx)
-{
-    (void)line;
-    return wd_backup_meta_set(ctx, name, value);
-}
-
-/* Reads backup.info (the summary, clear text): *ok when it is whole. */
+/* Reads backup.info (the summary, clear text) as the catalogue does: *ok
+ * when it is whole and authentic; a problem is reported. */
 static int load_info(verify_run *v, const char *prefix, const char *id, wd_backup_meta *m, bool *ok)
 {
     *ok = false;
-    char *path = wd_asprintf("%s/backup.info", prefix), *text = NULL;
+    char *path = wd_asprintf("%s/backup.info", prefix);
     if (!path)
         return WALDEN_ENOMEM;
-    size_t len = 0;
-    int rc = wd_storage_read_all(v->repo->storage, path, 1 << 20, &text, &len);
+    int rc = wd_backup_info_read(v->repo, id, m);
     if (rc == WALDEN_ENOTFOUND) {
         walden_error_clear();
         rc = report(v, WALDEN_VERIFY_MISSING, id, path,
                     "listing this backup (info, expire) now needs the key, to read its "
                     "manifest instead");
-    } else if (rc) {
-        rc = report_failure(v, rc, id, path);
+    } else if (rc && rc != WALDEN_ENOMEM) {
+        rc = report_failure(v, rc == WALDEN_EINVAL ? WALDEN_ECORRUPT : rc, id, path);
     } else {
-        size_t body = 0;
-        rc = wd_repo_check_signed(v->repo, path, text, len, &body);
-        if (!rc)
-            rc = wd_kv_parse(text, body, "backup.info", info_kv, m);
-        if (!rc && (!m->complete || strcmp(m->id, id) != 0))
-            rc = wd_error_set(WALDEN_ECORRUPT, "backup.info is incomplete or names another backup");
-        if (rc && rc != WALDEN_ENOMEM)
-            rc = report_failure(v, rc == WALDEN_EINVAL ? WALDEN_ECORRUPT : rc, id, path);
-        else
-            *ok = !rc;
+        *ok = !rc;
     }
-    if (!*ok)
-        wd_backup_meta_clear(m);
-    wd_free(text);
     wd_free(path);
     return rc;
 }

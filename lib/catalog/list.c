@@ -54,6 +54,11 @@ void wd_catalog_damage_free(wd_catalog_damage *d)
 /* qsort has no context: the kind being sorted, per thread */
 static _Thread_local const wd_catalog_kind *sorting;
 
+static int cmp_damaged(const void *a, const void *b)
+{
+    return strcmp(((const wd_catalog_damaged *)a)->id, ((const wd_catalog_damaged *)b)->id);
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
     const void *x = *(void *const *)a, *y = *(void *const *)b;
@@ -75,6 +80,7 @@ int wd_catalog_list(walden_repo *repo, const wd_catalog_kind *kind, void ***out,
     size_t nids = 0, n = 0;
     wd_catalog_damage own = {0};
     wd_catalog_damage *dmg = damage ? damage : &own;
+    size_t first_damaged = dmg->n;
     int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
     wd_free(base);
     void **metas = rc ? NULL : wd_calloc(nids + 1, sizeof(*metas));
@@ -101,6 +107,9 @@ int wd_catalog_list(walden_repo *repo, const wd_catalog_kind *kind, void ***out,
         metas[n++] = m;
     }
     wd_storage_names_free(ids, nids);
+    /* in id order, whatever order the store listed them in */
+    if (!rc && dmg->n > first_damaged)
+        qsort(dmg->v + first_damaged, dmg->n - first_damaged, sizeof(*dmg->v), cmp_damaged);
     if (!rc && !damage)
         wd_catalog_pass_over(&own, kind->noun);
     wd_catalog_damage_free(&own);

@@ -31,11 +31,14 @@
  *     never silently dropped and never chosen. A listing returns it apart
  *     (wd_catalog_damage) or, when the caller passes none, passes over it
  *     with a warning naming it and the reason. Automatic choices (restore,
- *     drill, restore-dump picking the newest, the recovery window, the
- *     timelines) pass over it; naming it (--set ID) is refused with its
- *     reason (wd_catalog_refuse); info, metrics and expire refuse to report
- *     or delete on a catalogue with a damaged entry (the error names it),
- *     verify reports it as forged or corrupt;
+ *     drill, restore-dump picking the newest) pass over it with that
+ *     warning; naming it (--set ID) is refused with its reason
+ *     (wd_catalog_refuse); info, metrics and expire refuse to report or
+ *     delete on a catalogue with a damaged entry (the error names it);
+ *     verify reports it as forged or corrupt. The views derived from the
+ *     backups (window.c: the segment size, the recovery window, the
+ *     timelines) leave it out without a word: the command that uses them
+ *     lists the backups itself and says it there, once;
  *   - any other failure (the store unreachable, a permission, no key, out
  *     of memory) fails the listing.
  */

@@ -6,6 +6,11 @@
  *
  * These read both the archive (archive/) and the backups, so they live
  * above both: the archive itself never reads the catalogue.
+ *
+ * A damaged backup (catalog.h) counts in none of them, without a word
+ * here: they are views derived for a command that lists the backups
+ * itself and says what is damaged there (restore and drill warn, info,
+ * metrics and expire fail naming it), once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +19,16 @@
 #include "archive/archive.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
+
+/* The backups whose summaries can be read, oldest first; damaged ones left
+ * out quietly (see above). */
+static int readable_backups(walden_repo *repo, wd_backup_meta ***metas, size_t *n)
+{
+    wd_catalog_damage damage = {0};
+    int rc = wd_backup_list_meta(repo, metas, n, &damage);
+    wd_catalog_damage_free(&damage);
+    return rc;
+}
 
 /* The one segment size at which backup `m`'s start LSN falls in its start
  * segment; 0 when none or more than one does. */
@@ -65,7 +80,7 @@ int walden_timelines_get(walden_repo *repo, const walden_wal_summary *wal, walde
 {
     wd_backup_meta **metas;
     size_t n;
-    int rc = wd_backup_list_meta(repo, &metas, &n, NULL);
+    int rc = readable_backups(repo, &metas, &n);
     if (rc)
         return rc;
     wd_timeline_backup *b = wd_calloc(n + 1, sizeof(*b));
@@ -127,7 +142,7 @@ int walden_recovery_window(walden_repo *repo, const walden_wal_summary *wal, int
 {
     wd_backup_meta **metas;
     size_t n;
-    int rc = wd_backup_list_meta(repo, &metas, &n, NULL);
+    int rc = readable_backups(repo, &metas, &n);
     if (rc)
         return rc;
     *from_ms = *to_ms = 0;

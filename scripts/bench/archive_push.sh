@@ -10,6 +10,8 @@
 # times (rounds interleave the methods); the median round is reported as ms
 # per segment, with the ratios.
 # Also reports the peak RSS of one walden and one pgbackrest push.
+# WALDEN_BASE_REV=REV adds walden as built from git revision REV ("base",
+# its own repository), and the ratio walden / base.
 # Usage (as root, Debian 12): scripts/bench/archive_push.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -70,8 +72,10 @@ pg1-path=$work/pgdata
 pg1-socket-path=$work/sock
 pg1-port=55499
 CONF
-chown postgres: "$work/walden.conf" "$work/pgbackrest.conf"
-chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf"
+sed -e "s|$work/walden-repo|$work/base-repo|" -e "s|$work/sign-key|$work/base-sign-key|" \
+  "$work/walden.conf" >"$work/base.conf"
+chown postgres: "$work/walden.conf" "$work/pgbackrest.conf" "$work/base.conf"
+chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf" "$work/base.conf"
 
 reset_targets() {
   rm -rf "$work/walden-repo" "$work/pgbr-repo" "$work/out"
@@ -87,6 +91,10 @@ declare -A cmd=(
   [cp]="cp $work/segs/SEG $work/out/SEG && sync $work/out/SEG"
 )
 methods=(walden pgbackrest naive cp)
+if [[ -n $base ]]; then
+  cmd[base]="$base --config $work/base.conf archive-push $work/segs/SEG"
+  methods+=(base)
+fi
 
 # One round of a method: us per segment. Like PostgreSQL's archiver, each
 # segment is one `sh -c COMMAND`; the loop itself runs as the postgres user
@@ -114,6 +122,10 @@ reset_targets() {
   rm -rf "$work/walden-repo" "$work/out" "$work/sign-key" "$work/pgbr-repo/archive/bench"/*-*/ 2>/dev/null || true
   as_pg mkdir -p "$work/out"
   as_pg "$walden" --config "$work/walden.conf" --pgdata "$work/pgdata" init >/dev/null
+  if [[ -n $base ]]; then
+    rm -rf "$work/base-repo" "$work/base-sign-key"
+    as_pg "$base" --config "$work/base.conf" --pgdata "$work/pgdata" init >/dev/null
+  fi
 }
 # rounds interleave the methods, so that drifting load on a shared machine
 # affects all of them alike
@@ -130,6 +142,7 @@ done
 echo
 echo "walden / pgbackrest = $(ratio "${result[walden]}" "${result[pgbackrest]}")   (target <= 0.75)"
 echo "walden / naive      = $(ratio "${result[walden]}" "${result[naive]}")   (target <= 1.10)"
+[[ -z $base ]] || echo "walden / base       = $(ratio "${result[walden]}" "${result[base]}")   (a change is no slower: <= 1.00 within the noise)"
 
 echo
 echo "== peak memory of one push (max RSS)"

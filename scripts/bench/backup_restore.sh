@@ -9,6 +9,8 @@
 # compression limit of the machine. Backups and restores alternate between
 # the tools for ROUNDS rounds, each from a dropped page cache; medians are
 # reported.
+# WALDEN_BASE_REV=REV adds walden as built from git revision REV ("base",
+# its own repository, WAL pushed to it too), and the ratios walden / base.
 # Usage (as root, Debian 12): scripts/bench/backup_restore.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -56,9 +58,14 @@ pg1-path=$work/pgdata
 pg1-socket-path=$work/sock
 pg1-port=$PORT
 CONF
-chown postgres: "$work/walden.conf" "$work/pgbackrest.conf"
-chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf"
+sed -e "s|$work/walden-repo|$work/base-repo|" -e "s|$work/%c.sign-key|$work/base-%c.sign-key|" \
+  -e "s|$work/locks|$work/base-locks|" "$work/walden.conf" >"$work/base.conf"
+chown postgres: "$work/walden.conf" "$work/pgbackrest.conf" "$work/base.conf"
+chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf" "$work/base.conf"
 WALDEN=("$walden" --config "$work/walden.conf" --pgdata "$work/pgdata")
+BASE=("$base" --config "$work/base.conf" --pgdata "$work/pgdata")
+base_push=
+[[ -z $base ]] || base_push=" && $base --config $work/base.conf archive-push %p"
 PGBR=(pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
 
 # timed NAME CMD...: runs CMD as postgres; prints "seconds maxrss_kib".
@@ -80,7 +87,7 @@ run_dataset() {
   local ds=$1
   echo
   echo "== data set: $ds"
-  rm -rf "$work/pgdata" "$work/walden-repo" "$work/pgbr-repo" "$work/restore"
+  rm -rf "$work/pgdata" "$work/walden-repo" "$work/pgbr-repo" "$work/restore" "$work/base-repo"
   as_pg mkdir -p "$work/sock"
   as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres -k >/dev/null
   cat >>"$work/pgdata/postgresql.auto.conf" <<CONF
@@ -88,12 +95,13 @@ listen_addresses = ''
 unix_socket_directories = '$work/sock'
 port = $PORT
 archive_mode = on
-archive_command = '$walden --config $work/walden.conf archive-push %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p'
+archive_command = '$walden --config $work/walden.conf archive-push %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p$base_push'
 max_wal_size = '4GB'
 CONF
   as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/pg.log" -w start >/dev/null
   as_pg "${WALDEN[@]}" init >/dev/null
   as_pg "${PGBR[@]}" stanza-create >/dev/null
+  [[ -z $base ]] || as_pg "${BASE[@]}" init >/dev/null
   local psql=(as_pg psql -h "$work/sock" -p $PORT -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
   if [[ $ds == pgbench ]]; then
     as_pg "$bindir/pgbench" -h "$work/sock" -p $PORT -U postgres -i -s "$SCALE" -q postgres \
@@ -125,7 +133,7 @@ CONF
   printf 'tar | zstd -3 -T2: %.2f s, %s MB (ratio %s:1)\n' "$(echo "$t1 - $t0" | bc -l)" \
     "$zsize" "$(echo "scale=1; $size / $zsize" | bc -l)"
 
-  local wb=() pb=() wr=() pr=() wbm=() pbm=() wrm=() prm=() out
+  local wb=() pb=() wr=() pr=() wbm=() pbm=() wrm=() prm=() bb=() br=() out
   for r in $(seq 1 "$ROUNDS"); do
     sync
     out=$(timed walden "${WALDEN[@]}" backup)
@@ -142,6 +150,16 @@ CONF
     out=$(timed pgbackrest "${PGBR[@]}" --pg1-path="$work/restore" restore)
     pr+=("${out% *}") prm+=("${out#* }")
     rm -rf "$work/restore"
+    if [[ -n $base ]]; then
+      sync
+      out=$(timed base "${BASE[@]}" backup)
+      bb+=("${out% *}")
+      sync
+      out=$(timed base "$base" --config "$work/base.conf" --pgdata "$work/restore" restore)
+      br+=("${out% *}")
+      rm -rf "$work/restore"
+      echo "round $r: base backup ${bb[-1]} s, restore ${br[-1]} s"
+    fi
     echo "round $r: backup walden ${wb[-1]} s, pgbackrest ${pb[-1]} s; restore walden ${wr[-1]} s, pgbackrest ${pr[-1]} s"
   done
   local wsz psz
@@ -152,6 +170,11 @@ CONF
   echo "backup : walden $WB s (peak RSS $(median "${wbm[@]}") KiB), pgbackrest $PB s (peak RSS $(median "${pbm[@]}") KiB): ratio $(ratio "$WB" "$PB") (target <= 0.50)"
   echo "restore: walden $WR s (peak RSS $(median "${wrm[@]}") KiB), pgbackrest $PR s (peak RSS $(median "${prm[@]}") KiB): ratio $(ratio "$WR" "$PR") (target <= 0.70)"
   echo "stored ($ROUNDS backups each): walden ${wsz} MB, pgbackrest ${psz} MB"
+  if [[ -n $base ]]; then
+    local BB BR
+    BB=$(median "${bb[@]}") BR=$(median "${br[@]}")
+    echo "base   : backup $BB s, restore $BR s: walden / base = $(ratio "$WB" "$BB") (backup), $(ratio "$WR" "$BR") (restore)"
+  fi
   as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m fast stop >/dev/null
 }
 

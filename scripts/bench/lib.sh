@@ -3,6 +3,10 @@
 # Release binary ($walden), finds PostgreSQL ($bindir), and makes a work
 # folder ($work) owned by postgres that the EXIT trap removes after stopping
 # any server in $work/pgdata. as_pg runs a command as postgres.
+# WALDEN_BASE_REV=REV (a git revision, for example main before a change)
+# also builds walden as it was at REV ($base, empty otherwise): the scripts
+# then time it as one more method, "base", in the same run, to show what a
+# change did to walden's own speed.
 bash scripts/install-deps.sh --bench >/dev/null
 BUILD_DIR=build-bench BUILD_TYPE=Release bash scripts/build.sh >/dev/null
 walden=$(pwd)/build-bench/src/walden
@@ -18,6 +22,15 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+base=
+if [[ -n ${WALDEN_BASE_REV:-} ]]; then
+  mkdir -p "$work/base-src"
+  git archive "$WALDEN_BASE_REV" | tar -x -C "$work/base-src"
+  BUILD_DIR="$work/base-src/build" BUILD_TYPE=Release bash "$work/base-src/scripts/build.sh" >/dev/null
+  base=$work/base-src/build/src/walden
+  echo "base: walden of $(git rev-parse --short "$WALDEN_BASE_REV")"
+fi
 
 # ratio A B: A / B with three decimals, rounded (bc's scale would truncate:
 # 0.759 must not print as .75)

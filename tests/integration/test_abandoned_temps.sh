@@ -39,15 +39,18 @@ for attempt in $(seq 1 20); do
   done
   if [[ -n $tmp ]]; then
     pid=$(basename "$tmp" | sed -E 's/.*\.tmp\.([0-9]+)\..*/\1/')
+    # runuser (as_pg) stops itself when it sees its child stopped, and waits
+    # for a SIGCONT before it reaps the child: it is continued in both cases
+    # below, or the wait for it never returns
     if kill -STOP "$pid" 2>/dev/null && [[ -f $tmp ]]; then
       kill -KILL "$pid"
+      kill -CONT "$runner" 2>/dev/null || true
       wait "$runner" || true
       killed=$tmp
       break
     fi
-    # stopped just as its temporary file went away: let it finish, or the
-    # wait below never returns
-    kill -CONT "$pid" 2>/dev/null || true
+    # stopped just as its temporary file went away: let it finish
+    kill -CONT "$pid" "$runner" 2>/dev/null || true
   fi
   wait "$runner" || true
 done

@@ -96,13 +96,13 @@ int wd_catalog_list(walden_repo *repo, const wd_catalog_kind *kind, void ***out,
         if (rc) {
             kind->clear(m);
             wd_free(m);
-            if (rc == WALDEN_ENOTFOUND) /* unfinished: not an entry */
+            if (rc == WALDEN_ENOTFOUND) { /* unfinished: not an entry */
                 walden_error_clear();
-            else if (wd_catalog_is_damaged(rc))
-                rc = wd_catalog_damage_add(dmg, ids[i], rc);
-            if (rc == WALDEN_ENOTFOUND)
                 rc = 0;
-            continue;
+            } else if (wd_catalog_is_damaged(rc)) {
+                rc = wd_catalog_damage_add(dmg, ids[i], rc);
+            }
+            continue; /* else the failure ends the listing */
         }
         metas[n++] = m;
     }

@@ -116,6 +116,10 @@ int cli_print_help(const char *command);
 void cli_option_flag(const walden_option_info *o, char *out, size_t cap);
 /* 1 for an option every command takes (config, repo, the s3-* ...) */
 int cli_option_common(const walden_option_info *o);
+/* The option's default as `command`'s help, docs and man page show it:
+ * NULL when there is none, or when it is another command's choice (type:
+ * backup's full is not restore's). With `command` NULL, the option's. */
+const char *cli_option_default(const walden_option_info *o, const char *command);
 
 /* A hidden command that writes the generated documentation from the
  * option table (scripts/gen-docs.sh, scripts/gen-man.sh):

@@ -41,12 +41,16 @@ static void md_choices(const char *choices)
     }
 }
 
-static void md_default(const walden_option_info *o)
+/* the default `command` takes (NULL: any command's, as the option has it) */
+static void md_default(const walden_option_info *o, const char *command)
 {
-    if (o->default_doc)
+    const char *dflt = cli_option_default(o, command);
+    if (!dflt && o->default_value)
+        fputs("—", stdout); /* another command's */
+    else if (o->default_doc)
         fputs(o->default_doc, stdout);
-    else if (o->default_value)
-        printf("`%s`", o->default_value);
+    else if (dflt)
+        printf("`%s`", dflt);
     else
         fputs("—", stdout);
 }
@@ -78,7 +82,7 @@ static void md_configuration(void)
         else
             fputs(o->secret ? "secret" : type_word(o), stdout);
         fputs(" | ", stdout);
-        md_default(o);
+        md_default(o, NULL);
         fputs(" | ", stdout);
         if (cli_option_common(o)) {
             fputs("all", stdout);
@@ -102,7 +106,7 @@ static void md_command(const char *command)
         if (cli_option_common(o) || !walden_option_applies(o, command))
             continue;
         printf("| `%s` | ", o->name);
-        md_default(o);
+        md_default(o, command);
         printf(" | %s", walden_option_help(o, command));
         const char *choices = walden_option_choices(o, command);
         if (choices) {
@@ -164,9 +168,10 @@ static void man_option(const walden_option_info *o, const char *command)
         }
         fputs(".\n", stdout);
     }
-    if (o->default_value) {
+    const char *dflt = cli_option_default(o, command);
+    if (dflt) {
         fputs(".br\nDefault: ", stdout);
-        roff(o->default_value);
+        roff(dflt);
     }
     if (!command && !cli_option_common(o)) {
         fputs(".br\nTaken by: ", stdout);

@@ -315,6 +315,15 @@ static bool choice_in(const char *choices, const char *word)
     return false;
 }
 
+const char *cli_option_default(const walden_option_info *o, const char *command)
+{
+    const char *choices = command ? walden_option_choices(o, command) : NULL;
+    /* a default the command does not allow is another command's */
+    if (!o->default_value || (choices && !choice_in(choices, o->default_value)))
+        return NULL;
+    return o->default_value;
+}
+
 static void print_option(const walden_option_info *o, const char *command)
 {
     char flag[64];
@@ -323,10 +332,9 @@ static void print_option(const walden_option_info *o, const char *command)
     const char *choices = walden_option_choices(o, command);
     if (choices)
         printf(" (%s)", choices);
-    /* a default the command does not allow is another command's (type:
-     * backup's full), not this one's */
-    if (o->default_value && (!command || !choices || choice_in(choices, o->default_value)))
-        printf(" (default: %s)", o->default_value);
+    const char *dflt = cli_option_default(o, command);
+    if (dflt)
+        printf(" (default: %s)", dflt);
     if (!command && strcmp(o->commands, "*") != 0)
         printf(" [%s]", o->commands);
     printf("\n");

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "common/lock.h"
 #include "io/stream.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
@@ -65,6 +66,22 @@ int wd_wal_find(walden_repo *repo, const char *folder, const char *name, wd_wal_
 
 /* Whether WAL file `name` is in the archive (any copy). */
 int wd_wal_present(walden_repo *repo, const char *name, bool *present);
+
+/* ---- waiting for WAL to arrive (arrival.c) ---- */
+
+/* Waits for WAL file `name` to reach the repository: looks every
+ * WD_WAL_WAIT_POLL_MS until it is there (*arrived true) or `timeout_s`
+ * seconds have passed since `since` (CLOCK_MONOTONIC; *arrived false, not
+ * an error). `tick` (may be NULL) is called before every pause. A failed
+ * look is returned as it is. */
+#define WD_WAL_WAIT_POLL_MS 100
+int wd_wal_wait(walden_repo *repo, const char *name, const struct timespec *since,
+                int64_t timeout_s, void (*tick)(void *ctx), void *ctx, bool *arrived);
+/* Why WAL does not arrive, for the message that says it did not: the
+ * server's archiver state (pg_stat_archiver's last failure) and
+ * archive-push's recorded failure for `repo`'s cluster
+ * (wd_push_failure_describe). */
+void wd_wal_why_missing(const walden_repo *repo, wd_pg_conn *c, char *buf, size_t cap);
 /* After a push into `folder`: removes the abandoned temporary files there
  * (wd_storage_abandoned), for one segment in 16; failures are ignored. */
 void wd_archive_sweep_temps(walden_repo *repo, const char *folder, const wd_wal_name *parsed);
@@ -99,10 +116,14 @@ uint64_t wd_wal_archived_end(const walden_wal_summary *s, uint32_t tli);
 /* The highest timeline with a segment in the archive; 0 when it is empty. */
 uint32_t wd_wal_newest_timeline(const walden_wal_summary *s);
 
+/* archive-push's recorded failure for the cluster and repository of `at`
+ * (failure.c; walden_push_failure_get reads the configuration's).
+ * WALDEN_ENOTFOUND when there is none. */
+int wd_push_failure_read(const wd_lock_place *at, walden_push_failure *out);
 /* "; walden archive-push last failed at TIME on SEGMENT: REASON" from the
- * recorded failure (failure.c), or "" when there is none: for messages
- * about WAL that did not arrive. */
-void wd_push_failure_describe(const walden_config *cfg, char *buf, size_t cap);
+ * recorded failure, or "" when there is none: for messages about WAL that
+ * did not arrive. */
+void wd_push_failure_describe(const wd_lock_place *at, char *buf, size_t cap);
 
 /* Restores archived `walfile` into memory, with every check walden_archive_get
  * makes: *data (free it with wd_free) and *len. */

@@ -31,16 +31,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "common/common.h"
 #include "common/lock.h"
 
-/* The record's folder (the checked lock folder, open) and its file name. */
-static int failure_open_dir(const walden_config *cfg, int *dfd, char **dir, char *name, size_t cap)
+/* The record's folder (the checked lock folder, open) and its file name.
+ * archive-push records by its configuration (the repository may be what
+ * failed to open); check, backup and metrics read by their repository's
+ * place, which is the same when both name the same cluster and repository. */
+static int failure_open_dir(const wd_lock_place *at, int *dfd, char **dir, char *name, size_t cap)
 {
-    const char *repo = walden_config_get(cfg, "repo");
-    int rc = wd_state_name(walden_config_get(cfg, "cluster"), repo ? repo : "",
-                           "archive-push-failure", name, cap);
-    return rc ? rc : wd_lock_dir_open(cfg, dfd, dir);
+    int rc =
+        wd_state_name(at->cluster, at->repo ? at->repo : "", "archive-push-failure", name, cap);
+    return rc ? rc : wd_lock_dir_open(at, dfd, dir);
 }
 
 static const char *base_name(const char *path)
@@ -69,7 +72,9 @@ void walden_push_failure_record(const walden_config *cfg, const char *path, cons
     int saved_code = walden_error_last()->code;
     char saved_msg[sizeof(one_line)];
     snprintf(saved_msg, sizeof(saved_msg), "%s", walden_error_last()->message);
-    if (failure_open_dir(cfg, &dfd, &dir, name, sizeof(name))) {
+    wd_lock_place at;
+    wd_lock_place_of_config(cfg, &at);
+    if (failure_open_dir(&at, &dfd, &dir, name, sizeof(name))) {
         wd_log_warn("cannot record archive-push's failure: %s", walden_error_last()->message);
         goto done;
     }
@@ -107,7 +112,9 @@ void walden_push_failure_clear(const walden_config *cfg)
     char name[256];
     char *dir = NULL;
     int dfd = -1;
-    if (failure_open_dir(cfg, &dfd, &dir, name, sizeof(name))) {
+    wd_lock_place at;
+    wd_lock_place_of_config(cfg, &at);
+    if (failure_open_dir(&at, &dfd, &dir, name, sizeof(name))) {
         walden_error_clear();
         return;
     }
@@ -119,11 +126,18 @@ void walden_push_failure_clear(const walden_config *cfg)
 
 int walden_push_failure_get(const walden_config *cfg, walden_push_failure *out)
 {
+    wd_lock_place at;
+    wd_lock_place_of_config(cfg, &at);
+    return wd_push_failure_read(&at, out);
+}
+
+int wd_push_failure_read(const wd_lock_place *at, walden_push_failure *out)
+{
     memset(out, 0, sizeof(*out));
     char name[256];
     char *dir = NULL;
     int dfd = -1;
-    int rc = failure_open_dir(cfg, &dfd, &dir, name, sizeof(name));
+    int rc = failure_open_dir(at, &dfd, &dir, name, sizeof(name));
     if (rc)
         return rc;
     char text[4096];
@@ -168,11 +182,11 @@ int walden_push_failure_get(const walden_config *cfg, walden_push_failure *out)
     return 0;
 }
 
-void wd_push_failure_describe(const walden_config *cfg, char *buf, size_t cap)
+void wd_push_failure_describe(const wd_lock_place *at, char *buf, size_t cap)
 {
     walden_push_failure pf;
     buf[0] = '\0';
-    if (walden_push_failure_get(cfg, &pf)) {
+    if (wd_push_failure_read(at, &pf)) {
         walden_error_clear();
         return;
     }

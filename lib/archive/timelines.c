@@ -38,8 +38,6 @@
 #include "archive/archive.h"
 #include "common/common.h"
 
-#define HISTORY_MAX (1u << 20)
-
 typedef struct tl_set {
     walden_timelines *t;
     size_t cap;
@@ -91,7 +89,7 @@ static int collect_history(const walden_wal_entry *e, const char *folder, const 
 int wd_timeline_history_parse(walden_timeline *tl, const char *name, const char *text, size_t len)
 {
     size_t cap = 0;
-    if (len > HISTORY_MAX || memchr(text, '\0', len))
+    if (len > WD_WAL_TEXT_MAX || memchr(text, '\0', len))
         return wd_error_set(WALDEN_ECORRUPT, "archived '%s' is not a timeline history file", name);
     for (size_t off = 0, line_no = 1; off < len; line_no++) {
         const char *line = text + off;

@@ -30,13 +30,13 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "catalog/catalog.h"
 #include "catalog/manifest.h"
 #include "backup/walk.h"
 #include "common/common.h"
 #include "common/pool.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 #define READ_CHUNK (256 * 1024) /* a multiple of the page size */
@@ -70,20 +70,6 @@ typedef struct backup_run {
 } backup_run;
 
 /* ---- small helpers ---- */
-
-int wd_process_max(const walden_config *cfg, bool all_cores, int *out)
-{
-    /* 1 to 64, checked when set (options.c) */
-    int64_t n = walden_config_int(cfg, "process-max", 0);
-    if (n == 0 && !all_cores) {
-        n = 1;
-    } else if (n == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores > 0 ? (cores > 64 ? 64 : cores) : 1;
-    }
-    *out = (int)n;
-    return 0;
-}
 
 /* The manifest line of `e` and, when it has an object (a non-empty file or
  * part), its backup.stored line: written together, so both lists have the
@@ -406,9 +392,20 @@ static int segment_no(const char *wal, uint64_t seg_size, uint32_t *tli, uint64_
     return 0;
 }
 
-static int wait_for_wal(walden_repo *repo, const walden_config *cfg, wd_pg_conn *c,
-                        const wd_backup_meta *m, int64_t timeout_s, walden_progress_cb cb,
-                        void *cb_ctx)
+typedef struct wait_tick {
+    walden_progress_cb cb;
+    void *cb_ctx;
+    walden_progress *p;
+} wait_tick;
+
+static void wait_progress(void *ctx)
+{
+    wait_tick *t = ctx;
+    t->cb(t->p, t->cb_ctx);
+}
+
+static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *m,
+                        int64_t timeout_s, walden_progress_cb cb, void *cb_ctx)
 {
     char *text = NULL;
     int64_t seg_size = 0;
@@ -424,35 +421,26 @@ static int wait_for_wal(walden_repo *repo, const walden_config *cfg, wd_pg_conn 
     if ((rc = segment_no(m->start_wal, (uint64_t)seg_size, &tli, &seg)) ||
         (rc = segment_no(m->stop_wal, (uint64_t)seg_size, &stop_tli, &last)))
         return rc;
-    struct timespec t0, now;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     walden_progress p = {"wait-wal", 0, 0, 0, last - seg + 1};
+    wait_tick tick = {cb, cb_ctx, &p};
     for (; seg <= last; seg++) {
         char name[25];
         wd_wal_segment_name(tli, seg, wd_wal_per_log((uint64_t)seg_size), name);
-        for (;;) {
-            bool present = false;
-            if ((rc = wd_wal_present(repo, name, &present)))
-                return rc;
-            if (present)
-                break;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (now.tv_sec - t0.tv_sec >= timeout_s) {
-                char why[1024], pushed[700];
-                wd_pg_archiver_state(c, why, sizeof(why));
-                wd_push_failure_describe(cfg, pushed, sizeof(pushed));
-                return wd_error_set(WALDEN_ETIMEOUT,
-                                    "WAL segment %s, needed to restore this backup, did not "
-                                    "reach the repository within %" PRId64
-                                    " s (archive-timeout): %s%s; "
-                                    "is archive_command running walden archive-push with this "
-                                    "repository and cluster?",
-                                    name, timeout_s, why, pushed);
-            }
-            if (cb)
-                cb(&p, cb_ctx);
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+        bool arrived = false;
+        if ((rc = wd_wal_wait(repo, name, &t0, timeout_s, cb ? wait_progress : NULL, &tick,
+                              &arrived)))
+            return rc;
+        if (!arrived) {
+            char why[1800];
+            wd_wal_why_missing(repo, c, why, sizeof(why));
+            return wd_error_set(WALDEN_ETIMEOUT,
+                                "WAL segment %s, needed to restore this backup, did not "
+                                "reach the repository within %" PRId64 " s (archive-timeout): %s; "
+                                "is archive_command running walden archive-push with this "
+                                "repository and cluster?",
+                                name, timeout_s, why);
         }
         p.files_done++;
     }
@@ -609,7 +597,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         rc = WALDEN_ENOMEM;
         goto done;
     }
-    if ((rc = wd_repo_signer(repo)) || (rc = wd_lock_acquire(cfg, "backup", &lock_fd)))
+    if ((rc = wd_repo_signer(repo)) || (rc = wd_repo_lock(repo, "backup", false, &lock_fd)))
         goto done;
     if ((rc = wd_pg_connect(&c, cfg)) || (rc = check_identity(repo, c, pgdata, m)) ||
         (rc = check_archiving(c)))
@@ -700,7 +688,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         goto done;
 
     wd_log_info("backup %s: copied, waiting for WAL %s to %s", m->id, m->start_wal, m->stop_wal);
-    if ((rc = wait_for_wal(repo, cfg, c, m, timeout_s, cb, cb_ctx)))
+    if ((rc = wait_for_wal(repo, c, m, timeout_s, cb, cb_ctx)))
         goto done;
     if ((rc = wd_storage_sync(repo->storage)))
         goto done;

@@ -17,13 +17,13 @@
 #include "archive/archive.h"
 #include "common/common.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 typedef struct checker {
     walden_check_cb cb;
     void *ctx;
     int problems;
-    const walden_config *cfg;
 } checker;
 
 static int say(checker *k, const char *name, bool ok, const char *fmt, ...) WD_PRINTF(4, 5);
@@ -190,15 +190,7 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool present = false;
-    for (;;) {
-        if ((rc = wd_wal_present(repo, seg, &present)) || present)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= timeout_s)
-            break;
-        struct timespec nap = {0, 200 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-    }
+    rc = wd_wal_wait(repo, seg, &t0, timeout_s, NULL, NULL, &present);
     clock_gettime(CLOCK_MONOTONIC, &now);
     double secs = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc)
@@ -208,14 +200,13 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
         rc = say(k, "archive-arrival", true, "segment %s reached the repository in %.1f s", seg,
                  secs);
     else {
-        char why[1024], pushed[700];
-        wd_pg_archiver_state(c, why, sizeof(why));
-        wd_push_failure_describe(k->cfg, pushed, sizeof(pushed));
+        char why[1800];
+        wd_wal_why_missing(repo, c, why, sizeof(why));
         rc = say(k, "archive-arrival", false,
                  "segment %s did not reach repository '%s' (cluster '%s') within %" PRId64
-                 " s: %s%s; does archive_command use this repository (its config file, repo "
+                 " s: %s; does archive_command use this repository (its config file, repo "
                  "and cluster)?",
-                 seg, repo->location, repo->cluster, timeout_s, why, pushed);
+                 seg, repo->location, repo->cluster, timeout_s, why);
     }
     wd_free(seg);
     return rc;
@@ -224,7 +215,7 @@ static int check_arrival(checker *k, walden_repo *repo, wd_pg_conn *c, int64_t t
 int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *problems)
 {
     walden_error_clear();
-    checker k = {cb, ctx, 0, cfg};
+    checker k = {cb, ctx, 0};
     walden_repo *repo = NULL;
     wd_pg_conn *c = NULL;
     int64_t timeout_s = walden_config_seconds(cfg, "archive-timeout", 60);
@@ -278,7 +269,12 @@ int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx, int *p
         /* what archive-push met may be the problem above (segments of
          * another cluster, say) seen from the other side */
         char pushed[700];
-        wd_push_failure_describe(cfg, pushed, sizeof(pushed));
+        wd_lock_place at;
+        if (repo)
+            wd_repo_lock_place(repo, &at);
+        else
+            wd_lock_place_of_config(cfg, &at);
+        wd_push_failure_describe(&at, pushed, sizeof(pushed));
         rc = say(&k, "archive-arrival", false, "not tried: fix the problems above first%s", pushed);
     }
     if (!rc && repo)

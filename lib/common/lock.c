@@ -105,14 +105,23 @@ static int open_dir(const char *dir, bool nofollow, int *dfd_out, bool *created)
     return 0;
 }
 
-/* The lock folder, open and checked, and its name (malloc'ed). */
-static int lock_dir(const walden_config *cfg, int *dfd, char **name)
+void wd_lock_place_of_config(const walden_config *cfg, wd_lock_place *out)
 {
-    const char *dir = walden_config_get(cfg, "lock-path");
+    const char *repo = walden_config_get(cfg, "repo");
+    out->cluster = walden_config_get(cfg, "cluster");
+    out->repo = repo ? repo : "";
+    out->dir = walden_config_get(cfg, "lock-path");
+    out->dir_is_default = walden_config_source_of(cfg, "lock-path") == WALDEN_SOURCE_DEFAULT &&
+                          strcmp(out->dir, WD_LOCK_DEFAULT_DIR) == 0;
+}
+
+/* The lock folder, open and checked, and its name (malloc'ed). */
+static int lock_dir(const wd_lock_place *at, int *dfd, char **name)
+{
+    const char *dir = at->dir;
     bool created;
     int rc;
-    if (walden_config_source_of(cfg, "lock-path") != WALDEN_SOURCE_DEFAULT ||
-        strcmp(dir, WD_LOCK_DEFAULT_DIR) != 0) {
+    if (!at->dir_is_default) {
         rc = open_dir(dir, false, dfd, &created);
         return rc ? rc : (*name = wd_strdup(dir)) ? 0 : (close(*dfd), WALDEN_ENOMEM);
     }
@@ -145,9 +154,9 @@ static int lock_dir(const walden_config *cfg, int *dfd, char **name)
     return 0;
 }
 
-int wd_lock_dir_open(const walden_config *cfg, int *dfd, char **name)
+int wd_lock_dir_open(const wd_lock_place *at, int *dfd, char **name)
 {
-    return lock_dir(cfg, dfd, name);
+    return lock_dir(at, dfd, name);
 }
 
 /* Opens lock file `name` in folder `dfd` and checks it: a regular file;
@@ -188,17 +197,16 @@ static int open_lock_file(int dfd, const char *path, const char *name, bool read
     return 0;
 }
 
-int wd_lock_acquire_mode(const walden_config *cfg, const char *what, bool shared, int *fd_out)
+int wd_lock_acquire(const wd_lock_place *at, const char *what, bool shared, int *fd_out)
 {
-    const char *cluster = walden_config_get(cfg, "cluster");
-    const char *repo = walden_config_get(cfg, "repo");
+    const char *cluster = at->cluster;
     char name[256];
-    int rc = wd_lock_name(cluster, repo ? repo : "", what, name, sizeof(name));
+    int rc = wd_lock_name(cluster, at->repo ? at->repo : "", what, name, sizeof(name));
     if (rc)
         return rc;
     int dfd = -1, fd = -1;
     char *dir = NULL, *path = NULL;
-    if ((rc = lock_dir(cfg, &dfd, &dir)))
+    if ((rc = lock_dir(at, &dfd, &dir)))
         return rc;
     if (!(path = wd_path_join(dir, name))) {
         rc = WALDEN_ENOMEM;
@@ -251,11 +259,6 @@ done:
     wd_free(dir);
     wd_free(path);
     return rc;
-}
-
-int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out)
-{
-    return wd_lock_acquire_mode(cfg, what, false, fd_out);
 }
 
 void wd_lock_release(int fd)

@@ -27,11 +27,25 @@
 #define WD_LOCK_DEFAULT_DIR "/run/walden"
 #define WD_LOCK_FALLBACK_PREFIX "/tmp/walden-"
 
-/* An exclusive lock on `what` held while the process lives. */
-int wd_lock_acquire(const walden_config *cfg, const char *what, int *fd_out);
-/* The same, shared when `shared`: a shared lock waits up to
- * WD_LOCK_SHARED_WAIT_MS for an exclusive holder to finish. */
-int wd_lock_acquire_mode(const walden_config *cfg, const char *what, bool shared, int *fd_out);
+/* Where the locks of one cluster of one repository are: what names them and
+ * the folder they are in. The strings are borrowed. Commands take it from
+ * their repository handle (repo/lock.h: the cluster and location it was
+ * opened with); only what runs without one (archive-push's failure record,
+ * whose repository may not open) builds it from a configuration. */
+typedef struct wd_lock_place {
+    const char *cluster;
+    const char *repo;    /* the repository location ("" when none) */
+    const char *dir;     /* the lock-path option */
+    bool dir_is_default; /* lock-path not set: /run/walden, or the fallback */
+} wd_lock_place;
+
+/* The place the options cluster, repo and lock-path name in `cfg`. */
+void wd_lock_place_of_config(const walden_config *cfg, wd_lock_place *out);
+
+/* A lock on `what` held while the process lives: exclusive, or shared when
+ * `shared` (a shared lock waits up to WD_LOCK_SHARED_WAIT_MS for an
+ * exclusive holder to finish). WALDEN_ELOCKED when another holds it. */
+int wd_lock_acquire(const wd_lock_place *at, const char *what, bool shared, int *fd_out);
 /* The lock of the readers of backups and dumps that expire must not pull
  * the rug from under: drill and verify hold it shared, expire exclusive.
  * Its file is opened read-only (flock needs no more), so users that differ
@@ -49,7 +63,7 @@ int wd_lock_name(const char *cluster, const char *repo, const char *what, char *
 int wd_state_name(const char *cluster, const char *repo, const char *what, char *out, size_t cap);
 /* The lock folder, opened and checked as for a lock (*dfd: its descriptor,
  * *name: its path, malloc'ed): state files are made in it with openat. */
-int wd_lock_dir_open(const walden_config *cfg, int *dfd, char **name);
+int wd_lock_dir_open(const wd_lock_place *at, int *dfd, char **name);
 
 /* Mode of the lock files (they hold a pid: nothing secret). */
 #define WD_LOCK_FILE_MODE 0644

@@ -357,9 +357,10 @@ int walden_config_check_command(const walden_config *cfg, const char *command)
         if (!cfg->values[i] || !choices || choices == o->choices ||
             !walden_option_applies(o, command) || enum_has(choices, cfg->values[i]))
             continue;
-        /* a config file serves every command: a value that another command
-         * takes (backup's type = full, for restore) is left to that one */
-        if (cfg->sources[i] == WALDEN_SOURCE_FILE && enum_has(o->choices, cfg->values[i]))
+        /* a config file and the environment serve every command: a value
+         * that another command takes (backup's type = full, for restore) is
+         * left to that one */
+        if (cfg->sources[i] != WALDEN_SOURCE_FLAG && enum_has(o->choices, cfg->values[i]))
             continue;
         return wd_error_set(WALDEN_EINVAL,
                             "invalid value for option '%s' of %s: '%s' (expected one of %s)",

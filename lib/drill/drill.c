@@ -59,13 +59,13 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/proc.h"
 #include "drill/drill.h"
 #include "pg/libpq.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 #include "restore/recovery.h"
 
@@ -1968,7 +1968,7 @@ int walden_drill(walden_repo *repo, const walden_config *cfg, const char *restor
     /* expire must not remove the backup or dump being restored */
     *out = NULL;
     int lock = -1;
-    int rc = wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &lock);
+    int rc = wd_repo_lock(repo, WD_LOCK_READ, true, &lock);
     if (!rc)
         rc = drill_locked(repo, cfg, restore_command, progress, progress_ctx, out);
     wd_lock_release(lock);

@@ -23,12 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
 #include "common/proc.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 
 #define READ_CHUNK (256 * 1024)
 #define ID_NAME_MAX 40
@@ -375,7 +375,7 @@ int walden_dump(walden_repo *repo, const walden_config *cfg, walden_progress_cb 
     char *version = NULL;
     int lock_fd = -1, workers = 1, rc = 0;
     if ((rc = wd_repo_signer(repo)) || (rc = wd_process_max(cfg, false, &workers)) ||
-        (rc = wd_lock_acquire(cfg, "dump", &lock_fd)))
+        (rc = wd_repo_lock(repo, "dump", false, &lock_fd)))
         goto done;
     if ((rc = wd_pg_connect(&c, cfg)) || (rc = check_server(repo, c)) ||
         (rc = choose_targets(&r, c)))

@@ -20,9 +20,9 @@
 #include <time.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
+#include "repo/lock.h"
 #include "retention.h"
 
 #define REMOVE_BATCH 1000
@@ -219,9 +219,9 @@ int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now, int 
     int backup_lock = -1, dump_lock = -1, read_lock = -1;
     char err[WR_ERROR_MAX];
     int rc = policy_from(cfg, &policy);
-    if (rc || (rc = wd_lock_acquire(cfg, "backup", &backup_lock)) ||
-        (rc = wd_lock_acquire(cfg, "dump", &dump_lock)) ||
-        (rc = wd_lock_acquire(cfg, WD_LOCK_READ, &read_lock)))
+    if (rc || (rc = wd_repo_lock(repo, "backup", false, &backup_lock)) ||
+        (rc = wd_repo_lock(repo, "dump", false, &dump_lock)) ||
+        (rc = wd_repo_lock(repo, WD_LOCK_READ, false, &read_lock)))
         goto done;
     if (!dry_run &&
         ((rc = wd_backup_remove_incomplete(repo)) || (rc = wd_dump_remove_incomplete(repo))))

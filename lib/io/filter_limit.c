@@ -10,6 +10,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/common.h"
 #include "io/stream.h"
@@ -19,7 +20,7 @@ typedef struct limit_filter {
     uint64_t max, bytes;
     int code;
     bool exact;
-    char what[320]; /* the message's beginning: names the object */
+    char what[]; /* the message's beginning: names the object, whole */
 } limit_filter;
 
 static int limit_observe(wd_filter *f, const uint8_t *in, size_t len)
@@ -53,11 +54,15 @@ static const wd_filter_ops limit_ops = {
 int wd_limit_filter_new(wd_filter **out, uint64_t max, bool exact, int code, const char *what)
 {
     *out = NULL;
-    limit_filter *l = wd_calloc(1, sizeof(*l));
+    size_t len = strlen(what);
+    limit_filter *l = wd_calloc(1, sizeof(*l) + len + 1);
     if (!l)
         return WALDEN_ENOMEM;
-    *l = (limit_filter){{&limit_ops}, max, 0, code, exact, ""};
-    snprintf(l->what, sizeof(l->what), "%s", what);
+    l->base.ops = &limit_ops;
+    l->max = max;
+    l->code = code;
+    l->exact = exact;
+    memcpy(l->what, what, len + 1);
     *out = &l->base;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "archive/archive.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 typedef struct mset {
@@ -233,7 +234,9 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
 
     /* walden's own record of why archive-push last failed */
     walden_push_failure pf;
-    if (walden_push_failure_get(cfg, &pf) == 0) {
+    wd_lock_place at;
+    wd_repo_lock_place(repo, &at);
+    if (wd_push_failure_read(&at, &pf) == 0) {
         head(&m, "archive_push_last_failure_timestamp_seconds",
              "When walden archive-push last failed (Unix time), with the segment and the "
              "reason; absent after a success.");

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "common/common.h"
+#include "common/lock.h"
 #include "pg/pg.h"
 #include "repo/repo.h"
 
@@ -351,7 +352,13 @@ static int repo_open(walden_repo **out, const walden_config *cfg, bool upgrading
     const char *location = walden_config_get(cfg, "repo");
     repo->cluster = wd_strdup(walden_config_get(cfg, "cluster"));
     repo->location = wd_strdup(location ? location : "");
-    if (!repo->cluster || !repo->location) {
+    /* the lock folder, with the cluster and location: what the commands
+     * lock by, whatever configuration they are given later (repo/lock.h) */
+    wd_lock_place place;
+    wd_lock_place_of_config(cfg, &place);
+    repo->lock_dir = wd_strdup(place.dir);
+    repo->lock_dir_is_default = place.dir_is_default;
+    if (!repo->cluster || !repo->location || !repo->lock_dir) {
         rc = WALDEN_ENOMEM;
         goto done;
     }
@@ -491,6 +498,7 @@ void walden_repo_close(walden_repo *repo)
     wd_storage_free(repo->storage);
     wd_free(repo->cluster);
     wd_free(repo->location);
+    wd_free(repo->lock_dir);
     wd_free(repo->info_compress);
     wd_keypair_wipe(&repo->key);
     wd_free(repo->key_text);

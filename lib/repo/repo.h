@@ -30,6 +30,8 @@ struct walden_repo {
     wd_storage *storage;
     char *cluster;  /* the cluster's folder in the storage */
     char *location; /* the repo option, for messages */
+    char *lock_dir; /* the lock-path option at open (repo/lock.h) */
+    bool lock_dir_is_default;
     walden_repo_info info;
     uint64_t wal_segment_size; /* cluster.conf's wal-segment-size; 0: not recorded */
     char *info_compress;       /* owned string behind info.compress */

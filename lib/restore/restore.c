@@ -29,10 +29,10 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
+#include "repo/lock.h"
 #include "restore/recovery.h"
 
 #define MAX_TABLESPACES 256

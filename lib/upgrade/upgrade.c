@@ -39,13 +39,12 @@
 #include <openssl/evp.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "catalog/catalog.h"
 #include "catalog/manifest.h"
 #include "common/common.h"
-#include "common/lock.h"
 #include "drill/drill.h"
 #include "pg/pg.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 
 #define META_MAX (1u << 20)
@@ -519,18 +518,17 @@ static int rewrite_stored(upgrade *u, const char *prefix, const char *mname, con
         uint8_t sha[32];
         uint64_t size;
         const char *obj;
-        char *copy = wd_strdup(line);
-        if (objects && copy && wd_stored_line_parse(copy, sha, &size, &obj) == 0 &&
+        /* parsed in place: the line is copied out from the text */
+        if (objects && wd_stored_line_parse(line, sha, &size, &obj) == 0 &&
             strcmp(obj, mname) == 0) {
             char sl[512];
             if (wd_stored_line_format(msha, msize, mname, sl, sizeof(sl)) > 0)
                 wd_buf_printf(&b, "%s", sl);
             found = true;
         } else {
-            wd_buf_printf(&b, "%s\n", line);
+            wd_buf_printf(&b, "%.*s\n", (int)ll, text + at);
         }
         walden_error_clear();
-        wd_free(copy);
         wd_free(line);
         at += ll + 1;
     }
@@ -555,9 +553,17 @@ static int level_of(wd_compress c)
     return c == WD_COMPRESS_GZIP ? 6 : c == WD_COMPRESS_ZSTD ? 3 : 0;
 }
 
-static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
+static int upgrade_backup(upgrade *u, const char *id)
 {
     walden_repo *repo = u->repo;
+    wd_compress c;
+    int rc = wd_backup_manifest_find(repo, id, &c);
+    if (rc == WALDEN_ENOTFOUND) { /* unfinished: not a backup */
+        walden_error_clear();
+        return 0;
+    }
+    if (rc)
+        return rc;
     char *prefix = wd_asprintf("%s/%s/%s", repo->cluster, WD_BACKUP_DIR, id);
     char *mname = wd_asprintf("%s%s", WD_MANIFEST_NAME, wd_compress_ext(c));
     char *mpath = prefix && mname ? wd_asprintf("%s/%s", prefix, mname) : NULL;
@@ -568,7 +574,6 @@ static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
     wd_repo_stream st = {0}, ws = {0};
     wd_backup_meta m;
     memset(&m, 0, sizeof(m));
-    int rc = 0;
     if (!prefix || !mname || !mpath || !mrel) {
         rc = WALDEN_ENOMEM;
         goto done;
@@ -582,9 +587,18 @@ static int upgrade_backup(upgrade *u, const char *id, wd_compress c)
         rc = sp.f ? WALDEN_ENOMEM : wd_error_set_errno(errno, "cannot create a temporary file");
         goto done;
     }
+    /* bounded as the catalogue bounds it: the manifest may have changed
+     * since the checks read it */
+    char what[256];
+    snprintf(what, sizeof(what), "manifest of backup '%s' failed authentication", id);
+    wd_read_limits lim = {.raw_max = WD_MANIFEST_MAX,
+                          .stored_max = wd_stored_max(WD_MANIFEST_MAX),
+                          .code = WALDEN_EAUTH,
+                          .what = what};
     if ((rc = wd_storage_open_read(repo->storage, mpath, &src)) ||
         (rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, wd_manifest_spool_line, &sp)) ||
-        (rc = wd_repo_read_begin(repo, c, NULL, sink, &st)) || (rc = wd_pipe_copy(st.pipe, src))) {
+        (rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, sink, &st)) ||
+        (rc = wd_pipe_copy(st.pipe, src))) {
         rc = is_bad_object(rc) ? unproven(u, mpath, "%s", walden_error_last()->message) : rc;
         goto done;
     }
@@ -660,26 +674,6 @@ done:
     wd_free(mname);
     wd_free(mpath);
     wd_free(mrel);
-    return rc;
-}
-
-static int upgrade_backups(upgrade *u)
-{
-    char **ids = NULL;
-    size_t n = 0;
-    int rc = wd_repo_list_ids(u->repo, WD_BACKUP_DIR, &ids, &n);
-    for (size_t i = 0; !rc && i < n; i++) {
-        wd_compress c;
-        rc = wd_backup_manifest_find(u->repo, ids[i], &c);
-        if (rc == WALDEN_ENOTFOUND) { /* unfinished: not a backup */
-            walden_error_clear();
-            rc = 0;
-            continue;
-        }
-        if (!rc)
-            rc = upgrade_backup(u, ids[i], c);
-    }
-    wd_storage_names_free(ids, n);
     return rc;
 }
 
@@ -762,13 +756,14 @@ done:
     return rc;
 }
 
-static int upgrade_dumps(upgrade *u)
+/* Calls `fn` for each set (backup, dump) under the area's folder `dir`. */
+static int upgrade_sets(upgrade *u, const char *dir, int (*fn)(upgrade *u, const char *id))
 {
     char **ids = NULL;
     size_t n = 0;
-    int rc = wd_repo_list_ids(u->repo, WD_DUMP_DIR, &ids, &n);
+    int rc = wd_repo_list_ids(u->repo, dir, &ids, &n);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = upgrade_dump(u, ids[i]);
+        rc = fn(u, ids[i]);
     wd_storage_names_free(ids, n);
     return rc;
 }
@@ -924,7 +919,8 @@ static int upgrade_locked(upgrade *u)
     if ((rc = upgrade_wal(u)))
         return rc;
     wd_log_info("signing backups, dumps and drill records");
-    if ((rc = upgrade_backups(u)) || (rc = upgrade_dumps(u)) || (rc = upgrade_records(u)))
+    if ((rc = upgrade_sets(u, WD_BACKUP_DIR, upgrade_backup)) ||
+        (rc = upgrade_sets(u, WD_DUMP_DIR, upgrade_dump)) || (rc = upgrade_records(u)))
         return rc;
     if (res->unproven && !walden_config_bool(u->cfg, "drop-unproven")) {
         wd_log_warn("%" PRIu64 " object(s) failed their checks and are not signed: cluster '%s' "
@@ -961,8 +957,8 @@ int walden_repo_upgrade(const walden_config *cfg, walden_upgrade_cb cb, void *ct
     upgrade u = {.repo = repo, .cfg = cfg, .cb = cb, .ctx = ctx, .res = result};
     /* no backup, dump or expire of the cluster meanwhile; archive-push of
      * a format-1 area is refused anyway, until the switch */
-    if (!(rc = wd_lock_acquire(cfg, "backup", &backup_lock)) &&
-        !(rc = wd_lock_acquire(cfg, "dump", &dump_lock)))
+    if (!(rc = wd_repo_lock(repo, "backup", false, &backup_lock)) &&
+        !(rc = wd_repo_lock(repo, "dump", false, &dump_lock)))
         rc = upgrade_locked(&u);
     wd_lock_release(dump_lock);
     wd_lock_release(backup_lock);

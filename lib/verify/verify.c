@@ -41,10 +41,10 @@
 #include <openssl/evp.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
+#include "repo/lock.h"
 #include "repo/repo.h"
 #include "verify/verify.h"
 
@@ -361,7 +361,7 @@ int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if (result)
         memset(result, 0, sizeof(*result));
     int lock = -1;
-    int rc = wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &lock);
+    int rc = wd_repo_lock(repo, WD_LOCK_READ, true, &lock);
     if (!rc)
         rc = verify_locked(repo, cfg, progress, progress_ctx, cb, ctx, result);
     /* leftovers of killed writers: space, not damage; expire removes them */

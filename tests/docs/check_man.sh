@@ -25,5 +25,16 @@ for cmd in $("$walden" help-gen commands); do
   grep -qxF ".BR walden\\-$cmd (1)," "$dir/walden.1" || fail "walden.1 does not name walden-$cmd(1)"
   grep -qx '\.SH EXIT STATUS' "$dir/walden-$cmd.1" || fail "walden-$cmd.1 has no EXIT STATUS"
 done
+# an option's default, where its values are listed, is one of them (restore's
+# --type shows no default of backup's)
+for page in "$dir"/walden-*.1; do
+  bad=$(awk '/^\.TP/ { if (one != "" && def != "" && index(one, "\\fB" def "\\fR") == 0) print flag ": " def
+                       one = ""; def = "" }
+             /^\.B \\-\\-/ { flag = $0 }
+             /^One of: / { one = $0 }
+             /^Default: / { def = substr($0, 10) }
+             END { if (one != "" && def != "" && index(one, "\\fB" def "\\fR") == 0) print flag ": " def }' "$page")
+  [[ -z $bad ]] || fail "$page shows a default that is not one of the option's values: $bad"
+done
 grep -qx '\.B WALDEN_COMPRESS_LEVEL' "$dir/walden.1" || fail "walden.1: ENVIRONMENT lacks WALDEN_COMPRESS_LEVEL"
 echo "ok - $n man pages: groff and man clean, at most 80 columns, sections present"

@@ -138,8 +138,11 @@ next_port() {
 }
 
 # pg_init DIR: a new cluster in DIR.
+# pg_init DIR [INITDB_ARG]...: a new cluster in DIR (e.g. -k: data checksums)
 pg_init() {
-  as_pg "$PG_BIN/initdb" -D "$1" -A trust -U postgres --no-sync >/dev/null
+  local dir=$1
+  shift
+  as_pg "$PG_BIN/initdb" -D "$dir" -A trust -U postgres --no-sync "$@" >/dev/null
 }
 
 # pg_configure DIR PORT [setting = value lines on stdin]
@@ -162,14 +165,17 @@ pg_start() {
 
 # archiving_primary PGDATA PORT CONF [WALDEN]: a new cluster in PGDATA whose
 # repository (CONF's) is initialized and which archives into it through
-# WALDEN (default $WALDEN_BIN) archive-push, started on PORT.
+# WALDEN (default $WALDEN_BIN) archive-push, started on PORT. From the
+# environment: INITDB_ARGS, more arguments of initdb (-k); PUSH_CONF, the
+# config archive-push runs with (default CONF: one without the passphrase).
 archiving_primary() {
-  local dir=$1 port=$2 conf=$3 bin=${4:-$WALDEN_BIN}
-  as_pg "$PG_BIN/initdb" -D "$dir" -A trust -U postgres --no-sync >/dev/null
+  local dir=$1 port=$2 conf=$3 bin=${4:-$WALDEN_BIN} push=${PUSH_CONF:-$3} init=()
+  read -ra init <<<"${INITDB_ARGS:-}"
+  pg_init "$dir" "${init[@]}"
   as_pg "$bin" --config "$conf" --pgdata "$dir" init >/dev/null || fail "walden init of $dir"
   pg_configure "$dir" "$port" <<CONF
 archive_mode = on
-archive_command = '$bin --config $conf archive-push %p'
+archive_command = '$bin --config $push archive-push %p'
 CONF
   pg_start "$dir"
 }

@@ -15,13 +15,7 @@ new_passphrase "$T/pass"
 write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass" \
   "lock-path=$T/locks" "pghost=$T/sock" "pguser=postgres" "process-max=2"
 
-as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/null
-walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
-pg_configure "$PRIMARY" "$PORT" <<CONF
-archive_mode = on
-archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
-CONF
-pg_start "$PRIMARY"
+INITDB_ARGS=-k archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 W() {
   local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
   walden "$T/walden.conf" "$@"

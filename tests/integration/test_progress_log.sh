@@ -4,7 +4,7 @@
 # "progress:" lines, the bytes' percentages rising past 90%; at the default
 # progress-interval a backup logs one line at each 10% step (no more than
 # 11 copy lines, however many files), with progress-interval 0s one at every
-# step (more lines); at log-level warn nothing of it; the same lines reach
+# report; at log-level warn nothing of it; the same lines reach
 # log-file. No assertion depends on how long anything takes.
 source "$(dirname "$0")/lib.sh"
 
@@ -47,8 +47,10 @@ W --log-level info --progress-interval 0s backup >/dev/null 2>"$T/b2.err" ||
   fail "backup failed: $(cat "$T/b2.err")"
 files=$(find "$PRIMARY" -type f | wc -l)
 n2=$(copy_pcts "$T/b2.err" | wc -l)
-# the steps come from a timer: a fast run has few, but never fewer than the 10% lines
-[[ $n2 -ge $n1 && $n2 -ge 10 ]] || fail "progress-interval 0s: $n2 lines for $files files"
+# the reports come from a timer (about one a second): how many depends on
+# the machine's speed; that every report is logged at 0s, and only the 10%
+# steps at the default, is checked in tests/unit/cli/test_output.c
+[[ $n2 -ge 2 ]] || fail "progress-interval 0s: $n2 lines for $files files"
 rising "$T/b2.err" || fail "the percentages do not rise past 90% (interval 0s)"
 pass "progress-interval 0s: $n2 progress lines for about $files files"
 

@@ -32,13 +32,7 @@ new_passphrase "$T/pass"
 common=("lock-path=$T/locks" "pghost=$T/sock" "pguser=postgres" "process-max=2")
 write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass" "${common[@]}"
 write_conf "$T/nokey.conf" "repo=$T/repo" "${common[@]}"
-pg_init "$PRIMARY"
-walden "$T/walden.conf" --pgdata "$PRIMARY" init >/dev/null
-pg_configure "$PRIMARY" "$PORT" <<CONF
-archive_mode = on
-archive_command = '$WALDEN_BIN --config $T/nokey.conf archive-push %p'
-CONF
-pg_start "$PRIMARY"
+PUSH_CONF=$T/nokey.conf archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 W() {
   local WALDEN_ENV=("WALDEN_PGPORT=$PORT" "WALDEN_PGDATA=$PRIMARY")
   walden "$T/walden.conf" "$@"

@@ -18,13 +18,7 @@ new_passphrase "$T/pass"
 write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass" \
   "lock-path=$T/locks" "pguser=postgres" "process-max=2" "expire-auto=no" "pgdata=$PRIMARY"
 
-pg_init "$PRIMARY"
-walden "$T/walden.conf" init >/dev/null
-pg_configure "$PRIMARY" "$PORT" <<CONF
-archive_mode = on
-archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
-CONF
-pg_start "$PRIMARY"
+archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
 W() { walden "$T/walden.conf" "$@"; }
 psql_c "$PORT" "CREATE TABLE marker(id int primary key)"
 
@@ -86,21 +80,21 @@ restore_refused "no backup ends before the target" --target-time "$early"
 pass "a target before every backup is refused, with --set and without"
 
 # ---- the same targets without --set: A is chosen, the markers are 1,2
-W --pgdata "$T/r-time" restore --target-time "$T2" --target-action promote >"$T/out" 2>"$T/err" ||
-  fail "restore to $T2 failed: $(cat "$T/err")"
-grep -q "restored backup $A" "$T/out" || fail "the target time did not choose $A: $(cat "$T/out")"
-check_markers time "$T/r-time" "1,2"
-pg_stop "$T/r-time"
+# restore_chose_a NAME TARGET...: restore into $T/r-NAME chose A and holds 1,2
+restore_chose_a() {
+  local name=$1 dir=$T/r-$1
+  shift
+  W --pgdata "$dir" restore "$@" --target-action promote >"$T/out" 2>"$T/err" ||
+    fail "restore to $name $* failed: $(cat "$T/err")"
+  grep -q "restored backup $A" "$T/out" || fail "the target $name did not choose $A: $(cat "$T/out")"
+  check_markers "$name" "$dir" "1,2"
+  pg_stop "$dir"
+}
+restore_chose_a time --target-time "$T2"
 pass "--target-time without --set chose $A: markers 1,2"
-W --pgdata "$T/r-lsn" restore --target-lsn "$L2" --target-action promote >"$T/out" 2>"$T/err" ||
-  fail "restore to $L2 failed: $(cat "$T/err")"
-grep -q "restored backup $A" "$T/out" || fail "the target LSN did not choose $A: $(cat "$T/out")"
-W --pgdata "$T/r-xid" restore --target-xid "$xid2" --target-action promote >"$T/out" 2>"$T/err" ||
-  fail "restore to xid $xid2 failed: $(cat "$T/err")"
-grep -q "restored backup $A" "$T/out" || fail "the target xid did not choose $A: $(cat "$T/out")"
-check_markers xid "$T/r-xid" "1,2"
-pg_stop "$T/r-xid"
-pass "--target-lsn and --target-xid without --set chose $A; the xid restore has markers 1,2"
+restore_chose_a lsn --target-lsn "$L2"
+restore_chose_a xid --target-xid "$xid2"
+pass "--target-lsn and --target-xid without --set chose $A: markers 1,2"
 rm -rf "$T/r-time" "$T/r-lsn" "$T/r-xid"
 
 # ---- a backup without end-xmin (an older walden's): said, not refused

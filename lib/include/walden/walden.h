@@ -221,6 +221,10 @@ WALDEN_EXTERN int walden_repo_init(const walden_config *cfg);
 
 /* Opens the configured cluster's area. Checks its format version. The
  * passphrase is only needed (and only checked) when something is read back.
+ * The handle keeps the cluster, the repository and the lock folder (options
+ * cluster, repo, lock-path) as they are now: a command given the handle and
+ * a configuration locks and acts on the handle's cluster, and reads only its
+ * own options from the configuration.
  * The handle may start a short-lived thread (it prepares OpenSSL's
  * algorithm tables while the repository's files are read): close it before
  * the process exits. */

@@ -30,8 +30,10 @@ static void test_record_read_clear(void **state)
 
     walden_push_failure pf;
     char line[800];
+    wd_lock_place at; /* what check and backup read by (their repository's) */
+    wd_lock_place_of_config(cfg, &at);
     assert_rc(walden_push_failure_get(cfg, &pf), WALDEN_ENOTFOUND);
-    wd_push_failure_describe(cfg, line, sizeof(line));
+    wd_push_failure_describe(&at, line, sizeof(line));
     assert_string_equal(line, "");
 
     /* the file's name from its path; a reason of several lines becomes one */
@@ -43,7 +45,7 @@ static void test_record_read_clear(void **state)
     assert_string_equal(pf.segment, "000000010000000000000009");
     assert_string_equal(pf.reason, "'x' belongs to another cluster: system identifier 1");
     assert_true(pf.time > 1700000000);
-    wd_push_failure_describe(cfg, line, sizeof(line));
+    wd_push_failure_describe(&at, line, sizeof(line));
     assert_non_null(strstr(line, "; walden archive-push last failed at "));
     assert_non_null(
         strstr(line, "Z on 000000010000000000000009: 'x' belongs to another cluster: system"));

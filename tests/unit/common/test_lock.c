@@ -26,6 +26,20 @@ static walden_config *config(const char *lockdir, const char *repo, const char *
     return cfg;
 }
 
+/* The locks of the place `cfg` names (what a repository handle captures
+ * when it is opened). */
+static int lock_acquire_mode(const walden_config *cfg, const char *what, bool shared, int *fd)
+{
+    wd_lock_place at;
+    wd_lock_place_of_config(cfg, &at);
+    return wd_lock_acquire(&at, what, shared, fd);
+}
+
+static int lock_acquire(const walden_config *cfg, const char *what, int *fd)
+{
+    return lock_acquire_mode(cfg, what, false, fd);
+}
+
 static char *lock_path(const char *dir, const char *repo, const char *cluster, const char *what)
 {
     char name[256];
@@ -58,9 +72,9 @@ static void test_repositories_lock_apart(void **state)
     walden_config *one = config(dir, "/srv/repo-one", "main");
     walden_config *two = config(dir, "s3://bucket/two", "main");
     int fd1 = -1, fd2 = -1, fd3 = -1;
-    assert_ok(wd_lock_acquire(one, "backup", &fd1));
-    assert_ok(wd_lock_acquire(two, "backup", &fd2));
-    assert_rc(wd_lock_acquire(one, "backup", &fd3), WALDEN_ELOCKED);
+    assert_ok(lock_acquire(one, "backup", &fd1));
+    assert_ok(lock_acquire(two, "backup", &fd2));
+    assert_rc(lock_acquire(one, "backup", &fd3), WALDEN_ELOCKED);
     assert_non_null(
         strstr(walden_error_last()->message, "another walden backup of cluster 'main' is running"));
     /* the holder's pid is in its file, which is the holder's alone */
@@ -78,7 +92,7 @@ static void test_repositories_lock_apart(void **state)
     wd_free(p);
     wd_lock_release(fd1);
     wd_lock_release(fd2);
-    assert_ok(wd_lock_acquire(one, "backup", &fd3));
+    assert_ok(lock_acquire(one, "backup", &fd3));
     wd_lock_release(fd3);
     walden_config_free(one);
     walden_config_free(two);
@@ -102,24 +116,24 @@ static void test_planted_files_refused(void **state)
     int fd = -1;
 
     assert_int_equal(symlink(target, p), 0);
-    assert_rc(wd_lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
+    assert_rc(lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
     assert_non_null(strstr(walden_error_last()->message, "is a symbolic link: refusing it"));
     assert_non_null(strstr(walden_error_last()->message, p));
     /* the readers' lock (opened read-only) refuses it too */
     char *r = lock_path(locks, "/srv/repo", "main", WD_LOCK_READ);
     assert_int_equal(symlink(target, r), 0);
-    assert_rc(wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &fd), WALDEN_EPERM);
+    assert_rc(lock_acquire_mode(cfg, WD_LOCK_READ, true, &fd), WALDEN_EPERM);
     unlink(r);
     wd_free(r);
     unlink(p);
 
     assert_int_equal(link(target, p), 0);
-    assert_rc(wd_lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
+    assert_rc(lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
     assert_non_null(strstr(walden_error_last()->message, "has other hard links: refusing it"));
     unlink(p);
 
     assert_int_equal(mkfifo(p, 0600), 0);
-    assert_rc(wd_lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
+    assert_rc(lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
     assert_non_null(strstr(walden_error_last()->message, "is not a regular file: refusing it"));
     unlink(p);
 
@@ -129,7 +143,7 @@ static void test_planted_files_refused(void **state)
     assert_memory_equal(text, precious, len);
     free(text);
     /* with the name free again, the lock works */
-    assert_ok(wd_lock_acquire(cfg, "backup", &fd));
+    assert_ok(lock_acquire(cfg, "backup", &fd));
     wd_lock_release(fd);
     walden_config_free(cfg);
     wd_free(p);
@@ -149,7 +163,7 @@ static void test_folder_modes(void **state)
     walden_config *cfg = config(locks, "/srv/repo", "main");
     int fd = -1;
     mode_t old = umask(0);
-    int rc = wd_lock_acquire(cfg, "dump", &fd);
+    int rc = lock_acquire(cfg, "dump", &fd);
     umask(old);
     assert_ok(rc);
     wd_lock_release(fd);
@@ -158,19 +172,19 @@ static void test_folder_modes(void **state)
     assert_int_equal(st.st_mode & 07777, geteuid() == 0 ? 01777 : 0700);
 
     assert_int_equal(chmod(locks, 0777), 0);
-    assert_rc(wd_lock_acquire(cfg, "dump", &fd), WALDEN_EPERM);
+    assert_rc(lock_acquire(cfg, "dump", &fd), WALDEN_EPERM);
     assert_non_null(
         strstr(walden_error_last()->message, "is writable by every user and not sticky"));
     assert_non_null(strstr(walden_error_last()->message, locks));
     assert_int_equal(chmod(locks, 01777), 0);
-    assert_ok(wd_lock_acquire(cfg, "dump", &fd));
+    assert_ok(lock_acquire(cfg, "dump", &fd));
     wd_lock_release(fd);
 
     /* a lock folder that is a file */
     char *file = wd_path_join(dir, "file");
     tu_write_file(file, "x", 1);
     walden_config *bad = config(file, "/srv/repo", "main");
-    assert_int_not_equal(wd_lock_acquire(bad, "dump", &fd), 0);
+    assert_int_not_equal(lock_acquire(bad, "dump", &fd), 0);
     walden_config_free(bad);
     wd_free(file);
     walden_config_free(cfg);
@@ -192,7 +206,7 @@ static void test_other_users(void **state)
     assert_int_equal(chown(locks, 65534, 65534), 0);
     walden_config *cfg = config(locks, "/srv/repo", "main");
     int fd = -1;
-    assert_rc(wd_lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
+    assert_rc(lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
     assert_non_null(strstr(walden_error_last()->message, "belongs to user 65534"));
 
     assert_int_equal(chown(locks, 0, 0), 0);
@@ -200,7 +214,7 @@ static void test_other_users(void **state)
     char *p = lock_path(locks, "/srv/repo", "main", "backup");
     tu_write_file(p, "theirs\n", 7);
     assert_int_equal(chown(p, 65534, 65534), 0);
-    assert_rc(wd_lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
+    assert_rc(lock_acquire(cfg, "backup", &fd), WALDEN_EPERM);
     assert_non_null(strstr(walden_error_last()->message, "belongs to user 65534"));
     size_t len;
     char *text = (char *)tu_read_file(p, &len);
@@ -210,7 +224,7 @@ static void test_other_users(void **state)
     char *r = lock_path(locks, "/srv/repo", "main", WD_LOCK_READ);
     tu_write_file(r, "", 0);
     assert_int_equal(chown(r, 65534, 65534), 0);
-    assert_ok(wd_lock_acquire_mode(cfg, WD_LOCK_READ, true, &fd));
+    assert_ok(lock_acquire_mode(cfg, WD_LOCK_READ, true, &fd));
     wd_lock_release(fd);
     wd_free(r);
     wd_free(p);

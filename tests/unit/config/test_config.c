@@ -244,6 +244,41 @@ static void test_config_file(void **state)
     free(dir);
 }
 
+/* A command's choices: a value of another command's (backup's type full
+ * for restore) is ignored from the config file and the environment, which
+ * serve every command, and refused as a flag. (A value no command takes is
+ * refused when it is set, from anywhere.) */
+static void test_other_commands_choices(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        walden_config_source source;
+        int rc;
+    } cases[] = {
+        {"full", WALDEN_SOURCE_FILE, 0},
+        {"full", WALDEN_SOURCE_ENV, 0},
+        {"full", WALDEN_SOURCE_FLAG, WALDEN_EINVAL},
+        {"standby", WALDEN_SOURCE_FLAG, 0},
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
+        walden_config *c;
+        assert_ok(walden_config_new(&c));
+        assert_ok(walden_config_set(c, "type", cases[i].value, cases[i].source));
+        assert_rc(walden_config_check_command(c, "restore"), cases[i].rc);
+        if (cases[i].rc)
+            assert_non_null(strstr(walden_error_last()->message, "option 'type' of restore"));
+        walden_config_free(c);
+    }
+    /* the same for backup, with restore's type from the environment */
+    walden_config *c;
+    assert_ok(walden_config_new(&c));
+    char *env[] = {"WALDEN_TYPE=standby", NULL};
+    assert_ok(walden_config_load_env(c, env));
+    assert_ok(walden_config_check_command(c, "backup"));
+    walden_config_free(c);
+}
+
 static void test_option_table(void **state)
 {
     (void)state;
@@ -344,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_option_table),
+        cmocka_unit_test(test_other_commands_choices),
         cmocka_unit_test(test_sample_config),
         cmocka_unit_test(test_bool_parse),
         cmocka_unit_test(test_secret_makes_non_dumpable),

@@ -200,12 +200,34 @@ static void test_stored_max(void **state)
     assert_true(wd_stored_max(0) > 76);
 }
 
+/* The message names the object whole, however long its name (a restored
+ * file's path): nothing is cut off. */
+static void test_long_name(void **state)
+{
+    (void)state;
+    char what[700]; /* beyond the old 320 bytes, within a message's 1024 */
+    memset(what, 'a', sizeof(what));
+    memcpy(what + sizeof(what) - 8, "-tail'!", 8);
+    count_log log = {0};
+    uint8_t buf[16] = {0};
+    wd_pipe *p;
+    wd_filter *f;
+    assert_ok(wd_pipe_new(&p, count_sink_new(&log)));
+    assert_ok(wd_limit_filter_new(&f, 8, false, WALDEN_ECORRUPT, what));
+    assert_ok(wd_pipe_add(p, f));
+    assert_rc(wd_pipe_write(p, buf, sizeof(buf)), WALDEN_ECORRUPT);
+    assert_non_null(strstr(walden_error_last()->message, "-tail'!: more than 8 bytes"));
+    wd_pipe_free(p);
+    assert_int_equal(log.bytes, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_within_limit), cmocka_unit_test(test_stops_at_limit),
         cmocka_unit_test(test_exact),        cmocka_unit_test(test_zstd_bomb),
         cmocka_unit_test(test_gzip_bomb),    cmocka_unit_test(test_stored_max),
+        cmocka_unit_test(test_long_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

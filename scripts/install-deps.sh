@@ -31,6 +31,9 @@ packages=(
   # promtool (checks the metrics files, tests the alert rules of
   # packaging/prometheus on series a test makes with python3-yaml)
   prometheus python3-yaml
+  # abidw and abidiff: the ABI check against packaging/abi/ (tests/api/;
+  # the header's C++ compile test uses build-essential's g++)
+  abigail-tools
   # the PostgreSQL version matrix: a Debian root per suite
   # (scripts/pg-rootfs.sh); unshare comes with util-linux
   debootstrap

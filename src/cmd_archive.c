@@ -9,7 +9,7 @@
 int cmd_archive_push(cli_ctx *ctx)
 {
     walden_repo *repo;
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     int rc = walden_repo_open(&repo, ctx->cfg);
     if (!rc) {
         rc = walden_archive_push(repo, ctx->argv[0], &res);

@@ -66,7 +66,7 @@ int cmd_restore(cli_ctx *ctx)
     }
     cli_progress ps;
     cli_progress_start(&ps);
-    walden_restore_result res;
+    walden_restore_result res = WALDEN_RESTORE_RESULT_INIT;
     rc = walden_restore(repo, ctx->cfg, command, cli_progress_cb(ctx, &ps), &ps, &res);
     cli_progress_end(&ps);
     walden_repo_close(repo);

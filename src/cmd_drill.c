@@ -1,21 +1,48 @@
 /*
  * cmd_drill.c - walden drill: runs a restore drill (the library does the
  * work and writes the reports) and prints its summary; --history lists the
- * recorded drills. SIGINT and SIGTERM ask the library to stop the drill,
- * which stops its server and removes its scratch directory.
+ * recorded drills. SIGINT and SIGTERM ask the library to stop the drill
+ * (through its canceller, which walden_drill_cancel may use from a signal
+ * handler), which stops its server and removes its scratch directory.
  */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 
+/* The running drill's canceller, for the signal handler. */
+static walden_drill_canceller *volatile running;
+
 static void on_signal(int sig)
 {
     (void)sig;
-    walden_drill_cancel();
+    walden_drill_cancel(running);
+}
+
+/* The --dbname values (one per line) as a list; *names NULL when none. */
+static int split_names(const char *joined, char **copy, const char ***names, size_t *n)
+{
+    *copy = NULL;
+    *names = NULL;
+    *n = 0;
+    if (!joined || !*joined)
+        return 0;
+    size_t cap = 1;
+    for (const char *p = joined; *p; p++)
+        cap += *p == '\n';
+    if (!(*copy = strdup(joined)) || !(*names = calloc(cap, sizeof(**names)))) {
+        free(*copy);
+        *copy = NULL;
+        return -1;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(*copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+        (*names)[(*n)++] = t;
+    return 0;
 }
 
 /* "1h", "15m", "90s": the shortest exact form of a target. */
@@ -178,8 +205,10 @@ int cmd_drill(cli_ctx *ctx)
         walden_repo_close(repo);
         return status;
     }
+    walden_drill_params params = WALDEN_DRILL_PARAMS_INIT;
+    params.kind = walden_config_bool(ctx->cfg, "dump") ? WALDEN_DRILL_DUMP : WALDEN_DRILL_BACKUP;
     if (ctx->argc == 1) {
-        if (!walden_config_bool(ctx->cfg, "dump")) {
+        if (params.kind != WALDEN_DRILL_DUMP) {
             walden_repo_close(repo);
             cli_error("usage: walden drill --dump DUMP_ID (a backup is chosen with --set ID)");
             return EXIT_USAGE;
@@ -195,6 +224,24 @@ int cmd_drill(cli_ctx *ctx)
         walden_repo_close(repo);
         return EXIT_FAILURE_;
     }
+    char *names_copy = NULL;
+    const char **names = NULL;
+    walden_drill_canceller *cancel = NULL;
+    if (split_names(walden_config_get(ctx->cfg, "dbname"), &names_copy, &names,
+                    &params.n_dbnames) ||
+        (rc = walden_drill_canceller_new(&cancel))) {
+        free(names_copy);
+        free(names);
+        walden_repo_close(repo);
+        cli_error("out of memory");
+        return EXIT_FAILURE_;
+    }
+    params.set = walden_config_get(ctx->cfg, "set");
+    params.dbnames = names;
+    params.restore_command = command;
+    params.progress = isatty(STDERR_FILENO) ? cli_progress_show : NULL;
+    params.cancel = cancel;
+    running = cancel;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -204,11 +251,15 @@ int cmd_drill(cli_ctx *ctx)
     walden_drill_result *res = NULL;
     cli_progress ps;
     cli_progress_start(&ps);
-    rc = walden_drill(repo, ctx->cfg, command, isatty(STDERR_FILENO) ? cli_progress_show : NULL,
-                      &ps, &res);
+    params.progress_ctx = &ps;
+    rc = walden_drill(repo, ctx->cfg, &params, &res);
     cli_progress_end(&ps);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    running = NULL;
+    walden_drill_canceller_free(cancel);
+    free(names);
+    free(names_copy);
     walden_repo_close(repo);
     if (res)
         print_summary(res);

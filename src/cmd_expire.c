@@ -57,7 +57,7 @@ int cmd_expire(cli_ctx *ctx)
     int rc = walden_repo_open(&repo, ctx->cfg);
     if (rc)
         return cli_fail(rc);
-    walden_expire_result res;
+    walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
     int n = 0;
     if (json)
         printf("{\"dry_run\": %s, \"items\": [", dry_run ? "true" : "false");
@@ -87,7 +87,7 @@ int cli_expire_auto(cli_ctx *ctx, walden_repo *repo)
     /* dry-run asks that nothing be removed: then nothing is */
     if (!walden_config_bool(ctx->cfg, "expire-auto") || walden_config_bool(ctx->cfg, "dry-run"))
         return EXIT_OK;
-    walden_expire_result res;
+    walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
     int rc = walden_expire(repo, ctx->cfg, 0, 0, NULL, NULL, &res);
     if (rc == WALDEN_ELOCKED) {
         /* a backup or dump of the cluster is running: its own expire, or

@@ -83,7 +83,7 @@ static int upgrade_left_out(const char *object, const char *message, void *ctx)
 
 int cmd_repo_upgrade(cli_ctx *ctx)
 {
-    walden_upgrade_result res;
+    walden_upgrade_result res = WALDEN_UPGRADE_RESULT_INIT;
     int rc = walden_repo_upgrade(ctx->cfg, upgrade_left_out, NULL, &res);
     const char *cluster = walden_config_get(ctx->cfg, "cluster");
     const char *location = walden_config_get(ctx->cfg, "repo");

@@ -52,7 +52,7 @@ int cmd_verify(cli_ctx *ctx)
     }
     if (rc)
         return cli_fail(rc);
-    walden_verify_result res;
+    walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
     cli_progress ps;
     cli_progress_start(&ps);
     rc = walden_verify(repo, ctx->cfg, cli_progress_cb(ctx, &ps), &ps, print_problem, &ps, &res);

@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     }
     walden_config *cfg = NULL;
     walden_repo *repo = NULL;
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     int rc = walden_config_new(&cfg);
     if (!rc)
         rc = walden_config_set(cfg, "repo", argv[1], WALDEN_SOURCE_FLAG);

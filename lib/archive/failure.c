@@ -133,11 +133,13 @@ int walden_push_failure_get(const walden_config *cfg, walden_push_failure *out)
 
 int wd_push_failure_read(const wd_lock_place *at, walden_push_failure *out)
 {
-    memset(out, 0, sizeof(*out));
+    int rc = WD_RESULT_START(out, WALDEN_PUSH_FAILURE_VERSION, "walden_push_failure");
+    if (rc)
+        return rc;
     char name[256];
     char *dir = NULL;
     int dfd = -1;
-    int rc = failure_open_dir(at, &dfd, &dir, name, sizeof(name));
+    rc = failure_open_dir(at, &dfd, &dir, name, sizeof(name));
     if (rc)
         return rc;
     char text[4096];
@@ -184,7 +186,7 @@ int wd_push_failure_read(const wd_lock_place *at, walden_push_failure *out)
 
 void wd_push_failure_describe(const wd_lock_place *at, char *buf, size_t cap)
 {
-    walden_push_failure pf;
+    walden_push_failure pf = WALDEN_PUSH_FAILURE_INIT;
     buf[0] = '\0';
     if (wd_push_failure_read(at, &pf)) {
         walden_error_clear();

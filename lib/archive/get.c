@@ -127,15 +127,15 @@ typedef struct get_dest {
     size_t *len;
 } get_dest;
 
-/* Restores one copy into dest. */
-static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
-                    const wd_wal_copy *copy, const get_dest *dest)
+/* Restores one copy of `walfile` (its name parsed) into dest. */
+static int get_copy(walden_repo *repo, const char *walfile, const wd_wal_name *parsed,
+                    const char *folder, const wd_wal_copy *copy, const get_dest *dest)
 {
     char *object = wd_path_join(folder, copy->object);
     wd_source *src = NULL;
     wd_repo_stream s = {0};
     auth_filter *a = NULL;
-    char *what = NULL;
+    char what[sizeof(copy->object) + 128]; /* walfile: a WAL file's name, parsed */
     int rc;
     if (!object)
         return WALDEN_ENOMEM;
@@ -145,15 +145,9 @@ static int get_copy(walden_repo *repo, const char *walfile, const char *folder,
                               object);
         goto done;
     }
-    wd_wal_name parsed;
-    if ((rc = wd_wal_name_parse(walfile, &parsed)))
-        goto done;
-    bool segment = parsed.kind == WD_WAL_SEGMENT || parsed.kind == WD_WAL_PARTIAL;
-    if (!(what = wd_asprintf("archived '%s' (object '%s') failed authentication", walfile,
-                             copy->object))) {
-        rc = WALDEN_ENOMEM;
-        goto done;
-    }
+    bool segment = parsed->kind == WD_WAL_SEGMENT || parsed->kind == WD_WAL_PARTIAL;
+    snprintf(what, sizeof(what), "archived '%s' (object '%s') failed authentication", walfile,
+             copy->object);
     uint64_t seg_max = repo->wal_segment_size ? repo->wal_segment_size : WD_WAL_SEGMENT_MAX;
     wd_read_limits lim = {
         .raw_max = segment ? seg_max : WD_WAL_TEXT_MAX, .code = WALDEN_EAUTH, .what = what};
@@ -213,7 +207,6 @@ done:
     wd_pipe_free(s.pipe);
     wd_source_close(src);
     wd_free(object);
-    wd_free(what);
     return rc;
 }
 
@@ -261,7 +254,7 @@ static int get_any(walden_repo *repo, const char *walfile, const get_dest *dest)
                               "signature",
                               walfile, copies[i].object);
         } else {
-            rc = get_copy(repo, walfile, folder, &copies[i], dest);
+            rc = get_copy(repo, walfile, &parsed, folder, &copies[i], dest);
             if (rc != WALDEN_EAUTH && (rc != WALDEN_ECORRUPT || repo->legacy))
                 break;
         }

@@ -115,15 +115,16 @@ static void *hash_file(void *arg)
 
 int walden_archive_push(walden_repo *repo, const char *path, walden_push_result *result)
 {
-    walden_push_result local;
+    walden_push_result local = WALDEN_PUSH_RESULT_INIT;
     if (!result)
         result = &local;
-    memset(result, 0, sizeof(*result));
+    int rc = WD_RESULT_START(result, WALDEN_PUSH_RESULT_VERSION, "walden_push_result");
+    if (rc)
+        return rc;
 
     const char *name = base_name(path);
     wd_wal_name parsed;
-    int rc = wd_wal_name_parse(name, &parsed);
-    if (rc)
+    if ((rc = wd_wal_name_parse(name, &parsed)))
         return rc;
     bool text = parsed.kind == WD_WAL_HISTORY || parsed.kind == WD_WAL_BACKUP;
     if ((rc = wd_repo_signer(repo)))

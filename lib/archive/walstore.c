@@ -278,7 +278,7 @@ static int list_adapter_cb(const walden_wal_entry *e, const char *folder, const 
     list_adapter *a = ctx;
     (void)folder;
     (void)object;
-    return a->cb(e, a->ctx);
+    return wd_callback_rc(a->cb(e, a->ctx));
 }
 
 int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx)

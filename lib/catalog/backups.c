@@ -354,7 +354,7 @@ int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx)
     wd_catalog_damage damage = {0};
     int rc = wd_backup_list_meta(repo, &metas, &n, &damage);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = cb(&metas[i]->pub, ctx);
+        rc = wd_callback_rc(cb(&metas[i]->pub, ctx));
     if (!rc)
         rc = wd_catalog_refuse(&damage, NULL); /* listed, then said */
     wd_backup_list_free(metas, n);

@@ -280,7 +280,7 @@ int walden_dump_list(walden_repo *repo, walden_dump_cb cb, void *ctx)
     wd_catalog_damage damage = {0};
     int rc = wd_dump_list_meta(repo, &metas, &n, &damage);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = cb(&metas[i]->pub, ctx);
+        rc = wd_callback_rc(cb(&metas[i]->pub, ctx));
     if (!rc)
         rc = wd_catalog_refuse(&damage, NULL); /* listed, then said */
     wd_dump_list_free(metas, n);

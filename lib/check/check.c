@@ -36,7 +36,7 @@ static int say(checker *k, const char *name, bool ok, const char *fmt, ...)
     va_end(ap);
     k->problems += !ok;
     walden_check_item it = {name, ok, msg};
-    return k->cb ? k->cb(&it, k->ctx) : 0;
+    return k->cb ? wd_callback_rc(k->cb(&it, k->ctx)) : 0;
 }
 
 /* A small object written, read back and removed: the store takes writes. */
@@ -335,10 +335,12 @@ static void data_position(wd_pg_conn *c, const char *file, walden_archiver_state
 
 int walden_archiver_state_get(const walden_config *cfg, walden_archiver_state *out)
 {
-    memset(out, 0, sizeof(*out));
+    int rc = WD_RESULT_START(out, WALDEN_ARCHIVER_STATE_VERSION, "walden_archiver_state");
+    if (rc)
+        return rc;
     wd_pg_conn *c = NULL;
     wd_pg_result *res = NULL;
-    int rc = wd_pg_connect(&c, cfg);
+    rc = wd_pg_connect(&c, cfg);
     /* on a standby there is no flushed WAL of its own to compare: '' */
     if (!rc)
         rc = wd_pg_query(c, &res,

@@ -36,6 +36,24 @@ int wd_error_wrap(int code, const char *fmt, ...) WD_PRINTF(2, 3);
 /* Maps an errno value to a walden_error_code. */
 int wd_errno_code(int errnum);
 
+/* ---- the public API's contracts (walden.h's header comment) ---- */
+
+/* Checks the version of a struct the caller allocated (its first field,
+ * set with the struct's _INIT macro) and clears every other field: 0, or
+ * WALDEN_EINVAL naming `type` when the version is 0 or newer than `known`.
+ * When a release adds fields, `size` becomes the size of the caller's
+ * version and the library writes the new fields only for callers of that
+ * version. */
+#define WD_RESULT_START(s, known, type)                                                            \
+    wd_result_start((s), &(s)->version, sizeof(*(s)), (known), (type))
+int wd_result_start(void *s, unsigned int *version, size_t size, unsigned int known,
+                    const char *type);
+/* A caller's callback returned `rc`: 0 goes on; a negative code is
+ * returned as it is (the callback's failure, its message left alone); a
+ * positive value becomes WALDEN_EUSER with a message, so that no public
+ * function returns a positive value. */
+int wd_callback_rc(int rc);
+
 /* ---- allocation: one wrapper, so tests can make it fail ---- */
 
 void *wd_malloc(size_t size);
@@ -100,6 +118,12 @@ bool wd_log_enabled(walden_log_level level);
 #define wd_log_warn(...) wd_log(WALDEN_LOG_WARN, __VA_ARGS__)
 #define wd_log_info(...) wd_log(WALDEN_LOG_INFO, __VA_ARGS__)
 #define wd_log_debug(...) wd_log(WALDEN_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- versions ---- */
+
+/* "walden X.Y.Z" and the versions of zstd, zlib and OpenSSL, one per line,
+ * into out (cut to fit); returns the length written. */
+size_t wd_version_libraries(char *out, size_t cap);
 
 /* ---- strings ---- */
 

@@ -104,6 +104,27 @@ int wd_error_set_openssl(int code, const char *fmt, ...)
     return code;
 }
 
+int wd_result_start(void *s, unsigned int *version, size_t size, unsigned int known,
+                    const char *type)
+{
+    unsigned int v = *version;
+    if (v == 0 || v > known)
+        return wd_error_set(WALDEN_EINVAL,
+                            "%s has version %u, this libwalden knows versions 1 to %u "
+                            "(initialize it with its _INIT macro)",
+                            type, v, known);
+    memset(s, 0, size);
+    *version = v;
+    return 0;
+}
+
+int wd_callback_rc(int rc)
+{
+    if (rc > 0)
+        return wd_error_set(WALDEN_EUSER, "stopped by the caller's callback (it returned %d)", rc);
+    return rc;
+}
+
 const walden_error *walden_error_last(void)
 {
     if (!err_last.message)
@@ -157,6 +178,8 @@ const char *walden_error_name(int code)
         return "timeout";
     case WALDEN_EAUTH:
         return "authentication";
+    case WALDEN_EUSER:
+        return "callback";
     default:
         return "unknown";
     }

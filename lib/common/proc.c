@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -396,4 +397,45 @@ char *wd_conninfo_quote(const char *value)
     out[k++] = '\'';
     out[k] = '\0';
     return out;
+}
+
+int wd_proc_run(const char *const *argv, const wd_proc_run_opts *o, int *status)
+{
+    /* made before the fork (it allocates): the child gets no secret of
+     * walden's */
+    char **envp = wd_proc_env(NULL);
+    if (!envp)
+        return WALDEN_ENOMEM;
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_t pid = nul < 0 ? -1 : fork();
+    if (pid == 0) {
+        /* only async-signal-safe calls from here on */
+        dup2(nul, 0);
+        dup2(o->out_fd, 1);
+        dup2(o->out_fd, 2);
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (o->as_user && (setgroups(1, &o->gid) != 0 || setgid(o->gid) != 0 ||
+                           setuid(o->uid) != 0 || setuid(0) == 0))
+            _exit(126);
+        if (o->new_session)
+            setsid();
+        if (o->dir && chdir(o->dir) != 0)
+            _exit(126);
+        execve(argv[0], (char *const *)argv, envp);
+        _exit(127);
+    }
+    int e = errno;
+    wd_free(envp);
+    if (nul >= 0)
+        close(nul);
+    if (pid < 0)
+        return wd_error_set_errno(e, "cannot start '%s'", argv[0]);
+    while (waitpid(pid, status, 0) < 0) {
+        if (errno != EINTR)
+            return wd_error_set_errno(errno, "cannot wait for '%s'", argv[0]);
+    }
+    return 0;
 }

@@ -73,6 +73,26 @@ int wd_proc_wait(wd_proc *p);
  * Does nothing for a child already waited for. */
 void wd_proc_kill(wd_proc *p);
 
+/* A child run to its end with its output in a file (wd_proc_run): the
+ * drill's pg_ctl and initdb, which may have to run as another user. */
+typedef struct wd_proc_run_opts {
+    int out_fd;      /* the child's stdout and stderr (its stdin is /dev/null) */
+    const char *dir; /* its working directory; NULL: walden's */
+    bool as_user;    /* switch to uid/gid (and that group alone) before exec: root only */
+    uid_t uid;
+    gid_t gid;
+    bool new_session; /* in a session of its own: a Ctrl-C on the terminal is
+                         walden's to handle, not the child's */
+} wd_proc_run_opts;
+/* Runs argv[0] (a full path: it is not searched in PATH) with the
+ * environment of wd_proc_env(NULL), and waits for it; *status is its wait
+ * status. A child that cannot switch user or directory exits 126, one that
+ * cannot exec 127. fork and exec, not posix_spawn, since only a forked
+ * child can change its user; between the two it makes only
+ * async-signal-safe calls, so it is safe beside threads. Errors: the child
+ * could not be started or waited for. */
+int wd_proc_run(const char *const *argv, const wd_proc_run_opts *o, int *status);
+
 /* Runs argv to its end and returns the first line of its stdout
  * (malloc'ed, without newline) in *out: "pg_dump (PostgreSQL) 15.8". */
 int wd_proc_output_line(const char *const *argv, char **out);

@@ -1,5 +1,7 @@
 /*
- * version.c - walden's version and those of the libraries it uses.
+ * version.c - walden's version and those of the libraries below PostgreSQL's
+ * that it uses. The libpq line and walden_version_text are pg/version.c's:
+ * common knows nothing of PostgreSQL.
  */
 #include <stdio.h>
 
@@ -8,18 +10,12 @@
 #include <zstd.h>
 
 #include "common.h"
-#include "pg/libpq.h"
 
-const char *walden_version_text(void)
+size_t wd_version_libraries(char *out, size_t cap)
 {
-    static char text[512];
-    if (!text[0]) {
-        const wd_libpq *lib = wd_libpq_get();
-        int pq = lib ? lib->libVersion() : 0;
-        snprintf(text, sizeof(text), "walden %s\nlibzstd %s\nzlib %s\n%s\nlibpq %d.%d%s\n",
-                 WALDEN_VERSION, ZSTD_versionString(), zlibVersion(),
-                 OpenSSL_version(OPENSSL_VERSION), pq / 10000, pq % 100,
-                 lib ? "" : " (not loadable)");
-    }
-    return text;
+    int n = snprintf(out, cap, "walden %s\nlibzstd %s\nzlib %s\n%s\n", WALDEN_VERSION,
+                     ZSTD_versionString(), zlibVersion(), OpenSSL_version(OPENSSL_VERSION));
+    if (n < 0)
+        return 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
 }

@@ -409,7 +409,7 @@ int walden_dump(walden_repo *repo, const walden_config *cfg, walden_progress_cb 
     for (size_t i = 0; i < r.n; i++) {
         nfailed += r.targets[i].rc != 0;
         if (cb && !rc)
-            rc = cb(&r.targets[i].meta.pub, ctx);
+            rc = wd_callback_rc(cb(&r.targets[i].meta.pub, ctx));
     }
     if (nfailed && !rc)
         rc = failure_message(&r, nfailed);

@@ -116,7 +116,7 @@ static int report(walden_expire_cb cb, void *ctx, const char *kind, const char *
                   const char *detail, bool expire, const char *reason)
 {
     walden_expire_item it = {kind, id, detail, expire, reason};
-    return cb ? cb(&it, ctx) : 0;
+    return cb ? wd_callback_rc(cb(&it, ctx)) : 0;
 }
 
 /* The manifest first: from then on the backup is not listed. */
@@ -211,7 +211,12 @@ int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now, int 
                   walden_expire_cb cb, void *ctx, walden_expire_result *result)
 {
     walden_error_clear();
-    walden_expire_result res = {0};
+    if (result) {
+        int rc = WD_RESULT_START(result, WALDEN_EXPIRE_RESULT_VERSION, "walden_expire_result");
+        if (rc)
+            return rc;
+    }
+    walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
     catalogue c = {0};
     wr_catalog cat;
     wr_policy policy;

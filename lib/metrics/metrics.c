@@ -15,36 +15,9 @@
 #include "archive/archive.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
+#include "common/prom.h"
 #include "repo/lock.h"
 #include "repo/repo.h"
-
-typedef struct mset {
-    wd_buf b;
-    const char *cluster;
-} mset;
-
-static void head(mset *m, const char *name, const char *help)
-{
-    wd_buf_printf(&m->b, "# HELP walden_%s %s\n# TYPE walden_%s gauge\n", name, help, name);
-}
-
-/* One sample; `label`/`value` an extra label, or NULL. */
-static void sample(mset *m, const char *name, const char *label, const char *value, double v)
-{
-    wd_buf_printf(&m->b, "walden_%s{cluster=\"", name);
-    wd_buf_prom_label(&m->b, m->cluster);
-    if (label) {
-        wd_buf_printf(&m->b, "\",%s=\"", label);
-        wd_buf_prom_label(&m->b, value);
-    }
-    wd_buf_printf(&m->b, "\"} %.15g\n", v);
-}
-
-static void gauge(mset *m, const char *name, const char *help, double v)
-{
-    head(m, name, help);
-    sample(m, name, NULL, NULL, v);
-}
 
 static double secs(int64_t ms)
 {
@@ -67,7 +40,7 @@ static int64_t now_ms(void)
 }
 
 /* The newest dump of each database (ok or not), by stop time. */
-static void dump_metrics(mset *m, wd_dump_meta **d, size_t n, int64_t now)
+static void dump_metrics(wd_prom *m, wd_dump_meta **d, size_t n, int64_t now)
 {
     static const struct {
         const char *name, *help;
@@ -81,7 +54,7 @@ static void dump_metrics(mset *m, wd_dump_meta **d, size_t n, int64_t now)
         {"dump_last_duration_seconds", "How long the newest dump of the database took."},
     };
     for (size_t h = 0; h < WD_ARRAY_LEN(heads); h++) {
-        head(m, heads[h].name, heads[h].help);
+        wd_prom_head(m, heads[h].name, heads[h].help);
         for (size_t i = 0; i < n; i++) {
             const walden_dump_info *x = &d[i]->pub;
             const char *db = strcmp(x->kind, "globals") == 0 ? "(globals)" : x->database;
@@ -98,7 +71,8 @@ static void dump_metrics(mset *m, wd_dump_meta **d, size_t n, int64_t now)
                        : h == 3 ? (double)x->size
                        : h == 4 ? (double)x->stored_size
                                 : secs(x->stop_time_ms - x->start_time_ms);
-            sample(m, heads[h].name, "database", db, v);
+            const char *labels[] = {"database", db, NULL};
+            wd_prom_sample(m, heads[h].name, labels, v);
         }
     }
 }
@@ -119,7 +93,7 @@ static int keep_last(const walden_drill_result *r, void *ctx)
 int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
 {
     walden_error_clear();
-    mset m = {{0}, repo->cluster};
+    wd_prom m = {.prefix = "walden_", .cluster = repo->cluster, .decimals = -1};
     wd_backup_meta **backups = NULL;
     wd_dump_meta **dumps = NULL;
     size_t nb = 0, nd = 0;
@@ -136,8 +110,9 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
         (rc = walden_drill_history(repo, keep_last, &dl)))
         goto done;
 
-    gauge(&m, "up", "1: walden read the repository (this file is current).", 1);
-    gauge(&m, "metrics_timestamp_seconds", "When these metrics were taken (Unix time).", secs(now));
+    wd_prom_gauge(&m, "up", "1: walden read the repository (this file is current).", 1);
+    wd_prom_gauge(&m, "metrics_timestamp_seconds", "When these metrics were taken (Unix time).",
+                  secs(now));
 
     /* backups: the newest (listed oldest first) */
     uint64_t stored = wal->stored_size;
@@ -145,55 +120,58 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
         stored += backups[i]->pub.stored_size;
     for (size_t i = 0; i < nd; i++)
         stored += dumps[i]->pub.stored_size;
-    gauge(&m, "backups", "Complete backups in the repository.", (double)nb);
+    wd_prom_gauge(&m, "backups", "Complete backups in the repository.", (double)nb);
     if (nb) {
         const walden_backup_info *b = &backups[nb - 1]->pub;
-        gauge(&m, "backup_last_timestamp_seconds", "When the newest backup ended (Unix time).",
-              secs(b->stop_time_ms));
-        gauge(&m, "backup_last_age_seconds", "Seconds since the newest backup ended.",
-              age(now, b->stop_time_ms));
-        gauge(&m, "backup_last_size_bytes", "Bytes of the newest backup's files.", (double)b->size);
-        gauge(&m, "backup_last_stored_bytes", "Bytes the newest backup takes in the repository.",
-              (double)b->stored_size);
-        gauge(&m, "backup_last_duration_seconds", "How long the newest backup took.",
-              secs(b->stop_time_ms - b->start_time_ms));
-        gauge(&m, "backup_last_page_errors",
-              "Data pages of the newest backup that failed their checksum.",
-              (double)b->page_errors);
+        wd_prom_gauge(&m, "backup_last_timestamp_seconds",
+                      "When the newest backup ended (Unix time).", secs(b->stop_time_ms));
+        wd_prom_gauge(&m, "backup_last_age_seconds", "Seconds since the newest backup ended.",
+                      age(now, b->stop_time_ms));
+        wd_prom_gauge(&m, "backup_last_size_bytes", "Bytes of the newest backup's files.",
+                      (double)b->size);
+        wd_prom_gauge(&m, "backup_last_stored_bytes",
+                      "Bytes the newest backup takes in the repository.", (double)b->stored_size);
+        wd_prom_gauge(&m, "backup_last_duration_seconds", "How long the newest backup took.",
+                      secs(b->stop_time_ms - b->start_time_ms));
+        wd_prom_gauge(&m, "backup_last_page_errors",
+                      "Data pages of the newest backup that failed their checksum.",
+                      (double)b->page_errors);
     }
-    gauge(&m, "dumps", "Recorded dumps, failed ones included.", (double)nd);
+    wd_prom_gauge(&m, "dumps", "Recorded dumps, failed ones included.", (double)nd);
     if (nd)
         dump_metrics(&m, dumps, nd, now);
 
-    gauge(&m, "wal_segments", "WAL segments in the archive.", (double)wal->segments);
-    gauge(&m, "wal_gaps", "Runs of segments missing between two runs of a timeline.",
-          (double)wal->n_gaps);
+    wd_prom_gauge(&m, "wal_segments", "WAL segments in the archive.", (double)wal->segments);
+    wd_prom_gauge(&m, "wal_gaps", "Runs of segments missing between two runs of a timeline.",
+                  (double)wal->n_gaps);
     if (wal->max_time_ms) {
-        gauge(&m, "wal_newest_timestamp_seconds",
-              "When the newest WAL segment was stored (Unix time).", secs(wal->max_time_ms));
-        gauge(&m, "wal_newest_age_seconds",
-              "Seconds since the newest WAL segment was stored (grows on an idle cluster "
-              "too: walden_wal_exposure_seconds says what is at risk).",
-              age(now, wal->max_time_ms));
+        wd_prom_gauge(&m, "wal_newest_timestamp_seconds",
+                      "When the newest WAL segment was stored (Unix time).",
+                      secs(wal->max_time_ms));
+        wd_prom_gauge(&m, "wal_newest_age_seconds",
+                      "Seconds since the newest WAL segment was stored (grows on an idle cluster "
+                      "too: walden_wal_exposure_seconds says what is at risk).",
+                      age(now, wal->max_time_ms));
     }
     int64_t retention = 0;
     if (walden_duration_parse(walden_config_get(cfg, "retention"), &retention) == 0)
-        gauge(&m, "retention_seconds",
-              "The configured retention: how far back every point in time should stay "
-              "restorable.",
-              (double)retention);
+        wd_prom_gauge(&m, "retention_seconds",
+                      "The configured retention: how far back every point in time should stay "
+                      "restorable.",
+                      (double)retention);
     walden_error_clear();
-    gauge(&m, "repository_stored_bytes", "Bytes of backups, dumps and WAL in the repository.",
-          (double)stored);
+    wd_prom_gauge(&m, "repository_stored_bytes",
+                  "Bytes of backups, dumps and WAL in the repository.", (double)stored);
     if (from_ms) {
-        gauge(&m, "recovery_window_start_timestamp_seconds",
-              "The earliest time a restore can reach (Unix time).", secs(from_ms));
-        gauge(&m, "recovery_window_end_timestamp_seconds",
-              "The latest time a restore can reach, approximately (Unix time).", secs(to_ms));
+        wd_prom_gauge(&m, "recovery_window_start_timestamp_seconds",
+                      "The earliest time a restore can reach (Unix time).", secs(from_ms));
+        wd_prom_gauge(&m, "recovery_window_end_timestamp_seconds",
+                      "The latest time a restore can reach, approximately (Unix time).",
+                      secs(to_ms));
     }
 
     /* the server's archiver, when it answers and is this cluster */
-    walden_archiver_state as;
+    walden_archiver_state as = WALDEN_ARCHIVER_STATE_INIT;
     int up = walden_archiver_state_get(cfg, &as) == 0;
     if (!up)
         wd_log_info("metrics: no archiver counters: %s", walden_error_last()->message);
@@ -204,16 +182,17 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
         up = 0;
     }
     walden_error_clear();
-    gauge(&m, "archiver_up", "1 when the cluster's server answered for pg_stat_archiver.", up);
+    wd_prom_gauge(&m, "archiver_up", "1 when the cluster's server answered for pg_stat_archiver.",
+                  up);
     if (up) {
-        gauge(&m, "archiver_archived", "WAL files the server archived (pg_stat_archiver).",
-              (double)as.archived_count);
-        gauge(&m, "archiver_failed",
-              "Failed archive attempts the server counted (pg_stat_archiver).",
-              (double)as.failed_count);
+        wd_prom_gauge(&m, "archiver_archived", "WAL files the server archived (pg_stat_archiver).",
+                      (double)as.archived_count);
+        wd_prom_gauge(&m, "archiver_failed",
+                      "Failed archive attempts the server counted (pg_stat_archiver).",
+                      (double)as.failed_count);
         if (as.last_failed_ms)
-            gauge(&m, "archiver_last_failed_timestamp_seconds",
-                  "When archiving last failed (Unix time).", secs(as.last_failed_ms));
+            wd_prom_gauge(&m, "archiver_last_failed_timestamp_seconds",
+                          "When archiving last failed (Unix time).", secs(as.last_failed_ms));
     }
     /* WAL the server flushed that the archive lacks: on an idle server
      * whose last segment was archived there is none, however old that
@@ -221,45 +200,44 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     if (up && as.timeline) {
         uint64_t end = wd_wal_archived_end(wal, as.timeline);
         uint64_t lag = as.data_lsn > end ? as.data_lsn - end : 0;
-        gauge(&m, "wal_unarchived_bytes",
-              "Bytes of WAL with data the server flushed beyond the newest archived segment "
-              "of its timeline.",
-              (double)lag);
+        wd_prom_gauge(
+            &m, "wal_unarchived_bytes",
+            "Bytes of WAL with data the server flushed beyond the newest archived segment "
+            "of its timeline.",
+            (double)lag);
         if (lag == 0 || (end && wal->max_time_ms && as.timeline == wd_wal_newest_timeline(wal)))
-            gauge(&m, "wal_exposure_seconds",
-                  "0 when the archive holds all the WAL the server flushed, else the seconds "
-                  "since the newest segment was stored: the writes a restore would lose now.",
-                  lag == 0 ? 0.0 : age(now, wal->max_time_ms));
+            wd_prom_gauge(
+                &m, "wal_exposure_seconds",
+                "0 when the archive holds all the WAL the server flushed, else the seconds "
+                "since the newest segment was stored: the writes a restore would lose now.",
+                lag == 0 ? 0.0 : age(now, wal->max_time_ms));
     }
 
     /* walden's own record of why archive-push last failed */
-    walden_push_failure pf;
+    walden_push_failure pf = WALDEN_PUSH_FAILURE_INIT;
     wd_lock_place at;
     wd_repo_lock_place(repo, &at);
     if (wd_push_failure_read(&at, &pf) == 0) {
-        head(&m, "archive_push_last_failure_timestamp_seconds",
-             "When walden archive-push last failed (Unix time), with the segment and the "
-             "reason; absent after a success.");
-        wd_buf_printf(&m.b, "walden_archive_push_last_failure_timestamp_seconds{cluster=\"");
-        wd_buf_prom_label(&m.b, m.cluster);
-        wd_buf_printf(&m.b, "\",segment=\"");
-        wd_buf_prom_label(&m.b, pf.segment);
-        wd_buf_printf(&m.b, "\",reason=\"");
-        wd_buf_prom_label(&m.b, pf.reason);
-        wd_buf_printf(&m.b, "\"} %lld\n", (long long)pf.time);
+        wd_prom_head(&m, "archive_push_last_failure_timestamp_seconds",
+                     "When walden archive-push last failed (Unix time), with the segment and "
+                     "the reason; absent after a success.");
+        /* a time_t below 10^15 prints as the integer it is */
+        const char *labels[] = {"segment", pf.segment, "reason", pf.reason, NULL};
+        wd_prom_sample(&m, "archive_push_last_failure_timestamp_seconds", labels, (double)pf.time);
     }
     walden_error_clear();
 
     if (dl.found) {
-        gauge(&m, "drill_last_status", "The newest drill: 0 passed, 1 failed, 2 targets missed.",
-              (double)dl.r.status);
-        gauge(&m, "drill_last_timestamp_seconds", "When the newest drill ended (Unix time).",
-              secs(dl.r.finished_at_ms));
-        gauge(&m, "drill_last_rto_seconds", "The newest drill's achieved recovery time.",
-              dl.r.rto_seconds);
+        wd_prom_gauge(&m, "drill_last_status",
+                      "The newest drill: 0 passed, 1 failed, 2 targets missed.",
+                      (double)dl.r.status);
+        wd_prom_gauge(&m, "drill_last_timestamp_seconds",
+                      "When the newest drill ended (Unix time).", secs(dl.r.finished_at_ms));
+        wd_prom_gauge(&m, "drill_last_rto_seconds", "The newest drill's achieved recovery time.",
+                      dl.r.rto_seconds);
         if (dl.r.rpo_seconds >= 0)
-            gauge(&m, "drill_last_rpo_seconds", "The newest drill's achieved recovery point.",
-                  dl.r.rpo_seconds);
+            wd_prom_gauge(&m, "drill_last_rpo_seconds",
+                          "The newest drill's achieved recovery point.", dl.r.rpo_seconds);
     }
     if (!(*out = wd_buf_take(&m.b)))
         rc = WALDEN_ENOMEM;

@@ -127,19 +127,54 @@ typedef struct wd_pg_result wd_pg_result;
  * variables apply too; pghost and pgport default to where the server of
  * pgdata listens: wd_pg_where_get). */
 int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg);
+/* The same connection, named `app`, with a connect_timeout (seconds, as
+ * text; NULL: none) that wins over PGCONNECT_TIMEOUT. On failure the
+ * error's message is libpq's alone, on one line. */
+int wd_pg_connect_timeout(wd_pg_conn **out, const walden_config *cfg, const char *app,
+                          const char *timeout);
+/* Connects with these libpq keywords and values (NULL-terminated, as
+ * PQconnectdbParams takes them); the message as for wd_pg_connect_timeout. */
+int wd_pg_connect_params(wd_pg_conn **out, const char *const *keys, const char *const *vals);
+/* Whether a server accepts connections there (PQpingParams); false also
+ * when libpq cannot be loaded. */
+bool wd_pg_ping(const char *const *keys, const char *const *vals);
 void wd_pg_close(wd_pg_conn *c);
 /* server_version_num, e.g. 150018. */
 int wd_pg_server_version(const wd_pg_conn *c);
 /* Runs `sql` with text parameters $1..$n. */
 int wd_pg_query(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
                 const char *const *params);
+/* As wd_pg_query, with the server's message alone (one line) as the
+ * error's: for a caller that quotes it in a report of its own. */
+int wd_pg_query_bare(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
+                     const char *const *params);
 int wd_pg_rows(const wd_pg_result *r);
+int wd_pg_cols(const wd_pg_result *r);
+/* Whether a column is of type boolean. */
+bool wd_pg_col_is_bool(const wd_pg_result *r, int col);
 /* The value as text; NULL for SQL NULL or out of range. Valid until the
  * result is freed. */
 const char *wd_pg_value(const wd_pg_result *r, int row, int col);
 void wd_pg_result_free(wd_pg_result *r);
 /* The first column of the first row (or "") as a malloc'ed string. */
 int wd_pg_query_one(wd_pg_conn *c, const char *sql, char **value);
+
+/* A script of several statements, sent as one simple query: the server
+ * answers each with a result of its own and stops at the first error.
+ * wd_pg_send sends it (the error's message is libpq's alone); wd_pg_next
+ * gives the next result, *out NULL after the last. */
+int wd_pg_send(wd_pg_conn *c, const char *sql);
+int wd_pg_next(wd_pg_conn *c, wd_pg_result **out);
+typedef enum {
+    WD_PG_EMPTY,  /* an empty statement */
+    WD_PG_ROWS,   /* a statement that returned rows */
+    WD_PG_DONE,   /* a statement that returned none */
+    WD_PG_COPY,   /* a COPY from or to the client */
+    WD_PG_FAILED, /* an error: wd_pg_result_message says which */
+} wd_pg_status;
+wd_pg_status wd_pg_result_status(const wd_pg_result *r);
+/* The result's error message on one line, in buf. */
+const char *wd_pg_result_message(const wd_pg_result *r, char *buf, size_t cap);
 
 /* LSNs as PostgreSQL writes them: "16/B374D848", each half 1 to 8 hex
  * digits; anything else is WALDEN_EINVAL. */

@@ -33,39 +33,17 @@ static const char *one_line(const char *msg, char *buf, size_t cap)
     return buf;
 }
 
-int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg)
+/* Connects; on failure the message is `prefix` and libpq's, one line. */
+static int connect_kv(wd_pg_conn **out, const char *const *keys, const char *const *vals,
+                      const char *prefix)
 {
-    const char *keys[8], *vals[8];
-    int n = 0;
-    wd_pg_where w;
-    wd_pg_where_get(cfg, &w);
-    const char *const opts[][2] = {
-        {"host", w.host}, {"port", w.port}, {"user", w.user}, {"dbname", w.dbname}};
-    for (size_t i = 0; i < WD_ARRAY_LEN(opts); i++) {
-        if (opts[i][1]) {
-            keys[n] = opts[i][0];
-            vals[n++] = opts[i][1];
-        }
-    }
-    keys[n] = "application_name";
-    vals[n++] = "walden";
-    /* an unreachable host must not hang a timer's job (libpq waits for
-     * ever by default); PGCONNECT_TIMEOUT still wins */
-    const char *env_timeout = getenv("PGCONNECT_TIMEOUT");
-    if (!env_timeout || !*env_timeout) {
-        keys[n] = "connect_timeout";
-        vals[n++] = "30";
-    }
-    keys[n] = NULL;
-    vals[n] = NULL;
-
     const wd_libpq *pq = wd_libpq_get();
     if (!pq)
         return WALDEN_EPG;
     PGconn *conn = pq->connectdbParams(keys, vals, 0);
     if (!conn || pq->status(conn) != CONNECTION_OK) {
-        char buf[512];
-        int rc = wd_error_set(WALDEN_EPG, "cannot connect to PostgreSQL: %s",
+        char buf[1024];
+        int rc = wd_error_set(WALDEN_EPG, "%s%s", prefix,
                               conn ? one_line(pq->errorMessage(conn), buf, sizeof(buf))
                                    : "out of memory");
         pq->finish(conn);
@@ -83,6 +61,62 @@ int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg)
     return 0;
 }
 
+/* The configured connection's keywords (wd_pg_where_get), then
+ * application_name and, when `timeout` is set, connect_timeout. */
+static void where_kv(const walden_config *cfg, wd_pg_where *w, const char *app, const char *timeout,
+                     const char *keys[8], const char *vals[8])
+{
+    int n = 0;
+    wd_pg_where_get(cfg, w);
+    const char *const opts[][2] = {
+        {"host", w->host}, {"port", w->port}, {"user", w->user}, {"dbname", w->dbname}};
+    for (size_t i = 0; i < WD_ARRAY_LEN(opts); i++) {
+        if (opts[i][1]) {
+            keys[n] = opts[i][0];
+            vals[n++] = opts[i][1];
+        }
+    }
+    keys[n] = "application_name";
+    vals[n++] = app;
+    if (timeout) {
+        keys[n] = "connect_timeout";
+        vals[n++] = timeout;
+    }
+    keys[n] = NULL;
+    vals[n] = NULL;
+}
+
+int wd_pg_connect(wd_pg_conn **out, const walden_config *cfg)
+{
+    const char *keys[8], *vals[8];
+    wd_pg_where w;
+    /* an unreachable host must not hang a timer's job (libpq waits for
+     * ever by default); PGCONNECT_TIMEOUT still wins */
+    const char *env_timeout = getenv("PGCONNECT_TIMEOUT");
+    where_kv(cfg, &w, "walden", env_timeout && *env_timeout ? NULL : "30", keys, vals);
+    return connect_kv(out, keys, vals, "cannot connect to PostgreSQL: ");
+}
+
+int wd_pg_connect_timeout(wd_pg_conn **out, const walden_config *cfg, const char *app,
+                          const char *timeout)
+{
+    const char *keys[8], *vals[8];
+    wd_pg_where w;
+    where_kv(cfg, &w, app, timeout, keys, vals);
+    return connect_kv(out, keys, vals, "");
+}
+
+int wd_pg_connect_params(wd_pg_conn **out, const char *const *keys, const char *const *vals)
+{
+    return connect_kv(out, keys, vals, "");
+}
+
+bool wd_pg_ping(const char *const *keys, const char *const *vals)
+{
+    const wd_libpq *pq = wd_libpq_get();
+    return pq && pq->pingParams(keys, vals, 0) == PQPING_OK;
+}
+
 void wd_pg_close(wd_pg_conn *c)
 {
     if (!c)
@@ -96,18 +130,8 @@ int wd_pg_server_version(const wd_pg_conn *c)
     return c->server_version;
 }
 
-int wd_pg_query(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
-                const char *const *params)
+static int wrap(wd_pg_conn *c, PGresult *res, wd_pg_result **out)
 {
-    PGresult *res = c->pq->execParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = c->pq->resultStatus(res);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        char buf[512];
-        int rc = wd_error_set(WALDEN_EPG, "query failed: %s",
-                              one_line(c->pq->errorMessage(c->conn), buf, sizeof(buf)));
-        c->pq->clear(res);
-        return rc;
-    }
     wd_pg_result *r = wd_calloc(1, sizeof(*r));
     if (!r) {
         c->pq->clear(res);
@@ -117,6 +141,82 @@ int wd_pg_query(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
     r->res = res;
     *out = r;
     return 0;
+}
+
+static int query(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
+                 const char *const *params, const char *prefix)
+{
+    PGresult *res = c->pq->execParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = c->pq->resultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        char buf[1024];
+        int rc = wd_error_set(WALDEN_EPG, "%s%s", prefix,
+                              one_line(c->pq->errorMessage(c->conn), buf, sizeof(buf)));
+        c->pq->clear(res);
+        return rc;
+    }
+    return wrap(c, res, out);
+}
+
+int wd_pg_query(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
+                const char *const *params)
+{
+    return query(c, out, sql, nparams, params, "query failed: ");
+}
+
+int wd_pg_query_bare(wd_pg_conn *c, wd_pg_result **out, const char *sql, int nparams,
+                     const char *const *params)
+{
+    return query(c, out, sql, nparams, params, "");
+}
+
+int wd_pg_send(wd_pg_conn *c, const char *sql)
+{
+    char buf[1024];
+    if (!c->pq->sendQuery(c->conn, sql))
+        return wd_error_set(WALDEN_EPG, "%s",
+                            one_line(c->pq->errorMessage(c->conn), buf, sizeof(buf)));
+    return 0;
+}
+
+int wd_pg_next(wd_pg_conn *c, wd_pg_result **out)
+{
+    *out = NULL;
+    PGresult *res = c->pq->getResult(c->conn);
+    return res ? wrap(c, res, out) : 0;
+}
+
+wd_pg_status wd_pg_result_status(const wd_pg_result *r)
+{
+    switch (r->pq->resultStatus(r->res)) {
+    case PGRES_EMPTY_QUERY:
+        return WD_PG_EMPTY;
+    case PGRES_TUPLES_OK:
+        return WD_PG_ROWS;
+    case PGRES_COMMAND_OK:
+        return WD_PG_DONE;
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+        return WD_PG_COPY;
+    default:
+        return WD_PG_FAILED;
+    }
+}
+
+int wd_pg_cols(const wd_pg_result *r)
+{
+    return r->pq->nfields(r->res);
+}
+
+bool wd_pg_col_is_bool(const wd_pg_result *r, int col)
+{
+    return r->pq->ftype(r->res, col) == 16; /* BOOLOID */
+}
+
+const char *wd_pg_result_message(const wd_pg_result *r, char *buf, size_t cap)
+{
+    return one_line(r->pq->resultErrorMessage(r->res), buf, cap);
 }
 
 int wd_pg_rows(const wd_pg_result *r)

@@ -731,7 +731,7 @@ int walden_repo_list_clusters(const walden_config *cfg, int (*cb)(const char *cl
         rc = path ? wd_storage_exists(st, path, &exists) : WALDEN_ENOMEM;
         wd_free(path);
         if (!rc && exists)
-            rc = cb(names[i], ctx);
+            rc = wd_callback_rc(cb(names[i], ctx));
     }
     wd_storage_names_free(names, n);
     wd_storage_free(st);

@@ -67,8 +67,11 @@ int wd_recovery_write(const char *pgdata, const char *restore_command, const wd_
 /* Whether a setting (lower case) is one wd_recovery_write comments out. */
 bool wd_recovery_is_neutralised(const char *name, bool archive_off);
 
-/* Asked by restore's workers before each file when set: a true answer
- * stops the restore (WALDEN_ERROR). walden drill sets it while it runs, so
- * that SIGINT or SIGTERM need not wait for the whole restore. */
-extern bool (*wd_restore_cancel_hook)(void);
+/* walden_restore, whose workers ask `cancelled(cancel_ctx)` (when not
+ * NULL, from any of them) before each file: a true answer stops the
+ * restore (WALDEN_ERROR). walden drill passes its canceller's, so that
+ * SIGINT or SIGTERM need not wait for the whole restore. */
+int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *restore_command,
+                   walden_progress_cb cb, void *cb_ctx, walden_restore_result *result,
+                   bool (*cancelled)(void *ctx), void *cancel_ctx);
 #endif

@@ -67,7 +67,9 @@ typedef struct restore_run {
     uid_t uid; /* (uid_t)-1: leave ownership as it is */
     gid_t gid;
     wd_pool *pool;
-    bool stopped; /* a worker failed: the manifest read stopped for it */
+    bool stopped;                 /* a worker failed: the manifest read stopped for it */
+    bool (*cancelled)(void *ctx); /* asked before each file; or NULL */
+    void *cancel_ctx;
 
     pthread_mutex_t mu; /* guards the counters */
     uint64_t files, bytes;
@@ -238,14 +240,13 @@ done:
     return rc;
 }
 
-bool (*wd_restore_cancel_hook)(void);
-
 static int restore_job_fn(void *item, void *scratch, void *ctx)
 {
     (void)scratch;
-    if (wd_restore_cancel_hook && wd_restore_cancel_hook())
+    restore_run *r = ctx;
+    if (r->cancelled && r->cancelled(r->cancel_ctx))
         return wd_error_set(WALDEN_ERROR, "the restore was interrupted");
-    return restore_file(ctx, item);
+    return restore_file(r, item);
 }
 
 /* `dir`, found by lstat as `st`, must be a directory with nothing in it. */
@@ -843,6 +844,18 @@ static void progress_tick(void *arg)
 int walden_restore(walden_repo *repo, const walden_config *cfg, const char *restore_command,
                    walden_progress_cb cb, void *cb_ctx, walden_restore_result *result)
 {
+    return wd_restore_run(repo, cfg, restore_command, cb, cb_ctx, result, NULL, NULL);
+}
+
+int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *restore_command,
+                   walden_progress_cb cb, void *cb_ctx, walden_restore_result *result,
+                   bool (*cancelled)(void *ctx), void *cancel_ctx)
+{
+    if (result) {
+        int rc = WD_RESULT_START(result, WALDEN_RESTORE_RESULT_VERSION, "walden_restore_result");
+        if (rc)
+            return rc;
+    }
     const char *pgdata = walden_config_get(cfg, "pgdata");
     if (!pgdata || !*pgdata)
         return wd_error_set(WALDEN_EINVAL, "pgdata is not set: where should the backup go "
@@ -864,7 +877,9 @@ int walden_restore(walden_repo *repo, const walden_config *cfg, const char *rest
                      .meta = &meta,
                      .map = map,
                      .uid = (uid_t)-1,
-                     .gid = (gid_t)-1};
+                     .gid = (gid_t)-1,
+                     .cancelled = cancelled,
+                     .cancel_ctx = cancel_ctx};
     pthread_mutex_init(&r.mu, NULL);
     char timeline[16] = "", why[1100] = "";
     uint32_t followed = 0;

@@ -22,7 +22,8 @@
 #include <openssl/evp.h>
 
 #include "common/common.h"
-#include "storage/http.h"
+#include "storage/objstore.h"
+#include "storage/sign.h"
 
 #define AZ_VERSION "2021-12-02"
 
@@ -56,54 +57,6 @@ typedef struct az_call {
     az_header xms[6];         /* x-ms-* headers besides date and version */
     size_t nxms;
 } az_call;
-
-static int cmp_azh(const void *a, const void *b)
-{
-    return strcmp(((const az_header *)a)->name, ((const az_header *)b)->name);
-}
-
-static int cmp_q(const void *a, const void *b)
-{
-    return strcmp(((const wd_query_param *)a)->name, ((const wd_query_param *)b)->name);
-}
-
-char *wd_azure_string_to_sign(const char *method, const char *account, const char *resource_path,
-                              const wd_query_param *q, size_t nq, size_t content_length,
-                              const char *content_md5, const char *content_type,
-                              const char *if_match, const az_header *xms, size_t nxms)
-{
-    az_header h[16];
-    wd_query_param qs[16];
-    if (nxms > 16 || nq > 16)
-        return NULL;
-    if (xms)
-        memcpy(h, xms, nxms * sizeof(*h));
-    qsort(h, nxms, sizeof(*h), cmp_azh);
-    if (q)
-        memcpy(qs, q, nq * sizeof(*q));
-    qsort(qs, nq, sizeof(*qs), cmp_q);
-    char len[32] = "";
-    if (content_length)
-        snprintf(len, sizeof(len), "%zu", content_length);
-    size_t cap = 1024 + strlen(resource_path);
-    for (size_t i = 0; i < nxms; i++)
-        cap += strlen(h[i].name) + strlen(h[i].value) + 2;
-    for (size_t i = 0; i < nq; i++)
-        cap += strlen(qs[i].name) + strlen(qs[i].value ? qs[i].value : "") + 2;
-    char *s = wd_malloc(cap);
-    if (!s)
-        return NULL;
-    size_t n = (size_t)snprintf(s, cap, "%s\n\n\n%s\n%s\n%s\n\n\n%s\n\n\n\n", method, len,
-                                content_md5 ? content_md5 : "", content_type ? content_type : "",
-                                if_match ? if_match : "");
-    for (size_t i = 0; i < nxms; i++)
-        n += (size_t)snprintf(s + n, cap - n, "%s:%s\n", h[i].name, h[i].value);
-    n += (size_t)snprintf(s + n, cap - n, "/%s%s", account, resource_path);
-    for (size_t i = 0; i < nq; i++)
-        n +=
-            (size_t)snprintf(s + n, cap - n, "\n%s:%s", qs[i].name, qs[i].value ? qs[i].value : "");
-    return s;
-}
 
 static int az_prepare(void *ctx, const wd_http_req *req, wd_http_headers *out)
 {

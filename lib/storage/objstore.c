@@ -1,6 +1,6 @@
 /*
  * objstore.c - the storage contract on top of an object store's requests
- * (wd_objstore_ops, see http.h), shared by the s3 and azure drivers.
+ * (wd_objstore_ops, see objstore.h), shared by the s3 and azure drivers.
  *
  * Writing: a sink buffers what is written, growing its buffer up to the
  * first part size. An object that fits is sent in one PUT at commit, so it
@@ -29,9 +29,9 @@
  * (open_read_range) fetch ranges of WD_OBJSTORE_READ_CHUNK bytes, each one
  * request with its own retries, with the same ETag check.
  *
- * Paths follow posix's rules (relative, no empty, "." or ".." element), so
- * every driver refuses the same paths. Object stores have no directories:
- * a "directory" is a common prefix in a listing.
+ * Paths were checked by the storage front (storage.c), the same for every
+ * driver. Object stores have no directories: a "directory" is a common
+ * prefix in a listing.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -40,27 +40,17 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "storage/http.h"
+#include "storage/objstore.h"
 
-static int check_path(const char *path)
-{
-    return wd_path_is_contained(path)
-               ? 0
-               : wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
-}
-
-/* The full key of a path; NULL with the error set. */
+/* The full key of a path (checked by the storage front); NULL when out of
+ * memory, with the error set. */
 static char *key_of(wd_objstore *os, const char *path)
 {
-    if (check_path(path))
-        return NULL;
     char *k = *os->prefix ? wd_path_join(os->prefix, path) : wd_strdup(path);
     if (!k)
         wd_error_set(WALDEN_ENOMEM, "out of memory");
     return k;
 }
-
-#define LAST_CODE() (walden_error_last()->code ? walden_error_last()->code : WALDEN_ENOMEM)
 
 /* ---- reading ---- */
 
@@ -139,7 +129,7 @@ static int open_source(wd_objstore *os, const char *path, uint64_t offset, uint6
     size_t cap = len < WD_OBJSTORE_READ_CHUNK ? (size_t)len : WD_OBJSTORE_READ_CHUNK;
     int rc = 0;
     if (!(s->key = key_of(os, path))) {
-        rc = LAST_CODE();
+        rc = WALDEN_ENOMEM;
     } else if (cap == 0 || offset > (uint64_t)INT64_MAX) {
         /* nothing to read (no object is that large): it must exist all the same */
         bool exists = false;
@@ -364,7 +354,7 @@ static int os_open_read(wd_storage *st, const char *path, wd_source **out)
     pthread_cond_init(&s->cond, NULL);
     int rc = 0;
     if (!(s->key = key_of(os, path)))
-        rc = LAST_CODE();
+        rc = WALDEN_ENOMEM;
     else if (pthread_create(&s->thread, NULL, stream_main, s) != 0)
         rc = wd_error_set(WALDEN_ERROR, "cannot start a thread to read '%s'", path);
     else
@@ -709,7 +699,7 @@ static int os_open_write(wd_storage *st, const char *path, unsigned flags, wd_si
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     if (!(s->key = key_of(os, path))) {
-        int rc = LAST_CODE();
+        int rc = WALDEN_ENOMEM;
         sink_free(s);
         return rc;
     }
@@ -756,7 +746,7 @@ static int os_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, void 
     if (*dir) {
         char *k = key_of(os, dir);
         if (!k)
-            return LAST_CODE();
+            return WALDEN_ENOMEM;
         prefix = wd_asprintf("%s/", k);
         wd_free(k);
     } else {
@@ -775,7 +765,7 @@ static int os_remove(wd_storage *st, const char *path)
     wd_objstore *os = (wd_objstore *)st;
     char *k = key_of(os, path);
     if (!k)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     int rc = os->ops->del(os, k);
     wd_free(k);
     return rc;
@@ -795,7 +785,7 @@ static int os_remove_many(wd_storage *st, const char *const *paths, size_t n)
         size_t made = 0;
         for (; made < k; made++) {
             if (!(keys[made] = key_of(os, paths[done + made]))) {
-                rc = LAST_CODE();
+                rc = WALDEN_ENOMEM;
                 break;
             }
         }
@@ -816,7 +806,7 @@ static int os_exists(wd_storage *st, const char *path, bool *exists)
     wd_objstore *os = (wd_objstore *)st;
     char *k = key_of(os, path);
     if (!k)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     int rc = os->ops->head(os, k, exists);
     wd_free(k);
     return rc;

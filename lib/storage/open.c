@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "storage/http.h"
+#include "storage/objstore.h"
 #include "storage/storage.h"
 
 static const char *opt(const walden_config *cfg, const char *name)

@@ -1,9 +1,9 @@
 /*
  * posix.c - the local-disk storage driver.
  *
- * Every path is relative to the root and checked: no absolute path, no
- * empty element, no "." or ".." element, so nothing outside the root is
- * touched. Writes go through the file sink (temporary file, fsync, rename,
+ * Every path is relative to the root and was checked by the storage front
+ * (storage.c: no absolute path, no empty, "." or ".." element), so nothing
+ * outside the root is touched. Writes go through the file sink (temporary file, fsync, rename,
  * fsync of the directory); directories created on the way are made
  * durable by fsyncing their parents. Listing hides temporary files.
  * Reads accept regular files only: a fifo, device or folder where an
@@ -33,22 +33,12 @@ typedef struct posix_storage {
     char *root;
 } posix_storage;
 
-static int check_path(const char *path)
-{
-    return wd_path_is_contained(path)
-               ? 0
-               : wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
-}
-
+/* The file of a path (checked by the storage front); NULL when out of
+ * memory. */
 static char *full_path(posix_storage *ps, const char *path)
 {
-    if (check_path(path))
-        return NULL;
     return wd_path_join(ps->root, path);
 }
-
-/* For the callers: full_path's NULL is either EINVAL or ENOMEM, both set. */
-#define LAST_CODE() (walden_error_last()->code ? walden_error_last()->code : WALDEN_ENOMEM)
 
 static bool is_temp_name(const char *name)
 {
@@ -60,7 +50,7 @@ static int posix_open_read(wd_storage *st, const char *path, wd_source **out)
     posix_storage *ps = (posix_storage *)st;
     char *full = full_path(ps, path);
     if (!full)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     int rc = wd_file_source_open_regular(out, full);
     wd_free(full);
     return rc;
@@ -128,7 +118,7 @@ static int posix_open_write(wd_storage *st, const char *path, unsigned flags, wd
     posix_storage *ps = (posix_storage *)st;
     char *full = full_path(ps, path);
     if (!full)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     char *slash = strrchr(full, '/');
     int rc = 0;
     *slash = '\0';
@@ -154,7 +144,7 @@ static int posix_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, vo
     posix_storage *ps = (posix_storage *)st;
     char *full = *dir ? full_path(ps, dir) : wd_strdup(ps->root);
     if (!full)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     int rc = 0;
     DIR *d = opendir(full);
     if (!d) {
@@ -209,7 +199,7 @@ static int posix_remove(wd_storage *st, const char *path)
     posix_storage *ps = (posix_storage *)st;
     char *full = full_path(ps, path);
     if (!full)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     int rc = 0;
     if (unlink(full) != 0) {
         if (errno == EISDIR || errno == EPERM) {
@@ -230,7 +220,7 @@ static int posix_exists(wd_storage *st, const char *path, bool *exists)
     posix_storage *ps = (posix_storage *)st;
     char *full = full_path(ps, path);
     if (!full)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     struct stat sb;
     int rc = 0;
     *exists = stat(full, &sb) == 0;
@@ -308,7 +298,7 @@ static int posix_open_read_range(wd_storage *st, const char *path, uint64_t offs
     posix_storage *ps = (posix_storage *)st;
     char *full = full_path(ps, path);
     if (!full)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     range_source *s = wd_calloc(1, sizeof(*s));
     if (!s) {
         wd_free(full);
@@ -402,7 +392,7 @@ static int posix_abandoned(wd_storage *st, const char *dir, bool recursive, bool
     posix_storage *ps = (posix_storage *)st;
     char *full = *dir ? full_path(ps, dir) : wd_strdup(ps->root);
     if (!full)
-        return LAST_CODE();
+        return WALDEN_ENOMEM;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int rc = sweep(AT_FDCWD, full, full, recursive, remove,

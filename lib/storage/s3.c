@@ -1,6 +1,6 @@
 /*
  * s3.c - the S3 storage driver: the requests behind wd_objstore_ops,
- * signed with AWS Signature Version 4 (http.c) by walden itself, so the
+ * signed with AWS Signature Version 4 (sign.c) by walden itself, so the
  * signed headers, the payload hash and the query encoding are under our
  * control and covered by AWS's published test vectors.
  *
@@ -22,7 +22,8 @@
 #include <openssl/evp.h>
 
 #include "common/common.h"
-#include "storage/http.h"
+#include "storage/objstore.h"
+#include "storage/sign.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -685,62 +686,6 @@ static const char *pick(const char *opt, const char *env)
         return opt;
     const char *e = env ? getenv(env) : NULL;
     return e && *e ? e : NULL;
-}
-
-int wd_objstore_parse_endpoint(const char *url, const char *option, char **scheme, char **host,
-                               char **path)
-{
-    const char *sep = strstr(url, "://");
-    if (!sep || !((sep - url == 4 && strncmp(url, "http", 4) == 0) ||
-                  (sep - url == 5 && strncmp(url, "https", 5) == 0)))
-        return wd_error_set(WALDEN_EINVAL,
-                            "invalid value for option '%s': '%s' (expected http:// or https://)",
-                            option, url);
-    const char *h = sep + 3;
-    size_t hl = strcspn(h, "/?#");
-    if (hl == 0 || memchr(h, '@', hl))
-        return wd_error_set(WALDEN_EINVAL, "invalid value for option '%s': '%s'", option, url);
-    const char *p = h + hl;
-    size_t pl = strlen(p);
-    while (pl && p[pl - 1] == '/')
-        pl--;
-    *scheme = wd_strndup(url, (size_t)(sep - url));
-    *host = wd_strndup(h, hl);
-    *path = wd_strndup(p, pl);
-    if (!*scheme || !*host || !*path)
-        return WALDEN_ENOMEM;
-    return 0;
-}
-
-int wd_objstore_parse_location(const char *loc, size_t scheme_len, char **container, char **prefix)
-{
-    const char *b = loc + scheme_len;
-    size_t bl = strcspn(b, "/");
-    if (bl == 0)
-        return wd_error_set(WALDEN_EINVAL, "invalid repository '%s': no bucket or container", loc);
-    const char *p = b + bl;
-    while (*p == '/')
-        p++;
-    size_t pl = strlen(p);
-    while (pl && p[pl - 1] == '/')
-        pl--;
-    *container = wd_strndup(b, bl);
-    *prefix = wd_strndup(p, pl);
-    if (!*container || !*prefix)
-        return WALDEN_ENOMEM;
-    if (*prefix[0]) {
-        /* the prefix obeys the path rules too */
-        const char *q = *prefix;
-        while (*q) {
-            size_t n = strcspn(q, "/");
-            if (n == 0 || (n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.'))
-                return wd_error_set(WALDEN_EINVAL, "invalid repository '%s'", loc);
-            q += n;
-            if (*q == '/')
-                q++;
-        }
-    }
-    return 0;
 }
 
 int wd_storage_s3_new(wd_storage **out, const wd_objstore_cfg *cfg, bool create)

@@ -1,10 +1,99 @@
 /*
- * storage.c - helpers that work over any storage driver.
+ * storage.c - the front of the storage interface (see storage.h): every
+ * path is checked here, once, before a driver sees it, so that all drivers
+ * refuse the same paths and none can forget to; then the helpers that work
+ * over any driver (whole small objects, trees, batches).
+ *
+ * The check costs what the drivers' own checks cost before: one pass over
+ * the path, no allocation (archive-push opens one object per segment).
  */
 #include <string.h>
 
 #include "common/common.h"
 #include "storage/storage.h"
+
+/* ---- the front: one path check for every driver ---- */
+
+static int check_path(const char *path)
+{
+    return wd_path_is_contained(path)
+               ? 0
+               : wd_error_set(WALDEN_EINVAL, "invalid repository path '%s'", path);
+}
+
+/* A folder, where "" is the root. */
+static int check_dir(const char *dir)
+{
+    return *dir ? check_path(dir) : 0;
+}
+
+int wd_storage_open_read(wd_storage *st, const char *path, wd_source **out)
+{
+    int rc = check_path(path);
+    return rc ? rc : st->driver->open_read(st, path, out);
+}
+
+int wd_storage_open_write_ex(wd_storage *st, const char *path, unsigned flags, wd_sink **out)
+{
+    int rc = check_path(path);
+    return rc ? rc : st->driver->open_write(st, path, flags, out);
+}
+
+int wd_storage_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx)
+{
+    int rc = check_dir(dir);
+    return rc ? rc : st->driver->list(st, dir, cb, ctx);
+}
+
+int wd_storage_remove(wd_storage *st, const char *path)
+{
+    int rc = check_path(path);
+    return rc ? rc : st->driver->remove(st, path);
+}
+
+int wd_storage_exists(wd_storage *st, const char *path, bool *exists)
+{
+    int rc = check_path(path);
+    return rc ? rc : st->driver->exists(st, path, exists);
+}
+
+int wd_storage_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
+                               wd_source **out)
+{
+    if (!st->driver->open_read_range)
+        return wd_error_set(WALDEN_EINVAL, "storage '%s' (%s) cannot read byte ranges",
+                            st->location, st->driver->name);
+    int rc = check_path(path);
+    return rc ? rc : st->driver->open_read_range(st, path, offset, len, out);
+}
+
+int wd_storage_abandoned(wd_storage *st, const char *dir, bool recursive, bool remove,
+                         uint64_t *count, uint64_t *bytes)
+{
+    *count = *bytes = 0;
+    if (!st->driver->abandoned)
+        return 0;
+    int rc = check_dir(dir);
+    return rc ? rc : st->driver->abandoned(st, dir, recursive, remove, count, bytes);
+}
+
+/* Every path is checked before the first is removed: a batch with a bad
+ * path removes nothing. */
+int wd_storage_remove_many(wd_storage *st, const char *const *paths, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = check_path(paths[i]);
+    if (rc || !n)
+        return rc;
+    if (st->driver->remove_many)
+        return st->driver->remove_many(st, paths, n);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = st->driver->remove(st, paths[i]);
+    return rc;
+}
+
+/* ---- helpers over any driver ---- */
 
 int wd_storage_read_all(wd_storage *st, const char *path, size_t max, char **out, size_t *len)
 {
@@ -89,33 +178,6 @@ static int collect(const wd_storage_entry *e, void *ctx)
         return WALDEN_ENOMEM;
     b->dirs[b->n++] = e->is_dir;
     return 0;
-}
-
-int wd_storage_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
-                               wd_source **out)
-{
-    if (!st->driver->open_read_range)
-        return wd_error_set(WALDEN_EINVAL, "storage '%s' (%s) cannot read byte ranges",
-                            st->location, st->driver->name);
-    return st->driver->open_read_range(st, path, offset, len, out);
-}
-
-int wd_storage_abandoned(wd_storage *st, const char *dir, bool recursive, bool remove,
-                         uint64_t *count, uint64_t *bytes)
-{
-    *count = *bytes = 0;
-    return st->driver->abandoned ? st->driver->abandoned(st, dir, recursive, remove, count, bytes)
-                                 : 0;
-}
-
-int wd_storage_remove_many(wd_storage *st, const char *const *paths, size_t n)
-{
-    if (st->driver->remove_many)
-        return n ? st->driver->remove_many(st, paths, n) : 0;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = wd_storage_remove(st, paths[i]);
-    return rc;
 }
 
 /* Files are removed in batches of this many (S3's DeleteObjects limit). */

@@ -6,6 +6,15 @@
  * root, '/'-separated, without '..'. Every driver implements the same table
  * of functions, and one conformance test suite runs against each.
  *
+ * Callers go through the wd_storage_* functions below and never call the
+ * driver's functions themselves: these are the storage's front
+ * (storage.c), which checks every path once, before any driver sees it. A
+ * path must be relative, not empty, without an empty, "." or ".." element
+ * (wd_path_is_contained), so that nothing outside the root is reached;
+ * list and abandoned also take "" for the root. A refused path is
+ * WALDEN_EINVAL "invalid repository path '...'", and the driver is not
+ * called. Drivers trust the paths they are given.
+ *
  * Contract:
  *   - open_read: a source of the object's bytes; WALDEN_ENOTFOUND (with the
  *     last error set, but callers may treat it as a normal answer) when the
@@ -94,44 +103,29 @@ int wd_storage_posix_new(wd_storage **out, const char *root, bool create);
 
 /* The storage of the `repo` option: posix for a directory, s3 for
  * "s3://BUCKET/PREFIX", azure for "azure://CONTAINER/PREFIX" (their
- * s3-* / azure-* options, see lib/storage/http.h). With `create` a missing
+ * s3-* / azure-* options, see lib/storage/objstore.h). With `create` a missing
  * root (directory, bucket or container) is created. libcurl is loaded only
  * for the object stores. */
 struct walden_config;
 int wd_storage_open(wd_storage **out, const struct walden_config *cfg, bool create);
 
-static inline int wd_storage_open_read(wd_storage *st, const char *path, wd_source **out)
-{
-    return st->driver->open_read(st, path, out);
-}
+int wd_storage_open_read(wd_storage *st, const char *path, wd_source **out);
 /* Flags of open_write. */
 #define WD_WRITE_DEFER_SYNC 1u
 
+int wd_storage_open_write_ex(wd_storage *st, const char *path, unsigned flags, wd_sink **out);
 static inline int wd_storage_open_write(wd_storage *st, const char *path, wd_sink **out)
 {
-    return st->driver->open_write(st, path, 0, out);
-}
-static inline int wd_storage_open_write_ex(wd_storage *st, const char *path, unsigned flags,
-                                           wd_sink **out)
-{
-    return st->driver->open_write(st, path, flags, out);
+    return wd_storage_open_write_ex(st, path, 0, out);
 }
 static inline int wd_storage_sync(wd_storage *st)
 {
     return st->driver->sync(st);
 }
-static inline int wd_storage_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx)
-{
-    return st->driver->list(st, dir, cb, ctx);
-}
-static inline int wd_storage_remove(wd_storage *st, const char *path)
-{
-    return st->driver->remove(st, path);
-}
-static inline int wd_storage_exists(wd_storage *st, const char *path, bool *exists)
-{
-    return st->driver->exists(st, path, exists);
-}
+/* dir "" lists the root. */
+int wd_storage_list(wd_storage *st, const char *dir, wd_storage_list_cb cb, void *ctx);
+int wd_storage_remove(wd_storage *st, const char *path);
+int wd_storage_exists(wd_storage *st, const char *path, bool *exists);
 /* open_read_range; WALDEN_EINVAL when the driver cannot read ranges. */
 int wd_storage_open_read_range(wd_storage *st, const char *path, uint64_t offset, uint64_t len,
                                wd_source **out);

@@ -107,7 +107,7 @@ static int unproven(upgrade *u, const char *object, const char *fmt, ...)
     va_end(ap);
     u->res->unproven++;
     walden_error_clear();
-    return u->cb ? u->cb(object, msg, u->ctx) : 0;
+    return u->cb ? wd_callback_rc(u->cb(object, msg, u->ctx)) : 0;
 }
 
 /* A failure that says the object is bad, not that reading it failed. */
@@ -133,7 +133,7 @@ static int verify_cb(const walden_verify_problem *p, void *ctx)
     }
     if (p->kind == WALDEN_VERIFY_UNREADABLE) {
         u->res->unreadable++;
-        return u->cb ? u->cb(p->object, p->message, u->ctx) : 0;
+        return u->cb ? wd_callback_rc(u->cb(p->object, p->message, u->ctx)) : 0;
     }
     /* a manifest that an interrupted run re-signed differs from the
      * backup.stored it had not rewritten yet: decided when the backup is
@@ -906,7 +906,7 @@ static int upgrade_locked(upgrade *u)
     if (created)
         wd_log_info("made signing key file '%s'", repo->sign_key_path);
 
-    walden_verify_result vres;
+    walden_verify_result vres = WALDEN_VERIFY_RESULT_INIT;
     wd_log_info("checking every file of cluster '%s'", repo->cluster);
     if ((rc = walden_verify(repo, u->cfg, NULL, NULL, verify_cb, u, &vres)))
         return rc;
@@ -938,14 +938,15 @@ int walden_repo_upgrade(const walden_config *cfg, walden_upgrade_cb cb, void *ct
                         walden_upgrade_result *result)
 {
     walden_error_clear();
-    walden_upgrade_result local;
+    walden_upgrade_result local = WALDEN_UPGRADE_RESULT_INIT;
     if (!result)
         result = &local;
-    memset(result, 0, sizeof(*result));
+    int rc = WD_RESULT_START(result, WALDEN_UPGRADE_RESULT_VERSION, "walden_upgrade_result");
+    if (rc)
+        return rc;
     walden_repo *repo = NULL;
     int backup_lock = -1, dump_lock = -1;
-    int rc = wd_repo_open_upgrade(&repo, cfg);
-    if (rc)
+    if ((rc = wd_repo_open_upgrade(&repo, cfg)))
         return rc;
     if (!repo->legacy) {
         result->already = 1;

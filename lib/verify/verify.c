@@ -85,7 +85,7 @@ int wd_verify_report(verify_run *v, walden_verify_kind kind, const char *set, co
     int rc = 0;
     if (v->cb) {
         walden_verify_problem p = {kind, set ? set : "", object, msg};
-        rc = v->cb(&p, v->cb_ctx);
+        rc = wd_callback_rc(v->cb(&p, v->cb_ctx));
     }
     pthread_mutex_unlock(&v->mu);
     if (rc)
@@ -264,10 +264,9 @@ static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_pro
                          void *progress_ctx, walden_verify_cb cb, void *ctx,
                          walden_verify_result *result)
 {
-    walden_verify_result local;
+    walden_verify_result local = WALDEN_VERIFY_RESULT_INIT;
     if (!result)
         result = &local;
-    memset(result, 0, sizeof(*result));
     int workers = 1, rc;
     if ((rc = wd_process_max(cfg, false, &workers)))
         return rc;
@@ -358,10 +357,12 @@ int walden_verify(walden_repo *repo, const walden_config *cfg, walden_progress_c
                   void *progress_ctx, walden_verify_cb cb, void *ctx, walden_verify_result *result)
 {
     /* expire must not remove what is being checked: it waits, or skips */
-    if (result)
-        memset(result, 0, sizeof(*result));
+    int rc =
+        result ? WD_RESULT_START(result, WALDEN_VERIFY_RESULT_VERSION, "walden_verify_result") : 0;
+    if (rc)
+        return rc;
     int lock = -1;
-    int rc = wd_repo_lock(repo, WD_LOCK_READ, true, &lock);
+    rc = wd_repo_lock(repo, WD_LOCK_READ, true, &lock);
     if (!rc)
         rc = verify_locked(repo, cfg, progress, progress_ctx, cb, ctx, result);
     /* leftovers of killed writers: space, not damage; expire removes them */

@@ -9,6 +9,7 @@
 #include "common/common.h"
 #include "fuzz_util.h"
 #include "storage/http.h"
+#include "storage/xml.h"
 
 static int entry(const char *key, bool is_prefix, uint64_t size, int64_t mtime_ms, void *ctx)
 {

@@ -42,8 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         have_manifest = true;
     }
     fz_write_signed(repo, "backup/" FZ_ID "/backup.stored", data, size);
-    walden_verify_result res;
-    memset(&res, 0, sizeof(res));
+    walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
     walden_verify(repo, cfg, NULL, NULL, quiet, NULL, &res);
     walden_error_clear();
     return 0;

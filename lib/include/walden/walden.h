@@ -4,6 +4,9 @@
  * libwalden does all the work of walden: configuration, the repository, the
  * stream pipeline (compression, encryption, checksums), storage drivers and
  * the PostgreSQL-facing commands. The `walden` CLI uses only this header.
+ * It is one header on purpose, as curl's and SQLite's are: a program
+ * includes one file and the ABI check reads one; so it runs past the
+ * 1,000 lines files in lib/ keep to, and is cut into sections instead.
  *
  * Conventions (see docs/internals/errors.md):
  * - Functions return 0 on success and a negative walden_error_code on failure.
@@ -12,6 +15,52 @@
  *   to the caller and is released with the matching _free/_close function.
  *   Every _free/_close accepts NULL.
  * - Error codes are append-only: a retired code keeps its number.
+ *
+ * Structs the caller allocates (walden_push_result, walden_restore_result,
+ * walden_expire_result, walden_verify_result, walden_upgrade_result,
+ * walden_archiver_state, walden_push_failure) start with a `version` field:
+ * the caller sets it with the struct's _INIT macro, e.g.
+ *     walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
+ * and the library writes only the fields that version has. A release that
+ * adds fields appends them and raises the version, so a program built
+ * against an older header keeps working with a newer library; a version the
+ * library does not know (0: never set, or a newer header than the library)
+ * is refused with WALDEN_EINVAL before anything is done. Versions were
+ * chosen over opaque structs with accessors because these are plain
+ * results, read field by field right after the call: a struct on the stack
+ * stays one declaration and allocates nothing (archive-push runs once per
+ * WAL segment). Structs the library allocates or owns (returned through
+ * `**out` or passed to a callback) only grow at their end and need no
+ * version.
+ *
+ * Callbacks that return an int (list walks, problem reports): 0 goes on; a
+ * non-zero return stops the call, which returns it when it is negative (a
+ * walden_error_code: the callback's own failure, with whatever last error
+ * it left) and WALDEN_EUSER when it is positive, so a function never
+ * returns a positive value.
+ *
+ * Threads (docs/internals/api.md):
+ * - The library needs no global set-up; every function may be called from
+ *   any thread. Errors are per thread.
+ * - A walden_config may be read (walden_config_get and the typed getters,
+ *   commands that take it as const) by several threads at once; setting or
+ *   loading options must not overlap any other use of that config.
+ * - A walden_repo is used by one thread at a time; separate handles (of the
+ *   same area too) may be used by separate threads at once. The commands'
+ *   locks between processes apply between threads as well.
+ * - walden_log_set_level may be called at any time; walden_log_set_file
+ *   and walden_log_set_callback too (they take the log's lock). Log lines
+ *   come from whichever thread logs, worker threads included.
+ * - A command's callbacks are called as its documentation says (the
+ *   calling thread unless said otherwise) and never by two threads at once.
+ * - walden_version_text, walden_option_list and the other tables are
+ *   constant once made and may be read from any thread.
+ * - The library starts threads and child processes of its own (worker
+ *   pools, pg_dump, pg_restore, psql); it installs no signal handlers and
+ *   changes no process-wide state other than its own log settings and the
+ *   non-dumpable flag once a secret is held (docs/security-local.md).
+ *   A program should ignore SIGPIPE, as the CLI does, so that a child that
+ *   exits early fails a write instead of killing it.
  */
 #ifndef WALDEN_WALDEN_H
 #define WALDEN_WALDEN_H
@@ -34,6 +83,24 @@ extern "C" {
 #define WALDEN_VERSION_PATCH 0
 #define WALDEN_VERSION "0.1.0"
 
+/* The initializer of a versioned struct the caller allocates: its version
+ * set, every other field zero. C++ (11 and later) gets a value-initialized
+ * copy from a lambda: an aggregate initializer naming one field would make
+ * g++ -Wextra warn about the others. */
+#ifdef __cplusplus
+#define WALDEN_STRUCT_INIT_(type, v)                                                               \
+    ([] {                                                                                          \
+        type r_{};                                                                                 \
+        r_.version = (v);                                                                          \
+        return r_;                                                                                 \
+    }())
+#else
+#define WALDEN_STRUCT_INIT_(type, v)                                                               \
+    {                                                                                              \
+        .version = (v)                                                                             \
+    }
+#endif
+
 /* ---- errors ---------------------------------------------------------- */
 
 typedef enum walden_error_code {
@@ -54,7 +121,8 @@ typedef enum walden_error_code {
     WALDEN_ELOCKED = -14,  /* another walden process holds the lock */
     WALDEN_ENET = -15,     /* network failure (object stores) */
     WALDEN_ETIMEOUT = -16, /* waited too long (WAL not archived in time) */
-    WALDEN_EAUTH = -17     /* a stored object failed authentication (not written by walden) */
+    WALDEN_EAUTH = -17,    /* a stored object failed authentication (not written by walden) */
+    WALDEN_EUSER = -18     /* a callback of the caller stopped the call (a positive return) */
 } walden_error_code;
 
 typedef struct walden_error {
@@ -72,7 +140,7 @@ WALDEN_EXTERN const char *walden_error_name(int code);
 /* ---- versions and logging --------------------------------------------- */
 
 /* "walden X.Y.Z" and the versions of the libraries in use, one per line.
- * The string is static. */
+ * The string is static, made once (from any thread). */
 WALDEN_EXTERN const char *walden_version_text(void);
 
 typedef enum walden_log_level {
@@ -82,14 +150,27 @@ typedef enum walden_log_level {
     WALDEN_LOG_DEBUG = 3
 } walden_log_level;
 
-/* Log lines go to stderr at or below `level`, each with a timestamp and the
- * pid; with a log file set they are appended there too. */
+/* Log lines go to stderr at or below `level` (default WALDEN_LOG_WARN),
+ * each with a timestamp and the pid; with a log file set they are appended
+ * there too; with a callback set they go to it instead of stderr. */
 WALDEN_EXTERN void walden_log_set_level(walden_log_level level);
 /* Parses "error", "warn", "info" or "debug". */
 WALDEN_EXTERN int walden_log_level_parse(const char *text, walden_log_level *out);
 /* Appends to `path` from now on (opened once per call, so a log file that
  * logrotate moved away is left alone by the next run); NULL or "" stops. */
 WALDEN_EXTERN int walden_log_set_file(const char *path);
+/*
+ * Receives the library's log lines at or below the level instead of stderr
+ * (a log file set with walden_log_set_file still gets them): `message` is
+ * the line's text alone (no timestamp, pid or level; one line, valid during
+ * the call). Called from whichever thread logs, worker threads included,
+ * never by two threads at once (under the log's lock): it must be quick and
+ * must not call walden_log (a line it logs is dropped). Once
+ * walden_log_set_callback returns, the previous callback is no longer
+ * called. NULL: back to stderr.
+ */
+typedef void (*walden_log_cb)(walden_log_level level, const char *message, void *ctx);
+WALDEN_EXTERN void walden_log_set_callback(walden_log_cb cb, void *ctx);
 /* Whether a line at `level` would be logged: 1 or 0. */
 WALDEN_EXTERN int walden_log_enabled(walden_log_level level);
 /* Logs one line at `level` (printf format), as the library's own lines are:
@@ -250,7 +331,12 @@ typedef struct walden_repo_info {
 
 /* ---- repo-upgrade ------------------------------------------------------ */
 
+#define WALDEN_UPGRADE_RESULT_VERSION 1
+#define WALDEN_UPGRADE_RESULT_INIT                                                                 \
+    WALDEN_STRUCT_INIT_(walden_upgrade_result, WALDEN_UPGRADE_RESULT_VERSION)
+
 typedef struct walden_upgrade_result {
+    unsigned int version; /* WALDEN_UPGRADE_RESULT_VERSION (set by the caller) */
     int already;          /* the area had format 2 already: nothing was done */
     int committed;        /* the area has format 2 now (cluster.conf switched) */
     int created_sign_key; /* the signing key file was made by this run */
@@ -267,7 +353,8 @@ typedef struct walden_upgrade_result {
 
 /* Called once per object that failed its checks and is left out (not
  * signed): `object` relative to the repository's root, `message` one line.
- * Non-zero stops the upgrade (before the switch), which returns it. */
+ * Non-zero stops the upgrade (before the switch), which returns it
+ * (WALDEN_EUSER for a positive value). */
 typedef int (*walden_upgrade_cb)(const char *object, const char *message, void *ctx);
 
 /*
@@ -288,7 +375,8 @@ WALDEN_EXTERN int walden_repo_upgrade(const walden_config *cfg, walden_upgrade_c
                                       walden_upgrade_result *result);
 
 /* Calls `cb` with the name of every initialized cluster area in the
- * configured repository, in name order. */
+ * configured repository, in name order; a non-zero return of `cb` stops
+ * the walk and is returned (WALDEN_EUSER for a positive value). */
 WALDEN_EXTERN int walden_repo_list_clusters(const walden_config *cfg,
                                             int (*cb)(const char *cluster, void *ctx), void *ctx);
 
@@ -301,7 +389,11 @@ WALDEN_EXTERN int walden_repo_change_passphrase(walden_repo *repo, const char *n
 
 /* ---- WAL archive ------------------------------------------------------ */
 
+#define WALDEN_PUSH_RESULT_VERSION 1
+#define WALDEN_PUSH_RESULT_INIT WALDEN_STRUCT_INIT_(walden_push_result, WALDEN_PUSH_RESULT_VERSION)
+
 typedef struct walden_push_result {
+    unsigned int version; /* WALDEN_PUSH_RESULT_VERSION (set by the caller) */
     int already_archived; /* identical content was in the archive already */
     uint64_t raw_size;
     uint64_t stored_size;
@@ -331,7 +423,8 @@ typedef struct walden_wal_entry {
 
 typedef int (*walden_wal_cb)(const walden_wal_entry *entry, void *ctx);
 /* Calls `cb` for every archived WAL file in name order; a non-zero return
- * of `cb` stops the walk and is returned. */
+ * of `cb` stops the walk and is returned (WALDEN_EUSER for a positive
+ * value). */
 WALDEN_EXTERN int walden_archive_list(walden_repo *repo, walden_wal_cb cb, void *ctx);
 
 /* A run of WAL segments of one timeline: from `first` to `last`. */
@@ -465,16 +558,22 @@ WALDEN_EXTERN int walden_backup(walden_repo *repo, const walden_config *cfg, wal
 WALDEN_EXTERN void walden_backup_info_free(walden_backup_info *info);
 
 typedef int (*walden_backup_cb)(const walden_backup_info *b, void *ctx);
-/* Calls `cb` for every complete backup, oldest first. Needs no passphrase.
- * A backup whose summary is damaged (it fails authentication or does not
- * parse) is not passed to `cb`: once the others are, its error is returned
- * (WALDEN_EAUTH, WALDEN_ECORRUPT or WALDEN_EVERSION, the message naming
- * it). */
+/* Calls `cb` for every complete backup, oldest first; a non-zero return of
+ * `cb` stops the walk and is returned (WALDEN_EUSER for a positive value).
+ * Needs no passphrase. A backup whose summary is damaged (it fails
+ * authentication or does not parse) is not passed to `cb`: once the others
+ * are, its error is returned (WALDEN_EAUTH, WALDEN_ECORRUPT or
+ * WALDEN_EVERSION, the message naming it). */
 WALDEN_EXTERN int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx);
 
 /* ---- restore ------------------------------------------------------------ */
 
+#define WALDEN_RESTORE_RESULT_VERSION 1
+#define WALDEN_RESTORE_RESULT_INIT                                                                 \
+    WALDEN_STRUCT_INIT_(walden_restore_result, WALDEN_RESTORE_RESULT_VERSION)
+
 typedef struct walden_restore_result {
+    unsigned int version; /* WALDEN_RESTORE_RESULT_VERSION (set by the caller) */
     char backup_id[32];
     uint64_t files;
     uint64_t size;
@@ -535,9 +634,10 @@ typedef int (*walden_dump_cb)(const walden_dump_info *d, void *ctx);
 WALDEN_EXTERN int walden_dump(walden_repo *repo, const walden_config *cfg,
                               walden_progress_cb progress, void *progress_ctx, walden_dump_cb cb,
                               void *ctx);
-/* Calls `cb` for every recorded dump, failed ones included, oldest first.
- * Needs no passphrase. A damaged dump manifest is treated as
- * walden_backup_list treats a damaged backup summary. */
+/* Calls `cb` for every recorded dump, failed ones included, oldest first;
+ * a non-zero return of `cb` stops the walk and is returned (WALDEN_EUSER
+ * for a positive value). Needs no passphrase. A damaged dump manifest is
+ * treated as walden_backup_list treats a damaged backup summary. */
 WALDEN_EXTERN int walden_dump_list(walden_repo *repo, walden_dump_cb cb, void *ctx);
 
 /*
@@ -586,7 +686,12 @@ typedef int (*walden_check_cb)(const walden_check_item *item, void *ctx);
 WALDEN_EXTERN int walden_check(const walden_config *cfg, walden_check_cb cb, void *ctx,
                                int *problems);
 
+#define WALDEN_ARCHIVER_STATE_VERSION 1
+#define WALDEN_ARCHIVER_STATE_INIT                                                                 \
+    WALDEN_STRUCT_INIT_(walden_archiver_state, WALDEN_ARCHIVER_STATE_VERSION)
+
 typedef struct walden_archiver_state {
+    unsigned int version; /* WALDEN_ARCHIVER_STATE_VERSION (set by the caller) */
     uint64_t archived_count, failed_count;
     char last_archived_wal[64], last_failed_wal[64]; /* "" when none */
     int64_t last_archived_ms, last_failed_ms;        /* 0 when none */
@@ -615,10 +720,15 @@ WALDEN_EXTERN int walden_archiver_state_get(const walden_config *cfg, walden_arc
  * in the data directory), removed by its next success; check, backup and
  * metrics quote it.
  */
+#define WALDEN_PUSH_FAILURE_VERSION 1
+#define WALDEN_PUSH_FAILURE_INIT                                                                   \
+    WALDEN_STRUCT_INIT_(walden_push_failure, WALDEN_PUSH_FAILURE_VERSION)
+
 typedef struct walden_push_failure {
-    char segment[64]; /* the file's name */
-    int64_t time;     /* Unix seconds */
-    char reason[512]; /* one line */
+    unsigned int version; /* WALDEN_PUSH_FAILURE_VERSION (set by the caller) */
+    char segment[64];     /* the file's name */
+    int64_t time;         /* Unix seconds */
+    char reason[512];     /* one line */
 } walden_push_failure;
 
 /* Records that pushing `path` failed for `reason` (best effort: a record
@@ -660,7 +770,12 @@ typedef struct walden_expire_item {
 
 typedef int (*walden_expire_cb)(const walden_expire_item *item, void *ctx);
 
+#define WALDEN_EXPIRE_RESULT_VERSION 1
+#define WALDEN_EXPIRE_RESULT_INIT                                                                  \
+    WALDEN_STRUCT_INIT_(walden_expire_result, WALDEN_EXPIRE_RESULT_VERSION)
+
 typedef struct walden_expire_result {
+    unsigned int version; /* WALDEN_EXPIRE_RESULT_VERSION (set by the caller) */
     uint64_t backups_kept, backups_expired;
     uint64_t dumps_kept, dumps_expired;
     uint64_t wal_files_removed; /* segments, .partial and .backup files */
@@ -719,10 +834,16 @@ typedef struct walden_verify_problem {
 
 /* Called for each problem (and each UNCHECKED notice), possibly from a
  * worker thread, never by two threads at once. The strings live until
- * it returns. A non-zero return stops verify, which returns it. */
+ * it returns. A non-zero return stops verify, which returns it
+ * (WALDEN_EUSER for a positive value). */
 typedef int (*walden_verify_cb)(const walden_verify_problem *p, void *ctx);
 
+#define WALDEN_VERIFY_RESULT_VERSION 1
+#define WALDEN_VERIFY_RESULT_INIT                                                                  \
+    WALDEN_STRUCT_INIT_(walden_verify_result, WALDEN_VERIFY_RESULT_VERSION)
+
 typedef struct walden_verify_result {
+    unsigned int version;    /* WALDEN_VERIFY_RESULT_VERSION (set by the caller) */
     uint64_t backups, dumps; /* sets verified */
     uint64_t files;          /* backup and dump files read and checked */
     uint64_t wal_files;      /* WAL files read and checked */
@@ -824,13 +945,64 @@ typedef struct walden_drill_result {
     uint64_t source_lsn, replayed_lsn;
 } walden_drill_result;
 
+/* What a drill restores. */
+typedef enum walden_drill_kind {
+    WALDEN_DRILL_BACKUP = 0, /* a backup, recovered with the archive's WAL */
+    WALDEN_DRILL_DUMP = 1    /* a logical dump, restored into a new cluster */
+} walden_drill_kind;
+
+/*
+ * Cancellation of a drill: the caller makes one, hands it to walden_drill
+ * (params.cancel) and may call walden_drill_cancel on it at any time, from
+ * any thread or from a signal handler, while the drill runs. One canceller
+ * serves one drill at a time and must outlive it; once cancelled it stays
+ * so (the next drill needs a new one). Drills running at once in one
+ * process (each with its own canceller, or none) do not disturb each
+ * other.
+ */
+typedef struct walden_drill_canceller walden_drill_canceller;
+/* Returns WALDEN_ENOMEM when out of memory. */
+WALDEN_EXTERN int walden_drill_canceller_new(walden_drill_canceller **out);
+WALDEN_EXTERN void walden_drill_canceller_free(walden_drill_canceller *c);
+/* Asks the drill that runs with `c` to stop: its restore stops at the next
+ * file, its server (when running) gets SIGQUIT; it stops the server,
+ * removes its scratch directory, records nothing and returns WALDEN_ERROR.
+ * Called before the drill starts, the drill stops at its first step.
+ * Async-signal-safe (it sets an atomic flag and sends a signal) and
+ * thread-safe: meant for SIGINT and SIGTERM handlers. */
+WALDEN_EXTERN void walden_drill_cancel(walden_drill_canceller *c);
+
+#define WALDEN_DRILL_PARAMS_VERSION 1
+/* What a drill does, beside the options of `cfg` (targets, scratch-dir,
+ * keep, check-sql, report, metrics-file, target-time...). Start from
+ * WALDEN_DRILL_PARAMS_INIT: fields added later get their defaults there. */
+typedef struct walden_drill_params {
+    unsigned version;       /* WALDEN_DRILL_PARAMS_VERSION */
+    walden_drill_kind kind; /* a backup (default) or a dump */
+    const char *set;        /* the backup or dump to restore; NULL or "": choose */
+    /* a dump drill without `set`: the newest usable dump of one of these
+     * databases; none: of any database */
+    const char *const *dbnames;
+    size_t n_dbnames;
+    /* a backup drill: how the server runs archive-get (as for
+     * walden_restore) */
+    const char *restore_command;
+    walden_progress_cb progress; /* may be NULL */
+    void *progress_ctx;
+    walden_drill_canceller *cancel; /* may be NULL: the drill cannot be cancelled */
+} walden_drill_params;
+#define WALDEN_DRILL_PARAMS_INIT                                                                   \
+    {                                                                                              \
+        WALDEN_DRILL_PARAMS_VERSION, WALDEN_DRILL_BACKUP, NULL, NULL, 0, NULL, NULL, NULL, NULL    \
+    }
+
 /*
  * Proves that a backup restores, and how long that takes: restores the
- * backup (`set`, else the newest; with `target-time` the newest that ends
+ * backup (params->set, else the newest; with `target-time` the newest that ends
  * before it) into a new scratch directory (0700) under `scratch-dir`
  * (default TMPDIR, else /tmp), tablespaces inside it too; recovers to the
  * end of the archive or to `target-time` (then promotes), with
- * `restore_command` (how to run archive-get, as for walden_restore); starts
+ * params->restore_command (how to run archive-get, as for walden_restore); starts
  * a PostgreSQL (pg_ctl of the backup's version, see `pg-bin`) on it that
  * listens only on a unix socket in a private folder of the scratch
  * directory, without archiving, replication or TCP; run as root, the
@@ -846,7 +1018,7 @@ typedef struct walden_drill_result {
  * writes the JSON report to `report` and Prometheus metrics to
  * `metrics-file` when set (each atomically: temporary file, rename).
  *
- * `progress` (may be NULL) hears the steps from the calling thread: the
+ * params->progress (may be NULL) hears the steps from the calling thread: the
  * restore's bytes (phase "restore"), then "recovery" while the server
  * replays WAL, "checks" (dump drills: "restore-dump"); it limits its own
  * rate.
@@ -854,12 +1026,16 @@ typedef struct walden_drill_result {
  * Returns 0 when the drill reached a verdict, whatever it is (passed,
  * failed, missed): *out (free with walden_drill_result_free) says which.
  * Returns an error with *out NULL when it could not run at all (a bad
- * option, an unreadable check-sql file, walden_drill_cancel); with *out
- * set when only writing a report or the record failed.
+ * option or params, an unreadable check-sql file, walden_drill_cancel);
+ * with *out set when only writing a report or the record failed.
+ *
+ * Thread-safety: drills of different repositories may run at once in
+ * separate threads; `repo` and `cfg` are the drill's while it runs.
  */
 /*
- * With the option `dump`, a logical dump instead: `set` (a database dump),
- * else the newest usable dump of `dbname`, else of any database. A new
+ * With params->kind WALDEN_DRILL_DUMP, a logical dump instead: params->set
+ * (a database dump), else the newest usable dump of one of
+ * params->dbnames, else of any database. A new
  * cluster is made with initdb (as the same user, in the same scratch
  * directory, isolated the same way) and started; the globals of the
  * dump's run (when there are) and then the dump are restored into it with
@@ -869,20 +1045,14 @@ typedef struct walden_drill_result {
  * snapshot).
  */
 WALDEN_EXTERN int walden_drill(walden_repo *repo, const walden_config *cfg,
-                               const char *restore_command, walden_progress_cb progress,
-                               void *progress_ctx, walden_drill_result **out);
+                               const walden_drill_params *params, walden_drill_result **out);
 WALDEN_EXTERN void walden_drill_result_free(walden_drill_result *r);
 
-/* Asks a running walden_drill to stop: its restore stops at the next file,
- * its server (when running) gets SIGQUIT; it stops the server, removes its
- * scratch directory, records nothing and returns WALDEN_ERROR.
- * Async-signal-safe: meant for SIGINT and SIGTERM handlers. */
-WALDEN_EXTERN void walden_drill_cancel(void);
-
 /* The recorded drills, oldest first: `checks` is NULL, the counts are set.
- * A non-zero return of `cb` stops the walk and is returned. Needs no
- * passphrase. A record this user may not read (permission denied) is
- * skipped with a warning in the log; a corrupt one is an error. */
+ * A non-zero return of `cb` stops the walk and is returned (WALDEN_EUSER
+ * for a positive value). Needs no passphrase. A record this user may not
+ * read (permission denied) is skipped with a warning in the log; a corrupt
+ * one is an error. */
 typedef int (*walden_drill_cb)(const walden_drill_result *d, void *ctx);
 WALDEN_EXTERN int walden_drill_history(walden_repo *repo, walden_drill_cb cb, void *ctx);
 

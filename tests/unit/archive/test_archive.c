@@ -184,7 +184,7 @@ static void round_trip(fixture *f, const char *compress, const char *passphrase)
     mkdir(out, 0700);
     for (int i = 0; i < 3; i++) {
         char *seg = make_segment(in, names[i], SYSID, (uint32_t)i + 1);
-        walden_push_result res;
+        walden_push_result res = WALDEN_PUSH_RESULT_INIT;
         assert_ok(walden_archive_push(repo, seg, &res));
         assert_int_equal(res.already_archived, 0);
         assert_int_equal(res.raw_size, SEG);
@@ -260,7 +260,7 @@ static void test_duplicate_push(void **state)
     size_t before_len;
     uint8_t *before = tu_read_file(stored, &before_len);
 
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     assert_ok(walden_archive_push(repo, seg, &res));
     assert_int_equal(res.already_archived, 1);
 
@@ -279,6 +279,47 @@ static void test_duplicate_push(void **state)
     free(stored);
     free(stored_after);
     free(seg);
+    walden_repo_close(repo);
+}
+
+static int stop_positive(const walden_wal_entry *e, void *ctx)
+{
+    (void)e;
+    ++*(int *)ctx;
+    return 7;
+}
+
+/* The public contracts: a result of a version the library does not know
+ * is refused before anything is pushed; a callback's positive return
+ * stops the walk and comes back as WALDEN_EUSER, never as itself. */
+static void test_api_contracts(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo = init_and_open(f, "zstd", NULL);
+    char *seg = make_segment(f->dir, "000000010000000000000009", SYSID, 9);
+    walden_push_result unset = {0};
+    assert_rc(walden_archive_push(repo, seg, &unset), WALDEN_EINVAL);
+    assert_non_null(strstr(walden_error_last()->message, "walden_push_result has version 0"));
+    walden_push_result newer = WALDEN_PUSH_RESULT_INIT;
+    newer.version = WALDEN_PUSH_RESULT_VERSION + 1;
+    assert_rc(walden_archive_push(repo, seg, &newer), WALDEN_EINVAL);
+    int calls = 0;
+    assert_ok(walden_archive_list(repo, stop_positive, &calls));
+    assert_int_equal(calls, 0); /* nothing was pushed */
+
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
+    res.raw_size = 12345; /* cleared by the call */
+    assert_ok(walden_archive_push(repo, seg, &res));
+    assert_int_equal(res.version, WALDEN_PUSH_RESULT_VERSION);
+    assert_int_equal(res.already_archived, 0);
+    assert_int_equal(res.raw_size, SEG);
+    char *seg2 = make_segment(f->dir, "00000001000000000000000A", SYSID, 10);
+    assert_ok(walden_archive_push(repo, seg2, NULL));
+    assert_rc(walden_archive_list(repo, stop_positive, &calls), WALDEN_EUSER);
+    assert_int_equal(calls, 1); /* stopped at the first */
+    assert_string_equal(walden_error_name(WALDEN_EUSER), "callback");
+    free(seg);
+    free(seg2);
     walden_repo_close(repo);
 }
 
@@ -356,7 +397,7 @@ static void forged(fixture *f, const char *passphrase)
     assert_int_equal(count_entries(out), 0);
     /* the real segment 5: the forged copy is passed over, the new one stored */
     char *seg5 = make_segment(f->dir, "000000010000000000000005", SYSID, 5);
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     assert_ok(walden_archive_push(repo, seg5, &res));
     assert_int_equal(res.already_archived, 0);
     /* archive-get now finds the copy that authenticates */
@@ -743,7 +784,7 @@ static void test_planted_history_does_not_block(void **state)
                                "$(printf %%064d 2)-$(printf %%0128d 0).gz",
                                f->repo, stored),
                      0);
-    walden_push_result res;
+    walden_push_result res = WALDEN_PUSH_RESULT_INIT;
     assert_ok(walden_archive_push(repo, hist, &res));
     assert_int_equal(res.already_archived, 0);
     assert_rc(walden_archive_push(repo, other, NULL), WALDEN_EMISMATCH);
@@ -859,6 +900,7 @@ int main(void)
         T(test_round_trip_gzip_plain),
         T(test_round_trip_none_plain),
         T(test_duplicate_push),
+        T(test_api_contracts),
         T(test_versions),
         T(test_get_missing_is_not_found),
         cmocka_unit_test(test_wal_object_names),

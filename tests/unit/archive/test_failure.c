@@ -28,7 +28,7 @@ static void test_record_read_clear(void **state)
     assert_ok(walden_config_set(cfg, "cluster", "pg13", WALDEN_SOURCE_FLAG));
     assert_ok(walden_config_set(cfg, "repo", "/r", WALDEN_SOURCE_FLAG));
 
-    walden_push_failure pf;
+    walden_push_failure pf = WALDEN_PUSH_FAILURE_INIT;
     char line[800];
     wd_lock_place at; /* what check and backup read by (their repository's) */
     wd_lock_place_of_config(cfg, &at);
@@ -98,7 +98,7 @@ static void test_record_planted_links(void **state)
     assert_ok(walden_config_set(cfg, "repo", "/r", WALDEN_SOURCE_FLAG));
 
     /* a link at the record's name is not read as a record */
-    walden_push_failure pf;
+    walden_push_failure pf = WALDEN_PUSH_FAILURE_INIT;
     assert_int_not_equal(walden_push_failure_get(cfg, &pf), 0);
 
     wd_error_set(WALDEN_EMISMATCH, "the push's own error");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "common/common.h"
 #include "common/proc.h"
@@ -193,6 +194,35 @@ static void test_kill(void **state)
     assert_int_equal(kill(pid, 0), -1); /* reaped: gone */
 }
 
+/* wd_proc_run: output into the caller's file, the working directory, the
+ * wait status; a program that cannot be executed exits 127. */
+static void test_run(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), path[4096];
+    snprintf(path, sizeof(path), "%s/out.log", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    wd_proc_run_opts o = {.out_fd = fileno(f), .dir = dir, .new_session = true};
+    const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; pwd; read x || exit 3", NULL};
+    int status = -1;
+    assert_ok(wd_proc_run(argv, &o, &status));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 3); /* stdin is /dev/null */
+    const char *missing[] = {"/nonexistent/pg_ctl", NULL};
+    assert_ok(wd_proc_run(missing, &o, &status));
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+    fclose(f);
+    size_t len;
+    char *text = (char *)tu_read_file(path, &len);
+    char *want = wd_asprintf("out\nerr\n%s\n", dir);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(text, want, len);
+    wd_free(want);
+    free(text);
+    tu_rmdir_r(dir);
+    free(dir);
+}
+
 static void test_conninfo_quote(void **state)
 {
     (void)state;
@@ -217,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_env_and_output_line),
         cmocka_unit_test(test_child_env_has_no_secrets),
         cmocka_unit_test(test_kill),
+        cmocka_unit_test(test_run),
         cmocka_unit_test(test_conninfo_quote),
     };
     walden_log_set_level(WALDEN_LOG_ERROR);

@@ -88,7 +88,7 @@ static void test_command_locks_repo_cluster(void **state)
     wd_lock_place_of_config(f->cfg, &mine);
     wd_lock_place_of_config(f->other, &theirs);
     int held = -1;
-    walden_expire_result res;
+    walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
 
     /* a backup of main is running: expire of main's repository must wait */
     assert_ok(wd_lock_acquire(&mine, "backup", false, &held));

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "storage/http.h"
+#include "storage/objstore.h"
 #include "testutil.h"
 
 #define MAX_FAKE_PARTS 64

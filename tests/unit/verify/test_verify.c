@@ -321,7 +321,7 @@ static void test_intact(void **state)
     fixture *f = *state;
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         assert_int_equal(s.n, 0);
         assert_int_equal(res.problems, 0);
@@ -340,7 +340,7 @@ static void test_flipped_backup_file(void **state)
     flip_byte(path);
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         expect_one(&s, &res, WALDEN_VERIFY_CORRUPT, "data/base/1/1259.zst");
     }
@@ -354,7 +354,7 @@ static void test_missing_backup_file(void **state)
     assert_int_equal(unlink(path), 0);
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         expect_one(&s, &res, WALDEN_VERIFY_MISSING, "data/PG_VERSION.zst");
     }
@@ -368,7 +368,7 @@ static void test_missing_needed_segment(void **state)
     assert_int_equal(unlink(path), 0);
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         /* needed by the backup, and a gap between 2 and 4 */
         assert_int_equal(s.n, 2);
@@ -397,7 +397,7 @@ static void test_gap_only(void **state)
     char *path = find_file(f, "000000010000000000000004-");
     assert_int_equal(unlink(path), 0);
     seen s;
-    walden_verify_result res;
+    walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
     assert_ok(run_verify(f, f->passphrase, NULL, &s, &res));
     expect_one(&s, &res, WALDEN_VERIFY_WAL_GAP, "/000000010000000000000004");
     free(path);
@@ -410,7 +410,7 @@ static void test_truncated_wal(void **state)
     truncate_by(path, 10);
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         const char *base = strrchr(path, '/') + 1;
         expect_one(&s, &res, WALDEN_VERIFY_CORRUPT, base);
@@ -432,7 +432,7 @@ static void test_renamed_wal(void **state)
     assert_int_equal(rename(path, renamed), 0);
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         /* where the content is decoded (with the key, or unencrypted) it is
          * read first and does not match the SHA-256 the name claims:
@@ -452,7 +452,7 @@ static void test_flipped_dump(void **state)
     flip_byte(path);
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         expect_one(&s, &res, WALDEN_VERIFY_CORRUPT, "dump.pgdump.zst");
         assert_ok(run_verify(f, keys(f, k), BACKUP_ID, &s, &res));
@@ -470,7 +470,7 @@ static void test_no_stored_list(void **state)
     assert_int_equal(unlink(path), 0);
     for (int k = 0; k < n_keys(f); k++) {
         seen s;
-        walden_verify_result res;
+        walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
         assert_ok(run_verify(f, keys(f, k), NULL, &s, &res));
         expect_one(&s, &res, WALDEN_VERIFY_MISSING, "backup.stored");
         assert_int_equal(res.unchecked, 0);
@@ -482,7 +482,7 @@ static void test_wrong_passphrase_and_unknown_set(void **state)
 {
     fixture *f = *state;
     seen s;
-    walden_verify_result res;
+    walden_verify_result res = WALDEN_VERIFY_RESULT_INIT;
     if (f->passphrase)
         assert_int_equal(run_verify(f, "wrong", NULL, &s, &res), WALDEN_EKEY);
     assert_int_equal(run_verify(f, f->passphrase, "20200101T000000Z", &s, &res), WALDEN_ENOTFOUND);

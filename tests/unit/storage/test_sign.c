@@ -1,6 +1,6 @@
 /*
- * test_sigv4.c - request signing of the object-store drivers
- * (storage/http.c): AWS Signature Version 4 against AWS's published test
+ * test_sign.c - request signing of the object-store drivers
+ * (storage/sign.c): AWS Signature Version 4 against AWS's published test
  * vectors (the SigV4 test suite's get-vanilla, get-vanilla-query-order-key-
  * case and post-vanilla, and the GetObject example of the S3 API
  * reference), the encodings they rely on, and Azure's SharedKey string to
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "storage/http.h"
+#include "storage/sign.h"
 #include "testutil.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -166,34 +166,6 @@ static void test_azure_string_to_sign(void **state)
     wd_free(sig);
 }
 
-static void test_endpoints_and_locations(void **state)
-{
-    (void)state;
-    char *scheme, *host, *path;
-    assert_ok(wd_objstore_parse_endpoint("http://127.0.0.1:10000/devstoreaccount1/", "x", &scheme,
-                                         &host, &path));
-    assert_string_equal(scheme, "http");
-    assert_string_equal(host, "127.0.0.1:10000");
-    assert_string_equal(path, "/devstoreaccount1");
-    wd_free(scheme), wd_free(host), wd_free(path);
-    assert_rc(wd_objstore_parse_endpoint("ftp://x", "s3-endpoint", &scheme, &host, &path),
-              WALDEN_EINVAL);
-    assert_non_null(strstr(walden_error_last()->message, "s3-endpoint"));
-    char *c, *p;
-    assert_ok(wd_objstore_parse_location("s3://bucket/a/b/", 5, &c, &p));
-    assert_string_equal(c, "bucket");
-    assert_string_equal(p, "a/b");
-    wd_free(c), wd_free(p);
-    assert_ok(wd_objstore_parse_location("azure://cont", 8, &c, &p));
-    assert_string_equal(c, "cont");
-    assert_string_equal(p, "");
-    wd_free(c), wd_free(p);
-    assert_rc(wd_objstore_parse_location("s3:///x", 5, &c, &p), WALDEN_EINVAL);
-    c = p = NULL;
-    assert_rc(wd_objstore_parse_location("s3://b/../x", 5, &c, &p), WALDEN_EINVAL);
-    wd_free(c), wd_free(p);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,7 +176,6 @@ int main(void)
         cmocka_unit_test(test_header_values_trimmed),
         cmocka_unit_test(test_encodings),
         cmocka_unit_test(test_azure_string_to_sign),
-        cmocka_unit_test(test_endpoints_and_locations),
     };
-    return cmocka_run_group_tests_name("sigv4", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("sign", tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
 # Installs everything walden needs to build, test and run on Debian 12, from
 # Debian's packages. Idempotent: installs only what is missing. Run as root.
 # With --build: only what building walden and its Debian package needs
-# (scripts/build-deb.sh), none of the test servers.
+# (scripts/build-deb.sh), none of the test servers. With --bench: also what
+# the benchmarks compare with; with --coverage: also lcov and setfacl
+# (scripts/coverage.sh).
 set -euo pipefail
 
 build_packages=(
@@ -40,6 +42,9 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(pgbackrest time bc)
+fi
+if [[ "${1:-}" == "--coverage" ]]; then
+  packages+=(lcov acl)
 fi
 if [[ "${1:-}" == "--build" ]]; then
   packages=("${build_packages[@]}")

@@ -146,8 +146,8 @@ static int get_copy(walden_repo *repo, const char *walfile, const wd_wal_name *p
         goto done;
     }
     bool segment = parsed->kind == WD_WAL_SEGMENT || parsed->kind == WD_WAL_PARTIAL;
-    snprintf(what, sizeof(what), "archived '%s' (object '%s') failed authentication", walfile,
-             copy->object);
+    snprintf(what, sizeof(what), "archived '%.64s' (object '%.319s') failed authentication",
+             walfile, copy->object);
     uint64_t seg_max = repo->wal_segment_size ? repo->wal_segment_size : WD_WAL_SEGMENT_MAX;
     wd_read_limits lim = {
         .raw_max = segment ? seg_max : WD_WAL_TEXT_MAX, .code = WALDEN_EAUTH, .what = what};

@@ -1,6 +1,7 @@
 /*
  * libpq.c - loads libpq on first use (see libpq.h). Thread-safe through
- * pthread_once; the library stays loaded until the process ends.
+ * pthread_once; the library stays loaded until the process ends. A table a
+ * unit test installed (wd_libpq_set) is handed out instead.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@ static wd_libpq pq;
 static int pq_loaded;
 static char pq_error[256];
 static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static const wd_libpq *pq_fake;
 
 static void load(void)
 {
@@ -55,8 +57,15 @@ static void load(void)
     pq_loaded = 1;
 }
 
+void wd_libpq_set(const wd_libpq *fake)
+{
+    pq_fake = fake;
+}
+
 const wd_libpq *wd_libpq_get(void)
 {
+    if (pq_fake)
+        return pq_fake;
     pthread_once(&pq_once, load);
     if (!pq_loaded) {
         wd_error_set(WALDEN_EPG, "cannot load libpq: %s", pq_error);

@@ -471,10 +471,30 @@ static int s3_del(wd_objstore *os, const char *key)
 }
 
 /* DeleteObjects answers 200 with <Error> elements for the keys it could not
- * remove; only an <Error> that is the whole answer is a transient failure. */
+ * remove. An <Error> that is the whole answer is a transient failure, and so
+ * is a result whose every key failed for the server's load or an internal
+ * error (SlowDown, ServiceUnavailable, InternalError): the whole request is
+ * sent again (removing a key that is gone already succeeds). Any other
+ * key's error (AccessDenied...) is final. */
 static bool delete_error_in_200(const wd_http_resp *resp)
 {
-    return error_in_200(resp) && !strstr(resp->body, "<DeleteResult");
+    if (!error_in_200(resp))
+        return false;
+    if (!strstr(resp->body, "<DeleteResult"))
+        return true;
+    const char *end = resp->body + resp->len;
+    for (const char *e = strstr(resp->body, "<Error>"); e; e = strstr(e + 1, "<Error>")) {
+        const char *close = strstr(e, "</Error>");
+        size_t n = close ? (size_t)(close - e) : (size_t)(end - e);
+        char *code = wd_xml_value(e, n, "Code");
+        bool transient =
+            code && (strcmp(code, "SlowDown") == 0 || strcmp(code, "ServiceUnavailable") == 0 ||
+                     strcmp(code, "InternalError") == 0);
+        wd_free(code);
+        if (!transient)
+            return false;
+    }
+    return true;
 }
 
 /* Appends `in` with XML's five special characters escaped. */

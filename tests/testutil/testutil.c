@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pg/pg.h"
 #include "testutil.h"
 #include "walden/walden.h"
 
@@ -109,4 +111,52 @@ walden_config *tu_area_config(const char *dir, const char *repo, const char *pgd
     if (passphrase)
         assert_ok(walden_config_set(cfg, "encrypt-passphrase", passphrase, WALDEN_SOURCE_FLAG));
     return cfg;
+}
+
+void tu_area_setup(tu_area *a, uint64_t sysid)
+{
+    memset(a, 0, sizeof(*a));
+    a->dir = tu_mkdtemp();
+    snprintf(a->repo, sizeof(a->repo), "%s/repo", a->dir);
+    snprintf(a->pgdata, sizeof(a->pgdata), "%s/pgdata", a->dir);
+    a->sysid = sysid;
+    tu_fake_pgdata(a->pgdata, sysid, 15);
+    a->cfg = tu_area_config(a->dir, a->repo, a->pgdata, NULL);
+    assert_ok(walden_config_set(a->cfg, "lock-path", a->dir, WALDEN_SOURCE_FLAG));
+    assert_ok(walden_repo_init(a->cfg));
+}
+
+void tu_area_teardown(tu_area *a)
+{
+    walden_config_free(a->cfg);
+    tu_rmdir_r(a->dir);
+    free(a->dir);
+    memset(a, 0, sizeof(*a));
+}
+
+void tu_push_segment(const tu_area *a, const char *name, uint32_t seg_size)
+{
+    uint8_t *buf = calloc(1, seg_size);
+    assert_non_null(buf);
+    wd_wal_name w;
+    assert_ok(wd_wal_name_parse(name, &w));
+    uint16_t magic = wd_wal_page_magic(15), info = 2; /* XLP_LONG_HEADER */
+    uint32_t tli = w.tli, blcksz = 8192;
+    uint64_t addr = ((uint64_t)w.log * wd_wal_per_log(seg_size) + w.seg) * seg_size;
+    memcpy(buf, &magic, 2);
+    memcpy(buf + 2, &info, 2);
+    memcpy(buf + 4, &tli, 4);
+    memcpy(buf + 8, &addr, 8);
+    memcpy(buf + 24, &a->sysid, 8);
+    memcpy(buf + 32, &seg_size, 4);
+    memcpy(buf + 36, &blcksz, 4);
+    char path[8192];
+    snprintf(path, sizeof(path), "%s/%s", a->dir, name);
+    tu_write_file(path, buf, seg_size);
+    free(buf);
+    walden_repo *repo;
+    assert_ok(walden_repo_open(&repo, a->cfg));
+    assert_ok(walden_archive_push(repo, path, NULL));
+    walden_repo_close(repo);
+    unlink(path);
 }

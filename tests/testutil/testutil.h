@@ -48,4 +48,20 @@ struct walden_config;
 struct walden_config *tu_area_config(const char *dir, const char *repo, const char *pgdata,
                                      const char *passphrase);
 
+/* A cluster's area for tests of commands: a temporary directory with a
+ * data directory of PostgreSQL 15 with system identifier `sysid`
+ * (tu_fake_pgdata) and an initialized repository of the area "main",
+ * whose config (locks in the directory too) is cfg. */
+typedef struct tu_area {
+    char *dir;
+    char repo[4096], pgdata[4096];
+    uint64_t sysid;
+    struct walden_config *cfg;
+} tu_area;
+void tu_area_setup(tu_area *a, uint64_t sysid);
+void tu_area_teardown(tu_area *a);
+/* Archives WAL segment `name` of the area's cluster (PostgreSQL 15, size
+ * seg_size): a long page header, zeros after it. */
+void tu_push_segment(const tu_area *a, const char *name, uint32_t seg_size);
+
 #endif

@@ -4,9 +4,9 @@
  * libwalden does all the work of walden: configuration, the repository, the
  * stream pipeline (compression, encryption, checksums), storage drivers and
  * the PostgreSQL-facing commands. The `walden` CLI uses only this header.
- * It is one header on purpose, as curl's and SQLite's are: a program
- * includes one file and the ABI check reads one; so it runs past the
- * 1,000 lines files in lib/ keep to, and is cut into sections instead.
+ * Longer than 1,000 lines: it is one header on purpose, as curl's and
+ * SQLite's are (a program includes one file, the ABI check reads one), cut
+ * into sections instead.
  *
  * Conventions (see docs/internals/errors.md):
  * - Functions return 0 on success and a negative walden_error_code on failure.

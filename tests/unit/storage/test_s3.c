@@ -356,6 +356,12 @@ static void test_delete_many(void **state)
         {FAKE_RESPOND, 200, ok, NULL},
         {FAKE_RESPOND, 200, "<Error><Code>InternalError</Code></Error>", NULL}, /* retried */
         {FAKE_RESPOND, 200, ok, NULL},
+        /* a key refused for the server's load: the request is sent again */
+        {FAKE_RESPOND, 200,
+         "<DeleteResult><Error><Key>pre/x/k0</Key><Code>SlowDown</Code><Message>Please reduce "
+         "your request rate.</Message></Error></DeleteResult>",
+         NULL},
+        {FAKE_RESPOND, 200, ok, NULL},
         {FAKE_RESPOND, 200,
          "<DeleteResult><Error><Key>pre/x/k&amp;1</Key><Code>AccessDenied</Code><Message>Access "
          "Denied</Message></Error></DeleteResult>",
@@ -373,6 +379,8 @@ static void test_delete_many(void **state)
     }
     assert_ok(wd_storage_remove_many(st, (const char *const *)paths, n));
     assert_int_equal(fake_requests, 3); /* 1000 + 1 keys, one retry */
+    assert_ok(wd_storage_remove_many(st, (const char *const *)paths, 2));
+    assert_int_equal(fake_requests, 5); /* SlowDown for one key: sent again */
     snprintf(paths[1], 32, "x/k&1");
     assert_rc(wd_storage_remove_many(st, (const char *const *)paths, 2), WALDEN_EIO);
     const char *m = walden_error_last()->message;
@@ -381,7 +389,7 @@ static void test_delete_many(void **state)
     assert_non_null(strstr(m, "1 of 2 keys failed"));
     assert_rc(wd_storage_remove_many(st, (const char *const *)paths, 2), WALDEN_EPERM);
     assert_non_null(strstr(walden_error_last()->message, "'bucket'"));
-    assert_int_equal(fake_requests, 5);
+    assert_int_equal(fake_requests, 7);
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);

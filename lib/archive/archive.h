@@ -94,6 +94,12 @@ int wd_wal_walk(walden_repo *repo, wd_wal_object_cb cb, void *ctx);
 
 /* ---- the archive's shape (summary.c) ---- */
 
+/* The archive's runs and gaps (walden_wal_summary_get), numbering segments
+ * with `segment_size` when it is not 0 and the names allow it (a backup
+ * proves the size: catalog/), else with the size the names suggest
+ * (wd_wal_segments_per_log). */
+int wd_wal_summary_read(walden_repo *repo, uint64_t segment_size, walden_wal_summary **out);
+
 /* Segments per "log" (the middle 8 hex digits of a segment name), when no
  * backup proves the WAL segment size (the one size at which a backup's
  * start LSN lies in its start segment): inferred from the names: once the archive spans two logs,
@@ -153,10 +159,16 @@ bool wd_timeline_reaches(const walden_timelines *t, uint32_t tli, uint64_t stop_
  * the choice. */
 int wd_timeline_choose(const walden_timelines *t, const char *requested, uint32_t *follow,
                        char *why, size_t cap);
-/* The archive's timelines (*out, free with walden_timelines_free) and the
- * one a restore follows (wd_timeline_choose), in one call. */
-int wd_timeline_for_restore(walden_repo *repo, const char *requested, walden_timelines **out,
-                            uint32_t *follow, char *why, size_t cap);
+/* A backup as the timelines see it. */
+typedef struct wd_timeline_backup {
+    const char *id;
+    uint32_t timeline;
+    uint64_t start_lsn;
+} wd_timeline_backup;
+/* The archive's timelines (walden_timelines_get), given the backups (oldest
+ * first): the history files read, then wd_timelines_settle. */
+int wd_timelines_read(walden_repo *repo, const walden_wal_summary *wal,
+                      const wd_timeline_backup *backups, size_t n_backups, walden_timelines **out);
 /* Whether a backup (`id`, on `tli`, ending at `stop_lsn`) is passed over
  * because it cannot recover along `follow` (0: any can): 0 when it can,
  * 1 when not (a warning says so), an error when `set` (the backup was

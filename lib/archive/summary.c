@@ -1,6 +1,9 @@
 /*
  * summary.c - the shape of the WAL archive: contiguous runs of segments
  * per timeline and the gaps between them (walden info, verify, expire).
+ * What follows from the runs together with the backups (the recovery
+ * window, the segment size a backup proves) is the catalogue's
+ * (catalog/window.c).
  *
  * The names come from one walk over the archive, in name order: within a
  * timeline that is segment order, so runs are found in one pass.
@@ -10,7 +13,6 @@
 #include <string.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "common/common.h"
 
 uint64_t wd_wal_segments_per_log(uint32_t max_low, bool spans_logs)
@@ -82,45 +84,7 @@ static int cmp_seg(const void *a, const void *b)
     return x->low < y->low ? -1 : x->low > y->low;
 }
 
-/* The segment size a backup proves: the one size at which its start LSN
- * falls in its start segment. 0 when no backup tells. */
-static uint64_t segment_size_of_backups(walden_repo *repo)
-{
-    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
-    char **ids = NULL;
-    size_t n = 0;
-    uint64_t found = 0;
-    if (!base || wd_storage_list_dirs(repo->storage, base, &ids, &n))
-        n = 0;
-    /* one summary that tells is enough: read them until one does */
-    for (size_t i = 0; i < n && !found; i++) {
-        wd_backup_meta m = {0};
-        wd_wal_name w;
-        if (wd_backup_load_meta(repo, ids[i], &m) || wd_wal_name_parse(m.start_wal, &w) ||
-            w.kind != WD_WAL_SEGMENT) {
-            wd_backup_meta_clear(&m);
-            continue;
-        }
-        uint64_t match = 0;
-        int matches = 0;
-        for (uint64_t size = 1u << 20; size <= 1u << 30; size <<= 1) {
-            uint64_t per = wd_wal_per_log(size), segno = m.pub.start_lsn / size;
-            if (segno / per == w.log && segno % per == w.seg) {
-                match = size;
-                matches++;
-            }
-        }
-        if (matches == 1)
-            found = match;
-        wd_backup_meta_clear(&m);
-    }
-    wd_storage_names_free(ids, n);
-    wd_free(base);
-    walden_error_clear();
-    return found;
-}
-
-int walden_wal_summary_get(walden_repo *repo, walden_wal_summary **out)
+int wd_wal_summary_read(walden_repo *repo, uint64_t known, walden_wal_summary **out)
 {
     walden_wal_summary *s = wd_calloc(1, sizeof(*s));
     if (!s)
@@ -138,7 +102,6 @@ int walden_wal_summary_get(walden_repo *repo, walden_wal_summary **out)
             spans = spans || w.segs[i].log != w.segs[0].log;
         }
         /* a backup knows the real size; the names only suggest it */
-        uint64_t known = segment_size_of_backups(repo);
         uint64_t per = known && max_low < wd_wal_per_log(known)
                            ? wd_wal_per_log(known)
                            : wd_wal_segments_per_log(max_low, spans);
@@ -219,53 +182,4 @@ uint32_t wd_wal_newest_timeline(const walden_wal_summary *s)
         if (s->ranges[i].timeline > tli)
             tli = s->ranges[i].timeline;
     return tli;
-}
-
-/* The run of `tli` that holds segment `name`, or NULL. */
-static const walden_wal_range *run_of(const walden_wal_summary *s, const char *name)
-{
-    wd_wal_name n;
-    if (wd_wal_name_parse(name, &n) || n.kind != WD_WAL_SEGMENT) {
-        walden_error_clear();
-        return NULL;
-    }
-    uint64_t per = wd_wal_per_log(s->segment_size);
-    uint64_t no = (uint64_t)n.log * per + n.seg;
-    for (size_t i = 0; i < s->n_ranges; i++) {
-        const walden_wal_range *r = &s->ranges[i];
-        wd_wal_name a, b;
-        if (r->timeline != n.tli || wd_wal_name_parse(r->first, &a) ||
-            wd_wal_name_parse(r->last, &b))
-            continue;
-        if ((uint64_t)a.log * per + a.seg <= no && no <= (uint64_t)b.log * per + b.seg)
-            return r;
-    }
-    return NULL;
-}
-
-int walden_recovery_window(walden_repo *repo, const walden_wal_summary *wal, int64_t *from_ms,
-                           int64_t *to_ms)
-{
-    wd_backup_meta **metas;
-    size_t n;
-    int rc = wd_backup_list_meta(repo, &metas, &n);
-    if (rc)
-        return rc;
-    *from_ms = *to_ms = 0;
-    for (size_t i = 0; i < n; i++) {
-        const walden_backup_info *b = &metas[i]->pub;
-        const walden_wal_range *r = run_of(wal, b->start_wal);
-        /* restorable: start to stop in one run of the archive */
-        if (!r || run_of(wal, b->stop_wal) != r)
-            continue;
-        if (!*from_ms || b->stop_time_ms < *from_ms)
-            *from_ms = b->stop_time_ms;
-        int64_t to = b->stop_time_ms;
-        if (strcmp(r->last, wal->max) == 0 && wal->max_time_ms > to)
-            to = wal->max_time_ms;
-        if (to > *to_ms)
-            *to_ms = to;
-    }
-    wd_backup_list_free(metas, n);
-    return 0;
 }

@@ -36,7 +36,6 @@
 #include <string.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
 #include "common/common.h"
 
 typedef struct tl_set {
@@ -303,14 +302,13 @@ void wd_timelines_settle(walden_timelines *t, uint64_t seg_size, uint64_t newest
     decide(t);
 }
 
-int walden_timelines_get(walden_repo *repo, const walden_wal_summary *wal, walden_timelines **out)
+int wd_timelines_read(walden_repo *repo, const walden_wal_summary *wal,
+                      const wd_timeline_backup *backups, size_t n_backups, walden_timelines **out)
 {
     walden_timelines *t = wd_calloc(1, sizeof(*t));
     if (!t)
         return WALDEN_ENOMEM;
     tl_set s = {t, 0};
-    wd_backup_meta **metas = NULL;
-    size_t n_metas = 0;
     uint64_t per_log = wd_wal_per_log(wal->segment_size);
     int rc = wd_wal_walk(repo, collect_history, &s);
     if (rc == 1)
@@ -326,17 +324,15 @@ int walden_timelines_get(walden_repo *repo, const walden_wal_summary *wal, walde
         if (!tl->newest_wal[0] || segno_of(r->last, per_log) > segno_of(tl->newest_wal, per_log))
             snprintf(tl->newest_wal, sizeof(tl->newest_wal), "%s", r->last);
     }
-    const wd_backup_meta *newest = NULL;
-    if (!rc)
-        rc = wd_backup_list_meta(repo, &metas, &n_metas);
-    for (size_t i = 0; !rc && i < n_metas; i++) {
-        walden_timeline *tl = tl_add(&s, metas[i]->pub.timeline);
+    const wd_timeline_backup *newest = NULL;
+    for (size_t i = 0; !rc && i < n_backups; i++) {
+        walden_timeline *tl = tl_add(&s, backups[i].timeline);
         if (!tl) {
             rc = WALDEN_ENOMEM;
             break;
         }
-        snprintf(tl->newest_backup, sizeof(tl->newest_backup), "%s", metas[i]->id);
-        newest = metas[i]; /* oldest first */
+        snprintf(tl->newest_backup, sizeof(tl->newest_backup), "%s", backups[i].id);
+        newest = &backups[i]; /* oldest first */
     }
     if (rc)
         goto done;
@@ -354,9 +350,8 @@ int walden_timelines_get(walden_repo *repo, const walden_wal_summary *wal, walde
         if ((rc = read_history(repo, tl)))
             goto done;
     }
-    wd_timelines_settle(t, wal->segment_size, newest ? newest->pub.start_lsn : 0, newest != NULL);
+    wd_timelines_settle(t, wal->segment_size, newest ? newest->start_lsn : 0, newest != NULL);
 done:
-    wd_backup_list_free(metas, n_metas);
     if (rc) {
         walden_timelines_free(t);
         return rc;
@@ -440,25 +435,6 @@ int wd_timeline_choose(const walden_timelines *t, const char *requested, uint32_
                             "cannot choose a timeline: %s", t->follow_reason);
     *follow = t->follow;
     snprintf(why, cap, "%s", t->follow_reason);
-    return 0;
-}
-
-int wd_timeline_for_restore(walden_repo *repo, const char *requested, walden_timelines **out,
-                            uint32_t *follow, char *why, size_t cap)
-{
-    walden_wal_summary *wal = NULL;
-    walden_timelines *t = NULL;
-    int rc = walden_wal_summary_get(repo, &wal);
-    if (!rc)
-        rc = walden_timelines_get(repo, wal, &t);
-    if (!rc)
-        rc = wd_timeline_choose(t, requested, follow, why, cap);
-    walden_wal_summary_free(wal);
-    if (rc) {
-        walden_timelines_free(t);
-        return rc;
-    }
-    *out = t;
     return 0;
 }
 

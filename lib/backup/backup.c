@@ -30,8 +30,8 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
-#include "backup/manifest.h"
+#include "catalog/catalog.h"
+#include "catalog/manifest.h"
 #include "backup/walk.h"
 #include "common/common.h"
 #include "common/pool.h"

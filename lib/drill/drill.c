@@ -45,7 +45,7 @@
 #include <time.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/lock.h"
 #include "drill/drill.h"
@@ -142,7 +142,7 @@ static int choose_backup(wd_drill *d, const wd_target *t)
 {
     wd_backup_meta **metas;
     size_t n;
-    int rc = wd_backup_list_meta(d->repo, &metas, &n);
+    int rc = wd_backup_list_usable(d->repo, d->params->set, &metas, &n);
     if (rc)
         return rc;
     /* the timeline first: a drill follows the one a restore would */
@@ -449,7 +449,7 @@ static int drill_run_dump(wd_drill *d)
     walden_drill_result *p = &d->res->pub;
     dump_pick pick = {
         .set = d->params->set, .dbnames = d->params->dbnames, .n_dbnames = d->params->n_dbnames};
-    int rc = walden_dump_list(d->repo, dump_cb, &pick);
+    int rc = wd_dump_each_usable(d->repo, pick.set, dump_cb, &pick);
     if (!rc && !pick.found)
         rc = pick.set && *pick.set
                  ? wd_error_set(WALDEN_ENOTFOUND, "dump '%s' does not exist in cluster '%s'",

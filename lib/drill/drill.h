@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "walden/walden.h"
 
 /* Where drills are recorded, inside the cluster's area: drill/<id>.info. */

@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
 #include "common/proc.h"
-#include "dump/dump.h"
 #include "pg/pg.h"
 #include "repo/lock.h"
 

@@ -23,9 +23,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/proc.h"
-#include "dump/dump.h"
 #include "pg/pg.h"
 
 /* ---- a sink into a child's stdin ---- */
@@ -104,7 +104,7 @@ static int find_newest(walden_repo *repo, const char *database, wd_dump_meta *ou
 {
     wd_dump_meta **metas;
     size_t n;
-    int rc = wd_dump_list_meta(repo, &metas, &n);
+    int rc = wd_dump_list_usable(repo, NULL, &metas, &n);
     if (rc)
         return rc;
     const char *id = NULL;

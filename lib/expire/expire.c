@@ -20,9 +20,8 @@
 #include <time.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
-#include "dump/dump.h"
 #include "repo/lock.h"
 #include "retention.h"
 
@@ -69,10 +68,15 @@ static void catalogue_free(catalogue *c)
 
 static int catalogue_read(walden_repo *repo, catalogue *c, wr_catalog *out)
 {
+    /* a damaged entry stops expire (catalog.h): nothing is deleted on the
+     * basis of a catalogue that lacks it, nor what it needs */
+    wd_catalog_damage damage = {0};
     int rc;
-    if ((rc = wd_backup_list_meta(repo, &c->backups, &c->n_backups)) ||
-        (rc = wd_dump_list_meta(repo, &c->dumps, &c->n_dumps)) ||
-        (rc = walden_wal_summary_get(repo, &c->wal)))
+    if (!(rc = wd_backup_list_meta(repo, &c->backups, &c->n_backups, &damage)) &&
+        !(rc = wd_dump_list_meta(repo, &c->dumps, &c->n_dumps, &damage)))
+        rc = wd_catalog_refuse(&damage, NULL);
+    wd_catalog_damage_free(&damage);
+    if (rc || (rc = walden_wal_summary_get(repo, &c->wal)))
         return rc;
     c->wb = wd_calloc(c->n_backups + 1, sizeof(*c->wb));
     c->wdump = wd_calloc(c->n_dumps + 1, sizeof(*c->wdump));

@@ -13,10 +13,9 @@
 #include <time.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/prom.h"
-#include "dump/dump.h"
 #include "repo/lock.h"
 #include "repo/repo.h"
 
@@ -102,8 +101,11 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     int64_t from_ms = 0, to_ms = 0, now = now_ms();
     drill_last dl = {0};
     int rc;
-    if ((rc = wd_backup_list_meta(repo, &backups, &nb)) ||
-        (rc = wd_dump_list_meta(repo, &dumps, &nd)) || (rc = walden_wal_summary_get(repo, &wal)) ||
+    /* a damaged entry fails the metrics, naming it (catalog.h) */
+    wd_catalog_damage damage = {0};
+    if ((rc = wd_backup_list_meta(repo, &backups, &nb, &damage)) ||
+        (rc = wd_dump_list_meta(repo, &dumps, &nd, &damage)) ||
+        (rc = wd_catalog_refuse(&damage, NULL)) || (rc = walden_wal_summary_get(repo, &wal)) ||
         (rc = walden_recovery_window(repo, wal, &from_ms, &to_ms)) ||
         (rc = walden_drill_history(repo, keep_last, &dl)))
         goto done;
@@ -240,6 +242,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
     if (!(*out = wd_buf_take(&m.b)))
         rc = WALDEN_ENOMEM;
 done:
+    wd_catalog_damage_free(&damage);
     wd_free(m.b.s);
     wd_backup_list_free(backups, nb);
     wd_dump_list_free(dumps, nd);

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
 #include "repo/lock.h"
@@ -682,7 +682,7 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
     int rc = wd_timeline_for_restore(repo, t->timeline, &tls, &follow, why, 1100);
     if (rc)
         return rc;
-    if ((rc = wd_backup_list_meta(repo, &metas, &n))) {
+    if ((rc = wd_backup_list_usable(repo, walden_config_get(cfg, "set"), &metas, &n))) {
         walden_timelines_free(tls);
         return rc;
     }

@@ -39,11 +39,10 @@
 #include <openssl/evp.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
-#include "backup/manifest.h"
+#include "catalog/catalog.h"
+#include "catalog/manifest.h"
 #include "common/common.h"
 #include "drill/drill.h"
-#include "dump/dump.h"
 #include "pg/pg.h"
 #include "repo/lock.h"
 #include "repo/repo.h"

@@ -6,7 +6,7 @@
  * behind the signature check is fuzzed (fuzz_signed: the check itself).
  */
 #include <stdio.h>
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "fuzz_util.h"
 #include "repo/repo.h"

@@ -2,8 +2,8 @@
  * fuzz_dump_manifest.c - dump.manifest, the record of a logical dump
  * (wd_dump_meta_parse).
  */
+#include "catalog/catalog.h"
 #include "common/common.h"
-#include "dump/dump.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 #include "fuzz_util.h"
 #include "repo/repo.h"

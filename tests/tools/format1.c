@@ -21,11 +21,10 @@
 #include <openssl/rand.h>
 
 #include "archive/archive.h"
-#include "backup/backup.h"
-#include "backup/manifest.h"
+#include "catalog/catalog.h"
+#include "catalog/manifest.h"
 #include "common/common.h"
 #include "drill/drill.h"
-#include "dump/dump.h"
 #include "repo/repo.h"
 
 static void die(const char *what)

@@ -567,7 +567,10 @@ WALDEN_EXTERN void walden_backup_info_free(walden_backup_info *info);
 typedef int (*walden_backup_cb)(const walden_backup_info *b, void *ctx);
 /* Calls `cb` for every complete backup, oldest first; a non-zero return of
  * `cb` stops the walk and is returned (WALDEN_EUSER for a positive value).
- * Needs no passphrase. */
+ * Needs no passphrase. A backup whose summary is damaged (it fails
+ * authentication or does not parse) is not passed to `cb`: once the others
+ * are, its error is returned (WALDEN_EAUTH, WALDEN_ECORRUPT or
+ * WALDEN_EVERSION, the message naming it). */
 WALDEN_EXTERN int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx);
 
 /* ---- restore ------------------------------------------------------------ */
@@ -640,7 +643,8 @@ WALDEN_EXTERN int walden_dump(walden_repo *repo, const walden_config *cfg,
                               void *ctx);
 /* Calls `cb` for every recorded dump, failed ones included, oldest first;
  * a non-zero return of `cb` stops the walk and is returned (WALDEN_EUSER
- * for a positive value). Needs no passphrase. */
+ * for a positive value). Needs no passphrase. A damaged dump manifest is
+ * treated as walden_backup_list treats a damaged backup summary. */
 WALDEN_EXTERN int walden_dump_list(walden_repo *repo, walden_dump_cb cb, void *ctx);
 
 /*

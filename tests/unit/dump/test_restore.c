@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "common/common.h"
-#include "dump/dump.h"
 #include "repo/repo.h"
 #include "testutil.h"
 #include "walden/walden.h"

@@ -10,9 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
-#include "dump/dump.h"
 #include "repo/repo.h"
 #include "testutil.h"
 #include "walden/walden.h"

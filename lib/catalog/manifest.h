@@ -28,8 +28,8 @@
  * Lines are written as files finish, so memory does not depend on the
  * number of files, and read back as a stream.
  */
-#ifndef WD_BACKUP_MANIFEST_H
-#define WD_BACKUP_MANIFEST_H
+#ifndef WD_CATALOG_MANIFEST_H
+#define WD_CATALOG_MANIFEST_H
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /*
- * catalog.c - finding backups in the repository and reading their
- * manifests. The manifests are the truth; backup.info is a clear-text copy
- * of a manifest's summary so that listing needs neither the key nor a read
- * of every file list.
+ * backups.c - the backups of the catalogue: finding them in the repository
+ * and reading their summaries and manifests. The manifests are the truth; backup.info is a
+ * clear-text copy of a manifest's summary so that listing needs neither the key nor a read of every
+ * file list.
  *
  * A manifest is acted on only once its signature verified: it is read
  * whole first into a private, unlinked temporary file while its bytes are
@@ -15,12 +15,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "backup/backup.h"
+#include "catalog/catalog.h"
 #include "common/common.h"
 
 static const wd_compress all_compress[] = {WD_COMPRESS_ZSTD, WD_COMPRESS_GZIP, WD_COMPRESS_NONE};
@@ -251,7 +250,7 @@ static int info_kv(const char *name, const char *value, int line, void *ctx)
     return wd_backup_meta_set(ctx, name, value);
 }
 
-int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
+int wd_backup_info_read(walden_repo *repo, const char *id, wd_backup_meta *m)
 {
     char *path = wd_asprintf("%s/%s/%s/backup.info", repo->cluster, WD_BACKUP_DIR, id);
     if (!path)
@@ -260,79 +259,74 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
     size_t len = 0;
     int rc = wd_repo_read_signed(repo, path, 1 << 20, &text, &len);
     wd_free(path);
-    if (rc == WALDEN_EAUTH || rc == WALDEN_ENOMEM)
-        return rc; /* altered or forged: refused, never replaced by a guess */
     if (!rc) {
         char origin[128];
         snprintf(origin, sizeof(origin), "backup.info of backup '%s'", id);
         rc = wd_kv_parse(text, len, origin, info_kv, m);
         wd_free(text);
-        if (!rc && m->complete && strcmp(m->id, id) == 0)
-            return 0;
-        if (!rc)
-            return wd_error_set(WALDEN_EAUTH,
-                                "backup.info of backup '%s' failed authentication: it names "
-                                "another backup",
-                                id);
-        wd_log_warn("%s: reading the backup's manifest instead", walden_error_last()->message);
-    } else if (rc != WALDEN_ENOTFOUND) {
-        /* a fifo, a folder, unreadable: said, then the manifest answers */
-        wd_log_warn("%s; reading backup %s's manifest instead", walden_error_last()->message, id);
+        if (!rc && !m->complete)
+            rc = wd_error_set(WALDEN_ECORRUPT, "backup.info of backup '%s' is incomplete", id);
+        else if (!rc && strcmp(m->id, id) != 0)
+            rc = wd_error_set(WALDEN_EAUTH,
+                              "backup.info of backup '%s' failed authentication: it names "
+                              "another backup",
+                              id);
     }
+    if (rc)
+        wd_backup_meta_clear(m);
+    return rc;
+}
+
+int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m)
+{
+    int rc = wd_backup_info_read(repo, id, m);
+    if (!rc || rc == WALDEN_EAUTH || rc == WALDEN_ENOMEM)
+        return rc; /* altered or forged: refused, never replaced by a guess */
+    if (rc != WALDEN_ENOTFOUND)
+        /* damaged, a fifo, a folder, unreadable: said, then the manifest
+         * answers */
+        wd_log_warn("%s; reading backup %s's manifest instead", walden_error_last()->message, id);
     /* missing or damaged: the manifest has the same summary */
     wd_backup_meta_clear(m);
     return wd_backup_read_manifest(repo, id, m, NULL, NULL);
 }
 
-static int cmp_meta(const void *a, const void *b)
+static int load_entry(walden_repo *repo, const char *id, void *meta)
 {
-    const wd_backup_meta *x = *(wd_backup_meta *const *)a, *y = *(wd_backup_meta *const *)b;
-    if (x->pub.start_time_ms != y->pub.start_time_ms)
-        return x->pub.start_time_ms < y->pub.start_time_ms ? -1 : 1;
-    return strcmp(x->id, y->id);
+    wd_compress c;
+    int rc = wd_backup_manifest_find(repo, id, &c); /* ENOTFOUND: incomplete */
+    return rc ? rc : wd_backup_load_meta(repo, id, meta);
 }
 
-int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count)
+static void clear_entry(void *meta)
 {
-    char *base = wd_repo_path(repo, WD_BACKUP_DIR);
-    if (!base)
-        return WALDEN_ENOMEM;
-    char **ids = NULL;
-    size_t nids = 0;
-    int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
-    wd_free(base);
-    wd_backup_meta **metas = rc ? NULL : wd_calloc(nids + 1, sizeof(*metas));
-    size_t n = 0;
-    if (!rc && !metas)
-        rc = WALDEN_ENOMEM;
-    for (size_t i = 0; !rc && i < nids; i++) {
-        wd_compress c;
-        int found = wd_backup_manifest_find(repo, ids[i], &c);
-        if (found == WALDEN_ENOTFOUND)
-            continue; /* incomplete: not a backup */
-        if ((rc = found))
-            break;
-        wd_backup_meta *m = wd_calloc(1, sizeof(*m));
-        if (!m) {
-            rc = WALDEN_ENOMEM;
-            break;
-        }
-        if ((rc = wd_backup_load_meta(repo, ids[i], m))) {
-            wd_backup_meta_clear(m);
-            wd_free(m);
-            break;
-        }
-        metas[n++] = m;
-    }
-    wd_storage_names_free(ids, nids);
-    if (rc) {
-        wd_backup_list_free(metas, n);
-        return rc;
-    }
-    qsort(metas, n, sizeof(*metas), cmp_meta);
-    *out = metas;
-    *count = n;
-    return 0;
+    wd_backup_meta_clear(meta);
+}
+
+static int64_t entry_start(const void *meta)
+{
+    return ((const wd_backup_meta *)meta)->pub.start_time_ms;
+}
+
+static const char *entry_id(const void *meta)
+{
+    return ((const wd_backup_meta *)meta)->id;
+}
+
+static const wd_catalog_kind backups = {WD_BACKUP_DIR, "backup",    sizeof(wd_backup_meta),
+                                        load_entry,    clear_entry, entry_start,
+                                        entry_id};
+
+int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count,
+                        wd_catalog_damage *damage)
+{
+    return wd_catalog_list(repo, &backups, (void ***)out, count, damage);
+}
+
+int wd_backup_list_usable(walden_repo *repo, const char *named, wd_backup_meta ***out,
+                          size_t *count)
+{
+    return wd_catalog_list_usable(repo, &backups, named, (void ***)out, count);
 }
 
 static int backup_complete(walden_repo *repo, const char *id, bool *yes)
@@ -350,24 +344,20 @@ int wd_backup_remove_incomplete(walden_repo *repo)
 
 void wd_backup_list_free(wd_backup_meta **metas, size_t n)
 {
-    if (!metas)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        wd_backup_meta_clear(metas[i]);
-        wd_free(metas[i]);
-    }
-    wd_free(metas);
+    wd_catalog_list_free(&backups, (void **)metas, n);
 }
 
 int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx)
 {
-    wd_backup_meta **metas;
-    size_t n;
-    int rc = wd_backup_list_meta(repo, &metas, &n);
-    if (rc)
-        return rc;
+    wd_backup_meta **metas = NULL;
+    size_t n = 0;
+    wd_catalog_damage damage = {0};
+    int rc = wd_backup_list_meta(repo, &metas, &n, &damage);
     for (size_t i = 0; !rc && i < n; i++)
         rc = wd_callback_rc(cb(&metas[i]->pub, ctx));
+    if (!rc)
+        rc = wd_catalog_refuse(&damage, NULL); /* listed, then said */
     wd_backup_list_free(metas, n);
+    wd_catalog_damage_free(&damage);
     return rc;
 }

@@ -1,12 +1,12 @@
 /*
- * test_catalog.c - dump/catalog.c: the dump manifest written and read
+ * test_dumps.c - catalog/dumps.c: the dump manifest written and read
  * back, and what a reader refuses.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "common/common.h"
-#include "dump/dump.h"
 #include "testutil.h"
 
 static void fill(wd_dump_meta *m)

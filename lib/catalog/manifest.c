@@ -1,12 +1,13 @@
 /*
- * manifest.c - writing and reading backup manifests (see manifest.h).
+ * manifest.c - writing and parsing backup manifests and their summaries (see
+ * manifest.h); reading them from the repository is backups.c's.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backup/manifest.h"
+#include "catalog/manifest.h"
 #include "common/common.h"
 #include "pg/pg.h"
 

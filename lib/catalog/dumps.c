@@ -1,14 +1,15 @@
 /*
- * catalog.c - dump manifests: writing, reading and listing them (see
- * dump.h). The manifest is the truth about a dump: no manifest, no dump.
+ * dumps.c - the dumps of the catalogue: their manifests written, read and
+ * listed (catalog.h). The manifest is the truth about a dump: no manifest,
+ * no dump.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "common/common.h"
-#include "dump/dump.h"
 
 void wd_dump_meta_link(wd_dump_meta *m)
 {
@@ -209,70 +210,54 @@ int wd_dump_load_meta(walden_repo *repo, const char *id, wd_dump_meta *m)
     return rc;
 }
 
-static int cmp_meta(const void *a, const void *b)
+static int load_entry(walden_repo *repo, const char *id, void *meta)
 {
-    const wd_dump_meta *x = *(wd_dump_meta *const *)a, *y = *(wd_dump_meta *const *)b;
-    if (x->pub.start_time_ms != y->pub.start_time_ms)
-        return x->pub.start_time_ms < y->pub.start_time_ms ? -1 : 1;
-    return strcmp(x->id, y->id);
+    return wd_dump_load_meta(repo, id, meta);
 }
 
-int wd_dump_list_meta(walden_repo *repo, wd_dump_meta ***out, size_t *count)
+static void clear_entry(void *meta)
 {
-    char *base = wd_repo_path(repo, WD_DUMP_DIR);
-    if (!base)
-        return WALDEN_ENOMEM;
-    char **ids = NULL;
-    size_t nids = 0, n = 0;
-    int rc = wd_storage_list_dirs(repo->storage, base, &ids, &nids);
-    wd_free(base);
-    wd_dump_meta **metas = rc ? NULL : wd_calloc(nids + 1, sizeof(*metas));
-    if (!rc && !metas)
-        rc = WALDEN_ENOMEM;
-    for (size_t i = 0; !rc && i < nids; i++) {
-        wd_dump_meta *m = wd_calloc(1, sizeof(*m));
-        if (!m) {
-            rc = WALDEN_ENOMEM;
-            break;
-        }
-        rc = wd_dump_load_meta(repo, ids[i], m);
-        if (rc == WALDEN_ENOTFOUND || rc == WALDEN_ECORRUPT || rc == WALDEN_EVERSION) {
-            /* unfinished: not a dump; damaged or newer: not listed, so
-             * never used nor expired (walden verify names it) */
-            if (rc != WALDEN_ENOTFOUND)
-                wd_log_warn("dump '%s' is not listed: %s", ids[i], walden_error_last()->message);
-            wd_dump_meta_clear(m);
-            wd_free(m);
-            rc = 0;
-            continue;
-        }
-        if (rc) {
-            wd_dump_meta_clear(m);
-            wd_free(m);
-            break;
-        }
-        metas[n++] = m;
-    }
-    wd_storage_names_free(ids, nids);
-    if (rc) {
-        wd_dump_list_free(metas, n);
-        return rc;
-    }
-    qsort(metas, n, sizeof(*metas), cmp_meta);
-    *out = metas;
-    *count = n;
-    return 0;
+    wd_dump_meta_clear(meta);
+}
+
+static int64_t entry_start(const void *meta)
+{
+    return ((const wd_dump_meta *)meta)->pub.start_time_ms;
+}
+
+static const char *entry_id(const void *meta)
+{
+    return ((const wd_dump_meta *)meta)->id;
+}
+
+static const wd_catalog_kind dumps = {
+    WD_DUMP_DIR, "dump", sizeof(wd_dump_meta), load_entry, clear_entry, entry_start, entry_id};
+
+int wd_dump_list_meta(walden_repo *repo, wd_dump_meta ***out, size_t *count,
+                      wd_catalog_damage *damage)
+{
+    return wd_catalog_list(repo, &dumps, (void ***)out, count, damage);
 }
 
 void wd_dump_list_free(wd_dump_meta **metas, size_t n)
 {
-    if (!metas)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        wd_dump_meta_clear(metas[i]);
-        wd_free(metas[i]);
-    }
-    wd_free(metas);
+    wd_catalog_list_free(&dumps, (void **)metas, n);
+}
+
+int wd_dump_list_usable(walden_repo *repo, const char *named, wd_dump_meta ***out, size_t *count)
+{
+    return wd_catalog_list_usable(repo, &dumps, named, (void ***)out, count);
+}
+
+int wd_dump_each_usable(walden_repo *repo, const char *named, walden_dump_cb cb, void *ctx)
+{
+    wd_dump_meta **metas = NULL;
+    size_t n = 0;
+    int rc = wd_dump_list_usable(repo, named, &metas, &n);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = cb(&metas[i]->pub, ctx);
+    wd_dump_list_free(metas, n);
+    return rc;
 }
 
 static int dump_complete(walden_repo *repo, const char *id, bool *yes)
@@ -290,14 +275,16 @@ int wd_dump_remove_incomplete(walden_repo *repo)
 
 int walden_dump_list(walden_repo *repo, walden_dump_cb cb, void *ctx)
 {
-    wd_dump_meta **metas;
-    size_t n;
-    int rc = wd_dump_list_meta(repo, &metas, &n);
-    if (rc)
-        return rc;
+    wd_dump_meta **metas = NULL;
+    size_t n = 0;
+    wd_catalog_damage damage = {0};
+    int rc = wd_dump_list_meta(repo, &metas, &n, &damage);
     for (size_t i = 0; !rc && i < n; i++)
         rc = wd_callback_rc(cb(&metas[i]->pub, ctx));
+    if (!rc)
+        rc = wd_catalog_refuse(&damage, NULL); /* listed, then said */
     wd_dump_list_free(metas, n);
+    wd_catalog_damage_free(&damage);
     return rc;
 }
 

@@ -1,11 +1,12 @@
 /*
- * test_manifest.c - backup/manifest.c: [files] lines, path checks, the
+ * test_manifest.c - catalog/manifest.c: [files] lines, path checks, the
  * summary text, and the line sink.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "backup/manifest.h"
+#include "catalog/catalog.h"
+#include "catalog/manifest.h"
 #include "common/common.h"
 #include "testutil.h"
 

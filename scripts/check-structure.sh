@@ -17,15 +17,17 @@ declare -A layer=(
   [repo]=3
   [archive]=4
   [catalog]=5
-  [backup]=6 [dump]=6 [check]=6
-  [restore]=7 [verify]=7 [expire]=7 [metrics]=7
-  [drill]=8
-  [upgrade]=9
+  # the commands, none of which uses another...
+  [backup]=6 [dump]=6 [check]=6 [restore]=6 [verify]=6 [expire]=6 [metrics]=6
+  # ...but the drill, which restores, and repo-upgrade, which re-signs drill
+  # records
+  [drill]=7
+  [upgrade]=8
 )
 
 if [[ "${1:-}" == "--print" ]]; then
   for m in "${!layer[@]}"; do echo "${layer[$m]} $m"; done | sort -n |
-    awk '{a[$1] = a[$1] (a[$1] ? ", " : "") "`" $2 "`"} END {for (i = 9; i >= 0; i--) if (i in a) print "| " i " | " a[i] " |"}'
+    awk '{a[$1] = a[$1] (a[$1] ? ", " : "") "`" $2 "`"} END {for (i = 20; i >= 0; i--) if (i in a) print "| " i " | " a[i] " |"}'
   exit 0
 fi
 

@@ -44,6 +44,17 @@ trap cleanup EXIT
 WALDEN_ENV=()
 as_pg() { "${RUN_AS[@]}" env ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" "$@"; }
 
+# flip_byte FILE OFFSET [COMMAND...]: inverts the byte at OFFSET, a change
+# whatever the byte was (writing a fixed byte into encrypted data leaves
+# the file as it was once in 256 runs); COMMAND (as_pg) runs the write
+flip_byte() {
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  [[ -n $b ]] || fail "flip_byte: $1 has no byte at $2"
+  printf "$(printf '\\%03o' $((b ^ 255)))" |
+    "${@:3}" dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 fail() {
   echo "FAIL: $TEST_NAME: $*" >&2
   exit 1

@@ -176,7 +176,7 @@ pass "a non-empty target directory is refused"
 obj=$(find "$T/repo/main/backup/$id/data/base" -type f -size +20k | head -1)
 rel=${obj#"$T/repo/main/backup/$id/data/"}
 cp "$obj" "$T/saved"
-printf '\xff' | dd of="$obj" bs=1 seek=200 conv=notrunc status=none
+flip_byte "$obj" 200
 expect_status 1 walden "$T/walden.conf" --pgdata "$T/r-corrupt" restore --set "$id" \
   --tablespace-map "$ts_oid=$T/ts-corrupt"
 stderr_has "${rel%.zst}"

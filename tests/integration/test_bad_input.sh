@@ -54,7 +54,7 @@ pass "missing passphrase: archive-get exits 255"
 f=$(stored "$SEG1")
 as_pg cp "$f" "$T/saved"
 size=$(stat -c %s "$f")
-printf '\x5a' | as_pg dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc status=none
+flip_byte "$f" $((size / 2)) as_pg
 expect_status 255 walden "$T/walden.conf" archive-get "$SEG1" "$T/out/$SEG1"
 stderr_has "damaged"
 [[ -z $(ls -A "$T/out") ]] || fail "corrupted segment left files in the destination folder"
@@ -96,7 +96,7 @@ pass "non-WAL files refused, nothing stored"
 f=$(stored "$SEG2")
 before=$(sha256sum "$f" | cut -d' ' -f1)
 as_pg cp "$T/copies/$SEG2" "$T/$SEG2"
-printf '\x01' | as_pg dd of="$T/$SEG2" bs=1 seek=100000 conv=notrunc status=none
+flip_byte "$T/$SEG2" 100000 as_pg
 expect_status 1 walden "$T/walden.conf" archive-push "$T/$SEG2"
 stderr_has "different content"
 [[ $(stored "$SEG2") == "$f" && $(sha256sum "$f" | cut -d' ' -f1) == "$before" ]] ||

@@ -204,8 +204,10 @@ int wd_dump_remove_incomplete(walden_repo *repo);
 
 /* ---- the archive seen with the backups (window.c) ---- */
 
-/* The WAL segment size the backups prove: the one size at which a
- * backup's start LSN falls in its start segment. 0 when none tells. */
+/* The WAL segment size of the area: cluster.conf's wal-segment-size, or
+ * for an area that does not record it, the size the backups prove (the
+ * one size at which a backup's start LSN falls in its start segment). 0
+ * when none tells. */
 uint64_t wd_catalog_segment_size(walden_repo *repo);
 
 /* The archive's timelines (*out, free with walden_timelines_free) and the

@@ -51,6 +51,9 @@ static uint64_t segment_size_of(const wd_backup_meta *m)
 
 uint64_t wd_catalog_segment_size(walden_repo *repo)
 {
+    /* recorded by init (areas since the byte limits): no backup to read */
+    if (repo->wal_segment_size)
+        return repo->wal_segment_size;
     char *base = wd_repo_path(repo, WD_BACKUP_DIR);
     char **ids = NULL;
     size_t n = 0;

@@ -320,16 +320,10 @@ static void data_position(wd_pg_conn *c, const char *file, walden_archiver_state
         return;
     }
     const char *hex = wd_pg_value(res, 0, 0);
-    uint8_t buf[8192];
-    size_t got = 0;
-    while (hex && got < len && hex[2 * got] && hex[2 * got + 1]) {
-        unsigned v;
-        if (sscanf(hex + 2 * got, "%2x", &v) != 1)
-            break;
-        buf[got++] = (uint8_t)v;
-    }
-    if (got == len && wd_wal_tail_is_quiet(buf, len))
+    uint8_t buf[8192]; /* len <= 8192, above */
+    if (hex && wd_hex_decode(hex, buf, len) == 0 && wd_wal_tail_is_quiet(buf, len))
         out->data_lsn = start;
+    walden_error_clear(); /* a short or odd answer: the flushed position stands */
     wd_pg_result_free(res);
 }
 

@@ -306,18 +306,14 @@ static void replayed_point(wd_drill *d, const char *replay_lsn, const char *walf
         wd_free(path);
         return;
     }
-    unsigned long parent = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        unsigned long tli;
-        unsigned hi, lo;
-        if (*line != '#' && sscanf(line, "%lu %X/%X", &tli, &hi, &lo) == 3)
-            parent = tli;
-    }
-    if (parent > 0 && parent < now.tli) {
-        d->replayed_tli = (uint32_t)parent;
+    walden_timeline tl = {.timeline = now.tli};
+    if (wd_timeline_history_parse(&tl, name, text, len) == 0 && tl.parent > 0) {
+        d->replayed_tli = tl.parent;
         d->res->pub.replayed_lsn = lsn;
+    } else {
+        walden_error_clear();
     }
+    wd_free(tl.history);
     wd_free(text);
     wd_free(path);
 }

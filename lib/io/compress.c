@@ -49,6 +49,11 @@ int wd_compress_parse(const char *name, wd_compress *out)
     return 0;
 }
 
+int wd_compress_default_level(wd_compress c)
+{
+    return c == WD_COMPRESS_GZIP ? 6 : c == WD_COMPRESS_ZSTD ? 3 : 0;
+}
+
 const char *wd_compress_name(wd_compress c)
 {
     switch (c) {

@@ -182,6 +182,8 @@ int wd_gzip_decompress_new(wd_filter **out);
 typedef enum { WD_COMPRESS_NONE = 0, WD_COMPRESS_ZSTD = 1, WD_COMPRESS_GZIP = 2 } wd_compress;
 int wd_compress_parse(const char *name, wd_compress *out);
 const char *wd_compress_name(wd_compress c);
+/* The level used when none is configured: zstd 3, gzip 6 (none: 0). */
+int wd_compress_default_level(wd_compress c);
 /* File name extension with the dot (".zst", ".gz", "" for none). */
 const char *wd_compress_ext(wd_compress c);
 /* Filter for the type; *out = NULL for none. */

@@ -153,8 +153,8 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
                       "too: walden_wal_exposure_seconds says what is at risk).",
                       age(now, wal->max_time_ms));
     }
-    int64_t retention = 0;
-    if (walden_duration_parse(walden_config_get(cfg, "retention"), &retention) == 0)
+    int64_t retention = walden_config_seconds(cfg, "retention", -1);
+    if (retention >= 0)
         wd_prom_gauge(&m, "retention_seconds",
                       "The configured retention: how far back every point in time should stay "
                       "restorable.",

@@ -29,11 +29,6 @@ char *wd_repo_path(const walden_repo *repo, const char *rel)
     return wd_path_join(repo->cluster, rel);
 }
 
-static int default_level(wd_compress c)
-{
-    return c == WD_COMPRESS_GZIP ? 6 : c == WD_COMPRESS_ZSTD ? 3 : 0;
-}
-
 static int check_level(wd_compress c, int64_t level)
 {
     int max = c == WD_COMPRESS_GZIP ? 9 : c == WD_COMPRESS_ZSTD ? 19 : 0;
@@ -56,7 +51,7 @@ static int config_compress(const walden_config *cfg, const wd_compress *fb_c, in
         *c = *fb_c;
     else if ((rc = wd_compress_parse(walden_config_get(cfg, "compress"), c)))
         return rc;
-    int64_t lv = fb_c && *c == *fb_c ? fb_level : default_level(*c);
+    int64_t lv = fb_c && *c == *fb_c ? fb_level : wd_compress_default_level(*c);
     if (walden_config_source_of(cfg, "compress-level") != WALDEN_SOURCE_DEFAULT)
         lv = walden_config_int(cfg, "compress-level", lv); /* 1 to 22 when set; per codec: */
     if ((rc = check_level(*c, lv)))

@@ -548,11 +548,6 @@ done:
     return rc;
 }
 
-static int level_of(wd_compress c)
-{
-    return c == WD_COMPRESS_GZIP ? 6 : c == WD_COMPRESS_ZSTD ? 3 : 0;
-}
-
 static int upgrade_backup(upgrade *u, const char *id)
 {
     walden_repo *repo = u->repo;
@@ -638,7 +633,7 @@ static int upgrade_backup(upgrade *u, const char *id)
         wd_compress saved = repo->compress;
         int saved_level = repo->compress_level;
         repo->compress = c;
-        repo->compress_level = c == saved ? saved_level : level_of(c);
+        repo->compress_level = c == saved ? saved_level : wd_compress_default_level(c);
         rc = wd_sign_text_line(repo->sign_priv, &u->area, mrel, body_sha, line);
         wd_sink *out = NULL;
         if (!rc && !(rc = wd_storage_open_write(repo->storage, mpath, &out)))

@@ -87,7 +87,8 @@ run_dataset() {
   local ds=$1
   echo
   echo "== data set: $ds"
-  rm -rf "$work/pgdata" "$work/walden-repo" "$work/pgbr-repo" "$work/restore" "$work/base-repo"
+  rm -rf "$work/pgdata" "$work/walden-repo" "$work/pgbr-repo" "$work/restore" "$work/base-repo" \
+    "$work"/*.sign-key
   as_pg mkdir -p "$work/sock"
   as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres -k >/dev/null
   cat >>"$work/pgdata/postgresql.auto.conf" <<CONF

@@ -397,10 +397,14 @@ CONF
 
 # swift_auth: sets SWIFT_TOKEN and SWIFT_URL, a token of Swift's own API
 # (tempauth) for the account behind S3_KEY, taken once (it lasts a day)
+# the test's own reads of the servers retry as walden does: a loaded Swift
+# or Azurite answers 503 or not at all now and then
+CURL_RETRY=(--retry 5 --retry-delay 1 --retry-all-errors --max-time 120)
+
 swift_auth() {
   [[ -z ${SWIFT_TOKEN:-} ]] || return 0
   local hdrs
-  hdrs=$(curl -sfi "$S3_ENDPOINT/auth/v1.0" -H "X-Auth-User: $S3_KEY" -H "X-Auth-Key: $S3_SECRET") ||
+  hdrs=$(curl "${CURL_RETRY[@]}" -sfi "$S3_ENDPOINT/auth/v1.0" -H "X-Auth-User: $S3_KEY" -H "X-Auth-Key: $S3_SECRET") ||
     fail "swift auth failed"
   SWIFT_TOKEN=$(sed -n 's/^X-Auth-Token: *//Ip' <<<"$hdrs" | tr -d '\r')
   SWIFT_URL=$(sed -n 's/^X-Storage-Url: *//Ip' <<<"$hdrs" | tr -d '\r')
@@ -410,7 +414,8 @@ swift_auth() {
 # (no output when the container does not exist), through Swift's own API.
 store_list_container() {
   swift_auth
-  curl -s -H "X-Auth-Token: $SWIFT_TOKEN" "$SWIFT_URL/$1?prefix=$2&limit=10000" | grep -v '<' || true
+  curl "${CURL_RETRY[@]}" -s -H "X-Auth-Token: $SWIFT_TOKEN" "$SWIFT_URL/$1?prefix=$2&limit=10000" |
+    grep -v '<' || true
 }
 
 # store_list KIND PREFIX: the keys under PREFIX in the container "walden",
@@ -420,13 +425,15 @@ store_list() {
   local kind=$1 prefix=$2
   if [[ $kind == s3 ]]; then
     swift_auth
-    curl -sf -H "X-Auth-Token: $SWIFT_TOKEN" "$SWIFT_URL/walden?prefix=$prefix&limit=10000" ||
+    curl "${CURL_RETRY[@]}" -sf -H "X-Auth-Token: $SWIFT_TOKEN" \
+      "$SWIFT_URL/walden?prefix=$prefix&limit=10000" ||
       fail "swift listing of $prefix failed"
   else
     local sas marker="" body
     sas=$(azure_account_sas "$AZ_ACCOUNT" "$AZ_KEY")
     while :; do
-      body=$(curl -sf "$AZ_ENDPOINT/walden?restype=container&comp=list&prefix=$prefix&marker=$marker&$sas") ||
+      body=$(curl "${CURL_RETRY[@]}" -sf \
+        "$AZ_ENDPOINT/walden?restype=container&comp=list&prefix=$prefix&marker=$marker&$sas") ||
         fail "azure listing of $prefix failed"
       grep -o '<Name>[^<]*</Name>' <<<"$body" | sed 's/<Name>\(.*\)<\/Name>/\1/' || true
       marker=$(grep -o '<NextMarker>[^<]*</NextMarker>' <<<"$body" | sed 's/<[^>]*>//g' || true)
@@ -731,7 +738,9 @@ print(b[0]['start_wal'])" <"$T/info3.json") ||
 
   # ---- a damaged object on the store: verify names it (exit 3)
   local victim
-  victim=$(store_list "$kind" "bk/main/backup/$id2/data/base/" | head -1)
+  # the whole listing first: head stopping early would cut curl's writes
+  store_list "$kind" "bk/main/backup/$id2/data/base/" >"$T/victims"
+  victim=$(head -1 "$T/victims")
   [[ -n $victim ]] || fail "$kind: no data object to damage"
   head -c 100 /dev/urandom >"$T/garbage"
   chmod 0644 "$T/garbage"

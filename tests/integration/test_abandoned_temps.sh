@@ -25,6 +25,22 @@ pg_stop "$PGDATA"
 seg=$T/copies/$last
 temps() { find "$T/repo" -name '.*.tmp.*' -type f; }
 
+# reap_runner PID: waits for the as_pg (runuser) of a push that was
+# stopped. runuser stops itself when it sees its child stopped, and that
+# may come after the child was continued or killed, so a single SIGCONT
+# can come too early: it is continued until it has ended (a zombie, or
+# reaped already)
+reap_runner() {
+  local s n=0
+  while s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; do
+    kill -CONT "$1" 2>/dev/null || true
+    sleep 0.1
+    # a push of one segment takes well under a minute: say what hangs
+    ((++n < 600)) || fail "archive-push (runner $1, state $s) did not end in 60 s: $(ps -ef --forest | grep -B2 -A2 "$1")"
+  done
+  wait "$1" || true
+}
+
 # push the segment again (identical content: stored to a temporary file,
 # then discarded) and kill it once its temporary file holds some bytes:
 # stopped first, so that it cannot finish in between
@@ -33,26 +49,25 @@ for attempt in $(seq 1 20); do
   as_pg "$WALDEN_BIN" --config "$T/walden.conf" archive-push "$seg" >/dev/null 2>&1 &
   runner=$!
   tmp=
+  started=$SECONDS
   while kill -0 "$runner" 2>/dev/null; do
     tmp=$(find "$T/repo" -name '.*.tmp.*' -type f -size +0 | head -1)
     [[ -n $tmp ]] && break
+    ((SECONDS - started < 60)) ||
+      fail "archive-push (runner $runner) neither wrote nor ended in 60 s: $(ps -ef --forest | grep -B2 -A2 "$runner")"
   done
   if [[ -n $tmp ]]; then
     pid=$(basename "$tmp" | sed -E 's/.*\.tmp\.([0-9]+)\..*/\1/')
-    # runuser (as_pg) stops itself when it sees its child stopped, and waits
-    # for a SIGCONT before it reaps the child: it is continued in both cases
-    # below, or the wait for it never returns
     if kill -STOP "$pid" 2>/dev/null && [[ -f $tmp ]]; then
       kill -KILL "$pid"
-      kill -CONT "$runner" 2>/dev/null || true
-      wait "$runner" || true
+      reap_runner "$runner"
       killed=$tmp
       break
     fi
     # stopped just as its temporary file went away: let it finish
-    kill -CONT "$pid" "$runner" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true
   fi
-  wait "$runner" || true
+  reap_runner "$runner"
 done
 [[ -n $killed && -f $killed ]] || fail "could not kill an archive-push while it wrote (20 attempts)"
 size=$(stat -c %s "$killed")

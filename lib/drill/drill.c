@@ -87,8 +87,10 @@ void walden_drill_cancel(walden_drill_canceller *c)
         return;
     atomic_store(&c->cancelled, 1);
     pid_t p = (pid_t)atomic_load(&c->server_pid);
+    int saved = errno; /* a signal handler's caller keeps its errno */
     if (p > 0)
         kill(p, SIGQUIT); /* immediate shutdown: a running check fails at once */
+    errno = saved;
 }
 
 static bool cancelled(const wd_drill *d)

@@ -37,6 +37,11 @@ char *wd_drill_report_json(const walden_drill_result *r)
     wd_buf_json_str(&b, *r->error ? r->error : NULL);
     wd_buf_printf(&b, ",\n \"backup_id\": ");
     wd_buf_json_str(&b, *r->backup_id ? r->backup_id : NULL);
+    if (r->timeline)
+        wd_buf_printf(&b, ", \"timeline\": %" PRIu32 ", \"timeline_reason\": ", r->timeline);
+    else
+        wd_buf_printf(&b, ", \"timeline\": null, \"timeline_reason\": ");
+    wd_buf_json_str(&b, r->timeline_reason && *r->timeline_reason ? r->timeline_reason : NULL);
     wd_buf_printf(&b, ", \"started_at\": ");
     wd_buf_json_time(&b, r->started_at_ms);
     wd_buf_printf(&b, ", \"finished_at\": ");

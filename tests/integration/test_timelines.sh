@@ -164,8 +164,11 @@ cat >"$T/prod.sql" <<'SQL'
 SELECT string_agg(id::text, ',' ORDER BY id) = '1,2,3,4,5,6' FROM marker;
 SQL
 chmod 0644 "$T/prod.sql"
-expect_status 0 D --target-timeline 2 --check-sql "$T/prod.sql"
+expect_status 0 D --target-timeline 2 --check-sql "$T/prod.sql" --report "$T/tl2.json"
 grep -q "timeline: follows 2: --target-timeline 2" "$T/stdout" || fail "the drill does not say which timeline: $(cat "$T/stdout")"
+python3 -c "import json, sys; d = json.load(open(sys.argv[1]))
+assert d['timeline'] == 2 and d['timeline_reason'].startswith('--target-timeline 2'), d" "$T/tl2.json" ||
+  fail "the drill's JSON report does not say which timeline: $(cat "$T/tl2.json")"
 pass "drill --target-timeline 2 passes with production's rows exactly"
 
 info_text >"$T/info.out" || fail "info failed"

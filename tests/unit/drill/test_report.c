@@ -26,6 +26,7 @@ static void test_report_json(void **state)
     assert_non_null(strstr(json, "ERROR:  \\\"x\\\"\\tdoes not exist"));
     assert_non_null(strstr(json, "\"scratch_dir\": null"));
     assert_non_null(strstr(json, "\"archiver\": null"));
+    assert_non_null(strstr(json, "\"timeline\": null, \"timeline_reason\": null"));
     assert_non_null(
         strstr(json, "\"source_lsn\": \"0/1A000028\", \"replayed_lsn\": \"1/1B000000\""));
     /* python3's json module is the judge of the syntax */
@@ -36,6 +37,13 @@ static void test_report_json(void **state)
         tu_system("python3 -c 'import json,sys; json.load(open(sys.argv[1]))' %s", path), 0);
     tu_rmdir_r(dir);
     free(dir);
+    wd_free(json);
+
+    r.timeline = 2;
+    r.timeline_reason = "the newest: \"latest\"";
+    json = wd_drill_report_json(&r);
+    assert_non_null(
+        strstr(json, "\"timeline\": 2, \"timeline_reason\": \"the newest: \\\"latest\\\"\""));
     wd_free(json);
 
     r.rpo_seconds = -1;

@@ -42,6 +42,8 @@ void walden_log_set_level(walden_log_level level)
 
 void walden_log_set_callback(walden_log_cb cb, void *ctx)
 {
+    if (in_callback) /* the callback's own call: it holds the lock */
+        return;
     pthread_mutex_lock(&log_mu);
     log_cb = cb;
     log_cb_ctx = ctx;
@@ -87,6 +89,8 @@ static int open_log_file(const char *path, FILE **out)
 int walden_log_set_file(const char *path)
 {
     FILE *f = NULL, *old;
+    if (in_callback) /* the callback's own call: it holds the lock */
+        return wd_error_set(WALDEN_EINVAL, "walden_log_set_file: called from the log callback");
     int rc = path && *path ? open_log_file(path, &f) : 0;
     pthread_mutex_lock(&log_mu);
     old = log_file;

@@ -165,7 +165,9 @@ WALDEN_EXTERN int walden_log_set_file(const char *path);
  * the line's text alone (no timestamp, pid or level; one line, valid during
  * the call). Called from whichever thread logs, worker threads included,
  * never by two threads at once (under the log's lock): it must be quick and
- * must not call walden_log (a line it logs is dropped). Once
+ * must not call walden_log (a line it logs is dropped), and from it
+ * walden_log_set_callback does nothing and walden_log_set_file fails
+ * (WALDEN_EINVAL). Once
  * walden_log_set_callback returns, the previous callback is no longer
  * called. NULL: back to stderr.
  */

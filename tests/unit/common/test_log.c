@@ -16,6 +16,8 @@ typedef struct heard {
     walden_log_level level;
     char last[256];
     bool log_inside; /* the callback logs itself */
+    bool set_inside; /* the callback tries to change the log's set-up */
+    int set_file_rc;
 } heard;
 
 static void hear(walden_log_level level, const char *message, void *ctx)
@@ -26,6 +28,24 @@ static void hear(walden_log_level level, const char *message, void *ctx)
     snprintf(h->last, sizeof(h->last), "%s", message);
     if (h->log_inside)
         walden_log(WALDEN_LOG_ERROR, "from inside the callback");
+    if (h->set_inside) {
+        walden_log_set_callback(NULL, NULL);
+        h->set_file_rc = walden_log_set_file(NULL);
+    }
+}
+
+/* A callback that changes the log's set-up from inside does not deadlock:
+ * the callback stays, walden_log_set_file refuses. */
+static void test_callback_sets_up(void **state)
+{
+    (void)state;
+    heard h = {.set_inside = true};
+    walden_log_set_callback(hear, &h);
+    walden_log(WALDEN_LOG_ERROR, "one");
+    walden_log(WALDEN_LOG_ERROR, "two");
+    assert_int_equal(h.n, 2);
+    assert_string_equal(h.last, "two");
+    assert_int_equal(h.set_file_rc, WALDEN_EINVAL);
 }
 
 static int restore_defaults(void **state)
@@ -163,6 +183,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_callback, restore_defaults),
         cmocka_unit_test_teardown(test_threads, restore_defaults),
+        cmocka_unit_test_teardown(test_callback_sets_up, restore_defaults),
         cmocka_unit_test(test_version_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@ void wd_backup_meta_link(wd_backup_meta *m)
     m->pub.stop_wal = m->stop_wal;
     m->pub.compress = m->compress;
     m->pub.walden_version = m->walden_version;
+    m->pub.reference = m->reference;
 }
 
 void wd_backup_meta_clear(wd_backup_meta *m)
@@ -37,8 +38,9 @@ static int emit_start(emit_fn emit, void *dst, const wd_backup_meta *m)
     char lsn[WD_LSN_TEXT];
     wd_lsn_format(m->pub.start_lsn, lsn);
     int rc = 0;
-    if ((rc = emit(dst, "format = %d\n", WD_MANIFEST_FORMAT)) ||
+    if ((rc = emit(dst, "format = %d\n", m->format ? m->format : WD_MANIFEST_FORMAT)) ||
         (rc = emit(dst, "id = %s\n", m->id)) || (rc = emit(dst, "type = %s\n", m->type)) ||
+        (*m->reference && (rc = emit(dst, "reference = %s\n", m->reference))) ||
         (rc = emit(dst, "system-id = %" PRIu64 "\n", m->pub.system_id)) ||
         (rc = emit(dst, "pg-version = %d\n", m->pub.pg_version)) ||
         (rc = emit(dst, "walden-version = %s\n", m->walden_version)) ||
@@ -56,6 +58,14 @@ static int emit_start(emit_fn emit, void *dst, const wd_backup_meta *m)
     return 0;
 }
 
+static int emit_blockmap(emit_fn emit, void *dst, const wd_backup_meta *m)
+{
+    char hex[65];
+    wd_hex_encode(m->blockmap_sha256, 32, hex);
+    int rc = emit(dst, "blockmap-sha256 = %s\n", hex);
+    return rc ? rc : emit(dst, "blockmap-size = %" PRIu64 "\n", m->blockmap_size);
+}
+
 static int emit_end(emit_fn emit, void *dst, const wd_backup_meta *m)
 {
     char lsn[WD_LSN_TEXT];
@@ -69,6 +79,7 @@ static int emit_end(emit_fn emit, void *dst, const wd_backup_meta *m)
         (rc = emit(dst, "size = %" PRIu64 "\n", m->pub.size)) ||
         (rc = emit(dst, "stored-size = %" PRIu64 "\n", m->pub.stored_size)) ||
         (rc = emit(dst, "page-errors = %" PRIu64 "\n", m->pub.page_errors)) ||
+        (m->blockmap_size && (rc = emit_blockmap(emit, dst, m))) ||
         (rc = emit(dst, "status = %s\n", m->status)) || (rc = emit(dst, "complete = yes\n")))
         return rc;
     return 0;
@@ -184,10 +195,22 @@ int wd_backup_meta_set(wd_backup_meta *m, const char *name, const char *value)
             return wd_error_set(WALDEN_EVERSION,
                                 "manifest format %s is newer than this walden reads (%d)", value,
                                 WD_MANIFEST_FORMAT);
+        if (i < 1)
+            return wd_error_set(WALDEN_ECORRUPT, "manifest format %s is not one", value);
+        m->format = (int)i;
     } else if (strcmp(name, "id") == 0) {
         rc = set_str(m->id, sizeof(m->id), value, name);
     } else if (strcmp(name, "type") == 0) {
         rc = set_str(m->type, sizeof(m->type), value, name);
+    } else if (strcmp(name, "reference") == 0) {
+        rc = set_str(m->reference, sizeof(m->reference), value, name);
+    } else if (strcmp(name, "blockmap-sha256") == 0) {
+        if (strlen(value) != 64 || wd_hex_decode(value, m->blockmap_sha256, 32)) {
+            walden_error_clear();
+            rc = wd_error_set(WALDEN_ECORRUPT, "manifest value of '%s' is not a SHA-256", name);
+        }
+    } else if (strcmp(name, "blockmap-size") == 0) {
+        rc = set_u64(&m->blockmap_size, value, name);
     } else if (strcmp(name, "system-id") == 0) {
         rc = set_u64(&m->pub.system_id, value, name);
     } else if (strcmp(name, "pg-version") == 0) {

@@ -36,7 +36,8 @@
 #include "io/stream.h"
 #include "walden/walden.h"
 
-#define WD_MANIFEST_FORMAT 1
+/* 2: incremental backups (references, layers, block maps) */
+#define WD_MANIFEST_FORMAT 2
 #define WD_BACKUP_DIR "backup"
 /* followed by the compression's extension */
 #define WD_MANIFEST_NAME "backup.manifest"
@@ -64,6 +65,12 @@ typedef struct wd_backup_meta {
     /* every transaction whose id (epoch-qualified) is below it had ended
      * before the backup's end; 0: not recorded (older backups) */
     uint64_t end_xmin;
+    int format; /* the manifest's format: 1 (no block maps) or 2 */
+    /* diff and incr: the backup this one refers to ("" for a full) */
+    char reference[32];
+    /* format 2: the block map's raw SHA-256 and size (0: none) */
+    uint8_t blockmap_sha256[32];
+    uint64_t blockmap_size;
     int complete;
 } wd_backup_meta;
 

@@ -534,7 +534,7 @@ typedef void (*walden_progress_cb)(const walden_progress *p, void *ctx);
 
 typedef struct walden_backup_info {
     const char *id;                      /* e.g. "20261123T101502Z" */
-    const char *type;                    /* "full" */
+    const char *type;                    /* "full", "diff" or "incr" */
     const char *status;                  /* "ok", or "errors" when page checksums failed */
     int64_t start_time_ms, stop_time_ms; /* the server's clock, Unix ms */
     uint64_t start_lsn, stop_lsn;
@@ -549,6 +549,9 @@ typedef struct walden_backup_info {
     const char *compress;
     int encrypted;
     const char *walden_version;
+    /* diff and incr: the backup it refers to (restoring it restores that
+     * one's chain too); "" for a full */
+    const char *reference;
 } walden_backup_info;
 
 /*

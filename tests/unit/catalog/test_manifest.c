@@ -135,6 +135,9 @@ static void test_summary_round_trip(void **state)
     m.pub.size = 55000000;
     m.pub.stored_size = 4700000;
     m.pub.page_errors = 2;
+    snprintf(m.reference, sizeof(m.reference), "20261205T010203Z");
+    m.blockmap_size = 123456;
+    memset(m.blockmap_sha256, 0xab, 32);
     wd_backup_meta_link(&m);
     char *text = wd_backup_meta_text(&m);
     assert_non_null(text);
@@ -162,8 +165,13 @@ static void test_summary_round_trip(void **state)
     assert_int_equal(back.pub.page_errors, 2);
     assert_true(back.pub.encrypted);
     assert_true(back.data_checksums);
+    assert_int_equal(back.format, WD_MANIFEST_FORMAT);
+    assert_string_equal(back.pub.reference, "20261205T010203Z");
+    assert_int_equal(back.blockmap_size, 123456);
+    assert_memory_equal(back.blockmap_sha256, m.blockmap_sha256, 32);
     /* a newer format is refused, not misread */
-    assert_rc(wd_backup_meta_set(&back, "format", "2"), WALDEN_EVERSION);
+    assert_rc(wd_backup_meta_set(&back, "format", "3"), WALDEN_EVERSION);
+    assert_rc(wd_backup_meta_set(&back, "format", "0"), WALDEN_ECORRUPT);
     assert_rc(wd_backup_meta_set(&back, "start-lsn", "nonsense"), WALDEN_ECORRUPT);
     assert_ok(wd_backup_meta_set(&back, "some-future-field", "x"));
     wd_free(text);

@@ -142,7 +142,7 @@ incr_or_full() {
   if [[ $t == incr && $r == "$3" ]]; then
     echo "an incremental of $3"
   elif [[ $t == full && $r == null ]]; then
-    grep -h "no usable prior backup" "$T/backup.out" "$T/backup.err" ||
+    grep -h "no backup for --type incr to refer to (.*): taking a full backup" "$T/backup.out" "$T/backup.err" ||
       fail "$4: backup --type incr took a full without saying why: $(cat "$T/backup.out" "$T/backup.err")"
   else
     fail "$4: backup $2 is of type $t with reference $r, expected incr of $3 or a full"

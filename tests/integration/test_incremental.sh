@@ -12,10 +12,10 @@
 #   - an unlogged table (init fork restored, data empty) and one turned
 #     logged (SET LOGGED);
 #   - TRUNCATE, DELETE + VACUUM that truncates the end of a table, a table
-#     growing past many blocks and past a 64 MiB part, DROP and CREATE of a
-#     table of the same name, VACUUM FULL (a new file);
+#     growing past many blocks and past a 64 MiB part (and truncated back
+#     below it), DROP and CREATE of a table of the same name, VACUUM FULL;
 #   - tables only read (hint bits set, nothing written) between backups.
-# --type incr with --no-full-fallback and no backup is refused.
+# --type incr with --full-fallback no and no backup is refused (status 1).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/chain.sh"
 
@@ -91,18 +91,18 @@ check_point() {
 }
 
 # ---- --type incr with an empty repository: a full, said so; with
-# --no-full-fallback: refused (another repository of the same cluster)
+# --full-fallback no: refused (another repository of the same cluster)
 write_conf "$T/other.conf" "repo=$T/other" "lock-path=$T/locks" "pguser=postgres" \
   "expire-auto=no" "pghost=$T/sock" "pgport=$PORT" "pgdata=$PRIMARY"
 walden "$T/other.conf" init >/dev/null || fail "walden init of the second repository failed"
-expect_status 1 walden "$T/other.conf" backup --type incr --no-full-fallback
-stderr_has "no usable prior backup"
+expect_status 1 walden "$T/other.conf" --full-fallback no backup --type incr
+stderr_has "no backup for --type incr to refer to"
 [[ -z $(ls -A "$T/other/main/backup" 2>/dev/null) ]] ||
   fail "a refused backup stored something: $(ls -A "$T/other/main/backup")"
-pass "--type incr --no-full-fallback without a prior backup refused: $(cat "$T/stderr")"
+pass "--type incr --full-fallback no without a prior backup refused: $(cat "$T/stderr")"
 
 F=$(take_backup "$T/walden.conf" incr)
-grep -q "no usable prior backup.*taking a full backup" "$T/backup.out" "$T/backup.err" ||
+grep -q "no backup for --type incr to refer to (.*): taking a full backup" "$T/backup.out" "$T/backup.err" ||
   fail "backup --type incr without a prior backup does not say it takes a full: $(cat "$T/backup.out" "$T/backup.err")"
 expect_backup "$T/walden.conf" "$F" full null
 pass "--type incr with an empty repository took full backup $F and said so"
@@ -159,6 +159,8 @@ sql "DROP TABLE hints"
 sql "ALTER TABLE in_ts SET TABLESPACE pg_default"
 sql "DELETE FROM big WHERE id > 60000"
 sql "VACUUM big"
+[[ $(sql "SELECT pg_relation_size('big') < 64 * 1024 * 1024") == t ]] ||
+  fail "VACUUM did not truncate big below 64 MiB ($(sql "SELECT pg_relation_size('big')") bytes)"
 D=$(take_backup "$T/walden.conf" diff)
 expect_backup "$T/walden.conf" "$D" diff "$F"
 check_point diff "$D" 1,2,3,4

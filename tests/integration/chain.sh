@@ -170,6 +170,33 @@ incr_or_full() {
   fi
 }
 
+# relation_files DIR: the relation files of the data directory DIR (under
+# base/ and the tablespaces), one path a line, sorted; of an unlogged
+# relation (one with an init fork) only the init fork, the one a backup keeps
+relation_files() {
+  python3 - "$1" <<'PY'
+import os, re, sys
+top, files = sys.argv[1], []
+for sub in ("base", "pg_tblspc"):
+    for d, _, names in os.walk(os.path.join(top, sub), followlinks=True):
+        files += [os.path.relpath(os.path.join(d, n), top) for n in names
+                  if re.fullmatch(r"[0-9]+(_(fsm|vm|init))?(\.[0-9]+)?", n)]
+unlogged = {f[:-5] for f in files if f.endswith("_init")}
+for f in sorted(files):
+    if f.endswith("_init") or re.sub(r"(_(fsm|vm))?(\.[0-9]+)?$", "", f) not in unlogged:
+        print(f)
+PY
+}
+
+# same_files WHAT DIR RESTORED: the restored data directory (before its
+# server starts) has the relation files DIR has, no more, no fewer
+same_files() {
+  relation_files "$2" >"$T/want.files"
+  relation_files "$3" >"$T/got.files"
+  diff "$T/want.files" "$T/got.files" >"$T/files.diff" ||
+    fail "$1: relation files differ (< the server's, > restored): $(cat "$T/files.diff")"
+}
+
 # same_tables WHAT WANT_FILE PORT: the server on PORT holds what WANT_FILE
 # (db_checksums' output of the other server) says, table by table
 same_tables() {

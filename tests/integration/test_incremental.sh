@@ -4,7 +4,9 @@
 # consistency point (--type immediate) and comparing with what the primary
 # held at that point, writes stopped in between: marker rows committed in a
 # known order, every permanent table's rows in ctid order in every database
-# (chain.sh), the relations' kinds and tablespaces, and amcheck. The chain:
+# (chain.sh), the relations' kinds and tablespaces, the relation files in
+# the restored directory (no more, no fewer than the server's), and amcheck.
+# The chain:
 #   full F (asked as --type incr with an empty repository: a full, said so),
 #   incr I1, incr I2, diff D (refers to F), with in between:
 #   - CREATE DATABASE ... STRATEGY FILE_COPY from a template changed before F;
@@ -27,6 +29,9 @@ write_conf "$T/walden.conf" "repo=$T/repo" "encrypt-passphrase-file=$T/pass" \
   "lock-path=$T/locks" "pguser=postgres" "process-max=2" "expire-auto=no" \
   "pghost=$T/sock" "pgport=$PORT" "pgdata=$PRIMARY"
 archiving_primary "$PRIMARY" "$PORT" "$T/walden.conf"
+# no autovacuum: after a backup the server's files stay what it copied
+psql_c "$PORT" "ALTER SYSTEM SET autovacuum = off"
+psql_c "$PORT" "SELECT pg_reload_conf()" >/dev/null
 W() { walden "$T/walden.conf" "$@"; }
 sql() { psql_c "$PORT" "$1"; }
 sql_in() { psql_db "$PORT" "$1" <<<"$2" >/dev/null; }
@@ -77,15 +82,17 @@ check_point() {
   local name=$1 id=$2 want=$3 dir=$T/r-$1 got
   db_checksums "$PORT" >"$T/want.sums"
   [[ $(markers "$PORT") == "$want" ]] || fail "$name: the primary holds markers $(markers "$PORT"), expected $want"
-  restore_chain "$name" "$id" "$PORT2" "$T/walden.conf" --tablespace-map "$ts_oid=$T/ts-$name"
+  restore_set "$name" "$id" "$T/walden.conf" --tablespace-map "$ts_oid=$T/ts-$name"
   [[ -f $dir/${unl_path}_init ]] || fail "$name: the unlogged table's init fork was not restored"
+  same_files "$name" "$PRIMARY" "$dir"
+  start_restored "$name" "$PORT2"
   got=$(markers "$PORT2")
   [[ $got == "$want" ]] || fail "$name: markers '$got', expected '$want'"
   same_tables "$name" "$T/want.sums" "$PORT2"
   [[ $(psql_c "$PORT2" "SELECT count(*) FROM unl") == 0 ]] || fail "$name: the unlogged table is not empty"
   local checked
   checked=$(amcheck_all "$PORT2" "$name")
-  pass "$name ($id): markers $got, $(grep -vc '|(relations)|' "$T/want.sums") tables and relation lists equal the primary's, amcheck of $checked"
+  pass "$name ($id): markers $got; $(grep -c . "$T/want.files") relation files, $(grep -vc '|(relations)|' "$T/want.sums") tables and relation lists equal the primary's; amcheck of $checked"
   drop_server "$dir"
   rm -rf "$T/ts-$name"
 }

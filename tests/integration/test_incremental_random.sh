@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # label: slow
 # Randomized chains against a real PostgreSQL 15: a seeded random workload
-# (inserts, updates (some growing rows), deletes, TRUNCATE, new tables logged or not, DROP,
-# VACUUM (FULL, FREEZE), CREATE INDEX, COPY of wide rows (TOAST), SET
-# TABLESPACE, SET LOGGED/UNLOGGED, CREATE/DROP DATABASE, reads that set hint
-# bits, CHECKPOINT) runs between backups into repository A: mostly --type
-# incr, sometimes diff, sometimes a new full. Right after each, writes
-# paused, a --type full of the same moment goes into repository B (the
-# server archives into both). Both are restored (--type immediate) and must
-# hold the same tables (every permanent table's rows in ctid order, in
+# (inserts, updates (some growing rows), deletes, TRUNCATE, new tables
+# logged or not, DROP, VACUUM (FULL, FREEZE), CREATE INDEX, COPY of wide
+# rows (TOAST), SET TABLESPACE, SET LOGGED/UNLOGGED, CREATE/DROP DATABASE,
+# reads that set hint bits, CHECKPOINT) runs between backups into
+# repository A: mostly --type incr, sometimes diff, sometimes a new full.
+# Right after each, writes paused, a --type full of the same moment goes
+# into repository B (the server archives into both). Both are restored
+# (--type immediate) and must hold the same relation files (before they
+# start) and the same tables (every permanent table's rows in ctid order, in
 # every database), the same as the server; amcheck passes on both.
-# ROUNDS (default 6) rounds; SEED replays a run (autovacuum is off); FULL_EVERY=N restores B's
-# full only every Nth round (the chain is restored every round).
+# ROUNDS (default 6) rounds; SEED replays a run (autovacuum is off);
+# FULL_EVERY=N restores B's full only every Nth round (the chain is
+# restored every round).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/chain.sh"
 
@@ -172,13 +174,21 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   n=$(tr ',' '\n' <<<"$chain" | grep -c .)
   ((n <= longest)) || longest=$n
   TYPES[$got_type]=$((TYPES[$got_type] + 1))
-  restore_chain chain "$X" "$PORT2" "$T/a.conf" --tablespace-map "$ts_oid=$T/ts-chain"
-  same_tables "round $ROUND: $got_type $X (chain $chain) against the server" "$T/want.sums" "$PORT2"
-  amcheck_all "$PORT2" "round $ROUND: $got_type $X" >/dev/null
-  if ((ROUND % FULL_EVERY == 0 || ROUND == ROUNDS)); then
-    restore_chain full "$Y" "$PORT3" "$T/b.conf" --tablespace-map "$ts_oid=$T/ts-full"
+  what="round $ROUND: $got_type $X (chain $chain)"
+  full=$((ROUND % FULL_EVERY == 0 || ROUND == ROUNDS))
+  restore_set chain "$X" "$T/a.conf" --tablespace-map "$ts_oid=$T/ts-chain"
+  same_files "$what against the server" "$PRIMARY" "$T/r-chain"
+  if ((full)); then
+    restore_set full "$Y" "$T/b.conf" --tablespace-map "$ts_oid=$T/ts-full"
+    same_files "$what against full $Y" "$T/r-full" "$T/r-chain"
+  fi
+  start_restored chain "$PORT2"
+  same_tables "$what against the server" "$T/want.sums" "$PORT2"
+  amcheck_all "$PORT2" "$what" >/dev/null
+  if ((full)); then
+    start_restored full "$PORT3"
     db_checksums "$PORT3" >"$T/full.sums"
-    same_tables "round $ROUND: $got_type $X (chain $chain) against full $Y" "$T/full.sums" "$PORT2"
+    same_tables "$what against full $Y" "$T/full.sums" "$PORT2"
     amcheck_all "$PORT3" "round $ROUND: full $Y" >/dev/null
     compared=$((compared + 1))
     drop_server "$T/r-full"
@@ -188,6 +198,6 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   drop_server "$T/r-chain"
   rm -rf "$T/ts-chain"
 done
-pass "$ROUNDS rounds (seed $SEED) in $((SECONDS - start)) s: ${TYPES[full]} full, ${TYPES[diff]} diff, ${TYPES[incr]} incr backups, longest chain $longest; each restored equals the server, $compared compared with a full of the same moment; amcheck passed on all"
+pass "$ROUNDS rounds (seed $SEED) in $((SECONDS - start)) s: ${TYPES[full]} full, ${TYPES[diff]} diff, ${TYPES[incr]} incr backups, longest chain $longest; each restored equals the server (relation files, tables), $compared compared with a full of the same moment; amcheck passed on all"
 pg_stop "$PRIMARY"
 finish

@@ -372,7 +372,10 @@ static size_t compact_layers(wd_layer *l, size_t n, uint8_t *owner, uint64_t nbl
 /* One pass over a relation unit. With `rb->ru`, only the blocks whose
  * digest differs go to a delta object; without, every block goes to a
  * whole object. *too_scattered: the result cannot be written as layers
- * (its block map would be too long): the caller stores it whole. */
+ * (its block map would be too long): the caller stores it whole.
+ * Every block is read here (the content method); the WAL summaries of
+ * PostgreSQL 17+ would let a diff or incr skip the blocks they say did not
+ * change, keeping the reference's digest and layer for them. */
 static int relation_pass(backup_run *r, const file_job *job, const unit_read *u, uint8_t *buf,
                          const ref_blocks *rb, blocks *b, wd_manifest_entry *e, bool *too_scattered)
 {

@@ -11,7 +11,8 @@
 #   2. a promoted standby: a standby of the primary (pg_basebackup) is
 #      promoted while the old primary goes on alone (its WAL lost); an incr
 #      of the promoted server refers to the full of the old primary (or is
-#      a full that says why), and restores to the promoted server's rows;
+#      a full that says why), and restores to the promoted server's rows
+#      and relation files;
 #   3. the old primary rewound by pg_rewind to follow the promoted one, then
 #      promoted in its turn: an incr referring to its own pre-rewind full
 #      (a second repository that both archive into) restores to its rows,
@@ -85,6 +86,8 @@ archiving_primary "$PRIMARY" "$PORT" "$T/a.conf"
 # pg_rewind needs wal_log_hints, and the WAL since the last common checkpoint
 psql_c "$PORT" "ALTER SYSTEM SET wal_log_hints = on"
 psql_c "$PORT" "ALTER SYSTEM SET wal_keep_size = '512MB'"
+# no autovacuum: after a backup the server's files stay what it copied
+psql_c "$PORT" "ALTER SYSTEM SET autovacuum = off"
 pg_stop "$PRIMARY"
 pg_start "$PRIMARY"
 walden "$T/b.conf" init >/dev/null || fail "walden init of repository b failed"
@@ -118,11 +121,13 @@ psql_c "$SPORT" "INSERT INTO acct SELECT g, 3, 'promoted' FROM generate_series(3
 IS=$(take_backup "$T/a.conf" incr --pgport "$SPORT" --pgdata "$STANDBY")
 what=$(incr_or_full "$T/a.conf" "$IS" "$FA" "the promoted standby")
 db_checksums "$SPORT" >"$T/want.sums"
-restore_chain promoted "$IS" "$PORT2" "$T/a.conf"
+restore_set promoted "$IS" "$T/a.conf"
+same_files promoted "$STANDBY" "$T/r-promoted"
+start_restored promoted "$PORT2"
 [[ $(markers "$PORT2") == 1,2,3 ]] || fail "promoted: markers $(markers "$PORT2"), expected 1,2,3"
 same_tables promoted "$T/want.sums" "$PORT2"
 checked=$(amcheck_all "$PORT2" promoted)
-pass "promoted standby: backup --type incr $IS is $what; restored: markers 1,2,3, tables equal the promoted server's, amcheck of $checked"
+pass "promoted standby: backup --type incr $IS is $what; restored: markers 1,2,3, relation files and tables equal the promoted server's, amcheck of $checked"
 drop_server "$T/r-promoted"
 
 # ---- 3. the old primary rewound to follow the promoted one
@@ -148,13 +153,15 @@ what_a=$(incr_or_full "$T/a.conf" "$IPA" "$IS" "the rewound old primary in repos
 db_checksums "$PORT" >"$T/want.sums"
 for r in "b $IP" "a $IPA"; do
   read -r repo id <<<"$r"
-  restore_chain "rewound-$repo" "$id" "$PORT2" "$T/$repo.conf"
+  restore_set "rewound-$repo" "$id" "$T/$repo.conf"
+  same_files "rewound-$repo" "$PRIMARY" "$T/r-rewound-$repo"
+  start_restored "rewound-$repo" "$PORT2"
   [[ $(markers "$PORT2") == 1,2,3,4,5 ]] || fail "rewound-$repo: markers $(markers "$PORT2"), expected 1,2,3,4,5"
   same_tables "rewound-$repo" "$T/want.sums" "$PORT2"
   checked=$(amcheck_all "$PORT2" "rewound-$repo")
   drop_server "$T/r-rewound-$repo"
 done
-pass "rewound old primary: incr $IP in repository b is $what, incr $IPA in a is $what_a; both restored: markers 1,2,3,4,5 (not its lost 100), tables equal, amcheck of $checked"
+pass "rewound old primary: incr $IP in repository b is $what, incr $IPA in a is $what_a; both restored: markers 1,2,3,4,5 (not its lost 100), relation files and tables equal, amcheck of $checked"
 
 pg_stop "$PRIMARY"
 finish

@@ -15,7 +15,8 @@
 #     logged (SET LOGGED);
 #   - TRUNCATE, DELETE + VACUUM that truncates the end of a table, a table
 #     growing past many blocks and past a 64 MiB part (and truncated back
-#     below it), DROP and CREATE of a table of the same name, VACUUM FULL;
+#     below it), DROP and CREATE of a table of the same name, VACUUM FULL,
+#     DROP DATABASE and CREATE DATABASE with the same OID (same paths);
 #   - tables only read (hint bits set, nothing written) between backups.
 # --type incr with --full-fallback no and no backup is refused (status 1).
 source "$(dirname "$0")/lib.sh"
@@ -73,6 +74,12 @@ sql "INSERT INTO big SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, 
 # written now, read (hint bits) only after the full backup
 sql "CREATE TABLE hints(id int, v text)"
 sql "INSERT INTO hints SELECT g, md5(g::text) FROM generate_series(1, 5000) g"
+# a database dropped and created again with the same OID later: the same
+# paths (its catalogs) with other bytes, and fewer files
+sql "CREATE DATABASE reborn OID = 60000"
+sql_in reborn "CREATE TABLE old_rows(id int primary key, v text);
+               INSERT INTO old_rows SELECT g, md5(g::text) FROM generate_series(1, 20000) g;
+               DELETE FROM old_rows WHERE id % 2 = 0; VACUUM old_rows;"
 sql "INSERT INTO marker VALUES (1)"
 unl_path=$(sql "SELECT pg_relation_filepath('unl')")
 
@@ -151,6 +158,9 @@ sql "UPDATE moving SET v = 'moved' WHERE id % 10 = 0"
 sql "INSERT INTO unl2log SELECT g, 'logged now' FROM generate_series(3001, 3500) g"
 sql "INSERT INTO trunc_all SELECT g, 'after truncate' FROM generate_series(1, 100) g"
 sql "VACUUM FULL rewritten"
+sql "DROP DATABASE reborn"
+sql "CREATE DATABASE reborn OID = 60000 STRATEGY WAL_LOG"
+sql_in reborn "CREATE TABLE new_rows(id int primary key); INSERT INTO new_rows VALUES (1), (2)"
 sql "SELECT count(*) FROM grow" >/dev/null
 I2=$(take_backup "$T/walden.conf" incr)
 expect_backup "$T/walden.conf" "$I2" incr "$I1"

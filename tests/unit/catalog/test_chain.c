@@ -54,25 +54,7 @@ static int teardown(void **state)
 static void put_backup(fixture *f, const char *id, const char *type, const char *ref,
                        int64_t start_ms)
 {
-    char rel[256], path[900];
-    snprintf(rel, sizeof(rel), "main/backup/%s", id);
-    assert_int_equal(tu_system("mkdir -p '%s/%s'", f->repo, rel), 0);
-    snprintf(path, sizeof(path), "%s/%s/backup.manifest%s", f->repo, rel,
-             wd_compress_ext(f->r->compress));
-    tu_write_file(path, "", 0);
-    wd_backup_meta m = {0};
-    snprintf(m.id, sizeof(m.id), "%s", id);
-    snprintf(m.type, sizeof(m.type), "%s", type);
-    snprintf(m.reference, sizeof(m.reference), "%s", ref);
-    snprintf(m.status, sizeof(m.status), "ok");
-    m.pub.start_time_ms = start_ms;
-    m.pub.stop_time_ms = start_ms + 1000;
-    m.complete = 1;
-    char *text = wd_backup_meta_text(&m);
-    assert_non_null(text);
-    snprintf(rel, sizeof(rel), "main/backup/%s/backup.info", id);
-    assert_ok(wd_repo_write_signed(f->r, rel, text, strlen(text)));
-    wd_free(text);
+    tu_put_backup(f->r, f->repo, id, type, ref, start_ms + 60000);
 }
 
 static void test_chain(void **state)

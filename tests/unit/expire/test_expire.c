@@ -65,28 +65,7 @@ static int teardown(void **state)
  * `days_ago` days before NOW. */
 static void put_backup(fixture *f, const char *id, const char *type, const char *ref, int days_ago)
 {
-    char rel[256], path[900];
-    snprintf(rel, sizeof(rel), "main/backup/%s", id);
-    assert_int_equal(tu_system("mkdir -p '%s/%s'", f->repo, rel), 0);
-    snprintf(path, sizeof(path), "%s/%s/backup.manifest%s", f->repo, rel,
-             wd_compress_ext(f->r->compress));
-    tu_write_file(path, "", 0);
-    wd_backup_meta m = {0};
-    snprintf(m.id, sizeof(m.id), "%s", id);
-    snprintf(m.type, sizeof(m.type), "%s", type);
-    snprintf(m.status, sizeof(m.status), "ok");
-    snprintf(m.reference, sizeof(m.reference), "%s", ref);
-    snprintf(m.start_wal, sizeof(m.start_wal), "000000010000000000000010");
-    snprintf(m.stop_wal, sizeof(m.stop_wal), "000000010000000000000010");
-    m.pub.timeline = 1;
-    m.pub.stop_time_ms = NOW_MS - days_ago * DAY_MS;
-    m.pub.start_time_ms = m.pub.stop_time_ms - 60000;
-    m.complete = 1;
-    char *text = wd_backup_meta_text(&m);
-    assert_non_null(text);
-    snprintf(rel, sizeof(rel), "main/backup/%s/backup.info", id);
-    assert_ok(wd_repo_write_signed(f->r, rel, text, strlen(text)));
-    wd_free(text);
+    tu_put_backup(f->r, f->repo, id, type, ref, NOW_MS - days_ago * DAY_MS);
 }
 
 static bool exists(fixture *f, const char *id)

@@ -84,25 +84,30 @@ int wd_backup_list_usable(walden_repo *repo, const char *named, wd_backup_meta *
     int rc = wd_backup_list_meta(repo, &m, &n, &d);
     if (!rc && named && *named)
         rc = wd_catalog_refuse(&d, named);
-    if (!rc)
-        wd_catalog_pass_over(&d, "backup");
     /* then the chains, judged on the whole list, so that a backup after a
      * broken one is judged by its own chain */
     bool *broken = rc || !n ? NULL : wd_calloc(n, sizeof(*broken));
     if (!rc && n && !broken)
         rc = WALDEN_ENOMEM;
+    char(*why)[256] = rc || !n ? NULL : wd_calloc(n, sizeof(*why));
+    if (!rc && n && !why)
+        rc = WALDEN_ENOMEM;
+    int named_rc = 0;
     for (size_t i = 0; !rc && i < n; i++) {
-        char why[256];
-        int crc = wd_backup_chain(m, n, i, &d, NULL, why, sizeof(why));
-        if (!crc)
-            continue;
-        broken[i] = true;
-        if (named && strcmp(named, m[i]->id) == 0)
-            rc = wd_error_set(crc, "backup %s cannot be restored: its chain is broken: %s",
-                              m[i]->id, why);
-        else
-            wd_log_warn("backup %s is passed over: its chain is broken: %s", m[i]->id, why);
+        int crc = wd_backup_chain(m, n, i, &d, NULL, why[i], sizeof(why[i]));
+        broken[i] = crc != 0;
+        if (crc && named && strcmp(named, m[i]->id) == 0)
+            named_rc = wd_error_set(crc, "backup %s cannot be restored: its chain is broken: %s",
+                                    m[i]->id, why[i]);
     }
+    /* the refusal of the one asked for alone; else the others said */
+    rc = rc ? rc : named_rc;
+    if (!rc)
+        wd_catalog_pass_over(&d, "backup");
+    for (size_t i = 0; !rc && i < n; i++)
+        if (broken[i])
+            wd_log_warn("backup %s is passed over: its chain is broken: %s", m[i]->id, why[i]);
+    wd_free(why);
     size_t kept = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         if (!broken[i])

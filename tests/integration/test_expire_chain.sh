@@ -10,6 +10,7 @@
 #   - expire --dry-run plans F kept ("needed by kept backup D"), I1 and I2
 #     expired; expire removes exactly I1 and I2;
 #   - F, D and I3 each still restore (--type immediate: their marker rows);
+#   - a drill of I3 passes and its report names it an incr of D;
 #   - info's JSON afterwards: the three, with their chains whole;
 #   - a chain whose full is removed by hand: its members inside the window
 #     stay and expire says why, info says the chain is broken, restore of
@@ -110,6 +111,17 @@ for pair in "$F:1" "$D:1,2,3,4" "$I3:1,2,3,4,5"; do
   rm -rf "$T/r$n"
 done
 pass "$F, $D and $I3 each restore to their own marker rows"
+
+# ---- a drill of the incr restores its chain and names it
+as_pg mkdir "$T/scr"
+W --scratch-dir "$T/scr" drill --set "$I3" --report "$T/drill.json" >"$T/drill.out" 2>"$T/drill.err" ||
+  fail "drill of $I3 failed: $(cat "$T/drill.out" "$T/drill.err")"
+grep -q "^drill .* of backup $I3: PASSED" "$T/drill.out" || fail "drill: $(cat "$T/drill.out")"
+grep -q "^  backup: incr of $D (its chain restored with it)" "$T/drill.out" ||
+  fail "drill does not name the type and reference: $(cat "$T/drill.out")"
+py "j['backup_id'] == '$I3' and j['backup_type'] == 'incr' and j['backup_reference'] == '$D'" \
+  <"$T/drill.json" | grep -qx True || fail "drill report: $(cat "$T/drill.json")"
+pass "drill of $I3 passed, its report names it an incr of $D"
 
 # ---- the full gone: the chain stays inside the window, and says why
 rm -rf "${T:?}/repo/main/backup/$F"

@@ -17,25 +17,15 @@
 static const uint64_t SYSID = 7312345678901234567ull;
 
 typedef struct fixture {
-    char *dir;
-    char repo[512];
-    walden_config *cfg;
+    tu_area a;
     walden_repo *r;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    char pgdata[600], locks[600];
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-    snprintf(pgdata, sizeof(pgdata), "%s/pgdata", f->dir);
-    snprintf(locks, sizeof(locks), "%s/locks", f->dir);
-    tu_fake_pgdata(pgdata, SYSID, 15);
-    f->cfg = tu_area_config(f->dir, f->repo, pgdata, NULL);
-    assert_ok(walden_config_set(f->cfg, "lock-path", locks, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_repo_init(f->cfg));
-    assert_ok(walden_repo_open(&f->r, f->cfg));
+    tu_area_setup(&f->a, SYSID);
+    assert_ok(walden_repo_open(&f->r, f->a.cfg));
     *state = f;
     return 0;
 }
@@ -44,9 +34,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     walden_repo_close(f->r);
-    walden_config_free(f->cfg);
-    tu_rmdir_r(f->dir);
-    free(f->dir);
+    tu_area_teardown(&f->a);
     free(f);
     return 0;
 }
@@ -54,7 +42,7 @@ static int teardown(void **state)
 static void put_backup(fixture *f, const char *id, const char *type, const char *ref,
                        int64_t start_ms)
 {
-    tu_put_backup(f->r, f->repo, id, type, ref, start_ms + 60000);
+    tu_put_backup(f->r, f->a.repo, id, type, ref, start_ms + 60000);
 }
 
 static void test_chain(void **state)
@@ -71,7 +59,7 @@ static void test_chain(void **state)
     put_backup(f, "Y2", "diff", "", 9000);
     /* F2 damaged: edited without the key */
     assert_int_equal(
-        tu_system("sed -i 's/status = ok/status = xx/' '%s/main/backup/F2/backup.info'", f->repo),
+        tu_system("sed -i 's/status = ok/status = xx/' '%s/main/backup/F2/backup.info'", f->a.repo),
         0);
 
     wd_backup_meta **m;

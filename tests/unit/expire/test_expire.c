@@ -25,27 +25,17 @@ static const uint64_t SYSID = 7312345678901234567ull;
 #define NOW_MS (NOW_S * 1000)
 
 typedef struct fixture {
-    char *dir;
-    char repo[512];
-    walden_config *cfg;
+    tu_area a;
     walden_repo *r;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    char pgdata[600], locks[600];
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->dir);
-    snprintf(pgdata, sizeof(pgdata), "%s/pgdata", f->dir);
-    snprintf(locks, sizeof(locks), "%s/locks", f->dir);
-    tu_fake_pgdata(pgdata, SYSID, 15);
-    f->cfg = tu_area_config(f->dir, f->repo, pgdata, NULL);
-    assert_ok(walden_config_set(f->cfg, "lock-path", locks, WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "retention", "7d", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_config_set(f->cfg, "retention-full-min", "1", WALDEN_SOURCE_FLAG));
-    assert_ok(walden_repo_init(f->cfg));
-    assert_ok(walden_repo_open(&f->r, f->cfg));
+    tu_area_setup(&f->a, SYSID);
+    assert_ok(walden_config_set(f->a.cfg, "retention", "7d", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "retention-full-min", "1", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_repo_open(&f->r, f->a.cfg));
     *state = f;
     return 0;
 }
@@ -54,9 +44,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     walden_repo_close(f->r);
-    walden_config_free(f->cfg);
-    tu_rmdir_r(f->dir);
-    free(f->dir);
+    tu_area_teardown(&f->a);
     free(f);
     return 0;
 }
@@ -65,14 +53,14 @@ static int teardown(void **state)
  * `days_ago` days before NOW. */
 static void put_backup(fixture *f, const char *id, const char *type, const char *ref, int days_ago)
 {
-    tu_put_backup(f->r, f->repo, id, type, ref, NOW_MS - days_ago * DAY_MS);
+    tu_put_backup(f->r, f->a.repo, id, type, ref, NOW_MS - days_ago * DAY_MS);
 }
 
 static bool exists(fixture *f, const char *id)
 {
-    char path[900];
+    char path[4200];
     struct stat st;
-    snprintf(path, sizeof(path), "%s/main/backup/%s", f->repo, id);
+    snprintf(path, sizeof(path), "%s/main/backup/%s", f->a.repo, id);
     return stat(path, &st) == 0;
 }
 
@@ -109,7 +97,7 @@ static void test_kept_chain(void **state)
 {
     fixture *f = *state;
     /* F1 stays for the chain alone, not as the newest full */
-    assert_ok(walden_config_set(f->cfg, "retention-full-min", "0", WALDEN_SOURCE_FLAG));
+    assert_ok(walden_config_set(f->a.cfg, "retention-full-min", "0", WALDEN_SOURCE_FLAG));
     put_backup(f, "20261101T000000Z", "full", "", 28);
     put_backup(f, "20261110T000000Z", "full", "", 19);
     put_backup(f, "20261111T000000Z", "incr", "20261110T000000Z", 18);
@@ -119,7 +107,7 @@ static void test_kept_chain(void **state)
 
     heard h = {{0}};
     walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
-    assert_ok(walden_expire(f->r, f->cfg, NOW_S, 1, hear, &h, &res));
+    assert_ok(walden_expire(f->r, f->a.cfg, NOW_S, 1, hear, &h, &res));
     has_line(&h, "20261101T000000Z", "expire", "older than the 7d window");
     has_line(&h, "20261110T000000Z", "keep", "needed by kept backup 20261112T000000Z");
     has_line(&h, "20261111T000000Z", "expire", "older than the 7d window");
@@ -130,7 +118,7 @@ static void test_kept_chain(void **state)
     assert_int_equal(res.backups_kept, 4);
     assert_true(exists(f, "20261101T000000Z")); /* dry run */
 
-    assert_ok(walden_expire(f->r, f->cfg, NOW_S, 0, NULL, NULL, &res));
+    assert_ok(walden_expire(f->r, f->a.cfg, NOW_S, 0, NULL, NULL, &res));
     assert_false(exists(f, "20261101T000000Z"));
     assert_false(exists(f, "20261111T000000Z"));
     assert_true(exists(f, "20261110T000000Z"));
@@ -152,7 +140,7 @@ static void test_full_missing(void **state)
 
     heard h = {{0}};
     walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
-    assert_ok(walden_expire(f->r, f->cfg, NOW_S, 0, hear, &h, &res));
+    assert_ok(walden_expire(f->r, f->a.cfg, NOW_S, 0, hear, &h, &res));
     has_line(&h, "20261101T000000Z", "keep", "newest backup older than the 7d window");
     has_line(&h, "20261119T000000Z", "keep",
              "cannot be restored (prior 20261118T000000Z missing): kept with backup "
@@ -167,7 +155,7 @@ static void test_full_missing(void **state)
     /* a month later the broken chain is older than the window: it goes,
      * the full stays */
     memset(&h, 0, sizeof(h));
-    assert_ok(walden_expire(f->r, f->cfg, NOW_S + 30 * 86400, 0, hear, &h, &res));
+    assert_ok(walden_expire(f->r, f->a.cfg, NOW_S + 30 * 86400, 0, hear, &h, &res));
     has_line(&h, "20261126T000000Z", "expire",
              "not usable: prior 20261125T000000Z not usable; older than the 7d window");
     has_line(&h, "20261101T000000Z", "keep", "newest backup older");
@@ -186,10 +174,10 @@ static void test_full_damaged(void **state)
     put_backup(f, "20261125T000000Z", "incr", "20261111T000000Z", 4);
     assert_int_equal(tu_system("sed -i 's/status = ok/status = xx/' "
                                "'%s/main/backup/20261110T000000Z/backup.info'",
-                               f->repo),
+                               f->a.repo),
                      0);
     walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
-    assert_rc(walden_expire(f->r, f->cfg, NOW_S, 0, NULL, NULL, &res), WALDEN_EAUTH);
+    assert_rc(walden_expire(f->r, f->a.cfg, NOW_S, 0, NULL, NULL, &res), WALDEN_EAUTH);
     const char *msg = walden_error_last()->message;
     assert_non_null(strstr(msg, "backup 20261111T000000Z refers to a damaged backup"));
     assert_non_null(strstr(msg, "20261110T000000Z"));
@@ -204,7 +192,7 @@ static void test_incr_without_reference(void **state)
     put_backup(f, "20261101T000000Z", "full", "", 28);
     put_backup(f, "20261125T000000Z", "incr", "", 4);
     walden_expire_result res = WALDEN_EXPIRE_RESULT_INIT;
-    assert_rc(walden_expire(f->r, f->cfg, NOW_S, 0, NULL, NULL, &res), WALDEN_ECORRUPT);
+    assert_rc(walden_expire(f->r, f->a.cfg, NOW_S, 0, NULL, NULL, &res), WALDEN_ECORRUPT);
     assert_non_null(strstr(walden_error_last()->message,
                            "backup 20261125T000000Z is an incr backup without a reference"));
     assert_true(exists(f, "20261101T000000Z"));

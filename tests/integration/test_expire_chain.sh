@@ -96,7 +96,9 @@ W info --output json >"$T/info2.json" || fail "info failed"
 py "[(b['id'], b['chain'], b['chain_error']) for b in j['clusters'][0]['backups']] == [
  ('$F', ['$F'], None), ('$D', ['$F', '$D'], None), ('$I3', ['$F', '$D', '$I3'], None)]" \
   <"$T/info2.json" | grep -qx True || fail "info JSON after expire: $(cat "$T/info2.json")"
-pass "expire removed exactly $I1 and $I2; info shows $F, $D, $I3 with whole chains"
+W verify >"$T/verify.out" 2>"$T/verify.err" ||
+  fail "verify after expire failed: $(cat "$T/verify.out" "$T/verify.err")"
+pass "expire removed exactly $I1 and $I2; info shows $F, $D, $I3 with whole chains; verify passes"
 
 # ---- each kept backup restores: its own marker rows
 n=0

@@ -75,8 +75,13 @@ timed() {
   cat "$work/time.out"
 }
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
-kib() { du -sk "$1" | cut -f1; }
-newest() { find "$1" -mindepth 1 -maxdepth 1 -type d -newer "$2" -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2; }
+# kib DIR: the bytes of the files under DIR (not the folders' blocks), KiB
+kib() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s / 1024}'; }
+# newest DIR MARK: the backup folder made after MARK (names start with a digit)
+newest() {
+  find "$1" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*' -newer "$2" -printf '%T@ %p\n' |
+    sort -n | tail -1 | cut -d' ' -f2
+}
 
 as_pg mkdir -p "$work/sock"
 as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres -k >/dev/null

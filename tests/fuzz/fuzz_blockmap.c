@@ -2,23 +2,24 @@
  * fuzz_blockmap.c - a block map's records as a diff or incr reads them from
  * its reference (wd_blockmap_sink_open), fed in pieces of any size.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "catalog/layers.h"
 #include "common/common.h"
 #include "fuzz_util.h"
 
-static int begin(void *ctx, const char *path, int64_t part, uint32_t nblocks)
+static int begin(void *ctx, const char *path, int64_t part, uint32_t nblocks, bool sparse)
 {
     uint64_t *sum = ctx;
-    *sum += strlen(path) + (uint64_t)part + nblocks;
+    *sum += strlen(path) + (uint64_t)part + nblocks + sparse;
     return 0;
 }
 
-static int digests(void *ctx, const uint8_t *data, size_t len)
+static int digest(void *ctx, uint32_t block, const uint8_t d[32])
 {
     uint64_t *sum = ctx;
-    *sum += len + (len ? data[len - 1] : 0);
+    *sum += block + d[31];
     return 0;
 }
 
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     size_t piece = (size_t)data[0] + 1;
     uint64_t sum = 0;
-    wd_blockmap_cb cb = {begin, digests, &sum};
+    wd_blockmap_cb cb = {begin, digest, &sum};
     wd_sink *sink = NULL;
     if (wd_blockmap_sink_open(&sink, &cb))
         return 0;

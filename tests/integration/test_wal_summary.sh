@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# PostgreSQL 17's WAL summaries (lib/pg/summary.c) against the ground truth:
+# a cluster with summarize_wal = on is copied after a CHECKPOINT at LSN A,
+# known blocks change (an UPDATE at known ctids, a TRUNCATE, a VACUUM that
+# truncates a table's tail, a new table), it is copied again after a
+# CHECKPOINT, and tests/tools/summary_check.c (walden_summary_check) checks
+# that every 8 KiB block whose bytes differ between the two copies is one
+# the summaries of [A, B) say may have changed, and that most equal blocks
+# are said unchanged. The server runs from the trixie root as in
+# pgversions.sh.
+# label: versions
+PGV=17
+SUITE=trixie
+SRC=${WALDEN_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+skip_or_fail() {
+  if [[ ${WALDEN_REQUIRE_SERVERS:-0} == 1 ]]; then
+    echo "FAIL: $(basename "$0" .sh): $*" >&2
+    exit 1
+  fi
+  echo "SKIP: $(basename "$0" .sh): $*"
+  exit 0
+}
+[[ $(id -u) -eq 0 ]] || skip_or_fail "PostgreSQL $PGV needs root (debootstrap, unshare)"
+command -v debootstrap >/dev/null || skip_or_fail "debootstrap is not installed"
+ROOT=$(bash "$SRC/scripts/pg-rootfs.sh" "$SUITE") || skip_or_fail "no root for $SUITE"
+export TMPDIR=$ROOT/tmp
+source "$SRC/tests/integration/lib.sh"
+
+CHECK=${WALDEN_BUILD_DIR:-$SRC/build-test}/tests/walden_summary_check
+[[ -x $CHECK ]] || fail "walden_summary_check is not built ($CHECK)"
+
+# PostgreSQL's programs of the root, run inside it as the caller
+mkdir -p "$T/pgbin"
+for p in initdb pg_ctl postgres psql; do
+  cat >"$T/pgbin/$p" <<SH
+#!/bin/sh
+case "\$PWD" in $ROOT/*) wd=\$PWD ;; *) wd=/ ;; esac
+LC_ALL=C.UTF-8 LANG=C.UTF-8 exec unshare --user --map-user=\$(id -u) --map-group=\$(id -g) \\
+  --root=$ROOT --wd="\$wd" /usr/lib/postgresql/$PGV/bin/$p "\$@"
+SH
+  chmod 0755 "$T/pgbin/$p"
+done
+PG_BIN=$T/pgbin
+
+PRIMARY=$T/primary
+PORT=$(next_port)
+sql() { as_pg "$PG_BIN/psql" -h "$T/sock" -p "$PORT" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+
+# data checksums: a hint-bit change is WAL-logged (the module refuses a
+# server without them or wal_log_hints); autovacuum off: nothing but the
+# test writes
+as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/null
+pg_configure "$PRIMARY" "$PORT" <<CONF
+summarize_wal = on
+autovacuum = off
+CONF
+pg_start "$PRIMARY"
+
+sql "CREATE TABLE t(id int PRIMARY KEY, v text NOT NULL)"
+sql "INSERT INTO t SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 20000) g"
+sql "CREATE TABLE gone AS SELECT g AS id FROM generate_series(1, 5000) g"
+sql "CREATE TABLE kept AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g"
+sql "VACUUM (FREEZE, ANALYZE)"
+pages=$(sql "SELECT pg_relation_size('t') / 8192")
+((pages > 100)) || fail "t has only $pages pages"
+
+mkdir -p "$T/a" "$T/b"
+sql "CHECKPOINT"
+read -r A TLI < <(sql "SELECT redo_lsn, timeline_id FROM pg_control_checkpoint()" | tr '|' ' ')
+cp -a "$PRIMARY/base" "$PRIMARY/global" "$T/a/"
+
+# known changes: a table truncated and refilled (a new relfilenode), the
+# tail of t deleted and cut off by VACUUM (a limit block on the same file),
+# rows at three ctids, a new table
+sql "TRUNCATE gone"
+sql "INSERT INTO gone SELECT g FROM generate_series(1, 100) g"
+sql "DELETE FROM t WHERE id > 18000"
+sql "VACUUM t"
+# COPY extends t again past the cut
+seq 20001 20500 | awk '{print $1 "\tcopied-" $1}' |
+  as_pg "$PG_BIN/psql" -h "$T/sock" -p "$PORT" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 \
+    -c "COPY t FROM STDIN"
+# (after the VACUUM: the rows' new versions may go to the last page)
+sql "UPDATE t SET v = v || 'x' WHERE ctid = ANY (ARRAY['(3,1)', '(40,2)', '(90,3)']::tid[])"
+sql "CREATE TABLE fresh AS SELECT g AS id FROM generate_series(1, 3000) g"
+after=$(sql "SELECT pg_relation_size('t') / 8192")
+((after < pages)) || fail "VACUUM did not truncate t ($pages pages, then $after)"
+
+# B: after the copy, so that every change in it has its WAL before B (a
+# page reaches the disk only after its WAL); a CHECKPOINT then makes the
+# summarizer end a summary past B
+sql "CHECKPOINT"
+cp -a "$PRIMARY/base" "$PRIMARY/global" "$T/b/"
+B=$(sql "SELECT pg_current_wal_insert_lsn()")
+sql "CHECKPOINT"
+pass "copies at $A and $B on timeline $TLI; t cut from $pages to $after pages"
+
+"$CHECK" "$T/sock" "$PORT" "$TLI" "$A" "$B" "$T/a" "$T/b" 50 >"$T/check.out" 2>&1 ||
+  fail "summary check: $(cat "$T/check.out")"
+read -r differing < <(sed -n 's/.*differing \([0-9]*\).*/\1/p' "$T/check.out")
+((differing >= 4)) || fail "too few blocks changed for a test: $(cat "$T/check.out")"
+pass "every block that differs is said changed; most equal blocks unchanged: $(cat "$T/check.out")"
+
+# nothing between: the same copy against itself, an empty range; what is
+# still said changed is the free space and visibility maps (always read)
+"$CHECK" "$T/sock" "$PORT" "$TLI" "$B" "$B" "$T/b" "$T/b" 80 >"$T/check.out" 2>&1 ||
+  fail "summary check of an empty range: $(cat "$T/check.out")"
+grep -q "differing 0 (missed 0)" "$T/check.out" || fail "empty range: $(cat "$T/check.out")"
+pass "an empty range: most blocks said unchanged (the maps are always read): $(cat "$T/check.out")"
+
+# a range the summaries do not cover (before the summarizer's first
+# summary, on a timeline that does not exist): refused with the reason
+first=$(sql "SELECT min(start_lsn) FROM pg_available_wal_summaries()")
+set +e
+"$CHECK" "$T/sock" "$PORT" "$TLI" 0/10 "$B" "$T/a" "$T/b" 0 >"$T/check.out" 2>&1
+rc=$?
+"$CHECK" "$T/sock" "$PORT" 7 "$A" "$B" "$T/a" "$T/b" 0 >"$T/check7.out" 2>&1
+rc7=$?
+set -e
+if [[ $first != 0/10 ]]; then
+  [[ $rc == 2 ]] && grep -q "do not cover 0/10 to $B: none from 0/10" "$T/check.out" ||
+    fail "a range before $first: $(cat "$T/check.out")"
+fi
+[[ $rc7 == 2 ]] && grep -q "the WAL summaries of timeline 7 do not cover" "$T/check7.out" ||
+  fail "timeline 7: $(cat "$T/check7.out")"
+pass "ranges without summaries are refused, naming the gap"
+
+# summarize_wal off: the server cannot give summaries
+sql "ALTER SYSTEM SET summarize_wal = off"
+sql "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+set +e
+"$CHECK" "$T/sock" "$PORT" "$TLI" "$A" "$B" "$T/a" "$T/b" 0 >"$T/check.out" 2>&1
+rc=$?
+set -e
+[[ $rc == 2 ]] && grep -q "summaries not usable: summarize_wal is off" "$T/check.out" ||
+  fail "summarize_wal off: $(cat "$T/check.out")"
+pass "summarize_wal off is refused"
+finish

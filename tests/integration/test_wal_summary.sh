@@ -2,7 +2,8 @@
 # PostgreSQL 17's WAL summaries (lib/pg/summary.c) against the ground truth:
 # a cluster with summarize_wal = on is copied after a CHECKPOINT at LSN A,
 # known blocks change (an UPDATE at known ctids, a TRUNCATE, a VACUUM that
-# truncates a table's tail, a new table), it is copied again after a
+# truncates a table's tail, a new table, a table moved into a tablespace, a
+# database created with FILE_COPY), it is copied again after a
 # CHECKPOINT, and tests/tools/summary_check.c (walden_summary_check) checks
 # that every 8 KiB block whose bytes differ between the two copies is one
 # the summaries of [A, B) say may have changed, and that most equal blocks
@@ -60,6 +61,10 @@ sql "CREATE TABLE t(id int PRIMARY KEY, v text NOT NULL)"
 sql "INSERT INTO t SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 20000) g"
 sql "CREATE TABLE gone AS SELECT g AS id FROM generate_series(1, 5000) g"
 sql "CREATE TABLE kept AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g"
+# a tablespace: its files are pg_tblspc/OID/PG_17_.../DB/REL
+as_pg mkdir "$T/ts"
+sql "CREATE TABLESPACE ts LOCATION '$T/ts'"
+sql "CREATE TABLE in_ts TABLESPACE ts AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g"
 sql "VACUUM (FREEZE, ANALYZE)"
 pages=$(sql "SELECT pg_relation_size('t') / 8192")
 ((pages > 100)) || fail "t has only $pages pages"
@@ -67,7 +72,8 @@ pages=$(sql "SELECT pg_relation_size('t') / 8192")
 mkdir -p "$T/a" "$T/b"
 sql "CHECKPOINT"
 read -r A TLI < <(sql "SELECT redo_lsn, timeline_id FROM pg_control_checkpoint()" | tr '|' ' ')
-cp -a "$PRIMARY/base" "$PRIMARY/global" "$T/a/"
+copy() { cp -a "$PRIMARY/base" "$PRIMARY/global" "$1/" && cp -aL "$PRIMARY/pg_tblspc" "$1/"; }
+copy "$T/a"
 
 # known changes: a table truncated and refilled (a new relfilenode), the
 # tail of t deleted and cut off by VACUUM (a limit block on the same file),
@@ -83,6 +89,11 @@ seq 20001 20500 | awk '{print $1 "\tcopied-" $1}' |
 # (after the VACUUM: the rows' new versions may go to the last page)
 sql "UPDATE t SET v = v || 'x' WHERE ctid = ANY (ARRAY['(3,1)', '(40,2)', '(90,3)']::tid[])"
 sql "CREATE TABLE fresh AS SELECT g AS id FROM generate_series(1, 3000) g"
+# in the tablespace: a row updated, a table moved in; a database copied
+# file by file (no WAL for its blocks: the summaries name the database)
+sql "UPDATE in_ts SET v = 'x' WHERE ctid = '(20,5)'"
+sql "ALTER TABLE kept SET TABLESPACE ts"
+sql "CREATE DATABASE copied STRATEGY FILE_COPY"
 after=$(sql "SELECT pg_relation_size('t') / 8192")
 ((after < pages)) || fail "VACUUM did not truncate t ($pages pages, then $after)"
 
@@ -90,7 +101,7 @@ after=$(sql "SELECT pg_relation_size('t') / 8192")
 # page reaches the disk only after its WAL); a CHECKPOINT then makes the
 # summarizer end a summary past B
 sql "CHECKPOINT"
-cp -a "$PRIMARY/base" "$PRIMARY/global" "$T/b/"
+copy "$T/b"
 B=$(sql "SELECT pg_current_wal_insert_lsn()")
 sql "CHECKPOINT"
 pass "copies at $A and $B on timeline $TLI; t cut from $pages to $after pages"

@@ -4,8 +4,9 @@
  *
  *     walden_summary_check HOST PORT TLI FROM TO DIR_A DIR_B MIN_SHARE
  *
- * DIR_A and DIR_B hold copies of a data directory's base/ and global/
- * taken after a CHECKPOINT at LSN FROM and at LSN TO (timeline TLI). The
+ * DIR_A and DIR_B hold copies of a data directory's base/, global/ and
+ * pg_tblspc/ (its links followed) taken after a CHECKPOINT at LSN FROM and
+ * at LSN TO (timeline TLI). The
  * summaries of [FROM, TO) are loaded from the server at HOST (a socket
  * folder) and PORT, and every 8 KiB block of every relation file of DIR_B
  * is compared with the same block in DIR_A (absent: differs). A block that
@@ -144,6 +145,7 @@ int main(int argc, char **argv)
     counts n = {0};
     walk("base", &n);
     walk("global", &n);
+    walk("pg_tblspc", &n);
     size_t entries = wd_summary_blocks(s);
     wd_summary_free(s);
     unsigned long share = n.equal ? n.equal_unchanged * 100 / n.equal : 100;

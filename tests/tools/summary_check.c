@@ -42,14 +42,14 @@ static size_t block_at(FILE *f, unsigned long b, unsigned char *buf)
 
 static void check_file(const char *rel, counts *n)
 {
-    char pa[4096], pb[4096];
-    snprintf(pa, sizeof(pa), "%s/%s", dir_a, rel);
-    snprintf(pb, sizeof(pb), "%s/%s", dir_b, rel);
-    FILE *a = fopen(pa, "rb"), *b = fopen(pb, "rb");
+    char *pa = wd_path_join(dir_a, rel), *pb = wd_path_join(dir_b, rel);
+    FILE *a = pa ? fopen(pa, "rb") : NULL, *b = pb ? fopen(pb, "rb") : NULL;
     if (!b) {
-        fprintf(stderr, "cannot open %s: %s\n", pb, strerror(errno));
+        fprintf(stderr, "cannot open %s: %s\n", pb ? pb : rel, strerror(errno));
         exit(1);
     }
+    wd_free(pa);
+    wd_free(pb);
     wd_summary_file f;
     wd_summary_state state = wd_summary_file_get(summary, rel, WD_PG_SEGMENT_BLOCKS, &f);
     n->files++;
@@ -83,30 +83,30 @@ static void check_file(const char *rel, counts *n)
 
 static void walk(const char *rel, counts *n)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir_b, rel);
-    DIR *d = opendir(path);
+    char *path = wd_path_join(dir_b, rel);
+    DIR *d = path ? opendir(path) : NULL;
     if (!d) {
-        fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "cannot open %s: %s\n", path ? path : rel, strerror(errno));
         exit(1);
     }
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
-        char child[4096], full[8192];
-        snprintf(child, sizeof(child), "%s/%s", rel, de->d_name);
-        snprintf(full, sizeof(full), "%s/%s", dir_b, child);
+        char *child = wd_path_join(rel, de->d_name), *full = wd_path_join(path, de->d_name);
         struct stat st;
-        if (lstat(full, &st) != 0)
-            continue;
         wd_pg_relfile rf;
-        if (S_ISDIR(st.st_mode))
+        if (!child || !full || lstat(full, &st) != 0)
+            ;
+        else if (S_ISDIR(st.st_mode))
             walk(child, n);
         else if (S_ISREG(st.st_mode) && wd_pg_relfile_parse(child, &rf))
             check_file(child, n);
+        wd_free(child);
+        wd_free(full);
     }
     closedir(d);
+    wd_free(path);
 }
 
 int main(int argc, char **argv)

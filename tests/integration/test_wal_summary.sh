@@ -32,7 +32,7 @@ CHECK=${WALDEN_BUILD_DIR:-$SRC/build-test}/tests/walden_summary_check
 
 # PostgreSQL's programs of the root, run inside it as the caller
 mkdir -p "$T/pgbin"
-for p in initdb pg_ctl postgres psql; do
+for p in initdb pg_ctl postgres psql pg_controldata; do
   cat >"$T/pgbin/$p" <<SH
 #!/bin/sh
 case "\$PWD" in $ROOT/*) wd=\$PWD ;; *) wd=/ ;; esac
@@ -43,17 +43,44 @@ SH
 done
 PG_BIN=$T/pgbin
 
+# archive_command runs inside the root: a copy of the host's release build,
+# its loader and libraries, at walden's own path inside the root
+inner_src=${WALDEN_INNER_BIN:-$SRC/build-release/src/walden}
+[[ -x $inner_src ]] || fail "no release build of walden at $inner_src (scripts/test.sh builds it)"
+mkdir -p "$T/inner"
+cp "$inner_src" "$T/inner/walden"
+for lib in $(ldd "$inner_src" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+  cp -L "$lib" "$T/inner/"
+done
+INNER_WRAPPER=$ROOT$WALDEN_BIN
+mkdir -p "$(dirname "$INNER_WRAPPER")"
+cat >"$INNER_WRAPPER" <<SH
+#!/bin/sh
+exec $T/inner/ld-linux-x86-64.so.2 --library-path $T/inner $T/inner/walden "\$@"
+SH
+chmod 0755 "$INNER_WRAPPER"
+trap 'rc=$?; rm -f "$INNER_WRAPPER"; cleanup $rc' EXIT
+
 PRIMARY=$T/primary
 PORT=$(next_port)
+write_conf "$T/walden.conf" "repo=$T/repo" "lock-path=$T/locks" "pghost=$T/sock" \
+  "pguser=postgres" "pg-bin=$PG_BIN" "process-max=2" "archive-timeout=60s" "expire-auto=off" "log-level=info"
+W() {
+  local WALDEN_ENV=("WALDEN_PGPORT=$PORT")
+  walden "$T/walden.conf" "$@"
+}
 sql() { as_pg "$PG_BIN/psql" -h "$T/sock" -p "$PORT" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
 # data checksums: a hint-bit change is WAL-logged (the module refuses a
 # server without them or wal_log_hints); autovacuum off: nothing but the
 # test writes
 as_pg "$PG_BIN/initdb" -D "$PRIMARY" -A trust -U postgres --no-sync -k >/dev/null
+W --pgdata "$PRIMARY" init >/dev/null
 pg_configure "$PRIMARY" "$PORT" <<CONF
 summarize_wal = on
 autovacuum = off
+archive_mode = on
+archive_command = '$WALDEN_BIN --config $T/walden.conf archive-push %p'
 CONF
 pg_start "$PRIMARY"
 
@@ -135,6 +162,58 @@ fi
 [[ $rc7 == 2 ]] && grep -q "the WAL summaries of timeline 7 do not cover" "$T/check7.out" ||
   fail "timeline 7: $(cat "$T/check7.out")"
 pass "ranges without summaries are refused, naming the gap"
+
+# ---- backups: a full, then incrs that read only the blocks the
+# summaries name; restored, the chain holds what the server holds
+backup() { # OUT [options]: the backup's id
+  local out=$T/$1
+  shift
+  W --pgdata "$PRIMARY" backup "$@" >"$out" 2>&1 || fail "backup $*: $(cat "$out")"
+  awk '/^backup /{print $2; exit}' "$out" | tr -d :
+}
+read_bytes() { sed -n 's/.* bytes stored, \([0-9]*\) read.*/\1/p' "$T/$1"; }
+full=$(backup full.out --type full)
+sql "UPDATE t SET v = v || 'y' WHERE ctid = ANY (ARRAY['(5,1)', '(60,2)']::tid[])"
+sql "UPDATE in_ts SET v = 'y' WHERE id < 50"
+sql "CREATE TABLE later AS SELECT g AS id FROM generate_series(1, 1000) g"
+incr1=$(backup incr1.out --type incr)
+grep -q "WAL summaries from .* name [0-9]* blocks" "$T/incr1.out" ||
+  fail "the incr did not use the summaries: $(cat "$T/incr1.out")"
+sql "UPDATE t SET v = v || 'z' WHERE id % 500 = 0"
+sql "TRUNCATE gone"
+incr2=$(backup incr2.out --type incr)
+grep -q "WAL summaries from .* name [0-9]* blocks" "$T/incr2.out" ||
+  fail "the second incr did not use the summaries: $(cat "$T/incr2.out")"
+# the same incr without them reads every block
+off=$(backup off.out --type incr --wal-summaries off)
+grep -q "WAL summaries" "$T/off.out" && fail "wal-summaries off: $(cat "$T/off.out")"
+r1=$(read_bytes incr2.out) r0=$(read_bytes off.out)
+[[ -n $r1 && -n $r0 ]] && ((r1 * 4 < r0)) ||
+  fail "with summaries $r1 bytes read, without $r0: $(cat "$T/incr2.out" "$T/off.out")"
+pass "incrs with summaries read $r1 bytes, $r0 without"
+
+tables=(t gone kept fresh in_ts later)
+sums() { # PORT: every table's rows in order, hashed
+  for tb in "${tables[@]}"; do
+    as_pg "$PG_BIN/psql" -h "$T/sock" -p "$1" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 \
+      -c "SELECT '$tb', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM $tb x"
+  done
+}
+want=$(sums "$PORT")
+tsoid=$(sql "SELECT oid FROM pg_tablespace WHERE spcname = 'ts'")
+for id in "$incr2" "$off"; do
+  dir=$T/restored-$id rport=$(next_port)
+  as_pg mkdir -p "$T/ts-$id"
+  W restore --pgdata "$dir" --set "$id" --tablespace-map "$tsoid=$T/ts-$id" --type immediate \
+    --target-action promote >"$T/restore.out" 2>&1 || fail "restore $id: $(cat "$T/restore.out")"
+  pg_configure "$dir" "$rport" <<<"archive_mode = off"
+  pg_start "$dir"
+  wait_recovered "$rport" "restore $id"
+  got=$(sums "$rport")
+  [[ $got == "$want" ]] || fail "restore of $id: $got, the server has $want"
+  pg_stop "$dir"
+done
+pass "the chains full, incr, incr (with summaries) and full, incr, incr, incr restore what the server holds"
 
 # summarize_wal off: the server cannot give summaries
 sql "ALTER SYSTEM SET summarize_wal = off"

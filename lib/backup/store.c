@@ -356,6 +356,32 @@ static int finish_pass(backup_run *r, const file_job *job, const ref_blocks *rb,
                        wd_manifest_entry *e, wd_repo_stream *stp, uint64_t changed,
                        bool *too_scattered);
 
+/* Block `blk` (`len` bytes at `data`) of a pass that compares with the
+ * reference: its digest into `b`; the reference's layer when the digest is
+ * the reference's, else a record of the delta object (opened at the first)
+ * and one more in *changed. */
+static int compare_block(backup_run *r, const file_job *job, const ref_blocks *rb, blocks *b,
+                         uint64_t blk, const uint8_t *data, size_t len, wd_repo_stream *st,
+                         uint64_t *changed)
+{
+    uint8_t *d = b->digests + blk * 32;
+    wd_block_digest(data, len, d);
+    if (blk < rb->n && memcmp(d, rb->digests + blk * 32, 32) == 0) {
+        b->owner[blk] = rb->owner[blk];
+        return 0;
+    }
+    b->owner[blk] = (uint8_t)rb->n_layers;
+    (*changed)++;
+    uint8_t head[WD_DELTA_HEAD];
+    wd_delta_head(head, (uint32_t)blk, (uint32_t)len);
+    int rc = 0;
+    if (!st->pipe && (rc = open_object(r, job->path, job->part, true, true, st)))
+        return rc;
+    if (!(rc = wd_pipe_write(st->pipe, head, sizeof(head))))
+        rc = wd_pipe_write(st->pipe, data, len);
+    return rc;
+}
+
 /* One pass over a relation unit. With `rb->ru`, only the blocks whose
  * digest differs go to a delta object; without, every block goes to a
  * whole object. *too_scattered: the result cannot be written as layers
@@ -364,7 +390,6 @@ static int relation_pass(backup_run *r, const file_job *job, const unit_read *u,
                          const ref_blocks *rb, blocks *b, wd_manifest_entry *e, bool *too_scattered)
 {
     bool whole = rb->ru == NULL;
-    uint8_t newl = (uint8_t)rb->n_layers;
     wd_repo_stream st = {0};
     uint64_t done = 0, changed = 0;
     size_t got = 0;
@@ -379,22 +404,10 @@ static int relation_pass(backup_run *r, const file_job *job, const unit_read *u,
             uint64_t blk = first + i;
             size_t off = (size_t)(i * WD_BLOCK);
             size_t len = got - off < WD_BLOCK ? got - off : WD_BLOCK;
-            uint8_t *d = b->digests + blk * 32;
-            wd_block_digest(buf + off, len, d);
             if (whole)
-                continue;
-            if (blk < rb->n && memcmp(d, rb->digests + blk * 32, 32) == 0) {
-                b->owner[blk] = rb->owner[blk];
-                continue;
-            }
-            b->owner[blk] = newl;
-            changed++;
-            uint8_t head[WD_DELTA_HEAD];
-            wd_delta_head(head, (uint32_t)blk, (uint32_t)len);
-            if (!st.pipe && (rc = open_object(r, job->path, job->part, true, true, &st)))
-                break;
-            if (!(rc = wd_pipe_write(st.pipe, head, sizeof(head))))
-                rc = wd_pipe_write(st.pipe, buf + off, len);
+                wd_block_digest(buf + off, len, b->digests + blk * 32);
+            else
+                rc = compare_block(r, job, rb, b, blk, buf + off, len, &st, &changed);
         }
         if (!rc && whole) {
             if (!st.pipe)
@@ -510,7 +523,6 @@ static int relation_pass_named(backup_run *r, const file_job *job, const unit_re
         return 0;
     }
     uint64_t nblocks = bytes / WD_BLOCK, first_block = u->start / WD_BLOCK, changed = 0;
-    uint8_t newl = (uint8_t)rb->n_layers;
     wd_repo_stream st = {0};
     int rc = blocks_room(b, nblocks);
     for (uint64_t blk = 0; !rc && blk < nblocks;) {
@@ -538,21 +550,7 @@ static int relation_pass_named(backup_run *r, const file_job *job, const unit_re
             e->bad_pages += check_pages(r, u->fd, u->full, u->segno, offset, buf, (size_t)got);
         uint64_t whole = (uint64_t)got / WD_BLOCK;
         for (uint64_t i = 0; i < whole && !rc; i++) {
-            uint64_t k = blk + i;
-            uint8_t *d = b->digests + k * 32;
-            wd_block_digest(buf + i * WD_BLOCK, WD_BLOCK, d);
-            if (k < rb->n && memcmp(d, rb->digests + k * 32, 32) == 0) {
-                b->owner[k] = rb->owner[k];
-                continue;
-            }
-            b->owner[k] = newl;
-            changed++;
-            uint8_t head[WD_DELTA_HEAD];
-            wd_delta_head(head, (uint32_t)k, WD_BLOCK);
-            if (!st.pipe && (rc = open_object(r, job->path, job->part, true, true, &st)))
-                break;
-            if (!(rc = wd_pipe_write(st.pipe, head, sizeof(head))))
-                rc = wd_pipe_write(st.pipe, buf + i * WD_BLOCK, WD_BLOCK);
+            rc = compare_block(r, job, rb, b, blk + i, buf + i * WD_BLOCK, WD_BLOCK, &st, &changed);
         }
         if (whole < run) { /* cut meanwhile: WAL replay cuts it too */
             nblocks = blk + whole;

@@ -7,8 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "backup/reference.h"
 #include "common/common.h"
+
+/* the longest chain a diff or incr refers to */
+#define CHAIN_MAX 1000
 
 struct wd_reference {
     wd_backup_meta meta; /* from its signed manifest */
@@ -16,8 +21,7 @@ struct wd_reference {
     size_t cap, n;
     FILE *spool; /* the block digests */
     uint64_t spool_size;
-    wd_ref_unit *current; /* the block map record being read */
-    uint64_t current_left;
+    wd_ref_unit *current; /* the block map record being read, or NULL: skipped */
 };
 
 static uint64_t key_hash(const char *path, int64_t part)
@@ -144,61 +148,165 @@ static int add_unit(const wd_manifest_entry *e, void *ctx)
     return 0;
 }
 
-static int bm_begin(void *ctx, const char *path, int64_t part, uint32_t nblocks)
+/* ---- the block maps of the chain, applied in order ---- */
+
+static int spool_pwrite(wd_reference *r, const void *data, size_t len, uint64_t at)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n =
+            pwrite(fileno(r->spool), (const uint8_t *)data + done, len - done, (off_t)(at + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return wd_error_set_errno(n < 0 ? errno : EIO, "cannot spool a block map");
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static int spool_pread(const wd_reference *r, void *data, size_t len, uint64_t at)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fileno(r->spool), (uint8_t *)data + done, len - done, (off_t)(at + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return wd_error_set_errno(n < 0 ? errno : EIO, "cannot read the spooled block map");
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Room for `nblocks` digests of `u`: a new region at the spool's end when
+ * it has less, keeping the first `keep` digests. */
+static int unit_room(wd_reference *r, wd_ref_unit *u, uint32_t nblocks, uint32_t keep)
+{
+    if (u->bm_cap >= nblocks && u->bm_cap > 0)
+        return 0;
+    uint64_t at = r->spool_size;
+    uint8_t buf[32 * 256];
+    for (uint32_t i = 0; i < keep;) {
+        uint32_t k = keep - i < 256 ? keep - i : 256;
+        int rc = spool_pread(r, buf, (size_t)k * 32, u->bm_offset + (uint64_t)i * 32);
+        if (!rc)
+            rc = spool_pwrite(r, buf, (size_t)k * 32, at + (uint64_t)i * 32);
+        if (rc)
+            return rc;
+        i += k;
+    }
+    u->bm_offset = at;
+    u->bm_cap = nblocks ? nblocks : 1;
+    r->spool_size += (uint64_t)u->bm_cap * 32;
+    return 0;
+}
+
+static int bm_begin(void *ctx, const char *path, int64_t part, uint32_t nblocks, bool sparse)
 {
     wd_reference *r = ctx;
     wd_ref_unit *u = r->cap ? *slot_of(r, path, part < 0 ? 0 : part) : NULL;
-    if (!u || u->hash != 'b' || u->has_digests || nblocks != wd_unit_blocks(u->size))
-        return wd_error_set(WALDEN_ECORRUPT,
-                            "backup %s: its block map does not match its manifest at '%s'",
-                            r->meta.id, path);
+    r->current = NULL;
+    if (!u || u->hash != 'b')
+        return 0; /* gone since, or no longer a relation unit */
+    if (sparse && !u->has_digests) {
+        u->broken = true;
+        return 0;
+    }
+    int rc =
+        unit_room(r, u, nblocks, sparse ? (u->bm_blocks < nblocks ? u->bm_blocks : nblocks) : 0);
+    if (rc)
+        return rc;
     u->has_digests = true;
-    u->bm_offset = r->spool_size;
+    u->broken = false;
     u->bm_blocks = nblocks;
-    r->spool_size += (uint64_t)nblocks * 32;
+    r->current = u;
     return 0;
 }
 
-static int bm_digests(void *ctx, const uint8_t *data, size_t len)
+static int bm_digest(void *ctx, uint32_t block, const uint8_t digest[32])
 {
     wd_reference *r = ctx;
-    if (fwrite(data, 1, len, r->spool) != len)
-        return wd_error_set_errno(errno, "cannot spool a block map");
-    return 0;
+    if (!r->current)
+        return 0;
+    return spool_pwrite(r, digest, 32, r->current->bm_offset + (uint64_t)block * 32);
 }
 
-static int load_blockmap(walden_repo *repo, wd_reference *r, wd_compress c)
+/* Applies backup `m`'s block map (its SHA-256 and size from its signed
+ * summary). */
+static int apply_blockmap(walden_repo *repo, wd_reference *r, const wd_backup_meta *m,
+                          wd_compress c)
 {
-    char *object = wd_asprintf("%s/%s/%s/backup.blockmap%s", repo->cluster, WD_BACKUP_DIR,
-                               r->meta.id, wd_compress_ext(c));
+    char *object = wd_asprintf("%s/%s/%s/backup.blockmap%s", repo->cluster, WD_BACKUP_DIR, m->id,
+                               wd_compress_ext(c));
     wd_source *src = NULL;
     wd_sink *sink = NULL;
     wd_repo_stream st = {0};
     int rc = object ? 0 : WALDEN_ENOMEM;
-    if (!rc && !(r->spool = tmpfile()))
-        rc = wd_error_set_errno(errno, "cannot create a temporary file for a block map");
-    wd_blockmap_cb cb = {bm_begin, bm_digests, r};
+    wd_blockmap_cb cb = {bm_begin, bm_digest, r};
+    if (!rc && !m->blockmap_size)
+        rc = wd_error_set(WALDEN_ECORRUPT, "backup %s has no block map", m->id);
     if (!rc && !(rc = wd_storage_open_read(repo->storage, object, &src)) &&
         !(rc = wd_blockmap_sink_open(&sink, &cb))) {
         char what[512];
-        snprintf(what, sizeof(what), "backup %s's block map is not what its signed manifest lists",
-                 r->meta.id);
-        wd_read_limits lim = {.raw_max = r->meta.blockmap_size,
+        snprintf(what, sizeof(what), "backup %s's block map is not what its signed summary lists",
+                 m->id);
+        wd_read_limits lim = {.raw_max = m->blockmap_size,
                               .raw_exact = true,
-                              .stored_max = wd_stored_max(r->meta.blockmap_size),
+                              .stored_max = wd_stored_max(m->blockmap_size),
                               .code = WALDEN_ECORRUPT,
                               .what = what};
-        if (!(rc = wd_repo_read_begin_limited(repo, c, r->meta.blockmap_sha256, NULL, &lim, sink,
-                                              &st)))
+        if (!(rc = wd_repo_read_begin_limited(repo, c, m->blockmap_sha256, NULL, &lim, sink, &st)))
             rc = wd_pipe_copy(st.pipe, src);
     }
     if (rc == WALDEN_ENOTFOUND)
-        rc = wd_error_set(WALDEN_ECORRUPT, "backup %s has no block map ('%s')", r->meta.id, object);
-    if (!rc && fflush(r->spool) != 0)
-        rc = wd_error_set_errno(errno, "cannot spool a block map");
+        rc = wd_error_set(WALDEN_ECORRUPT, "backup %s has no block map ('%s')", m->id, object);
     wd_pipe_free(st.pipe);
     wd_source_close(src);
     wd_free(object);
+    return rc;
+}
+
+/* Every relation unit's digests must hash to its manifest's SHA-256; a unit
+ * whose do not is stored whole by the next backup. */
+static int check_digests(wd_reference *r)
+{
+    uint8_t *buf = wd_malloc(32 * 1024);
+    if (!buf)
+        return WALDEN_ENOMEM;
+    uint64_t dropped = 0;
+    int rc = 0;
+    for (size_t i = 0; i < r->cap && !rc; i++) {
+        wd_ref_unit *u = r->slots[i];
+        if (!u || !u->has_digests)
+            continue;
+        bool ok = !u->broken && u->bm_blocks == wd_unit_blocks(u->size);
+        if (ok) {
+            EVP_MD_CTX *md = EVP_MD_CTX_new();
+            if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+                rc = WALDEN_ENOMEM;
+            for (uint32_t b = 0; b < u->bm_blocks && !rc;) {
+                uint32_t k = u->bm_blocks - b < 1024 ? u->bm_blocks - b : 1024;
+                if (!(rc = spool_pread(r, buf, (size_t)k * 32, u->bm_offset + (uint64_t)b * 32)))
+                    EVP_DigestUpdate(md, buf, (size_t)k * 32);
+                b += k;
+            }
+            uint8_t got[32];
+            if (!rc && !EVP_DigestFinal_ex(md, got, NULL))
+                rc = wd_error_set_openssl(WALDEN_ERROR, "sha-256 failed");
+            EVP_MD_CTX_free(md);
+            ok = !rc && memcmp(got, u->raw_sha256, 32) == 0;
+        }
+        if (!ok) {
+            u->has_digests = false;
+            dropped++;
+        }
+    }
+    wd_free(buf);
+    if (!rc && dropped)
+        wd_log_warn("backup %s: the block maps of its chain do not give the digests of %" PRIu64
+                    " of its relation files: they are stored whole",
+                    r->meta.id, dropped);
     return rc;
 }
 
@@ -243,10 +351,19 @@ int wd_reference_choose(walden_repo *repo, const char *type, uint64_t part_size,
         goto done;
     }
     /* its chain must be whole, down to its full */
-    const wd_backup_meta *m = ref;
-    for (int steps = 0; *m->reference; steps++) {
+    const wd_backup_meta *chain[CHAIN_MAX];
+    size_t links = 0;
+    for (const wd_backup_meta *m = ref; m;) {
+        if (links == CHAIN_MAX) {
+            snprintf(why, why_cap, "backup %s has a chain of more than %d backups", ref->id,
+                     CHAIN_MAX);
+            goto done;
+        }
+        chain[links++] = m;
+        if (!*m->reference)
+            break;
         const wd_backup_meta *prior = find_meta(metas, n, m->reference);
-        if (!prior || steps > 10000) {
+        if (!prior || prior->format < 2 || strcmp(prior->compress, ref->compress) != 0) {
             snprintf(why, why_cap, "backup %s refers to backup %s, which is missing or damaged",
                      m->id, m->reference);
             goto done;
@@ -258,12 +375,16 @@ int wd_reference_choose(walden_repo *repo, const char *type, uint64_t part_size,
         rc = WALDEN_ENOMEM;
         goto done;
     }
-    if (!(rc = wd_backup_read_manifest(repo, ref->id, &r->meta, add_unit, r))) {
-        if (r->meta.format < 2 || !r->meta.blockmap_size || strcmp(r->meta.id, ref->id) != 0)
-            rc = wd_error_set(WALDEN_ECORRUPT, "backup %s: its manifest has no block map", ref->id);
-        else
-            rc = load_blockmap(repo, r, repo->compress);
-    }
+    if (!(r->spool = tmpfile()))
+        rc = wd_error_set_errno(errno, "cannot create a temporary file for a block map");
+    else if (!(rc = wd_backup_read_manifest(repo, ref->id, &r->meta, add_unit, r)) &&
+             (r->meta.format < 2 || !r->meta.blockmap_size || strcmp(r->meta.id, ref->id) != 0))
+        rc = wd_error_set(WALDEN_ECORRUPT, "backup %s: its manifest has no block map", ref->id);
+    /* from the full on: each block map changes what the one before gave */
+    for (size_t i = links; !rc && i-- > 0;)
+        rc = apply_blockmap(repo, r, chain[i], repo->compress);
+    if (!rc)
+        rc = check_digests(r);
     if (rc) {
         wd_reference_free(r);
         goto done;

@@ -1,7 +1,8 @@
 /*
  * reference.h - what a diff or incr backup compares with: the backup it
  * refers to, its files (from its signed manifest) and its block digests
- * (from its block map, spooled to a private temporary file). Memory grows
+ * (from the block maps of its chain, applied from its full on, spooled to
+ * a private temporary file, checked against its manifest). Memory grows
  * with the number of files, not with their size.
  */
 #ifndef WD_BACKUP_REFERENCE_H
@@ -20,9 +21,10 @@ typedef struct wd_ref_unit {
     uint8_t raw_sha256[32];
     char *layers; /* never "-": its own object is named as a layer */
     char *map;
-    bool has_digests;
+    bool has_digests;   /* every block's digest is known, and they hash to raw_sha256 */
+    bool broken;        /* a sparse record came without a dense one before it */
     uint64_t bm_offset; /* in the spool */
-    uint32_t bm_blocks;
+    uint32_t bm_blocks, bm_cap;
 } wd_ref_unit;
 
 typedef struct wd_reference wd_reference;

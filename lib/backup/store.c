@@ -279,19 +279,6 @@ static int blocks_room(blocks *b, uint64_t n)
     return 0;
 }
 
-/* The block map record of a relation unit. */
-static int add_blockmap(backup_run *r, const char *path, int64_t part, const blocks *b)
-{
-    uint8_t head[16 + PATH_MAX];
-    size_t n = wd_blockmap_head(head, path, part, (uint32_t)b->n);
-    pthread_mutex_lock(&r->mu);
-    int rc = wd_pipe_write(r->blockmap, head, n);
-    if (!rc && b->n)
-        rc = wd_pipe_write(r->blockmap, b->digests, b->n * 32);
-    pthread_mutex_unlock(&r->mu);
-    return rc;
-}
-
 /* What a diff or incr compares a relation unit with. */
 typedef struct ref_blocks {
     const wd_ref_unit *ru;
@@ -331,6 +318,37 @@ static int ref_blocks_load(backup_run *r, const file_job *job, ref_blocks *rb)
         return rc;
     rb->ru = ru;
     return 0;
+}
+
+/* The block map record of a relation unit: dense when it was stored whole;
+ * else sparse, the blocks that differ from the reference's (none at all
+ * when nothing changed). */
+static int add_blockmap(backup_run *r, const char *path, int64_t part, const blocks *b,
+                        const ref_blocks *rb)
+{
+    uint32_t listed = WD_BLOCKMAP_DENSE;
+    if (rb->ru) {
+        listed = 0;
+        for (uint64_t i = 0; i < b->n; i++)
+            listed += i >= rb->n || memcmp(b->digests + i * 32, rb->digests + i * 32, 32) != 0;
+        if (listed == 0 && b->n == rb->n)
+            return 0;
+    }
+    uint8_t head[20 + PATH_MAX];
+    size_t n = wd_blockmap_head(head, path, part, (uint32_t)b->n, listed);
+    pthread_mutex_lock(&r->mu);
+    int rc = wd_pipe_write(r->blockmap, head, n);
+    if (!rc && listed == WD_BLOCKMAP_DENSE && b->n)
+        rc = wd_pipe_write(r->blockmap, b->digests, b->n * 32);
+    for (uint64_t i = 0; !rc && listed != WD_BLOCKMAP_DENSE && i < b->n; i++) {
+        if (i < rb->n && memcmp(b->digests + i * 32, rb->digests + i * 32, 32) == 0)
+            continue;
+        uint8_t pair[36];
+        wd_blockmap_pair(pair, (uint32_t)i, b->digests + i * 32);
+        rc = wd_pipe_write(r->blockmap, pair, sizeof(pair));
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
 }
 
 /* Drops the layers no block comes from and numbers the others again. */
@@ -385,7 +403,9 @@ static int compare_block(backup_run *r, const file_job *job, const ref_blocks *r
 /* One pass over a relation unit. With `rb->ru`, only the blocks whose
  * digest differs go to a delta object; without, every block goes to a
  * whole object. *too_scattered: the result cannot be written as layers
- * (its block map would be too long): the caller stores it whole. */
+ * (its block map would be too long): the caller stores it whole.
+ * Every block is read here (the content method); with the WAL summaries
+ * of PostgreSQL 17+, relation_pass_named reads only the blocks they name. */
 static int relation_pass(backup_run *r, const file_job *job, const unit_read *u, uint8_t *buf,
                          const ref_blocks *rb, blocks *b, wd_manifest_entry *e, bool *too_scattered)
 {
@@ -584,14 +604,14 @@ static int store_relation(backup_run *r, const file_job *job, const unit_read *u
         rc = relation_pass_named(r, job, u, buf, &rb, &sf, &b, e, &scattered, &fallback);
     if (!rc && fallback)
         rc = relation_pass(r, job, u, buf, &rb, &b, e, &scattered);
+    ref_blocks none = {0};
     if (!rc && scattered) { /* again, whole */
-        ref_blocks none = {0};
         e->bad_pages = 0;
         rc = relation_pass(r, job, u, buf, &none, &b, e, &scattered);
     }
     own_delta = rb.ru && e->stored_size > 0 && strcmp(e->layers, "-") != 0;
     if (!rc)
-        rc = add_blockmap(r, job->path, job->part, &b);
+        rc = add_blockmap(r, job->path, job->part, &b, scattered ? &none : &rb);
     if (!rc)
         rc = add_entry(r, e, job->part <= 0, own_delta);
     if (e->layers && strcmp(e->layers, "-") != 0)

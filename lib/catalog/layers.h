@@ -24,11 +24,10 @@
  * records of path length (u32 LE), path, part (i64 LE, -1 for a whole
  * file), block count (u32 LE), listed (u32 LE: 0xFFFFFFFF for a dense
  * record, every block's digest follows; else a sparse one: that many pairs
- * of block number (u32 LE) and digest follow, the blocks that changed since the backup referred to; the
- * others are the referred-to backup's). A full has a dense record per
- * relation unit; a diff or incr one for each unit it stored whole, a sparse
- * one for each unit it stored a delta of, none for an unchanged unit. Its
- * SHA-256 and size are in the signed manifest.
+ * of block number (u32 LE) and digest follow, the blocks that changed since the backup referred to;
+ * the others are the referred-to backup's). A full has a dense record per relation unit; a diff or
+ * incr one for each unit it stored whole, a sparse one for each unit it stored a delta of, none for
+ * an unchanged unit. Its SHA-256 and size are in the signed manifest.
  */
 #ifndef WD_CATALOG_LAYERS_H
 #define WD_CATALOG_LAYERS_H

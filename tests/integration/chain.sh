@@ -22,42 +22,20 @@ take_backup() {
 }
 
 # backup_field CONF ID FIELD: the FIELD of backup ID in info's JSON
-# ("null" for a JSON null; lists joined by commas). While info's JSON has no
-# reference or chain, they are read from the backups' backup.info (a
-# cluster named main in a repository on a file system).
+# ("null" for a JSON null; lists joined by commas)
 backup_field() {
   walden "$1" info --output json >"$T/info.json" 2>"$T/info.err" ||
     fail "info --output json failed: $(cat "$T/info.err")"
-  python3 - "$T/info.json" "$2" "$3" "$(sed -n 's/^repo = //p' "$1")/main/backup" <<'PY' ||
-import json, os, sys
-info, want, field, dir = sys.argv[1:]
-def summary(i):
-    kv = {}
-    for line in open(os.path.join(dir, i, "backup.info")):
-        k, _, v = line.rstrip("\n").partition(" = ")
-        kv[k] = v
-    return kv
-def chain(i):
-    ids = [i]
-    while summary(ids[0]).get("reference"):
-        ids.insert(0, summary(ids[0])["reference"])
-    return ids
-for c in json.load(open(info))["clusters"]:
+  python3 - "$T/info.json" "$2" "$3" <<'PY' || fail "backup $2 has no field $3: $(cat "$T/info.json")"
+import json, sys
+for c in json.load(open(sys.argv[1]))["clusters"]:
     for b in c["backups"]:
-        if b["id"] == want:
-            if field in b:
-                v = b[field]
-            elif field == "reference":
-                v = summary(want).get("reference") or None
-            elif field == "chain":
-                v = chain(want)
-            else:
-                sys.exit(1)
+        if b["id"] == sys.argv[2]:
+            v = b[sys.argv[3]]
             print("null" if v is None else ",".join(map(str, v)) if isinstance(v, list) else v)
             sys.exit(0)
 sys.exit(1)
 PY
-    fail "backup $2 has no field $3: $(cat "$T/info.json")"
 }
 
 # expect_backup CONF ID TYPE REFERENCE: info shows backup ID with that type

@@ -37,6 +37,12 @@ W() { walden "$T/walden.conf" "$@"; }
 sql() { psql_c "$PORT" "$1"; }
 sql_in() { psql_db "$PORT" "$1" <<<"$2" >/dev/null; }
 markers() { psql_c "$1" "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM marker"; }
+# expect_chain ID IDS: info's chain of backup ID, from its full
+expect_chain() {
+  local got
+  got=$(backup_field "$T/walden.conf" "$1" chain)
+  [[ $got == "$2" ]] || fail "info shows the chain of $1 as $got, expected $2"
+}
 
 # ---- the cluster before the full backup
 sql "CREATE TABLE marker(id int primary key)"
@@ -145,6 +151,7 @@ sql "SELECT count(*) FROM hints" >/dev/null
 [[ $(sql "SELECT pg_relation_size('grow') > 10 * 8192") == t ]] || fail "grow did not grow past 10 blocks"
 I1=$(take_backup "$T/walden.conf" incr)
 expect_backup "$T/walden.conf" "$I1" incr "$F"
+expect_chain "$I1" "$F,$I1"
 check_point incr1 "$I1" 1,2
 
 # ---- more changes (big grows past its first 64 MiB part), then incr I2
@@ -164,6 +171,7 @@ sql_in reborn "CREATE TABLE new_rows(id int primary key); INSERT INTO new_rows V
 sql "SELECT count(*) FROM grow" >/dev/null
 I2=$(take_backup "$T/walden.conf" incr)
 expect_backup "$T/walden.conf" "$I2" incr "$I1"
+expect_chain "$I2" "$F,$I1,$I2"
 check_point incr2 "$I2" 1,2,3
 
 # ---- more changes, then diff D: against F, it holds all of I1's and I2's
@@ -180,6 +188,7 @@ sql "VACUUM big"
   fail "VACUUM did not truncate big below 64 MiB ($(sql "SELECT pg_relation_size('big')") bytes)"
 D=$(take_backup "$T/walden.conf" diff)
 expect_backup "$T/walden.conf" "$D" diff "$F"
+expect_chain "$D" "$F,$D"
 check_point diff "$D" 1,2,3,4
 
 # the incrementals store less than the full

@@ -11,13 +11,13 @@
 # (--type immediate) and must hold the same relation files (before they
 # start) and the same tables (every permanent table's rows in ctid order, in
 # every database), the same as the server; amcheck passes on both.
-# ROUNDS (default 6) rounds; SEED replays a run (autovacuum is off);
+# ROUNDS (default 12) rounds; SEED replays a run (autovacuum is off);
 # FULL_EVERY=N restores B's full only every Nth round (the chain is
 # restored every round).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/chain.sh"
 
-ROUNDS=${ROUNDS:-6}
+ROUNDS=${ROUNDS:-12}
 FULL_EVERY=${FULL_EVERY:-1}
 SEED=${SEED:-$(($(date +%s%N) % 1000000))}
 ROUND=0

@@ -3,7 +3,8 @@
 # (with its chain) to its consistency point, and comparing what a server
 # holds with what another held: every permanent table's rows in physical
 # order (ctid), the public relations' kinds, persistence and tablespaces,
-# plus amcheck's checks of every index and table.
+# the relation files of a restored data directory, plus amcheck's checks of
+# every index and table.
 
 # a failure inside $(...) ends the command substitution there too
 shopt -s inherit_errexit

@@ -8,6 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* b's strings point into the row itself: again after the rows moved */
+static void point_strings(info_backup *x)
+{
+    x->b.id = x->id;
+    x->b.type = x->type;
+    x->b.status = x->status;
+    x->b.reference = x->reference;
+    x->b.start_wal = x->start_wal;
+    x->b.stop_wal = x->stop_wal;
+    x->b.compress = x->b.walden_version = "";
+}
+
 int info_backups_add(const walden_backup_info *b, void *ctx)
 {
     info_backups *r = ctx;
@@ -18,6 +30,8 @@ int info_backups_add(const walden_backup_info *b, void *ctx)
             return WALDEN_ENOMEM;
         r->v = v;
         r->cap = cap;
+        for (size_t i = 0; i < r->n; i++)
+            point_strings(&r->v[i]);
     }
     info_backup *x = &r->v[r->n++];
     memset(x, 0, sizeof(*x));
@@ -28,13 +42,7 @@ int info_backups_add(const walden_backup_info *b, void *ctx)
     snprintf(x->reference, sizeof(x->reference), "%s", b->reference ? b->reference : "");
     snprintf(x->start_wal, sizeof(x->start_wal), "%s", b->start_wal ? b->start_wal : "");
     snprintf(x->stop_wal, sizeof(x->stop_wal), "%s", b->stop_wal ? b->stop_wal : "");
-    x->b.id = x->id;
-    x->b.type = x->type;
-    x->b.status = x->status;
-    x->b.reference = x->reference;
-    x->b.start_wal = x->start_wal;
-    x->b.stop_wal = x->stop_wal;
-    x->b.compress = x->b.walden_version = "";
+    point_strings(x);
     return 0;
 }
 

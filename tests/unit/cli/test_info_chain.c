@@ -80,10 +80,40 @@ static void test_chains(void **state)
     info_backups_free(&r);
 }
 
+/* more rows than the first allocation holds: the array moves, and every
+ * row's strings still point into that row (they once pointed into the
+ * freed array: info with more than 16 backups read freed memory) */
+static void test_rows_move(void **state)
+{
+    (void)state;
+    info_backups r = {0};
+    char id[40][16], ref[40][16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(id[i], sizeof(id[i]), "B%02d", i);
+        snprintf(ref[i], sizeof(ref[i]), "B%02d", i ? i - 1 : 0);
+        add(&r, id[i], i ? "incr" : "full", i ? ref[i] : "");
+    }
+    for (size_t i = 0; i < r.n; i++) {
+        assert_ptr_equal(r.v[i].b.id, r.v[i].id);
+        assert_ptr_equal(r.v[i].b.type, r.v[i].type);
+        assert_ptr_equal(r.v[i].b.status, r.v[i].status);
+        assert_ptr_equal(r.v[i].b.reference, r.v[i].reference);
+        assert_ptr_equal(r.v[i].b.start_wal, r.v[i].start_wal);
+        assert_ptr_equal(r.v[i].b.stop_wal, r.v[i].stop_wal);
+        assert_string_equal(r.v[i].b.id, id[i]);
+    }
+    char c[1024], why[256];
+    chain_of(&r, 39, false, c, sizeof(c), why, sizeof(why));
+    assert_string_equal(why, "");
+    assert_int_equal(strncmp(c, "B00 > B01 > ", 12), 0);
+    info_backups_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chains),
+        cmocka_unit_test(test_rows_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,8 +56,8 @@ int wd_layers_parse(const char *text, wd_layer *out, size_t *n)
         wd_layer *l = &out[(*n)++];
         memset(l, 0, sizeof(*l));
         /* the fields up to ',' or the end: 5, 6 for a bundle member */
-        const char *f[6];
-        size_t len[6];
+        const char *f[6] = {0};
+        size_t len[6] = {0};
         int nf = 0;
         for (;;) {
             if (nf == 6)

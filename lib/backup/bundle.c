@@ -6,7 +6,9 @@
  * then appends those bytes to the open bundle under the writer's lock: the
  * member's offset is where the bundle stood. The bundle object is written
  * like any other (visible only once committed), its stored SHA-256 taken
- * as it goes. Members are never split across bundles.
+ * as it goes. Members are never split across bundles. The worker whose
+ * member fills a bundle takes it out of the writer and uploads it outside
+ * the lock: the others go on with the next bundle meanwhile.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,17 +60,22 @@ static int bundle_open(backup_run *r)
     return 0;
 }
 
-/* Commits the open bundle, keeping its stored SHA-256 and size. */
-static int bundle_close(bundle_writer *w)
+/* Commits bundle number idx (taken out of the writer: the upload does not
+ * hold the writer's lock), keeping its stored SHA-256 and size. */
+static int bundle_close(bundle_writer *w, wd_pipe *pipe, wd_filter *hash, size_t idx)
 {
-    int rc = wd_pipe_end(w->pipe);
+    bundle_sum sum;
+    int rc = wd_pipe_end(pipe);
     if (!rc) {
-        bundle_sum *d = &w->done[w->n - 1];
-        wd_hash_filter_result(w->hash, d->sha, &d->size);
-        rc = wd_pipe_commit(w->pipe, NULL);
+        wd_hash_filter_result(hash, sum.sha, &sum.size);
+        rc = wd_pipe_commit(pipe, NULL);
     }
-    wd_pipe_free(w->pipe);
-    w->pipe = NULL;
+    wd_pipe_free(pipe);
+    if (!rc) {
+        pthread_mutex_lock(&w->mu);
+        w->done[idx] = sum; /* under the lock: another bundle's open may move the array */
+        pthread_mutex_unlock(&w->mu);
+    }
     return rc;
 }
 
@@ -105,17 +112,28 @@ int wd_backup_bundle_put(backup_run *r, const uint8_t *data, size_t len, wd_laye
         rc = wd_pipe_write(w->pipe, member, member_len);
         w->size += member_len;
     }
-    if (!rc && w->size >= w->max)
-        rc = bundle_close(w);
+    wd_pipe *full = NULL;
+    wd_filter *full_hash = NULL;
+    size_t idx = w->n - 1;
+    if (!rc && w->size >= w->max) { /* the next member begins the next bundle */
+        full = w->pipe;
+        full_hash = w->hash;
+        w->pipe = NULL;
+    }
     pthread_mutex_unlock(&w->mu);
     wd_free(member);
-    return rc;
+    return full ? bundle_close(w, full, full_hash, idx) : rc;
 }
 
 int wd_backup_bundles_close(backup_run *r)
 {
     bundle_writer *w = &r->bundles;
-    int rc = w->pipe ? bundle_close(w) : 0;
+    int rc = 0;
+    if (w->pipe) { /* every worker is done */
+        wd_pipe *p = w->pipe;
+        w->pipe = NULL;
+        rc = bundle_close(w, p, w->hash, w->n - 1);
+    }
     for (size_t i = 0; i < w->n && !rc; i++) {
         char *rel = wd_bundle_object("", i, r->repo->compress);
         char line[256];

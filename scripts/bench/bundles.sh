@@ -5,9 +5,10 @@
 # (bundle = yes, what `auto` picks on an object store) and without
 # (bundle = no), side by side in one run.
 #
-# The cluster: PostgreSQL 15 with TABLES empty tables (each a table, its
-# TOAST table and its index: 3 files), made as test_backup_many_files.sh
-# makes its 100,000-file cluster. Each mode has a repository of its own on
+# The cluster: PostgreSQL 15 with TABLES tables of one row (each a table of
+# 8 KiB, its empty TOAST table and the TOAST table's 8 KiB index), made as
+# test_backup_many_files.sh makes its 100,000-file cluster (whose tables
+# are empty: their files have no object at all). Each mode has a repository of its own on
 # the same Swift (archive_command pushes to both), encrypted, zstd,
 # process-max 2, start-fast. ROUNDS rounds, the two modes alternating
 # which goes first; a round is a full backup of each, then a restore of
@@ -19,10 +20,10 @@
 #
 # Usage (as root, Debian 12, Swift installed by scripts/install-deps.sh
 # --objstore): scripts/bench/bundles.sh
-# Environment: TABLES (default 3000), ROUNDS (default 1), BUILD_DIR.
+# Environment: TABLES (default 5000), ROUNDS (default 1), BUILD_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TABLES=${TABLES:-3000}
+TABLES=${TABLES:-5000}
 ROUNDS=${ROUNDS:-1}
 SRC=$(pwd)
 BUILD=${BUILD_DIR:-$SRC/build-release}
@@ -53,7 +54,7 @@ CONF
 pg_start "$T/pg"
 for ((start = 1; start <= TABLES; start += 2000)); do
   psql_c "$PORT" "DO \$\$ BEGIN FOR i IN $start..$((start + 1999 < TABLES ? start + 1999 : TABLES)) LOOP
-    EXECUTE format('CREATE TABLE t%s (v text)', i); END LOOP; END \$\$"
+    EXECUTE format('CREATE TABLE t%s AS SELECT %s::text AS v', i, i); END LOOP; END \$\$"
 done
 psql_c "$PORT" "CHECKPOINT"
 wait_archived "$PORT" "$(switch_wal "$PORT")"

@@ -754,7 +754,7 @@ print(b[0]['start_wal'])" <"$T/info3.json") ||
   psql_c "$PORT" "CREATE TABLE small_new AS SELECT 42 AS v"
   W --expire-auto n backup --type incr >"$T/incr.out" 2>&1 ||
     fail "$kind: incr failed: $(cat "$T/incr.out")"
-  id3=$(sed -n 's/^backup \([0-9TZ]*\): .*/\1/p' "$T/incr.out")
+  id3=$(sed -n 's/^backup \([0-9TZ]*\) (incr of .*/\1/p' "$T/incr.out")
   [[ -n $id3 && $id3 != "$id2" ]] || fail "$kind: no incr: $(cat "$T/incr.out")"
   psql_c "$PORT" "INSERT INTO marker VALUES (6, clock_timestamp())"
   local want_sum

@@ -32,6 +32,7 @@
 #include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
+#include "repo/bundle.h"
 #include "repo/lock.h"
 #include "catalog/layers.h"
 #include "restore/blocks.h"
@@ -174,10 +175,10 @@ static int read_limited(restore_run *r, const restore_job *job, const char *obje
 static int restore_whole(restore_run *r, const restore_job *job, const char *full, unsigned mode)
 {
     char *object = NULL;
-    uint64_t stored_size = 0;
+    wd_layer layer = {0};
     int rc = job->size ? wd_restore_whole_object(r->repo, r->meta->id, r->compress, job->path,
                                                  job->part, job->size, job->stored_size,
-                                                 job->layers, &object, &stored_size)
+                                                 job->layers, &object, &layer)
                        : 0;
     if (rc)
         return rc;
@@ -198,12 +199,12 @@ static int restore_whole(restore_run *r, const restore_job *job, const char *ful
         return sink->commit(sink);
     wd_source *src = NULL;
     wd_repo_stream st = {0};
-    if ((rc = wd_storage_open_read(r->repo->storage, object, &src))) {
+    if ((rc = wd_layer_open(r->repo, &layer, object, &src))) {
         sink->abort(sink);
         if (rc == WALDEN_ENOTFOUND)
             rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')",
                               r->meta->id, job->path, object);
-    } else if ((rc = read_limited(r, job, object, stored_size, sink, &st))) {
+    } else if ((rc = read_limited(r, job, object, layer.stored_size, sink, &st))) {
         /* the sink was taken over */
     } else if ((rc = wd_pipe_copy(st.pipe, src))) {
         if (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY)
@@ -950,7 +951,8 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
         if (r.uid != (uid_t)-1 && chown(r.ts[i].dir, r.uid, r.gid) != 0)
             wd_log_warn("cannot change the owner of '%s': %s", r.ts[i].dir, strerror(errno));
     }
-    if ((rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH, 0, restore_job_fn,
+    if ((rc = wd_repo_bundles_begin(repo, workers)) ||
+        (rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH, 0, restore_job_fn,
                             &r)))
         goto done;
     wd_backup_meta read_meta = {0};
@@ -989,6 +991,7 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
     }
 done:
     wd_pool_free(r.pool);
+    wd_repo_bundles_end(repo); /* members are read from a few whole bundles */
     for (size_t i = 0; i < r.n_ts; i++)
         wd_free(r.ts[i].dir);
     pthread_mutex_destroy(&r.mu);

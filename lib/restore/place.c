@@ -20,9 +20,13 @@
  * done. A syncfs also writes other programs' dirty data on the same file
  * system: their cost, no less durability.
  *
- * Then every folder is fsynced: with fsyncs per file they are what makes the
- * names durable; after a syncfs they have nothing left to do. And the
- * folders holding the directories, which restore may have created.
+ * Folders: syncfs writes dirty directories as it writes files, in the same
+ * journal commit, so the names of the files are durable with it; a walk
+ * fsyncing every folder after it would only commit again the access times
+ * its own reading had just changed (a journal commit per folder). With an
+ * fsync per file, every folder is fsynced, as that is what makes the names
+ * durable. Either way the folders holding the directories, which restore
+ * may have created and which may lie on another file system, are fsynced.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -251,7 +255,7 @@ int wd_place_sync_all(wd_place_sync *s)
     for (size_t i = 0; !rc && s->use_syncfs && i < s->n_fs; i++)
         rc = wd_syncfs(s->fs[i].fd, s->fs[i].dir);
     for (size_t i = 0; !rc && i < s->n_dirs; i++)
-        if (!(rc = sync_dirs(AT_FDCWD, s->dirs[i], s->dirs[i])))
+        if (s->use_syncfs || !(rc = sync_dirs(AT_FDCWD, s->dirs[i], s->dirs[i])))
             rc = sync_parent(s->dirs[i]);
     return rc;
 }

@@ -48,9 +48,9 @@ void wd_place_sync_init(wd_place_sync *s);
 /* Adds `dir` (existing; borrowed) before anything is written into it, and
  * opens its file system once. At most WD_PLACE_MAX directories. */
 int wd_place_sync_add(wd_place_sync *s, const char *dir);
-/* Once everything is written: syncfs of each file system (use_syncfs), then
- * an fsync of every folder under each directory (not through links) and of
- * the folder holding it. */
+/* Once everything is written: syncfs of each file system (use_syncfs), or
+ * else an fsync of every folder under each directory (not through links);
+ * then an fsync of the folder holding each directory. */
 int wd_place_sync_all(wd_place_sync *s);
 /* Closes what wd_place_sync_add opened. */
 void wd_place_sync_close(wd_place_sync *s);

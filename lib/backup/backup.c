@@ -39,64 +39,9 @@
 #include "repo/lock.h"
 #include "repo/repo.h"
 
-#define READ_CHUNK (256 * 1024) /* a multiple of the page size */
-#define QUEUE_DEPTH 64
-/* Files larger than this are stored in parts that workers share, so one
- * large table does not leave the other workers idle. A multiple of
- * READ_CHUNK. */
-#define PART_SIZE (64ull << 20)
-
-typedef struct file_job {
-    char path[PATH_MAX];
-    unsigned mode;
-    int64_t mtime;
-    int64_t part; /* -1: the whole file; else the part number */
-    bool last;    /* the last part reads to the end, however long */
-} file_job;
-
-typedef struct backup_run {
-    walden_repo *repo;
-    const char *pgdata;
-    char *prefix; /* <cluster>/backup/<id> */
-    uint64_t start_lsn;
-    bool checksums;
-    wd_pipe *manifest;
-    wd_pipe *stored;          /* backup.stored: in clear, no filters */
-    wd_filter *stored_body;   /* the SHA-256 of backup.stored so far, for its signature */
-    wd_filter *manifest_body; /* the manifest's raw hash: its signature */
-
-    pthread_mutex_t mu; /* guards the manifest streams and the counters */
-    uint64_t files, size, stored_size, page_errors;
-} backup_run;
+#include "backup/store.h"
 
 /* ---- small helpers ---- */
-
-/* The manifest line of `e` and, when it has an object (a non-empty file or
- * part), its backup.stored line: written together, so both lists have the
- * objects in the same order. */
-static int add_manifest_line(backup_run *r, const wd_manifest_entry *e)
-{
-    char line[3 * PATH_MAX_ESCAPED + 256], sline[2 * PATH_MAX_ESCAPED + 128];
-    int n = wd_manifest_entry_format(e, line, sizeof(line)), sn = 0;
-    if (n < 0)
-        return wd_error_set(WALDEN_EINVAL, "path too long for the manifest: '%s'", e->path);
-    if ((e->type == 'f' || e->type == 'p') && e->size > 0) {
-        char *rel = wd_backup_object_rel(e->path, e->type == 'p' ? (int64_t)e->part : -1,
-                                         r->repo->compress);
-        if (!rel)
-            return WALDEN_ENOMEM;
-        sn = wd_stored_line_format(e->stored_sha256, e->stored_size, rel, sline, sizeof(sline));
-        wd_free(rel);
-        if (sn < 0)
-            return wd_error_set(WALDEN_EINVAL, "path too long for the manifest: '%s'", e->path);
-    }
-    pthread_mutex_lock(&r->mu);
-    int rc = wd_pipe_write(r->manifest, (const uint8_t *)line, (size_t)n);
-    if (!rc && sn > 0)
-        rc = wd_pipe_write(r->stored, (const uint8_t *)sline, (size_t)sn);
-    pthread_mutex_unlock(&r->mu);
-    return rc;
-}
 
 /* Opens backup.stored and writes its head. */
 static int open_stored(backup_run *r, const wd_backup_meta *m)
@@ -163,167 +108,70 @@ static int close_stored(backup_run *r, const wd_repo_stream *ms)
     return wd_pipe_finish(r->stored);
 }
 
-static const uint8_t empty_sha256[32] = {
-    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
-    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
-
-/* ---- storing one file ---- */
-
-/* Opens the store pipeline of a file (part < 0) or part in the backup:
- * written without an fsync each, the backup syncs once at the end. */
-static int open_object(backup_run *r, const char *path, int64_t part, wd_repo_stream *st)
+/* The block map: its digests come from the workers as files finish. */
+static int open_blockmap(backup_run *r)
 {
-    char *object = wd_backup_object(r->prefix, path, part, r->repo->compress);
+    char *path = wd_asprintf("%s/backup.blockmap%s", r->prefix, wd_compress_ext(r->repo->compress));
     wd_sink *sink = NULL;
-    int rc = object ? wd_storage_open_write_ex(r->repo->storage, object, WD_WRITE_DEFER_SYNC, &sink)
-                    : WALDEN_ENOMEM;
-    wd_free(object);
-    return rc ? rc : wd_repo_store_begin(r->repo, sink, st);
+    wd_repo_stream st;
+    int rc = path ? wd_storage_open_write_ex(r->repo->storage, path, WD_WRITE_DEFER_SYNC, &sink)
+                  : WALDEN_ENOMEM;
+    wd_free(path);
+    if (rc || (rc = wd_repo_store_begin(r->repo, sink, &st)))
+        return rc;
+    r->blockmap = st.pipe;
+    r->blockmap_raw = st.raw_hash;
+    r->blockmap_stored = st.stored_hash;
+    return 0;
 }
 
-/* Ends the pipeline (unless `rc` already failed), puts its sizes and hashes
- * into `e`, commits the object, frees the pipeline. */
-static int close_object(wd_repo_stream *st, int rc, wd_manifest_entry *e)
+/* Commits the block map: its SHA-256 and size go to the manifest's [end],
+ * its stored ones to backup.stored. */
+static int close_blockmap(backup_run *r, wd_backup_meta *m)
 {
-    if (!rc && !(rc = wd_pipe_end(st->pipe))) {
-        wd_hash_filter_result(st->raw_hash, e->raw_sha256, &e->size);
-        wd_hash_filter_result(st->stored_hash, e->stored_sha256, &e->stored_size);
-        rc = wd_pipe_commit(st->pipe, NULL);
-    }
-    wd_pipe_free(st->pipe);
-    return rc;
-}
-
-/* The manifest line of a stored file or part, and the totals. */
-static int add_entry(backup_run *r, const wd_manifest_entry *e, bool new_file)
-{
-    int rc = add_manifest_line(r, e);
+    int rc = wd_pipe_end(r->blockmap);
     if (rc)
         return rc;
-    pthread_mutex_lock(&r->mu);
-    r->files += new_file;
-    r->size += e->size;
-    r->stored_size += e->stored_size;
-    r->page_errors += e->bad_pages;
-    pthread_mutex_unlock(&r->mu);
-    return 0;
-}
-
-/* Reads up to cap bytes (fewer only at the end of the file). */
-static int read_full(int fd, uint8_t *buf, size_t cap, size_t *got, const char *path)
-{
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return wd_error_set_errno(errno, "cannot read '%s'", path);
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *got = n;
-    return 0;
-}
-
-/* Verifies the whole pages of a chunk at file offset `offset`. A page that
- * fails is read again once: the server may have been writing it. */
-static uint64_t check_pages(backup_run *r, int fd, const char *path, uint32_t segno,
-                            uint64_t offset, const uint8_t *buf, size_t len)
-{
-    uint64_t bad = 0;
-    for (size_t off = 0; off + WD_PG_BLCKSZ <= len; off += WD_PG_BLCKSZ) {
-        uint32_t blk = (uint32_t)((offset + off) / WD_PG_BLCKSZ);
-        uint32_t blkno = wd_pg_block_number(segno, blk);
-        if (wd_pg_page_check(buf + off, blkno, r->start_lsn) != WD_PAGE_BAD)
-            continue;
-        uint64_t again[WD_PG_BLCKSZ / 8];
-        if (pread(fd, again, WD_PG_BLCKSZ, (off_t)(offset + off)) == WD_PG_BLCKSZ &&
-            wd_pg_page_check((const uint8_t *)again, blkno, r->start_lsn) != WD_PAGE_BAD)
-            continue;
-        bad++;
-        wd_log_warn("invalid page checksum in '%s', block %u", path, blk);
-    }
-    return bad;
-}
-
-static int store_file(backup_run *r, const file_job *job, uint8_t *buf)
-{
-    char *full = wd_path_join(r->pgdata, job->path);
-    if (!full)
-        return WALDEN_ENOMEM;
-    int rc = 0;
-    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOATIME);
-    if (fd < 0 && errno == EPERM)
-        fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) { /* dropped meanwhile: WAL replay drops it too */
-            wd_log_debug("'%s' vanished during the backup", full);
-            wd_free(full);
-            return 0;
-        }
-        rc = wd_error_set_errno(errno, "cannot open '%s'", full);
-        wd_free(full);
+    uint8_t sha[32];
+    uint64_t size = 0;
+    wd_hash_filter_result(r->blockmap_raw, m->blockmap_sha256, &m->blockmap_size);
+    wd_hash_filter_result(r->blockmap_stored, sha, &size);
+    if ((rc = wd_pipe_commit(r->blockmap, NULL)))
         return rc;
-    }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    char name[64], line[256];
+    snprintf(name, sizeof(name), "backup.blockmap%s", wd_compress_ext(r->repo->compress));
+    int n = wd_stored_line_format(sha, size, name, line, sizeof(line));
+    if (n < 0)
+        return wd_error_set(WALDEN_EINVAL, "block map name too long");
+    r->stored_size += size;
+    return wd_pipe_write(r->stored, (const uint8_t *)line, (size_t)n);
+}
 
-    bool part = job->part >= 0;
-    uint64_t offset = part ? (uint64_t)job->part * PART_SIZE : 0;
-    /* a part reads PART_SIZE bytes, the last one (and a whole file) to the
-     * end: a file may grow while it is copied */
-    uint64_t limit = part && !job->last ? PART_SIZE : UINT64_MAX;
-    wd_manifest_entry e = {.type = part ? 'p' : 'f',
-                           .mode = job->mode,
-                           .mtime = job->mtime,
-                           .path = job->path,
-                           .link = "",
-                           .part = part ? (uint32_t)job->part : 0};
-    uint32_t segno = 0;
-    bool verify = r->checksums && wd_pg_is_relation_file(job->path, &segno);
-    size_t got = 0;
-    if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
-        rc = wd_error_set_errno(errno, "cannot seek in '%s'", full);
-        goto done;
+/* The backup a diff or incr refers to, or none (a full is taken instead,
+ * unless `fallback` is off). */
+static int choose_reference(walden_repo *repo, const char *type, bool fallback, wd_reference **ref)
+{
+    char why[512] = "";
+    int rc = wd_reference_choose(repo, type, PART_SIZE, ref, why, sizeof(why));
+    if (rc && wd_catalog_is_damaged(rc)) {
+        snprintf(why, sizeof(why), "%s", walden_error_last()->message);
+        walden_error_clear();
+        rc = 0;
     }
-    if ((rc = read_full(fd, buf, READ_CHUNK, &got, full)))
-        goto done;
-    if (got == 0) {
-        memcpy(e.raw_sha256, empty_sha256, 32);
-        memcpy(e.stored_sha256, empty_sha256, 32);
-        goto line;
-    }
-    wd_repo_stream st;
-    if ((rc = open_object(r, job->path, job->part, &st)))
-        goto done;
-    uint64_t done_bytes = 0;
-    while (got > 0) {
-        if (verify)
-            e.bad_pages += check_pages(r, fd, full, segno, offset, buf, got);
-        if ((rc = wd_pipe_write(st.pipe, buf, got)))
-            break;
-        offset += got;
-        done_bytes += got;
-        if (got < READ_CHUNK || done_bytes >= limit)
-            break;
-        if ((rc = read_full(fd, buf, READ_CHUNK, &got, full)))
-            break;
-    }
-    if ((rc = close_object(&st, rc, &e)))
-        goto done;
-line:
-    rc = add_entry(r, &e, !part || job->part == 0);
-done:
-    close(fd);
-    wd_free(full);
-    return rc;
+    if (rc || *ref)
+        return rc;
+    if (!fallback)
+        return wd_error_set(WALDEN_ENOTFOUND,
+                            "no backup for --type %s to refer to (%s); take a full backup, or let "
+                            "walden do so (full-fallback = yes)",
+                            type, why);
+    wd_log_warn("no backup for --type %s to refer to (%s): taking a full backup", type, why);
+    return 0;
 }
 
 static int store_job(void *item, void *scratch, void *ctx)
 {
-    return store_file(ctx, item, scratch);
+    return wd_backup_store_file(ctx, item, scratch);
 }
 
 /* ---- the steps ---- */
@@ -447,20 +295,6 @@ static int wait_for_wal(walden_repo *repo, wd_pg_conn *c, const wd_backup_meta *
     return 0;
 }
 
-static int store_small(backup_run *r, const char *path, const char *text)
-{
-    wd_manifest_entry e = {
-        .type = 'f', .mode = 0600, .mtime = (int64_t)time(NULL), .path = path, .link = ""};
-    wd_repo_stream st;
-    int rc = open_object(r, path, -1, &st);
-    if (rc)
-        return rc;
-    rc = wd_pipe_write(st.pipe, (const uint8_t *)text, strlen(text));
-    if ((rc = close_object(&st, rc, &e)))
-        return rc;
-    return add_entry(r, &e, true);
-}
-
 static void report(backup_run *r, walden_progress *p, walden_progress_cb cb, void *ctx)
 {
     if (!cb)
@@ -511,7 +345,7 @@ static int walk_and_copy(backup_run *r, int workers, walden_progress *p, walden_
                                     .mtime = e->mtime,
                                     .path = e->path,
                                     .link = e->link};
-            if ((rc = add_manifest_line(r, &me)))
+            if ((rc = wd_backup_add_line(r, &me)))
                 break;
             continue;
         }
@@ -591,6 +425,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     wd_pg_conn *c = NULL;
     wd_pg_backup_stop_info stop = {0};
     bool started = false, stored_any = false;
+    wd_reference *ref = NULL;
     if (!m) {
         rc = WALDEN_ENOMEM;
         goto done;
@@ -602,10 +437,20 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         goto done;
     if ((rc = wd_backup_remove_incomplete(repo)))
         goto done;
+    if (strcmp(type, "full") != 0 &&
+        (rc = choose_reference(repo, type, walden_config_bool(cfg, "full-fallback"), &ref)))
+        goto done;
+    if (strcmp(type, "full") != 0 && !ref)
+        type = "full";
+    r.ref = ref;
 
     if ((rc = wd_repo_time_id(repo, WD_BACKUP_DIR, m->id)))
         goto done;
+    r.id = m->id;
+    m->format = WD_MANIFEST_FORMAT;
     snprintf(m->type, sizeof(m->type), "%s", type);
+    if (ref)
+        snprintf(m->reference, sizeof(m->reference), "%s", wd_reference_meta(ref)->id);
     snprintf(m->walden_version, sizeof(m->walden_version), "%s", WALDEN_VERSION);
     snprintf(m->compress, sizeof(m->compress), "%s", wd_compress_name(repo->compress));
     m->pub.encrypted = repo->info.encrypted;
@@ -666,7 +511,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         goto done;
     r.manifest = ms.pipe;
     stored_any = true;
-    if ((rc = open_stored(&r, m)))
+    if ((rc = open_stored(&r, m)) || (rc = open_blockmap(&r)))
         goto done;
     if ((rc = wd_backup_meta_write_start(r.manifest, m)) ||
         (rc = wd_pipe_write(r.manifest, (const uint8_t *)"[files]\n", 8)))
@@ -681,8 +526,10 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     m->pub.stop_time_ms = stop.time_ms;
     m->end_xmin = stop.end_xmin;
     memcpy(m->stop_wal, stop.stop_wal, 25);
-    if ((rc = store_small(&r, "backup_label", stop.label)) ||
-        (*stop.tablespace_map && (rc = store_small(&r, "tablespace_map", stop.tablespace_map))))
+    if ((rc = wd_backup_store_small(&r, "backup_label", stop.label)) ||
+        (*stop.tablespace_map &&
+         (rc = wd_backup_store_small(&r, "tablespace_map", stop.tablespace_map))) ||
+        (rc = close_blockmap(&r, m)))
         goto done;
 
     wd_log_info("backup %s: copied, waiting for WAL %s to %s", m->id, m->start_wal, m->stop_wal);
@@ -714,6 +561,11 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     wd_free(ipath);
     if (rc)
         goto done;
+    if (ref)
+        wd_log_info("backup %s (%s of %s): %" PRIu64 " blocks changed, %" PRIu64
+                    " referred to; %" PRIu64 " bytes stored, %" PRIu64 " read",
+                    m->id, m->type, m->reference, r.changed_blocks, r.referenced_blocks,
+                    r.stored_size, r.read_bytes);
     if (r.page_errors)
         wd_log_warn("backup %s: %" PRIu64 " pages failed their checksum (see the lines above)",
                     m->id, r.page_errors);
@@ -725,6 +577,8 @@ done:
     wd_pg_backup_stop_info_clear(&stop);
     wd_pipe_free(r.manifest);
     wd_pipe_free(r.stored);
+    wd_pipe_free(r.blockmap);
+    wd_reference_free(ref);
     if (rc && stored_any && r.prefix) {
         int keep = rc;
         char msg[1024];

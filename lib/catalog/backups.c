@@ -171,7 +171,7 @@ int wd_backup_read_manifest_ex(walden_repo *repo, const char *id, wd_backup_meta
     }
     if ((rc = wd_storage_open_read(repo->storage, path, &src)))
         goto done;
-    if ((rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, wd_manifest_spool_line, &sp)))
+    if ((rc = wd_line_sink_open(&sink, WD_MANIFEST_LINE_MAX, wd_manifest_spool_line, &sp)))
         goto done;
     char what[256];
     snprintf(what, sizeof(what), "manifest of backup '%s' failed authentication", id);

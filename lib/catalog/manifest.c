@@ -315,6 +315,14 @@ char *wd_backup_object(const char *backup, const char *path, int64_t part, wd_co
     return wd_asprintf("%s/data/%s%s", backup, path, wd_compress_ext(c));
 }
 
+char *wd_backup_delta_object(const char *backup, const char *path, int64_t part, wd_compress c)
+{
+    if (part >= 0)
+        return wd_asprintf("%s/delta-parts/%s/%" PRId64 "%s", backup, path, part,
+                           wd_compress_ext(c));
+    return wd_asprintf("%s/delta/%s%s", backup, path, wd_compress_ext(c));
+}
+
 char *wd_backup_object_rel(const char *path, int64_t part, wd_compress c)
 {
     if (part >= 0)
@@ -369,11 +377,18 @@ int wd_manifest_entry_format(const wd_manifest_entry *e, char *buf, size_t cap)
     else if (escape(e->link ? e->link : "", link, sizeof(link)) == (size_t)-1)
         return -1;
     bool extra = e->type == 'l' || e->type == 'p';
-    int n = snprintf(
-        buf, cap, "%c\t%04o\t%" PRIu64 "\t%" PRId64 "\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s%s%s\n",
-        e->type, e->mode, e->size, e->mtime, raw, stored, e->stored_size, e->bad_pages, path,
-        extra ? "\t" : "", extra ? link : "");
-    return n < 0 || (size_t)n >= cap ? -1 : n;
+    int n = snprintf(buf, cap,
+                     "%c\t%04o\t%" PRIu64 "\t%" PRId64 "\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s%s%s",
+                     e->type, e->mode, e->size, e->mtime, raw, stored, e->stored_size, e->bad_pages,
+                     path, extra ? "\t" : "", extra ? link : "");
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    int m =
+        (e->type == 'f' || e->type == 'p') && e->hash
+            ? snprintf(buf + n, cap - (size_t)n, "\t%c\t%s\t%s\n", e->hash,
+                       e->layers && *e->layers ? e->layers : "-", e->map && *e->map ? e->map : "-")
+            : snprintf(buf + n, cap - (size_t)n, "\n");
+    return m < 0 || (size_t)m >= cap - (size_t)n ? -1 : n + m;
 }
 
 int wd_manifest_path_check(const char *path)
@@ -390,22 +405,27 @@ int wd_manifest_path_check(const char *path)
 
 int wd_manifest_entry_parse(char *line, wd_manifest_entry *e)
 {
-    char *fields[10];
+    char *fields[13];
     int n = 0;
     char *p = line;
     memset(e, 0, sizeof(*e));
-    while (n < 10) {
+    while (n < 13) {
         fields[n++] = p;
         char *tab = strchr(p, '\t');
         if (!tab)
             break;
         *tab = '\0';
         p = tab + 1;
+        if (n == 13)
+            return BAD_LINE(line);
     }
     if (n < 9 || strlen(fields[0]) != 1 || !strchr("fdlp", fields[0][0]))
         return BAD_LINE(line);
     e->type = fields[0][0];
-    if ((e->type == 'l' || e->type == 'p') != (n == 10))
+    /* fields before the format 2 ones: 9, 10 for a link or a part */
+    int base = (e->type == 'l' || e->type == 'p') ? 10 : 9;
+    bool v2 = (e->type == 'f' || e->type == 'p') && n == base + 3;
+    if (n != base && !v2)
         return BAD_LINE(line);
     char *end;
     unsigned long mode = strtoul(fields[1], &end, 8);
@@ -426,6 +446,15 @@ int wd_manifest_entry_parse(char *line, wd_manifest_entry *e)
         if (wd_hex_decode(fields[4], e->raw_sha256, 32) ||
             wd_hex_decode(fields[5], e->stored_sha256, 32))
             return BAD_LINE(line);
+    }
+    if (v2) {
+        const char *h = fields[base], *l = fields[base + 1], *m = fields[base + 2];
+        if (strlen(h) != 1 || (h[0] != 'w' && h[0] != 'b') || !*l || !*m ||
+            strlen(l) > WD_LAYERS_TEXT_MAX || strlen(m) > WD_MAP_TEXT_MAX)
+            return BAD_LINE(line);
+        e->hash = h[0];
+        e->layers = l;
+        e->map = m;
     }
     if (unescape(fields[8]) || (e->type == 'l' && unescape(fields[9])))
         return BAD_LINE(line);

@@ -22,7 +22,14 @@
  *                      TYPE MODE SIZE MTIME RAW_SHA256 STORED_SHA256
  *                      STORED_SIZE BAD_PAGES PATH [LINK | PART], tab-
  *                      separated, PATH and LINK escaped (\\ \t \n); a
- *                      file in parts has one 'p' line per part
+ *                      file in parts has one 'p' line per part; format 2
+ *                      adds HASH LAYERS MAP to file and part lines
+ *                      (catalog/layers.h)
+ *   delta/PATH<ext>, delta-parts/PATH/N<ext>
+ *                      diff and incr: the blocks of a file or part that
+ *                      changed since the backup referred to
+ *   backup.blockmap<ext> format 2: the SHA-256 of every block of every
+ *                      relation file, for the next diff or incr
  *   [end]              name = value lines known at the stop,
  *                      ending with "complete = yes"
  * Lines are written as files finish, so memory does not depend on the
@@ -43,6 +50,11 @@
 #define WD_MANIFEST_NAME "backup.manifest"
 /* room for an escaped path */
 #define PATH_MAX_ESCAPED 4096
+/* the longest layer list and block map text a manifest line may have */
+#define WD_LAYERS_TEXT_MAX 2048
+#define WD_MAP_TEXT_MAX 16384
+/* the longest [files] line */
+#define WD_MANIFEST_LINE_MAX (3 * PATH_MAX_ESCAPED + WD_LAYERS_TEXT_MAX + WD_MAP_TEXT_MAX + 512)
 /* The most a manifest may have (its text, before compression and
  * encryption): read back, it is spooled before its signature is checked,
  * and a longer one is refused as failing authentication. 1 GiB is some
@@ -98,12 +110,26 @@ typedef struct wd_manifest_entry {
     const char *path;
     const char *link; /* "" unless 'l' */
     uint32_t part;    /* 'p': the part's number; it starts at part * part-size */
+    /* format 2 ('f' and 'p'; 0 in format 1 lines): 'w' when raw_sha256 is
+     * the SHA-256 of the content, 'b' when it is the SHA-256 of the
+     * concatenated SHA-256 of every 8 KiB block (catalog/layers.h) */
+    char hash;
+    /* format 2: where the content comes from: "-" (this backup's own whole
+     * object) or a layer list, and the block map ("-" or runs); see
+     * catalog/layers.h. Point into the parsed line. */
+    const char *layers;
+    const char *map;
 } wd_manifest_entry;
 
 /* Where a file (part < 0) or a part of it is stored: "<backup>/data/PATH<ext>"
  * or "<backup>/parts/PATH/PART<ext>", `backup` being
  * "<cluster>/backup/<id>". Malloc'ed; NULL when out of memory. */
 char *wd_backup_object(const char *backup, const char *path, int64_t part, wd_compress c);
+
+/* Where a diff or incr stores the changed blocks of a file (part < 0) or a
+ * part: "<backup>/delta/PATH<ext>" or "<backup>/delta-parts/PATH/PART<ext>".
+ * Malloc'ed; NULL when out of memory. */
+char *wd_backup_delta_object(const char *backup, const char *path, int64_t part, wd_compress c);
 
 /* The same, relative to the backup's folder: "data/PATH<ext>" or
  * "parts/PATH/PART<ext>". Malloc'ed; NULL when out of memory. */

@@ -205,13 +205,16 @@ static const walden_option_info options[] = {
     {.name = "type",
      .type = WALDEN_OPT_ENUM,
      .default_value = "full",
-     .choices = "full|default|immediate|standby",
+     .choices = "full|diff|incr|default|immediate|standby",
      .commands = "backup restore",
-     .help = "backup: full; restore: default (recover to the end of the archive or the target), "
-             "immediate (only until consistent) or standby (standby.signal)",
-     .value_doc = "`full`, `default`, `immediate`, `standby`",
+     .help = "backup: full, diff (changes since the newest full) or incr (changes since the "
+             "newest backup); restore: default (recover to the end of the archive or the "
+             "target), immediate (only until consistent) or standby (standby.signal)",
+     .value_doc = "`full`, `diff`, `incr`, `default`, `immediate`, `standby`",
      .default_doc = "`full`",
-     .doc = "`backup`: `full` (the only type); `restore`: `default` (recover to the end of the "
+     .doc = "`backup`: `full` (every file), `diff` (the blocks changed since the newest full) "
+            "or `incr` (the blocks changed since the newest backup of any type); `restore`: "
+            "`default` (recover to the end of the "
             "archive or the target), `immediate` (only until the backup is consistent), "
             "`standby` (standby.signal, primary_conninfo). In a config file or the environment, "
             "which every command reads, the other command's values are ignored"},
@@ -223,6 +226,16 @@ static const walden_option_info options[] = {
      .value_doc = "libpq connection string",
      .doc = "`restore --type standby`: written as `primary_conninfo`; without it the standby "
             "replays the archive only. Keep passwords in the server user's `~/.pgpass`"},
+    {.name = "full-fallback",
+     .type = WALDEN_OPT_BOOL,
+     .default_value = "y",
+     .commands = "backup",
+     .help = "with --type diff or incr and no usable prior backup, take a full (no: refuse)",
+     .value_doc = "yes/no",
+     .default_doc = "`yes`",
+     .doc = "`backup`: with `--type diff` or `incr` and no backup to refer to (none, one of an "
+            "older walden, another compression or part size, a damaged chain), take a full "
+            "backup and say so; `no`: refuse instead (exit status 1)"},
     {.name = "start-fast",
      .type = WALDEN_OPT_BOOL,
      .default_value = "n",
@@ -750,7 +763,9 @@ typedef struct option_use {
 } option_use;
 
 static const option_use uses[] = {
-    {"type", "backup", "full", "the backup type"},
+    {"type", "backup", "full|diff|incr",
+     "full (the default): every file; diff: the blocks changed since the newest full; incr: "
+     "the blocks changed since the newest backup"},
     {"type", "restore", "default|immediate|standby",
      "default (the default): to the end of the archive or the target; immediate: until "
      "consistent; standby: standby.signal and primary-conninfo"},

@@ -41,6 +41,8 @@
 #include "common/common.h"
 #include "common/pool.h"
 #include "repo/lock.h"
+#include "catalog/layers.h"
+#include "restore/blocks.h"
 #include "restore/place.h"
 #include "restore/recovery.h"
 
@@ -59,6 +61,9 @@ typedef struct restore_job {
     uint64_t size;
     uint64_t stored_size; /* 0: not recorded */
     uint8_t sha256[32];
+    char hash; /* format 2: 'w' or 'b' (catalog/layers.h); 0 in format 1 */
+    char layers[WD_LAYERS_TEXT_MAX + 1];
+    char map[WD_MAP_TEXT_MAX + 1];
 } restore_job;
 
 /* A worker's last folder, kept open: the next file of that folder is
@@ -73,7 +78,6 @@ typedef struct restore_run {
     walden_repo *repo;
     const char *pgdata;
     const wd_backup_meta *meta; /* the summary that chose the backup */
-    char *backup;               /* its folder: <cluster>/backup/<id> */
     /* the manifest's own header, filled as it is read: authenticated, unlike
      * backup.info, so the layout of parts comes from here */
     const wd_backup_meta *manifest;
@@ -208,8 +212,8 @@ static int cached_folder(restore_run *r, folder_cache *fc, const char *base, con
 /* The read pipeline of one stored file, stopped as soon as it has more
  * bytes than the signed manifest records (content and stored bytes): a
  * forged object never writes more than that into the target. */
-static int read_limited(restore_run *r, const restore_job *job, const char *object, wd_sink *sink,
-                        wd_repo_stream *st)
+static int read_limited(restore_run *r, const restore_job *job, const char *object,
+                        uint64_t stored_size, wd_sink *sink, wd_repo_stream *st)
 {
     char what[PATH_MAX + 256];
     snprintf(what, sizeof(what),
@@ -217,11 +221,65 @@ static int read_limited(restore_run *r, const restore_job *job, const char *obje
              job->path, object);
     wd_read_limits lim = {.raw_max = job->size,
                           .raw_exact = true,
-                          .stored_max =
-                              job->stored_size ? job->stored_size : wd_stored_max(job->size),
+                          .stored_max = stored_size ? stored_size : wd_stored_max(job->size),
                           .code = WALDEN_ECORRUPT,
                           .what = what};
     return wd_repo_read_begin_limited(r->repo, r->compress, job->sha256, NULL, &lim, sink, st);
+}
+
+/* A unit restored whole from one object into `name` in folder `dfd`
+ * (`full` in messages). */
+static int restore_whole(restore_run *r, const restore_job *job, int dfd, const char *name,
+                         const char *full, unsigned mode)
+{
+    char *object = NULL;
+    uint64_t stored_size = 0;
+    int rc = job->size ? wd_restore_whole_object(r->repo, r->meta->id, r->compress, job->path,
+                                                 job->part, job->size, job->stored_size,
+                                                 job->layers, &object, &stored_size)
+                       : 0;
+    if (rc)
+        return rc;
+    wd_sink *sink = NULL;
+    /* writeback started early; made durable by one syncfs at the end
+     * (place.c), or where that is not as sure by an fsync per file */
+    unsigned flags = WD_FILE_WRITEBACK | (r->sync.use_syncfs ? WD_FILE_NOSYNC : 0);
+    uint64_t offset = job->part >= 0 ? (uint64_t)job->part * r->manifest->part_size : 0;
+    rc = wd_file_sink_openat(&sink, dfd, name, full, flags | (job->part >= 0 ? WD_FILE_PART : 0),
+                             mode, offset);
+    if (rc) {
+        wd_free(object);
+        return rc;
+    }
+    if (job->size == 0)
+        return sink->commit(sink);
+    wd_source *src = NULL;
+    wd_repo_stream st = {0};
+    if ((rc = wd_storage_open_read(r->repo->storage, object, &src))) {
+        sink->abort(sink);
+        if (rc == WALDEN_ENOTFOUND)
+            rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')",
+                              r->meta->id, job->path, object);
+    } else if ((rc = read_limited(r, job, object, stored_size, sink, &st))) {
+        /* the sink was taken over */
+    } else if ((rc = wd_pipe_copy(st.pipe, src))) {
+        if (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY)
+            wd_error_wrap(rc, "backup %s, file '%s'", r->meta->id, job->path);
+    }
+    if (!rc) {
+        uint8_t sha[32];
+        uint64_t bytes;
+        wd_hash_filter_result(st.raw_hash, sha, &bytes);
+        if (bytes != job->size)
+            rc = wd_error_set(WALDEN_ECORRUPT,
+                              "backup %s, file '%s': %" PRIu64
+                              " bytes restored, the manifest says %" PRIu64,
+                              r->meta->id, job->path, bytes, job->size);
+    }
+    wd_pipe_free(st.pipe);
+    wd_source_close(src);
+    wd_free(object);
+    return rc;
 }
 
 static int restore_file(restore_run *r, folder_cache *fc, const restore_job *job)
@@ -234,48 +292,20 @@ static int restore_file(restore_run *r, folder_cache *fc, const restore_job *job
     if (!full)
         return WALDEN_ENOMEM;
     unsigned mode = (job->mode & 0640) | 0600;
-    wd_sink *sink = NULL;
-    /* writeback started early; made durable by one syncfs at the end
-     * (place.c), or where that is not as sure by an fsync per file */
-    unsigned flags = WD_FILE_WRITEBACK | (r->sync.use_syncfs ? WD_FILE_NOSYNC : 0);
-    uint64_t offset = job->part >= 0 ? (uint64_t)job->part * r->manifest->part_size : 0;
-    rc = wd_file_sink_openat(&sink, dfd, name, full, flags | (job->part >= 0 ? WD_FILE_PART : 0),
-                             mode, offset);
-    if (rc)
-        goto done;
-    if (job->size == 0) {
-        rc = sink->commit(sink);
+    if (job->hash == 'b') {
+        wd_manifest_entry e = {.type = job->part >= 0 ? 'p' : 'f',
+                               .size = job->size,
+                               .path = job->path,
+                               .part = job->part >= 0 ? (uint32_t)job->part : 0,
+                               .hash = 'b',
+                               .layers = job->layers,
+                               .map = job->map};
+        memcpy(e.raw_sha256, job->sha256, 32);
+        uint64_t offset = job->part >= 0 ? (uint64_t)job->part * r->manifest->part_size : 0;
+        rc = wd_restore_blocks(r->repo, r->compress, r->meta->id, &e, dfd, name, full, offset, mode,
+                               !r->sync.use_syncfs);
     } else {
-        char *object = wd_backup_object(r->backup, job->path, job->part, r->compress);
-        wd_source *src = NULL;
-        wd_repo_stream st = {0};
-        if (!object) {
-            sink->abort(sink);
-            rc = WALDEN_ENOMEM;
-        } else if ((rc = wd_storage_open_read(r->repo->storage, object, &src))) {
-            sink->abort(sink);
-            if (rc == WALDEN_ENOTFOUND)
-                rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')",
-                                  r->meta->id, job->path, object);
-        } else if ((rc = read_limited(r, job, object, sink, &st))) {
-            /* the sink was taken over */
-        } else if ((rc = wd_pipe_copy(st.pipe, src))) {
-            if (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY)
-                wd_error_wrap(rc, "backup %s, file '%s'", r->meta->id, job->path);
-        }
-        if (!rc) {
-            uint8_t sha[32];
-            uint64_t bytes;
-            wd_hash_filter_result(st.raw_hash, sha, &bytes);
-            if (bytes != job->size)
-                rc = wd_error_set(WALDEN_ECORRUPT,
-                                  "backup %s, file '%s': %" PRIu64
-                                  " bytes restored, the manifest says %" PRIu64,
-                                  r->meta->id, job->path, bytes, job->size);
-        }
-        wd_pipe_free(st.pipe);
-        wd_source_close(src);
-        wd_free(object);
+        rc = restore_whole(r, job, dfd, name, full, mode);
     }
     if (!rc && r->uid != (uid_t)-1 && fchownat(dfd, name, r->uid, r->gid, AT_SYMLINK_NOFOLLOW) != 0)
         wd_log_warn("cannot change the owner of '%s': %s", full, strerror(errno));
@@ -285,7 +315,6 @@ static int restore_file(restore_run *r, folder_cache *fc, const restore_job *job
         r->bytes += job->size;
         pthread_mutex_unlock(&r->mu);
     }
-done:
     wd_free(full);
     return rc;
 }
@@ -475,6 +504,9 @@ static int entry_cb(const wd_manifest_entry *e, void *ctx)
     job.size = e->size;
     job.stored_size = e->stored_size;
     memcpy(job.sha256, e->raw_sha256, 32);
+    job.hash = e->hash;
+    snprintf(job.layers, sizeof(job.layers), "%s", e->layers ? e->layers : "");
+    snprintf(job.map, sizeof(job.map), "%s", e->map ? e->map : "");
     if (!wd_pool_push(r->pool, &job)) {
         r->stopped = true;
         return WALDEN_ERROR; /* replaced by the worker's error */
@@ -786,10 +818,6 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
     t.timeline = timeline;
     if ((rc = wd_backup_manifest_find(repo, meta.id, &r.compress)))
         goto done;
-    if (!(r.backup = wd_asprintf("%s/%s/%s", repo->cluster, WD_BACKUP_DIR, meta.id))) {
-        rc = WALDEN_ENOMEM;
-        goto done;
-    }
     if (repo->info.encrypted && (rc = wd_repo_unlock(repo)))
         goto done;
     /* a first read of the manifest, authenticated whole before anything is
@@ -876,7 +904,6 @@ done:
     for (size_t i = 0; i < r.n_ts; i++)
         wd_free(r.ts[i].dir);
     pthread_mutex_destroy(&r.mu);
-    wd_free(r.backup);
     wd_backup_meta_clear(&meta);
     return rc;
 }

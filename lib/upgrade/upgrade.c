@@ -591,7 +591,7 @@ static int upgrade_backup(upgrade *u, const char *id)
                           .code = WALDEN_EAUTH,
                           .what = what};
     if ((rc = wd_storage_open_read(repo->storage, mpath, &src)) ||
-        (rc = wd_line_sink_open(&sink, 3 * PATH_MAX_ESCAPED + 512, wd_manifest_spool_line, &sp)) ||
+        (rc = wd_line_sink_open(&sink, WD_MANIFEST_LINE_MAX, wd_manifest_spool_line, &sp)) ||
         (rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, sink, &st)) ||
         (rc = wd_pipe_copy(st.pipe, src))) {
         rc = is_bad_object(rc) ? unproven(u, mpath, "%s", walden_error_last()->message) : rc;

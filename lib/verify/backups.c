@@ -258,18 +258,228 @@ static int cross_check(backup_ctx *b, const char *rel, const uint8_t sha[32], ui
     return 0;
 }
 
+/* ---- the objects of the backups a diff or incr refers to ---- */
+
+typedef struct ref_object {
+    char *rel; /* relative to its backup's folder */
+    uint64_t stored_size;
+} ref_object;
+
+/* One referred-to backup: its backup.stored as a set. */
+typedef struct ref_set {
+    struct ref_set *next;
+    char id[32];
+    bool usable; /* it exists and its backup.stored was read */
+    ref_object *slots;
+    size_t cap, n;
+} ref_set;
+
+static size_t rel_slot(const ref_set *s, const char *rel)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = rel; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    size_t i = (size_t)h & (s->cap - 1);
+    while (s->slots[i].rel && strcmp(s->slots[i].rel, rel) != 0)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static int ref_set_add(ref_set *s, const char *rel, uint64_t size)
+{
+    if (s->n * 2 >= s->cap) {
+        ref_set bigger = *s;
+        bigger.cap = s->cap ? s->cap * 2 : 1024;
+        if (!(bigger.slots = wd_calloc(bigger.cap, sizeof(ref_object))))
+            return WALDEN_ENOMEM;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i].rel)
+                bigger.slots[rel_slot(&bigger, s->slots[i].rel)] = s->slots[i];
+        wd_free(s->slots);
+        s->slots = bigger.slots;
+        s->cap = bigger.cap;
+    }
+    size_t i = rel_slot(s, rel);
+    if (!s->slots[i].rel) {
+        if (!(s->slots[i].rel = wd_strdup(rel)))
+            return WALDEN_ENOMEM;
+        s->n++;
+    }
+    s->slots[i].stored_size = size;
+    return 0;
+}
+
+void wd_verify_refs_free(verify_run *v)
+{
+    while (v->refs) {
+        ref_set *s = v->refs;
+        v->refs = s->next;
+        for (size_t i = 0; i < s->cap; i++)
+            wd_free(s->slots[i].rel);
+        wd_free(s->slots);
+        wd_free(s);
+    }
+}
+
+/* The set of backup `id`, read once per run; not usable when the backup
+ * or its backup.stored is gone or damaged (its own check reports why). */
+static int ref_set_get(verify_run *v, const char *id, ref_set **out)
+{
+    for (ref_set *s = v->refs; s; s = s->next)
+        if (strcmp(s->id, id) == 0) {
+            *out = s;
+            return 0;
+        }
+    ref_set *s = wd_calloc(1, sizeof(*s));
+    if (!s)
+        return WALDEN_ENOMEM;
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    s->next = v->refs;
+    v->refs = s;
+    *out = s;
+    char *prefix = wd_asprintf("%s/%s/%s", v->repo->cluster, WD_BACKUP_DIR, id);
+    if (!prefix)
+        return WALDEN_ENOMEM;
+    stored_list list;
+    bool open = false;
+    int rc = stored_open(v, &list, prefix, id, &open);
+    while (!rc && open) {
+        uint8_t sha[32];
+        uint64_t size = 0;
+        const char *rel = NULL;
+        bool got = false;
+        if ((rc = stored_next(&list, sha, &size, &rel, &got)) || !got)
+            break;
+        rc = ref_set_add(s, rel, size);
+    }
+    if (rc == WALDEN_ENOMEM) {
+        stored_close(&list);
+        wd_free(prefix);
+        return rc;
+    }
+    walden_error_clear();
+    s->usable = !rc && open;
+    stored_close(&list);
+    wd_free(prefix);
+    return 0;
+}
+
+/* A layer of another backup: that backup must still hold its object, with
+ * the stored size the layer records. */
+static int check_layer(backup_ctx *b, const wd_manifest_entry *e, const wd_layer *l)
+{
+    ref_set *s = NULL;
+    int rc = ref_set_get(b->v, l->id, &s);
+    if (rc)
+        return rc;
+    char *rel = l->kind == 'd' ? wd_backup_delta_object("", e->path, l->part, b->compress)
+                               : wd_backup_object_rel(e->path, l->part, b->compress);
+    if (!rel)
+        return WALDEN_ENOMEM;
+    const char *r = rel + (l->kind == 'd'); /* "/delta/..." */
+    const ref_object *o = NULL;
+    if (s->usable && s->cap) {
+        size_t i = rel_slot(s, r);
+        o = s->slots[i].rel ? &s->slots[i] : NULL;
+    }
+    if (!s->usable)
+        rc = wd_verify_report(b->v, WALDEN_VERIFY_MISSING, b->id, b->manifest,
+                              "file '%s' comes from backup %s, which is missing or damaged",
+                              e->path, l->id);
+    else if (!o)
+        rc = wd_verify_report(b->v, WALDEN_VERIFY_MISSING, b->id, b->manifest,
+                              "file '%s' comes from '%s' of backup %s, which that backup does not "
+                              "have",
+                              e->path, r, l->id);
+    else if (o->stored_size != l->stored_size)
+        rc = wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
+                              "file '%s' comes from '%s' of backup %s, stored with %" PRIu64
+                              " bytes there, not %" PRIu64,
+                              e->path, r, l->id, o->stored_size, l->stored_size);
+    wd_free(rel);
+    return rc;
+}
+
+int wd_verify_check_unit(verify_run *v, const vjob *j)
+{
+    wd_manifest_entry e = {.type = j->type,
+                           .size = j->raw_size,
+                           .path = j->path,
+                           .part = j->part,
+                           .hash = 'b',
+                           .layers = j->layers,
+                           .map = j->map};
+    memcpy(e.raw_sha256, j->raw_sha256, 32);
+    int rc = wd_unit_read(v->repo, j->compress, j->set, &e, NULL, NULL);
+    return rc ? wd_verify_report_failure(v, rc, j->set, j->object) : 0;
+}
+
+/* Format 2: the layers of a file or part. Its own object is checked like
+ * any other; the objects of other backups must be there; a unit with a
+ * delta of its own is assembled from all of them and checked block by
+ * block. *own_delta: its own object is a delta object. */
+static int check_layers(backup_ctx *b, const wd_manifest_entry *e, bool *own_delta,
+                        uint64_t *own_raw)
+{
+    wd_layer l[WD_LAYERS_MAX];
+    size_t n = 0;
+    *own_delta = false;
+    *own_raw = e->size;
+    int rc = wd_entry_layers(e, b->id, l, &n);
+    if (rc)
+        return wd_verify_report_failure(b->v, rc, b->id, b->manifest);
+    for (size_t i = 0; i < n && !rc; i++) {
+        bool own = strcmp(l[i].id, b->id) == 0;
+        if (own && i + 1 != n)
+            return wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
+                                    "file '%s': its own object is not its last layer", e->path);
+        if (own) {
+            *own_delta = l[i].kind == 'd';
+            *own_raw = l[i].raw_size;
+        } else {
+            rc = check_layer(b, e, &l[i]);
+        }
+    }
+    if (rc || e->hash != 'b' || !*own_delta || !b->v->decode)
+        return rc;
+    vjob j;
+    wd_verify_job_init(b->v, &j, b->id, "the manifest", b->manifest);
+    j.unit = true;
+    j.compress = b->compress;
+    j.type = e->type;
+    j.part = e->part;
+    j.raw_size = e->size;
+    memcpy(j.raw_sha256, e->raw_sha256, 32);
+    snprintf(j.object, sizeof(j.object), "%s", b->manifest);
+    if ((size_t)snprintf(j.path, sizeof(j.path), "%s", e->path) >= sizeof(j.path) ||
+        (size_t)snprintf(j.layers, sizeof(j.layers), "%s", e->layers) >= sizeof(j.layers) ||
+        (size_t)snprintf(j.map, sizeof(j.map), "%s", e->map) >= sizeof(j.map))
+        return wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
+                                "file '%s': its line is too long to check", e->path);
+    return wd_verify_push(b->v, &j);
+}
+
 static int manifest_entry(const wd_manifest_entry *e, void *ctx)
 {
     backup_ctx *b = ctx;
     if ((e->type != 'f' && e->type != 'p') || e->size == 0)
         return 0; /* folders, links and empty files have no object */
-    char *rel = wd_backup_object_rel(e->path, e->type == 'p' ? (int64_t)e->part : -1, b->compress);
+    bool own_delta = false;
+    uint64_t own_raw = e->size;
+    int rc = 0;
+    if (e->hash && (rc = check_layers(b, e, &own_delta, &own_raw)))
+        return b->stop = rc;
+    if (e->hash && e->stored_size == 0)
+        return 0; /* every layer is another backup's */
+    int64_t part = e->type == 'p' ? (int64_t)e->part : -1;
+    char *rel = own_delta ? wd_backup_delta_object("", e->path, part, b->compress)
+                          : wd_backup_object_rel(e->path, part, b->compress);
     if (!rel)
         return b->stop = WALDEN_ENOMEM;
+    const char *r = rel + own_delta;
     vjob j;
     wd_verify_job_init(b->v, &j, b->id, "the manifest", b->manifest);
-    int rc = 0;
-    if ((size_t)snprintf(j.object, sizeof(j.object), "%s/%s", b->prefix, rel) >= sizeof(j.object))
+    if ((size_t)snprintf(j.object, sizeof(j.object), "%s/%s", b->prefix, r) >= sizeof(j.object))
         rc = wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->prefix,
                               "the manifest lists a path too long to check: '%.200s...'", e->path);
     else {
@@ -277,14 +487,52 @@ static int manifest_entry(const wd_manifest_entry *e, void *ctx)
         j.has_stored = true;
         memcpy(j.stored_sha256, e->stored_sha256, 32);
         j.stored_size = e->stored_size;
-        j.has_raw = j.has_raw_size = true;
+        /* a relation file's SHA-256 is over its blocks' digests: its own
+         * object's content is checked by size (and block by block when it
+         * is a delta, above) */
+        j.has_raw = e->hash != 'b' && !own_delta;
+        j.has_raw_size = true;
         memcpy(j.raw_sha256, e->raw_sha256, 32);
-        j.raw_size = e->size;
-        if (!(rc = cross_check(b, rel, e->stored_sha256, e->stored_size)))
+        j.raw_size = own_raw;
+        if (!(rc = cross_check(b, r, e->stored_sha256, e->stored_size)))
             rc = wd_verify_push(b->v, &j);
     }
     wd_free(rel);
     return b->stop = rc;
+}
+
+/* Format 2: backup.stored lists the block map after the files; its content
+ * has the SHA-256 the manifest records. */
+static int check_blockmap(backup_ctx *b, const wd_backup_meta *m)
+{
+    uint8_t sha[32];
+    uint64_t size = 0;
+    const char *sobj = NULL;
+    bool got = false;
+    char name[64];
+    snprintf(name, sizeof(name), "backup.blockmap%s", wd_compress_ext(b->compress));
+    int rc = stored_next(b->stored, sha, &size, &sobj, &got);
+    if (rc) {
+        b->stored_ok = false;
+        return stored_failed(b->v, b->stored, rc);
+    }
+    if (!got || strcmp(sobj, name) != 0) {
+        b->stored_ok = false;
+        return wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->stored->path,
+                                "lists %s where the block map's line belongs",
+                                got ? sobj : "nothing");
+    }
+    vjob j;
+    wd_verify_job_init(b->v, &j, b->id, "the manifest", b->manifest);
+    snprintf(j.object, sizeof(j.object), "%s/%s", b->prefix, name);
+    j.compress = b->compress;
+    j.has_stored = true;
+    memcpy(j.stored_sha256, sha, 32);
+    j.stored_size = size;
+    j.has_raw = j.has_raw_size = true;
+    memcpy(j.raw_sha256, m->blockmap_sha256, 32);
+    j.raw_size = m->blockmap_size;
+    return wd_verify_push(b->v, &j);
 }
 
 /* With the key (or unencrypted): the manifest lists the files; checks
@@ -322,6 +570,10 @@ static int backup_decode(verify_run *v, backup_ctx *b, wd_backup_meta *m, bool *
     v->res->files++; /* the manifest itself */
     v->res->bytes += msize;
     pthread_mutex_unlock(&v->mu);
+    if (!b->stored_ok)
+        goto done;
+    if (m->blockmap_size && (rc = check_blockmap(b, m)))
+        goto done;
     if (!b->stored_ok)
         goto done;
     /* the manifest's own line ends the list */

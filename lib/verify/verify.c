@@ -118,6 +118,8 @@ int wd_verify_check_object(void *item, void *scratch, void *ctx)
     verify_run *v = ctx;
     const vjob *j = item;
     (void)scratch;
+    if (j->unit)
+        return wd_verify_check_unit(v, j);
     wd_source *src = NULL;
     wd_sink *sink = NULL;
     wd_repo_stream st = {0};
@@ -347,6 +349,7 @@ static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_pro
         rc = prc;
     wd_pool_free(v.pool);
 done:
+    wd_verify_refs_free(&v);
     pthread_mutex_destroy(&v.mu);
     walden_wal_summary_free(sum);
     wd_free(v.needs);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "catalog/catalog.h"
+#include "catalog/layers.h"
 #include "common/pool.h"
 #include "repo/repo.h"
 
@@ -35,6 +36,14 @@ typedef struct vjob {
     bool has_raw, has_raw_size;
     uint8_t raw_sha256[32];
     uint64_t raw_size;
+    /* a unit assembled from its layers (catalog/layers.h): every block from
+     * the object its map names, against the manifest's digests */
+    bool unit;
+    char path[PATH_MAX_ESCAPED];
+    char type; /* 'f' or 'p' */
+    uint32_t part;
+    char layers[WD_LAYERS_TEXT_MAX + 1];
+    char map[WD_MAP_TEXT_MAX + 1];
 } vjob;
 
 /* The WAL a backup needs: segments first..last of timeline tli; `next` is
@@ -62,6 +71,7 @@ typedef struct verify_run {
     uint8_t prev_sha[32];
     walden_progress_cb progress; /* or NULL */
     void *progress_ctx;
+    struct ref_set *refs; /* the objects of backups referred to (backups.c) */
 } verify_run;
 
 /* Calls the caller's progress callback (from the calling thread). */
@@ -75,6 +85,9 @@ int wd_verify_report(verify_run *v, walden_verify_kind kind, const char *set, co
 int wd_verify_report_failure(verify_run *v, int rc, const char *set, const char *object);
 /* The pool's worker: reads and checks one job's file. */
 int wd_verify_check_object(void *item, void *scratch, void *ctx);
+/* The assembly check of a unit job (backups.c). */
+int wd_verify_check_unit(verify_run *v, const vjob *j);
+void wd_verify_refs_free(verify_run *v);
 /* Queues a job: STOPPED when the pool stopped (it holds the error). */
 int wd_verify_push(verify_run *v, const vjob *j);
 /* A job for a file of backup or dump `set`, recorded in `listed_by` (a

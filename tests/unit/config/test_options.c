@@ -90,7 +90,8 @@ static void test_command_choices_within_the_options(void **state)
             }
         }
     /* backup's type: what backup implements */
-    assert_string_equal(walden_option_choices(walden_option_find("type"), "backup"), "full");
+    assert_string_equal(walden_option_choices(walden_option_find("type"), "backup"),
+                        "full|diff|incr");
 }
 
 static void test_typed_getters(void **state)

@@ -7,9 +7,13 @@
  * - when a usable backup exists, the newest one is kept (the window rule
  *   alone guarantees it: it is either inside the window or the newest one
  *   not newer than the window start);
- * - a kept incr/diff has its whole prior chain kept;
- * - no failed, incomplete or broken-chain backup is kept, no failed dump;
- * - all WAL from the lowest start segment of the kept backups on is kept.
+ * - a kept incr/diff has its whole prior chain kept (as far as it exists);
+ * - no failed or incomplete backup is kept, no failed dump; a backup whose
+ *   chain is broken is kept only while inside the window (WR_WHY_BROKEN_KEPT:
+ *   a chain whose full is gone is not deleted on the spot, it may be put
+ *   back), and never counts as usable;
+ * - all WAL from the lowest start segment of the usable kept backups on is
+ *   kept.
  * Passes run over the backups sorted by time (stop, start, id), never by
  * timeline, and write the reasons in a fixed order, so the plan does not
  * depend on the catalogue's order.
@@ -27,7 +31,7 @@
 #define WR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define KEEP_BITS                                                                                  \
     (WR_WHY_WINDOW | WR_WHY_WINDOW_START | WR_WHY_FULL_MIN | WR_WHY_DAILY | WR_WHY_WEEKLY |        \
-     WR_WHY_MONTHLY | WR_WHY_PRIOR)
+     WR_WHY_MONTHLY | WR_WHY_PRIOR | WR_WHY_BROKEN_KEPT)
 
 void wr_policy_default(wr_policy *policy)
 {
@@ -395,6 +399,19 @@ static void judge_usable(build *s)
     }
 }
 
+static bool status_ok(const wr_backup *b)
+{
+    return b->status == WR_BACKUP_OK || b->status == WR_BACKUP_ERRORS;
+}
+
+/* Why backup i's chain is broken: "prior X missing", "prior X not
+ * usable", "prior X is not older". */
+static void broken_words(const build *s, size_t i, char *out, size_t size)
+{
+    static const char *const words[] = {"", "missing", "not usable", "is not older"};
+    snprintf(out, size, "prior %s %s", s->cat->backups[i].prior, words[s->broken[i]]);
+}
+
 static void keep_gfs(build *s, enum gfs_kind kind, uint32_t count, unsigned bit, const char *word)
 {
     if (count == 0)
@@ -461,23 +478,50 @@ static void plan_backups(build *s)
     keep_gfs(s, GFS_WEEK, s->pol->gfs_weekly, WR_WHY_WEEKLY, "weekly");
     keep_gfs(s, GFS_MONTH, s->pol->gfs_monthly, WR_WHY_MONTHLY, "monthly");
 
-    /* 4. prior chains: newest first, so a prior kept here is seen later
-     * (it is older) and keeps its own prior in turn */
+    /* 4. broken chains inside the window stay: deleting them at once would
+     * make a chain whose full went missing unrepairable (step 5 says why
+     * the older ones go) */
+    for (size_t r = n; r-- > 0;) {
+        const wr_backup *b = s->by_time[r];
+        size_t i = bidx(s, b);
+        if (s->broken[i] == CHAIN_OK || !status_ok(b) || b->stop_time <= ws)
+            continue;
+        char why[WR_REASON_MAX];
+        broken_words(s, i, why, sizeof(why));
+        why_add(&dec[i], WR_WHY_BROKEN_KEPT,
+                "cannot be restored (%s): kept while inside the %s window, so that its chain "
+                "can be repaired",
+                why, s->window);
+    }
+
+    /* 5. prior chains: newest first, so a prior kept here is seen later
+     * (it is older) and keeps its own prior in turn. A broken chain kept by
+     * step 4 keeps the members it has that are not failed. */
     for (size_t r = n; r-- > 0;) {
         size_t i = bidx(s, s->by_time[r]);
         if (!(dec[i].why & KEEP_BITS) || s->prior[i] < 0)
             continue;
-        assert(s->usable[i]);
         wr_decision *p = &dec[s->prior[i]];
-        if (!(p->why & WR_WHY_PRIOR))
-            why_add(p, WR_WHY_PRIOR, "needed by kept backup %s", s->cat->backups[i].id);
+        if (s->usable[i]) {
+            if (!(p->why & WR_WHY_PRIOR))
+                why_add(p, WR_WHY_PRIOR, "needed by kept backup %s", s->cat->backups[i].id);
+        } else if (status_ok(&s->cat->backups[s->prior[i]]) && s->rank[s->prior[i]] < r &&
+                   !(p->why & (WR_WHY_PRIOR | WR_WHY_BROKEN_KEPT))) {
+            assert(!s->usable[s->prior[i]]);
+            char why[WR_REASON_MAX];
+            broken_words(s, (size_t)s->prior[i], why, sizeof(why));
+            why_add(p, WR_WHY_BROKEN_KEPT,
+                    "cannot be restored (%s): kept with backup %s of its chain", why,
+                    s->cat->backups[i].id);
+        }
     }
 
-    /* 5. everything else expires */
+    /* 6. everything else expires; a broken chain older than the window
+     * too: the window is what it would have been kept for */
     for (size_t i = 0; i < n; i++) {
         const wr_backup *b = &s->cat->backups[i];
         if (dec[i].why & KEEP_BITS) {
-            assert(s->usable[i]);
+            assert(s->usable[i] || dec[i].why == WR_WHY_BROKEN_KEPT);
             dec[i].keep = true;
             s->plan->backups_kept++;
             continue;
@@ -486,13 +530,12 @@ static void plan_backups(build *s)
         if (b->status == WR_BACKUP_FAILED || b->status == WR_BACKUP_INCOMPLETE)
             why_add(&dec[i], WR_WHY_NOT_USABLE, "not usable (%s)",
                     b->status == WR_BACKUP_FAILED ? "failed" : "incomplete");
-        else if (s->broken[i] == CHAIN_MISSING)
-            why_add(&dec[i], WR_WHY_BROKEN, "not usable: prior %s missing", b->prior);
-        else if (s->broken[i] == CHAIN_UNUSABLE)
-            why_add(&dec[i], WR_WHY_BROKEN, "not usable: prior %s not usable", b->prior);
-        else if (s->broken[i] == CHAIN_NOT_OLDER)
-            why_add(&dec[i], WR_WHY_BROKEN, "not usable: prior %s is not older", b->prior);
-        else
+        else if (s->broken[i] != CHAIN_OK) {
+            char why[WR_REASON_MAX];
+            broken_words(s, i, why, sizeof(why));
+            why_add(&dec[i], WR_WHY_BROKEN, "not usable: %s; older than the %s window", why,
+                    s->window);
+        } else
             why_add(&dec[i], WR_WHY_OLD, "older than the %s window", s->window);
     }
 
@@ -555,12 +598,14 @@ static void plan_wal(build *s)
     const wr_catalog *cat = s->cat;
     wr_plan *plan = s->plan;
 
-    /* The lowest start segment of the kept backups; normally the oldest
-     * kept backup's. Ties go to the oldest by time. */
+    /* The lowest start segment of the usable kept backups (a broken chain
+     * kept for repair restores nothing); normally the oldest kept backup's.
+     * Ties go to the oldest by time. */
     long from = -1;
     for (size_t r = 0; r < cat->n_backups; r++) {
         size_t i = bidx(s, s->by_time[r]);
-        if (plan->backups[i].keep && (from < 0 || s->start_seg[i] < s->start_seg[from]))
+        if (plan->backups[i].keep && s->usable[i] &&
+            (from < 0 || s->start_seg[i] < s->start_seg[from]))
             from = (long)i;
     }
     plan->wal_from_backup = from;

@@ -133,9 +133,15 @@ enum {
     WR_WHY_WEEKLY = 1u << 4,
     WR_WHY_MONTHLY = 1u << 5,
     WR_WHY_PRIOR = 1u << 6, /* a kept incr/diff depends on it */
+    /* its chain is broken (prior missing, not usable or not older): it
+     * cannot be restored, but it stays while inside the window, with the
+     * members of its chain that exist, so that the chain can be repaired
+     * (its full put back); never usable, never the start of the kept WAL */
+    WR_WHY_BROKEN_KEPT = 1u << 7,
     /* expire */
     WR_WHY_NOT_USABLE = 1u << 8, /* failed or incomplete */
-    WR_WHY_BROKEN = 1u << 9,     /* its prior is missing or not usable */
+    WR_WHY_BROKEN = 1u << 9,     /* its prior is missing or not usable, and it is
+                                  * older than the window */
     WR_WHY_OLD = 1u << 10,       /* older than the window, nothing keeps it */
     /* WAL */
     WR_WHY_WAL_PITR = 1u << 12,     /* at or after the oldest kept backup's start */

@@ -35,7 +35,10 @@ int cmd_backup(cli_ctx *ctx)
     cli_human(info->size, size, sizeof(size));
     cli_human(info->stored_size, stored, sizeof(stored));
     cli_human(secs > 0 ? (uint64_t)((double)info->size / secs) : 0, rate, sizeof(rate));
-    printf("backup %s: %s, %" PRIu64 " files, %s stored, %.1f s, %s/s%s\n", info->id, size,
+    char kind[96] = "";
+    if (info->reference && *info->reference)
+        snprintf(kind, sizeof(kind), " (%s of %s)", info->type, info->reference);
+    printf("backup %s%s: %s, %" PRIu64 " files, %s stored, %.1f s, %s/s%s\n", info->id, kind, size,
            info->file_count, stored, secs, rate, info->page_errors ? ", PAGE CHECKSUM ERRORS" : "");
     int status = info->page_errors ? EXIT_BACKUP_PAGE_ERRORS : EXIT_OK;
     if (info->page_errors)

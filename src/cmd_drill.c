@@ -70,6 +70,11 @@ static void print_summary(const walden_drill_result *r)
     duration_text(r->rpo_target_seconds, rpo_t, sizeof(rpo_t));
     printf("drill %s of %s %s: %s\n", r->id, r->kind, *r->backup_id ? r->backup_id : "(none)",
            status_word(r->status));
+    if (r->backup_type && *r->backup_type)
+        printf("  backup: %s%s%s%s\n", r->backup_type,
+               r->backup_reference && *r->backup_reference ? " of " : "",
+               r->backup_reference ? r->backup_reference : "",
+               r->backup_reference && *r->backup_reference ? " (its chain restored with it)" : "");
     if (r->timeline)
         printf("  timeline: follows %u: %s\n", r->timeline,
                r->timeline_reason ? r->timeline_reason : "");
@@ -128,6 +133,10 @@ static int history_json(const walden_drill_result *r, void *ctx)
         cli_json_str(r->backup_id);
     else
         fputs("null", stdout);
+    printf(", \"backup_type\": ");
+    cli_json_str(r->backup_type && *r->backup_type ? r->backup_type : NULL);
+    printf(", \"backup_reference\": ");
+    cli_json_str(r->backup_reference && *r->backup_reference ? r->backup_reference : NULL);
     printf(", \"started_at\": ");
     cli_json_time(r->started_at_ms);
     printf(", \"finished_at\": ");

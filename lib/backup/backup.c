@@ -426,6 +426,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     wd_pg_backup_stop_info stop = {0};
     bool started = false, stored_any = false;
     wd_reference *ref = NULL;
+    wd_summary *summary = NULL;
     if (!m) {
         rc = WALDEN_ENOMEM;
         goto done;
@@ -500,6 +501,9 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
         if (rc)
             goto done;
     }
+    /* before any file is read: the summaries up to this start */
+    if (ref)
+        r.summary = summary = wd_backup_summaries(c, cfg, wd_reference_meta(ref), m);
 
     char *mpath =
         wd_asprintf("%s/%s%s", r.prefix, WD_MANIFEST_NAME, wd_compress_ext(repo->compress));
@@ -579,6 +583,7 @@ done:
     wd_pipe_free(r.stored);
     wd_pipe_free(r.blockmap);
     wd_reference_free(ref);
+    wd_summary_free(summary);
     if (rc && stored_any && r.prefix) {
         int keep = rc;
         char msg[1024];

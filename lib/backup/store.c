@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/sha.h>
@@ -278,19 +279,6 @@ static int blocks_room(blocks *b, uint64_t n)
     return 0;
 }
 
-/* The block map record of a relation unit. */
-static int add_blockmap(backup_run *r, const char *path, int64_t part, const blocks *b)
-{
-    uint8_t head[16 + PATH_MAX];
-    size_t n = wd_blockmap_head(head, path, part, (uint32_t)b->n);
-    pthread_mutex_lock(&r->mu);
-    int rc = wd_pipe_write(r->blockmap, head, n);
-    if (!rc && b->n)
-        rc = wd_pipe_write(r->blockmap, b->digests, b->n * 32);
-    pthread_mutex_unlock(&r->mu);
-    return rc;
-}
-
 /* What a diff or incr compares a relation unit with. */
 typedef struct ref_blocks {
     const wd_ref_unit *ru;
@@ -332,6 +320,37 @@ static int ref_blocks_load(backup_run *r, const file_job *job, ref_blocks *rb)
     return 0;
 }
 
+/* The block map record of a relation unit: dense when it was stored whole;
+ * else sparse, the blocks that differ from the reference's (none at all
+ * when nothing changed). */
+static int add_blockmap(backup_run *r, const char *path, int64_t part, const blocks *b,
+                        const ref_blocks *rb)
+{
+    uint32_t listed = WD_BLOCKMAP_DENSE;
+    if (rb->ru) {
+        listed = 0;
+        for (uint64_t i = 0; i < b->n; i++)
+            listed += i >= rb->n || memcmp(b->digests + i * 32, rb->digests + i * 32, 32) != 0;
+        if (listed == 0 && b->n == rb->n)
+            return 0;
+    }
+    uint8_t head[20 + PATH_MAX];
+    size_t n = wd_blockmap_head(head, path, part, (uint32_t)b->n, listed);
+    pthread_mutex_lock(&r->mu);
+    int rc = wd_pipe_write(r->blockmap, head, n);
+    if (!rc && listed == WD_BLOCKMAP_DENSE && b->n)
+        rc = wd_pipe_write(r->blockmap, b->digests, b->n * 32);
+    for (uint64_t i = 0; !rc && listed != WD_BLOCKMAP_DENSE && i < b->n; i++) {
+        if (i < rb->n && memcmp(b->digests + i * 32, rb->digests + i * 32, 32) == 0)
+            continue;
+        uint8_t pair[36];
+        wd_blockmap_pair(pair, (uint32_t)i, b->digests + i * 32);
+        rc = wd_pipe_write(r->blockmap, pair, sizeof(pair));
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
 /* Drops the layers no block comes from and numbers the others again. */
 static size_t compact_layers(wd_layer *l, size_t n, uint8_t *owner, uint64_t nblocks)
 {
@@ -351,15 +370,46 @@ static size_t compact_layers(wd_layer *l, size_t n, uint8_t *owner, uint64_t nbl
     return k;
 }
 
+static int finish_pass(backup_run *r, const file_job *job, const ref_blocks *rb, blocks *b,
+                       wd_manifest_entry *e, wd_repo_stream *stp, uint64_t changed,
+                       bool *too_scattered);
+
+/* Block `blk` (`len` bytes at `data`) of a pass that compares with the
+ * reference: its digest into `b`; the reference's layer when the digest is
+ * the reference's, else a record of the delta object (opened at the first)
+ * and one more in *changed. */
+static int compare_block(backup_run *r, const file_job *job, const ref_blocks *rb, blocks *b,
+                         uint64_t blk, const uint8_t *data, size_t len, wd_repo_stream *st,
+                         uint64_t *changed)
+{
+    uint8_t *d = b->digests + blk * 32;
+    wd_block_digest(data, len, d);
+    if (blk < rb->n && memcmp(d, rb->digests + blk * 32, 32) == 0) {
+        b->owner[blk] = rb->owner[blk];
+        return 0;
+    }
+    b->owner[blk] = (uint8_t)rb->n_layers;
+    (*changed)++;
+    uint8_t head[WD_DELTA_HEAD];
+    wd_delta_head(head, (uint32_t)blk, (uint32_t)len);
+    int rc = 0;
+    if (!st->pipe && (rc = open_object(r, job->path, job->part, true, true, st)))
+        return rc;
+    if (!(rc = wd_pipe_write(st->pipe, head, sizeof(head))))
+        rc = wd_pipe_write(st->pipe, data, len);
+    return rc;
+}
+
 /* One pass over a relation unit. With `rb->ru`, only the blocks whose
  * digest differs go to a delta object; without, every block goes to a
  * whole object. *too_scattered: the result cannot be written as layers
- * (its block map would be too long): the caller stores it whole. */
+ * (its block map would be too long): the caller stores it whole.
+ * Every block is read here (the content method); with the WAL summaries
+ * of PostgreSQL 17+, relation_pass_named reads only the blocks they name. */
 static int relation_pass(backup_run *r, const file_job *job, const unit_read *u, uint8_t *buf,
                          const ref_blocks *rb, blocks *b, wd_manifest_entry *e, bool *too_scattered)
 {
     bool whole = rb->ru == NULL;
-    uint8_t newl = (uint8_t)rb->n_layers;
     wd_repo_stream st = {0};
     uint64_t done = 0, changed = 0;
     size_t got = 0;
@@ -374,22 +424,10 @@ static int relation_pass(backup_run *r, const file_job *job, const unit_read *u,
             uint64_t blk = first + i;
             size_t off = (size_t)(i * WD_BLOCK);
             size_t len = got - off < WD_BLOCK ? got - off : WD_BLOCK;
-            uint8_t *d = b->digests + blk * 32;
-            wd_block_digest(buf + off, len, d);
             if (whole)
-                continue;
-            if (blk < rb->n && memcmp(d, rb->digests + blk * 32, 32) == 0) {
-                b->owner[blk] = rb->owner[blk];
-                continue;
-            }
-            b->owner[blk] = newl;
-            changed++;
-            uint8_t head[WD_DELTA_HEAD];
-            wd_delta_head(head, (uint32_t)blk, (uint32_t)len);
-            if (!st.pipe && (rc = open_object(r, job->path, job->part, true, true, &st)))
-                break;
-            if (!(rc = wd_pipe_write(st.pipe, head, sizeof(head))))
-                rc = wd_pipe_write(st.pipe, buf + off, len);
+                wd_block_digest(buf + off, len, b->digests + blk * 32);
+            else
+                rc = compare_block(r, job, rb, b, blk, buf + off, len, &st, &changed);
         }
         if (!rc && whole) {
             if (!st.pipe)
@@ -419,6 +457,18 @@ static int relation_pass(backup_run *r, const file_job *job, const unit_read *u,
             memcpy(e->stored_sha256, empty_sha256, 32);
         return rc;
     }
+    return finish_pass(r, job, rb, b, e, &st, changed, too_scattered);
+}
+
+/* The end of a pass that compared with the reference: the counters, the
+ * delta object committed (or dropped when the unit is too scattered to be
+ * said as layers), the layers and the map of `e`. */
+static int finish_pass(backup_run *r, const file_job *job, const ref_blocks *rb, blocks *b,
+                       wd_manifest_entry *e, wd_repo_stream *stp, uint64_t changed,
+                       bool *too_scattered)
+{
+    wd_repo_stream st = *stp;
+    int rc = 0;
     pthread_mutex_lock(&r->mu);
     r->changed_blocks += changed;
     r->referenced_blocks += b->n - changed;
@@ -468,23 +518,100 @@ static int relation_pass(backup_run *r, const file_job *job, const unit_read *u,
     return 0;
 }
 
+/* With WAL summaries (backup/summaries.h), a pass over a unit the
+ * reference has: the blocks the summaries do not name keep the reference's
+ * digest and layer without being read; the others, and the blocks past the
+ * reference's end, are read and compared as in relation_pass. The unit's
+ * length is the file's now: a block added later is WAL replay's, as a
+ * block changed later is. *fallback: the unit is not one this pass takes
+ * (a length that is not whole blocks), relation_pass reads it. */
+static int relation_pass_named(backup_run *r, const file_job *job, const unit_read *u, uint8_t *buf,
+                               const ref_blocks *rb, const wd_summary_file *sf, blocks *b,
+                               wd_manifest_entry *e, bool *too_scattered, bool *fallback)
+{
+    struct stat st_file;
+    *fallback = false;
+    *too_scattered = false;
+    b->n = 0;
+    if (fstat(u->fd, &st_file) != 0)
+        return wd_error_set_errno(errno, "cannot stat '%s'", u->full);
+    uint64_t size = (uint64_t)st_file.st_size, bytes = size > u->start ? size - u->start : 0;
+    if (bytes > u->limit)
+        bytes = u->limit;
+    if (bytes % WD_BLOCK || rb->ru->size % WD_BLOCK) {
+        *fallback = true;
+        return 0;
+    }
+    uint64_t nblocks = bytes / WD_BLOCK, first_block = u->start / WD_BLOCK, changed = 0;
+    wd_repo_stream st = {0};
+    int rc = blocks_room(b, nblocks);
+    for (uint64_t blk = 0; !rc && blk < nblocks;) {
+        if (blk < rb->n && !wd_summary_block_changed(sf, first_block + blk)) {
+            memcpy(b->digests + blk * 32, rb->digests + blk * 32, 32);
+            b->owner[blk] = rb->owner[blk];
+            blk++;
+            continue;
+        }
+        /* a run of blocks to read, at most a chunk */
+        uint64_t run = 1;
+        while (blk + run < nblocks && run < READ_CHUNK / WD_BLOCK &&
+               (blk + run >= rb->n || wd_summary_block_changed(sf, first_block + blk + run)))
+            run++;
+        uint64_t offset = u->start + blk * WD_BLOCK;
+        ssize_t got = pread(u->fd, buf, (size_t)(run * WD_BLOCK), (off_t)offset);
+        if (got < 0) {
+            rc = wd_error_set_errno(errno, "cannot read '%s'", u->full);
+            break;
+        }
+        pthread_mutex_lock(&r->mu);
+        r->read_bytes += (uint64_t)got;
+        pthread_mutex_unlock(&r->mu);
+        if (u->verify)
+            e->bad_pages += check_pages(r, u->fd, u->full, u->segno, offset, buf, (size_t)got);
+        uint64_t whole = (uint64_t)got / WD_BLOCK;
+        for (uint64_t i = 0; i < whole && !rc; i++) {
+            rc = compare_block(r, job, rb, b, blk + i, buf + i * WD_BLOCK, WD_BLOCK, &st, &changed);
+        }
+        if (whole < run) { /* cut meanwhile: WAL replay cuts it too */
+            nblocks = blk + whole;
+            break;
+        }
+        blk += run;
+    }
+    if (rc) {
+        wd_pipe_free(st.pipe);
+        return rc;
+    }
+    b->n = nblocks;
+    e->size = nblocks * WD_BLOCK;
+    e->hash = 'b';
+    wd_digests_hash(b->digests, b->n, e->raw_sha256);
+    e->layers = "-";
+    e->map = "-";
+    return finish_pass(r, job, rb, b, e, &st, changed, too_scattered);
+}
+
 static int store_relation(backup_run *r, const file_job *job, const unit_read *u, uint8_t *buf,
                           wd_manifest_entry *e)
 {
     ref_blocks rb;
     blocks b = {0};
     int rc = ref_blocks_load(r, job, &rb);
-    bool scattered = false, own_delta = false;
-    if (!rc)
+    bool scattered = false, own_delta = false, fallback = true;
+    wd_summary_file sf;
+    if (!rc && rb.ru && r->summary &&
+        wd_summary_file_get(r->summary, job->path, WD_PG_SEGMENT_BLOCKS, &sf) != WD_SUMMARY_ALL)
+        rc = relation_pass_named(r, job, u, buf, &rb, &sf, &b, e, &scattered, &fallback);
+    if (!rc && fallback)
         rc = relation_pass(r, job, u, buf, &rb, &b, e, &scattered);
+    ref_blocks none = {0};
     if (!rc && scattered) { /* again, whole */
-        ref_blocks none = {0};
         e->bad_pages = 0;
         rc = relation_pass(r, job, u, buf, &none, &b, e, &scattered);
     }
     own_delta = rb.ru && e->stored_size > 0 && strcmp(e->layers, "-") != 0;
     if (!rc)
-        rc = add_blockmap(r, job->path, job->part, &b);
+        rc = add_blockmap(r, job->path, job->part, &b, scattered ? &none : &rb);
     if (!rc)
         rc = add_entry(r, e, job->part <= 0, own_delta);
     if (e->layers && strcmp(e->layers, "-") != 0)

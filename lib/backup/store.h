@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "backup/reference.h"
+#include "backup/summaries.h"
 #include "catalog/manifest.h"
 #include "repo/repo.h"
 
@@ -44,6 +45,9 @@ typedef struct backup_run {
     uint64_t start_lsn;
     bool checksums;
     const wd_reference *ref; /* diff and incr: what it refers to; NULL for a full */
+    /* diff and incr on PostgreSQL 17+: the blocks the WAL since the
+     * reference's start touched (NULL: every block is read) */
+    const wd_summary *summary;
     wd_pipe *manifest;
     wd_pipe *stored;          /* backup.stored: in clear, no filters */
     wd_filter *stored_body;   /* the SHA-256 of backup.stored so far, for its signature */

@@ -323,12 +323,6 @@ int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count,
     return wd_catalog_list(repo, &backups, (void ***)out, count, damage);
 }
 
-int wd_backup_list_usable(walden_repo *repo, const char *named, wd_backup_meta ***out,
-                          size_t *count)
-{
-    return wd_catalog_list_usable(repo, &backups, named, (void ***)out, count);
-}
-
 static int backup_complete(walden_repo *repo, const char *id, bool *yes)
 {
     wd_compress c;

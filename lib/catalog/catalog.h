@@ -127,9 +127,21 @@ int wd_backup_load_meta(walden_repo *repo, const char *id, wd_backup_meta *m);
 int wd_backup_list_meta(walden_repo *repo, wd_backup_meta ***out, size_t *count,
                         wd_catalog_damage *damage);
 void wd_backup_list_free(wd_backup_meta **metas, size_t n);
-/* The backups a restore or drill may choose (wd_catalog_list_usable). */
+/* The backups a restore or drill may choose (chain.c): as
+ * wd_catalog_list_usable, and a backup whose chain does not reach a full
+ * (wd_backup_chain) is passed over with a warning, or, named, refused with
+ * the reason. */
 int wd_backup_list_usable(walden_repo *repo, const char *named, wd_backup_meta ***out,
                           size_t *count);
+/* The chain of metas[i] among metas[0..n) (a listing, oldest first):
+ * *length (may be NULL) gets the number of backups from its full to it.
+ * 0 when it reaches a full; WALDEN_ENOTFOUND when a reference is missing,
+ * WALDEN_ECORRUPT when one is damaged (in `damage`, may be NULL), not
+ * older, or not recorded; `why` (why_cap bytes) says which, naming the
+ * member ("reference X is missing", "Y's reference X is damaged"). Sets no
+ * error. */
+int wd_backup_chain(wd_backup_meta *const *metas, size_t n, size_t i,
+                    const wd_catalog_damage *damage, size_t *length, char *why, size_t why_cap);
 
 typedef int (*wd_manifest_entry_cb)(const wd_manifest_entry *e, void *ctx);
 /* Streams backup `id`'s manifest: fills `m` from its sections and calls

@@ -463,7 +463,8 @@ done:
 
 /* ---- block map records ---- */
 
-size_t wd_blockmap_head(uint8_t *buf, const char *path, int64_t part, uint32_t nblocks)
+size_t wd_blockmap_head(uint8_t *buf, const char *path, int64_t part, uint32_t nblocks,
+                        uint32_t listed)
 {
     size_t n = strlen(path);
     put_u32(buf, (uint32_t)n);
@@ -472,29 +473,60 @@ size_t wd_blockmap_head(uint8_t *buf, const char *path, int64_t part, uint32_t n
     put_u32(buf + 4 + n, (uint32_t)p);
     put_u32(buf + 8 + n, (uint32_t)(p >> 32));
     put_u32(buf + 12 + n, nblocks);
-    return 16 + n;
+    put_u32(buf + 16 + n, listed);
+    return 20 + n;
+}
+
+void wd_blockmap_pair(uint8_t out[36], uint32_t block, const uint8_t digest[32])
+{
+    put_u32(out, block);
+    memcpy(out + 4, digest, 32);
 }
 
 typedef struct bm_sink {
     wd_sink base;
     wd_blockmap_cb cb;
-    uint8_t head[16 + PATH_MAX_ESCAPED];
+    uint8_t head[20 + PATH_MAX_ESCAPED];
     size_t fill, need; /* head bytes read and wanted */
-    uint64_t left;     /* digest bytes of the current record still to come */
+    uint64_t left;     /* digests (dense) or pairs (sparse) of the record still to come */
+    bool sparse;
+    uint32_t next_block, nblocks;
+    uint8_t item[36];
+    size_t item_fill;
 } bm_sink;
+
+static int bm_item(bm_sink *b)
+{
+    uint32_t block = b->next_block;
+    const uint8_t *digest = b->item;
+    if (b->sparse) {
+        block = get_u32(b->item);
+        digest = b->item + 4;
+        if (block >= b->nblocks)
+            return wd_error_set(WALDEN_ECORRUPT, "malformed block map (block past the end)");
+    }
+    b->next_block++;
+    b->left--;
+    return b->cb.digest(b->cb.ctx, block, digest);
+}
 
 static int bm_write(wd_sink *s, const uint8_t *data, size_t len)
 {
     bm_sink *b = (bm_sink *)s;
     while (len > 0) {
         if (b->left > 0) {
-            size_t k = b->left < len ? (size_t)b->left : len;
-            int rc = b->cb.digests(b->cb.ctx, data, k);
-            if (rc)
-                return rc;
-            b->left -= k;
+            size_t want = b->sparse ? 36 : 32;
+            size_t k = want - b->item_fill < len ? want - b->item_fill : len;
+            memcpy(b->item + b->item_fill, data, k);
+            b->item_fill += k;
             data += k;
             len -= k;
+            if (b->item_fill == want) {
+                b->item_fill = 0;
+                int rc = bm_item(b);
+                if (rc)
+                    return rc;
+            }
             continue;
         }
         size_t k = b->need - b->fill < len ? b->need - b->fill : len;
@@ -508,24 +540,28 @@ static int bm_write(wd_sink *s, const uint8_t *data, size_t len)
             uint32_t n = get_u32(b->head);
             if (n == 0 || n >= PATH_MAX_ESCAPED)
                 return wd_error_set(WALDEN_ECORRUPT, "malformed block map");
-            b->need = 16 + n;
+            b->need = 20 + n;
             continue;
         }
-        size_t n = b->need - 16;
+        size_t n = b->need - 20;
         char path[PATH_MAX_ESCAPED];
         memcpy(path, b->head + 4, n);
         path[n] = '\0';
         int64_t part = (int64_t)((uint64_t)get_u32(b->head + 4 + n) |
                                  (uint64_t)get_u32(b->head + 8 + n) << 32);
-        uint32_t nblocks = get_u32(b->head + 12 + n);
-        if (strlen(path) != n || part < -1 || part > UINT32_MAX || nblocks > WD_UNIT_BLOCKS_MAX)
+        uint32_t nblocks = get_u32(b->head + 12 + n), listed = get_u32(b->head + 16 + n);
+        if (strlen(path) != n || part < -1 || part > UINT32_MAX || nblocks > WD_UNIT_BLOCKS_MAX ||
+            (listed != WD_BLOCKMAP_DENSE && listed > nblocks))
             return wd_error_set(WALDEN_ECORRUPT, "malformed block map");
-        int rc = b->cb.begin(b->cb.ctx, path, part, nblocks);
-        if (rc)
-            return rc;
-        b->left = (uint64_t)nblocks * 32;
+        b->sparse = listed != WD_BLOCKMAP_DENSE;
+        b->nblocks = nblocks;
+        b->next_block = 0;
+        b->left = b->sparse ? listed : nblocks;
         b->fill = 0;
         b->need = 4;
+        int rc = b->cb.begin(b->cb.ctx, path, part, nblocks, b->sparse);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -533,7 +569,9 @@ static int bm_write(wd_sink *s, const uint8_t *data, size_t len)
 static int bm_commit(wd_sink *s)
 {
     bm_sink *b = (bm_sink *)s;
-    int rc = b->left || b->fill ? wd_error_set(WALDEN_ECORRUPT, "block map cut short") : 0;
+    int rc = b->left || b->fill || b->item_fill
+                 ? wd_error_set(WALDEN_ECORRUPT, "block map cut short")
+                 : 0;
     wd_free(b);
     return rc;
 }

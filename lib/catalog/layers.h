@@ -20,10 +20,14 @@
  * little-endian), length (u32 LE: 8192, less only for a short last block),
  * the block's bytes.
  *
- * backup.blockmap<ext> holds, for every relation unit, the SHA-256 of each
- * block: records of path length (u32 LE), path, part (i64 LE, -1 for a
- * whole file), block count (u32 LE), the digests. Its SHA-256 and size are
- * in the signed manifest.
+ * backup.blockmap<ext> holds the SHA-256 of the blocks of relation units:
+ * records of path length (u32 LE), path, part (i64 LE, -1 for a whole
+ * file), block count (u32 LE), listed (u32 LE: 0xFFFFFFFF for a dense
+ * record, every block's digest follows; else a sparse one: that many pairs
+ * of block number (u32 LE) and digest follow, the blocks that changed since the backup referred to;
+ * the others are the referred-to backup's). A full has a dense record per relation unit; a diff or
+ * incr one for each unit it stored whole, a sparse one for each unit it stored a delta of, none for
+ * an unchanged unit. Its SHA-256 and size are in the signed manifest.
  */
 #ifndef WD_CATALOG_LAYERS_H
 #define WD_CATALOG_LAYERS_H
@@ -91,13 +95,20 @@ typedef int (*wd_block_out)(void *ctx, uint64_t block, const uint8_t *data, size
 int wd_unit_read(walden_repo *repo, wd_compress c, const char *id, const wd_manifest_entry *e,
                  wd_block_out out, void *ctx);
 
-/* A block map record's head: *len bytes in `buf` (room: 16 + path). */
-size_t wd_blockmap_head(uint8_t *buf, const char *path, int64_t part, uint32_t nblocks);
-/* A sink parsing a block map: `begin` for each record's head, `digests`
- * for its digests (in pieces, in order). WALDEN_ECORRUPT when malformed. */
+#define WD_BLOCKMAP_DENSE UINT32_MAX
+/* A block map record's head (room in `buf`: 20 + path): `listed`
+ * WD_BLOCKMAP_DENSE for a dense record, else the number of (block, digest)
+ * pairs that follow. */
+size_t wd_blockmap_head(uint8_t *buf, const char *path, int64_t part, uint32_t nblocks,
+                        uint32_t listed);
+/* A pair of a sparse record. */
+void wd_blockmap_pair(uint8_t out[36], uint32_t block, const uint8_t digest[32]);
+/* A sink parsing a block map: `begin` for each record's head, `digest` for
+ * each digest (block by block, in the record's order). WALDEN_ECORRUPT when
+ * malformed. */
 typedef struct wd_blockmap_cb {
-    int (*begin)(void *ctx, const char *path, int64_t part, uint32_t nblocks);
-    int (*digests)(void *ctx, const uint8_t *data, size_t len);
+    int (*begin)(void *ctx, const char *path, int64_t part, uint32_t nblocks, bool sparse);
+    int (*digest)(void *ctx, uint32_t block, const uint8_t digest[32]);
     void *ctx;
 } wd_blockmap_cb;
 int wd_blockmap_sink_open(wd_sink **out, const wd_blockmap_cb *cb);

@@ -245,6 +245,21 @@ static const walden_option_info options[] = {
      .default_doc = "`no`",
      .doc = "`backup`: immediate checkpoint at the start (`no`: a spread one, paced as the "
             "server paces its own, so that a nightly backup does not load the server)"},
+    {.name = "wal-summaries",
+     .type = WALDEN_OPT_ENUM,
+     .default_value = "auto",
+     .choices = "auto|off",
+     .commands = "backup",
+     .help = "diff and incr on PostgreSQL 17+: read only the blocks the server's WAL summaries "
+             "name (auto) or every block (off)",
+     .value_doc = "`auto`, `off`",
+     .default_doc = "`auto`",
+     .doc = "`backup --type diff` or `incr` on PostgreSQL 17 and later with `summarize_wal = on` "
+            "and data checksums or `wal_log_hints`: the blocks of a relation file that the WAL "
+            "summaries since the reference's start do not name keep the reference's digests "
+            "without being read (`auto`); the free space and visibility maps are read whole. "
+            "Without usable summaries (another timeline, a gap, more than a million changed "
+            "blocks) every block is read and the log says why. `off`: always read every block"},
     {.name = "archive-timeout",
      .type = WALDEN_OPT_DURATION,
      .default_value = "60s",

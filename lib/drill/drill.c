@@ -193,6 +193,12 @@ static int choose_backup(wd_drill *d, const wd_target *t)
         d->have_meta = true;
         d->srv.pg_version = d->meta.pub.pg_version;
         rc = wd_drill_set_str(&d->res->pub.backup_id, d->meta.id);
+        if (!rc && !(rc = wd_drill_set_str(&d->res->pub.backup_type, d->meta.type)))
+            rc = wd_drill_set_str(&d->res->pub.backup_reference, d->meta.reference);
+        if (!rc && *d->meta.reference)
+            wd_log_info("drill: backup %s is %s %s of %s: its chain is restored with it",
+                        d->meta.id, strcmp(d->meta.type, "incr") == 0 ? "an" : "a", d->meta.type,
+                        d->meta.reference);
         wd_log_info("drill follows timeline %u: %s", follow ? follow : pick->pub.timeline, why);
     }
     wd_backup_list_free(metas, n);

@@ -40,7 +40,9 @@ wd_drill_res *wd_drill_res_new(void)
         wd_drill_set_str(&r->pub.backup_id, "") || wd_drill_set_str(&r->pub.error, "") ||
         wd_drill_set_str(&r->pub.scratch_dir, "") ||
         wd_drill_set_str(&r->pub.last_archived_wal, "") ||
-        wd_drill_set_str(&r->pub.kind, "backup") || wd_drill_set_str(&r->pub.timeline_reason, "")) {
+        wd_drill_set_str(&r->pub.kind, "backup") || wd_drill_set_str(&r->pub.timeline_reason, "") ||
+        wd_drill_set_str(&r->pub.backup_type, "") ||
+        wd_drill_set_str(&r->pub.backup_reference, "")) {
         walden_drill_result_free(&r->pub);
         return NULL;
     }
@@ -65,6 +67,8 @@ void walden_drill_result_free(walden_drill_result *pub)
     wd_free((void *)pub->scratch_dir);
     wd_free((void *)pub->last_archived_wal);
     wd_free((void *)pub->timeline_reason);
+    wd_free((void *)pub->backup_type);
+    wd_free((void *)pub->backup_reference);
     wd_free(r);
 }
 

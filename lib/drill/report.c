@@ -37,6 +37,10 @@ char *wd_drill_report_json(const walden_drill_result *r)
     wd_buf_json_str(&b, *r->error ? r->error : NULL);
     wd_buf_printf(&b, ",\n \"backup_id\": ");
     wd_buf_json_str(&b, *r->backup_id ? r->backup_id : NULL);
+    wd_buf_printf(&b, ", \"backup_type\": ");
+    wd_buf_json_str(&b, r->backup_type && *r->backup_type ? r->backup_type : NULL);
+    wd_buf_printf(&b, ", \"backup_reference\": ");
+    wd_buf_json_str(&b, r->backup_reference && *r->backup_reference ? r->backup_reference : NULL);
     if (r->timeline)
         wd_buf_printf(&b, ", \"timeline\": %" PRIu32 ", \"timeline_reason\": ", r->timeline);
     else

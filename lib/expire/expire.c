@@ -5,9 +5,13 @@
  *
  *   1. take the cluster's backup and dump locks (nothing runs meanwhile),
  *      remove unfinished backups and dumps;
- *   2. read the catalogue: complete backups, recorded dumps, WAL runs;
- *   3. build the plan; refuse one that would leave no usable backup when
- *      there is one (the engine never does; this is a second guard);
+ *   2. read the catalogue: complete backups (each with its type and the
+ *      backup it refers to), recorded dumps, WAL runs; a damaged entry, or
+ *      a diff or incr that names no reference, stops expire here;
+ *   3. build the plan (the engine keeps every backup a kept one depends
+ *      on, and a broken chain while inside the window); refuse one that
+ *      would leave no usable backup when there is one (the engine never
+ *      does; this is a second guard);
  *   4. remove each expired backup and dump: its manifest first (from then
  *      on it is not listed), then its folder;
  *   5. remove WAL segments (and .partial / .backup files) before the
@@ -66,6 +70,25 @@ static void catalogue_free(catalogue *c)
     wd_free(c->wr);
 }
 
+/* The refusal for a damaged entry, naming the backups that refer to it:
+ * their chain cannot be judged while it is unreadable. */
+static int refuse_damaged(const catalogue *c, const wd_catalog_damage *damage)
+{
+    int rc = wd_catalog_refuse(damage, NULL);
+    if (!rc)
+        return 0;
+    wd_buf deps = {0};
+    for (size_t d = 0; d < damage->n; d++)
+        for (size_t i = 0; i < c->n_backups; i++)
+            if (strcmp(c->backups[i]->reference, damage->v[d].id) == 0)
+                wd_buf_printf(&deps, "%s%s", deps.len ? ", " : "", c->backups[i]->id);
+    if (deps.len && !deps.failed)
+        wd_error_wrap(rc, "nothing expired (backup%s %s refer%s to a damaged backup)",
+                      strchr(deps.s, ',') ? "s" : "", deps.s, strchr(deps.s, ',') ? "" : "s");
+    wd_free(deps.s);
+    return rc;
+}
+
 static int catalogue_read(walden_repo *repo, catalogue *c, wr_catalog *out)
 {
     /* a damaged entry stops expire (catalog.h): nothing is deleted on the
@@ -74,7 +97,7 @@ static int catalogue_read(walden_repo *repo, catalogue *c, wr_catalog *out)
     int rc;
     if (!(rc = wd_backup_list_meta(repo, &c->backups, &c->n_backups, &damage)) &&
         !(rc = wd_dump_list_meta(repo, &c->dumps, &c->n_dumps, &damage)))
-        rc = wd_catalog_refuse(&damage, NULL);
+        rc = refuse_damaged(c, &damage);
     wd_catalog_damage_free(&damage);
     if (rc || (rc = walden_wal_summary_get(repo, &c->wal)))
         return rc;
@@ -91,6 +114,20 @@ static int catalogue_read(walden_repo *repo, catalogue *c, wr_catalog *out)
             wr_backup_status_parse(b->status, &w->status))
             return wd_error_set(WALDEN_ECORRUPT, "backup %s: unknown type '%s' or status '%s'",
                                 b->id, b->type, b->status);
+        /* a diff or incr depends on its reference; one that names none
+         * has a damaged summary: no plan is made without knowing its chain */
+        const char *ref = c->backups[i]->reference;
+        if (w->type != WR_BACKUP_FULL && !*ref)
+            return wd_error_set(WALDEN_ECORRUPT,
+                                "backup %s is %s backup without a reference: its summary is "
+                                "damaged; nothing expired",
+                                b->id, w->type == WR_BACKUP_DIFF ? "a diff" : "an incr");
+        if (w->type == WR_BACKUP_FULL && *ref)
+            return wd_error_set(WALDEN_ECORRUPT,
+                                "backup %s is a full backup with a reference (%s): its summary is "
+                                "damaged; nothing expired",
+                                b->id, ref);
+        w->prior = *ref ? ref : NULL;
         w->start_time = b->start_time_ms / 1000;
         w->stop_time = b->stop_time_ms / 1000;
         w->timeline = b->timeline;
@@ -240,7 +277,9 @@ int walden_expire(walden_repo *repo, const walden_config *cfg, int64_t now, int 
     }
     size_t usable = 0, usable_kept = 0;
     for (size_t i = 0; i < c.n_backups; i++) {
-        bool ok = c.wb[i].status == WR_BACKUP_OK || c.wb[i].status == WR_BACKUP_ERRORS;
+        /* usable: restorable, its chain whole (the engine said why not) */
+        bool ok = (c.wb[i].status == WR_BACKUP_OK || c.wb[i].status == WR_BACKUP_ERRORS) &&
+                  !(plan->backups[i].why & (WR_WHY_BROKEN | WR_WHY_BROKEN_KEPT));
         usable += ok;
         usable_kept += ok && plan->backups[i].keep;
     }

@@ -77,6 +77,60 @@ static void dump_metrics(wd_prom *m, wd_dump_meta **d, size_t n, int64_t now)
     }
 }
 
+/* Per type (full, diff, incr): how many, and the newest one's end, age and
+ * stored bytes; then the chains: how many backups cannot be restored
+ * because theirs does not reach a full, and the newest backup's length. */
+static void type_metrics(wd_prom *m, wd_backup_meta **b, size_t n, int64_t now)
+{
+    static const char *const types[] = {"full", "diff", "incr"};
+    long newest[3] = {-1, -1, -1};
+    double count[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < 3; t++)
+            if (strcmp(b[i]->type, types[t]) == 0) {
+                count[t]++;
+                newest[t] = (long)i; /* listed oldest first */
+            }
+    wd_prom_head(m, "backups_by_type", "Complete backups of the type (full, diff, incr).");
+    for (size_t t = 0; t < 3; t++)
+        wd_prom_sample(m, "backups_by_type", (const char *[]){"type", types[t], NULL}, count[t]);
+    static const struct {
+        const char *name, *help;
+    } heads[] = {
+        {"backup_type_last_timestamp_seconds", "When the newest backup of the type ended (Unix "
+                                               "time)."},
+        {"backup_type_last_age_seconds", "Seconds since the newest backup of the type ended."},
+        {"backup_type_last_stored_bytes",
+         "Bytes the newest backup of the type takes in the repository (its own objects)."},
+    };
+    for (size_t h = 0; h < WD_ARRAY_LEN(heads); h++) {
+        wd_prom_head(m, heads[h].name, heads[h].help);
+        for (size_t t = 0; t < 3; t++) {
+            if (newest[t] < 0)
+                continue;
+            const walden_backup_info *x = &b[newest[t]]->pub;
+            double v = h == 0   ? secs(x->stop_time_ms)
+                       : h == 1 ? age(now, x->stop_time_ms)
+                                : (double)x->stored_size;
+            wd_prom_sample(m, heads[h].name, (const char *[]){"type", types[t], NULL}, v);
+        }
+    }
+    size_t broken = 0, length = 0;
+    for (size_t i = 0; i < n; i++) {
+        char why[256];
+        if (wd_backup_chain(b, n, i, NULL, i + 1 == n ? &length : NULL, why, sizeof(why)))
+            broken++;
+    }
+    wd_prom_gauge(m, "backups_chain_broken",
+                  "Backups that cannot be restored: their chain of references does not reach a "
+                  "full backup (one is missing or damaged).",
+                  (double)broken);
+    wd_prom_gauge(m, "backup_last_chain_length",
+                  "Backups a restore of the newest one reads: 1 for a full, more for a diff or "
+                  "incr and the backups it refers to.",
+                  (double)length);
+}
+
 typedef struct drill_last {
     int found;
     walden_drill_result r;
@@ -136,6 +190,7 @@ int walden_metrics(walden_repo *repo, const walden_config *cfg, char **out)
         wd_prom_gauge(&m, "backup_last_page_errors",
                       "Data pages of the newest backup that failed their checksum.",
                       (double)b->page_errors);
+        type_metrics(&m, backups, nb, now);
     }
     wd_prom_gauge(&m, "dumps", "Recorded dumps, failed ones included.", (double)nd);
     if (nd)

@@ -333,7 +333,8 @@ static int ref_set_get(verify_run *v, const char *id, ref_set **out)
     ref_set *s = wd_calloc(1, sizeof(*s));
     if (!s)
         return WALDEN_ENOMEM;
-    snprintf(s->id, sizeof(s->id), "%.*s", (int)sizeof(s->id) - 1, id);
+    size_t idlen = strnlen(id, sizeof(s->id) - 1);
+    memcpy(s->id, id, idlen);
     s->next = v->refs;
     v->refs = s;
     *out = s;

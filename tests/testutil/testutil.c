@@ -11,7 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
+#include "common/common.h"
 #include "pg/pg.h"
+#include "repo/repo.h"
 #include "testutil.h"
 #include "walden/walden.h"
 
@@ -159,4 +162,33 @@ void tu_push_segment(const tu_area *a, const char *name, uint32_t seg_size)
     assert_ok(walden_archive_push(repo, path, NULL));
     walden_repo_close(repo);
     unlink(path);
+}
+
+void tu_put_backup(struct walden_repo *repo, const char *repo_dir, const char *id, const char *type,
+                   const char *reference, int64_t stop_ms)
+{
+    char rel[256], path[4500];
+    snprintf(rel, sizeof(rel), "main/backup/%s", id);
+    assert_int_equal(tu_system("mkdir -p '%s/%s'", repo_dir, rel), 0);
+    snprintf(path, sizeof(path), "%s/%s/backup.manifest%s", repo_dir, rel,
+             wd_compress_ext(repo->compress));
+    tu_write_file(path, "", 0);
+    wd_backup_meta m = {0};
+    snprintf(m.id, sizeof(m.id), "%s", id);
+    snprintf(m.type, sizeof(m.type), "%s", type);
+    snprintf(m.status, sizeof(m.status), "ok");
+    snprintf(m.reference, sizeof(m.reference), "%s", reference);
+    snprintf(m.start_wal, sizeof(m.start_wal), "000000010000000000000010");
+    snprintf(m.stop_wal, sizeof(m.stop_wal), "000000010000000000000010");
+    m.pub.timeline = 1;
+    m.pub.stop_time_ms = stop_ms;
+    m.pub.start_time_ms = stop_ms - 60000;
+    m.pub.size = 1000;
+    m.pub.stored_size = strcmp(type, "full") == 0 ? 500 : 50;
+    m.complete = 1;
+    char *text = wd_backup_meta_text(&m);
+    assert_non_null(text);
+    snprintf(rel, sizeof(rel), "main/backup/%s/backup.info", id);
+    assert_int_equal(wd_repo_write_signed(repo, rel, text, strlen(text)), 0);
+    wd_free(text);
 }

@@ -64,4 +64,15 @@ void tu_area_teardown(tu_area *a);
  * seg_size): a long page header, zeros after it. */
 void tu_push_segment(const tu_area *a, const char *name, uint32_t seg_size);
 
+struct walden_repo;
+/* A complete backup `id` of area "main" as the catalogue lists one,
+ * written by hand into the repository at `repo_dir` (posix): an empty
+ * manifest and a signed backup.info of `type` ("full", "diff", "incr")
+ * referring to `reference` ("" for a full), status ok, timeline 1, start
+ * WAL 000000010000000000000010, started a minute before `stop_ms`. Commands
+ * that read only summaries (expire, metrics, info, the lister) take it for
+ * a backup. */
+void tu_put_backup(struct walden_repo *repo, const char *repo_dir, const char *id, const char *type,
+                   const char *reference, int64_t stop_ms);
+
 #endif

@@ -955,6 +955,11 @@ typedef struct walden_drill_result {
      * nothing written before it started: its RPO is 0, however long the
      * cluster was idle (docs/commands/drill.md) */
     uint64_t source_lsn, replayed_lsn;
+    /* the restored backup's type ("full", "diff", "incr"; "" for a dump
+     * drill, when none was chosen, and in the history) and, for a diff or
+     * incr, the backup it refers to (its chain was restored with it; ""
+     * otherwise) */
+    const char *backup_type, *backup_reference;
 } walden_drill_result;
 
 /* What a drill restores. */

@@ -46,6 +46,23 @@ static void test_report_json(void **state)
         strstr(json, "\"timeline\": 2, \"timeline_reason\": \"the newest: \\\"latest\\\"\""));
     wd_free(json);
 
+    /* a full (and a result without the fields: the history's) names no
+     * reference; an incremental names the backup it refers to */
+    json = wd_drill_report_json(&r);
+    assert_non_null(strstr(json, "\"backup_type\": null, \"backup_reference\": null"));
+    wd_free(json);
+    r.backup_type = "incr";
+    r.backup_reference = "20261128T040000Z";
+    json = wd_drill_report_json(&r);
+    assert_non_null(strstr(json, "\"backup_id\": \"20261129T040000Z\", \"backup_type\": "
+                                 "\"incr\", \"backup_reference\": \"20261128T040000Z\""));
+    wd_free(json);
+    r.backup_type = "full";
+    r.backup_reference = "";
+    json = wd_drill_report_json(&r);
+    assert_non_null(strstr(json, "\"backup_type\": \"full\", \"backup_reference\": null"));
+    wd_free(json);
+
     r.rpo_seconds = -1;
     r.error = "";
     r.source_lsn = r.replayed_lsn = 0;

@@ -181,6 +181,47 @@ static void test_archiver_down(void **state)
     free(got);
 }
 
+/* Backups by type, the newest of each type, and the chains: a broken one
+ * counts, the newest backup's chain length. */
+static void test_backup_types(void **state)
+{
+    fixture *f = *state;
+    walden_repo *repo;
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
+    int64_t t0 = INT64_C(1796000000000);
+    tu_put_backup(repo, f->a.repo, "20261201T000000Z", "full", "", t0);
+    tu_put_backup(repo, f->a.repo, "20261202T000000Z", "incr", "20261201T000000Z", t0 + 1000000);
+    tu_put_backup(repo, f->a.repo, "20261203T000000Z", "incr", "20261130T000000Z", t0 + 2000000);
+    tu_put_backup(repo, f->a.repo, "20261204T000000Z", "incr", "20261202T000000Z", t0 + 3000000);
+    fake_pg_begin(150010);
+    fake_pg_refuse("no server\n");
+    char *text = NULL;
+    assert_ok(walden_metrics(repo, f->a.cfg, &text));
+    fake_pg_end();
+    walden_repo_close(repo);
+    static const char *const want[] = {
+        "walden_backups{cluster=\"main\"} 4\n",
+        "walden_backups_by_type{cluster=\"main\",type=\"full\"} 1\n",
+        "walden_backups_by_type{cluster=\"main\",type=\"diff\"} 0\n",
+        "walden_backups_by_type{cluster=\"main\",type=\"incr\"} 3\n",
+        "walden_backup_type_last_timestamp_seconds{cluster=\"main\",type=\"full\"} 1796000000\n",
+        "walden_backup_type_last_timestamp_seconds{cluster=\"main\",type=\"incr\"} 1796003000\n",
+        "walden_backup_type_last_stored_bytes{cluster=\"main\",type=\"full\"} 500\n",
+        "walden_backup_type_last_stored_bytes{cluster=\"main\",type=\"incr\"} 50\n",
+        "walden_backups_chain_broken{cluster=\"main\"} 1\n",
+        "walden_backup_last_chain_length{cluster=\"main\"} 3\n",
+        /* the series of the newest backup, whatever its type, stay */
+        "walden_backup_last_timestamp_seconds{cluster=\"main\"} 1796003000\n",
+    };
+    for (size_t i = 0; i < WD_ARRAY_LEN(want); i++)
+        if (!strstr(text, want[i])) {
+            print_error("no '%s' in:\n%s", want[i], text);
+            fail();
+        }
+    assert_null(strstr(text, "type_last_timestamp_seconds{cluster=\"main\",type=\"diff\"}"));
+    walden_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +229,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_archived, setup, teardown),
         cmocka_unit_test_setup_teardown(test_standby, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archiver_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup_types, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -386,16 +386,127 @@ static const tcase cases[] = {
                K(WIN_START | WR_WHY_PRIOR, "needed by kept backup D2"), K(WIN, "inside")},
     },
     {
-        .name = "broken chains are not usable",
+        .name = "broken chains older than the window expire",
+        POLICY(30 * D, 0),
+        .now = NOW,
+        .b = {FULL("A", WS - D), INCR("I1", "gone", WS - 5 * D),
+              BAD("F", WR_BACKUP_FAILED, WS - 4 * D), INCR("I2", "F", WS - 3 * D),
+              INCR("I3", "I4", WS - 2 * D), INCR("I4", "A", WS + 5 * D)},
+        .be = {K(WIN_START | WR_WHY_PRIOR, "needed by kept backup I4"),
+               X(WR_WHY_BROKEN, "not usable: prior gone missing; older than the 30d window"),
+               X(WR_WHY_NOT_USABLE, "failed"), X(WR_WHY_BROKEN, "not usable: prior F not usable"),
+               X(WR_WHY_BROKEN, "not usable: prior I4 is not older"), K(WIN, "inside")},
+        .wal_from = "A",
+    },
+    {
+        .name = "broken chains inside the window stay, and count for nothing",
         POLICY(30 * D, 0),
         .now = NOW,
         .b = {FULL("A", WS - D), INCR("I1", "gone", WS + D), BAD("F", WR_BACKUP_FAILED, WS + 2 * D),
               INCR("I2", "F", WS + 3 * D), INCR("I3", "I4", WS + 4 * D),
               INCR("I4", "A", WS + 5 * D)},
         .be = {K(WIN_START | WR_WHY_PRIOR, "needed by kept backup I4"),
-               X(WR_WHY_BROKEN, "not usable: prior gone missing"), X(WR_WHY_NOT_USABLE, "failed"),
-               X(WR_WHY_BROKEN, "not usable: prior F not usable"),
-               X(WR_WHY_BROKEN, "not usable: prior I4 is not older"), K(WIN, "inside")},
+               K(WR_WHY_BROKEN_KEPT,
+                 "cannot be restored (prior gone missing): kept while inside the 30d window"),
+               X(WR_WHY_NOT_USABLE, "failed"),
+               K(WR_WHY_BROKEN_KEPT, "cannot be restored (prior F not usable)"),
+               K(WR_WHY_BROKEN_KEPT, "cannot be restored (prior I4 is not older)"),
+               K(WIN, "inside")},
+        .wal_from = "A",
+    },
+    {
+        .name = "a chain whose full is missing: kept in the window with its older members",
+        POLICY(30 * D, 1),
+        .now = NOW,
+        .b = {FULL("F0", WS - 60 * D), INCR("I1", "F1", WS - 9 * D), INCR("I2", "I1", WS - 8 * D),
+              DIFF("D1", "F1", WS - 7 * D), INCR("I3", "I2", WS + D), INCR("I4", "I3", WS + 2 * D)},
+        /* F1 is gone: nothing restores but F0, which stays as the newest
+         * backup older than the window (and full_min); the broken chain
+         * stays where it reaches into the window (I1, I2 with I3), D1
+         * (older, nothing of the window needs it) goes */
+        .be = {K(WIN_START | WR_WHY_FULL_MIN, "newest backup older"),
+               K(WR_WHY_BROKEN_KEPT,
+                 "cannot be restored (prior F1 missing): kept with backup I2 of its chain"),
+               K(WR_WHY_BROKEN_KEPT, "cannot be restored (prior I1 not usable): kept with backup "
+                                     "I3 of its chain"),
+               X(WR_WHY_BROKEN, "not usable: prior F1 missing; older than the 30d window"),
+               K(WR_WHY_BROKEN_KEPT, "cannot be restored (prior I2 not usable): kept while"),
+               K(WR_WHY_BROKEN_KEPT, "cannot be restored (prior I3 not usable): kept while")},
+        .wal_from = "F0",
+    },
+    {
+        .name = "a full older than the window stays while an incremental in it needs it",
+        POLICY(30 * D, 0),
+        .now = NOW,
+        .b = {FULL("F0", WS - 20 * D), FULL("F1", WS - 3 * D), INCR("I1", "F1", WS - 2 * D),
+              INCR("I2", "I1", WS + D), INCR("I3", "I2", WS + 2 * D)},
+        .be = {X(OLD, "older"), K(WR_WHY_PRIOR, "needed by kept backup I1"),
+               K(WIN_START | WR_WHY_PRIOR, "needed to restore to the window start"),
+               K(WIN | WR_WHY_PRIOR, "inside the 30d window; needed by kept backup I3"),
+               K(WIN, "inside")},
+        .wal_from = "F1",
+    },
+    {
+        .name = "an incremental older than the window stays while a later one is kept",
+        POLICY(30 * D, 0),
+        .now = NOW,
+        .b = {FULL("F1", WS - 10 * D), INCR("I1", "F1", WS - 8 * D), INCR("I2", "I1", WS - 6 * D),
+              FULL("F2", WS - 4 * D), INCR("I3", "I2", WS + D)},
+        /* I3 refers to I2 (say F2 was taken with another system's
+         * settings): the window keeps F2 and I3, I3 keeps I2, I1, F1 */
+        .be = {K(WR_WHY_PRIOR, "needed by kept backup I1"),
+               K(WR_WHY_PRIOR, "needed by kept backup I2"),
+               K(WR_WHY_PRIOR, "needed by kept backup I3"), K(WIN_START, "newest backup older"),
+               K(WIN, "inside")},
+        .wal_from = "F1",
+    },
+    {
+        .name = "a differential whose full is older than the window keeps it",
+        POLICY(30 * D, 0),
+        .now = NOW,
+        .b = {FULL("F1", WS - 40 * D), DIFF("D1", "F1", WS - 20 * D), INCR("I1", "D1", WS - D),
+              DIFF("D2", "F1", WS + D), INCR("I2", "D2", WS + 2 * D)},
+        /* D1's chain is needed by I1 (the newest backup older than the
+         * window); D2 (inside) needs F1 only */
+        .be = {K(WR_WHY_PRIOR, "needed by kept backup D2"),
+               K(WR_WHY_PRIOR, "needed by kept backup I1"), K(WIN_START, "newest backup older"),
+               K(WIN | WR_WHY_PRIOR, "needed by kept backup I2"), K(WIN, "inside")},
+        .wal_from = "F1",
+    },
+    {
+        .name = "a differential inside the window lets older incrementals go",
+        POLICY(30 * D, 0),
+        .now = NOW,
+        .b = {FULL("F1", WS - 10 * D), INCR("I1", "F1", WS - 8 * D), INCR("I2", "I1", WS - 6 * D),
+              DIFF("D1", "F1", WS - 4 * D), INCR("I3", "D1", WS + D)},
+        .be = {K(WR_WHY_PRIOR, "needed by kept backup D1"), X(OLD, "older"), X(OLD, "older"),
+               K(WIN_START | WR_WHY_PRIOR, "needed by kept backup I3"), K(WIN, "inside")},
+        .wal_from = "F1",
+    },
+    {
+        .name = "full_min counts fulls: newer incrementals and differentials do not",
+        POLICY(0, 2),
+        .now = NOW,
+        .b = {FULL("F1", NOW - 9 * D), INCR("I1", "F1", NOW - 8 * D), FULL("F2", NOW - 7 * D),
+              DIFF("D1", "F2", NOW - 6 * D), INCR("I2", "D1", NOW - 5 * D),
+              INCR("I3", "I2", NOW - 4 * D)},
+        .be = {K(WR_WHY_FULL_MIN, "retention-full-min 2"), X(OLD, "older"),
+               K(WR_WHY_FULL_MIN | WR_WHY_PRIOR, "retention-full-min 2; needed by kept backup D1"),
+               K(WR_WHY_PRIOR, "needed by kept backup I2"),
+               K(WR_WHY_PRIOR, "needed by kept backup I3"), K(WIN_START, "newest backup older")},
+        .wal_from = "F1",
+    },
+    {
+        .name = "a failed full does not count for full_min, and breaks its incremental",
+        POLICY(0, 1),
+        .now = NOW,
+        .b = {FULL("F1", NOW - 9 * D), BAD("F2", WR_BACKUP_FAILED, NOW - 7 * D),
+              INCR("I1", "F2", NOW - 6 * D)},
+        /* the failed F2 does not count: F1 is the newest usable full; I1
+         * (broken, older than the window 0) goes */
+        .be = {K(WIN_START | WR_WHY_FULL_MIN, "retention-full-min 1"),
+               X(WR_WHY_NOT_USABLE, "failed"), X(WR_WHY_BROKEN, "prior F2 not usable")},
+        .wal_from = "F1",
     },
 
     /* ---- grandfather-father-son ---- */
@@ -490,6 +601,19 @@ static const tcase cases[] = {
         .be = {K(WR_WHY_PRIOR, "needed by kept backup I1"),
                K(WR_WHY_DAILY, "daily 2026-11-27 (2 of 2)"),
                K(WIN_START | WR_WHY_DAILY, "daily 2026-11-28 (1 of 2)")},
+    },
+    {
+        .name = "GFS monthly keeps an incremental with its whole chain",
+        .policy = {.window = 0, .dump_window = 30 * D, .gfs_monthly = 2},
+        .now = NOW,
+        .b = {FULL("F1", NOV1 - 30 * D), INCR("I1", "F1", NOV1 - 15 * D),
+              INCR("I2", "I1", NOV1 - D), FULL("F2", NOV1 + D), INCR("I3", "F2", NOV1 + 10 * D)},
+        .be = {K(WR_WHY_PRIOR, "needed by kept backup I1"),
+               K(WR_WHY_PRIOR, "needed by kept backup I2"),
+               K(WR_WHY_MONTHLY, "monthly 2026-10 (2 of 2)"),
+               K(WR_WHY_PRIOR, "needed by kept backup I3"),
+               K(WIN_START | WR_WHY_MONTHLY, "monthly 2026-11 (1 of 2)")},
+        .wal_from = "F1",
     },
     {
         .name = "GFS with clock skew: a future day counts",
@@ -707,7 +831,7 @@ static const tcase cases[] = {
 
 #define KEEP_BITS                                                                                  \
     (WR_WHY_WINDOW | WR_WHY_WINDOW_START | WR_WHY_FULL_MIN | WR_WHY_DAILY | WR_WHY_WEEKLY |        \
-     WR_WHY_MONTHLY | WR_WHY_PRIOR)
+     WR_WHY_MONTHLY | WR_WHY_PRIOR | WR_WHY_BROKEN_KEPT)
 
 static size_t count_backups(const tcase *tc)
 {
@@ -756,7 +880,8 @@ static void check_invariants(const tcase *tc, const wr_catalog *cat, const wr_pl
             CHECK(b->status == WR_BACKUP_OK || b->status == WR_BACKUP_ERRORS,
                   "backup %s is kept but not usable", b->id);
         }
-        if (d->keep && b->prior) {
+        /* a broken chain kept for repair is kept with the members it has */
+        if (d->keep && b->prior && d->why != WR_WHY_BROKEN_KEPT) {
             bool prior_kept = false;
             for (size_t j = 0; j < cat->n_backups; j++)
                 if (strcmp(cat->backups[j].id, b->prior) == 0)

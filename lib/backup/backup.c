@@ -444,6 +444,8 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if (strcmp(type, "full") != 0 && !ref)
         type = "full";
     r.ref = ref;
+    if ((rc = wd_backup_bundles_setup(&r, cfg)))
+        goto done;
 
     if ((rc = wd_repo_time_id(repo, WD_BACKUP_DIR, m->id)))
         goto done;
@@ -533,7 +535,7 @@ int walden_backup(walden_repo *repo, const walden_config *cfg, walden_progress_c
     if ((rc = wd_backup_store_small(&r, "backup_label", stop.label)) ||
         (*stop.tablespace_map &&
          (rc = wd_backup_store_small(&r, "tablespace_map", stop.tablespace_map))) ||
-        (rc = close_blockmap(&r, m)))
+        (rc = wd_backup_bundles_close(&r)) || (rc = close_blockmap(&r, m)))
         goto done;
 
     wd_log_info("backup %s: copied, waiting for WAL %s to %s", m->id, m->start_wal, m->stop_wal);
@@ -582,6 +584,7 @@ done:
     wd_pipe_free(r.manifest);
     wd_pipe_free(r.stored);
     wd_pipe_free(r.blockmap);
+    wd_backup_bundles_free(&r);
     wd_reference_free(ref);
     wd_summary_free(summary);
     if (rc && stored_any && r.prefix) {

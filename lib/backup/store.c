@@ -23,16 +23,18 @@ static const uint8_t empty_sha256[32] = {
 
 /* The manifest line and, when the entry has an object of this backup, its
  * backup.stored line: written together, so both lists have the objects in
- * the same order. `delta`: that object is the delta object. */
-static int add_line(backup_run *r, const wd_manifest_entry *e, bool delta)
+ * the same order. `own`: that object is the whole object ('w'), the delta
+ * object ('d') or a bundle member ('u': the bundle is listed at the end). */
+static int add_line(backup_run *r, const wd_manifest_entry *e, char own)
 {
+    bool delta = own == 'd';
     char *line = wd_malloc(WD_MANIFEST_LINE_MAX), sline[2 * PATH_MAX_ESCAPED + 128];
     if (!line)
         return WALDEN_ENOMEM;
     int n = wd_manifest_entry_format(e, line, WD_MANIFEST_LINE_MAX), sn = 0, rc = 0;
     if (n < 0)
         rc = wd_error_set(WALDEN_EINVAL, "path too long for the manifest: '%s'", e->path);
-    if (!rc && (e->type == 'f' || e->type == 'p') && e->stored_size > 0) {
+    if (!rc && (e->type == 'f' || e->type == 'p') && e->stored_size > 0 && own != 'u') {
         int64_t part = e->type == 'p' ? (int64_t)e->part : -1;
         char *rel = delta ? wd_backup_delta_object("", e->path, part, r->repo->compress)
                           : wd_backup_object_rel(e->path, part, r->repo->compress);
@@ -58,13 +60,13 @@ static int add_line(backup_run *r, const wd_manifest_entry *e, bool delta)
 
 int wd_backup_add_line(backup_run *r, const wd_manifest_entry *e)
 {
-    return add_line(r, e, false);
+    return add_line(r, e, 'w');
 }
 
 /* The line of a stored file or part, and the totals. */
-static int add_entry(backup_run *r, const wd_manifest_entry *e, bool new_file, bool delta)
+static int add_entry(backup_run *r, const wd_manifest_entry *e, bool new_file, char own)
 {
-    int rc = add_line(r, e, delta);
+    int rc = add_line(r, e, own);
     if (rc)
         return rc;
     pthread_mutex_lock(&r->mu);
@@ -209,7 +211,7 @@ static int store_plain(backup_run *r, const file_job *job, const unit_read *u, u
     if (got == 0) {
         memcpy(e->raw_sha256, empty_sha256, 32);
         memcpy(e->stored_sha256, empty_sha256, 32);
-        return add_entry(r, e, job->part <= 0, false);
+        return add_entry(r, e, job->part <= 0, 'w');
     }
     if (got < READ_CHUNK && ru) { /* small: compared before anything is stored */
         uint8_t sha[32];
@@ -218,7 +220,7 @@ static int store_plain(backup_run *r, const file_job *job, const unit_read *u, u
             memcpy(e->raw_sha256, sha, 32);
             e->size = got;
             refer_whole(e, ru);
-            return add_entry(r, e, job->part <= 0, false);
+            return add_entry(r, e, job->part <= 0, 'w');
         }
     }
     wd_repo_stream st;
@@ -245,7 +247,7 @@ static int store_plain(backup_run *r, const file_job *job, const unit_read *u, u
         }
     }
     wd_pipe_free(st.pipe);
-    return rc ? rc : add_entry(r, e, job->part <= 0, false);
+    return rc ? rc : add_entry(r, e, job->part <= 0, 'w');
 }
 
 /* ---- a relation file: block by block ---- */
@@ -613,13 +615,110 @@ static int store_relation(backup_run *r, const file_job *job, const unit_read *u
     if (!rc)
         rc = add_blockmap(r, job->path, job->part, &b, scattered ? &none : &rb);
     if (!rc)
-        rc = add_entry(r, e, job->part <= 0, own_delta);
+        rc = add_entry(r, e, job->part <= 0, own_delta ? 'd' : 'w');
     if (e->layers && strcmp(e->layers, "-") != 0)
         wd_free((char *)e->layers);
     ref_blocks_free(&rb);
     wd_free(b.digests);
     wd_free(b.owner);
     return rc;
+}
+
+/* ---- a small file: a member of a bundle, or referred to ---- */
+
+/* A whole file of `got` bytes (all of it in `buf`), at most bundle-limit:
+ * its digests as for any file, then either the reference's layers (the
+ * same content) or a new member of the open bundle. A changed small
+ * relation file is stored whole: a delta object of its own would cost the
+ * request the bundle saves. */
+static int store_bundled(backup_run *r, const file_job *job, const unit_read *u, uint8_t *buf,
+                         size_t got, bool relation, wd_manifest_entry *e)
+{
+    pthread_mutex_lock(&r->mu);
+    r->read_bytes += got;
+    pthread_mutex_unlock(&r->mu);
+    if (u->verify)
+        e->bad_pages += check_pages(r, u->fd, u->full, u->segno, 0, buf, got);
+    blocks b = {0};
+    int rc = 0;
+    e->size = got;
+    e->hash = relation ? 'b' : 'w';
+    if (relation) {
+        uint64_t nb = wd_unit_blocks(got);
+        if ((rc = blocks_room(&b, nb)))
+            goto done;
+        for (uint64_t i = 0; i < nb; i++) {
+            size_t off = (size_t)(i * WD_BLOCK);
+            wd_block_digest(buf + off, got - off < WD_BLOCK ? got - off : WD_BLOCK,
+                            b.digests + i * 32);
+        }
+        b.n = nb;
+        wd_digests_hash(b.digests, nb, e->raw_sha256);
+    } else {
+        SHA256(buf, got, e->raw_sha256);
+    }
+    const wd_ref_unit *ru = r->ref ? wd_reference_find(r->ref, job->path, job->part) : NULL;
+    char text[WD_LAYERS_TEXT_MAX + 1];
+    bool same = ru && ru->hash == e->hash && ru->size == got &&
+                memcmp(ru->raw_sha256, e->raw_sha256, 32) == 0;
+    char own = 'w';
+    if (same) {
+        e->layers = ru->layers;
+        e->map = ru->map;
+    } else {
+        wd_layer l;
+        if ((rc = wd_backup_bundle_put(r, buf, got, &l, e->stored_sha256)))
+            goto done;
+        if (wd_layers_format(&l, 1, text, sizeof(text)) < 0) {
+            rc = wd_error_set(WALDEN_EINVAL, "layer too long for the manifest: '%s'", job->path);
+            goto done;
+        }
+        e->stored_size = l.stored_size;
+        e->layers = text;
+        e->map = "-";
+        own = 'u';
+    }
+    if (relation && r->ref) {
+        pthread_mutex_lock(&r->mu);
+        r->changed_blocks += same ? 0 : b.n;
+        r->referenced_blocks += same ? b.n : 0;
+        pthread_mutex_unlock(&r->mu);
+    }
+    /* the block map: a dense record when stored (whole), none when
+     * unchanged (the reference's chain has its digests) */
+    ref_blocks none = {0};
+    if (relation && !same)
+        rc = add_blockmap(r, job->path, job->part, &b, &none);
+    if (!rc)
+        rc = add_entry(r, e, true, own);
+done:
+    wd_free(b.digests);
+    wd_free(b.owner);
+    return rc;
+}
+
+/* With bundles on, a whole file of at most bundle-limit bytes: read into
+ * `buf` (*got bytes, *small set). */
+static int peek_small(backup_run *r, const file_job *job, const unit_read *u, uint8_t *buf,
+                      size_t *got, bool *small)
+{
+    *small = false;
+    if (!r->bundles.on || job->part >= 0)
+        return 0;
+    size_t want = (size_t)r->bundles.limit + 1, n = 0;
+    while (n < want) {
+        ssize_t k = pread(u->fd, buf + n, want - n, (off_t)n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return wd_error_set_errno(errno, "cannot read '%s'", u->full);
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    *got = n;
+    *small = n > 0 && n < want;
+    return 0;
 }
 
 int wd_backup_store_file(backup_run *r, const file_job *job, uint8_t *buf)
@@ -657,7 +756,11 @@ int wd_backup_store_file(backup_run *r, const file_job *job, uint8_t *buf)
                            .path = job->path,
                            .link = "",
                            .part = part ? (uint32_t)job->part : 0};
-    if (!(rc = unit_seek(&u)))
+    size_t got = 0;
+    bool small = false;
+    if (!(rc = peek_small(r, job, &u, buf, &got, &small)) && small)
+        rc = store_bundled(r, job, &u, buf, got, relation, &e);
+    else if (!rc && !(rc = unit_seek(&u)))
         rc = relation ? store_relation(r, job, &u, buf, &e) : store_plain(r, job, &u, buf, &e);
     close(fd);
     wd_free(full);
@@ -679,5 +782,5 @@ int wd_backup_store_small(backup_run *r, const char *path, const char *text)
     rc = wd_pipe_write(st.pipe, (const uint8_t *)text, strlen(text));
     if ((rc = close_object(&st, rc, e.raw_sha256, &e.size, e.stored_sha256, &e.stored_size)))
         return rc;
-    return add_entry(r, &e, true, false);
+    return add_entry(r, &e, true, 'w');
 }

@@ -19,6 +19,7 @@
 
 #include "backup/reference.h"
 #include "backup/summaries.h"
+#include "catalog/layers.h"
 #include "catalog/manifest.h"
 #include "repo/repo.h"
 
@@ -36,6 +37,26 @@ typedef struct file_job {
     int64_t part; /* -1: the whole file; else the part number */
     bool last;    /* the last part reads to the end, however long */
 } file_job;
+
+/* The bundles a backup writes (repo/bundle.h): small files' stored
+ * streams appended to the open bundle, under `mu`; a bundle is closed once
+ * it holds `max` bytes. The closed ones' stored SHA-256 and size are kept
+ * for backup.stored, which lists them after the files. */
+typedef struct bundle_sum {
+    uint8_t sha[32];
+    uint64_t size;
+} bundle_sum;
+
+typedef struct bundle_writer {
+    bool on;
+    uint64_t max, limit; /* a bundle's size; files of at most `limit` bytes go to bundles */
+    pthread_mutex_t mu;
+    wd_pipe *pipe; /* the open bundle, or NULL */
+    wd_filter *hash;
+    uint64_t size; /* its bytes so far */
+    bundle_sum *done;
+    size_t n, cap; /* bundles begun (the open one is number n - 1) */
+} bundle_writer;
 
 typedef struct backup_run {
     walden_repo *repo;
@@ -55,10 +76,24 @@ typedef struct backup_run {
     wd_pipe *blockmap;        /* backup.blockmap */
     wd_filter *blockmap_raw, *blockmap_stored;
 
+    bundle_writer bundles;
+
     pthread_mutex_t mu; /* guards the streams and the counters */
     uint64_t files, size, stored_size, page_errors;
     uint64_t changed_blocks, referenced_blocks, read_bytes;
 } backup_run;
+
+/* Bundles (bundle.c): whether and how this backup bundles small files,
+ * from the options bundle, bundle-size and bundle-limit. */
+int wd_backup_bundles_setup(backup_run *r, const walden_config *cfg);
+/* Stores `len` bytes of content as a member of the open bundle: *l is its
+ * layer, stored_sha256 its stored stream's SHA-256. */
+int wd_backup_bundle_put(backup_run *r, const uint8_t *data, size_t len, wd_layer *l,
+                         uint8_t stored_sha256[32]);
+/* Closes the open bundle and lists every bundle in backup.stored. */
+int wd_backup_bundles_close(backup_run *r);
+/* Aborts an open bundle; frees what the writer holds. */
+void wd_backup_bundles_free(backup_run *r);
 
 /* Stores one file or part (a worker's job); `buf` holds READ_CHUNK. */
 int wd_backup_store_file(backup_run *r, const file_job *job, uint8_t *buf);

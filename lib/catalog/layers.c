@@ -12,6 +12,7 @@
 
 #include "catalog/layers.h"
 #include "common/common.h"
+#include "repo/bundle.h"
 
 #define BAD(what) wd_error_set(WALDEN_ECORRUPT, "malformed %s in a manifest line", what)
 
@@ -54,24 +55,28 @@ int wd_layers_parse(const char *text, wd_layer *out, size_t *n)
             return BAD("layer list (too many layers)");
         wd_layer *l = &out[(*n)++];
         memset(l, 0, sizeof(*l));
-        const char *f[5];
-        size_t len[5];
-        for (int i = 0; i < 5; i++) {
-            f[i] = p;
-            len[i] = strcspn(p, i < 4 ? ":," : ",");
-            p += len[i];
-            if (i < 4) {
-                if (*p != ':')
-                    return BAD("layer");
-                p++;
-            }
+        /* the fields up to ',' or the end: 5, 6 for a bundle member */
+        const char *f[6] = {0};
+        size_t len[6] = {0};
+        int nf = 0;
+        for (;;) {
+            if (nf == 6)
+                return BAD("layer");
+            f[nf] = p;
+            len[nf] = strcspn(p, ":,");
+            p += len[nf++];
+            if (*p != ':')
+                break;
+            p++;
         }
-        if (!id_ok(f[0], len[0]) || len[1] != 1 || (f[1][0] != 'w' && f[1][0] != 'd'))
+        if (nf < 5 || !id_ok(f[0], len[0]) || len[1] != 1)
+            return BAD("layer");
+        l->kind = f[1][0];
+        if ((l->kind == 'u') != (nf == 6) || (l->kind != 'w' && l->kind != 'd' && l->kind != 'u'))
             return BAD("layer");
         memcpy(l->id, f[0], len[0]);
-        l->kind = f[1][0];
         uint64_t part = 0;
-        if (len[2] == 1 && f[2][0] == '-')
+        if (len[2] == 1 && f[2][0] == '-' && l->kind != 'u')
             l->part = -1;
         else if (parse_u64(f[2], len[2], &part) || part > UINT32_MAX)
             return BAD("layer");
@@ -79,6 +84,11 @@ int wd_layers_parse(const char *text, wd_layer *out, size_t *n)
             l->part = (int64_t)part;
         if (parse_u64(f[3], len[3], &l->raw_size) || parse_u64(f[4], len[4], &l->stored_size))
             return BAD("layer");
+        /* a member lies inside a bundle: it cannot reach past the most a
+         * bundle may hold (so offset + size never overflows) */
+        if (nf == 6 && (parse_u64(f[5], len[5], &l->offset) || l->offset > WD_BUNDLE_MAX ||
+                        l->stored_size > WD_BUNDLE_MAX - l->offset))
+            return BAD("layer (bundle member)");
         if (*p == '\0')
             return 0;
         p++; /* ',' */
@@ -98,6 +108,12 @@ int wd_layers_format(const wd_layer *l, size_t n, char *buf, size_t cap)
             snprintf(part, sizeof(part), "%" PRId64, l[i].part);
         int k = snprintf(buf + len, cap - len, "%s%s:%c:%s:%" PRIu64 ":%" PRIu64, i ? "," : "",
                          l[i].id, l[i].kind, part, l[i].raw_size, l[i].stored_size);
+        if (k < 0 || (size_t)k >= cap - len)
+            return -1;
+        len += (size_t)k;
+        if (l[i].kind != 'u')
+            continue;
+        k = snprintf(buf + len, cap - len, ":%" PRIu64, l[i].offset);
         if (k < 0 || (size_t)k >= cap - len)
             return -1;
         len += (size_t)k;
@@ -219,10 +235,28 @@ char *wd_layer_object(const char *cluster, const wd_layer *l, const char *path, 
     char *backup = wd_asprintf("%s/%s/%s", cluster, WD_BACKUP_DIR, l->id);
     if (!backup)
         return NULL;
-    char *o = l->kind == 'd' ? wd_backup_delta_object(backup, path, l->part, c)
-                             : wd_backup_object(backup, path, l->part, c);
+    char *o = l->kind == 'u'   ? wd_bundle_object(backup, (uint64_t)l->part, c)
+              : l->kind == 'd' ? wd_backup_delta_object(backup, path, l->part, c)
+                               : wd_backup_object(backup, path, l->part, c);
     wd_free(backup);
     return o;
+}
+
+char *wd_layer_object_rel(const wd_layer *l, const char *path, wd_compress c)
+{
+    char *o = l->kind == 'u'   ? wd_bundle_object("", (uint64_t)l->part, c)
+              : l->kind == 'd' ? wd_backup_delta_object("", path, l->part, c)
+                               : wd_backup_object_rel(path, l->part, c);
+    if (o && l->kind != 'w') /* "/delta/...", "/bundle/..." */
+        memmove(o, o + 1, strlen(o));
+    return o;
+}
+
+int wd_layer_open(walden_repo *repo, const wd_layer *l, const char *object, wd_source **out)
+{
+    if (l->kind == 'u')
+        return wd_bundle_member_open(repo, object, l->offset, l->stored_size, out);
+    return wd_storage_open_read(repo->storage, object, out);
 }
 
 /* ---- assembling a unit ---- */
@@ -378,8 +412,8 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
     ls->base.abort = layer_abort;
     ls->u = u;
     ls->li = li;
-    ls->kind = l->kind;
-    if ((rc = wd_storage_open_read(repo->storage, object, &src))) {
+    ls->kind = l->kind == 'd' ? 'd' : 'w'; /* a bundle member is a whole object */
+    if ((rc = wd_layer_open(repo, l, object, &src))) {
         wd_free(ls);
         if (rc == WALDEN_ENOTFOUND)
             rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')", u->id,

@@ -12,7 +12,10 @@
  *           parts/); else the objects it is assembled from, oldest first,
  *           each ID:KIND:PART:RAW_SIZE:STORED_SIZE: the whole object ('w')
  *           or the delta object ('d') of backup ID for part PART ('-' for
- *           a whole-file object), with its content and stored sizes;
+ *           a whole-file object), with its content and stored sizes; or
+ *           ID:u:N:RAW_SIZE:STORED_SIZE:OFFSET: a member of bundle N of
+ *           backup ID (repo/bundle.h), its stored stream at OFFSET (a
+ *           bundled file is whole: its only layer);
  *   MAP     "-" when one layer gives every block; else runs L*N,L*N...:
  *           the next N blocks come from layer L (counted from 0).
  * A backup's own object, when it has one, is its last layer.
@@ -49,9 +52,10 @@
 
 typedef struct wd_layer {
     char id[32];
-    char kind;    /* 'w' whole object, 'd' delta object */
-    int64_t part; /* the object's part, -1: a whole-file object */
+    char kind;    /* 'w' whole object, 'd' delta object, 'u' bundle member */
+    int64_t part; /* the object's part, -1: a whole-file object; 'u': the bundle */
     uint64_t raw_size, stored_size;
+    uint64_t offset; /* 'u': where the member starts in its bundle */
 } wd_layer;
 
 /* "-" gives *n = 0. WALDEN_ECORRUPT when malformed or more than
@@ -84,6 +88,13 @@ void wd_delta_head(uint8_t out[WD_DELTA_HEAD], uint32_t block, uint32_t len);
 
 /* Where a layer's object is: "<cluster>/backup/<id>/..." Malloc'ed. */
 char *wd_layer_object(const char *cluster, const wd_layer *l, const char *path, wd_compress c);
+/* The same relative to the backup's folder ("data/...", "delta/...",
+ * "bundle/N..."). Malloc'ed. */
+char *wd_layer_object_rel(const wd_layer *l, const char *path, wd_compress c);
+/* A source of layer `l`'s stored bytes at `object` (wd_layer_object): the
+ * object, or for a bundle member its bytes in the bundle (repo/bundle.h).
+ * WALDEN_ENOTFOUND when the object is missing. */
+int wd_layer_open(walden_repo *repo, const wd_layer *l, const char *object, wd_source **out);
 
 /* Reads a 'b' unit of backup `id` from its layers: calls `out` for every
  * block from the layer the map names (each block exactly once, in the

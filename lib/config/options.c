@@ -236,6 +236,40 @@ static const walden_option_info options[] = {
      .doc = "`backup`: with `--type diff` or `incr` and no backup to refer to (none, one of an "
             "older walden, another compression or part size, a damaged chain), take a full "
             "backup and say so; `no`: refuse instead (exit status 1)"},
+    {.name = "bundle",
+     .type = WALDEN_OPT_ENUM,
+     .default_value = "auto",
+     .choices = "auto|yes|no",
+     .commands = "backup",
+     .help = "pack small files into bundle objects (auto: on S3 and Azure, off on a local disk)",
+     .value_doc = "`auto`, `yes`, `no`",
+     .default_doc = "`auto`",
+     .doc = "`backup`: files of at most `bundle-limit` are packed into bundle objects of about "
+            "`bundle-size`, each file a stream of its own read back with a range, so a cluster "
+            "of many small files costs a few requests instead of one per file. `auto`: on S3 "
+            "and Azure, not on a local disk"},
+    {.name = "bundle-size",
+     .type = WALDEN_OPT_INT,
+     .default_value = "16",
+     .min = 1,
+     .max = 1024,
+     .commands = "backup",
+     .help = "size in MiB at which a bundle is closed and the next one begun",
+     .value_doc = "1–1024 (MiB)",
+     .default_doc = "`16`",
+     .doc = "`backup`: a bundle is closed once it holds this many MiB; restore and verify keep "
+            "a few whole bundles at a time in temporary files ($TMPDIR)"},
+    {.name = "bundle-limit",
+     .type = WALDEN_OPT_INT,
+     .default_value = "64",
+     .min = 1,
+     .max = 128,
+     .commands = "backup",
+     .help = "files of at most this many KiB go to bundles",
+     .value_doc = "1–128 (KiB)",
+     .default_doc = "`64`",
+     .doc = "`backup`: with bundles on, files of at most this many KiB are bundled; larger "
+            "ones are objects of their own"},
     {.name = "start-fast",
      .type = WALDEN_OPT_BOOL,
      .default_value = "n",

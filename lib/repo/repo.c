@@ -20,6 +20,7 @@
 #include "common/common.h"
 #include "common/lock.h"
 #include "pg/pg.h"
+#include "repo/bundle.h"
 #include "repo/repo.h"
 
 #define META_MAX (64 * 1024)
@@ -491,6 +492,7 @@ void walden_repo_close(walden_repo *repo)
     if (!repo)
         return;
     wd_crypto_preload_join(&repo->preload);
+    wd_repo_bundles_end(repo);
     wd_storage_free(repo->storage);
     wd_free(repo->cluster);
     wd_free(repo->location);

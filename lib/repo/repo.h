@@ -25,6 +25,7 @@
 
 #define WD_REPO_FORMAT_VERSION 2
 
+typedef struct wd_bundle_cache wd_bundle_cache;
 struct walden_repo {
     wd_crypto_preload preload; /* joined at close */
     wd_storage *storage;
@@ -55,6 +56,9 @@ struct walden_repo {
     bool legacy;     /* an area of format 1, read with allow-unauthenticated */
     char *conf_text; /* cluster.conf as read */
     size_t conf_len;
+
+    /* readers' bundle cache (bundle.h), while a restore or verify runs */
+    struct wd_bundle_cache *bundles;
 };
 
 /* Opens the area for walden repo-upgrade: an area of format 1 is opened

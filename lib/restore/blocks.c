@@ -120,25 +120,24 @@ int wd_restore_blocks(walden_repo *repo, wd_compress c, const char *id, const wd
 
 int wd_restore_whole_object(walden_repo *repo, const char *id, wd_compress c, const char *path,
                             int64_t part, uint64_t size, uint64_t stored_size, const char *layers,
-                            char **object, uint64_t *object_stored_size)
+                            char **object, wd_layer *layer)
 {
-    wd_layer layer;
     size_t n = 0;
-    int rc = wd_layers_parse(layers[0] ? layers : "-", &layer, &n);
+    int rc = wd_layers_parse(layers[0] ? layers : "-", layer, &n);
     if (rc)
         return wd_error_wrap(rc, "backup %s, file '%s'", id, path);
-    if (n > 1 || (n == 1 && (layer.kind != 'w' || layer.raw_size != size)))
+    if (n > 1 || (n == 1 && ((layer->kind != 'w' && layer->kind != 'u') ||
+                             layer->raw_size != size || (layer->kind == 'u' && part >= 0))))
         return wd_error_set(WALDEN_ECORRUPT,
                             "backup %s, file '%s': a whole file must come from one whole object",
                             id, path);
     if (n == 0) {
-        memset(&layer, 0, sizeof(layer));
-        snprintf(layer.id, sizeof(layer.id), "%s", id);
-        layer.kind = 'w';
-        layer.part = part;
-        layer.stored_size = stored_size;
+        memset(layer, 0, sizeof(*layer));
+        snprintf(layer->id, sizeof(layer->id), "%s", id);
+        layer->kind = 'w';
+        layer->part = part;
+        layer->stored_size = stored_size;
     }
-    *object_stored_size = layer.stored_size;
-    *object = wd_layer_object(repo->cluster, &layer, path, c);
+    *object = wd_layer_object(repo->cluster, layer, path, c);
     return *object ? 0 : WALDEN_ENOMEM;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "catalog/layers.h"
 #include "catalog/manifest.h"
 #include "repo/repo.h"
 
@@ -20,9 +21,10 @@ int wd_restore_blocks(walden_repo *repo, wd_compress c, const char *id, const wd
                       bool sync);
 /* The object a whole file's content is read from: backup `id`'s own, or,
  * for a file unchanged since an earlier backup, that one's (its one layer,
- * from `layers`: "" or "-" for its own). Malloc'ed; *object_stored_size is
- * its stored size (0: not recorded). */
+ * from `layers`: "" or "-" for its own), or a member of a bundle. *object
+ * is malloc'ed; *layer says what it is (its stored_size 0: not recorded);
+ * open it with wd_layer_open. */
 int wd_restore_whole_object(walden_repo *repo, const char *id, wd_compress c, const char *path,
                             int64_t part, uint64_t size, uint64_t stored_size, const char *layers,
-                            char **object, uint64_t *object_stored_size);
+                            char **object, wd_layer *layer);
 #endif

@@ -40,6 +40,7 @@
 #include "catalog/catalog.h"
 #include "common/common.h"
 #include "common/pool.h"
+#include "repo/bundle.h"
 #include "repo/lock.h"
 #include "catalog/layers.h"
 #include "restore/blocks.h"
@@ -233,10 +234,10 @@ static int restore_whole(restore_run *r, const restore_job *job, int dfd, const 
                          const char *full, unsigned mode)
 {
     char *object = NULL;
-    uint64_t stored_size = 0;
+    wd_layer layer = {0};
     int rc = job->size ? wd_restore_whole_object(r->repo, r->meta->id, r->compress, job->path,
                                                  job->part, job->size, job->stored_size,
-                                                 job->layers, &object, &stored_size)
+                                                 job->layers, &object, &layer)
                        : 0;
     if (rc)
         return rc;
@@ -255,12 +256,12 @@ static int restore_whole(restore_run *r, const restore_job *job, int dfd, const 
         return sink->commit(sink);
     wd_source *src = NULL;
     wd_repo_stream st = {0};
-    if ((rc = wd_storage_open_read(r->repo->storage, object, &src))) {
+    if ((rc = wd_layer_open(r->repo, &layer, object, &src))) {
         sink->abort(sink);
         if (rc == WALDEN_ENOTFOUND)
             rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')",
                               r->meta->id, job->path, object);
-    } else if ((rc = read_limited(r, job, object, stored_size, sink, &st))) {
+    } else if ((rc = read_limited(r, job, object, layer.stored_size, sink, &st))) {
         /* the sink was taken over */
     } else if ((rc = wd_pipe_copy(st.pipe, src))) {
         if (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY)
@@ -860,7 +861,8 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
         rc = WALDEN_ENOMEM;
         goto done;
     }
-    if ((rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH,
+    if ((rc = wd_repo_bundles_begin(repo, workers)) ||
+        (rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH,
                             sizeof(folder_cache *), restore_job_fn, &r)))
         goto done;
     wd_backup_meta read_meta = {0};
@@ -896,6 +898,7 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
     }
 done:
     wd_pool_free(r.pool);
+    wd_repo_bundles_end(repo); /* members are read from a few whole bundles */
     for (int i = 0; i < r.claimed; i++)
         if (r.caches[i].base)
             close(r.caches[i].fd);

@@ -13,6 +13,7 @@
 #include "archive/archive.h"
 #include "catalog/catalog.h"
 #include "common/common.h"
+#include "repo/bundle.h"
 #include "verify/verify.h"
 
 /* ---- a pull reader of text lines (backup.stored) ---- */
@@ -66,6 +67,11 @@ typedef struct stored_list {
     walden_repo *repo;
     EVP_MD_CTX *md; /* every byte before the signature line */
     bool signed_ok;
+    /* a line given back (stored_unread): the next stored_next returns it */
+    bool again;
+    uint8_t again_sha[32];
+    uint64_t again_size;
+    char *again_object;
 } stored_list;
 
 /* Opens backup `prefix`'s backup.stored: *open false when it has none. */
@@ -101,6 +107,7 @@ static void stored_close(stored_list *s)
     wd_free(s->lr.buf);
     wd_free(s->path);
     EVP_MD_CTX_free(s->md);
+    wd_free(s->again_object);
     memset(s, 0, sizeof(*s));
 }
 
@@ -110,6 +117,14 @@ static int stored_next(stored_list *s, uint8_t sha[32], uint64_t *size, const ch
                        bool *got)
 {
     *got = false;
+    if (s->again) {
+        s->again = false;
+        memcpy(sha, s->again_sha, 32);
+        *size = s->again_size;
+        *object = s->again_object;
+        *got = true;
+        return 0;
+    }
     for (;;) {
         char *line = NULL;
         int rc = lr_next(&s->lr, &line);
@@ -178,6 +193,20 @@ static int stored_next(stored_list *s, uint8_t sha[32], uint64_t *size, const ch
     }
 }
 
+/* Gives back the object stored_next just returned. */
+static int stored_unread(stored_list *s, const uint8_t sha[32], uint64_t size, const char *object)
+{
+    char *copy = wd_strdup(object);
+    if (!copy)
+        return WALDEN_ENOMEM;
+    wd_free(s->again_object);
+    s->again_object = copy;
+    memcpy(s->again_sha, sha, 32);
+    s->again_size = size;
+    s->again = true;
+    return 0;
+}
+
 static int stored_failed(verify_run *v, stored_list *s, int rc)
 {
     if (rc == WALDEN_ENOMEM)
@@ -224,7 +253,8 @@ typedef struct backup_ctx {
     wd_compress compress;
     stored_list *stored; /* cross-checked while open and in agreement */
     bool stored_ok;
-    int stop; /* the entry callback's error: stops the manifest read */
+    int stop;         /* the entry callback's error: stops the manifest read */
+    uint64_t bundles; /* its own bundles the manifest names: 0 to this - 1 */
 } backup_ctx;
 
 /* Cross-checks the next backup.stored line against an object the manifest
@@ -373,11 +403,10 @@ static int check_layer(backup_ctx *b, const wd_manifest_entry *e, const wd_layer
     int rc = ref_set_get(b->v, l->id, &s);
     if (rc)
         return rc;
-    char *rel = l->kind == 'd' ? wd_backup_delta_object("", e->path, l->part, b->compress)
-                               : wd_backup_object_rel(e->path, l->part, b->compress);
+    char *rel = wd_layer_object_rel(l, e->path, b->compress);
     if (!rel)
         return WALDEN_ENOMEM;
-    const char *r = rel + (l->kind == 'd'); /* "/delta/..." */
+    const char *r = rel;
     const ref_object *o = NULL;
     if (s->usable && s->cap) {
         size_t i = rel_slot(s, r);
@@ -392,7 +421,12 @@ static int check_layer(backup_ctx *b, const wd_manifest_entry *e, const wd_layer
                               "file '%s' comes from '%s' of backup %s, which that backup does not "
                               "have",
                               e->path, r, l->id);
-    else if (o->stored_size != l->stored_size)
+    else if (l->kind == 'u' && o->stored_size < l->offset + l->stored_size)
+        rc = wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
+                              "file '%s' comes from bundle '%s' of backup %s, which has %" PRIu64
+                              " bytes there, not the %" PRIu64 " it needs",
+                              e->path, r, l->id, o->stored_size, l->offset + l->stored_size);
+    else if (l->kind != 'u' && o->stored_size != l->stored_size)
         rc = wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
                               "file '%s' comes from '%s' of backup %s, stored with %" PRIu64
                               " bytes there, not %" PRIu64,
@@ -419,12 +453,12 @@ int wd_verify_check_unit(verify_run *v, const vjob *j)
  * any other; the objects of other backups must be there; a unit with a
  * delta of its own is assembled from all of them and checked block by
  * block. *own_delta: its own object is a delta object. */
-static int check_layers(backup_ctx *b, const wd_manifest_entry *e, bool *own_delta,
+static int check_layers(backup_ctx *b, const wd_manifest_entry *e, wd_layer *own_layer,
                         uint64_t *own_raw)
 {
     wd_layer l[WD_LAYERS_MAX];
     size_t n = 0;
-    *own_delta = false;
+    own_layer->kind = 0;
     *own_raw = e->size;
     int rc = wd_entry_layers(e, b->id, l, &n);
     if (rc)
@@ -435,13 +469,15 @@ static int check_layers(backup_ctx *b, const wd_manifest_entry *e, bool *own_del
             return wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
                                     "file '%s': its own object is not its last layer", e->path);
         if (own) {
-            *own_delta = l[i].kind == 'd';
+            *own_layer = l[i];
             *own_raw = l[i].raw_size;
+            if (l[i].kind == 'u' && (uint64_t)l[i].part >= b->bundles)
+                b->bundles = (uint64_t)l[i].part + 1;
         } else {
             rc = check_layer(b, e, &l[i]);
         }
     }
-    if (rc || e->hash != 'b' || !*own_delta || !b->v->decode)
+    if (rc || e->hash != 'b' || own_layer->kind == 'w' || !own_layer->kind || !b->v->decode)
         return rc;
     vjob j;
     wd_verify_job_init(b->v, &j, b->id, "the manifest", b->manifest);
@@ -465,16 +501,23 @@ static int manifest_entry(const wd_manifest_entry *e, void *ctx)
     backup_ctx *b = ctx;
     if ((e->type != 'f' && e->type != 'p') || e->size == 0)
         return 0; /* folders, links and empty files have no object */
-    bool own_delta = false;
+    wd_layer own = {.kind = 0};
     uint64_t own_raw = e->size;
     int rc = 0;
-    if (e->hash && (rc = check_layers(b, e, &own_delta, &own_raw)))
+    if (e->hash && (rc = check_layers(b, e, &own, &own_raw)))
         return b->stop = rc;
     if (e->hash && e->stored_size == 0)
         return 0; /* every layer is another backup's */
+    bool own_delta = own.kind == 'd', member = own.kind == 'u';
+    if (member && own.stored_size != e->stored_size)
+        return b->stop = wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
+                                          "file '%s': its bundle layer and its line disagree "
+                                          "about its stored size",
+                                          e->path);
     int64_t part = e->type == 'p' ? (int64_t)e->part : -1;
-    char *rel = own_delta ? wd_backup_delta_object("", e->path, part, b->compress)
-                          : wd_backup_object_rel(e->path, part, b->compress);
+    char *rel = member      ? wd_layer_object_rel(&own, e->path, b->compress)
+                : own_delta ? wd_backup_delta_object("", e->path, part, b->compress)
+                            : wd_backup_object_rel(e->path, part, b->compress);
     if (!rel)
         return b->stop = WALDEN_ENOMEM;
     const char *r = rel + own_delta;
@@ -495,11 +538,58 @@ static int manifest_entry(const wd_manifest_entry *e, void *ctx)
         j.has_raw_size = true;
         memcpy(j.raw_sha256, e->raw_sha256, 32);
         j.raw_size = own_raw;
-        if (!(rc = cross_check(b, r, e->stored_sha256, e->stored_size)))
+        /* a member is read from its bundle, which backup.stored lists after
+         * the files: no line of its own */
+        j.member = member;
+        j.offset = own.offset;
+        if (member && !b->v->decode)
+            rc = 0; /* only backup.stored's bundles can be checked */
+        else if (member || !(rc = cross_check(b, r, e->stored_sha256, e->stored_size)))
             rc = wd_verify_push(b->v, &j);
     }
     wd_free(rel);
     return b->stop = rc;
+}
+
+/* backup.stored lists the bundles after the files: bundle/0 to the last
+ * one the manifest names, in order, each checked by its stored SHA-256
+ * (its members were checked from the manifest). */
+static int check_bundles(backup_ctx *b)
+{
+    for (uint64_t i = 0;; i++) {
+        uint8_t sha[32];
+        uint64_t size = 0;
+        const char *sobj = NULL;
+        bool got = false;
+        int rc = stored_next(b->stored, sha, &size, &sobj, &got);
+        if (rc) {
+            b->stored_ok = false;
+            return stored_failed(b->v, b->stored, rc);
+        }
+        char *want = wd_bundle_object("", i, b->compress);
+        if (!want)
+            return WALDEN_ENOMEM;
+        bool is_bundle = got && wd_str_starts_with(sobj, WD_BUNDLE_DIR "/");
+        bool match = got && strcmp(sobj, want + 1) == 0;
+        wd_free(want);
+        if (!match && (is_bundle || i < b->bundles)) {
+            b->stored_ok = false;
+            return wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->stored->path,
+                                    "lists %s%s%s where bundle %" PRIu64 " belongs", got ? "'" : "",
+                                    got ? sobj : "nothing", got ? "'" : "", i);
+        }
+        if (!match)
+            return got ? stored_unread(b->stored, sha, size, sobj) : 0;
+        vjob j;
+        wd_verify_job_init(b->v, &j, b->id, WD_STORED_NAME, b->stored->path);
+        snprintf(j.object, sizeof(j.object), "%s/%s", b->prefix, sobj);
+        j.decode = j.frame = false; /* streams end to end: only the stored bytes */
+        j.has_stored = true;
+        memcpy(j.stored_sha256, sha, 32);
+        j.stored_size = size;
+        if ((rc = wd_verify_push(b->v, &j)))
+            return rc;
+    }
 }
 
 /* Format 2: backup.stored lists the block map after the files; its content
@@ -572,6 +662,8 @@ static int backup_decode(verify_run *v, backup_ctx *b, wd_backup_meta *m, bool *
     v->res->bytes += msize;
     pthread_mutex_unlock(&v->mu);
     if (!b->stored_ok)
+        goto done;
+    if ((rc = check_bundles(b)) || !b->stored_ok)
         goto done;
     if (m->blockmap_size && (rc = check_blockmap(b, m)))
         goto done;
@@ -660,6 +752,10 @@ static int backup_stored_only(verify_run *v, backup_ctx *b)
         j.has_stored = true;
         memcpy(j.stored_sha256, sha, 32);
         j.stored_size = size;
+        /* a bundle is its members' streams end to end: its stored SHA-256
+         * covers them, their framing is checked with the key */
+        if (wd_str_starts_with(rel, WD_BUNDLE_DIR "/"))
+            j.frame = false;
         if ((rc = wd_verify_push(v, &j)))
             break;
     }

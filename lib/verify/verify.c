@@ -46,6 +46,7 @@
 #include "common/pool.h"
 #include "repo/lock.h"
 #include "repo/repo.h"
+#include "repo/bundle.h"
 #include "verify/verify.h"
 
 #define QUEUE_DEPTH 32
@@ -123,7 +124,8 @@ int wd_verify_check_object(void *item, void *scratch, void *ctx)
     wd_source *src = NULL;
     wd_sink *sink = NULL;
     wd_repo_stream st = {0};
-    int rc = wd_storage_open_read(v->repo->storage, j->object, &src);
+    int rc = j->member ? wd_bundle_member_open(v->repo, j->object, j->offset, j->stored_size, &src)
+                       : wd_storage_open_read(v->repo->storage, j->object, &src);
     if (rc == WALDEN_ENOTFOUND) {
         walden_error_clear();
         bool listed = false;
@@ -333,7 +335,9 @@ static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_pro
         return rc;
     v.per_log = sum && sum->segment_size ? wd_wal_per_log(sum->segment_size) : 256;
     pthread_mutex_init(&v.mu, NULL);
-    if ((rc = wd_pool_start(&v.pool, workers, sizeof(vjob), QUEUE_DEPTH, 0, wd_verify_check_object,
+    /* with the key, members are read from a few whole bundles at a time */
+    if ((v.decode && (rc = wd_repo_bundles_begin(repo, workers))) ||
+        (rc = wd_pool_start(&v.pool, workers, sizeof(vjob), QUEUE_DEPTH, 0, wd_verify_check_object,
                             &v)))
         goto done;
     if (backups)
@@ -349,6 +353,7 @@ static int verify_locked(walden_repo *repo, const walden_config *cfg, walden_pro
         rc = prc;
     wd_pool_free(v.pool);
 done:
+    wd_repo_bundles_end(repo);
     wd_verify_refs_free(&v);
     pthread_mutex_destroy(&v.mu);
     walden_wal_summary_free(sum);

@@ -33,6 +33,9 @@ typedef struct vjob {
     bool has_stored;
     uint8_t stored_sha256[32];
     uint64_t stored_size;
+    /* a member of the bundle `object`: its stored bytes at offset */
+    bool member;
+    uint64_t offset;
     bool has_raw, has_raw_size;
     uint8_t raw_sha256[32];
     uint64_t raw_size;

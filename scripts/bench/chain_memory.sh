@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: walden's peak memory with many files and a long chain.
-# A cluster of about FILES files (default 100,000: tables of one row each,
-# their main forks, plus what initdb makes), a full backup, then CHAIN
+# A cluster of about FILES files (default 100,000: tables with a TOAST
+# table and its index, three files each, plus what initdb makes), a full
+# backup, then CHAIN
 # (default 30) incrementals, each after a few rows of TOUCH (default 200)
 # tables changed; then a restore of the last one (its whole chain). Printed:
 # time and peak RSS of the full, of every tenth incr and of the restore,
@@ -59,10 +60,10 @@ as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/pg.log" -w start >/dev/null
 as_pg "${W[@]}" init >/dev/null
 psql=(as_pg psql -h "$work/sock" -p $PORT -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
 have=$(find "$work/pgdata" -type f | wc -l)
-tables=$((FILES - have))
-for ((i = 0; i < tables; i += 1000)); do
-  "${psql[@]}" -c "DO \$\$ BEGIN FOR i IN $i..$((i + 999 < tables - 1 ? i + 999 : tables - 1)) LOOP
-      EXECUTE format('CREATE TABLE t%s (a int); INSERT INTO t%s VALUES (1)', i, i);
+tables=$(((FILES - have) / 3))
+for ((i = 0; i < tables; i += 2000)); do
+  "${psql[@]}" -c "DO \$\$ BEGIN FOR i IN $i..$((i + 1999 < tables - 1 ? i + 1999 : tables - 1)) LOOP
+      EXECUTE format('CREATE TABLE t%s (v text)', i);
     END LOOP; END \$\$"
 done
 "${psql[@]}" -c "CHECKPOINT"
@@ -73,7 +74,7 @@ out=$(timed "${W[@]}" backup --type full)
 echo "full: ${out% *} s, peak RSS ${out#* } KiB"
 for r in $(seq 1 "$CHAIN"); do
   "${psql[@]}" -c "DO \$\$ BEGIN FOR i IN 0..$((TOUCH - 1)) LOOP
-      EXECUTE format('INSERT INTO t%s VALUES (%s)', (i * 7919 + $r * 104729) % $tables, $r);
+      EXECUTE format('INSERT INTO t%s VALUES (%L)', (i * 7919 + $r * 104729) % $tables, 'round $r');
     END LOOP; END \$\$"
   out=$(timed "${W[@]}" backup --type incr)
   line=$(grep '^backup ' "$work/cmd.out")

@@ -429,7 +429,8 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
                           .raw_exact = true,
                           .stored_max = l->stored_size,
                           .code = WALDEN_ECORRUPT,
-                          .what = what};
+                          .what = what,
+                          .content_checked = true}; /* by the blocks' digests, below */
     wd_repo_stream st = {0};
     if (!(rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, &ls->base, &st)) &&
         (rc = wd_pipe_copy(st.pipe, src)) && (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY))

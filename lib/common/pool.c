@@ -43,7 +43,7 @@ static void *work(void *arg)
 {
     wd_pool *p = arg;
     void *item = wd_malloc(p->item_size);
-    void *scratch = p->scratch_size ? wd_malloc(p->scratch_size) : NULL;
+    void *scratch = p->scratch_size ? wd_calloc(1, p->scratch_size) : NULL;
     if (!item || (p->scratch_size && !scratch))
         keep_error(p, WALDEN_ENOMEM);
     else

@@ -14,7 +14,7 @@
 typedef struct wd_pool wd_pool;
 
 /* Called in a worker for each item, with that worker's scratch buffer
- * (scratch_size bytes, allocated once per worker; NULL when 0). */
+ * (scratch_size bytes, allocated zeroed once per worker; NULL when 0). */
 typedef int (*wd_pool_fn)(void *item, void *scratch, void *ctx);
 
 int wd_pool_start(wd_pool **out, int workers, size_t item_size, size_t queue_depth,

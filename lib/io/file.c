@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -68,7 +70,6 @@ int wd_file_open_regular(const char *path, int *out)
     if (fd < 0)
         return wd_error_set_errno(errno, "cannot open '%s' for reading", path);
     struct stat st;
-    int flags;
     if (fstat(fd, &st) != 0) {
         int rc = wd_error_set_errno(errno, "cannot stat '%s'", path);
         close(fd);
@@ -79,7 +80,10 @@ int wd_file_open_regular(const char *path, int *out)
         return wd_error_set(WALDEN_ECORRUPT, "'%s' is %s, not a regular file: refusing to read it",
                             path, file_kind(st.st_mode));
     }
-    if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    /* F_SETFL changes only O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME and
+     * O_ASYNC, and of those the fd has O_NONBLOCK alone: 0 clears it,
+     * without a F_GETFL first (one call less per file read) */
+    if (fcntl(fd, F_SETFL, 0) != 0) {
         int rc = wd_error_set_errno(errno, "cannot set the flags of '%s'", path);
         close(fd);
         return rc;
@@ -132,10 +136,15 @@ typedef struct file_sink {
     off_t written;    /* end of what was written */
     char *path;
     char *tmp; /* NULL with WD_FILE_DIRECT: written in place */
+    /* WD_FILE_DIRECT: the file is `name` in folder `dirfd` (AT_FDCWD and
+     * the path for wd_file_part_sink_open); abort removes it there */
+    int dirfd;
+    char *name;
 } file_sink;
 
 static void file_sink_free(file_sink *fs)
 {
+    wd_free(fs->name);
     wd_free(fs->path);
     wd_free(fs->tmp);
     wd_free(fs);
@@ -177,12 +186,21 @@ static int file_write(wd_sink *s, const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Removes what the sink wrote (its temporary file, or the file itself). */
+static void remove_file(file_sink *fs)
+{
+    if (fs->tmp)
+        unlink(fs->tmp);
+    else
+        unlinkat(fs->dirfd, fs->name, 0);
+}
+
 static void file_abort(wd_sink *s)
 {
     file_sink *fs = (file_sink *)s;
     close(fs->fd);
     if (!(fs->flags & WD_FILE_PART)) /* a part's file is shared */
-        unlink(fs->tmp ? fs->tmp : fs->path);
+        remove_file(fs);
     file_sink_free(fs);
 }
 
@@ -209,13 +227,57 @@ int wd_fsync_dir(const char *dir)
     return rc;
 }
 
+/* Linux 5.8 made syncfs() report the write-back errors of its file
+ * system (before, it returned 0 whatever happened). */
+static bool kernel_syncfs_reports_errors(void)
+{
+    struct utsname u;
+    unsigned major = 0, minor = 0;
+    if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+        return false;
+    return major > 5 || (major == 5 && minor >= 8);
+}
+
+int wd_syncfs_usable(int fd, const char *display, bool *usable)
+{
+    struct statfs sf;
+    *usable = false;
+    if (fstatfs(fd, &sf) != 0)
+        return wd_error_set_errno(errno, "cannot read the file system of '%s'", display);
+    /* file systems whose syncfs writes and waits for every dirty page and
+     * inode and commits the journal (or has nothing to make durable:
+     * tmpfs); on the others (network and FUSE file systems, where syncfs
+     * may stop at the client's cache) the caller fsyncs file by file */
+    switch ((unsigned long)sf.f_type) {
+    case 0xEF53:     /* ext2, ext3, ext4 */
+    case 0x58465342: /* xfs */
+    case 0x9123683E: /* btrfs */
+    case 0x01021994: /* tmpfs */
+        *usable = kernel_syncfs_reports_errors();
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+int wd_syncfs(int fd, const char *display)
+{
+    if (syncfs(fd) != 0)
+        return wd_error_set_errno(errno, "cannot sync the file system of '%s'", display);
+    return 0;
+}
+
 static int file_commit(wd_sink *s)
 {
     file_sink *fs = (file_sink *)s;
     int rc = 0;
     char *dir = NULL;
     bool sync = !(fs->flags & WD_FILE_NOSYNC);
-    if (fs->flags & WD_FILE_WRITEBACK)
+    /* the tail of a big file goes to the disk now; a small file waits for
+     * the fsync below or the caller's syncfs, which writes it with the
+     * others (a request of its own would cost a call per file) */
+    if ((fs->flags & WD_FILE_WRITEBACK) && !sync && fs->written >= WRITEBACK_CHUNK)
         start_writeback(fs, true);
     if (sync && fsync(fs->fd) != 0) {
         rc = wd_error_set_errno(errno, "cannot fsync '%s'", fs->path);
@@ -225,7 +287,7 @@ static int file_commit(wd_sink *s)
     if (close(fs->fd) != 0) {
         rc = wd_error_set_errno(errno, "cannot close '%s'", fs->path);
         if (!(fs->flags & WD_FILE_PART))
-            unlink(fs->tmp ? fs->tmp : fs->path);
+            remove_file(fs);
         file_sink_free(fs);
         return rc;
     }
@@ -286,53 +348,80 @@ int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsign
     return wd_file_part_sink_open(out, path, flags & ~WD_FILE_PART, mode, 0);
 }
 
-int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsigned mode,
-                           uint64_t offset)
+/* The DIRECT sink: `name` in `dirfd`, created exclusively (a part's file
+ * may exist) and never through a symlink. Takes over `fs`. */
+static int open_direct(wd_sink **out, file_sink *fs, int dirfd, const char *name,
+                       const char *display, uint64_t offset, unsigned mode)
 {
-    assert(!(flags & WD_FILE_PART) || (flags & WD_FILE_DIRECT));
+    unsigned flags = fs->flags;
+    fs->dirfd = dirfd;
+    if (!(fs->path = wd_strdup(display)) || !(fs->name = wd_strdup(name))) {
+        file_sink_free(fs);
+        return WALDEN_ENOMEM;
+    }
+    fs->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    /* the mode asked for, whatever the umask */
+    if (fs->fd >= 0 && fchmod(fs->fd, mode) != 0) {
+        int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", display);
+        close(fs->fd);
+        unlinkat(dirfd, name, 0);
+        file_sink_free(fs);
+        return rc;
+    }
+    if (fs->fd < 0 && errno == EEXIST && (flags & WD_FILE_PART))
+        fs->fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fs->fd >= 0 && (flags & WD_FILE_PART)) {
+        struct stat st;
+        if (fstat(fs->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fs->fd);
+            fs->fd = -1;
+            errno = EINVAL;
+        }
+        fs->pos = fs->written = fs->flush_from = (off_t)offset;
+    }
+    if (fs->fd < 0) {
+        int rc = wd_error_set_errno(errno, "cannot create '%s'", display);
+        file_sink_free(fs);
+        return rc;
+    }
+    *out = &fs->base;
+    return 0;
+}
+
+static file_sink *sink_new(unsigned flags)
+{
     file_sink *fs = wd_calloc(1, sizeof(*fs));
     if (!fs)
-        return WALDEN_ENOMEM;
+        return NULL;
     fs->flags = flags;
     fs->pos = -1;
+    fs->dirfd = AT_FDCWD;
     fs->base.write = file_write;
     fs->base.commit = file_commit;
     fs->base.abort = file_abort;
     fs->base.commit_as = (flags & WD_FILE_DIRECT) ? NULL : file_commit_as;
-    if (flags & WD_FILE_DIRECT) {
-        fs->path = wd_strdup(path);
-        if (!fs->path) {
-            file_sink_free(fs);
-            return WALDEN_ENOMEM;
-        }
-        fs->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-        /* the mode asked for, whatever the umask */
-        if (fs->fd >= 0 && fchmod(fs->fd, mode) != 0) {
-            int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", path);
-            close(fs->fd);
-            unlink(path);
-            file_sink_free(fs);
-            return rc;
-        }
-        if (fs->fd < 0 && errno == EEXIST && (flags & WD_FILE_PART))
-            fs->fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fs->fd >= 0 && (flags & WD_FILE_PART)) {
-            struct stat st;
-            if (fstat(fs->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                close(fs->fd);
-                fs->fd = -1;
-                errno = EINVAL;
-            }
-            fs->pos = fs->written = fs->flush_from = (off_t)offset;
-        }
-        if (fs->fd < 0) {
-            int rc = wd_error_set_errno(errno, "cannot create '%s'", path);
-            file_sink_free(fs);
-            return rc;
-        }
-        *out = &fs->base;
-        return 0;
-    }
+    return fs;
+}
+
+int wd_file_sink_openat(wd_sink **out, int dirfd, const char *name, const char *display,
+                        unsigned flags, unsigned mode, uint64_t offset)
+{
+    assert(!strchr(name, '/'));
+    file_sink *fs = sink_new(flags | WD_FILE_DIRECT);
+    if (!fs)
+        return WALDEN_ENOMEM;
+    return open_direct(out, fs, dirfd, name, display, offset, mode);
+}
+
+int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsigned mode,
+                           uint64_t offset)
+{
+    assert(!(flags & WD_FILE_PART) || (flags & WD_FILE_DIRECT));
+    file_sink *fs = sink_new(flags);
+    if (!fs)
+        return WALDEN_ENOMEM;
+    if (flags & WD_FILE_DIRECT)
+        return open_direct(out, fs, AT_FDCWD, path, path, offset, mode);
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     int dirlen = slash ? (int)(slash - path + 1) : 0;

@@ -98,6 +98,22 @@ int wd_file_sink_chown(wd_sink *s, uid_t uid, gid_t gid);
  * WD_FILE_PART). The file must be a regular file if it exists. */
 int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsigned mode,
                            uint64_t offset);
+/* A WD_FILE_DIRECT sink (implied) writing `name`, one element, in the
+ * folder open as `dirfd`: created exclusively and never through a
+ * symlink, without walking a path (`display` names it in messages). With
+ * WD_FILE_PART as wd_file_part_sink_open. `dirfd` is borrowed: it must stay
+ * open until the sink's commit or abort (abort removes `name` there). */
+int wd_file_sink_openat(wd_sink **out, int dirfd, const char *name, const char *display,
+                        unsigned flags, unsigned mode, uint64_t offset);
+/* Whether one syncfs() of the file system of `fd` makes durable what
+ * write() put in it as surely as an fsync of each file would, errors
+ * included: a local file system whose syncfs writes everything and waits
+ * (ext4, xfs, btrfs; tmpfs), on Linux 5.8 or later, where syncfs reports
+ * the write-back errors of the file system that happened after `fd` was
+ * opened. Open `fd` before the writes it is to cover. */
+int wd_syncfs_usable(int fd, const char *display, bool *usable);
+/* syncfs(fd), its failure named after `display`. */
+int wd_syncfs(int fd, const char *display);
 /* A sink that keeps what is written in memory (tests, small metadata).
  * At commit the buffer is handed over: `*data` (free it with wd_free) and
  * `*len` are set; on abort they stay untouched. */

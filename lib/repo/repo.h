@@ -170,6 +170,10 @@ typedef struct wd_read_limits {
     uint64_t stored_max; /* stored bytes read; 0: no limit */
     int code;            /* WALDEN_EAUTH or WALDEN_ECORRUPT */
     const char *what;    /* begins the message, names the object */
+    /* the caller checks the content itself (a delta's or whole object's
+     * blocks against their digests): no SHA-256 of it here (raw_hash stays
+     * NULL; expect_sha256 must be NULL), one pass over the bytes less */
+    bool content_checked;
 } wd_read_limits;
 /* wd_repo_read_begin_ex with limits (NULL: none). */
 int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,

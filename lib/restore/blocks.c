@@ -2,7 +2,9 @@
  * blocks.c - restoring a relation file or part from its layers: every
  * block is written once, at its place, from the object the block map names
  * (catalog/layers.h), and checked against the signed manifest's digests.
- * Contiguous blocks are written together; the file is fsynced at the end.
+ * Contiguous blocks are written together; the file is created by its name
+ * in its folder's descriptor, as restore.c's files are, and fsynced at the
+ * end unless the caller makes it durable with a syncfs (place.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,8 @@ typedef struct writer {
     uint8_t *buf;
     uint64_t at; /* file offset of buf[0] */
     size_t len;
-    uint64_t flushed; /* handed to writeback up to here */
+    uint64_t end;   /* end of what was written, in the file */
+    bool writeback; /* a big unit: the disk is started as it is written */
 } writer;
 
 static int flush(writer *w)
@@ -38,9 +41,12 @@ static int flush(writer *w)
             return wd_error_set_errno(n < 0 ? errno : EIO, "cannot write '%s'", w->path);
         done += (size_t)n;
     }
-    /* start the disk early; the fsync at the end waits for less */
-    if (w->len)
+    /* a big unit starts the disk early, so the final sync waits for less;
+     * a small one is left to that sync (a request each costs a call per file) */
+    if (w->len && w->writeback)
         (void)sync_file_range(w->fd, (off_t)w->at, (off_t)w->len, SYNC_FILE_RANGE_WRITE);
+    if (w->at + w->len > w->end)
+        w->end = w->at + w->len;
     w->len = 0;
     return 0;
 }
@@ -61,18 +67,19 @@ static int put_block(void *ctx, uint64_t block, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* Creates the file (a part's file may exist: the parts share it), never
- * through a symlink. */
-static int open_target(const char *path, bool part, unsigned mode, int *out)
+/* Creates `name` in `dirfd` (a part's file may exist: the parts share it),
+ * never through a symlink. */
+static int open_target(int dirfd, const char *name, const char *path, bool part, unsigned mode,
+                       int *out)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0 && fchmod(fd, mode) != 0) {
         int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", path);
         close(fd);
         return rc;
     }
     if (fd < 0 && errno == EEXIST && part) {
-        fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         struct stat st;
         if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
             close(fd);
@@ -87,10 +94,11 @@ static int open_target(const char *path, bool part, unsigned mode, int *out)
 }
 
 int wd_restore_blocks(walden_repo *repo, wd_compress c, const char *id, const wd_manifest_entry *e,
-                      const char *path, uint64_t offset, unsigned mode)
+                      int dirfd, const char *name, const char *path, uint64_t offset, unsigned mode,
+                      bool sync)
 {
-    writer w = {.fd = -1, .path = path, .base = offset};
-    int rc = open_target(path, e->type == 'p', mode, &w.fd);
+    writer w = {.fd = -1, .path = path, .base = offset, .writeback = e->size >= (1u << 20)};
+    int rc = open_target(dirfd, name, path, e->type == 'p', mode, &w.fd);
     if (rc)
         return rc;
     if (!(w.buf = wd_malloc(WRITE_MAX)))
@@ -99,9 +107,11 @@ int wd_restore_blocks(walden_repo *repo, wd_compress c, const char *id, const wd
         rc = wd_unit_read(repo, c, id, e, put_block, &w);
     if (!rc)
         rc = flush(&w);
-    if (!rc && e->type == 'f' && ftruncate(w.fd, (off_t)e->size) != 0)
+    /* a file whose last blocks were not written (a chain restored into it
+     * would have them) gets its size; one that has it is left alone */
+    if (!rc && e->type == 'f' && w.end != e->size && ftruncate(w.fd, (off_t)e->size) != 0)
         rc = wd_error_set_errno(errno, "cannot set the size of '%s'", path);
-    if (!rc && fsync(w.fd) != 0)
+    if (!rc && sync && fsync(w.fd) != 0)
         rc = wd_error_set_errno(errno, "cannot fsync '%s'", path);
     close(w.fd);
     wd_free(w.buf);

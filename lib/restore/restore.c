@@ -9,13 +9,21 @@
  * recovery settings are written and everything is synced.
  *
  * Safety: every manifest path is checked (relative, no "." or ".."
- * element); files are created exclusively and never through a symlink, and
- * each folder on the way is opened with O_NOFOLLOW, so whatever a manifest
- * says nothing lands outside the target and the tablespace directories.
- * Files under pg_tblspc/OID/ go to that tablespace's directory, which must
- * have been declared by a link line and be absolute.
+ * element); each folder on the way is opened with O_NOFOLLOW, from the
+ * target's own descriptor down, and a file is created exclusively, never
+ * through a symlink, by its name in its folder's descriptor (no path is
+ * walked again), so whatever a manifest says nothing lands outside the
+ * target and the tablespace directories. Files under pg_tblspc/OID/ go to
+ * that tablespace's directory, which must have been declared by a link line
+ * and be absolute.
+ *
+ * Per file, a worker opens its file and its stored object, and nothing
+ * else: it keeps its last folder open (the manifest lists a folder's files
+ * together), creates no folder (the manifest's folder lines did, before
+ * their files) and syncs nothing (one syncfs per file system at the end,
+ * see place.c).
  */
-#include <dirent.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -36,9 +44,10 @@
 #include "repo/lock.h"
 #include "catalog/layers.h"
 #include "restore/blocks.h"
+#include "restore/place.h"
 #include "restore/recovery.h"
 
-#define MAX_TABLESPACES 256
+#define MAX_TABLESPACES (WD_PLACE_MAX - 1)
 #define QUEUE_DEPTH 64
 
 typedef struct tablespace {
@@ -58,6 +67,14 @@ typedef struct restore_job {
     char map[WD_MAP_TEXT_MAX + 1];
 } restore_job;
 
+/* A worker's last folder, kept open: the next file of that folder is
+ * created with one openat. */
+typedef struct folder_cache {
+    const char *base; /* the run's pgdata or a tablespace's dir; NULL: empty */
+    char rel[PATH_MAX];
+    int fd;
+} folder_cache;
+
 typedef struct restore_run {
     walden_repo *repo;
     const char *pgdata;
@@ -76,8 +93,12 @@ typedef struct restore_run {
     bool (*cancelled)(void *ctx); /* asked before each file; or NULL */
     void *cancel_ctx;
 
-    pthread_mutex_t mu; /* guards the counters */
+    wd_place_sync sync; /* the durability of what is written */
+
+    pthread_mutex_t mu; /* guards the counters and the claims of caches */
     uint64_t files, bytes;
+    folder_cache *caches; /* one per worker, claimed at its first file */
+    int n_caches, claimed;
 } restore_run;
 
 /* Where a manifest path goes: the base directory and the rest of the path. */
@@ -127,13 +148,19 @@ static int open_folders(restore_run *r, const char *base, const char *rel, bool 
         }
         memcpy(name, p, n);
         name[n] = '\0';
-        bool created = mkdirat(fd, name, dir_mode) == 0;
-        if (!created && errno != EEXIST) {
-            int rc = wd_error_set_errno(errno, "cannot create folder '%s' in '%s'", rel, base);
-            close(fd);
-            return rc;
-        }
+        /* opened first: a folder is created once and walked through many
+         * times (a mkdir per element would fail with EEXIST nearly always) */
+        bool created = false;
         int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT) {
+            created = mkdirat(fd, name, dir_mode) == 0;
+            if (!created && errno != EEXIST) {
+                int rc = wd_error_set_errno(errno, "cannot create folder '%s' in '%s'", rel, base);
+                close(fd);
+                return rc;
+            }
+            next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
         if (next < 0) {
             int rc = errno == ELOOP || errno == ENOTDIR
                          ? wd_error_set(WALDEN_ECORRUPT,
@@ -151,6 +178,35 @@ static int open_folders(restore_run *r, const char *base, const char *rel, bool 
         p += n + 1;
     }
     *out = fd;
+    return 0;
+}
+
+/* The folder of `rest` below `base`, opened (and created when missing, as
+ * open_folders does) or taken from the worker's cache; `*name` gets the
+ * file's name in it. The descriptor stays the cache's. */
+static int cached_folder(restore_run *r, folder_cache *fc, const char *base, const char *rest,
+                         int *dfd, const char **name)
+{
+    const char *slash = strrchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : 0;
+    *name = slash ? slash + 1 : rest;
+    if (fc->base == base && strlen(fc->rel) == n && memcmp(fc->rel, rest, n) == 0) {
+        *dfd = fc->fd;
+        return 0;
+    }
+    if (fc->base) {
+        close(fc->fd);
+        fc->base = NULL;
+    }
+    if (n >= sizeof(fc->rel))
+        return wd_error_set(WALDEN_ECORRUPT, "manifest path too long");
+    int fd, rc = open_folders(r, base, rest, false, 0700, &fd);
+    if (rc)
+        return rc;
+    memcpy(fc->rel, rest, n);
+    fc->rel[n] = '\0';
+    fc->base = base;
+    fc->fd = *dfd = fd;
     return 0;
 }
 
@@ -172,7 +228,10 @@ static int read_limited(restore_run *r, const restore_job *job, const char *obje
     return wd_repo_read_begin_limited(r->repo, r->compress, job->sha256, NULL, &lim, sink, st);
 }
 
-static int restore_whole(restore_run *r, const restore_job *job, const char *full, unsigned mode)
+/* A unit restored whole from one object into `name` in folder `dfd`
+ * (`full` in messages). */
+static int restore_whole(restore_run *r, const restore_job *job, int dfd, const char *name,
+                         const char *full, unsigned mode)
 {
     char *object = NULL;
     wd_layer layer = {0};
@@ -183,14 +242,12 @@ static int restore_whole(restore_run *r, const restore_job *job, const char *ful
     if (rc)
         return rc;
     wd_sink *sink = NULL;
-    /* each file is fsynced as it is done, its writeback started early: only
-     * walden's own files are waited for, in the workers, in parallel */
-    unsigned flags = WD_FILE_DIRECT | WD_FILE_WRITEBACK;
-    if (job->part >= 0)
-        rc = wd_file_part_sink_open(&sink, full, flags | WD_FILE_PART, mode,
-                                    (uint64_t)job->part * r->manifest->part_size);
-    else
-        rc = wd_file_sink_open_ex(&sink, full, flags, mode);
+    /* writeback started early; made durable by one syncfs at the end
+     * (place.c), or where that is not as sure by an fsync per file */
+    unsigned flags = WD_FILE_WRITEBACK | (r->sync.use_syncfs ? WD_FILE_NOSYNC : 0);
+    uint64_t offset = job->part >= 0 ? (uint64_t)job->part * r->manifest->part_size : 0;
+    rc = wd_file_sink_openat(&sink, dfd, name, full, flags | (job->part >= 0 ? WD_FILE_PART : 0),
+                             mode, offset);
     if (rc) {
         wd_free(object);
         return rc;
@@ -226,16 +283,12 @@ static int restore_whole(restore_run *r, const restore_job *job, const char *ful
     return rc;
 }
 
-static int restore_file(restore_run *r, const restore_job *job)
+static int restore_file(restore_run *r, folder_cache *fc, const restore_job *job)
 {
-    const char *base, *rest;
-    int rc = resolve(r, job->path, &base, &rest);
-    if (rc)
+    const char *base, *rest, *name;
+    int dfd = -1, rc = resolve(r, job->path, &base, &rest);
+    if (rc || (rc = cached_folder(r, fc, base, rest, &dfd, &name)))
         return rc;
-    int dfd;
-    if ((rc = open_folders(r, base, rest, false, 0700, &dfd)))
-        return rc;
-    close(dfd);
     char *full = wd_path_join(base, rest);
     if (!full)
         return WALDEN_ENOMEM;
@@ -250,11 +303,12 @@ static int restore_file(restore_run *r, const restore_job *job)
                                .map = job->map};
         memcpy(e.raw_sha256, job->sha256, 32);
         uint64_t offset = job->part >= 0 ? (uint64_t)job->part * r->manifest->part_size : 0;
-        rc = wd_restore_blocks(r->repo, r->compress, r->meta->id, &e, full, offset, mode);
+        rc = wd_restore_blocks(r->repo, r->compress, r->meta->id, &e, dfd, name, full, offset, mode,
+                               !r->sync.use_syncfs);
     } else {
-        rc = restore_whole(r, job, full, mode);
+        rc = restore_whole(r, job, dfd, name, full, mode);
     }
-    if (!rc && r->uid != (uid_t)-1 && lchown(full, r->uid, r->gid) != 0)
+    if (!rc && r->uid != (uid_t)-1 && fchownat(dfd, name, r->uid, r->gid, AT_SYMLINK_NOFOLLOW) != 0)
         wd_log_warn("cannot change the owner of '%s': %s", full, strerror(errno));
     if (!rc) {
         pthread_mutex_lock(&r->mu);
@@ -266,53 +320,21 @@ static int restore_file(restore_run *r, const restore_job *job)
     return rc;
 }
 
+/* `scratch` holds the worker's folder cache, claimed from the run at its
+ * first file (the run closes the caches' folders at its end). */
 static int restore_job_fn(void *item, void *scratch, void *ctx)
 {
-    (void)scratch;
     restore_run *r = ctx;
+    folder_cache **fc = scratch;
     if (r->cancelled && r->cancelled(r->cancel_ctx))
         return wd_error_set(WALDEN_ERROR, "the restore was interrupted");
-    return restore_file(r, item);
-}
-
-/* `dir`, found by lstat as `st`, must be a directory with nothing in it. */
-static int existing_empty(const char *dir, const struct stat *st, const char *what)
-{
-    if (!S_ISDIR(st->st_mode))
-        return wd_error_set(WALDEN_EINVAL, "%s '%s' is not a directory", what, dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return wd_error_set_errno(errno, "cannot open %s '%s'", what, dir);
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            rc = wd_error_set(WALDEN_EEXISTS,
-                              "%s '%s' is not empty: restore only into an empty or new directory",
-                              what, dir);
-            break;
-        }
+    if (!*fc) {
+        pthread_mutex_lock(&r->mu);
+        assert(r->claimed < r->n_caches);
+        *fc = &r->caches[r->claimed++];
+        pthread_mutex_unlock(&r->mu);
     }
-    closedir(d);
-    return rc;
-}
-
-/* An existing directory must be empty; a missing one is created. */
-static int prepare_dir(const char *dir, const char *what)
-{
-    struct stat st;
-    if (lstat(dir, &st) != 0) {
-        if (errno != ENOENT)
-            return wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
-        char *copy = wd_strdup(dir);
-        int rc = copy ? wd_mkdir_p(copy, 0700) : WALDEN_ENOMEM;
-        wd_free(copy);
-        return rc;
-    }
-    int rc = existing_empty(dir, &st, what);
-    if (!rc && chmod(dir, 0700) != 0)
-        rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", dir);
-    return rc;
+    return restore_file(r, *fc, item);
 }
 
 /* The directory the tablespace-map option gives for `oid`, or NULL. */
@@ -387,80 +409,6 @@ static int prepass_cb(const wd_manifest_entry *e, void *ctx)
     return e->type == 'l' ? collect_tablespace(ctx, e) : 0;
 }
 
-/* Whether `inner` is `outer` or below it (both without "//" or a trailing
- * slash). */
-static bool path_within(const char *inner, const char *outer)
-{
-    size_t n = strlen(outer);
-    return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/' || n == 1);
-}
-
-/* No element of `dir`'s path that exists is a symlink (or "." / ".."):
- * what the data goes through is what the path says. */
-static int check_no_links(const char *dir, const char *what)
-{
-    char *copy = wd_strdup(dir);
-    if (!copy)
-        return WALDEN_ENOMEM;
-    int rc = 0;
-    for (char *p = copy + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        const char *last = strrchr(copy, '/') + 1;
-        struct stat st;
-        if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
-            rc = wd_error_set(WALDEN_EINVAL, "%s '%s' has a '%s' element", what, dir, last);
-        } else if (*last && lstat(copy, &st) == 0 && S_ISLNK(st.st_mode)) {
-            rc = wd_error_set(WALDEN_EINVAL,
-                              "%s '%s' goes through the symbolic link '%s': give the real path",
-                              what, dir, copy);
-        } else if (*last && lstat(copy, &st) != 0 && errno != ENOENT) {
-            rc = wd_error_set_errno(errno, "cannot access '%s'", copy);
-        }
-        *p = c;
-        if (rc || c == '\0')
-            break;
-    }
-    wd_free(copy);
-    return rc;
-}
-
-/* An existing directory must be empty (a missing one is fine), without
- * creating anything. */
-static int check_empty(const char *dir, const char *what)
-{
-    struct stat st;
-    if (lstat(dir, &st) != 0)
-        return errno == ENOENT ? 0 : wd_error_set_errno(errno, "cannot access %s '%s'", what, dir);
-    return existing_empty(dir, &st, what);
-}
-
-/* `dir` with its longest existing ancestor resolved (realpath) and the
- * rest as given: where it really is, for the overlap checks. */
-static char *canonical(const char *dir)
-{
-    char *copy = wd_strdup(dir);
-    if (!copy)
-        return NULL;
-    for (;;) {
-        char *real = realpath(copy, NULL);
-        if (real) {
-            char *out = wd_asprintf("%s%s", strcmp(real, "/") ? real : "", dir + strlen(copy));
-            free(real);
-            wd_free(copy);
-            return out;
-        }
-        char *slash = strrchr(copy, '/');
-        if (!slash || slash == copy) {
-            wd_free(copy);
-            return wd_strdup(dir);
-        }
-        *slash = '\0';
-    }
-}
-
 /* The tablespace directories: missing or empty, no symlink on the way,
  * none inside the data directory (`pgdata`, canonical) or another. */
 static int check_tablespaces(restore_run *r, const char *pgdata)
@@ -470,15 +418,16 @@ static int check_tablespaces(restore_run *r, const char *pgdata)
         const tablespace *t = &r->ts[i];
         char what[64];
         snprintf(what, sizeof(what), "tablespace %s directory", t->oid);
-        if ((rc = check_no_links(t->dir, what)) || (rc = check_empty(t->dir, what)))
+        if ((rc = wd_place_check_no_links(t->dir, what)) ||
+            (rc = wd_place_check_empty(t->dir, what)))
             return rc;
-        if (path_within(t->dir, pgdata) || path_within(pgdata, t->dir))
+        if (wd_place_within(t->dir, pgdata) || wd_place_within(pgdata, t->dir))
             return wd_error_set(WALDEN_EINVAL,
                                 "%s '%s' and the target directory '%s' overlap: give it a place "
                                 "of its own (--tablespace-map %s=DIR)",
                                 what, t->dir, r->pgdata, t->oid);
         for (size_t k = 0; k < i; k++)
-            if (path_within(t->dir, r->ts[k].dir) || path_within(r->ts[k].dir, t->dir))
+            if (wd_place_within(t->dir, r->ts[k].dir) || wd_place_within(r->ts[k].dir, t->dir))
                 return wd_error_set(WALDEN_EINVAL,
                                     "%s '%s' and tablespace %s's '%s' overlap: give each a place "
                                     "of its own (--tablespace-map OID=DIR)",
@@ -492,10 +441,10 @@ static int check_tablespaces(restore_run *r, const char *pgdata)
  * elsewhere is common): it is compared where it really is. */
 static int check_targets(restore_run *r)
 {
-    int rc = check_empty(r->pgdata, "target directory");
+    int rc = wd_place_check_empty(r->pgdata, "target directory");
     if (rc)
         return rc;
-    char *pgdata = canonical(r->pgdata);
+    char *pgdata = wd_place_canonical(r->pgdata);
     if (!pgdata)
         return WALDEN_ENOMEM;
     rc = check_tablespaces(r, pgdata);
@@ -805,54 +754,6 @@ static int choose_backup(walden_repo *repo, const walden_config *cfg, const wd_t
     return rc;
 }
 
-/* fsyncs `dir` and every folder below it (not through links), so that the
- * names of the files, fsynced themselves, are durable too. */
-static int sync_dirs(int parent, const char *name, const char *display)
-{
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return wd_error_set_errno(errno, "cannot open '%s'", display);
-    int rc = 0;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        rc = wd_error_set_errno(errno, "cannot open '%s'", display);
-        close(fd);
-        return rc;
-    }
-    struct dirent *e;
-    while (!rc && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        struct stat st;
-        if (e->d_type == DT_UNKNOWN &&
-            (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)))
-            continue;
-        if (e->d_type != DT_UNKNOWN && e->d_type != DT_DIR)
-            continue;
-        rc = sync_dirs(fd, e->d_name, display);
-    }
-    if (!rc && fsync(fd) != 0)
-        rc = wd_error_set_errno(errno, "cannot fsync folders under '%s'", display);
-    closedir(d);
-    return rc;
-}
-
-/* The folder holding `dir` (which restore may have created). */
-static int sync_parent(const char *dir)
-{
-    char *parent = wd_strdup(dir);
-    if (!parent)
-        return WALDEN_ENOMEM;
-    char *slash = strrchr(parent, '/');
-    int rc = 0;
-    if (slash) {
-        *(slash == parent ? slash + 1 : slash) = '\0';
-        rc = wd_fsync_dir(parent);
-    }
-    wd_free(parent);
-    return rc;
-}
-
 typedef struct progress_ctx {
     restore_run *r;
     walden_progress *p;
@@ -910,6 +811,7 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
                      .cancelled = cancelled,
                      .cancel_ctx = cancel_ctx};
     pthread_mutex_init(&r.mu, NULL);
+    wd_place_sync_init(&r.sync);
     char timeline[16] = "", why[1100] = "";
     uint32_t followed = 0;
     if ((rc = choose_backup(repo, cfg, &t, &meta, timeline, &followed, why)))
@@ -941,19 +843,27 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
     if (rc || (rc = check_targets(&r)))
         goto done;
     wd_log_info("restoring backup %s into '%s'", meta.id, pgdata);
-    if ((rc = prepare_dir(pgdata, "target directory")))
+    if ((rc = wd_place_prepare(pgdata, "target directory")))
         goto done;
     if (r.uid != (uid_t)-1 && chown(pgdata, r.uid, r.gid) != 0)
         wd_log_warn("cannot change the owner of '%s': %s", pgdata, strerror(errno));
+    if ((rc = wd_place_sync_add(&r.sync, pgdata)))
+        goto done;
     for (size_t i = 0; i < r.n_ts; i++) {
-        if ((rc = prepare_dir(r.ts[i].dir, "tablespace directory")))
+        if ((rc = wd_place_prepare(r.ts[i].dir, "tablespace directory")) ||
+            (rc = wd_place_sync_add(&r.sync, r.ts[i].dir)))
             goto done;
         if (r.uid != (uid_t)-1 && chown(r.ts[i].dir, r.uid, r.gid) != 0)
             wd_log_warn("cannot change the owner of '%s': %s", r.ts[i].dir, strerror(errno));
     }
+    r.n_caches = workers > 1 ? workers : 1;
+    if (!(r.caches = wd_calloc((size_t)r.n_caches, sizeof(*r.caches)))) {
+        rc = WALDEN_ENOMEM;
+        goto done;
+    }
     if ((rc = wd_repo_bundles_begin(repo, workers)) ||
-        (rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH, 0, restore_job_fn,
-                            &r)))
+        (rc = wd_pool_start(&r.pool, workers, sizeof(restore_job), QUEUE_DEPTH,
+                            sizeof(folder_cache *), restore_job_fn, &r)))
         goto done;
     wd_backup_meta read_meta = {0};
     r.manifest = &read_meta;
@@ -977,11 +887,8 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
     if ((rc = wd_recovery_write(pgdata, restore_command, &t, meta.id,
                                 !archive_mode || strcmp(archive_mode, "preserve") != 0)))
         goto done;
-    if ((rc = sync_dirs(AT_FDCWD, pgdata, pgdata)) || (rc = sync_parent(pgdata)))
+    if ((rc = wd_place_sync_all(&r.sync)))
         goto done;
-    for (size_t i = 0; i < r.n_ts; i++)
-        if ((rc = sync_dirs(AT_FDCWD, r.ts[i].dir, r.ts[i].dir)) || (rc = sync_parent(r.ts[i].dir)))
-            goto done;
     if (result) {
         snprintf(result->backup_id, sizeof(result->backup_id), "%s", meta.id);
         result->files = r.files;
@@ -992,6 +899,11 @@ int wd_restore_run(walden_repo *repo, const walden_config *cfg, const char *rest
 done:
     wd_pool_free(r.pool);
     wd_repo_bundles_end(repo); /* members are read from a few whole bundles */
+    for (int i = 0; i < r.claimed; i++)
+        if (r.caches[i].base)
+            close(r.caches[i].fd);
+    wd_free(r.caches);
+    wd_place_sync_close(&r.sync);
     for (size_t i = 0; i < r.n_ts; i++)
         wd_free(r.ts[i].dir);
     pthread_mutex_destroy(&r.mu);

@@ -18,32 +18,9 @@ TOUCH=${TOUCH:-200}
 source scripts/bench/lib.sh
 PORT=55496
 
-head -c 24 /dev/urandom | base64 >"$work/pass"
-chown postgres: "$work/pass"
-chmod 0600 "$work/pass"
-cat >"$work/walden.conf" <<CONF
-repo = $work/walden-repo
-compress = zstd
-encrypt-passphrase-file = $work/pass
-sign-key-file = $work/%c.sign-key
-process-max = 2
-start-fast = yes
-pghost = $work/sock
-pgport = $PORT
-pguser = postgres
-lock-path = $work/locks
-expire-auto = no
-CONF
-chown postgres: "$work/walden.conf"
-chmod 0600 "$work/walden.conf"
-W=("$walden" --config "$work/walden.conf" --pgdata "$work/pgdata")
-
-# timed CMD...: as postgres, prints "seconds maxrss_kib"
-timed() {
-  as_pg /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/cmd.out" 2>&1 ||
-    { cat "$work/cmd.out" >&2; exit 1; }
-  cat "$work/time.out"
-}
+bench_tools
+printf 'start-fast = yes\nexpire-auto = no\n' >>"$work/walden.conf"
+W=("${WALDEN[@]}")
 
 as_pg mkdir -p "$work/sock"
 as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres >/dev/null
@@ -70,18 +47,18 @@ done
 echo "walden $("$walden" --version | head -1), $(nproc) cores"
 echo "files in the data directory: $(find "$work/pgdata" -type f | wc -l)"
 
-out=$(timed "${W[@]}" backup --type full)
+out=$(timed walden "${W[@]}" backup --type full)
 echo "full: ${out% *} s, peak RSS ${out#* } KiB"
 for r in $(seq 1 "$CHAIN"); do
   "${psql[@]}" -c "DO \$\$ BEGIN FOR i IN 0..$((TOUCH - 1)) LOOP
       EXECUTE format('INSERT INTO t%s VALUES (%L)', (i * 7919 + $r * 104729) % $tables, 'round $r');
     END LOOP; END \$\$"
-  out=$(timed "${W[@]}" backup --type incr)
+  out=$(timed walden "${W[@]}" backup --type incr)
   line=$(grep '^backup ' "$work/cmd.out")
   ((r % 10)) || echo "incr $r: ${out% *} s, peak RSS ${out#* } KiB: $line"
 done
 rm -rf "$work/restore"
-out=$(timed "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore)
+out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore)
 echo "restore of the full + $CHAIN incr chain: ${out% *} s, peak RSS ${out#* } KiB"
 echo "restored files: $(find "$work/restore" -type f | wc -l)"
 rm -rf "$work/restore"

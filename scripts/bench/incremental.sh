@@ -22,59 +22,10 @@ RESTORES=${RESTORES:-3}
 source scripts/bench/lib.sh
 PORT=55497
 
-head -c 24 /dev/urandom | base64 >"$work/pass"
-chown postgres: "$work/pass"
-chmod 0600 "$work/pass"
-cat >"$work/walden.conf" <<CONF
-repo = $work/walden-repo
-compress = zstd
-compress-level = 3
-encrypt-passphrase-file = $work/pass
-sign-key-file = $work/%c.sign-key
-process-max = 2
-start-fast = yes
-pghost = $work/sock
-pgport = $PORT
-pguser = postgres
-lock-path = $work/locks
-expire-auto = no
-CONF
-cat >"$work/pgbackrest.conf" <<CONF
-[global]
-repo1-path=$work/pgbr-repo
-repo1-cipher-type=aes-256-cbc
-repo1-cipher-pass=$(cat "$work/pass")
-repo1-retention-full=100
-compress-type=zst
-compress-level=3
-process-max=2
-start-fast=y
-archive-async=n
-log-level-console=warn
-log-level-file=off
-lock-path=$work/pgbr-lock
-spool-path=$work/pgbr-spool
-
-[bench]
-pg1-path=$work/pgdata
-pg1-socket-path=$work/sock
-pg1-port=$PORT
-CONF
-chown postgres: "$work/walden.conf" "$work/pgbackrest.conf"
-chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf"
-WALDEN=("$walden" --config "$work/walden.conf" --pgdata "$work/pgdata")
-PGBR=(pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
-
-# timed CMD...: runs CMD as postgres from a dropped page cache; prints
-# "seconds maxrss_kib"; its output is in $work/cmd.out.
-timed() {
-  sync
-  echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-  as_pg /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/cmd.out" 2>&1 ||
-    { cat "$work/cmd.out" >&2; exit 1; }
-  cat "$work/time.out"
-}
-median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+bench_tools
+# every backup with an immediate checkpoint, as pgBackRest's start-fast; no
+# expire between the backups
+printf 'start-fast = yes\nexpire-auto = no\n' >>"$work/walden.conf"
 # kib DIR: the bytes of the files under DIR (not the folders' blocks), KiB
 kib() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s / 1024}'; }
 # newest DIR MARK: the backup folder made after MARK (names start with a digit)
@@ -83,19 +34,7 @@ newest() {
     sort -n | tail -1 | cut -d' ' -f2
 }
 
-as_pg mkdir -p "$work/sock"
-as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres -k >/dev/null
-cat >>"$work/pgdata/postgresql.auto.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$work/sock'
-port = $PORT
-archive_mode = on
-archive_command = '$walden --config $work/walden.conf archive-push %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p'
-max_wal_size = '4GB'
-CONF
-as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/pg.log" -w start >/dev/null
-as_pg "${WALDEN[@]}" init >/dev/null
-as_pg "${PGBR[@]}" stanza-create >/dev/null
+bench_cluster
 psql=(as_pg psql -h "$work/sock" -p $PORT -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
 as_pg "$bindir/pgbench" -h "$work/sock" -p $PORT -U postgres -i -s "$SCALE" -q postgres >/dev/null 2>&1
 "${psql[@]}" -c "CHECKPOINT"
@@ -103,11 +42,11 @@ echo "walden $("$walden" --version | head -1), $(pgbackrest version), $(nproc) c
 echo "data directory: $(du -sm --exclude=pg_wal "$work/pgdata" | cut -f1) MB (without pg_wal), pgbench scale $SCALE"
 
 touch "$work/mark"
-out=$(timed "${WALDEN[@]}" backup --type full)
+out=$(timed walden "${WALDEN[@]}" backup --type full)
 wfull=$(newest "$work/walden-repo/main/backup" "$work/mark")
 echo "full: walden ${out% *} s, $(kib "$wfull") KiB stored"
 touch "$work/mark"
-out=$(timed "${PGBR[@]}" backup --type=full)
+out=$(timed pgbackrest "${PGBR[@]}" backup --type=full)
 echo "full: pgbackrest ${out% *} s, $(kib "$(newest "$work/pgbr-repo/backup/bench" "$work/mark")") KiB stored"
 rows=$(("$SCALE" * 100000))
 wi=() pi=() ws=() ps=()
@@ -121,11 +60,11 @@ for r in $(seq 1 "$ROUNDS"); do
   for tool in "${order[@]}"; do
     touch "$work/mark"
     if [[ $tool == walden ]]; then
-      out=$(timed "${WALDEN[@]}" backup --type incr)
+      out=$(timed walden "${WALDEN[@]}" backup --type incr)
       wi+=("${out% *}")
       ws+=("$(kib "$(newest "$work/walden-repo/main/backup" "$work/mark")")")
     else
-      out=$(timed "${PGBR[@]}" backup --type=incr)
+      out=$(timed pgbackrest "${PGBR[@]}" backup --type=incr)
       pi+=("${out% *}")
       ps+=("$(kib "$(newest "$work/pgbr-repo/backup/bench" "$work/mark")")")
     fi
@@ -145,11 +84,11 @@ for r in $(seq 1 "$RESTORES"); do
   for what in "${order[@]}"; do
     rm -rf "$work/restore"
     case $what in
-      chain) out=$(timed "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore)
+      chain) out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore)
         wc+=("${out% *}") wcm+=("${out#* }") ;;
-      full) out=$(timed "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore --set "$full_id")
+      full) out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore --set "$full_id")
         wf+=("${out% *}") wfm+=("${out#* }") ;;
-      pgbackrest) out=$(timed "${PGBR[@]}" --pg1-path="$work/restore" restore)
+      pgbackrest) out=$(timed pgbackrest "${PGBR[@]}" --pg1-path="$work/restore" restore)
         pc+=("${out% *}") pcm+=("${out#* }") ;;
     esac
   done

@@ -35,3 +35,91 @@ fi
 # ratio A B: A / B with three decimals, rounded (bc's scale would truncate:
 # 0.759 must not print as .75)
 ratio() { LC_ALL=C printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
+
+# bench_tools: the configurations of walden, pgBackRest and base ($base,
+# when WALDEN_BASE_REV is set) for a cluster in $work/pgdata on port $PORT:
+# zstd level 3, encryption on, process-max 2; and the commands WALDEN, BASE
+# and PGBR (arrays), base_push (base's part of archive_command).
+bench_tools() {
+  head -c 24 /dev/urandom | base64 >"$work/pass"
+  chown postgres: "$work/pass"
+  chmod 0600 "$work/pass"
+  cat >"$work/walden.conf" <<CONF
+repo = $work/walden-repo
+compress = zstd
+compress-level = 3
+encrypt-passphrase-file = $work/pass
+sign-key-file = $work/%c.sign-key
+process-max = 2
+pghost = $work/sock
+pgport = $PORT
+pguser = postgres
+lock-path = $work/locks
+CONF
+  cat >"$work/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$work/pgbr-repo
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=$(cat "$work/pass")
+repo1-retention-full=100
+compress-type=zst
+compress-level=3
+process-max=2
+start-fast=y
+archive-async=n
+log-level-console=warn
+log-level-file=off
+lock-path=$work/pgbr-lock
+spool-path=$work/pgbr-spool
+
+[bench]
+pg1-path=$work/pgdata
+pg1-socket-path=$work/sock
+pg1-port=$PORT
+CONF
+  sed -e "s|$work/walden-repo|$work/base-repo|" -e "s|$work/%c.sign-key|$work/base-%c.sign-key|" \
+    -e "s|$work/locks|$work/base-locks|" "$work/walden.conf" >"$work/base.conf"
+  chown postgres: "$work/walden.conf" "$work/pgbackrest.conf" "$work/base.conf"
+  chmod 0600 "$work/walden.conf" "$work/pgbackrest.conf" "$work/base.conf"
+  WALDEN=("$walden" --config "$work/walden.conf" --pgdata "$work/pgdata")
+  BASE=("$base" --config "$work/base.conf" --pgdata "$work/pgdata")
+  base_push=
+  [[ -z $base ]] || base_push=" && $base --config $work/base.conf archive-push %p"
+  PGBR=(pgbackrest --config="$work/pgbackrest.conf" --stanza=bench)
+}
+
+# bench_cluster: a new cluster in $work/pgdata (port $PORT, every segment
+# pushed by each tool) with each tool's repository initialized.
+bench_cluster() {
+  rm -rf "$work/pgdata" "$work/walden-repo" "$work/pgbr-repo" "$work/restore" "$work/base-repo" \
+    "$work"/*.sign-key
+  as_pg mkdir -p "$work/sock"
+  as_pg "$bindir/initdb" -D "$work/pgdata" -A trust -U postgres -k >/dev/null
+  cat >>"$work/pgdata/postgresql.auto.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$work/sock'
+port = $PORT
+archive_mode = on
+archive_command = '$walden --config $work/walden.conf archive-push %p && pgbackrest --config=$work/pgbackrest.conf --stanza=bench archive-push %p$base_push'
+max_wal_size = '4GB'
+CONF
+  as_pg "$bindir/pg_ctl" -D "$work/pgdata" -l "$work/pg.log" -w start >/dev/null
+  as_pg "${WALDEN[@]}" init >/dev/null
+  as_pg "${PGBR[@]}" stanza-create >/dev/null
+  [[ -z $base ]] || as_pg "${BASE[@]}" init >/dev/null
+}
+
+# timed NAME CMD...: runs CMD as postgres; prints "seconds maxrss_kib".
+# Every timed command starts from the same state: dirty data written out and
+# the page cache dropped (whichever tool ran first would otherwise pay for
+# the kernel reclaiming the cache the previous steps filled).
+timed() {
+  shift
+  sync
+  echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  as_pg /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/cmd.out" 2>&1 ||
+    { cat "$work/cmd.out" >&2; exit 1; }
+  cat "$work/time.out"
+}
+
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }

@@ -113,12 +113,13 @@ pass "the next backups removed the killed backup's files"
 man=$(ls "$T/repo/main/backup/$id"/backup.manifest.zst)
 cp "$man" "$T/manifest.good"
 zstd -qdc "$man" >"$T/manifest.txt"
-grep -qP '^f\t.*\tPG_VERSION$' "$T/manifest.txt" || fail "manifest has no PG_VERSION line"
+# (format 2: HASH, LAYERS and MAP follow the path)
+grep -qP '^f\t.*\tPG_VERSION\tw\t-\t-$' "$T/manifest.txt" || fail "manifest has no PG_VERSION line"
 sysid=$(sed -n 's/^system-identifier = //p' "$T/repo/main/cluster.conf")
 key=$(sign_key_of "$T/walden.conf")
 # a manifest edited without the signing key fails authentication, before
 # anything is written
-sed 's|\tPG_VERSION$|\t../escape|' "$T/manifest.txt" | zstd -q -o "$man" -f
+sed 's|\tPG_VERSION\t|\t../escape\t|' "$T/manifest.txt" | zstd -q -o "$man" -f
 rm -rf "$T/target"
 expect_status 1 walden "$T/walden.conf" --pgdata "$T/target" restore --set "$id"
 stderr_has "failed authentication"
@@ -141,12 +142,12 @@ craft() {
   cp "$T/manifest.good" "$man"
   pass "crafted manifest with $2 is refused"
 }
-craft 's|\tPG_VERSION$|\t../escape|' "a '..' path" "manifest path '../escape'"
-craft 's|\tPG_VERSION$|\tbase/../../escape|' "a '..' inside a path" "has an empty, '.' or '..' element"
-craft 's|\tPG_VERSION$|\t/tmp/walden-escape|' "an absolute path" "is not a relative path"
+craft 's|\tPG_VERSION\t|\t../escape\t|' "a '..' path" "manifest path '../escape'"
+craft 's|\tPG_VERSION\t|\tbase/../../escape\t|' "a '..' inside a path" "has an empty, '.' or '..' element"
+craft 's|\tPG_VERSION\t|\t/tmp/walden-escape\t|' "an absolute path" "is not a relative path"
 craft 's|^d\t\(.*\)\tbase$|l\t\1\tbase\t'"$T"'/outside|' "a link outside pg_tblspc" \
   "link 'base' outside pg_tblspc"
-craft 's|\tPG_VERSION$|\tpg_tblspc/4242/PG_VERSION|' "a file in an undeclared tablespace" \
+craft 's|\tPG_VERSION\t|\tpg_tblspc/4242/PG_VERSION\t|' "a file in an undeclared tablespace" \
   "in a tablespace the backup does not have"
 printf 'l\t0777\t0\t0\t-\t-\t0\t0\tpg_tblspc/4243\trelative/dir\n' >"$T/extra"
 craft "/^\[files\]\$/r $T/extra" "a relative tablespace location" "relative location 'relative/dir'"

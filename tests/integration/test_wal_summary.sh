@@ -32,7 +32,7 @@ CHECK=${WALDEN_BUILD_DIR:-$SRC/build-test}/tests/walden_summary_check
 
 # PostgreSQL's programs of the root, run inside it as the caller
 mkdir -p "$T/pgbin"
-for p in initdb pg_ctl postgres psql pg_controldata; do
+for p in initdb pg_ctl postgres psql pg_controldata pgbench; do
   cat >"$T/pgbin/$p" <<SH
 #!/bin/sh
 case "\$PWD" in $ROOT/*) wd=\$PWD ;; *) wd=/ ;; esac
@@ -214,6 +214,28 @@ for id in "$incr2" "$off"; do
   pg_stop "$dir"
 done
 pass "the chains full, incr, incr (with summaries) and full, incr, incr, incr restore what the server holds"
+
+# BENCH_SCALE=N: a measurement for docs/benchmarks.md, not a check. pgbench
+# at scale N, a full, 1% of pgbench_accounts updated (100 runs of
+# consecutive rows, as scripts/bench/incremental.sh does), CHECKPOINT, an
+# incr: the share of the cluster's bytes the incr read.
+if [[ -n ${BENCH_SCALE:-} ]]; then
+  as_pg "$PG_BIN/pgbench" -h "$T/sock" -p "$PORT" -U postgres -i -s "$BENCH_SCALE" -q postgres \
+    >/dev/null 2>&1 || fail "pgbench -i"
+  sql "CHECKPOINT"
+  backup bench-full.out --type full >/dev/null
+  rows=$((BENCH_SCALE * 100000))
+  sql "UPDATE pgbench_accounts SET abalance = abalance + 1
+       WHERE (aid + 3000) % ($rows / 100) < $rows / 10000"
+  sql "CHECKPOINT"
+  backup bench-incr.out --type incr >/dev/null
+  grep -q "WAL summaries from .* name [0-9]* blocks" "$T/bench-incr.out" ||
+    fail "the bench incr did not use the summaries: $(cat "$T/bench-incr.out")"
+  rb=$(read_bytes bench-incr.out)
+  cb=$(du -sb --exclude=pg_wal "$PRIMARY" | cut -f1)
+  echo "bench: pgbench scale $BENCH_SCALE, cluster $cb bytes (without pg_wal): the incr read $rb bytes ($(awk "BEGIN {printf \"%.2f\", 100 * $rb / $cb}")%)"
+  grep "^backup " "$T/bench-incr.out"
+fi
 
 # summarize_wal off: the server cannot give summaries
 sql "ALTER SYSTEM SET summarize_wal = off"

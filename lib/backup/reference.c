@@ -216,10 +216,8 @@ const wd_ref_unit *wd_reference_find(const wd_reference *r, const char *path, in
         return NULL; /* an unreadable spool: stored whole, as a new file */
     }
     u->has_digests = s->has_digests;
-    u->broken = s->broken;
     u->bm_offset = s->bm_offset;
     u->bm_blocks = s->bm_blocks;
-    u->bm_cap = s->bm_cap;
     return u;
 }
 

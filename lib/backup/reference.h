@@ -24,9 +24,8 @@ typedef struct wd_ref_unit {
     char *layers; /* never "-": its own object is named as a layer */
     char *map;
     bool has_digests;   /* every block's digest is known, and they hash to raw_sha256 */
-    bool broken;        /* a sparse record came without a dense one before it */
     uint64_t bm_offset; /* in the spool */
-    uint32_t bm_blocks, bm_cap;
+    uint32_t bm_blocks;
 } wd_ref_unit;
 
 typedef struct wd_reference wd_reference;

@@ -425,9 +425,12 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
     snprintf(what, sizeof(what),
              "backup %s, file '%s' ('%s') is not what its signed manifest lists", u->id, u->e->path,
              object);
+    /* a layer that records no stored size still reads no more than any
+     * object of its content size may have */
     wd_read_limits lim = {.raw_max = l->raw_size,
                           .raw_exact = true,
-                          .stored_max = l->stored_size,
+                          .stored_max =
+                              l->stored_size ? l->stored_size : wd_stored_max(l->raw_size),
                           .code = WALDEN_ECORRUPT,
                           .what = what,
                           .content_checked = true}; /* by the blocks' digests, below */

@@ -114,6 +114,12 @@ int wd_restore_blocks(walden_repo *repo, wd_compress c, const char *id, const wd
     if (!rc && sync && fsync(w.fd) != 0)
         rc = wd_error_set_errno(errno, "cannot fsync '%s'", path);
     close(w.fd);
+    /* a file that failed its checks is removed, as a whole file's sink does:
+     * nothing the signed manifest does not vouch for stays in the target (a
+     * part's file is shared with the other parts' workers, and the restore
+     * fails as a whole) */
+    if (rc && e->type == 'f')
+        unlinkat(dirfd, name, 0);
     wd_free(w.buf);
     return rc;
 }

@@ -190,6 +190,9 @@ static inline uint64_t wd_stored_max(uint64_t raw_max)
  * background threads. The frame carries zstd's content checksum. */
 int wd_zstd_compress_new(wd_filter **out, int level, int workers);
 int wd_zstd_decompress_new(wd_filter **out);
+/* How many zstd contexts (either direction) this process made so far: a
+ * freed filter's context is reused by its thread's next filter (tests). */
+unsigned long wd_zstd_contexts_made(void);
 /* gzip (RFC 1952) via zlib: level 1..9 (0: zlib's default). */
 int wd_gzip_compress_new(wd_filter **out, int level);
 int wd_gzip_decompress_new(wd_filter **out);

@@ -65,8 +65,14 @@ extern const wd_kdf_params wd_kdf_default;
 
 /* A new random key pair. */
 int wd_keypair_generate(wd_keypair *out);
-/* Wipes the private key. */
+/* Wipes the private key (and the calling thread's loaded copy of a
+ * private key, see cipher.c). */
 void wd_keypair_wipe(wd_keypair *k);
+/* Frees the calling thread's loaded private key (decryption loads it once
+ * per thread, not once per file). */
+void wd_cipher_key_unload(void);
+/* How many times this process loaded a private key for decryption (tests). */
+unsigned long wd_cipher_keys_loaded(void);
 
 /* What key.conf binds to the key pair (format 2): the area and the
  * verification key of its writers. */

@@ -29,6 +29,7 @@ void wd_keypair_wipe(wd_keypair *k)
 {
     OPENSSL_cleanse(k->private_key, sizeof(k->private_key));
     k->has_private = 0;
+    wd_cipher_key_unload();
 }
 
 int wd_keypair_generate(wd_keypair *out)

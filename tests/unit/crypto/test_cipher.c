@@ -251,6 +251,43 @@ static void test_reorder_duplicate_splice_append(void **state)
     free(plain);
 }
 
+/* Decryption loads the private key once per thread, not once per file:
+ * files after the first load nothing. The loaded key is used again only for
+ * the same private key: files for another key (or for a private key that
+ * differs in one bit, with the same public key) are refused, and the first
+ * key's files still open after them. wd_keypair_wipe unloads it. */
+static void test_loaded_key_reused(void **state)
+{
+    (void)state;
+    uint8_t plain[5000];
+    tu_fill(plain, sizeof(plain), 3, 0);
+    size_t len;
+    uint8_t *ct = encrypt(plain, sizeof(plain), 4096, &len);
+    assert_ok(decrypt_check(&key, ct, len, 4096, plain, sizeof(plain)));
+    unsigned long loaded = wd_cipher_keys_loaded();
+    for (int i = 0; i < 5; i++)
+        assert_ok(decrypt_check(&key, ct, len, 1000, plain, sizeof(plain)));
+    assert_int_equal(wd_cipher_keys_loaded(), loaded);
+
+    assert_rc(decrypt_check(&other, ct, len, 4096, plain, sizeof(plain)), WALDEN_EKEY);
+    assert_int_equal(wd_cipher_keys_loaded(), loaded + 1);
+    assert_ok(decrypt_check(&key, ct, len, 4096, plain, sizeof(plain)));
+    assert_int_equal(wd_cipher_keys_loaded(), loaded + 2);
+
+    /* byte 1: X25519 ignores the low bits of byte 0 */
+    wd_keypair forged = key;
+    forged.private_key[1] ^= 1;
+    assert_rc(decrypt_check(&forged, ct, len, 4096, plain, sizeof(plain)), WALDEN_EKEY);
+    assert_int_equal(wd_cipher_keys_loaded(), loaded + 3);
+    assert_ok(decrypt_check(&key, ct, len, 4096, plain, sizeof(plain)));
+    assert_int_equal(wd_cipher_keys_loaded(), loaded + 4);
+
+    wd_keypair_wipe(&forged);
+    assert_ok(decrypt_check(&key, ct, len, 4096, plain, sizeof(plain)));
+    assert_int_equal(wd_cipher_keys_loaded(), loaded + 5);
+    free(ct);
+}
+
 static void test_wrong_keys(void **state)
 {
     (void)state;
@@ -350,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_reorder_duplicate_splice_append),
         cmocka_unit_test(test_wrong_keys),
+        cmocka_unit_test(test_loaded_key_reused),
         cmocka_unit_test(test_frame_check_whole),
         cmocka_unit_test(test_frame_check_damage),
     };

@@ -8,7 +8,12 @@
  * With an expected digest set (wd_hash_filter_expect), end() fails with
  * WALDEN_ECORRUPT on a mismatch, which makes the pipeline abort its sink:
  * bytes that do not verify never become visible.
+ *
+ * SHA-256 is fetched from OpenSSL's providers once per process: EVP_sha256()
+ * would make DigestInit fetch it again for every filter, two per restored
+ * file.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -26,6 +31,21 @@ typedef struct hash_filter {
     uint8_t expected[32];
     char what[256]; /* names the data in the mismatch message */
 } hash_filter;
+
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static EVP_MD *fetched; /* kept for the life of the process */
+
+static void fetch_sha256(void)
+{
+    fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* NULL when OpenSSL has no SHA-256 (then DigestInit fails) */
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&fetch_once, fetch_sha256);
+    return fetched;
+}
 
 static int hash_observe(wd_filter *f, const uint8_t *in, size_t len)
 {
@@ -73,7 +93,8 @@ int wd_hash_filter_new(wd_filter **out)
         return WALDEN_ENOMEM;
     h->base.ops = &hash_ops;
     h->md = EVP_MD_CTX_new();
-    if (!h->md || !EVP_DigestInit_ex(h->md, EVP_sha256(), NULL)) {
+    const EVP_MD *md = sha256();
+    if (!h->md || !md || !EVP_DigestInit_ex(h->md, md, NULL)) {
         int rc = wd_error_set_openssl(WALDEN_ERROR, "cannot start sha-256");
         hash_free(&h->base);
         return rc;

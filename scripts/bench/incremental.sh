@@ -67,7 +67,7 @@ rotated() {
 }
 
 bench_cluster
-psql=(as_pg psql -h "$work/sock" -p $PORT -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
+psql=(as_pg psql -h "$work/sock" -p "$PORT" -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
 as_pg "$bindir/pgbench" -h "$work/sock" -p $PORT -U postgres -i -s "$SCALE" -q postgres >/dev/null 2>&1
 "${psql[@]}" -c "CHECKPOINT"
 versions="$(pgbackrest version)"

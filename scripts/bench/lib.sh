@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - sourced by the PostgreSQL benchmarks (run from the repository
 # root, as root): installs the dependencies and pgBackRest, builds walden's
 # Release binary ($walden), finds PostgreSQL ($bindir), and makes a work

@@ -3,6 +3,11 @@
 # version, for the version matrix of the integration tests, and prints its path.
 #
 #   scripts/pg-rootfs.sh SUITE      SUITE: bullseye (13), trixie (17), sid (18)
+#   scripts/pg-rootfs.sh SUITE --pgbackrest
+#                                   the same root with the suite's pgBackRest
+#                                   installed in it too (ROOT/usr/bin/pgbackrest;
+#                                   the benchmarks run it against the host's
+#                                   cluster, scripts/bench/lib.sh)
 #   scripts/pg-rootfs.sh --available
 #                                   which postgresql-NN packages Debian's
 #                                   suites carry (apt, in a temporary folder:
@@ -60,11 +65,17 @@ if [[ ${1:-} == --available ]]; then
 fi
 
 suite=${1:-}
+with_pgbr=
+case ${2:-} in
+'') ;;
+--pgbackrest) with_pgbr=1 ;;
+*) die "unknown option ${2}" ;;
+esac
 case "$suite" in
 bullseye) pgver=13 ;;
 trixie) pgver=17 ;;
 sid) pgver=18 ;;
-*) die "usage: pg-rootfs.sh bullseye|trixie|sid" ;;
+*) die "usage: pg-rootfs.sh bullseye|trixie|sid [--pgbackrest]" ;;
 esac
 [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
 command -v debootstrap >/dev/null || die "debootstrap is not installed (scripts/install-deps.sh)"
@@ -75,7 +86,28 @@ root=$cache/$suite
 mkdir -p "$cache"
 exec 9>"$cache/$suite.lock"
 flock 9
+
+# add_pgbackrest: installs the suite's pgBackRest into the finished root
+# (once; with the lock held). Only packages that are missing are added (it and
+# libssh2 on trixie): nothing the root's PostgreSQL uses is upgraded.
+add_pgbackrest() {
+  [[ -n $with_pgbr && ! -x $root/usr/bin/pgbackrest ]] || return 0
+  echo "pg-rootfs: installing pgbackrest into $root" >&2
+  local log=$cache/$suite.pgbackrest.log
+  if ! {
+    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get -qq update &&
+      chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends --no-upgrade pgbackrest
+  } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "installing pgbackrest into $root failed"
+  fi
+  rm -f "$log" "$root/var/cache/apt/archives/"*.deb
+  [[ -x $root/usr/bin/pgbackrest ]] || die "$suite has no pgbackrest"
+}
+
 if [[ -f $root/.walden-rootfs ]]; then
+  add_pgbackrest
   echo "$root"
   exit 0
 fi
@@ -132,4 +164,5 @@ ln -s / "$tmp$root"
 echo "suite=$suite pgver=$pgver" >"$tmp/.walden-rootfs"
 mv "$tmp" "$root"
 trap - EXIT
+add_pgbackrest
 echo "$root"

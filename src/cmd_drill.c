@@ -171,15 +171,15 @@ static int history_text(const walden_drill_result *r, void *ctx)
 {
     int *n = ctx;
     if ((*n)++ == 0)
-        printf("%-17s  %-17s  %-14s  %10s  %10s  %s\n", "drill", "backup", "status", "RTO (s)",
-               "RPO (s)", "checks passed/failed");
+        printf("%-17s  %-17s  %-4s  %-14s  %10s  %10s  %s\n", "drill", "backup", "type", "status",
+               "RTO (s)", "RPO (s)", "checks passed/failed");
     char rpo[32];
     if (r->rpo_seconds >= 0)
         snprintf(rpo, sizeof(rpo), "%.1f", r->rpo_seconds);
     else
         snprintf(rpo, sizeof(rpo), "unknown");
-    printf("%-17s  %-17s  %-14s  %10.1f  %10s  %" PRIu64 "/%" PRIu64 "\n", r->id,
-           *r->backup_id ? r->backup_id : "-",
+    printf("%-17s  %-17s  %-4s  %-14s  %10.1f  %10s  %" PRIu64 "/%" PRIu64 "\n", r->id,
+           *r->backup_id ? r->backup_id : "-", *r->backup_type ? r->backup_type : "-",
            r->status == WALDEN_DRILL_PASSED   ? "passed"
            : r->status == WALDEN_DRILL_MISSED ? "targets-missed"
                                               : "failed",

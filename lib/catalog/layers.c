@@ -444,6 +444,91 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
     return rc;
 }
 
+/* ---- one sequential pass ----
+ * A unit of a chain takes most blocks from one layer (its base, usually the
+ * full's whole object) and a few from the others. Read in layer order, the
+ * base's blocks would be written with gaps and the others' blocks into the
+ * gaps afterwards: the file written twice over its length, out of order,
+ * after its first writes have gone to disk. When the other layers' blocks
+ * fit in WD_HOLD_MAX they are read first and held, and each is given out
+ * just before the base's next block after it: the caller sees every block
+ * once, in order. Their digests are taken as they arrive (take()), so the
+ * checks are the same either way. */
+#define WD_HOLD_MAX (8u << 20)
+
+typedef struct hold {
+    uint64_t *blocks; /* the held blocks, ascending (from the map) */
+    uint32_t *lens;
+    uint8_t *data;  /* WD_BLOCK per held block */
+    size_t n, next; /* held; the first not given out yet */
+    wd_block_out out;
+    void *ctx;
+} hold;
+
+static int hold_put(void *ctx, uint64_t block, const uint8_t *data, size_t len)
+{
+    hold *h = ctx;
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->blocks[mid] < block)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == h->n || h->blocks[lo] != block) /* take() passes only mapped blocks */
+        return wd_error_set(WALDEN_ERROR, "a block to hold is not in the map (block %" PRIu64 ")",
+                            block);
+    memcpy(h->data + lo * WD_BLOCK, data, len);
+    h->lens[lo] = (uint32_t)len;
+    return 0;
+}
+
+/* Gives out the held blocks before `until`. */
+static int hold_flush(hold *h, uint64_t until)
+{
+    int rc = 0;
+    for (; !rc && h->next < h->n && h->blocks[h->next] < until; h->next++)
+        rc = h->out(h->ctx, h->blocks[h->next], h->data + h->next * WD_BLOCK, h->lens[h->next]);
+    return rc;
+}
+
+static int hold_merge(void *ctx, uint64_t block, const uint8_t *data, size_t len)
+{
+    hold *h = ctx;
+    int rc = hold_flush(h, block);
+    return rc ? rc : h->out(h->ctx, block, data, len);
+}
+
+static void hold_free(hold *h)
+{
+    wd_free(h->blocks);
+    wd_free(h->lens);
+    wd_free(h->data);
+}
+
+/* Sets up `h` for the blocks not from layer `base` when they are few
+ * enough; h->n stays 0 otherwise (or when there are none). */
+static int hold_init(hold *h, const uint8_t *map, uint64_t nblocks, uint8_t base)
+{
+    size_t n = 0;
+    for (uint64_t b = 0; b < nblocks; b++)
+        n += map[b] != base;
+    if (n == 0 || n > WD_HOLD_MAX / WD_BLOCK)
+        return 0;
+    h->blocks = wd_malloc(n * sizeof(*h->blocks));
+    h->lens = wd_calloc(n, sizeof(*h->lens));
+    h->data = wd_malloc(n * WD_BLOCK);
+    if (!h->blocks || !h->lens || !h->data) {
+        hold_free(h);
+        return WALDEN_ENOMEM;
+    }
+    for (uint64_t b = 0; b < nblocks; b++)
+        if (map[b] != base)
+            h->blocks[h->n++] = b;
+    return 0;
+}
+
 int wd_unit_read(walden_repo *repo, wd_compress c, const char *id, const wd_manifest_entry *e,
                  wd_block_out out, void *ctx)
 {
@@ -471,10 +556,34 @@ int wd_unit_read(walden_repo *repo, wd_compress c, const char *id, const wd_mani
         wd_error_wrap(rc, "backup %s, file '%s'", id, e->path);
         goto done;
     }
-    for (size_t li = 0; li < n && !rc; li++) {
-        if (memchr(map, (int)li, nblocks))
-            rc = read_layer(repo, c, &u, &layers[li], (uint8_t)li);
+    /* the base: the layer most blocks come from */
+    uint64_t per[WD_LAYERS_MAX] = {0};
+    for (uint64_t b = 0; b < nblocks; b++)
+        per[map[b]]++;
+    uint8_t base = 0;
+    for (size_t li = 1; li < n; li++)
+        if (per[li] > per[base])
+            base = (uint8_t)li;
+    hold h = {.out = out, .ctx = ctx};
+    if (out && (rc = hold_init(&h, map, nblocks, base)))
+        goto done;
+    if (h.n) { /* the others first, held; then the base, merged with them */
+        u.out = hold_put;
+        u.ctx = &h;
+        for (size_t li = 0; li < n && !rc; li++)
+            if (li != base && per[li])
+                rc = read_layer(repo, c, &u, &layers[li], (uint8_t)li);
+        u.out = hold_merge;
+        if (!rc && per[base])
+            rc = read_layer(repo, c, &u, &layers[base], base);
+        if (!rc && u.count == nblocks)
+            rc = hold_flush(&h, UINT64_MAX);
+    } else {
+        for (size_t li = 0; li < n && !rc; li++)
+            if (per[li])
+                rc = read_layer(repo, c, &u, &layers[li], (uint8_t)li);
     }
+    hold_free(&h);
     if (rc)
         goto done;
     if (u.count != nblocks) {

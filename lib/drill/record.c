@@ -109,12 +109,14 @@ char *wd_drill_record_text(const walden_drill_result *r)
         "rto-target-seconds = %" PRId64 "\nrpo-target-seconds = %" PRId64 "\n"
         "rto-met = %d\nrpo-met = %d\nrecovered-to-ms = %" PRId64 "\nlast-xact-ms = %" PRId64
         "\nchecks-passed = %" PRIu64 "\nchecks-failed = %" PRIu64 "\nchecks-skipped = %" PRIu64
-        "\nsource-lsn = %" PRIu64 "\nreplayed-lsn = %" PRIu64 "\n",
+        "\nsource-lsn = %" PRIu64 "\nreplayed-lsn = %" PRIu64 "\nbackup-type = %s\n"
+        "backup-reference = %s\n",
         r->id, r->kind, r->backup_id, wd_drill_status_name(r->status), error, r->started_at_ms,
         r->finished_at_ms, r->restore_seconds, r->replay_seconds, r->startup_seconds,
         r->checks_seconds, r->rto_seconds, r->rpo_seconds, r->rto_target_seconds,
         r->rpo_target_seconds, r->rto_met, r->rpo_met, r->recovered_to_ms, r->last_xact_ms,
-        r->checks_passed, r->checks_failed, r->checks_skipped, r->source_lsn, r->replayed_lsn);
+        r->checks_passed, r->checks_failed, r->checks_skipped, r->source_lsn, r->replayed_lsn,
+        r->backup_type ? r->backup_type : "", r->backup_reference ? r->backup_reference : "");
     return wd_buf_take(&b);
 }
 
@@ -132,6 +134,13 @@ static int record_kv(const char *name, const char *value, int line, void *ctx)
         return wd_drill_set_str(&r->kind, value);
     if (strcmp(name, "error") == 0)
         return wd_drill_set_str(&r->error, value);
+    if (strcmp(name, "backup-type") == 0) {
+        if (*value && strcmp(value, "full") && strcmp(value, "diff") && strcmp(value, "incr"))
+            return wd_error_set(WALDEN_ECORRUPT, "drill record: bad backup-type '%s'", value);
+        return wd_drill_set_str(&r->backup_type, value);
+    }
+    if (strcmp(name, "backup-reference") == 0)
+        return wd_drill_set_str(&r->backup_reference, value);
     if (strcmp(name, "status") == 0) {
         r->status = strcmp(value, "passed") == 0           ? WALDEN_DRILL_PASSED
                     : strcmp(value, "targets-missed") == 0 ? WALDEN_DRILL_MISSED

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Benchmark: incremental backups and the restore of a chain, walden against
-# pgBackRest (Debian package), in one run, both at process-max 2, zstd
-# level 3, encryption on, immediate checkpoint.
+# pgBackRest (Debian 12's package, 2.45: an incr stores every changed file
+# whole) and, when it runs here, a newer pgBackRest with block incremental
+# (Debian 13's, 2.55, repo-bundle and repo-block: an incr stores the changed
+# blocks of a file; scripts/bench/lib.sh, bench_pgbr_block), in one run, all at
+# process-max 2, zstd level 3, encryption on, immediate checkpoint.
 #   pgbench -i -s SCALE (default 100, about 1.5 GB), then a full backup with
 #   each tool; then ROUNDS (default 6) times: 1% of pgbench_accounts' rows
 #   updated, spread over the table as 100 runs of 1,000 consecutive rows (a
 #   different 1% each round), CHECKPOINT, an incr with each tool (the order
-#   alternates).
+#   rotates from round to round).
 # Printed: each incr's time and stored size (walden: its folder; pgBackRest:
 # its backup's folder), walden's incr stored size against its full, the
-# time ratio, then the restore of the last incr (its whole chain) with each
-# tool and walden's restore of the full, each from a dropped page cache,
-# the order alternating over RESTORES (default 3) rounds; medians and peak RSS.
+# ratios of walden's time and size to each pgBackRest's, then the restore of
+# the last incr (its whole chain) with each tool and walden's restore of a
+# full of the same data (taken after the last incr, timed and sized but left
+# out of the incr figures), each from a dropped page cache, the order rotating over RESTORES
+# (default 3) rounds; medians, peak RSS and the ratios of walden's to each.
+# PGBR_NEW=0 leaves the newer pgBackRest out, PGBR_NEW=1 requires it.
 # Usage (as root, Debian 12): scripts/bench/incremental.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,6 +29,7 @@ source scripts/bench/lib.sh
 PORT=55497
 
 bench_tools
+bench_pgbr_block
 # every backup with an immediate checkpoint, as pgBackRest's start-fast; no
 # expire between the backups
 printf 'start-fast = yes\nexpire-auto = no\n' >>"$work/walden.conf"
@@ -33,69 +40,126 @@ newest() {
   find "$1" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*' -newer "$2" -printf '%T@ %p\n' |
     sort -n | tail -1 | cut -d' ' -f2
 }
+# the tools: walden, pgbackrest (2.45, file-level incr), pgbackrest-block
+tools=(walden pgbackrest)
+((${#PGBRB[@]} == 0)) || tools+=(pgbackrest-block)
+# backup TOOL TYPE: timed backup of TYPE (full, incr) with TOOL; sets out
+# ("seconds maxrss") and stored (KiB of the backup's folder)
+backup() {
+  local dir
+  touch "$work/mark"
+  case $1 in
+    walden) out=$(timed walden "${WALDEN[@]}" backup --type "$2")
+      dir=$work/walden-repo/main/backup ;;
+    pgbackrest) out=$(timed pgbackrest "${PGBR[@]}" backup --type="$2")
+      dir=$work/pgbr-repo/backup/bench ;;
+    pgbackrest-block) out=$(timed pgbackrest-block "${PGBRB[@]}" backup --type="$2")
+      dir=$work/pgbrb-repo/backup/bench ;;
+  esac
+  last_backup=$(newest "$dir" "$work/mark")
+  stored=$(kib "$last_backup")
+}
+# rotated N ITEM...: the items, starting at item N modulo their count
+rotated() {
+  local n=$1
+  shift
+  local items=("$@") i
+  for i in "${!items[@]}"; do echo "${items[(i + n) % ${#items[@]}]}"; done
+}
 
 bench_cluster
-psql=(as_pg psql -h "$work/sock" -p $PORT -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
+psql=(as_pg psql -h "$work/sock" -p "$PORT" -U postgres -XAtq -v ON_ERROR_STOP=1 postgres)
 as_pg "$bindir/pgbench" -h "$work/sock" -p $PORT -U postgres -i -s "$SCALE" -q postgres >/dev/null 2>&1
 "${psql[@]}" -c "CHECKPOINT"
-echo "walden $("$walden" --version | head -1), $(pgbackrest version), $(nproc) cores"
+versions="$(pgbackrest version)"
+((${#PGBRB[@]} == 0)) || versions+=" and $(as_pg "${PGBRB[0]}" version) (repo-block)"
+echo "walden $("$walden" --version | head -1), $versions, $(nproc) cores"
 echo "data directory: $(du -sm --exclude=pg_wal "$work/pgdata" | cut -f1) MB (without pg_wal), pgbench scale $SCALE"
 
-touch "$work/mark"
-out=$(timed walden "${WALDEN[@]}" backup --type full)
-wfull=$(newest "$work/walden-repo/main/backup" "$work/mark")
-echo "full: walden ${out% *} s, $(kib "$wfull") KiB stored"
-touch "$work/mark"
-out=$(timed pgbackrest "${PGBR[@]}" backup --type=full)
-echo "full: pgbackrest ${out% *} s, $(kib "$(newest "$work/pgbr-repo/backup/bench" "$work/mark")") KiB stored"
+for tool in "${tools[@]}"; do
+  backup "$tool" full
+  [[ $tool != walden ]] || wfull=$last_backup
+  echo "full: $tool ${out% *} s, $stored KiB stored"
+done
 rows=$(("$SCALE" * 100000))
-wi=() pi=() ws=() ps=()
+declare -A inc_s inc_k
 for r in $(seq 1 "$ROUNDS"); do
   # 1%: 100 runs of rows/10,000 consecutive rows, shifted every round
   "${psql[@]}" -c "UPDATE pgbench_accounts SET abalance = abalance + 1
                    WHERE (aid + $r * 3000) % ($rows / 100) < $rows / 10000"
   "${psql[@]}" -c "CHECKPOINT"
-  order=(walden pgbackrest)
-  ((r % 2)) || order=(pgbackrest walden)
-  for tool in "${order[@]}"; do
-    touch "$work/mark"
-    if [[ $tool == walden ]]; then
-      out=$(timed walden "${WALDEN[@]}" backup --type incr)
-      wi+=("${out% *}")
-      ws+=("$(kib "$(newest "$work/walden-repo/main/backup" "$work/mark")")")
-    else
-      out=$(timed pgbackrest "${PGBR[@]}" backup --type=incr)
-      pi+=("${out% *}")
-      ps+=("$(kib "$(newest "$work/pgbr-repo/backup/bench" "$work/mark")")")
-    fi
+  for tool in $(rotated $((r - 1)) "${tools[@]}"); do
+    backup "$tool" incr
+    [[ $tool != walden ]] || last_incr=$(basename "$last_backup")
+    inc_s[$tool]+=" ${out% *}"
+    inc_k[$tool]+=" $stored"
   done
-  echo "incr $r: walden ${wi[-1]} s ${ws[-1]} KiB, pgbackrest ${pi[-1]} s ${ps[-1]} KiB"
+  line=
+  for tool in "${tools[@]}"; do
+    # shellcheck disable=SC2206 # the lists are numbers
+    s=(${inc_s[$tool]}) k=(${inc_k[$tool]})
+    line+="${line:+, }$tool ${s[-1]} s ${k[-1]} KiB"
+  done
+  echo "incr $r: $line"
 done
-WI=$(median "${wi[@]}") PI=$(median "${pi[@]}") WS=$(median "${ws[@]}") PS=$(median "${ps[@]}")
+declare -A IS IK
+for tool in "${tools[@]}"; do
+  # shellcheck disable=SC2086 # the lists are numbers
+  IS[$tool]=$(median ${inc_s[$tool]}) IK[$tool]=$(median ${inc_k[$tool]})
+done
 full_kib=$(kib "$wfull")
-echo "incr (median of $ROUNDS): walden $WI s, pgbackrest $PI s: ratio $(ratio "$WI" "$PI") (target <= 0.50)"
-echo "incr stored (median): walden $WS KiB = $(ratio "$((WS * 100))" "$full_kib") % of its full (target <= 5 %), pgbackrest $PS KiB"
+line='' sline=''
+for tool in "${tools[@]}"; do
+  line+="${line:+, }$tool ${IS[$tool]} s"
+  [[ $tool == walden ]] || sline+=", $tool ${IK[$tool]} KiB (walden / $tool $(ratio "${IK[walden]}" "${IK[$tool]}"))"
+done
+echo "incr (median of $ROUNDS): $line"
+for tool in "${tools[@]:1}"; do
+  target=
+  [[ $tool != pgbackrest ]] || target=" (target <= 0.50)"
+  echo "incr time walden / $tool: $(ratio "${IS[walden]}" "${IS[$tool]}")$target"
+done
+echo "incr stored (median): walden ${IK[walden]} KiB = $(ratio "$((IK[walden] * 100))" "$full_kib") % of its full (target <= 5 %)$sline"
 
-full_id=$(basename "$wfull")
-wc=() pc=() wf=() wcm=() pcm=() wfm=()
+# the full that walden's chain restore is compared with holds the same data:
+# a full taken now, after the last incr, with no write in between (the
+# chain's restore writes the table as it grew over the rounds; the first
+# full's is smaller)
+backup walden full
+same_full=$(basename "$last_backup")
+echo "full of the same data as the last incr: walden ${out% *} s, $stored KiB stored"
+declare -A res_s res_m
 for r in $(seq 1 "$RESTORES"); do
-  order=(chain pgbackrest full)
-  ((r % 2)) || order=(full pgbackrest chain)
-  for what in "${order[@]}"; do
+  line=
+  for what in $(rotated $((r - 1)) chain "${tools[@]:1}" full); do
     rm -rf "$work/restore"
     case $what in
-      chain) out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore)
-        wc+=("${out% *}") wcm+=("${out#* }") ;;
-      full) out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore --set "$full_id")
-        wf+=("${out% *}") wfm+=("${out#* }") ;;
-      pgbackrest) out=$(timed pgbackrest "${PGBR[@]}" --pg1-path="$work/restore" restore)
-        pc+=("${out% *}") pcm+=("${out#* }") ;;
+      chain) out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore --set "$last_incr") ;;
+      full) out=$(timed walden "$walden" --config "$work/walden.conf" --pgdata "$work/restore" restore --set "$same_full") ;;
+      pgbackrest) out=$(timed pgbackrest "${PGBR[@]}" --pg1-path="$work/restore" restore) ;;
+      pgbackrest-block) out=$(timed pgbackrest-block "${PGBRB[@]}" --pg1-path="$work/restore" restore) ;;
     esac
+    res_s[$what]+=" ${out% *}"
+    res_m[$what]+=" ${out#* }"
+    line+="${line:+, }$what ${out% *} s"
   done
-  echo "restore round $r: walden chain ${wc[-1]} s, walden full ${wf[-1]} s, pgbackrest chain ${pc[-1]} s"
+  echo "restore round $r: $line"
 done
 rm -rf "$work/restore"
-WC=$(median "${wc[@]}") PC=$(median "${pc[@]}") WF=$(median "${wf[@]}")
-echo "restore of full + $ROUNDS incr: walden $WC s (peak RSS $(median "${wcm[@]}") KiB), pgbackrest $PC s (peak RSS $(median "${pcm[@]}") KiB): ratio $(ratio "$WC" "$PC") (target <= 0.70)"
-echo "walden chain / walden full restore ($WF s, peak RSS $(median "${wfm[@]}") KiB): $(ratio "$WC" "$WF") (target <= 1.10)"
+declare -A RS RM
+for what in "${!res_s[@]}"; do
+  # shellcheck disable=SC2086 # the lists are numbers
+  RS[$what]=$(median ${res_s[$what]}) RM[$what]=$(median ${res_m[$what]})
+done
+line=
+for tool in "${tools[@]:1}"; do
+  line+=", $tool ${RS[$tool]} s (peak RSS ${RM[$tool]} KiB)"
+done
+echo "restore of full + $ROUNDS incr: walden ${RS[chain]} s (peak RSS ${RM[chain]} KiB)$line"
+for tool in "${tools[@]:1}"; do
+  target=
+  [[ $tool != pgbackrest ]] || target=" (target <= 0.70)"
+  echo "restore of the chain walden / $tool: $(ratio "${RS[chain]}" "${RS[$tool]}")$target"
+done
+echo "walden chain / walden full restore of the same data (${RS[full]} s, peak RSS ${RM[full]} KiB): $(ratio "${RS[chain]}" "${RS[full]}") (target <= 1.10)"
 as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m fast stop >/dev/null

@@ -97,5 +97,11 @@ done
 expect_status 1 walden "$T/walden.conf" --repo "$T/case" --pgdata "$T/restored2" restore --set "$id2"
 grep -q "cannot decrypt\|not what its signed manifest lists" "$T/stderr" ||
   fail "restore from a damaged bundle: $(cat "$T/stderr")"
-pass "a flipped byte in $rel: verify names it with and without the key, restore refuses"
+# what the failed restore left cannot be started as a restored copy: no
+# recovery settings were written
+[[ ! -e $T/restored2/recovery.signal && ! -e $T/restored2/standby.signal ]] ||
+  fail "a failed restore left a signal file in the target"
+! grep -qs "restore_command" "$T/restored2/postgresql.auto.conf" ||
+  fail "a failed restore wrote recovery settings"
+pass "a flipped byte in $rel: verify names it with and without the key, restore refuses and writes no recovery settings"
 finish

@@ -123,7 +123,12 @@ grep -q "^  backup: incr of $D (its chain restored with it)" "$T/drill.out" ||
   fail "drill does not name the type and reference: $(cat "$T/drill.out")"
 py "j['backup_id'] == '$I3' and j['backup_type'] == 'incr' and j['backup_reference'] == '$D'" \
   <"$T/drill.json" | grep -qx True || fail "drill report: $(cat "$T/drill.json")"
-pass "drill of $I3 passed, its report names it an incr of $D"
+W drill --history --output json >"$T/hist.json" || fail "drill --history failed"
+py "[(d['backup_id'], d['backup_type'], d['backup_reference']) for d in j['drills']] == [('$I3', 'incr', '$D')]" \
+  <"$T/hist.json" | grep -qx True || fail "drill history: $(cat "$T/hist.json")"
+W drill --history >"$T/hist.txt" || fail "drill --history (text) failed"
+grep -Eq "^20[0-9TZ]+ +$I3 +incr +passed " "$T/hist.txt" || fail "drill history (text): $(cat "$T/hist.txt")"
+pass "drill of $I3 passed, its report and its record name it an incr of $D"
 
 # ---- the full gone: the chain stays inside the window, and says why
 rm -rf "${T:?}/repo/main/backup/$F"

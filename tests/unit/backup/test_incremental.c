@@ -79,6 +79,21 @@ static void touch_block(fixture *f, const char *rel, int block, uint32_t seed)
     free(buf);
 }
 
+/* Changes blocks [from, to) of a relation file in place, block b from
+ * seed + b. */
+static void touch_range(fixture *f, const char *rel, int from, int to, uint32_t seed)
+{
+    char path[8192];
+    snprintf(path, sizeof(path), "%s/%s", f->a.pgdata, rel);
+    size_t len = 0;
+    uint8_t *buf = tu_read_file(path, &len);
+    assert_true((size_t)to * WD_BLOCK <= len);
+    for (int b = from; b < to; b++)
+        tu_fill(buf + (size_t)b * WD_BLOCK, WD_BLOCK, seed + (uint32_t)b, 0);
+    tu_write_file(path, buf, len);
+    free(buf);
+}
+
 static void truncate_to(fixture *f, const char *rel, int blocks)
 {
     char path[8192];
@@ -337,6 +352,118 @@ static void test_forged_delta(void **state)
 }
 
 /* No backup to refer to: a full, said so; or, asked, a refusal. */
+/* What wd_unit_read gives out for one unit: each block once, its bytes
+ * checked against the data directory's file, and whether they came in
+ * block order. */
+typedef struct unit_seen {
+    const uint8_t *want;
+    size_t want_len;
+    uint8_t *count;
+    uint64_t last, blocks;
+    bool ascending, first;
+} unit_seen;
+
+static int unit_out(void *ctx, uint64_t block, const uint8_t *data, size_t len)
+{
+    unit_seen *u = ctx;
+    assert_true(block < u->blocks);
+    assert_true((size_t)block * WD_BLOCK + len <= u->want_len);
+    assert_memory_equal(data, u->want + block * WD_BLOCK, len);
+    u->count[block]++;
+    if (!u->first && block <= u->last)
+        u->ascending = false;
+    u->first = false;
+    u->last = block;
+    return 0;
+}
+
+typedef struct entry_copy {
+    const char *path;
+    wd_manifest_entry e;
+    char layers[WD_LAYERS_TEXT_MAX + 1];
+    char map[WD_MAP_TEXT_MAX + 1];
+} entry_copy;
+
+static int copy_entry(const wd_manifest_entry *e, void *ctx)
+{
+    entry_copy *c = ctx;
+    if (e->type == 'f' && strcmp(e->path, c->path) == 0) {
+        c->e = *e;
+        snprintf(c->layers, sizeof(c->layers), "%s", e->layers);
+        snprintf(c->map, sizeof(c->map), "%s", e->map);
+        c->e.layers = c->layers;
+        c->e.map = c->map;
+        c->e.path = c->path;
+    }
+    return 0;
+}
+
+/* Reads `rel` of backup `id` as restore does; returns whether its blocks
+ * came in order, after checking each came once with the right bytes. */
+static bool read_unit(fixture *f, const char *id, const char *rel)
+{
+    walden_repo *repo;
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
+    entry_copy c = {.path = rel};
+    wd_backup_meta m = {0};
+    assert_ok(wd_backup_read_manifest(repo, id, &m, copy_entry, &c));
+    wd_backup_meta_clear(&m);
+    assert_int_equal(c.e.hash, 'b');
+    char path[8192];
+    snprintf(path, sizeof(path), "%s/%s", f->a.pgdata, rel);
+    unit_seen u = {.ascending = true, .first = true};
+    uint8_t *want = tu_read_file(path, &u.want_len);
+    u.want = want;
+    assert_int_equal(c.e.size, u.want_len);
+    u.blocks = wd_unit_blocks(c.e.size);
+    u.count = calloc(u.blocks + 1, 1);
+    assert_ok(wd_unit_read(repo, repo->compress, id, &c.e, unit_out, &u));
+    for (uint64_t b = 0; b < u.blocks; b++)
+        if (u.count[b] != 1)
+            fail_msg("block %llu given out %d times", (unsigned long long)b, u.count[b]);
+    free(u.count);
+    free(want);
+    walden_repo_close(repo);
+    return u.ascending;
+}
+
+/* A unit of a chain is given out in block order (the later layers' few
+ * blocks held and merged into the full's stream), so restore writes each
+ * file front to back; with more changed blocks than are held, every block
+ * still comes once and the chain restores exactly. */
+static void test_block_order(void **state)
+{
+    fixture *f = *state;
+    static const char *const rels[] = {"base/5/16390"};
+    char full[32], i1[32], i2[32], i3[32], i4[32];
+    write_relation(f, rels[0], 2200, 0, 100);
+    assert_ok(backup(f, "full", full));
+    assert_true(read_unit(f, full, rels[0]));
+    touch_block(f, rels[0], 5, 900);
+    touch_block(f, rels[0], 700, 901);
+    touch_block(f, rels[0], 1299, 902);
+    assert_ok(backup(f, "incr", i1));
+    touch_block(f, rels[0], 700, 903);
+    touch_block(f, rels[0], 10, 904);
+    assert_ok(backup(f, "incr", i2));
+    found x = line_of(f, i2, rels[0], NULL);
+    assert_string_equal(x.map, "0*5,1*1,0*4,2*1,0*689,2*1,0*598,1*1,0*900");
+    /* in layer order, 5 and 1299 (the first incr) would come after the
+     * full's blocks and before 10 and 700 (the second) */
+    assert_true(read_unit(f, i2, rels[0]));
+    restore_and_compare(f, i2, rels, 1);
+    /* 1,150 blocks of 2,200 changed: the incr's delta gives the most
+     * blocks, and the 1,050 others are more than the 8 MiB held */
+    touch_range(f, rels[0], 1300, 2200, 5000);
+    assert_ok(backup(f, "incr", i3));
+    touch_range(f, rels[0], 50, 1200, 7000);
+    assert_ok(backup(f, "incr", i4));
+    x = line_of(f, i4, rels[0], NULL);
+    assert_string_equal(x.map, "0*5,1*1,0*4,2*1,0*39,4*1150,0*99,1*1,3*900");
+    assert_false(read_unit(f, i4, rels[0]));
+    restore_and_compare(f, i4, rels, 1);
+}
+
 static void test_fallback(void **state)
 {
     fixture *f = *state;
@@ -368,6 +495,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_delta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@ static void test_record_roundtrip(void **state)
 {
     (void)state;
     walden_drill_result r = sample();
+    r.backup_type = "incr";
+    r.backup_reference = "20261206T101500Z";
     char *text = wd_drill_record_text(&r);
     assert_non_null(text);
     walden_drill_result *back = NULL;
@@ -35,9 +37,19 @@ static void test_record_roundtrip(void **state)
     assert_int_equal(back->checks_failed, 1);
     assert_true(back->source_lsn == 0x1A000028);
     assert_true(back->replayed_lsn == 0x100000000ull + 0x1B000000);
+    assert_string_equal(back->backup_type, "incr");
+    assert_string_equal(back->backup_reference, "20261206T101500Z");
     assert_null(back->checks);
     walden_drill_result_free(back);
     wd_free(text);
+    /* a record of an older walden has no type nor reference: empty */
+    const char *older = "id = x\nstatus = passed\nbackup-id = 20261206T101500Z\n";
+    assert_ok(wd_drill_record_parse(older, strlen(older), "older", &back));
+    assert_string_equal(back->backup_type, "");
+    assert_string_equal(back->backup_reference, "");
+    walden_drill_result_free(back);
+    const char *bad_type = "id = x\nbackup-type = partial\n";
+    assert_rc(wd_drill_record_parse(bad_type, strlen(bad_type), "bad", &back), WALDEN_ECORRUPT);
 
     /* a damaged value is refused, an unknown name (a newer walden's) is not */
     const char *bad = "id = x\nrto-seconds = fast\n";

@@ -51,6 +51,9 @@ static void drain_slots(slot *s, const wd_park_kind *kind)
 static void thread_end(void *value)
 {
     drain_slots(value, NULL);
+    /* the key's value is NULL now: an object parked by a later destructor
+     * sets it again, so that it is destroyed too */
+    registered = false;
 }
 
 static void process_end(void)

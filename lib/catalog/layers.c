@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "catalog/layers.h"
 #include "common/common.h"
+#include "io/stream.h"
 #include "repo/bundle.h"
 
 #define BAD(what) wd_error_set(WALDEN_ECORRUPT, "malformed %s in a manifest line", what)
@@ -203,12 +202,12 @@ int wd_map_format(const uint8_t *map, uint64_t nblocks, char *buf, size_t cap)
 
 void wd_block_digest(const uint8_t *data, size_t len, uint8_t out[32])
 {
-    SHA256(data, len, out);
+    wd_sha256(data, len, out);
 }
 
 void wd_digests_hash(const uint8_t *digests, uint64_t n, uint8_t out[32])
 {
-    SHA256(digests, (size_t)n * 32, out);
+    wd_sha256(digests, (size_t)n * 32, out);
 }
 
 static void put_u32(uint8_t *p, uint32_t v)

@@ -156,6 +156,9 @@ struct wd_filter {
 
 void wd_filter_free(wd_filter *f);
 
+/* One-shot SHA-256 of `len` bytes (what SHA256() gives, without its
+ * fetch of the algorithm at every call). */
+void wd_sha256(const void *data, size_t len, uint8_t out[32]);
 /* SHA-256 and byte count of the bytes passing. */
 int wd_hash_filter_new(wd_filter **out);
 /* Counts the bytes passing, without a digest (it reads as zeros). */

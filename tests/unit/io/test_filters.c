@@ -476,6 +476,14 @@ static void test_hash_known_values(void **state)
     assert_int_equal(n, 0);
     wd_pipe_free(r.p);
     wd_free(r.out);
+
+    /* the one-shot digest */
+    wd_sha256("abc", 3, d);
+    wd_hex_encode(d, 32, hex);
+    assert_string_equal(hex, abc_hex);
+    wd_sha256(NULL, 0, d);
+    wd_hex_encode(d, 32, hex);
+    assert_string_equal(hex, empty_hex);
 }
 
 /* an expected digest: a match commits, a mismatch is ECORRUPT and aborts */

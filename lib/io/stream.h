@@ -105,6 +105,12 @@ int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsi
  * open until the sink's commit or abort (abort removes `name` there). */
 int wd_file_sink_openat(wd_sink **out, int dirfd, const char *name, const char *display,
                         unsigned flags, unsigned mode, uint64_t offset);
+/* Creates `name` (one element) in the folder open as `dirfd`, exclusively,
+ * never through a symlink, with `mode` whatever the umask; with `part`, a
+ * regular file already there is opened instead (the parts of a file share
+ * it). The descriptor, open for writing, in *fd. */
+int wd_file_create_at(int dirfd, const char *name, const char *display, unsigned mode, bool part,
+                      int *fd);
 /* Whether one syncfs() of the file system of `fd` makes durable what
  * write() put in it as surely as an fsync of each file would, errors
  * included: a local file system whose syncfs writes everything and waits

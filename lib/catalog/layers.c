@@ -433,7 +433,8 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
                               l->stored_size ? l->stored_size : wd_stored_max(l->raw_size),
                           .code = WALDEN_ECORRUPT,
                           .what = what,
-                          .content_checked = true}; /* by the blocks' digests, below */
+                          .content_checked = true, /* by the blocks' digests, below */
+                          .stored_counted = true};
     wd_repo_stream st = {0};
     if (!(rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, &ls->base, &st)) &&
         (rc = wd_pipe_copy(st.pipe, src)) && (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY))

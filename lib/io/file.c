@@ -108,6 +108,11 @@ int wd_file_source_open(wd_source **out, const char *path)
     return source_from_fd(out, fd, path);
 }
 
+static void file_prefetch(wd_source *s)
+{
+    (void)posix_fadvise(((file_source *)s)->fd, 0, 0, POSIX_FADV_WILLNEED);
+}
+
 /* Takes over `fd`, also on failure. */
 static int source_from_fd(wd_source **out, int fd, const char *path)
 {
@@ -120,6 +125,7 @@ static int source_from_fd(wd_source **out, int fd, const char *path)
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     fs->base.read = file_read;
     fs->base.close = file_source_close;
+    fs->base.prefetch = file_prefetch;
     fs->fd = fd;
     *out = &fs->base;
     return 0;

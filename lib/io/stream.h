@@ -37,6 +37,10 @@ struct wd_source {
     int (*read)(wd_source *src, uint8_t *buf, size_t cap, size_t *n);
     /* Releases the source. */
     void (*close)(wd_source *src);
+    /* Optional (NULL): a hint that the whole source will be read soon, so
+     * its reading may start in the background (a local file's page cache
+     * is filled while other sources are read). */
+    void (*prefetch)(wd_source *src);
 };
 
 typedef struct wd_sink wd_sink;
@@ -62,6 +66,11 @@ static inline void wd_source_close(wd_source *s)
 {
     if (s)
         s->close(s);
+}
+static inline void wd_source_prefetch(wd_source *s)
+{
+    if (s->prefetch)
+        s->prefetch(s);
 }
 
 /* A local file read with a plain fd. */

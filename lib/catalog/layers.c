@@ -2,6 +2,7 @@
  * layers.c - layer lists, block maps, block digests, block map records and
  * the reader that assembles a unit from its layers (see layers.h).
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -464,8 +465,8 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
  * A unit of a chain takes most blocks from one layer (its base, usually the
  * full's whole object) and a few from the others. Read in layer order, the
  * base's blocks would be written with gaps and the others' blocks into the
- * gaps afterwards: the file written twice over its length, out of order,
- * after its first writes have gone to disk. When the other layers' blocks
+ * gaps afterwards: the file written in two passes, the second out of order,
+ * after the first's writes have gone to disk. When the other layers' blocks
  * fit in WD_HOLD_MAX they are read first and held, and each is given out
  * just before the base's next block after it: the caller sees every block
  * once, in order. Their digests are taken as they arrive (take()), so the
@@ -492,9 +493,7 @@ static int hold_put(void *ctx, uint64_t block, const uint8_t *data, size_t len)
         else
             hi = mid;
     }
-    if (lo == h->n || h->blocks[lo] != block) /* take() passes only mapped blocks */
-        return wd_error_set(WALDEN_ERROR, "a block to hold is not in the map (block %" PRIu64 ")",
-                            block);
+    assert(lo < h->n && h->blocks[lo] == block); /* take() passes only mapped blocks */
     memcpy(h->data + lo * WD_BLOCK, data, len);
     h->lens[lo] = (uint32_t)len;
     return 0;

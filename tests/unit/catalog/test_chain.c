@@ -70,17 +70,26 @@ static void put_backups(fixture *f)
         0);
 }
 
-/* backup i's chain as "A > B > C", its length the walk's */
-static const char *members_of(wd_backup_meta *const *m, size_t n, const size_t *members, size_t len,
-                              char *out, size_t cap)
+/* The walk of backup i (with the damage met): its code, its members as
+ * "A > B > C" (their number is the length) and its reason. */
+static void expect_chain(wd_backup_meta *const *m, size_t n, const wd_catalog_damage *d, size_t i,
+                         int rc, const char *chain, const char *why)
 {
-    out[0] = '\0';
+    size_t *mem = calloc(n, sizeof(*mem)), len = 0, plain = 0;
+    char got[256] = "", reason[256];
+    assert_non_null(mem);
+    assert_rc(wd_backup_chain(m, n, i, d, mem, &len, reason, sizeof(reason)), rc);
     for (size_t k = 0; k < len; k++) {
-        assert_true(members[k] < n);
-        size_t used = strlen(out);
-        snprintf(out + used, cap - used, "%s%s", k ? " > " : "", m[members[k]]->id);
+        assert_true(mem[k] < n);
+        size_t used = strlen(got);
+        snprintf(got + used, sizeof(got) - used, "%s%s", k ? " > " : "", m[mem[k]]->id);
     }
-    return out;
+    assert_string_equal(got, chain);
+    assert_string_equal(reason, why);
+    /* without members, the same length */
+    assert_rc(wd_backup_chain(m, n, i, d, NULL, &plain, reason, sizeof(reason)), rc);
+    assert_int_equal(plain, len);
+    free(mem);
 }
 
 static void test_chain(void **state)
@@ -89,57 +98,40 @@ static void test_chain(void **state)
     put_backups(f);
 
     wd_backup_meta **m;
-    size_t n, len;
+    size_t n;
     wd_catalog_damage d = {0};
-    char why[256], c[256];
+    char why[256];
     assert_ok(wd_backup_list_meta(f->r, &m, &n, &d));
     assert_int_equal(n, 13);
-    size_t *mem = calloc(n, sizeof(*mem));
-    assert_ok(wd_backup_chain(m, n, 0, &d, mem, &len, why, sizeof(why)));
-    assert_int_equal(len, 1);
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "F1");
-    assert_string_equal(why, "");
-    assert_ok(wd_backup_chain(m, n, 1, &d, mem, &len, why, sizeof(why)));
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "F1 > I1");
-    assert_ok(wd_backup_chain(m, n, 3, &d, mem, &len, why, sizeof(why)));
-    assert_int_equal(len, 3); /* the diff skips I1 */
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "F1 > D1 > I2");
-    /* without members, the same length */
-    assert_ok(wd_backup_chain(m, n, 3, &d, NULL, &len, why, sizeof(why)));
-    assert_int_equal(len, 3);
-    assert_rc(wd_backup_chain(m, n, 4, &d, mem, &len, why, sizeof(why)), WALDEN_ENOTFOUND);
-    assert_string_equal(why, "reference gone is missing");
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "X1");
-    assert_rc(wd_backup_chain(m, n, 5, &d, mem, &len, why, sizeof(why)), WALDEN_ENOTFOUND);
-    assert_string_equal(why, "X1's reference gone is missing");
-    /* a broken chain starts at the member whose reference is missing */
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "X1 > X2");
-    assert_rc(wd_backup_chain(m, n, 6, &d, NULL, NULL, why, sizeof(why)), WALDEN_ECORRUPT);
-    assert_string_equal(why, "reference F2 is damaged");
+    static const struct {
+        size_t i;
+        int rc;
+        const char *chain, *why;
+    } cases[] = {
+        {0, 0, "F1", ""},
+        {1, 0, "F1 > I1", ""},
+        {3, 0, "F1 > D1 > I2", ""}, /* the diff skips I1 */
+        {4, WALDEN_ENOTFOUND, "X1", "reference gone is missing"},
+        /* a broken chain starts at the member whose reference is missing */
+        {5, WALDEN_ENOTFOUND, "X1 > X2", "X1's reference gone is missing"},
+        {6, WALDEN_ECORRUPT, "Y1", "reference F2 is damaged"},
+        {7, WALDEN_ECORRUPT, "Y2", "summary names no reference"},
+        {8, WALDEN_ECORRUPT, "Z1", "summary names a reference for a full backup"},
+        {9, WALDEN_ECORRUPT, "Z1 > Z2", "Z1's summary names a reference for a full backup"},
+        {10, WALDEN_ECORRUPT, "W1", "reference W2 is not older"},
+        {11, 0, "W2", ""},
+        /* the last one, a walk across the listing */
+        {12, WALDEN_ENOTFOUND, "X1 > X2 > X3", "X1's reference gone is missing"},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+        expect_chain(m, n, &d, cases[k].i, cases[k].rc, cases[k].chain, cases[k].why);
     /* without the damage, the same reference is missing */
     assert_rc(wd_backup_chain(m, n, 6, NULL, NULL, NULL, why, sizeof(why)), WALDEN_ENOTFOUND);
     assert_string_equal(why, "reference F2 is missing");
-    assert_rc(wd_backup_chain(m, n, 7, &d, mem, &len, why, sizeof(why)), WALDEN_ECORRUPT);
-    assert_string_equal(why, "summary names no reference");
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "Y2");
-    assert_rc(wd_backup_chain(m, n, 8, &d, mem, &len, why, sizeof(why)), WALDEN_ECORRUPT);
-    assert_string_equal(why, "summary names a reference for a full backup");
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "Z1");
-    assert_rc(wd_backup_chain(m, n, 9, &d, mem, &len, why, sizeof(why)), WALDEN_ECORRUPT);
-    assert_string_equal(why, "Z1's summary names a reference for a full backup");
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "Z1 > Z2");
-    assert_rc(wd_backup_chain(m, n, 10, &d, mem, &len, why, sizeof(why)), WALDEN_ECORRUPT);
-    assert_string_equal(why, "reference W2 is not older");
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "W1");
-    /* the last one, a walk across the listing */
-    assert_rc(wd_backup_chain(m, n, 12, &d, mem, &len, why, sizeof(why)), WALDEN_ENOTFOUND);
-    assert_string_equal(why, "X1's reference gone is missing");
-    assert_string_equal(members_of(m, n, mem, len, c, sizeof(c)), "X1 > X2 > X3");
     /* a why too small is cut, never overrun */
     char small[8];
     assert_rc(wd_backup_chain(m, n, 5, &d, NULL, NULL, small, sizeof(small)), WALDEN_ENOTFOUND);
     assert_string_equal(small, "X1's re");
-    free(mem);
     wd_backup_list_free(m, n);
     wd_catalog_damage_free(&d);
 

@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "info_chain.h"
 
 /* ---- collecting one cluster ---- */
 
@@ -157,66 +156,56 @@ static void duration(double secs, char *out, size_t cap)
 
 static const char *const backup_head = "  %-16s  %-4s  %-6s  %-22s  %8s  %10s  %10s\n";
 
-/* The backups, once all are listed: a chain needs the older ones. `rc` is
- * the listing's: a damaged backup was not given, so a reference missing
- * may be that one. */
-static int text_backups(const info_backups *r, int rc)
+/* One backup, with its chain as walden_backup_list judged it (the walk
+ * restore refuses a broken chain by); `ctx` counts the backups. */
+static int text_backup(const walden_backup_info *b, void *ctx)
 {
-    size_t *chain = r->n ? malloc(r->n * sizeof(*chain)) : NULL;
-    if (r->n && !chain)
-        return WALDEN_ENOMEM;
-    bool damaged = rc == WALDEN_EAUTH || rc == WALDEN_ECORRUPT || rc == WALDEN_EVERSION;
-    for (size_t i = 0; i < r->n; i++) {
-        const walden_backup_info *b = &r->v[i].b;
-        char stop[40], size[32], stored[32], took[32], from[32], to[32], item[160], why[256];
-        cli_time(b->stop_time_ms, stop, sizeof(stop));
-        cli_human(b->size, size, sizeof(size));
-        cli_human(b->stored_size, stored, sizeof(stored));
-        duration(b->start_time_ms > 0 && b->stop_time_ms >= b->start_time_ms
-                     ? (double)(b->stop_time_ms - b->start_time_ms) / 1000.0
-                     : -1,
-                 took, sizeof(took));
-        if (i == 0) {
-            printf("backups:\n");
-            printf(backup_head, "backup", "type", "status", "stopped", "duration", "size",
-                   "stored");
-        }
-        printf(backup_head, b->id, b->type, b->status, stop, took, size, stored);
-        tline t;
-        tl_start(&t, 4, "    ");
-        size_t n = info_chain(r, i, damaged, chain, why, sizeof(why));
-        if (*b->reference) {
-            snprintf(item, sizeof(item), "reference %s,", b->reference);
-            tl_item(&t, "", item);
-            tl_item(&t, " ", "chain");
-            for (size_t k = 0; k < n; k++) {
-                snprintf(item, sizeof(item), "%s%s", r->v[chain[k]].id, k + 1 < n ? " >" : "");
-                tl_item(&t, " ", item);
-            }
-            tl_end(&t);
-            tl_start(&t, 4, "    ");
-        }
-        if (*why) {
-            tl_words(&t, "", "CHAIN BROKEN: cannot be restored:");
-            tl_words(&t, " ", why);
-            tl_end(&t);
-            tl_start(&t, 4, "    ");
-        }
-        snprintf(item, sizeof(item), "timeline %u", b->timeline);
+    size_t *count = ctx;
+    char stop[40], size[32], stored[32], took[32], from[32], to[32], item[160];
+    cli_time(b->stop_time_ms, stop, sizeof(stop));
+    cli_human(b->size, size, sizeof(size));
+    cli_human(b->stored_size, stored, sizeof(stored));
+    duration(b->start_time_ms > 0 && b->stop_time_ms >= b->start_time_ms
+                 ? (double)(b->stop_time_ms - b->start_time_ms) / 1000.0
+                 : -1,
+             took, sizeof(took));
+    if ((*count)++ == 0) {
+        printf("backups:\n");
+        printf(backup_head, "backup", "type", "status", "stopped", "duration", "size", "stored");
+    }
+    printf(backup_head, b->id, b->type, b->status, stop, took, size, stored);
+    tline t;
+    tl_start(&t, 4, "    ");
+    if (*b->reference) {
+        snprintf(item, sizeof(item), "reference %s,", b->reference);
         tl_item(&t, "", item);
-        cli_lsn(b->start_lsn, from, sizeof(from));
-        cli_lsn(b->stop_lsn, to, sizeof(to));
-        snprintf(item, sizeof(item), "LSN %s .. %s", from, to);
-        tl_item(&t, "  ", item);
-        snprintf(item, sizeof(item), "WAL %s .. %s", b->start_wal, b->stop_wal);
-        tl_item(&t, "  ", item);
-        if (b->page_errors) {
-            snprintf(item, sizeof(item), "%" PRIu64 " page checksum failures", b->page_errors);
-            tl_item(&t, "  ", item);
+        tl_item(&t, " ", "chain");
+        for (size_t k = 0; k < b->chain_len; k++) {
+            snprintf(item, sizeof(item), "%s%s", b->chain[k], k + 1 < b->chain_len ? " >" : "");
+            tl_item(&t, " ", item);
         }
         tl_end(&t);
+        tl_start(&t, 4, "    ");
     }
-    free(chain);
+    if (b->chain_error && *b->chain_error) {
+        tl_words(&t, "", "CHAIN BROKEN: cannot be restored:");
+        tl_words(&t, " ", b->chain_error);
+        tl_end(&t);
+        tl_start(&t, 4, "    ");
+    }
+    snprintf(item, sizeof(item), "timeline %u", b->timeline);
+    tl_item(&t, "", item);
+    cli_lsn(b->start_lsn, from, sizeof(from));
+    cli_lsn(b->stop_lsn, to, sizeof(to));
+    snprintf(item, sizeof(item), "LSN %s .. %s", from, to);
+    tl_item(&t, "  ", item);
+    snprintf(item, sizeof(item), "WAL %s .. %s", b->start_wal, b->stop_wal);
+    tl_item(&t, "  ", item);
+    if (b->page_errors) {
+        snprintf(item, sizeof(item), "%" PRIu64 " page checksum failures", b->page_errors);
+        tl_item(&t, "  ", item);
+    }
+    tl_end(&t);
     return 0;
 }
 
@@ -427,14 +416,11 @@ static int text_cluster(walden_config *cfg)
     snprintf(item, sizeof(item), "%s%s", ri->compress, ri->encrypted ? ", encrypted" : "");
     tl_item(&t, " ", item);
     tl_end(&t);
-    info_backups backups = {0};
+    size_t n_backups = 0;
     dump_rows dumps = {0};
-    rc = walden_backup_list(v.repo, info_backups_add, &backups);
-    int trc = text_backups(&backups, rc);
-    rc = rc ? rc : trc;
-    if (!rc && backups.n == 0)
+    rc = walden_backup_list(v.repo, text_backup, &n_backups);
+    if (!rc && n_backups == 0)
         printf("no backups\n");
-    info_backups_free(&backups);
     if (!rc)
         rc = walden_dump_list(v.repo, collect_dump, &dumps);
     if (!rc && dumps.n == 0)
@@ -470,50 +456,43 @@ static void json_duration(int64_t start_ms, int64_t stop_ms)
         printf("null");
 }
 
-static int json_backups(const info_backups *r, int rc)
+/* One backup, with its chain as walden_backup_list judged it; `ctx`
+ * counts the backups. */
+static int json_backup(const walden_backup_info *b, void *ctx)
 {
-    size_t *chain = r->n ? malloc(r->n * sizeof(*chain)) : NULL;
-    if (r->n && !chain)
-        return WALDEN_ENOMEM;
-    bool damaged = rc == WALDEN_EAUTH || rc == WALDEN_ECORRUPT || rc == WALDEN_EVERSION;
-    for (size_t i = 0; i < r->n; i++) {
-        const walden_backup_info *b = &r->v[i].b;
-        printf("%s\n      {\"id\": ", i ? "," : "");
-        cli_json_str(b->id);
-        printf(", \"type\": ");
-        cli_json_str(b->type);
-        printf(", \"reference\": ");
-        cli_json_str(*b->reference ? b->reference : NULL);
-        printf(", \"status\": ");
-        cli_json_str(b->status);
-        printf(", \"start_time\": ");
-        cli_json_time(b->start_time_ms);
-        printf(", \"stop_time\": ");
-        cli_json_time(b->stop_time_ms);
-        printf(", \"duration_seconds\": ");
-        json_duration(b->start_time_ms, b->stop_time_ms);
-        printf(", \"start_lsn\": ");
-        cli_json_lsn(b->start_lsn);
-        printf(", \"stop_lsn\": ");
-        cli_json_lsn(b->stop_lsn);
-        printf(", \"timeline\": %u, \"start_wal\": ", b->timeline);
-        cli_json_str(b->start_wal);
-        printf(", \"stop_wal\": ");
-        cli_json_str(b->stop_wal);
-        printf(", \"size\": %" PRIu64 ", \"stored_size\": %" PRIu64 ", \"file_count\": %" PRIu64
-               ", \"page_errors\": %" PRIu64 ", \"chain\": [",
-               b->size, b->stored_size, b->file_count, b->page_errors);
-        char why[256];
-        size_t n = info_chain(r, i, damaged, chain, why, sizeof(why));
-        for (size_t k = 0; k < n; k++) {
-            printf("%s", k ? ", " : "");
-            cli_json_str(r->v[chain[k]].id);
-        }
-        printf("], \"chain_error\": ");
-        cli_json_str(*why ? why : NULL);
-        printf("}");
+    size_t *count = ctx;
+    printf("%s\n      {\"id\": ", (*count)++ ? "," : "");
+    cli_json_str(b->id);
+    printf(", \"type\": ");
+    cli_json_str(b->type);
+    printf(", \"reference\": ");
+    cli_json_str(*b->reference ? b->reference : NULL);
+    printf(", \"status\": ");
+    cli_json_str(b->status);
+    printf(", \"start_time\": ");
+    cli_json_time(b->start_time_ms);
+    printf(", \"stop_time\": ");
+    cli_json_time(b->stop_time_ms);
+    printf(", \"duration_seconds\": ");
+    json_duration(b->start_time_ms, b->stop_time_ms);
+    printf(", \"start_lsn\": ");
+    cli_json_lsn(b->start_lsn);
+    printf(", \"stop_lsn\": ");
+    cli_json_lsn(b->stop_lsn);
+    printf(", \"timeline\": %u, \"start_wal\": ", b->timeline);
+    cli_json_str(b->start_wal);
+    printf(", \"stop_wal\": ");
+    cli_json_str(b->stop_wal);
+    printf(", \"size\": %" PRIu64 ", \"stored_size\": %" PRIu64 ", \"file_count\": %" PRIu64
+           ", \"page_errors\": %" PRIu64 ", \"chain\": [",
+           b->size, b->stored_size, b->file_count, b->page_errors);
+    for (size_t k = 0; k < b->chain_len; k++) {
+        printf("%s", k ? ", " : "");
+        cli_json_str(b->chain[k]);
     }
-    free(chain);
+    printf("], \"chain_error\": ");
+    cli_json_str(b->chain_error && *b->chain_error ? b->chain_error : NULL);
+    printf("}");
     return 0;
 }
 
@@ -605,12 +584,9 @@ static int json_cluster(const char *name, void *ctx)
            ri->system_id, ri->pg_version / 10000 * 10000, ri->pg_version / 10000);
     cli_json_str(ri->compress);
     printf(", \"encrypted\": %s,\n     \"backups\": [", ri->encrypted ? "true" : "false");
-    info_backups backups = {0};
-    rc = walden_backup_list(v.repo, info_backups_add, &backups);
-    int jrc = json_backups(&backups, rc);
-    rc = rc ? rc : jrc;
-    printf("%s],\n     \"dumps\": [", backups.n ? "\n     " : "");
-    info_backups_free(&backups);
+    size_t n_backups = 0;
+    rc = walden_backup_list(v.repo, json_backup, &n_backups);
+    printf("%s],\n     \"dumps\": [", n_backups ? "\n     " : "");
     int n = 0;
     if (!rc)
         rc = walden_dump_list(v.repo, json_dump, &n);

@@ -149,8 +149,10 @@ static int get_copy(walden_repo *repo, const char *walfile, const wd_wal_name *p
     snprintf(what, sizeof(what), "archived '%.64s' (object '%.319s') failed authentication",
              walfile, copy->object);
     uint64_t seg_max = repo->wal_segment_size ? repo->wal_segment_size : WD_WAL_SEGMENT_MAX;
-    wd_read_limits lim = {
-        .raw_max = segment ? seg_max : WD_WAL_TEXT_MAX, .code = WALDEN_EAUTH, .what = what};
+    wd_read_limits lim = {.raw_max = segment ? seg_max : WD_WAL_TEXT_MAX,
+                          .code = WALDEN_EAUTH,
+                          .what = what,
+                          .stored_counted = true};
     lim.stored_max = wd_stored_max(lim.raw_max);
     if (copy->stored_size > lim.stored_max) { /* as listed: not worth a read */
         rc = wd_error_set(WALDEN_EAUTH, "%s: %" PRIu64 " bytes stored, more than a %s may have",

@@ -363,7 +363,8 @@ static int apply_blockmap(walden_repo *repo, wd_reference *r, const wd_backup_me
                               .raw_exact = true,
                               .stored_max = wd_stored_max(m->blockmap_size),
                               .code = WALDEN_ECORRUPT,
-                              .what = what};
+                              .what = what,
+                              .stored_counted = true};
         if (!(rc = wd_repo_read_begin_limited(repo, c, m->blockmap_sha256, NULL, &lim, sink, &st)))
             rc = wd_pipe_copy(st.pipe, src);
     }

@@ -347,10 +347,28 @@ int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx)
     size_t n = 0;
     wd_catalog_damage damage = {0};
     int rc = wd_backup_list_meta(repo, &metas, &n, &damage);
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = wd_callback_rc(cb(&metas[i]->pub, ctx));
+    /* each backup's chain, by the walk restore judges it with (chain.c),
+     * the damaged ones known: their ids for the callback */
+    size_t *members = rc || !n ? NULL : wd_calloc(n, sizeof(*members));
+    const char **ids = rc || !n ? NULL : wd_calloc(n, sizeof(*ids));
+    if (!rc && n && (!members || !ids))
+        rc = WALDEN_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        walden_backup_info b = metas[i]->pub;
+        char why[256];
+        size_t len = 0;
+        wd_backup_chain(metas, n, i, &damage, members, &len, why, sizeof(why));
+        for (size_t k = 0; k < len; k++)
+            ids[k] = metas[members[k]]->id;
+        b.chain = ids;
+        b.chain_len = len;
+        b.chain_error = why;
+        rc = wd_callback_rc(cb(&b, ctx));
+    }
     if (!rc)
         rc = wd_catalog_refuse(&damage, NULL); /* listed, then said */
+    wd_free(members);
+    wd_free(ids);
     wd_backup_list_free(metas, n);
     wd_catalog_damage_free(&damage);
     return rc;

@@ -134,14 +134,21 @@ void wd_backup_list_free(wd_backup_meta **metas, size_t n);
 int wd_backup_list_usable(walden_repo *repo, const char *named, wd_backup_meta ***out,
                           size_t *count);
 /* The chain of metas[i] among metas[0..n) (a listing, oldest first):
- * *length (may be NULL) gets the number of backups from its full to it.
- * 0 when it reaches a full; WALDEN_ENOTFOUND when a reference is missing,
- * WALDEN_ECORRUPT when one is damaged (in `damage`, may be NULL), not
- * older, or not recorded; `why` (why_cap bytes) says which, naming the
- * member ("reference X is missing", "Y's reference X is damaged"). Sets no
- * error. */
+ * *length (may be NULL) gets the number of backups from its full to it,
+ * and members (may be NULL; room for n) their indexes, oldest first,
+ * i last. 0 when it reaches a full; WALDEN_ENOTFOUND when a reference is
+ * missing, WALDEN_ECORRUPT when one is damaged (in `damage`, may be NULL),
+ * not older, or not recorded, or when a full names one; `why` (why_cap
+ * bytes) says which, naming the member ("reference X is missing", "Y's
+ * reference X is damaged", "summary names no reference", "Y's summary
+ * names a reference for a full backup"), and the chain then starts at
+ * that member. The library's one walk of a chain: restore, drill and
+ * backup's reference choice (wd_backup_list_usable), metrics, and
+ * walden_backup_list (what info shows) use it; expire's retention engine
+ * resolves references on its own, being pure. Sets no error. */
 int wd_backup_chain(wd_backup_meta *const *metas, size_t n, size_t i,
-                    const wd_catalog_damage *damage, size_t *length, char *why, size_t why_cap);
+                    const wd_catalog_damage *damage, size_t *members, size_t *length, char *why,
+                    size_t why_cap);
 
 typedef int (*wd_manifest_entry_cb)(const wd_manifest_entry *e, void *ctx);
 /* Streams backup `id`'s manifest: fills `m` from its sections and calls

@@ -33,13 +33,17 @@ static bool is_damaged(const wd_catalog_damage *d, const char *id)
 }
 
 int wd_backup_chain(wd_backup_meta *const *metas, size_t n, size_t i,
-                    const wd_catalog_damage *damage, size_t *length, char *why, size_t why_cap)
+                    const wd_catalog_damage *damage, size_t *members, size_t *length, char *why,
+                    size_t why_cap)
 {
     size_t len = 0, cur = i;
     int rc = 0;
     if (why_cap)
         why[0] = '\0';
     for (;;) {
+        /* members from the end of members[] (it holds n), moved down after */
+        if (members)
+            members[n - 1 - len] = cur;
         len++;
         const wd_backup_meta *c = metas[cur];
         char who[64] = "";
@@ -68,6 +72,8 @@ int wd_backup_chain(wd_backup_meta *const *metas, size_t n, size_t i,
         }
         cur = (size_t)p;
     }
+    if (members)
+        memmove(members, members + n - len, len * sizeof(*members));
     if (length)
         *length = len;
     return rc;
@@ -94,7 +100,7 @@ int wd_backup_list_usable(walden_repo *repo, const char *named, wd_backup_meta *
         rc = WALDEN_ENOMEM;
     int named_rc = 0;
     for (size_t i = 0; !rc && i < n; i++) {
-        int crc = wd_backup_chain(m, n, i, &d, NULL, why[i], sizeof(why[i]));
+        int crc = wd_backup_chain(m, n, i, &d, NULL, NULL, why[i], sizeof(why[i]));
         broken[i] = crc != 0;
         if (crc && named && strcmp(named, m[i]->id) == 0)
             named_rc = wd_error_set(crc, "backup %s cannot be restored: its chain is broken: %s",

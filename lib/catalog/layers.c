@@ -2,6 +2,7 @@
  * layers.c - layer lists, block maps, block digests, block map records and
  * the reader that assembles a unit from its layers (see layers.h).
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -394,36 +395,53 @@ static void layer_abort(wd_sink *s)
     wd_free(s);
 }
 
-static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_layer *l,
-                      uint8_t li)
+/* A layer's object, open for reading. */
+typedef struct opened {
+    char *object;
+    wd_source *src;
+} opened;
+
+static int open_layer(walden_repo *repo, wd_compress c, const unit_state *u, const wd_layer *l,
+                      opened *o)
 {
-    char *object = wd_layer_object(repo->cluster, l, u->e->path, c);
-    layer_sink *ls = wd_calloc(1, sizeof(*ls));
-    wd_source *src = NULL;
-    int rc = object && ls ? 0 : WALDEN_ENOMEM;
+    if (!(o->object = wd_layer_object(repo->cluster, l, u->e->path, c)))
+        return WALDEN_ENOMEM;
+    int rc = wd_layer_open(repo, l, o->object, &o->src);
+    if (rc == WALDEN_ENOTFOUND)
+        rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')", u->id,
+                          u->e->path, o->object);
     if (rc) {
-        wd_free(ls);
-        wd_free(object);
-        return rc;
+        wd_free(o->object);
+        o->object = NULL;
+        o->src = NULL;
     }
+    return rc;
+}
+
+static void close_layer(opened *o)
+{
+    wd_source_close(o->src);
+    wd_free(o->object);
+    o->src = NULL;
+    o->object = NULL;
+}
+
+static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_layer *l,
+                      uint8_t li, const opened *o)
+{
+    layer_sink *ls = wd_calloc(1, sizeof(*ls));
+    if (!ls)
+        return WALDEN_ENOMEM;
     ls->base.write = layer_write;
     ls->base.commit = layer_commit;
     ls->base.abort = layer_abort;
     ls->u = u;
     ls->li = li;
     ls->kind = l->kind == 'd' ? 'd' : 'w'; /* a bundle member is a whole object */
-    if ((rc = wd_layer_open(repo, l, object, &src))) {
-        wd_free(ls);
-        if (rc == WALDEN_ENOTFOUND)
-            rc = wd_error_set(WALDEN_ECORRUPT, "backup %s is missing its file '%s' ('%s')", u->id,
-                              u->e->path, object);
-        wd_free(object);
-        return rc;
-    }
     char what[PATH_MAX + 256];
     snprintf(what, sizeof(what),
              "backup %s, file '%s' ('%s') is not what its signed manifest lists", u->id, u->e->path,
-             object);
+             o->object);
     /* a layer that records no stored size still reads no more than any
      * object of its content size may have */
     wd_read_limits lim = {.raw_max = l->raw_size,
@@ -432,14 +450,13 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
                               l->stored_size ? l->stored_size : wd_stored_max(l->raw_size),
                           .code = WALDEN_ECORRUPT,
                           .what = what,
-                          .content_checked = true}; /* by the blocks' digests, below */
+                          .content_checked = true, /* by the blocks' digests, below */
+                          .stored_counted = true};
     wd_repo_stream st = {0};
-    if (!(rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, &ls->base, &st)) &&
-        (rc = wd_pipe_copy(st.pipe, src)) && (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY))
+    int rc = wd_repo_read_begin_limited(repo, c, NULL, NULL, &lim, &ls->base, &st);
+    if (!rc && (rc = wd_pipe_copy(st.pipe, o->src)) && (rc == WALDEN_ECORRUPT || rc == WALDEN_EKEY))
         wd_error_wrap(rc, "backup %s, file '%s'", u->id, u->e->path);
     wd_pipe_free(st.pipe);
-    wd_source_close(src);
-    wd_free(object);
     return rc;
 }
 
@@ -447,8 +464,8 @@ static int read_layer(walden_repo *repo, wd_compress c, unit_state *u, const wd_
  * A unit of a chain takes most blocks from one layer (its base, usually the
  * full's whole object) and a few from the others. Read in layer order, the
  * base's blocks would be written with gaps and the others' blocks into the
- * gaps afterwards: the file written twice over its length, out of order,
- * after its first writes have gone to disk. When the other layers' blocks
+ * gaps afterwards: the file written in two passes, the second out of order,
+ * after the first's writes have gone to disk. When the other layers' blocks
  * fit in WD_HOLD_MAX they are read first and held, and each is given out
  * just before the base's next block after it: the caller sees every block
  * once, in order. Their digests are taken as they arrive (take()), so the
@@ -475,9 +492,7 @@ static int hold_put(void *ctx, uint64_t block, const uint8_t *data, size_t len)
         else
             hi = mid;
     }
-    if (lo == h->n || h->blocks[lo] != block) /* take() passes only mapped blocks */
-        return wd_error_set(WALDEN_ERROR, "a block to hold is not in the map (block %" PRIu64 ")",
-                            block);
+    assert(lo < h->n && h->blocks[lo] == block); /* take() passes only mapped blocks */
     memcpy(h->data + lo * WD_BLOCK, data, len);
     h->lens[lo] = (uint32_t)len;
     return 0;
@@ -566,22 +581,33 @@ int wd_unit_read(walden_repo *repo, wd_compress c, const char *id, const wd_mani
     hold h = {.out = out, .ctx = ctx};
     if (out && (rc = hold_init(&h, map, nblocks, base)))
         goto done;
-    if (h.n) { /* the others first, held; then the base, merged with them */
-        u.out = hold_put;
-        u.ctx = &h;
-        for (size_t li = 0; li < n && !rc; li++)
-            if (li != base && per[li])
-                rc = read_layer(repo, c, &u, &layers[li], (uint8_t)li);
-        u.out = hold_merge;
-        if (!rc && per[base])
-            rc = read_layer(repo, c, &u, &layers[base], base);
-        if (!rc && u.count == nblocks)
-            rc = hold_flush(&h, UINT64_MAX);
-    } else {
-        for (size_t li = 0; li < n && !rc; li++)
-            if (per[li])
-                rc = read_layer(repo, c, &u, &layers[li], (uint8_t)li);
+    /* the order the layers are read in: with blocks held, the others
+     * first and the base last; else oldest first */
+    uint8_t order[WD_LAYERS_MAX];
+    size_t k = 0;
+    for (size_t li = 0; li < n; li++)
+        if (per[li] && (!h.n || li != base))
+            order[k++] = (uint8_t)li;
+    if (h.n && per[base])
+        order[k++] = base;
+    /* every object is opened before any is read, and asked to be read
+     * ahead: a local repository's disk fetches the deltas and the base
+     * together instead of one after the other */
+    opened op[WD_LAYERS_MAX] = {{0}};
+    for (size_t j = 0; j < k && !rc; j++)
+        rc = open_layer(repo, c, &u, &layers[order[j]], &op[j]);
+    for (size_t j = 0; j < k && !rc && k > 1; j++)
+        wd_source_prefetch(op[j].src);
+    for (size_t j = 0; j < k && !rc; j++) {
+        u.out = !h.n ? out : order[j] != base ? hold_put : hold_merge;
+        u.ctx = h.n ? (void *)&h : ctx;
+        rc = read_layer(repo, c, &u, &layers[order[j]], order[j], &op[j]);
+        close_layer(&op[j]);
     }
+    for (size_t j = 0; j < k; j++)
+        close_layer(&op[j]);
+    if (!rc && h.n && u.count == nblocks)
+        rc = hold_flush(&h, UINT64_MAX);
     hold_free(&h);
     if (rc)
         goto done;

@@ -191,7 +191,7 @@ static int read_dump(walden_repo *repo, const wd_dump_meta *m, wd_sink *sink)
     }
     char what[512];
     snprintf(what, sizeof(what), "the data of dump %s ('%s') failed authentication", m->id, path);
-    wd_read_limits lim = {.code = WALDEN_EAUTH, .what = what};
+    wd_read_limits lim = {.code = WALDEN_EAUTH, .what = what, .stored_counted = true};
     if (!repo->legacy) {
         lim.raw_max = m->pub.size;
         lim.raw_exact = true;

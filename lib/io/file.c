@@ -108,6 +108,11 @@ int wd_file_source_open(wd_source **out, const char *path)
     return source_from_fd(out, fd, path);
 }
 
+static void file_prefetch(wd_source *s)
+{
+    (void)posix_fadvise(((file_source *)s)->fd, 0, 0, POSIX_FADV_WILLNEED);
+}
+
 /* Takes over `fd`, also on failure. */
 static int source_from_fd(wd_source **out, int fd, const char *path)
 {
@@ -120,6 +125,7 @@ static int source_from_fd(wd_source **out, int fd, const char *path)
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     fs->base.read = file_read;
     fs->base.close = file_source_close;
+    fs->base.prefetch = file_prefetch;
     fs->fd = fd;
     *out = &fs->base;
     return 0;
@@ -350,40 +356,48 @@ int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsign
 
 /* The DIRECT sink: `name` in `dirfd`, created exclusively (a part's file
  * may exist) and never through a symlink. Takes over `fs`. */
+int wd_file_create_at(int dirfd, const char *name, const char *display, unsigned mode, bool part,
+                      int *out)
+{
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    /* the mode asked for, whatever the umask */
+    if (fd >= 0 && fchmod(fd, mode) != 0) {
+        int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", display);
+        close(fd);
+        unlinkat(dirfd, name, 0);
+        return rc;
+    }
+    if (fd < 0 && errno == EEXIST && part) {
+        fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(fd);
+            fd = -1;
+            errno = EINVAL;
+        }
+    }
+    if (fd < 0)
+        return wd_error_set_errno(errno, "cannot create '%s'", display);
+    *out = fd;
+    return 0;
+}
+
 static int open_direct(wd_sink **out, file_sink *fs, int dirfd, const char *name,
                        const char *display, uint64_t offset, unsigned mode)
 {
-    unsigned flags = fs->flags;
     fs->dirfd = dirfd;
     if (!(fs->path = wd_strdup(display)) || !(fs->name = wd_strdup(name))) {
         file_sink_free(fs);
         return WALDEN_ENOMEM;
     }
-    fs->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    /* the mode asked for, whatever the umask */
-    if (fs->fd >= 0 && fchmod(fs->fd, mode) != 0) {
-        int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", display);
-        close(fs->fd);
-        unlinkat(dirfd, name, 0);
+    int rc = wd_file_create_at(dirfd, name, display, mode, fs->flags & WD_FILE_PART, &fs->fd);
+    if (rc) {
+        fs->fd = -1;
         file_sink_free(fs);
         return rc;
     }
-    if (fs->fd < 0 && errno == EEXIST && (flags & WD_FILE_PART))
-        fs->fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fs->fd >= 0 && (flags & WD_FILE_PART)) {
-        struct stat st;
-        if (fstat(fs->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            close(fs->fd);
-            fs->fd = -1;
-            errno = EINVAL;
-        }
+    if (fs->flags & WD_FILE_PART)
         fs->pos = fs->written = fs->flush_from = (off_t)offset;
-    }
-    if (fs->fd < 0) {
-        int rc = wd_error_set_errno(errno, "cannot create '%s'", display);
-        file_sink_free(fs);
-        return rc;
-    }
     *out = &fs->base;
     return 0;
 }

@@ -37,6 +37,10 @@ struct wd_source {
     int (*read)(wd_source *src, uint8_t *buf, size_t cap, size_t *n);
     /* Releases the source. */
     void (*close)(wd_source *src);
+    /* Optional (NULL): a hint that the whole source will be read soon, so
+     * its reading may start in the background (a local file's page cache
+     * is filled while other sources are read). */
+    void (*prefetch)(wd_source *src);
 };
 
 typedef struct wd_sink wd_sink;
@@ -62,6 +66,11 @@ static inline void wd_source_close(wd_source *s)
 {
     if (s)
         s->close(s);
+}
+static inline void wd_source_prefetch(wd_source *s)
+{
+    if (s->prefetch)
+        s->prefetch(s);
 }
 
 /* A local file read with a plain fd. */
@@ -105,6 +114,12 @@ int wd_file_part_sink_open(wd_sink **out, const char *path, unsigned flags, unsi
  * open until the sink's commit or abort (abort removes `name` there). */
 int wd_file_sink_openat(wd_sink **out, int dirfd, const char *name, const char *display,
                         unsigned flags, unsigned mode, uint64_t offset);
+/* Creates `name` (one element) in the folder open as `dirfd`, exclusively,
+ * never through a symlink, with `mode` whatever the umask; with `part`, a
+ * regular file already there is opened instead (the parts of a file share
+ * it). The descriptor, open for writing, in *fd. */
+int wd_file_create_at(int dirfd, const char *name, const char *display, unsigned mode, bool part,
+                      int *fd);
 /* Whether one syncfs() of the file system of `fd` makes durable what
  * write() put in it as surely as an fsync of each file would, errors
  * included: a local file system whose syncfs writes everything and waits

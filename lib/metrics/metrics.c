@@ -118,7 +118,7 @@ static void type_metrics(wd_prom *m, wd_backup_meta **b, size_t n, int64_t now)
     size_t broken = 0, length = 0;
     for (size_t i = 0; i < n; i++) {
         char why[256];
-        if (wd_backup_chain(b, n, i, NULL, i + 1 == n ? &length : NULL, why, sizeof(why)))
+        if (wd_backup_chain(b, n, i, NULL, NULL, i + 1 == n ? &length : NULL, why, sizeof(why)))
             broken++;
     }
     wd_prom_gauge(m, "backups_chain_broken",

@@ -215,9 +215,26 @@ typedef enum { WD_PAGE_OK, WD_PAGE_NEW, WD_PAGE_SKIPPED, WD_PAGE_BAD } wd_page_s
  * being rewritten and skipped (WAL replay fixes it); an all-new page
  * (never initialized) has no checksum. */
 wd_page_state wd_pg_page_check(const uint8_t *page, uint32_t blkno, uint64_t start_lsn);
-/* Whether a path relative to PGDATA (or to a tablespace's version folder)
- * is a relation data file with page checksums: base/DB/REL[_fsm|_vm|_init][.N],
- * global/REL..., and *segno is N. */
+/* Tablespace oids of base/ and global/. */
+#define WD_PG_DEFAULT_TABLESPACE 1663u
+#define WD_PG_GLOBAL_TABLESPACE 1664u
+
+/* The forks, numbered as PostgreSQL numbers them. */
+enum { WD_PG_FORK_MAIN = 0, WD_PG_FORK_FSM = 1, WD_PG_FORK_VM = 2, WD_PG_FORK_INIT = 3 };
+
+/* A relation file named by its path in PGDATA. */
+typedef struct wd_pg_relfile {
+    uint32_t spc, db, rel; /* tablespace, database (0 in global/), relfilenode */
+    uint32_t fork;         /* WD_PG_FORK_* */
+    uint32_t segno;        /* the N of REL.N; 0 without */
+} wd_pg_relfile;
+/* Parses base/DB/REL[_fsm|_vm|_init][.N], global/REL... and
+ * pg_tblspc/TS/PG_.../DB/REL...: false for anything else (temporary
+ * relations t3_REL, pg_control, a leading zero, an oid out of range). */
+bool wd_pg_relfile_parse(const char *relpath, wd_pg_relfile *out);
+
+/* Whether a path relative to PGDATA is a relation data file (with page
+ * checksums), as wd_pg_relfile_parse parses it; *segno is its N. */
 bool wd_pg_is_relation_file(const char *relpath, uint32_t *segno);
 /* The block number of block `block_in_file` of segment file `segno`. */
 uint32_t wd_pg_block_number(uint32_t segno, uint32_t block_in_file);

@@ -47,24 +47,6 @@
 /* Blocks of a 1 GiB segment of 8 KiB blocks: the usual segment size. */
 #define WD_PG_SEGMENT_BLOCKS 131072u
 
-/* Tablespace oids of base/ and global/. */
-#define WD_PG_DEFAULT_TABLESPACE 1663u
-#define WD_PG_GLOBAL_TABLESPACE 1664u
-
-/* The forks, numbered as PostgreSQL numbers them. */
-enum { WD_PG_FORK_MAIN = 0, WD_PG_FORK_FSM = 1, WD_PG_FORK_VM = 2, WD_PG_FORK_INIT = 3 };
-
-/* A relation file named by its path in PGDATA. */
-typedef struct wd_pg_relfile {
-    uint32_t spc, db, rel; /* tablespace, database (0 in global/), relfilenode */
-    uint32_t fork;         /* WD_PG_FORK_* */
-    uint32_t segno;        /* the N of REL.N; 0 without */
-} wd_pg_relfile;
-/* Parses base/DB/REL[_fsm|_vm|_init][.N], global/REL... and
- * pg_tblspc/TS/PG_.../DB/REL...: false for anything else (temporary
- * relations t3_REL, pg_control, a leading zero, an oid out of range). */
-bool wd_pg_relfile_parse(const char *relpath, wd_pg_relfile *out);
-
 /* Whether the server can give summaries: PostgreSQL 17+, summarize_wal on,
  * data checksums or wal_log_hints on. */
 bool wd_summary_server_ok(wd_pg_conn *c, char *why, size_t cap);

@@ -671,7 +671,8 @@ int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *
         if ((rc = add(out->pipe, rc, f)))
             goto fail;
     }
-    rc = wd_hash_filter_new(&out->stored_hash);
+    rc = limits && limits->stored_counted ? wd_count_filter_new(&out->stored_hash)
+                                          : wd_hash_filter_new(&out->stored_hash);
     if ((rc = add(out->pipe, rc, out->stored_hash)))
         goto fail;
     if (repo->info.encrypted) {

@@ -174,6 +174,10 @@ typedef struct wd_read_limits {
      * blocks against their digests): no SHA-256 of it here (raw_hash stays
      * NULL; expect_sha256 must be NULL), one pass over the bytes less */
     bool content_checked;
+    /* nothing compares the stored bytes' SHA-256 (the content is checked
+     * instead): they are counted, not hashed (out->stored_hash gives their
+     * size only) */
+    bool stored_counted;
 } wd_read_limits;
 /* wd_repo_read_begin_ex with limits (NULL: none). */
 int wd_repo_read_begin_limited(walden_repo *repo, wd_compress c, const uint8_t *expect_sha256,

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/layers.h"
@@ -67,38 +66,12 @@ static int put_block(void *ctx, uint64_t block, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* Creates `name` in `dirfd` (a part's file may exist: the parts share it),
- * never through a symlink. */
-static int open_target(int dirfd, const char *name, const char *path, bool part, unsigned mode,
-                       int *out)
-{
-    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd >= 0 && fchmod(fd, mode) != 0) {
-        int rc = wd_error_set_errno(errno, "cannot set the mode of '%s'", path);
-        close(fd);
-        return rc;
-    }
-    if (fd < 0 && errno == EEXIST && part) {
-        fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        struct stat st;
-        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-            close(fd);
-            fd = -1;
-            errno = EINVAL;
-        }
-    }
-    if (fd < 0)
-        return wd_error_set_errno(errno, "cannot create '%s'", path);
-    *out = fd;
-    return 0;
-}
-
 int wd_restore_blocks(walden_repo *repo, wd_compress c, const char *id, const wd_manifest_entry *e,
                       int dirfd, const char *name, const char *path, uint64_t offset, unsigned mode,
                       bool sync)
 {
     writer w = {.fd = -1, .path = path, .base = offset, .writeback = e->size >= (1u << 20)};
-    int rc = open_target(dirfd, name, path, e->type == 'p', mode, &w.fd);
+    int rc = wd_file_create_at(dirfd, name, path, mode, e->type == 'p', &w.fd);
     if (rc)
         return rc;
     if (!(w.buf = wd_malloc(WRITE_MAX)))

@@ -224,7 +224,8 @@ static int read_limited(restore_run *r, const restore_job *job, const char *obje
                           .raw_exact = true,
                           .stored_max = stored_size ? stored_size : wd_stored_max(job->size),
                           .code = WALDEN_ECORRUPT,
-                          .what = what};
+                          .what = what,
+                          .stored_counted = true};
     return wd_repo_read_begin_limited(r->repo, r->compress, job->sha256, NULL, &lim, sink, st);
 }
 

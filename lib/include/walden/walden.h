@@ -552,6 +552,21 @@ typedef struct walden_backup_info {
     /* diff and incr: the backup it refers to (restoring it restores that
      * one's chain too); "" for a full */
     const char *reference;
+    /* Set by walden_backup_list, valid during the callback (walden_backup
+     * leaves them NULL and 0). The chain: the ids of the backups a restore
+     * of this one reads, following the references, from its full to it
+     * (a full: its own id alone), chain_len of them. chain_error: "" when
+     * the chain reaches a full; else why it does not, and the backup
+     * cannot be restored: "reference ID is missing", "... is damaged" (its
+     * summary; walden_backup_list returns that error after the listing),
+     * "... is not older", "summary names no reference", "summary names a
+     * reference for a full backup", each preceded by "ID's " when it is
+     * said of an older member; the chain then starts at that member.
+     * Restore, drill and backup's choice of a reference judge chains by
+     * the same walk. */
+    const char *const *chain;
+    size_t chain_len;
+    const char *chain_error;
 } walden_backup_info;
 
 /*
@@ -570,12 +585,13 @@ WALDEN_EXTERN int walden_backup(walden_repo *repo, const walden_config *cfg, wal
 WALDEN_EXTERN void walden_backup_info_free(walden_backup_info *info);
 
 typedef int (*walden_backup_cb)(const walden_backup_info *b, void *ctx);
-/* Calls `cb` for every complete backup, oldest first; a non-zero return of
- * `cb` stops the walk and is returned (WALDEN_EUSER for a positive value).
- * Needs no passphrase. A backup whose summary is damaged (it fails
- * authentication or does not parse) is not passed to `cb`: once the others
- * are, its error is returned (WALDEN_EAUTH, WALDEN_ECORRUPT or
- * WALDEN_EVERSION, the message naming it). */
+/* Calls `cb` for every complete backup, oldest first, with its chain and
+ * chain_error (walden_backup_info); a non-zero return of `cb` stops the
+ * walk and is returned (WALDEN_EUSER for a positive value). Needs no
+ * passphrase. A backup whose summary is damaged (it fails authentication
+ * or does not parse) is not passed to `cb`: once the others are, its error
+ * is returned (WALDEN_EAUTH, WALDEN_ECORRUPT or WALDEN_EVERSION, the
+ * message naming it). Memory: the listing, and n ids for the chain. */
 WALDEN_EXTERN int walden_backup_list(walden_repo *repo, walden_backup_cb cb, void *ctx);
 
 /* ---- restore ------------------------------------------------------------ */

@@ -665,7 +665,7 @@ static void ts_close(wd_source *s)
 
 static test_source ts_make(const uint8_t *data, size_t len, size_t piece)
 {
-    test_source t = {{ts_read, ts_close}, data, len, 0, piece, 0, SIZE_MAX, 0};
+    test_source t = {{ts_read, ts_close, NULL}, data, len, 0, piece, 0, SIZE_MAX, 0};
     return t;
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_checksum.c - pg/checksum.c: data page checks and relation file names.
+ * test_checksum.c - pg/checksum.c: data page checks.
  * (The checksum itself is PostgreSQL's; the integration tests check it
  * against pages a real server wrote.)
  */
@@ -65,52 +65,11 @@ static void test_block_number(void **state)
     assert_int_equal(wd_pg_block_number(3, 2), 3 * 131072 + 2);
 }
 
-static void test_relation_files(void **state)
-{
-    (void)state;
-    struct {
-        const char *path;
-        bool rel;
-        uint32_t segno;
-    } cases[] = {
-        {"base/5/16384", true, 0},
-        {"base/5/16384.2", true, 2},
-        {"base/5/16384_fsm", true, 0},
-        {"base/5/16384_vm.1", true, 1},
-        {"base/5/16384_init", true, 0},
-        {"global/1262", true, 0},
-        {"pg_tblspc/16385/PG_15_202209061/5/16386", true, 0},
-        {"pg_tblspc/16385/PG_15_202209061/5/16386.12", true, 12},
-        {"base/5/PG_VERSION", false, 0},
-        {"base/5/pg_filenode.map", false, 0},
-        {"base/5/pg_internal.init", false, 0},
-        {"global/pg_control", false, 0},
-        {"base/5/16384.", false, 0},
-        {"base/5/16384.x", false, 0},
-        {"base/5/16384_foo", false, 0},
-        {"base/x/16384", false, 0},
-        {"pg_xact/0000", false, 0},
-        {"base/5/sub/16384", false, 0},
-        {"pg_tblspc/16385/5/16386", false, 0},
-        {"16384", false, 0},
-    };
-    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
-        uint32_t segno = 99;
-        bool rel = wd_pg_is_relation_file(cases[i].path, &segno);
-        if (rel != cases[i].rel)
-            print_error("%s\n", cases[i].path);
-        assert_int_equal(rel, cases[i].rel);
-        if (rel)
-            assert_int_equal(segno, cases[i].segno);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_page_states),
         cmocka_unit_test(test_block_number),
-        cmocka_unit_test(test_relation_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

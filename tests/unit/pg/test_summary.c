@@ -1,6 +1,6 @@
 /*
  * test_summary.c - pg/summary.c against the scripted server of fake_pg.h:
- * relation file names, whether a server can give summaries, the wait for
+ * whether a server can give summaries, the wait for
  * the summarizer, the coverage of a range (gaps, other timelines), the
  * contents loaded through a cursor (several fetches, the block cap, a
  * failure ending the transaction) and the exact answers for a scripted set
@@ -23,53 +23,6 @@ static wd_pg_conn *connect_to(int version)
     wd_pg_conn *c = NULL;
     assert_ok(wd_pg_connect_params(&c, keys, vals));
     return c;
-}
-
-static void test_relfile_parse(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *path;
-        bool ok;
-        wd_pg_relfile want;
-    } cases[] = {
-        {"base/5/16384", true, {1663, 5, 16384, WD_PG_FORK_MAIN, 0}},
-        {"base/5/16384.12", true, {1663, 5, 16384, WD_PG_FORK_MAIN, 12}},
-        {"base/5/16384_fsm", true, {1663, 5, 16384, WD_PG_FORK_FSM, 0}},
-        {"base/5/16384_vm.1", true, {1663, 5, 16384, WD_PG_FORK_VM, 1}},
-        {"base/5/16384_init", true, {1663, 5, 16384, WD_PG_FORK_INIT, 0}},
-        {"global/1262", true, {1664, 0, 1262, WD_PG_FORK_MAIN, 0}},
-        {"global/1262_vm", true, {1664, 0, 1262, WD_PG_FORK_VM, 0}},
-        {"pg_tblspc/16400/PG_17_202406281/5/16500.3", true, {16400, 5, 16500, 0, 3}},
-        {"base/4294967295/4294967295", true, {1663, 4294967295u, 4294967295u, 0, 0}},
-        {"base/5/4294967296", false, {0}},
-        {"base/5/016384", false, {0}},
-        {"base/5/16384.", false, {0}},
-        {"base/5/16384.01", false, {0}},
-        {"base/5/16384_xx", false, {0}},
-        {"base/5/t3_16384", false, {0}},
-        {"base/5/pg_internal.init", false, {0}},
-        {"base/5", false, {0}},
-        {"base/5/", false, {0}},
-        {"base/x/16384", false, {0}},
-        {"base/5/6/16384", false, {0}},
-        {"global/pg_control", false, {0}},
-        {"global/1262/1", false, {0}},
-        {"pg_tblspc/16400/5/16500", false, {0}},
-        {"pg_tblspc/16400/PG_17_202406281/5", false, {0}},
-        {"pg_tblspc/x/PG_17_202406281/5/16500", false, {0}},
-        {"pg_wal/000000010000000000000001", false, {0}},
-        {"16384", false, {0}},
-    };
-    for (size_t i = 0; i < WD_ARRAY_LEN(cases); i++) {
-        wd_pg_relfile got = {0};
-        bool ok = wd_pg_relfile_parse(cases[i].path, &got);
-        if (ok != cases[i].ok)
-            fail_msg("%s: parsed %d, expected %d", cases[i].path, ok, cases[i].ok);
-        if (ok && memcmp(&got, &cases[i].want, sizeof(got)) != 0)
-            fail_msg("%s: %u/%u/%u fork %u seg %u", cases[i].path, got.spc, got.db, got.rel,
-                     got.fork, got.segno);
-    }
 }
 
 static void test_server_ok(void **state)
@@ -446,13 +399,9 @@ static void test_failures_roll_back(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_relfile_parse),
-        cmocka_unit_test(test_server_ok),
-        cmocka_unit_test(test_wait),
-        cmocka_unit_test(test_coverage),
-        cmocka_unit_test(test_load_and_answers),
-        cmocka_unit_test(test_fetches_and_cap),
-        cmocka_unit_test(test_failures_roll_back),
+        cmocka_unit_test(test_server_ok),       cmocka_unit_test(test_wait),
+        cmocka_unit_test(test_coverage),        cmocka_unit_test(test_load_and_answers),
+        cmocka_unit_test(test_fetches_and_cap), cmocka_unit_test(test_failures_roll_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
 #include "backup/store.h"
 #include "catalog/layers.h"
 #include "common/common.h"
@@ -215,7 +213,7 @@ static int store_plain(backup_run *r, const file_job *job, const unit_read *u, u
     }
     if (got < READ_CHUNK && ru) { /* small: compared before anything is stored */
         uint8_t sha[32];
-        SHA256(buf, got, sha);
+        wd_sha256(buf, got, sha);
         if (same_whole(ru, sha, got)) {
             memcpy(e->raw_sha256, sha, 32);
             e->size = got;
@@ -655,7 +653,7 @@ static int store_bundled(backup_run *r, const file_job *job, const unit_read *u,
         b.n = nb;
         wd_digests_hash(b.digests, nb, e->raw_sha256);
     } else {
-        SHA256(buf, got, e->raw_sha256);
+        wd_sha256(buf, got, e->raw_sha256);
     }
     const wd_ref_unit *ru = r->ref ? wd_reference_find(r->ref, job->path, job->part) : NULL;
     char text[WD_LAYERS_TEXT_MAX + 1];

@@ -2,7 +2,6 @@
  * layers.c - layer lists, block maps, block digests, block map records and
  * the reader that assembles a unit from its layers (see layers.h).
  */
-#include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -479,6 +478,7 @@ typedef struct hold {
     size_t n, next; /* held; the first not given out yet */
     wd_block_out out;
     void *ctx;
+    const unit_state *u;
 } hold;
 
 static int hold_put(void *ctx, uint64_t block, const uint8_t *data, size_t len)
@@ -492,18 +492,23 @@ static int hold_put(void *ctx, uint64_t block, const uint8_t *data, size_t len)
         else
             hi = mid;
     }
-    assert(lo < h->n && h->blocks[lo] == block); /* take() passes only mapped blocks */
+    if (lo == h->n || h->blocks[lo] != block) /* take() passes only these: a guard */
+        return corrupt(h->u, "a block to hold is not in the map", block);
     memcpy(h->data + lo * WD_BLOCK, data, len);
     h->lens[lo] = (uint32_t)len;
     return 0;
 }
 
-/* Gives out the held blocks before `until`. */
+/* Gives out the held blocks before `until`. The other layers were all
+ * read before the base: a held block that did not come is missing. */
 static int hold_flush(hold *h, uint64_t until)
 {
     int rc = 0;
-    for (; !rc && h->next < h->n && h->blocks[h->next] < until; h->next++)
+    for (; !rc && h->next < h->n && h->blocks[h->next] < until; h->next++) {
+        if (!h->lens[h->next])
+            return corrupt(h->u, "a block is missing from its layer", h->blocks[h->next]);
         rc = h->out(h->ctx, h->blocks[h->next], h->data + h->next * WD_BLOCK, h->lens[h->next]);
+    }
     return rc;
 }
 
@@ -551,6 +556,14 @@ int wd_unit_read(walden_repo *repo, wd_compress c, const char *id, const wd_mani
     int rc = wd_entry_layers(e, id, layers, &n);
     if (rc)
         return rc;
+    size_t members = 0;
+    for (size_t li = 0; li < n; li++)
+        members += layers[li].kind == 'u';
+    /* a bundle member is a whole file: a unit has one at most (each open
+     * one holds a slot of the bounded bundle cache) */
+    if (members > 1)
+        return wd_error_set(WALDEN_ECORRUPT, "backup %s, file '%s': more than one bundle member",
+                            id, e->path);
     uint64_t nblocks = wd_unit_blocks(e->size);
     if (nblocks > WD_UNIT_BLOCKS_MAX)
         return wd_error_set(WALDEN_ECORRUPT, "backup %s, file '%s': too large for block maps", id,
@@ -578,7 +591,7 @@ int wd_unit_read(walden_repo *repo, wd_compress c, const char *id, const wd_mani
     for (size_t li = 1; li < n; li++)
         if (per[li] > per[base])
             base = (uint8_t)li;
-    hold h = {.out = out, .ctx = ctx};
+    hold h = {.out = out, .ctx = ctx, .u = &u};
     if (out && (rc = hold_init(&h, map, nblocks, base)))
         goto done;
     /* the order the layers are read in: with blocks held, the others
@@ -590,15 +603,22 @@ int wd_unit_read(walden_repo *repo, wd_compress c, const char *id, const wd_mani
             order[k++] = (uint8_t)li;
     if (h.n && per[base])
         order[k++] = base;
-    /* every object is opened before any is read, and asked to be read
-     * ahead: a local repository's disk fetches the deltas and the base
-     * together instead of one after the other */
+    /* a local repository's objects are all opened before any is read and
+     * asked to be read ahead, so the disk fetches a chain's deltas and base
+     * together; other storage opens each in its turn (an object store's
+     * open starts a download: they would wait, idle, in parallel) */
     opened op[WD_LAYERS_MAX] = {{0}};
-    for (size_t j = 0; j < k && !rc; j++)
-        rc = open_layer(repo, c, &u, &layers[order[j]], &op[j]);
-    for (size_t j = 0; j < k && !rc && k > 1; j++)
-        wd_source_prefetch(op[j].src);
     for (size_t j = 0; j < k && !rc; j++) {
+        if (!op[j].src && (rc = open_layer(repo, c, &u, &layers[order[j]], &op[j])))
+            break;
+        if (j == 0 && k > 1 && op[0].src->prefetch) {
+            for (size_t a = 1; a < k && !rc; a++)
+                rc = open_layer(repo, c, &u, &layers[order[a]], &op[a]);
+            for (size_t a = 0; a < k && !rc; a++)
+                wd_source_prefetch(op[a].src);
+            if (rc)
+                break;
+        }
         u.out = !h.n ? out : order[j] != base ? hold_put : hold_merge;
         u.ctx = h.n ? (void *)&h : ctx;
         rc = read_layer(repo, c, &u, &layers[order[j]], order[j], &op[j]);

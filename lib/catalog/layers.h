@@ -97,9 +97,11 @@ char *wd_layer_object_rel(const wd_layer *l, const char *path, wd_compress c);
 int wd_layer_open(walden_repo *repo, const wd_layer *l, const char *object, wd_source **out);
 
 /* Reads a 'b' unit of backup `id` from its layers: calls `out` for every
- * block from the layer the map names (each block exactly once; in block
- * order when the blocks not from the unit's main layer fit in 8 MiB, which
- * are then read first and held, else in the order the layers give them),
+ * block from the layer the map names (each block exactly once; when the
+ * blocks not from the unit's main layer fit in 8 MiB they are read first
+ * and held, and given out in block order among the main layer's, which
+ * are in its own order: block order for a whole object or a delta written
+ * by walden; else in the order the layers give them),
  * checking each block's length, and at the
  * end the SHA-256 over the block digests against the manifest's. Layers no
  * block comes from are not read. WALDEN_ECORRUPT naming the backup and the

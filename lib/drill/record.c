@@ -134,11 +134,8 @@ static int record_kv(const char *name, const char *value, int line, void *ctx)
         return wd_drill_set_str(&r->kind, value);
     if (strcmp(name, "error") == 0)
         return wd_drill_set_str(&r->error, value);
-    if (strcmp(name, "backup-type") == 0) {
-        if (*value && strcmp(value, "full") && strcmp(value, "diff") && strcmp(value, "incr"))
-            return wd_error_set(WALDEN_ECORRUPT, "drill record: bad backup-type '%s'", value);
+    if (strcmp(name, "backup-type") == 0) /* a newer walden's type is shown as it is */
         return wd_drill_set_str(&r->backup_type, value);
-    }
     if (strcmp(name, "backup-reference") == 0)
         return wd_drill_set_str(&r->backup_reference, value);
     if (strcmp(name, "status") == 0) {

@@ -110,7 +110,8 @@ int wd_file_source_open(wd_source **out, const char *path)
 
 static void file_prefetch(wd_source *s)
 {
-    (void)posix_fadvise(((file_source *)s)->fd, 0, 0, POSIX_FADV_WILLNEED);
+    /* the first 16 MiB: more could be evicted again before it is read */
+    (void)posix_fadvise(((file_source *)s)->fd, 0, 16 << 20, POSIX_FADV_WILLNEED);
 }
 
 /* Takes over `fd`, also on failure. */

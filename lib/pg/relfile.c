@@ -49,8 +49,10 @@ static bool file_name(const char *name, wd_pg_relfile *out)
         }
     }
     out->segno = 0;
+    /* a relation has at most 2^32 - 1 blocks: 32,768 segments of 1 GiB
+     * (block numbers over all segments stay in 32 bits) */
     if (*p == '.')
-        return oid_of(p + 1, strlen(p + 1), &out->segno);
+        return oid_of(p + 1, strlen(p + 1), &out->segno) && out->segno < 32768;
     return *p == '\0';
 }
 

@@ -325,7 +325,11 @@ WALDEN_EXTERN int walden_repo_open(walden_repo **out, const walden_config *cfg);
  * (docs/security.md). */
 WALDEN_EXTERN int walden_repo_verify_key(walden_repo *repo, char hex[65]);
 /* Releases the handle, after waiting for the thread walden_repo_open may
- * have started. */
+ * have started. The repository's key is wiped, with the copy the calling
+ * thread keeps loaded for decryption; another thread of the application
+ * that decrypted through this handle keeps its loaded copy until it ends
+ * or closes a repository itself (walden's own worker threads end with the
+ * call that started them). */
 WALDEN_EXTERN void walden_repo_close(walden_repo *repo);
 
 typedef struct walden_repo_info {

@@ -336,7 +336,6 @@ static void test_forged_delta(void **state)
     assert_int_equal(len, WD_DELTA_HEAD + WD_BLOCK);
     d[WD_DELTA_HEAD + 100] ^= 0xff;
     tu_write_file(path, d, len);
-    /* or its record moved to another block */
     free(d);
     char target[4300];
     snprintf(target, sizeof(target), "%s/forged", f->a.dir);
@@ -427,6 +426,56 @@ static bool read_unit(fixture *f, const char *id, const char *rel)
     return u.ascending;
 }
 
+/* A delta record moved to another block (one the full gives): the block
+ * the map names is missing, and the restore says so without giving out
+ * anything for it. */
+typedef struct moved_seen {
+    int calls, empty;
+} moved_seen;
+
+static int moved_out(void *ctx, uint64_t block, const uint8_t *data, size_t len)
+{
+    (void)block;
+    (void)data;
+    moved_seen *m = ctx;
+    m->calls++;
+    m->empty += len == 0;
+    return 0;
+}
+
+static void test_moved_record(void **state)
+{
+    fixture *f = *state;
+    char full[32], i1[32];
+    assert_ok(walden_config_set(f->a.cfg, "compress", "none", WALDEN_SOURCE_FLAG));
+    write_relation(f, "base/5/16384", 4, 0, 100);
+    assert_ok(backup(f, "full", full));
+    touch_block(f, "base/5/16384", 2, 900);
+    assert_ok(backup(f, "incr", i1));
+    char path[8400];
+    snprintf(path, sizeof(path), "%s/main/backup/%s/delta/base/5/16384", f->a.repo, i1);
+    size_t len = 0;
+    uint8_t *d = tu_read_file(path, &len);
+    assert_int_equal(len, WD_DELTA_HEAD + WD_BLOCK);
+    assert_int_equal(d[0], 2); /* the record's block, little-endian */
+    d[0] = 0;
+    tu_write_file(path, d, len);
+    free(d);
+    walden_repo *repo;
+    assert_ok(walden_repo_open(&repo, f->a.cfg));
+    entry_copy c = {.path = "base/5/16384"};
+    wd_backup_meta m = {0};
+    assert_ok(wd_backup_read_manifest(repo, i1, &m, copy_entry, &c));
+    wd_backup_meta_clear(&m);
+    moved_seen seen = {0};
+    assert_rc(wd_unit_read(repo, repo->compress, i1, &c.e, moved_out, &seen), WALDEN_ECORRUPT);
+    assert_non_null(
+        strstr(walden_error_last()->message, "a block is missing from its layer (block 2)"));
+    assert_int_equal(seen.calls, 2); /* blocks 0 and 1, from the full */
+    assert_int_equal(seen.empty, 0);
+    walden_repo_close(repo);
+}
+
 /* A unit of a chain is given out in block order (the later layers' few
  * blocks held and merged into the full's stream), so restore writes each
  * file front to back; with more changed blocks than are held, every block
@@ -496,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forged_delta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_block_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_moved_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,18 @@ backup() {
   last_backup=$(newest "$dir" "$work/mark")
   stored=$(kib "$last_backup")
 }
+# ratios WHAT TARGET MEDIANS KEY: "WHAT walden / TOOL: RATIO" for each
+# pgBackRest, MEDIANS[KEY] (walden's) over MEDIANS[TOOL], with the target
+# beside 2.45's
+ratios() {
+  local -n v=$3
+  local tool target
+  for tool in "${tools[@]:1}"; do
+    target=
+    [[ $tool != pgbackrest ]] || target=" (target <= $2)"
+    echo "$1 walden / $tool: $(ratio "${v[$4]}" "${v[$tool]}")$target"
+  done
+}
 # rotated N ITEM...: the items, starting at item N modulo their count
 rotated() {
   local n=$1
@@ -114,11 +126,7 @@ for tool in "${tools[@]}"; do
   [[ $tool == walden ]] || sline+=", $tool ${IK[$tool]} KiB (walden / $tool $(ratio "${IK[walden]}" "${IK[$tool]}"))"
 done
 echo "incr (median of $ROUNDS): $line"
-for tool in "${tools[@]:1}"; do
-  target=
-  [[ $tool != pgbackrest ]] || target=" (target <= 0.50)"
-  echo "incr time walden / $tool: $(ratio "${IS[walden]}" "${IS[$tool]}")$target"
-done
+ratios "incr time" 0.50 IS walden
 echo "incr stored (median): walden ${IK[walden]} KiB = $(ratio "$((IK[walden] * 100))" "$full_kib") % of its full (target <= 5 %)$sline"
 
 # the full that walden's chain restore is compared with holds the same data:
@@ -156,10 +164,6 @@ for tool in "${tools[@]:1}"; do
   line+=", $tool ${RS[$tool]} s (peak RSS ${RM[$tool]} KiB)"
 done
 echo "restore of full + $ROUNDS incr: walden ${RS[chain]} s (peak RSS ${RM[chain]} KiB)$line"
-for tool in "${tools[@]:1}"; do
-  target=
-  [[ $tool != pgbackrest ]] || target=" (target <= 0.70)"
-  echo "restore of the chain walden / $tool: $(ratio "${RS[chain]}" "${RS[$tool]}")$target"
-done
+ratios "restore of the chain" 0.70 RS chain
 echo "walden chain / walden full restore of the same data (${RS[full]} s, peak RSS ${RM[full]} KiB): $(ratio "${RS[chain]}" "${RS[full]}") (target <= 1.10)"
 as_pg "$bindir/pg_ctl" -D "$work/pgdata" -m fast stop >/dev/null

@@ -319,21 +319,30 @@ static void test_chain(void **state)
     walden_config_free(cfg);
 }
 
-/* A byte changed in a delta object: the restore refuses the file. */
-static void test_forged_delta(void **state)
+/* A full and an incr (uncompressed, unencrypted) whose delta of
+ * base/5/16384 holds block 2 alone; the incr's id in `i1`, the delta's
+ * path in `path` and its bytes returned (*len of them). */
+static uint8_t *one_block_delta(fixture *f, char i1[32], char path[8400], size_t *len)
 {
-    fixture *f = *state;
-    char full[32], i1[32];
+    char full[32];
     assert_ok(walden_config_set(f->a.cfg, "compress", "none", WALDEN_SOURCE_FLAG));
     write_relation(f, "base/5/16384", 4, 0, 100);
     assert_ok(backup(f, "full", full));
     touch_block(f, "base/5/16384", 2, 900);
     assert_ok(backup(f, "incr", i1));
-    char path[8400];
-    snprintf(path, sizeof(path), "%s/main/backup/%s/delta/base/5/16384", f->a.repo, i1);
+    snprintf(path, 8400, "%s/main/backup/%s/delta/base/5/16384", f->a.repo, i1);
+    uint8_t *d = tu_read_file(path, len);
+    assert_int_equal(*len, WD_DELTA_HEAD + WD_BLOCK);
+    return d;
+}
+
+/* A byte changed in a delta object: the restore refuses the file. */
+static void test_forged_delta(void **state)
+{
+    fixture *f = *state;
+    char i1[32], path[8400];
     size_t len = 0;
-    uint8_t *d = tu_read_file(path, &len);
-    assert_int_equal(len, WD_DELTA_HEAD + WD_BLOCK);
+    uint8_t *d = one_block_delta(f, i1, path, &len);
     d[WD_DELTA_HEAD + 100] ^= 0xff;
     tu_write_file(path, d, len);
     free(d);
@@ -446,17 +455,9 @@ static int moved_out(void *ctx, uint64_t block, const uint8_t *data, size_t len)
 static void test_moved_record(void **state)
 {
     fixture *f = *state;
-    char full[32], i1[32];
-    assert_ok(walden_config_set(f->a.cfg, "compress", "none", WALDEN_SOURCE_FLAG));
-    write_relation(f, "base/5/16384", 4, 0, 100);
-    assert_ok(backup(f, "full", full));
-    touch_block(f, "base/5/16384", 2, 900);
-    assert_ok(backup(f, "incr", i1));
-    char path[8400];
-    snprintf(path, sizeof(path), "%s/main/backup/%s/delta/base/5/16384", f->a.repo, i1);
+    char i1[32], path[8400];
     size_t len = 0;
-    uint8_t *d = tu_read_file(path, &len);
-    assert_int_equal(len, WD_DELTA_HEAD + WD_BLOCK);
+    uint8_t *d = one_block_delta(f, i1, path, &len);
     assert_int_equal(d[0], 2); /* the record's block, little-endian */
     d[0] = 0;
     tu_write_file(path, d, len);

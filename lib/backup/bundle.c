@@ -22,8 +22,8 @@ int wd_backup_bundles_setup(backup_run *r, const walden_config *cfg)
 {
     bundle_writer *w = &r->bundles;
     memset(w, 0, sizeof(*w));
-    const char *loc = r->repo->location ? r->repo->location : "";
-    bool objstore = wd_str_starts_with(loc, "s3://") || wd_str_starts_with(loc, "azure://");
+    /* an object store: every driver but the local one (storage/open.c) */
+    bool objstore = strcmp(r->repo->storage->driver->name, "posix") != 0;
     w->on = walden_config_is(cfg, "bundle", "yes") ||
             (objstore && !walden_config_is(cfg, "bundle", "no"));
     w->max = (uint64_t)walden_config_int(cfg, "bundle-size", 16) << 20;

@@ -703,20 +703,12 @@ static int peek_small(backup_run *r, const file_job *job, const unit_read *u, ui
     *small = false;
     if (!r->bundles.on || job->part >= 0)
         return 0;
-    size_t want = (size_t)r->bundles.limit + 1, n = 0;
-    while (n < want) {
-        ssize_t k = pread(u->fd, buf + n, want - n, (off_t)n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return wd_error_set_errno(errno, "cannot read '%s'", u->full);
-        if (k == 0)
-            break;
-        n += (size_t)k;
-    }
-    *got = n;
-    *small = n > 0 && n < want;
-    return 0;
+    /* the file was just opened: this reads from its start (and unit_seek
+     * goes back there when it is not small) */
+    size_t want = (size_t)r->bundles.limit + 1;
+    int rc = read_full(u->fd, buf, want, got, u->full);
+    *small = !rc && *got > 0 && *got < want;
+    return rc;
 }
 
 int wd_backup_store_file(backup_run *r, const file_job *job, uint8_t *buf)

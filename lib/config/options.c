@@ -245,7 +245,8 @@ static const walden_option_info options[] = {
      .value_doc = "`auto`, `yes`, `no`",
      .default_doc = "`auto`",
      .doc = "`backup`: files of at most `bundle-limit` are packed into bundle objects of about "
-            "`bundle-size`, each file a stream of its own read back with a range, so a cluster "
+            "`bundle-size`, each file a stream of its own at an offset (restore and verify fetch "
+            "each bundle once and read its members from that copy), so a cluster "
             "of many small files costs a few requests instead of one per file. `auto`: on S3 "
             "and Azure, not on a local disk"},
     {.name = "bundle-size",

@@ -235,14 +235,16 @@ int wd_fsync_dir(const char *dir)
 }
 
 /* Linux 5.8 made syncfs() report the write-back errors of its file
- * system (before, it returned 0 whatever happened). */
+ * system (before, it returned 0 whatever happened), and 5.17 the errors of
+ * the file system's own sync (the journal commit of ext4, the log force of
+ * xfs), which it ignored until then. */
 static bool kernel_syncfs_reports_errors(void)
 {
     struct utsname u;
     unsigned major = 0, minor = 0;
     if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
         return false;
-    return major > 5 || (major == 5 && minor >= 8);
+    return major > 5 || (major == 5 && minor >= 17);
 }
 
 int wd_syncfs_usable(int fd, const char *display, bool *usable)
@@ -355,8 +357,6 @@ int wd_file_sink_open_ex(wd_sink **out, const char *path, unsigned flags, unsign
     return wd_file_part_sink_open(out, path, flags & ~WD_FILE_PART, mode, 0);
 }
 
-/* The DIRECT sink: `name` in `dirfd`, created exclusively (a part's file
- * may exist) and never through a symlink. Takes over `fs`. */
 int wd_file_create_at(int dirfd, const char *name, const char *display, unsigned mode, bool part,
                       int *out)
 {
@@ -383,6 +383,7 @@ int wd_file_create_at(int dirfd, const char *name, const char *display, unsigned
     return 0;
 }
 
+/* The DIRECT sink: `name` in `dirfd` (wd_file_create_at). Takes over `fs`. */
 static int open_direct(wd_sink **out, file_sink *fs, int dirfd, const char *name,
                        const char *display, uint64_t offset, unsigned mode)
 {

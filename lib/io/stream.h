@@ -123,7 +123,7 @@ int wd_file_create_at(int dirfd, const char *name, const char *display, unsigned
 /* Whether one syncfs() of the file system of `fd` makes durable what
  * write() put in it as surely as an fsync of each file would, errors
  * included: a local file system whose syncfs writes everything and waits
- * (ext4, xfs, btrfs; tmpfs), on Linux 5.8 or later, where syncfs reports
+ * (ext4, xfs, btrfs; tmpfs), on Linux 5.17 or later, where syncfs reports
  * the write-back errors of the file system that happened after `fd` was
  * opened. Open `fd` before the writes it is to cover. */
 int wd_syncfs_usable(int fd, const char *display, bool *usable);

@@ -102,9 +102,11 @@ int wd_restore_whole_object(walden_repo *repo, const char *id, wd_compress c, co
                             char **object, wd_layer *layer)
 {
     size_t n = 0;
-    int rc = wd_layers_parse(layers[0] ? layers : "-", layer, &n);
+    wd_layer all[WD_LAYERS_MAX]; /* a line may name that many: one is refused below */
+    int rc = wd_layers_parse(layers[0] ? layers : "-", all, &n);
     if (rc)
         return wd_error_wrap(rc, "backup %s, file '%s'", id, path);
+    *layer = all[0];
     if (n > 1 || (n == 1 && ((layer->kind != 'w' && layer->kind != 'u') ||
                              layer->raw_size != size || (layer->kind == 'u' && part >= 0))))
         return wd_error_set(WALDEN_ECORRUPT,

@@ -9,16 +9,17 @@
  * wrote (data, sizes, folder entries) is on stable storage when it returns
  * 0. It returns an error if any write-back of the file system failed since
  * its descriptor was opened (Linux 5.8 and later record write-back errors in
- * the file system's superblock): the descriptors are opened by
+ * the file system's superblock; 5.17 and later also return the failure of
+ * the journal commit itself): the descriptors are opened by
  * wd_place_sync_add before the first file is written, so a failure the
  * kernel met in background write-back, whose pages it may have dropped
  * already, is reported as an fsync of that file would have reported it. It
  * may report another program's failure on the same file system too: a false
- * alarm, never a missed one. Where this does not hold (older kernels, where
- * syncfs returned 0 whatever happened; network and FUSE file systems, where
- * it may stop at a cache: wd_syncfs_usable) each file is fsynced as it is
- * done. A syncfs also writes other programs' dirty data on the same file
- * system: their cost, no less durability.
+ * alarm, never a missed one. Where this does not hold (kernels before 5.17,
+ * whose syncfs could return 0 when the write-back or the journal commit failed; network and FUSE
+ * file systems, where it may stop at a cache: wd_syncfs_usable) each file is fsynced as it is done.
+ * A syncfs also writes other programs' dirty data on the same file system: their cost, no less
+ * durability.
  *
  * Folders: syncfs writes dirty directories as it writes files, in the same
  * journal commit, so the names of the files are durable with it; a walk

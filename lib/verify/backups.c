@@ -406,10 +406,9 @@ static int check_layer(backup_ctx *b, const wd_manifest_entry *e, const wd_layer
     char *rel = wd_layer_object_rel(l, e->path, b->compress);
     if (!rel)
         return WALDEN_ENOMEM;
-    const char *r = rel;
     const ref_object *o = NULL;
     if (s->usable && s->cap) {
-        size_t i = rel_slot(s, r);
+        size_t i = rel_slot(s, rel);
         o = s->slots[i].rel ? &s->slots[i] : NULL;
     }
     if (!s->usable)
@@ -420,17 +419,17 @@ static int check_layer(backup_ctx *b, const wd_manifest_entry *e, const wd_layer
         rc = wd_verify_report(b->v, WALDEN_VERIFY_MISSING, b->id, b->manifest,
                               "file '%s' comes from '%s' of backup %s, which that backup does not "
                               "have",
-                              e->path, r, l->id);
+                              e->path, rel, l->id);
     else if (l->kind == 'u' && o->stored_size < l->offset + l->stored_size)
         rc = wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
                               "file '%s' comes from bundle '%s' of backup %s, which has %" PRIu64
                               " bytes there, not the %" PRIu64 " it needs",
-                              e->path, r, l->id, o->stored_size, l->offset + l->stored_size);
+                              e->path, rel, l->id, o->stored_size, l->offset + l->stored_size);
     else if (l->kind != 'u' && o->stored_size != l->stored_size)
         rc = wd_verify_report(b->v, WALDEN_VERIFY_CORRUPT, b->id, b->manifest,
                               "file '%s' comes from '%s' of backup %s, stored with %" PRIu64
                               " bytes there, not %" PRIu64,
-                              e->path, r, l->id, o->stored_size, l->stored_size);
+                              e->path, rel, l->id, o->stored_size, l->stored_size);
     wd_free(rel);
     return rc;
 }
@@ -450,9 +449,10 @@ int wd_verify_check_unit(verify_run *v, const vjob *j)
 }
 
 /* Format 2: the layers of a file or part. Its own object is checked like
- * any other; the objects of other backups must be there; a unit with a
- * delta of its own is assembled from all of them and checked block by
- * block. *own_delta: its own object is a delta object. */
+ * any other (a whole object or bundle member by its stored SHA-256, as
+ * read); the objects of other backups must be there; a unit with a delta
+ * of its own is assembled from all of them and checked block by block.
+ * *own_layer: its own layer (kind 0: none). */
 static int check_layers(backup_ctx *b, const wd_manifest_entry *e, wd_layer *own_layer,
                         uint64_t *own_raw)
 {
@@ -477,7 +477,7 @@ static int check_layers(backup_ctx *b, const wd_manifest_entry *e, wd_layer *own
             rc = check_layer(b, e, &l[i]);
         }
     }
-    if (rc || e->hash != 'b' || own_layer->kind == 'w' || !own_layer->kind || !b->v->decode)
+    if (rc || e->hash != 'b' || own_layer->kind != 'd' || !b->v->decode)
         return rc;
     vjob j;
     wd_verify_job_init(b->v, &j, b->id, "the manifest", b->manifest);
